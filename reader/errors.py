@@ -1,0 +1,196 @@
+"""Typed errors of the card layer.
+
+Every error carries a short human ``title`` that a UI can show as is, and a
+message with the detail. No error ever carries PIN digits: messages are built
+from status words, counts and file identifiers only.
+"""
+
+from __future__ import annotations
+
+
+class ReaderError(Exception):
+    """Base of every error raised by :mod:`reader`."""
+
+    title = "カード読み取りエラー"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- malformed bytes ---------------------------------------------------------
+
+
+class MalformedApdu(ReaderError):
+    """A command APDU could not be parsed or built (bad length fields, bad hex …)."""
+
+    title = "不正なコマンドAPDU"
+
+
+class MalformedResponse(ReaderError):
+    """A response from the card is shorter than a status word or otherwise unusable."""
+
+    title = "カードの応答が不正です"
+
+
+class MalformedCardData(ReaderError):
+    """A file read from the card does not hold what it should (bad DER header, label …)."""
+
+    title = "カードのデータが不正です"
+
+
+# --- the guard -----------------------------------------------------------------
+
+
+class ForbiddenCommand(ReaderError):
+    """The My Number guard refused a command before it reached the card (card.md §8)."""
+
+    title = "禁止されたコマンド"
+
+
+# --- status words --------------------------------------------------------------
+
+
+class CardStatusError(ReaderError):
+    """The card answered with a status word other than success."""
+
+    def __init__(self, sw: int, message: str | None = None) -> None:
+        self.sw = sw
+        super().__init__(message or f"the card answered {sw:04X}")
+
+
+class PinIncorrect(CardStatusError):
+    """Wrong PIN; ``tries_left`` more attempts before the PIN blocks."""
+
+    title = "暗証番号が違います"
+
+    def __init__(self, sw: int, tries_left: int) -> None:
+        self.tries_left = tries_left
+        if tries_left == 0:
+            detail = "wrong PIN: no tries left, the PIN is now blocked"
+        else:
+            detail = f"wrong PIN: {tries_left} {'try' if tries_left == 1 else 'tries'} left"
+        super().__init__(sw, detail)
+
+
+class PinBlocked(CardStatusError):
+    """The PIN counter is at zero (6984); only the municipal office can unlock it."""
+
+    title = "暗証番号がロックされています"
+
+    def __init__(self, sw: int = 0x6984, message: str | None = None) -> None:
+        super().__init__(
+            sw,
+            message
+            or "the PIN is blocked (3 wrong attempts); the holder must have it reset at the "
+            "municipal office. The card still serves as 保険証 by face recognition or "
+            "目視確認",
+        )
+
+
+class PinNotSet(CardStatusError):
+    """No PIN is set on this card (顔認証マイナンバーカード, or a phone that checks on its own)."""
+
+    title = "暗証番号が設定されていません"
+
+    def __init__(self, sw: int = 0x6A88) -> None:
+        super().__init__(sw, "no PIN is set on this card: use face recognition or 目視確認")
+
+
+class PinRequired(ReaderError):
+    """The token needs the PIN on the reader and the caller gave none."""
+
+    title = "暗証番号が必要です"
+
+
+class SecurityStatusNotSatisfied(CardStatusError):
+    """6982: the operation needs a verified PIN (or is not allowed at all)."""
+
+    title = "セキュリティ条件を満たしていません"
+
+    def __init__(self, sw: int = 0x6982) -> None:
+        super().__init__(sw, "security status not satisfied (6982): verify the PIN first")
+
+
+class FileNotFound(CardStatusError):
+    """6A82: application or file not found."""
+
+    title = "ファイルが見つかりません"
+
+    def __init__(self, sw: int = 0x6A82, what: str = "application or file") -> None:
+        super().__init__(sw, f"{what} not found on the card (6A82)")
+
+
+class WrongParameters(CardStatusError):
+    title = "パラメータ誤り"
+
+    def __init__(self, sw: int = 0x6A86) -> None:
+        super().__init__(sw, "wrong P1/P2 (6A86)")
+
+
+class OffsetBeyondFile(CardStatusError):
+    title = "ファイル範囲外の読み取り"
+
+    def __init__(self, sw: int = 0x6B00) -> None:
+        super().__init__(sw, "read offset beyond the end of the file (6B00)")
+
+
+class WrongLength(CardStatusError):
+    title = "長さ誤り"
+
+    def __init__(self, sw: int = 0x6700) -> None:
+        super().__init__(sw, "wrong length (6700)")
+
+
+class NoCurrentEf(CardStatusError):
+    title = "ファイルが選択されていません"
+
+    def __init__(self, sw: int = 0x6986) -> None:
+        super().__init__(sw, "command not allowed: no current EF (6986)")
+
+
+class InstructionNotSupported(CardStatusError):
+    title = "未対応の命令"
+
+    def __init__(self, sw: int = 0x6D00) -> None:
+        super().__init__(sw, "instruction not supported (6D00)")
+
+
+class ClassNotSupported(CardStatusError):
+    title = "未対応のクラス"
+
+    def __init__(self, sw: int = 0x6E00) -> None:
+        super().__init__(sw, "class not supported (6E00)")
+
+
+# --- the card and the reader -------------------------------------------------------
+
+
+class NotAMyNumberCard(ReaderError):
+    """The card in the reader has no JPKI application."""
+
+    title = "マイナンバーカードではありません"
+
+
+class CardRemoved(ReaderError):
+    """The card left the reader (or was reset by another program) during an operation."""
+
+    title = "カードが取り外されました"
+
+
+class NoCard(ReaderError):
+    """No card is in the reader."""
+
+    title = "カードが置かれていません"
+
+
+class ReaderUnavailable(ReaderError):
+    """The reader is gone, unknown, or the PC/SC service is not running."""
+
+    title = "カードリーダーを使用できません"
+
+
+class TransportError(ReaderError):
+    """Any other failure of the transport (PC/SC error, socket error)."""
+
+    title = "通信エラー"

@@ -1,0 +1,299 @@
+"""The PC/SC transport over pyscard: real USB readers and vsmartcard-vpcd alike.
+
+pyscard's low-level ``smartcard.scard`` binding is used directly: it returns
+PC/SC result codes, which map one to one onto our typed errors (card removed,
+no card, reader gone, service not running) and gives the exclusive
+transactions (``SCardBeginTransaction``) that a multi-APDU operation needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from smartcard import scard
+
+from reader.errors import (
+    CardRemoved,
+    NoCard,
+    ReaderError,
+    ReaderUnavailable,
+    TransportError,
+)
+
+_REMOVED = {
+    scard.SCARD_W_REMOVED_CARD,
+    scard.SCARD_E_NO_SMARTCARD,
+    scard.SCARD_W_UNPOWERED_CARD,
+    scard.SCARD_W_UNRESPONSIVE_CARD,
+}
+_RESET = {scard.SCARD_W_RESET_CARD}
+_READER_GONE = {
+    scard.SCARD_E_READER_UNAVAILABLE,
+    scard.SCARD_E_UNKNOWN_READER,
+    scard.SCARD_E_NO_READERS_AVAILABLE,
+}
+_NO_SERVICE = {scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED}
+
+
+def _message(hr: int) -> str:
+    try:
+        return str(scard.SCardGetErrorMessage(hr)).strip().rstrip(".")
+    except Exception:  # pragma: no cover - pyscard quirk
+        return f"PC/SC error {hr & 0xFFFFFFFF:08X}"
+
+
+def _error(hr: int, doing: str, reader: str | None = None) -> ReaderError:
+    where = f" in {reader!r}" if reader else ""
+    text = f"{doing}{where}: {_message(hr)} ({hr & 0xFFFFFFFF:08X})"
+    if hr in _REMOVED:
+        return CardRemoved(f"the card left the reader while {doing}{where}")
+    if hr in _RESET:
+        return CardRemoved(
+            f"the card was reset by another program while {doing}{where}; start again"
+        )
+    if hr in _READER_GONE:
+        return ReaderUnavailable(text)
+    if hr in _NO_SERVICE:
+        return ReaderUnavailable(
+            "the PC/SC service (pcscd) is not running; start it (scripts/setup does) "
+            f"and try again [{text}]"
+        )
+    return TransportError(text)
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderStatus:
+    name: str
+    card_present: bool
+    atr: bytes
+
+
+class PcscContext:
+    """An established PC/SC context (released on close)."""
+
+    def __init__(self) -> None:
+        hr, self.handle = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        if hr != scard.SCARD_S_SUCCESS:
+            raise _error(hr, "connecting to the PC/SC service")
+
+    def readers(self) -> list[str]:
+        hr, names = scard.SCardListReaders(self.handle, [])
+        if hr in (scard.SCARD_E_NO_READERS_AVAILABLE,):
+            return []
+        if hr != scard.SCARD_S_SUCCESS:
+            raise _error(hr, "listing readers")
+        return list(names)
+
+    def status(self, names: list[str] | None = None) -> list[ReaderStatus]:
+        names = self.readers() if names is None else names
+        if not names:
+            return []
+        states = [(name, scard.SCARD_STATE_UNAWARE) for name in names]
+        hr, result = scard.SCardGetStatusChange(self.handle, 0, states)
+        if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+            raise _error(hr, "reading reader states")
+        out = []
+        for name, event, atr in result:
+            present = bool(event & scard.SCARD_STATE_PRESENT) and not (
+                event & scard.SCARD_STATE_MUTE
+            )
+            out.append(ReaderStatus(name, present, bytes(atr) if present else b""))
+        return out
+
+    def close(self) -> None:
+        if self.handle is not None:
+            scard.SCardReleaseContext(self.handle)
+            self.handle = None
+
+    def __enter__(self) -> PcscContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def list_readers() -> list[ReaderStatus]:
+    """All PC/SC readers with card presence and ATR."""
+    with PcscContext() as ctx:
+        return ctx.status()
+
+
+def choose_reader(names: list[str], wanted: str | None, present: dict[str, bool]) -> str:
+    """Pick a reader: exact name, else a unique substring, else the first with a card."""
+    if not names:
+        raise ReaderUnavailable("no PC/SC reader is connected (is pcscd running with a reader?)")
+    if wanted is not None:
+        if wanted in names:
+            return wanted
+        matches = [n for n in names if wanted.lower() in n.lower()]
+        if len(matches) == 1:
+            return matches[0]
+        listing = ", ".join(repr(n) for n in names)
+        if not matches:
+            raise ReaderUnavailable(f"no reader named {wanted!r}; readers: {listing}")
+        raise ReaderUnavailable(
+            f"{wanted!r} matches several readers ({', '.join(repr(m) for m in matches)}); "
+            "give the full name"
+        )
+    with_card = [n for n in names if present.get(n)]
+    if with_card:
+        return with_card[0]
+    raise NoCard(
+        "no card in any reader (" + ", ".join(repr(n) for n in names) + "); place the card"
+    )
+
+
+class PcscTransport:
+    """One card in one PC/SC reader."""
+
+    def __init__(self, reader: str | None = None, *, wait_seconds: float = 0.0) -> None:
+        self._ctx = PcscContext()
+        try:
+            statuses = self._ctx.status()
+            names = [s.name for s in statuses]
+            present = {s.name: s.card_present for s in statuses}
+            if reader is None and wait_seconds > 0 and not any(present.values()):
+                self._wait_any(names, wait_seconds)
+                present = {s.name: s.card_present for s in self._ctx.status(names)}
+            self._name = choose_reader(names, reader, present)
+            if wait_seconds > 0 and not present.get(self._name):
+                self._wait_any([self._name], wait_seconds)
+            hr, self._card, self._protocol = scard.SCardConnect(
+                self._ctx.handle,
+                self._name,
+                scard.SCARD_SHARE_SHARED,
+                scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+            )
+            if hr == scard.SCARD_E_NO_SMARTCARD or hr == scard.SCARD_W_REMOVED_CARD:
+                raise NoCard(f"no card in {self._name!r}; place the card")
+            if hr != scard.SCARD_S_SUCCESS:
+                raise _error(hr, "connecting to the card", self._name)
+        except BaseException:
+            self._ctx.close()
+            raise
+        self._atr = self._read_atr()
+        self._in_transaction = False
+
+    def _wait_any(self, names: list[str], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if any(s.card_present for s in self._ctx.status(names)):
+                return
+            time.sleep(0.05)
+
+    def _read_atr(self) -> bytes:
+        hr, _reader, _state, _protocol, atr = scard.SCardStatus(self._card)
+        if hr != scard.SCARD_S_SUCCESS:
+            raise _error(hr, "reading the ATR", self._name)
+        return bytes(atr)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def atr(self) -> bytes:
+        return self._atr
+
+    def transmit(self, command: bytes) -> bytes:
+        hr, response = scard.SCardTransmit(self._card, self._protocol, list(command))
+        if hr != scard.SCARD_S_SUCCESS:
+            raise _error(hr, "exchanging an APDU", self._name)
+        return bytes(response)
+
+    def reset(self) -> None:
+        hr, self._protocol = scard.SCardReconnect(
+            self._card,
+            scard.SCARD_SHARE_SHARED,
+            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+            scard.SCARD_RESET_CARD,
+        )
+        if hr != scard.SCARD_S_SUCCESS:
+            raise _error(hr, "resetting the card", self._name)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Exclusive access: no other program's APDU lands between ours."""
+        if self._in_transaction:
+            yield
+            return
+        hr = scard.SCardBeginTransaction(self._card)
+        if hr != scard.SCARD_S_SUCCESS:
+            raise _error(hr, "starting an exclusive transaction", self._name)
+        self._in_transaction = True
+        try:
+            yield
+        finally:
+            self._in_transaction = False
+            scard.SCardEndTransaction(self._card, scard.SCARD_LEAVE_CARD)
+
+    def close(self) -> None:
+        if getattr(self, "_card", None) is not None:
+            scard.SCardDisconnect(self._card, scard.SCARD_LEAVE_CARD)
+            self._card = None
+        self._ctx.close()
+
+    def __enter__(self) -> PcscTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CardPresenceMonitor:
+    """Watches readers for card insertion and removal in a background thread.
+
+    ``on_change(reader, present, atr)`` is called from the monitor thread on
+    every change (and once per reader at start). A UI must hand the event to
+    its own thread (Textual: ``post_message``).
+    """
+
+    def __init__(
+        self,
+        on_change: Callable[[str, bool, bytes], None],
+        readers: list[str] | None = None,
+        poll_ms: int = 250,
+    ) -> None:
+        self._on_change = on_change
+        self._readers = readers
+        self._poll_ms = poll_ms
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="card-monitor", daemon=True)
+        self.error: ReaderError | None = None
+
+    def start(self) -> CardPresenceMonitor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        known: dict[str, bool] = {}
+        try:
+            with PcscContext() as ctx:
+                while not self._stop.is_set():
+                    names = self._readers if self._readers is not None else ctx.readers()
+                    states: list[Any] = [(n, scard.SCARD_STATE_UNAWARE) for n in names]
+                    if not states:
+                        self._stop.wait(self._poll_ms / 1000)
+                        continue
+                    hr, result = scard.SCardGetStatusChange(ctx.handle, 0, states)
+                    if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+                        raise _error(hr, "watching readers")
+                    for name, event, atr in result:
+                        present = bool(event & scard.SCARD_STATE_PRESENT) and not (
+                            event & scard.SCARD_STATE_MUTE
+                        )
+                        if known.get(name) != present:
+                            known[name] = present
+                            self._on_change(name, present, bytes(atr) if present else b"")
+                    self._stop.wait(self._poll_ms / 1000)
+        except ReaderError as exc:
+            self.error = exc

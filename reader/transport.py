@@ -1,0 +1,238 @@
+"""Transports to a card, the trace recorder, and the guarded channel over them.
+
+A :class:`Transport` moves raw bytes. Nothing outside this package sends bytes
+through one directly: the :class:`CardChannel` is the only sender, and it runs
+every command through the :class:`~reader.guard.Guard` first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+from reader.apdu import INS_GET_RESPONSE, CommandApdu, ResponseApdu, redacted_hex
+from reader.errors import CardRemoved, MalformedResponse
+from reader.guard import Guard
+
+if TYPE_CHECKING:
+    from reader.virtual.card import VirtualCard
+
+
+class Transport(Protocol):
+    """Raw byte exchange with one card in one reader."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def atr(self) -> bytes: ...
+
+    def transmit(self, command: bytes) -> bytes:
+        """Send a command APDU, return the response APDU (data + SW)."""
+        ...
+
+    def reset(self) -> None:
+        """Warm-reset the card (clears its verified state)."""
+        ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Exclusive access for a multi-APDU operation."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LoopbackTransport:
+    """Direct calls into a :class:`~reader.virtual.card.VirtualCard`, in process."""
+
+    def __init__(self, card: VirtualCard, name: str = "Loopback virtual reader") -> None:
+        self._card = card
+        self._name = name
+        self._present = True
+        self.remove_after: int | None = None
+        """Test hook: the card leaves the reader when this many more APDUs arrive."""
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def atr(self) -> bytes:
+        if not self._present:
+            raise CardRemoved("no card in the loopback reader")
+        return self._card.atr
+
+    @property
+    def card(self) -> VirtualCard:
+        return self._card
+
+    def remove_card(self) -> None:
+        self._present = False
+        self._card.power_off()
+
+    def insert_card(self) -> None:
+        self._present = True
+        self._card.power_on()
+
+    def transmit(self, command: bytes) -> bytes:
+        if self.remove_after is not None:
+            if self.remove_after <= 0:
+                self.remove_card()
+                self.remove_after = None
+            else:
+                self.remove_after -= 1
+        if not self._present:
+            raise CardRemoved("the card was removed from the reader")
+        return self._card.process(command)
+
+    def reset(self) -> None:
+        if not self._present:
+            raise CardRemoved("no card in the loopback reader")
+        self._card.reset()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
+
+    def close(self) -> None:
+        self._card.power_off()
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One command/response pair as the trace shows it (VERIFY data redacted)."""
+
+    command: str
+    response: str
+    seconds: float
+
+
+class TracingTransport:
+    """Wraps a transport and records each exchange, VERIFY data redacted.
+
+    ``sink`` (optional) receives ``> HEX`` and ``< HEX SW`` lines as they happen.
+    """
+
+    def __init__(self, inner: Transport, sink: TextIO | None = None) -> None:
+        self.inner = inner
+        self.sink = sink
+        self.exchanges: list[Exchange] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def atr(self) -> bytes:
+        return self.inner.atr
+
+    def transmit(self, command: bytes) -> bytes:
+        shown = redacted_hex(command)
+        if self.sink is not None:
+            self.sink.write(f"> {shown}\n")
+            self.sink.flush()
+        start = time.perf_counter()
+        try:
+            raw = self.inner.transmit(command)
+        except Exception as exc:
+            self.exchanges.append(Exchange(shown, f"error: {type(exc).__name__}", 0.0))
+            if self.sink is not None:
+                self.sink.write(f"< error: {type(exc).__name__}\n")
+                self.sink.flush()
+            raise
+        elapsed = time.perf_counter() - start
+        body = raw[:-2].hex().upper()
+        sw = raw[-2:].hex().upper()
+        line = f"{body} {sw}" if body else sw
+        self.exchanges.append(Exchange(shown, line, elapsed))
+        if self.sink is not None:
+            self.sink.write(f"< {line}\n")
+            self.sink.flush()
+        return raw
+
+    def reset(self) -> None:
+        if self.sink is not None:
+            self.sink.write("# reset\n")
+        self.inner.reset()
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return self.inner.transaction()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass
+class ChannelStats:
+    apdus: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+    @property
+    def bytes_moved(self) -> int:
+        return self.bytes_sent + self.bytes_received
+
+
+@dataclass
+class CardChannel:
+    """The only way commands reach a card: guard first, then the transport.
+
+    Also handles T=0 answers: ``61xx`` fetches the rest with GET RESPONSE and
+    ``6Cxx`` repeats the command with the right Le.
+    """
+
+    transport: Transport
+    guard: Guard = field(default_factory=Guard)
+    stats: ChannelStats = field(default_factory=ChannelStats)
+    on_exchange: Callable[[CommandApdu, ResponseApdu], None] | None = None
+
+    @property
+    def reader_name(self) -> str:
+        return self.transport.name
+
+    def transmit(self, apdu: CommandApdu) -> ResponseApdu:
+        """Send one command (guarded) and return the card's response."""
+        response = self._send(apdu)
+        if response.sw1 == 0x6C and apdu.le is not None:
+            response = self._send(
+                CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data,
+                            le=response.sw2 or 256)
+            )
+        data = response.data
+        while response.sw1 == 0x61:
+            response = self._send(CommandApdu(0x00, INS_GET_RESPONSE, 0, 0,
+                                              le=response.sw2 or 256))
+            data += response.data
+        return ResponseApdu(data, response.sw)
+
+    def _send(self, apdu: CommandApdu) -> ResponseApdu:
+        self.guard.check(apdu)
+        raw_command = apdu.to_bytes()
+        try:
+            raw = self.transport.transmit(raw_command)
+        except CardRemoved:
+            self.guard.reset()
+            raise
+        self.stats.apdus += 1
+        self.stats.bytes_sent += len(raw_command)
+        self.stats.bytes_received += len(raw)
+        try:
+            response = ResponseApdu.parse(raw)
+        except MalformedResponse:
+            self.guard.reset()
+            raise
+        if apdu.ins != INS_GET_RESPONSE:
+            self.guard.observe(apdu, response)
+        if self.on_exchange is not None:
+            self.on_exchange(apdu, response)
+        return response
+
+    def reset(self) -> None:
+        self.guard.reset()
+        self.transport.reset()
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return self.transport.transaction()

@@ -1,0 +1,467 @@
+"""The virtual My Number card: an ISO 7816 state machine faithful to card.md.
+
+It carries the JPKI AP (what the terminal uses) and, as a honeypot, the text
+AP and the card-face AP with a synthetic 個人番号. Every access to a
+number-bearing object is recorded in :class:`Honeypot`; the test suite asserts
+the record is empty after every flow.
+
+:meth:`VirtualCard.process` is total: any bytes in, a response APDU out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from reader.aids import (
+    CARD_FACE_AID,
+    COMMON_AID,
+    EF_AUTH_CA_CERT,
+    EF_AUTH_CERT,
+    EF_AUTH_KEY,
+    EF_AUTH_PIN,
+    EF_FACE_COLLATION_A,
+    EF_FACE_IMAGE,
+    EF_FACE_NUMBER_IMAGE,
+    EF_SIGN_KEY,
+    EF_SIGN_PASSWORD,
+    EF_TEXT_BASIC_INFO,
+    EF_TEXT_COLLATION_A,
+    EF_TEXT_MY_NUMBER,
+    EF_TEXT_NUMBER_HASH,
+    EF_TEXT_PIN,
+    EF_TOKEN_INFO,
+    JPKI_AID,
+    JUKI_AID,
+    TEXT_AID,
+)
+from reader.apdu import (
+    INS_PSO,
+    INS_READ_BINARY,
+    INS_SELECT,
+    INS_VERIFY,
+    CommandApdu,
+)
+from reader.errors import MalformedApdu
+from reader.virtual.profile import CardProfile, Variant, save_profile
+
+log = logging.getLogger(__name__)
+
+ATR = bytes.fromhex("3BE000FF8131FE4514")
+CERT_FILE_SIZE = 2048
+
+SW_OK = 0x9000
+SW_WRONG_LENGTH = 0x6700
+SW_SECURITY = 0x6982
+SW_BLOCKED = 0x6984
+SW_NO_CURRENT_EF = 0x6986
+SW_NOT_FOUND = 0x6A82
+SW_WRONG_P1P2 = 0x6A86
+SW_REF_NOT_FOUND = 0x6A88
+SW_OFFSET = 0x6B00
+SW_INS = 0x6D00
+SW_CLA = 0x6E00
+SW_TECHNICAL = 0x6F00
+
+
+@dataclass(frozen=True, slots=True)
+class NumberAccess:
+    """One access to a number-bearing object, as the honeypot saw it."""
+
+    at: str
+    application: str
+    operation: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"at": self.at, "application": self.application, "operation": self.operation}
+
+
+_ALL_HONEYPOTS: weakref.WeakSet[Honeypot] = weakref.WeakSet()
+
+
+class Honeypot:
+    """Records every access to the 個人番号-bearing parts of the card.
+
+    ``sink`` (a path) gets one JSON line per access as it happens.
+    ``deliberate`` marks a honeypot that a test pokes on purpose to prove it
+    records; the suite-wide check skips those.
+    """
+
+    def __init__(self, sink: Path | None = None, *, deliberate: bool = False) -> None:
+        self.accesses: list[NumberAccess] = []
+        self.sink = sink
+        self.deliberate = deliberate
+        self._lock = threading.Lock()
+        _ALL_HONEYPOTS.add(self)
+
+    def record(self, application: str, operation: str) -> None:
+        access = NumberAccess(
+            dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), application, operation
+        )
+        log.warning("honeypot: number-bearing access: %s: %s", application, operation)
+        with self._lock:
+            self.accesses.append(access)
+            if self.sink is not None:
+                with self.sink.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(access.as_dict(), ensure_ascii=False) + "\n")
+
+    @property
+    def empty(self) -> bool:
+        return not self.accesses
+
+
+def all_honeypots() -> list[Honeypot]:
+    """Every live honeypot in this process (for the suite-wide invariant check)."""
+    return list(_ALL_HONEYPOTS)
+
+
+@dataclass
+class ElementaryFile:
+    fid: int
+    content: bytes = b""
+    readable: Callable[[], bool] = lambda: True
+    number_bearing: bool = False
+
+
+@dataclass
+class Application:
+    aid: bytes
+    label: str
+    files: dict[int, ElementaryFile] = field(default_factory=dict)
+    honeypot: bool = False  # the whole application is off limits
+
+
+def _padded(der: bytes, size: int = CERT_FILE_SIZE) -> bytes:
+    if len(der) >= size:
+        size = (len(der) // 256 + 1) * 256
+    return der + b"\xff" * (size - len(der))
+
+
+def _pkcs1_type1(data: bytes, k: int) -> bytes:
+    return b"\x00\x01" + b"\xff" * (k - 3 - len(data)) + b"\x00" + data
+
+
+class VirtualCard:
+    """A My Number card in memory, loaded from a :class:`CardProfile`.
+
+    ``path``: where PIN counter changes are persisted (atomically). Without it
+    the counters live in memory only.
+    """
+
+    atr = ATR
+
+    def __init__(
+        self,
+        profile: CardProfile,
+        *,
+        path: Path | None = None,
+        honeypot: Honeypot | None = None,
+    ) -> None:
+        self.profile = profile
+        self.path = path
+        self.honeypot = honeypot or Honeypot()
+        self._key = profile.private_key()
+        self._lock = threading.Lock()
+        self.powered = True
+        self.current_app: Application | None = None
+        self.current_ef: int | None = None
+        self.auth_verified = False
+        self.apdu_count = 0
+        self.last_error: str | None = None
+        self._collation_tries = 10
+        self.apps = self._build_applications()
+
+    # -- construction -----------------------------------------------------------
+
+    def _build_applications(self) -> list[Application]:
+        p = self.profile
+        cert_der = p.certificate().public_bytes(Encoding.DER)
+        ca_der = p.ca_certificate().public_bytes(Encoding.DER)
+        label = p.token_label.encode("ascii").ljust(32, b" ")
+        android = p.variant is Variant.ANDROID
+
+        def cert_readable() -> bool:
+            return not android or self.auth_verified
+
+        jpki = Application(JPKI_AID, "JPKI AP")
+        for ef in (
+            ElementaryFile(EF_TOKEN_INFO, label),
+            ElementaryFile(EF_AUTH_CERT, _padded(cert_der), cert_readable),
+            ElementaryFile(EF_AUTH_CA_CERT, _padded(ca_der)),
+            ElementaryFile(EF_AUTH_KEY, b"", lambda: False),
+            ElementaryFile(EF_AUTH_PIN, b"", lambda: False),
+            ElementaryFile(EF_SIGN_KEY, b"", lambda: False),
+            ElementaryFile(EF_SIGN_PASSWORD, b"", lambda: False),
+        ):
+            jpki.files[ef.fid] = ef
+
+        number = p.my_number.encode("ascii")
+        text = Application(TEXT_AID, "券面事項入力補助AP", honeypot=True)
+        basic = "氏名 テスト 太郎 / 住所 東京都千代田区 / 生年月日 / 性別 (synthetic)".encode()
+        for ef in (
+            ElementaryFile(EF_TEXT_MY_NUMBER, b"\xff\x40\x0c" + number, lambda: False, True),
+            ElementaryFile(EF_TEXT_BASIC_INFO, basic, lambda: False, True),
+            ElementaryFile(EF_TEXT_NUMBER_HASH, hashlib.sha256(number).digest(),
+                           lambda: False, True),
+            ElementaryFile(EF_TEXT_PIN, b"", lambda: False, True),
+            ElementaryFile(EF_TEXT_COLLATION_A, b"", lambda: False, True),
+        ):
+            text.files[ef.fid] = ef
+
+        face_object = b"\xdf\x27" + bytes([0x82]) + (len(p.face_template) * 2).to_bytes(2, "big")
+        face_object += b"".join(
+            int((v + 1.0) * 32767.5).to_bytes(2, "big") for v in p.face_template
+        )
+        card_face = Application(CARD_FACE_AID, "券面事項確認AP")
+        for ef in (
+            ElementaryFile(EF_FACE_IMAGE, face_object, lambda: False),
+            ElementaryFile(EF_FACE_NUMBER_IMAGE, b"\x30\x00" + number, lambda: False, True),
+            ElementaryFile(EF_FACE_COLLATION_A, b"", lambda: False, True),
+        ):
+            card_face.files[ef.fid] = ef
+
+        juki = Application(JUKI_AID, "住基AP", honeypot=True)
+        common = Application(COMMON_AID, "共通カードAP", honeypot=True)
+        # Order matters for selection by AID prefix: the honeypot APs come first,
+        # so a careless partial AID lands where the honeypot sees it.
+        return [text, card_face, juki, common, jpki]
+
+    # -- power ---------------------------------------------------------------------
+
+    def power_on(self) -> None:
+        with self._lock:
+            self.powered = True
+            self._clear_state()
+
+    def power_off(self) -> None:
+        with self._lock:
+            self.powered = False
+            self._clear_state()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.powered = True
+            self._clear_state()
+
+    def _clear_state(self) -> None:
+        self.current_app = None
+        self.current_ef = None
+        self.auth_verified = False
+
+    # -- processing ----------------------------------------------------------------
+
+    def process(self, raw: bytes) -> bytes:
+        """One command APDU in, one response APDU out. Never raises."""
+        with self._lock:
+            self.apdu_count += 1
+            try:
+                data, sw = self._dispatch(raw)
+            except Exception as exc:  # a bug or a failed write: the card answers 6F00
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("virtual card: internal error")
+                data, sw = b"", SW_TECHNICAL
+            return data + sw.to_bytes(2, "big")
+
+    def _dispatch(self, raw: bytes) -> tuple[bytes, int]:
+        try:
+            apdu = CommandApdu.parse(raw)
+        except MalformedApdu:
+            return b"", SW_WRONG_LENGTH
+        if apdu.is_extended and not self.profile.extended_length:
+            return b"", SW_WRONG_LENGTH
+        if apdu.cla not in (0x00, 0x80):
+            return b"", SW_CLA
+        if self.current_app is not None and self.current_app.honeypot:
+            self.honeypot.record(self.current_app.label, f"command {raw[:4].hex().upper()}")
+        if apdu.ins == INS_SELECT:
+            return b"", self._select(apdu)
+        if apdu.ins == INS_READ_BINARY:
+            return self._read(apdu)
+        if apdu.ins == INS_VERIFY:
+            return b"", self._verify(apdu)
+        if apdu.ins == INS_PSO:
+            return self._sign(apdu)
+        return b"", SW_INS
+
+    def _select(self, apdu: CommandApdu) -> int:
+        if apdu.p2 not in (0x00, 0x0C):
+            return SW_WRONG_P1P2
+        if apdu.p1 == 0x04:
+            if not apdu.data:
+                self._clear_state()
+                return SW_OK
+            for app in self.apps:
+                if app.aid.startswith(apdu.data):
+                    if app.honeypot:
+                        self.honeypot.record(app.label, f"SELECT by AID {apdu.data.hex().upper()}")
+                    self.current_app = app
+                    self.current_ef = None
+                    self.auth_verified = False  # re-selecting the AP clears the PIN state
+                    return SW_OK
+            return SW_NOT_FOUND
+        if apdu.p1 == 0x00:
+            if apdu.data in (b"", b"\x3f\x00"):
+                self._clear_state()
+                return SW_OK
+            return SW_NOT_FOUND
+        if apdu.p1 == 0x02:
+            if len(apdu.data) != 2:
+                return SW_WRONG_LENGTH
+            if self.current_app is None:
+                return SW_NOT_FOUND
+            fid = int.from_bytes(apdu.data, "big")
+            ef = self.current_app.files.get(fid)
+            if ef is None:
+                return SW_NOT_FOUND
+            if ef.number_bearing:
+                self.honeypot.record(self.current_app.label, f"SELECT EF {fid:04X}")
+            self.current_ef = fid
+            return SW_OK
+        return SW_WRONG_P1P2
+
+    def _read(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        app = self.current_app
+        if apdu.p1 & 0x80:
+            if apdu.p1 & 0x60:
+                return b"", SW_WRONG_P1P2
+            if app is None:
+                return b"", SW_NOT_FOUND
+            fid = apdu.p1 & 0x1F
+            ef = app.files.get(fid)
+            if ef is None:
+                return b"", SW_NOT_FOUND
+            self.current_ef = fid
+            offset = apdu.p2
+        else:
+            if app is None or self.current_ef is None:
+                return b"", SW_NO_CURRENT_EF
+            ef = app.files[self.current_ef]
+            offset = ((apdu.p1 & 0x7F) << 8) | apdu.p2
+        if ef.number_bearing:
+            self.honeypot.record(app.label, f"READ BINARY EF {ef.fid:04X}")
+        if apdu.data:
+            return b"", SW_WRONG_P1P2
+        if apdu.le is None:
+            return b"", SW_WRONG_LENGTH
+        if not ef.readable():
+            return b"", SW_SECURITY
+        if offset >= len(ef.content):
+            return b"", SW_OFFSET
+        return ef.content[offset : offset + apdu.le], SW_OK
+
+    def _pin_target(self, apdu: CommandApdu) -> int | None:
+        if apdu.p2 == 0x80:
+            return self.current_ef
+        if apdu.p2 & 0x80 and not apdu.p2 & 0x60:
+            return apdu.p2 & 0x1F
+        return None
+
+    def _verify(self, apdu: CommandApdu) -> int:
+        if apdu.p1 != 0x00:
+            return SW_WRONG_P1P2
+        app = self.current_app
+        if app is None:
+            return SW_REF_NOT_FOUND
+        target = self._pin_target(apdu)
+        if target is None:
+            return SW_NO_CURRENT_EF if apdu.p2 == 0x80 else SW_WRONG_P1P2
+        if app.aid == JPKI_AID:
+            if target == EF_AUTH_PIN:
+                return self._verify_auth_pin(apdu.data)
+            if target == EF_SIGN_PASSWORD:
+                return self._verify_signing_password(apdu.data)
+            return SW_REF_NOT_FOUND
+        if target in (EF_TEXT_COLLATION_A, EF_FACE_COLLATION_A, EF_TEXT_PIN):
+            self.honeypot.record(app.label, f"VERIFY EF {target:04X}")
+            if not apdu.data:
+                return 0x63C0 | min(self._collation_tries, 15)
+            if target != EF_TEXT_PIN and hmac.compare_digest(
+                apdu.data, self.profile.my_number.encode()
+            ):
+                return SW_OK
+            self._collation_tries = max(0, self._collation_tries - 1)
+            return 0x63C0 | min(self._collation_tries, 15)
+        return SW_REF_NOT_FOUND
+
+    def _verify_auth_pin(self, data: bytes) -> int:
+        state = self.profile.auth_pin
+        if state.pin is None:
+            return SW_REF_NOT_FOUND  # no PIN set: 顔認証マイナンバーカード / iPhone
+        if not data:
+            return 0x63C0 | state.tries_left  # card.md §5: always 63Cx, also when verified
+        if state.tries_left == 0:
+            return SW_BLOCKED
+        if len(data) != 4:
+            return SW_WRONG_LENGTH
+        if hmac.compare_digest(data, state.pin.encode("ascii")):
+            self.auth_verified = True
+            if state.tries_left != state.max_tries:
+                state.tries_left = state.max_tries
+                self._persist()
+            return SW_OK
+        self.auth_verified = False
+        state.tries_left -= 1
+        self._persist()
+        return 0x63C0 | state.tries_left
+
+    def _verify_signing_password(self, data: bytes) -> int:
+        state = self.profile.signing_password
+        if not data:
+            return 0x63C0 | state.tries_left
+        if state.tries_left == 0:
+            return SW_BLOCKED
+        if not 6 <= len(data) <= 16:
+            return SW_WRONG_LENGTH
+        if hmac.compare_digest(data, state.password.encode("ascii")):
+            if state.tries_left != state.max_tries:
+                state.tries_left = state.max_tries
+                self._persist()
+            return SW_OK
+        state.tries_left -= 1
+        self._persist()
+        return 0x63C0 | state.tries_left
+
+    def _sign(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        if apdu.cla != 0x80:
+            return b"", SW_CLA
+        if apdu.p1 != 0x00:
+            return b"", SW_WRONG_P1P2
+        app = self.current_app
+        if app is None or app.aid != JPKI_AID:
+            return b"", SW_SECURITY
+        target = self._pin_target(apdu)
+        if target is None:
+            return b"", SW_NO_CURRENT_EF if apdu.p2 == 0x80 else SW_WRONG_P1P2
+        if target == EF_SIGN_KEY:
+            return b"", SW_SECURITY  # signing certificate: out of scope, never usable
+        if target != EF_AUTH_KEY:
+            return b"", SW_REF_NOT_FOUND
+        phone_checked = self.profile.variant is Variant.IPHONE
+        if not (self.auth_verified or phone_checked):
+            return b"", SW_SECURITY
+        k = self._key.key_size // 8
+        if not apdu.data or len(apdu.data) > k - 11:
+            return b"", SW_WRONG_LENGTH
+        numbers = self._key.private_numbers()
+        m = int.from_bytes(_pkcs1_type1(apdu.data, k), "big")
+        # RSA with the CRT (the card does the same in hardware)
+        s1 = pow(m, numbers.dmp1, numbers.p)
+        s2 = pow(m, numbers.dmq1, numbers.q)
+        h = (numbers.iqmp * (s1 - s2)) % numbers.p
+        signature = (s2 + h * numbers.q).to_bytes(k, "big")
+        return signature, SW_OK
+
+    def _persist(self) -> None:
+        if self.path is not None:
+            save_profile(self.profile, self.path)
+

@@ -1,0 +1,262 @@
+"""``vcard``: make virtual My Number cards and put them into the virtual reader."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from reader.virtual.card import Honeypot, VirtualCard
+from reader.virtual.keys import MockJpkiCa
+from reader.virtual.profile import ProfileError, Variant, load_profile, new_profile, save_profile
+from reader.virtual.vpcd import VPCD_DEFAULT_PORT, VpcdCardServer
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _pin(text: str) -> str:
+    if len(text) != 4 or not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError("a test card's PIN is exactly 4 digits")
+    return text
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1..65535, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vcard",
+        description="Virtual My Number cards for testing: create profiles and serve them "
+        "into pcscd through vsmartcard-vpcd, so that every PC/SC program sees the card in "
+        "'Virtual PCD 00 00'. Test cards only: the PIN in a profile is the test PIN.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    new = sub.add_parser("new", help="create a card profile (JSON)")
+    new.add_argument("--out", type=Path, required=True, help="profile file to write")
+    new.add_argument("--pin", type=_pin, help="the test PIN (default: random, or from --seed)")
+    new.add_argument(
+        "--variant", choices=[v.value for v in Variant], default=Variant.PHYSICAL.value,
+        help="physical card (default), face-only (顔認証マイナンバーカード, no PIN), "
+        "android, iphone",
+    )
+    new.add_argument("--ca-cert", type=Path, help="CA certificate (PEM) to issue from")
+    new.add_argument("--ca-key", type=Path, help="CA private key (PEM), with --ca-cert")
+    new.add_argument("--ca-out", type=Path,
+                     help="when no CA is given: write the throw-away CA here (cert.pem, key.pem)")
+    new.add_argument("--seed", type=int, help="make everything reproducible from this number")
+    new.add_argument("--birth-date", type=_date, help="holder's birth date (YYYY-MM-DD)")
+    new.add_argument("--issued", type=_date, help="certificate issue date (YYYY-MM-DD)")
+    new.add_argument("--tries-left", type=int, choices=range(4), default=3,
+                     metavar="{0..3}", help="PIN tries left (0: blocked card)")
+    new.add_argument("--no-extended", action="store_true",
+                     help="the card answers 6700 to extended APDUs")
+    new.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    show = sub.add_parser("show", help="describe a profile (the PIN is not shown)")
+    show.add_argument("profile", type=Path)
+
+    serve = sub.add_parser("serve", help="put the card into the vpcd reader and serve it")
+    serve.add_argument("--profile", type=Path, required=True)
+    serve.add_argument("--host", default="127.0.0.1", help="where pcscd's vpcd listens")
+    serve.add_argument("--port", type=_port, default=VPCD_DEFAULT_PORT,
+                       help=f"vpcd port (default {VPCD_DEFAULT_PORT}, slot 0)")
+    serve.add_argument("--honeypot-log", type=Path,
+                       help="append every number-bearing access here (JSON lines); the file "
+                       "is created empty at start")
+    serve.add_argument("--pid-file", type=Path, help="write the process id here")
+    serve.add_argument("--remove-after-apdus", type=_positive, metavar="N",
+                       help="test hook: pull the card out when APDU N arrives")
+    serve.add_argument("--quiet", action="store_true")
+
+    for name, what in (("remove", "take the card out"), ("insert", "put the card back")):
+        p = sub.add_parser(name, help=f"{what} of a running 'vcard serve' (by its --pid-file)")
+        p.add_argument("--pid-file", type=Path, required=True)
+    return parser
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(f"vcard: {text}\n")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.force:
+        _err(f"{args.out} exists; use --force to overwrite it")
+        return EXIT_USAGE
+    if (args.ca_cert is None) != (args.ca_key is None):
+        _err("--ca-cert and --ca-key go together")
+        return EXIT_USAGE
+    ca = None
+    if args.ca_cert is not None:
+        try:
+            ca = MockJpkiCa.from_pem(args.ca_cert.read_bytes(), args.ca_key.read_bytes())
+        except (OSError, ValueError) as exc:
+            _err(f"cannot load the CA: {exc}")
+            return EXIT_USAGE
+    variant = Variant(args.variant)
+    try:
+        profile, ca = new_profile(
+            variant=variant, pin=args.pin, seed=args.seed, ca=ca,
+            birth_date=args.birth_date, issued=args.issued,
+            tries_left=args.tries_left,
+        )
+    except (ProfileError, ValueError) as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    if args.no_extended:
+        profile.extended_length = False
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        save_profile(profile, args.out)
+        if args.ca_cert is None and args.ca_out is not None:
+            args.ca_out.mkdir(parents=True, exist_ok=True)
+            (args.ca_out / "cert.pem").write_bytes(ca.certificate_pem())
+            key_path = args.ca_out / "key.pem"
+            key_path.write_bytes(ca.key_pem())
+            os.chmod(key_path, 0o600)
+    except OSError as exc:
+        _err(f"cannot write: {exc}")
+        return EXIT_ERROR
+    cert = profile.certificate()
+    sys.stdout.write(
+        f"wrote {args.out}: {variant.value} card, token {profile.token_label}, "
+        f"certificate CN={cert.subject.rfc4514_string()[3:]}, "
+        f"valid to {cert.not_valid_after_utc.date()}\n"
+    )
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    cert = profile.certificate()
+    pin = profile.auth_pin
+    lines = [
+        f"variant:        {profile.variant.value}",
+        f"token label:    {profile.token_label}",
+        f"certificate:    {cert.subject.rfc4514_string()}",
+        f"issuer:         {cert.issuer.rfc4514_string()}",
+        f"valid:          {cert.not_valid_before_utc.date()} .. {cert.not_valid_after_utc.date()}",
+        "PIN:            " + ("not set" if pin.pin is None else
+                              f"set, {pin.tries_left} of {pin.max_tries} tries left"
+                              + (" (BLOCKED)" if pin.tries_left == 0 else "")),
+        f"extended APDUs: {'yes' if profile.extended_length else 'no (6700)'}",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    if args.honeypot_log is not None:
+        args.honeypot_log.parent.mkdir(parents=True, exist_ok=True)
+        args.honeypot_log.touch()
+    honeypot = Honeypot(args.honeypot_log)
+    card = VirtualCard(profile, path=args.profile, honeypot=honeypot)
+
+    def event(text: str) -> None:
+        if not args.quiet:
+            sys.stderr.write(f"vcard: {text}\n")
+            sys.stderr.flush()
+
+    server = VpcdCardServer(card, args.host, args.port,
+                            remove_after_apdus=args.remove_after_apdus, on_event=event)
+    done = threading.Event()
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    def on_remove(signum: int, frame: FrameType | None) -> None:
+        server.remove()
+
+    def on_insert(signum: int, frame: FrameType | None) -> None:
+        server.insert()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGUSR1, on_remove)
+    signal.signal(signal.SIGUSR2, on_insert)
+    if args.pid_file is not None:
+        args.pid_file.write_text(f"{os.getpid()}\n")
+    server.start()
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        if args.pid_file is not None:
+            args.pid_file.unlink(missing_ok=True)
+        count = len(honeypot.accesses)
+        event(f"stopped; honeypot: {count} number-bearing access{'es' if count != 1 else ''}")
+    return EXIT_OK
+
+
+def cmd_signal(args: argparse.Namespace, signum: int) -> int:
+    try:
+        pid = int(args.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        _err(f"no running 'vcard serve' recorded in {args.pid_file}")
+        return EXIT_ERROR
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        _err(f"'vcard serve' (pid {pid}) is not running")
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="vcard: %(message)s")
+    if args.command == "new":
+        return cmd_new(args)
+    if args.command == "show":
+        return cmd_show(args)
+    if args.command == "serve":
+        return cmd_serve(args)
+    if args.command == "remove":
+        return cmd_signal(args, signal.SIGUSR1)
+    return cmd_signal(args, signal.SIGUSR2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

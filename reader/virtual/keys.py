@@ -1,0 +1,219 @@
+"""Deterministic test keys, certificates of the mock JPKI CA, and the synthetic 個人番号.
+
+``cryptography`` cannot generate an RSA key from a caller's random source, and
+a seeded world must be reproducible, so seeded keys come from pycryptodome's
+``RSA.generate`` fed by a SHA-256 counter-mode stream (test keys only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+MOCK_CA_NAME = "Mock JPKI User Authentication CA (TEST ONLY, myna-sim)"
+
+
+class SeededStream:
+    """A deterministic byte stream: SHA-256(seed ‖ label ‖ counter) blocks."""
+
+    def __init__(self, seed: int | str | bytes, label: str = "") -> None:
+        seed_bytes = seed if isinstance(seed, bytes) else str(seed).encode()
+        self._prefix = seed_bytes + b"\x00" + label.encode() + b"\x00"
+        self._counter = 0
+        self._buffer = b""
+
+    def __call__(self, n: int) -> bytes:
+        while len(self._buffer) < n:
+            block = hashlib.sha256(self._prefix + self._counter.to_bytes(8, "big")).digest()
+            self._buffer += block
+            self._counter += 1
+        out, self._buffer = self._buffer[:n], self._buffer[n:]
+        return out
+
+    def integer(self, upper: int) -> int:
+        """A uniform integer in ``[0, upper)``."""
+        size = (upper.bit_length() + 7) // 8 + 8
+        return int.from_bytes(self(size), "big") % upper
+
+    def child(self, label: str) -> SeededStream:
+        return SeededStream(self(32), label)
+
+
+def generate_rsa_key(stream: SeededStream | None = None) -> rsa.RSAPrivateKey:
+    """RSA-2048, e = 65537; reproducible when a seeded stream is given."""
+    if stream is None:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    from Crypto.PublicKey import RSA  # pycryptodome, only for seeded test keys
+
+    key = RSA.generate(2048, randfunc=stream, e=65537)
+    loaded = serialization.load_der_private_key(key.export_key(format="DER"), password=None)
+    assert isinstance(loaded, rsa.RSAPrivateKey)
+    return loaded
+
+
+def my_number_check_digit(first_eleven: str) -> int:
+    """Check digit of the 個人番号 (総務省令第85号 第5条).
+
+    Σ P_n × Q_n over the 11 digits, n counted from the right starting at 1,
+    Q_n = n + 1 for n ≤ 6 and n − 5 for n ≥ 7; remainder r = Σ mod 11;
+    check digit = 0 when r ≤ 1, else 11 − r.
+    """
+    if len(first_eleven) != 11 or not first_eleven.isascii() or not first_eleven.isdigit():
+        raise ValueError("need exactly 11 ASCII digits")
+    total = 0
+    for n, ch in enumerate(reversed(first_eleven), start=1):
+        q = n + 1 if n <= 6 else n - 5
+        total += int(ch) * q
+    r = total % 11
+    return 0 if r <= 1 else 11 - r
+
+
+def synthetic_my_number(stream: SeededStream | None = None) -> str:
+    """A random 12-digit number with a valid check digit (synthetic; honeypot bait)."""
+    value = stream.integer(10**11) if stream else secrets.randbelow(10**11)
+    body = f"{value:011d}"
+    return body + str(my_number_check_digit(body))
+
+
+def fifth_birthday_after(issued: dt.date, birth_date: dt.date) -> dt.date:
+    """The holder's 5th birthday strictly after ``issued`` (29 Feb → 28 Feb)."""
+
+    def birthday(year: int) -> dt.date:
+        try:
+            return birth_date.replace(year=year)
+        except ValueError:  # 29 February in a common year
+            return dt.date(year, 2, 28)
+
+    first = birthday(issued.year)
+    if first <= issued:
+        first = birthday(issued.year + 1)
+    return birthday(first.year + 4)
+
+
+def opaque_cn(stream: SeededStream | None = None) -> str:
+    """An opaque 23-character CN, as on the real auth certificate (no name, no number)."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    raw = stream(23) if stream else secrets.token_bytes(23)
+    return "".join(alphabet[b % len(alphabet)] for b in raw)
+
+
+@dataclass
+class MockJpkiCa:
+    """A mock JPKI user-authentication CA (clearly marked as a test CA)."""
+
+    certificate: x509.Certificate
+    key: rsa.RSAPrivateKey
+
+    @classmethod
+    def generate(
+        cls,
+        stream: SeededStream | None = None,
+        *,
+        name: str = MOCK_CA_NAME,
+        not_before: dt.datetime | None = None,
+    ) -> MockJpkiCa:
+        key = generate_rsa_key(stream.child("ca-key") if stream else None)
+        start = not_before or dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "myna-sim TEST ONLY"),
+                x509.NameAttribute(NameOID.COMMON_NAME, name),
+            ]
+        )
+        serial = (stream.integer(2**63) if stream else x509.random_serial_number() >> 96) + 1
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(start)
+            .not_valid_after(start.replace(year=start.year + 30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False, content_commitment=False,
+                    key_encipherment=False, data_encipherment=False, key_agreement=False,
+                    key_cert_sign=True, crl_sign=True, encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        return cls(cert, key)
+
+    @classmethod
+    def from_pem(cls, cert_pem: bytes, key_pem: bytes) -> MockJpkiCa:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("the CA key is not an RSA key")
+        public = cert.public_key()
+        if not isinstance(public, rsa.RSAPublicKey) or (
+            public.public_numbers() != key.public_key().public_numbers()
+        ):
+            raise ValueError("the CA key does not belong to the CA certificate")
+        return cls(cert, key)
+
+    def issue_auth_certificate(
+        self,
+        public_key: rsa.RSAPublicKey,
+        *,
+        cn: str,
+        issued: dt.date,
+        birth_date: dt.date,
+        serial: int,
+    ) -> x509.Certificate:
+        """A 利用者証明用電子証明書: opaque CN only, valid to the 5th birthday after issue."""
+        not_before = dt.datetime.combine(issued, dt.time(0, 0), tzinfo=dt.UTC)
+        end = fifth_birthday_after(issued, birth_date)
+        not_after = dt.datetime.combine(end, dt.time(14, 59, 59), tzinfo=dt.UTC)  # 23:59:59 JST
+        return (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+            .issuer_name(self.certificate.subject)
+            .public_key(public_key)
+            .serial_number(serial)
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=False,
+                    key_encipherment=False, data_encipherment=False, key_agreement=False,
+                    key_cert_sign=False, crl_sign=False, encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                critical=False,
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+
+    def certificate_pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    def key_pem(self) -> bytes:
+        return private_key_pem(self.key)
+
+
+def private_key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )

@@ -1,0 +1,268 @@
+"""Virtual card profiles: one JSON file per card.
+
+A profile holds everything the virtual card needs: the auth certificate and
+key (PEM), its CA certificate, the PIN and its counter, the token label, the
+variant, the synthetic 個人番号 (honeypot bait) and a face template for the
+simulated face path. Counter changes are written back atomically (temporary
+file, fsync, rename), so a blocked card stays blocked across restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import enum
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from reader.virtual.keys import (
+    MockJpkiCa,
+    SeededStream,
+    generate_rsa_key,
+    my_number_check_digit,
+    opaque_cn,
+    private_key_pem,
+    synthetic_my_number,
+)
+
+PROFILE_FORMAT = "myna-sim/vcard-profile/1"
+FACE_TEMPLATE_SIZE = 64
+
+
+class Variant(enum.StrEnum):
+    PHYSICAL = "physical"
+    FACE_ONLY = "face-only"  # 顔認証マイナンバーカード: no PIN
+    ANDROID = "android"
+    IPHONE = "iphone"
+
+    @property
+    def token_label(self) -> str:
+        return {
+            Variant.PHYSICAL: "JPKIAPICCTOKEN2",
+            Variant.FACE_ONLY: "JPKIAPICCTOKEN2",
+            Variant.ANDROID: "JPKIAPGPSETOKEN",
+            Variant.IPHONE: "JPKIAPIOSTOKEN",
+        }[self]
+
+    @property
+    def has_reader_pin(self) -> bool:
+        """Whether the 4-digit PIN is entered on the reader."""
+        return self in (Variant.PHYSICAL, Variant.ANDROID)
+
+
+class ProfileError(ValueError):
+    """A profile file is missing, unreadable or inconsistent. Says which and why."""
+
+
+Digits4 = Annotated[str, Field(pattern=r"^[0-9]{4}$")]
+
+
+class AuthPinState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pin: Digits4 | None = Field(description="None: no PIN set (顔認証マイナンバーカード, iPhone)")
+    tries_left: int = Field(ge=0, le=3)
+    max_tries: int = Field(default=3, ge=1, le=15)
+
+
+class SigningPasswordState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(pattern=r"^[A-Z0-9]{6,16}$")
+    tries_left: int = Field(ge=0, le=5)
+    max_tries: int = Field(default=5, ge=1, le=15)
+
+
+class CardProfile(BaseModel):
+    """The content of one virtual card."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = PROFILE_FORMAT
+    variant: Variant
+    token_label: str = Field(max_length=32)
+    holder_birth_date: dt.date
+    certificate_pem: str
+    key_pem: str
+    ca_certificate_pem: str
+    auth_pin: AuthPinState
+    signing_password: SigningPasswordState
+    my_number: str = Field(pattern=r"^[0-9]{12}$", description="synthetic; honeypot bait")
+    face_template: list[float] = Field(min_length=FACE_TEMPLATE_SIZE,
+                                       max_length=FACE_TEMPLATE_SIZE)
+    extended_length: bool = Field(
+        default=True, description="whether the card answers extended APDUs (else 6700)"
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value != PROFILE_FORMAT:
+            raise ValueError(f"unknown profile format {value!r} (expected {PROFILE_FORMAT!r})")
+        return value
+
+    @field_validator("my_number")
+    @classmethod
+    def _check_digit(cls, value: str) -> str:
+        if my_number_check_digit(value[:11]) != int(value[11]):
+            raise ValueError("the synthetic 個人番号 has a wrong check digit")
+        return value
+
+    # -- derived objects --------------------------------------------------------
+
+    def certificate(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.certificate_pem.encode())
+
+    def ca_certificate(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.ca_certificate_pem.encode())
+
+    def private_key(self) -> rsa.RSAPrivateKey:
+        key = serialization.load_pem_private_key(self.key_pem.encode(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ProfileError("the profile's key is not an RSA key")
+        return key
+
+    def check_consistency(self) -> None:
+        """Certificate and key belong together and parse; raise ProfileError if not."""
+        try:
+            cert = self.certificate()
+            key = self.private_key()
+            self.ca_certificate()
+        except ValueError as exc:
+            raise ProfileError(f"the profile's certificate or key does not parse: {exc}") from exc
+        public = cert.public_key()
+        if not isinstance(public, rsa.RSAPublicKey) or (
+            public.public_numbers() != key.public_key().public_numbers()
+        ):
+            raise ProfileError("the profile's key does not belong to its certificate")
+
+
+def new_profile(
+    *,
+    variant: Variant = Variant.PHYSICAL,
+    pin: str | None = None,
+    seed: int | None = None,
+    ca: MockJpkiCa | None = None,
+    birth_date: dt.date | None = None,
+    issued: dt.date | None = None,
+    tries_left: int = 3,
+) -> tuple[CardProfile, MockJpkiCa]:
+    """Make a new card (and a throw-away CA when none is given).
+
+    With a seed everything is reproducible (keys, CN, number, PIN, template).
+    """
+    stream = SeededStream(seed, "vcard") if seed is not None else None
+    if ca is None:
+        ca = MockJpkiCa.generate(stream.child("ca") if stream else None)
+
+    def rnd(n: int) -> bytes:
+        return stream(n) if stream else os.urandom(n)
+
+    def below(upper: int) -> int:
+        return stream.integer(upper) if stream else int.from_bytes(os.urandom(8), "big") % upper
+
+    if birth_date is None:
+        birth_date = dt.date(1950, 1, 1) + dt.timedelta(days=below(365 * 55))
+    if issued is None:
+        issued = dt.date.today() if stream is None else dt.date(2025, 4, 1)
+    key = generate_rsa_key(stream.child("card-key") if stream else None)
+    cn = opaque_cn(stream.child("cn") if stream else None)
+    serial = below(2**62) + 1
+    cert = ca.issue_auth_certificate(
+        key.public_key(), cn=cn, issued=issued, birth_date=birth_date, serial=serial
+    )
+    if variant.has_reader_pin:
+        if pin is None:
+            pin = f"{below(10_000):04d}"
+        auth = AuthPinState(pin=pin, tries_left=tries_left)
+    else:
+        if pin is not None:
+            raise ProfileError(f"a {variant.value} card has no PIN on the reader; drop --pin")
+        auth = AuthPinState(pin=None, tries_left=0)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    password = "".join(alphabet[b % len(alphabet)] for b in rnd(8))
+    signing = SigningPasswordState(
+        password=password, tries_left=5 if variant is Variant.PHYSICAL else 0
+    )
+    template_raw = rnd(FACE_TEMPLATE_SIZE * 2)
+    template = [
+        (int.from_bytes(template_raw[i : i + 2], "big") / 32767.5) - 1.0
+        for i in range(0, len(template_raw), 2)
+    ]
+    norm = sum(v * v for v in template) ** 0.5 or 1.0
+    profile = CardProfile(
+        variant=variant,
+        token_label=variant.token_label,
+        holder_birth_date=birth_date,
+        certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+        key_pem=private_key_pem(key).decode(),
+        ca_certificate_pem=ca.certificate_pem().decode(),
+        auth_pin=auth,
+        signing_password=signing,
+        my_number=synthetic_my_number(stream.child("number") if stream else None),
+        face_template=[round(v / norm, 6) for v in template],
+    )
+    return profile, ca
+
+
+def load_profile(path: Path) -> CardProfile:
+    """Read and validate a profile file; errors say which file and which field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: no such profile file") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read the profile: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise ProfileError(f"{path}: not a text file (expected a JSON profile)") from None
+    try:
+        raw: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProfileError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    try:
+        profile = CardProfile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)
+        )
+        raise ProfileError(f"{path}: invalid profile: {problems}") from None
+    try:
+        profile.check_consistency()
+    except ProfileError as exc:
+        raise ProfileError(f"{path}: {exc}") from None
+    return profile
+
+
+def save_profile(profile: CardProfile, path: Path) -> None:
+    """Write atomically: a reader of the file sees the old or the new content, never half."""
+    data = profile.model_dump_json(indent=2) + "\n"
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
