@@ -66,11 +66,7 @@ class CommandApdu:
 
     @property
     def is_extended(self) -> bool:
-        return (
-            self.extended
-            or len(self.data) > 255
-            or (self.le is not None and self.le > 256)
-        )
+        return self.extended or len(self.data) > 255 or (self.le is not None and self.le > 256)
 
     def to_bytes(self) -> bytes:
         header = bytes((self.cla, self.ins, self.p1, self.p2))
@@ -115,8 +111,9 @@ class CommandApdu:
             )
         # body[0] == 0 and b >= 2: extended form
         if b == 3:  # case 2E
-            return cls(cla, ins, p1, p2, le=int.from_bytes(body[1:3], "big") or 65536,
-                       extended=True)
+            return cls(
+                cla, ins, p1, p2, le=int.from_bytes(body[1:3], "big") or 65536, extended=True
+            )
         if b < 3:
             raise MalformedApdu(f"extended length field needs 3 bytes, got {b}")
         lc = int.from_bytes(body[1:3], "big")
@@ -128,8 +125,7 @@ class CommandApdu:
             le = int.from_bytes(body[-2:], "big") or 65536
             return cls(cla, ins, p1, p2, data=bytes(body[3 : 3 + lc]), le=le, extended=True)
         raise MalformedApdu(
-            f"extended Lc says {lc} data bytes but {b - 3} bytes follow "
-            f"(expected {lc} or {lc + 2})"
+            f"extended Lc says {lc} data bytes but {b - 3} bytes follow (expected {lc} or {lc + 2})"
         )
 
     @classmethod
@@ -252,7 +248,5 @@ def der_total_length(header: bytes) -> int:
     if count == 0 or count > 3:
         raise MalformedCardData(f"unsupported DER length form {first:02X}")
     if len(header) < 2 + count:
-        raise MalformedCardData(
-            f"DER length needs {2 + count} header bytes, got {len(header)}"
-        )
+        raise MalformedCardData(f"DER length needs {2 + count} header bytes, got {len(header)}")
     return 2 + count + int.from_bytes(header[2 : 2 + count], "big")

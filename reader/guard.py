@@ -142,8 +142,11 @@ class Guard:
             raise ForbiddenCommand(
                 f"SELECT EF {fid:04X} refused: the current DF is {self.current_df.value}; "
                 "files are selected only inside the JPKI AP"
-                + (" (and EF 0002 of the card-face AP in the face path)" if self.face_access
-                   else "")
+                + (
+                    " (and EF 0002 of the card-face AP in the face path)"
+                    if self.face_access
+                    else ""
+                )
             )
         if apdu.p1 == 0x00 and apdu.data in (b"", b"\x3f\x00"):
             return

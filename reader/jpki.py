@@ -200,18 +200,22 @@ class JpkiClient:
 
     def token_info(self) -> TokenInfo:
         """Read the token label (EF 0006, by short file id)."""
-        data = check(self.channel.transmit(
-            CommandApdu(0x00, INS_READ_BINARY, 0x80 | EF_TOKEN_INFO, 0x00, le=32)
-        ))
+        data = check(
+            self.channel.transmit(
+                CommandApdu(0x00, INS_READ_BINARY, 0x80 | EF_TOKEN_INFO, 0x00, le=32)
+            )
+        )
         return TokenInfo.parse(data)
 
     # -- certificates ---------------------------------------------------------------
 
     def read_certificate_der(self, ef: int = EF_AUTH_CERT) -> bytes:
         """Read a certificate file: the DER header first, then exactly the rest."""
-        header = check(self.channel.transmit(
-            CommandApdu(0x00, INS_READ_BINARY, 0x80 | ef, 0x00, le=CERT_HEADER_BYTES)
-        ))
+        header = check(
+            self.channel.transmit(
+                CommandApdu(0x00, INS_READ_BINARY, 0x80 | ef, 0x00, le=CERT_HEADER_BYTES)
+            )
+        )
         total = der_total_length(header)
         if not CERT_HEADER_BYTES < total <= MAX_CERT_SIZE:
             raise MalformedCardData(
@@ -225,9 +229,11 @@ class JpkiClient:
                 data += rest
         while len(data) < total:
             chunk = min(256, total - len(data))
-            part = check(self.channel.transmit(
-                CommandApdu(0x00, INS_READ_BINARY, len(data) >> 8, len(data) & 0xFF, le=chunk)
-            ))
+            part = check(
+                self.channel.transmit(
+                    CommandApdu(0x00, INS_READ_BINARY, len(data) >> 8, len(data) & 0xFF, le=chunk)
+                )
+            )
             if not part:
                 raise MalformedCardData(
                     f"the card returned no data at offset {len(data)} of a {total}-byte file"
@@ -241,8 +247,9 @@ class JpkiClient:
     def _read_extended(self, offset: int, length: int) -> bytes | None:
         """One extended-Le read; ``None`` (and remembered) when the reader can't pass it."""
         reader = self.channel.reader_name
-        command = CommandApdu(0x00, INS_READ_BINARY, offset >> 8, offset & 0xFF,
-                              le=length, extended=True)
+        command = CommandApdu(
+            0x00, INS_READ_BINARY, offset >> 8, offset & 0xFF, le=length, extended=True
+        )
         try:
             response = self.channel.transmit(command)
         except (CardRemoved, NoCard, ReaderUnavailable):
@@ -317,9 +324,11 @@ class JpkiClient:
         """Sign a DigestInfo with the auth key (the card pads with PKCS#1 v1.5 type 1)."""
         if not 0 < len(digest_info) <= 245:
             raise WrongLength(0x6700)
-        return check(self.channel.transmit(
-            CommandApdu(0x80, INS_PSO, 0x00, 0x80 | EF_AUTH_KEY, digest_info, le=256)
-        ))
+        return check(
+            self.channel.transmit(
+                CommandApdu(0x80, INS_PSO, 0x00, 0x80 | EF_AUTH_KEY, digest_info, le=256)
+            )
+        )
 
     def sign_challenge(self, challenge: bytes) -> bytes:
         """RSA PKCS#1 v1.5 signature with SHA-256 over ``challenge``."""
@@ -360,4 +369,3 @@ def _parse_certificate(der: bytes) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise MalformedCardData(f"the certificate on the card does not parse: {exc}") from None
-

@@ -198,13 +198,11 @@ class CardChannel:
         response = self._send(apdu)
         if response.sw1 == 0x6C and apdu.le is not None:
             response = self._send(
-                CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data,
-                            le=response.sw2 or 256)
+                CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data, le=response.sw2 or 256)
             )
         data = response.data
         while response.sw1 == 0x61:
-            response = self._send(CommandApdu(0x00, INS_GET_RESPONSE, 0, 0,
-                                              le=response.sw2 or 256))
+            response = self._send(CommandApdu(0x00, INS_GET_RESPONSE, 0, 0, le=response.sw2 or 256))
             data += response.data
         return ResponseApdu(data, response.sw)
 

@@ -211,8 +211,9 @@ class VirtualCard:
         for ef in (
             ElementaryFile(EF_TEXT_MY_NUMBER, b"\xff\x40\x0c" + number, lambda: False, True),
             ElementaryFile(EF_TEXT_BASIC_INFO, basic, lambda: False, True),
-            ElementaryFile(EF_TEXT_NUMBER_HASH, hashlib.sha256(number).digest(),
-                           lambda: False, True),
+            ElementaryFile(
+                EF_TEXT_NUMBER_HASH, hashlib.sha256(number).digest(), lambda: False, True
+            ),
             ElementaryFile(EF_TEXT_PIN, b"", lambda: False, True),
             ElementaryFile(EF_TEXT_COLLATION_A, b"", lambda: False, True),
         ):
@@ -464,4 +465,3 @@ class VirtualCard:
     def _persist(self) -> None:
         if self.path is not None:
             save_profile(self.profile, self.path)
-

@@ -68,21 +68,33 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--out", type=Path, required=True, help="profile file to write")
     new.add_argument("--pin", type=_pin, help="the test PIN (default: random, or from --seed)")
     new.add_argument(
-        "--variant", choices=[v.value for v in Variant], default=Variant.PHYSICAL.value,
+        "--variant",
+        choices=[v.value for v in Variant],
+        default=Variant.PHYSICAL.value,
         help="physical card (default), face-only (顔認証マイナンバーカード, no PIN), "
         "android, iphone",
     )
     new.add_argument("--ca-cert", type=Path, help="CA certificate (PEM) to issue from")
     new.add_argument("--ca-key", type=Path, help="CA private key (PEM), with --ca-cert")
-    new.add_argument("--ca-out", type=Path,
-                     help="when no CA is given: write the throw-away CA here (cert.pem, key.pem)")
+    new.add_argument(
+        "--ca-out",
+        type=Path,
+        help="when no CA is given: write the throw-away CA here (cert.pem, key.pem)",
+    )
     new.add_argument("--seed", type=int, help="make everything reproducible from this number")
     new.add_argument("--birth-date", type=_date, help="holder's birth date (YYYY-MM-DD)")
     new.add_argument("--issued", type=_date, help="certificate issue date (YYYY-MM-DD)")
-    new.add_argument("--tries-left", type=int, choices=range(4), default=3,
-                     metavar="{0..3}", help="PIN tries left (0: blocked card)")
-    new.add_argument("--no-extended", action="store_true",
-                     help="the card answers 6700 to extended APDUs")
+    new.add_argument(
+        "--tries-left",
+        type=int,
+        choices=range(4),
+        default=3,
+        metavar="{0..3}",
+        help="PIN tries left (0: blocked card)",
+    )
+    new.add_argument(
+        "--no-extended", action="store_true", help="the card answers 6700 to extended APDUs"
+    )
     new.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     show = sub.add_parser("show", help="describe a profile (the PIN is not shown)")
@@ -91,14 +103,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="put the card into the vpcd reader and serve it")
     serve.add_argument("--profile", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1", help="where pcscd's vpcd listens")
-    serve.add_argument("--port", type=_port, default=VPCD_DEFAULT_PORT,
-                       help=f"vpcd port (default {VPCD_DEFAULT_PORT}, slot 0)")
-    serve.add_argument("--honeypot-log", type=Path,
-                       help="append every number-bearing access here (JSON lines); the file "
-                       "is created empty at start")
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=VPCD_DEFAULT_PORT,
+        help=f"vpcd port (default {VPCD_DEFAULT_PORT}, slot 0)",
+    )
+    serve.add_argument(
+        "--honeypot-log",
+        type=Path,
+        help="append every number-bearing access here (JSON lines); the file "
+        "is created empty at start",
+    )
     serve.add_argument("--pid-file", type=Path, help="write the process id here")
-    serve.add_argument("--remove-after-apdus", type=_positive, metavar="N",
-                       help="test hook: pull the card out when APDU N arrives")
+    serve.add_argument(
+        "--remove-after-apdus",
+        type=_positive,
+        metavar="N",
+        help="test hook: pull the card out when APDU N arrives",
+    )
     serve.add_argument("--quiet", action="store_true")
 
     for name, what in (("remove", "take the card out"), ("insert", "put the card back")):
@@ -128,8 +151,12 @@ def cmd_new(args: argparse.Namespace) -> int:
     variant = Variant(args.variant)
     try:
         profile, ca = new_profile(
-            variant=variant, pin=args.pin, seed=args.seed, ca=ca,
-            birth_date=args.birth_date, issued=args.issued,
+            variant=variant,
+            pin=args.pin,
+            seed=args.seed,
+            ca=ca,
+            birth_date=args.birth_date,
+            issued=args.issued,
             tries_left=args.tries_left,
         )
     except (ProfileError, ValueError) as exc:
@@ -172,9 +199,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"certificate:    {cert.subject.rfc4514_string()}",
         f"issuer:         {cert.issuer.rfc4514_string()}",
         f"valid:          {cert.not_valid_before_utc.date()} .. {cert.not_valid_after_utc.date()}",
-        "PIN:            " + ("not set" if pin.pin is None else
-                              f"set, {pin.tries_left} of {pin.max_tries} tries left"
-                              + (" (BLOCKED)" if pin.tries_left == 0 else "")),
+        "PIN:            "
+        + (
+            "not set"
+            if pin.pin is None
+            else f"set, {pin.tries_left} of {pin.max_tries} tries left"
+            + (" (BLOCKED)" if pin.tries_left == 0 else "")
+        ),
         f"extended APDUs: {'yes' if profile.extended_length else 'no (6700)'}",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
@@ -198,8 +229,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             sys.stderr.write(f"vcard: {text}\n")
             sys.stderr.flush()
 
-    server = VpcdCardServer(card, args.host, args.port,
-                            remove_after_apdus=args.remove_after_apdus, on_event=event)
+    server = VpcdCardServer(
+        card, args.host, args.port, remove_after_apdus=args.remove_after_apdus, on_event=event
+    )
     done = threading.Event()
 
     def on_term(signum: int, frame: FrameType | None) -> None:

@@ -96,8 +96,7 @@ class CardProfile(BaseModel):
     auth_pin: AuthPinState
     signing_password: SigningPasswordState
     my_number: str = Field(pattern=r"^[0-9]{12}$", description="synthetic; honeypot bait")
-    face_template: list[float] = Field(min_length=FACE_TEMPLATE_SIZE,
-                                       max_length=FACE_TEMPLATE_SIZE)
+    face_template: list[float] = Field(min_length=FACE_TEMPLATE_SIZE, max_length=FACE_TEMPLATE_SIZE)
     extended_length: bool = Field(
         default=True, description="whether the card answers extended APDUs (else 6700)"
     )
@@ -265,4 +264,3 @@ def save_profile(profile: CardProfile, path: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-
