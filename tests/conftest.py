@@ -1,0 +1,149 @@
+"""Shared fixtures: seeded test cards, the honeypot invariant, pcscd + vpcd."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode
+from reader.transport import CardChannel, LoopbackTransport
+from reader.virtual import card as card_module
+from reader.virtual.card import Honeypot, VirtualCard
+from reader.virtual.keys import MockJpkiCa, SeededStream
+from reader.virtual.profile import CardProfile, Variant, new_profile
+
+TEST_PIN = "4711"
+TEST_SLOT_PORT = 35964  # "Virtual PCD 00 01": the demo uses slot 0
+TEST_READER = "Virtual PCD 00 01"
+
+
+# --- the honeypot invariant (design.md §6.2) ---------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def honeypot_stays_empty(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every virtual card made during any test: zero number accesses at the end.
+
+    Tests that poke the honeypot on purpose (to prove it records) mark theirs
+    ``deliberate``.
+    """
+    made: list[Honeypot] = []
+    original = card_module.Honeypot.__init__
+
+    def tracking_init(self: Honeypot, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        made.append(self)
+
+    monkeypatch.setattr(card_module.Honeypot, "__init__", tracking_init)
+    yield
+    for pot in made:
+        if not pot.deliberate:
+            assert pot.empty, f"the honeypot recorded number-bearing accesses: {pot.accesses}"
+
+
+# --- cards ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def test_ca() -> MockJpkiCa:
+    return MockJpkiCa.generate(SeededStream(1, "test-ca"))
+
+
+_PROFILE_CACHE: dict[tuple[Variant, int], CardProfile] = {}
+
+
+@pytest.fixture
+def make_profile(test_ca: MockJpkiCa) -> Callable[..., CardProfile]:
+    """A fresh copy of a seeded card profile (keys are generated once per session)."""
+
+    def make(
+        variant: Variant = Variant.PHYSICAL,
+        *,
+        seed: int = 100,
+        tries_left: int = 3,
+        extended_length: bool = True,
+    ) -> CardProfile:
+        key = (variant, seed)
+        if key not in _PROFILE_CACHE:
+            profile, _ = new_profile(
+                variant=variant,
+                pin=TEST_PIN if variant.has_reader_pin else None,
+                seed=seed,
+                ca=test_ca,
+                birth_date=dt.date(1980, 6, 15),
+                issued=dt.date(2025, 4, 1),
+            )
+            _PROFILE_CACHE[key] = profile
+        profile = _PROFILE_CACHE[key].model_copy(deep=True)
+        if variant.has_reader_pin:
+            profile.auth_pin.tries_left = tries_left
+        profile.extended_length = extended_length
+        return profile
+
+    return make
+
+
+@pytest.fixture
+def physical_profile(make_profile: Callable[..., CardProfile]) -> CardProfile:
+    return make_profile()
+
+
+@pytest.fixture
+def card(physical_profile: CardProfile) -> VirtualCard:
+    return VirtualCard(physical_profile)
+
+
+@pytest.fixture
+def loopback(card: VirtualCard) -> LoopbackTransport:
+    return LoopbackTransport(card)
+
+
+@pytest.fixture
+def client(loopback: LoopbackTransport) -> JpkiClient:
+    return JpkiClient(CardChannel(loopback), memory=ExtendedLengthMemory())
+
+
+# --- pcscd + vsmartcard-vpcd ---------------------------------------------------------
+
+
+def pcscd_available() -> str | None:
+    """None when pcscd with the vpcd readers answers, else why not."""
+    if not Path("/run/pcscd/pcscd.comm").exists():
+        return "pcscd is not running (/run/pcscd/pcscd.comm missing)"
+    try:
+        from reader.pcsc import PcscContext
+
+        with PcscContext() as ctx:
+            names = ctx.readers()
+    except Exception as exc:
+        return f"pcscd does not answer: {exc}"
+    if TEST_READER not in names:
+        return f"no {TEST_READER!r} reader (is vsmartcard-vpcd installed?); readers: {names}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pcscd() -> None:
+    problem = pcscd_available()
+    if problem is None:
+        return
+    if os.environ.get("MYNA_REQUIRE_PCSCD") == "1":
+        pytest.fail(f"the PC/SC stack is required here but unavailable: {problem}")
+    pytest.skip(problem)
+
+
+def wait_for_presence(reader: str, present: bool, seconds: float = 10.0) -> None:
+    from reader.pcsc import PcscContext
+
+    deadline = time.monotonic() + seconds
+    with PcscContext() as ctx:
+        while time.monotonic() < deadline:
+            if ctx.status([reader])[0].card_present == present:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"{reader!r}: card {'never appeared' if present else 'never left'}")

@@ -1,0 +1,236 @@
+"""The My Number guard: every form card.md §8 forbids is refused before transmission."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reader.aids import CARD_FACE_AID, COMMON_AID, JPKI_AID, JUKI_AID, TEXT_AID
+from reader.apdu import CommandApdu, ResponseApdu
+from reader.errors import ForbiddenCommand
+from reader.guard import CurrentDf, Guard
+from reader.transport import CardChannel, LoopbackTransport
+from reader.virtual.card import Honeypot, VirtualCard
+from reader.virtual.profile import CardProfile
+
+OK = ResponseApdu(b"", 0x9000)
+
+
+def select_aid(aid: bytes) -> CommandApdu:
+    return CommandApdu(0x00, 0xA4, 0x04, 0x0C, aid)
+
+
+def select_ef(fid: int) -> CommandApdu:
+    return CommandApdu(0x00, 0xA4, 0x02, 0x0C, fid.to_bytes(2, "big"))
+
+
+def in_jpki() -> Guard:
+    g = Guard()
+    g.observe(select_aid(JPKI_AID), OK)
+    assert g.current_df is CurrentDf.JPKI
+    return g
+
+
+@pytest.mark.parametrize("length", range(1, len(TEXT_AID) + 1))
+def test_text_ap_by_every_prefix_is_refused(length: int) -> None:
+    with pytest.raises(ForbiddenCommand, match="text AP"):
+        in_jpki().check(select_aid(TEXT_AID[:length]))
+
+
+def test_text_ap_full_aid_and_longer_names_are_refused() -> None:
+    for name in (TEXT_AID, TEXT_AID + b"\x00", TEXT_AID + b"\x01\x02"):
+        with pytest.raises(ForbiddenCommand, match="never touch"):
+            Guard().check(select_aid(name))
+
+
+def test_empty_aid_is_refused() -> None:
+    with pytest.raises(ForbiddenCommand, match="empty AID"):
+        Guard().check(select_aid(b""))
+
+
+@pytest.mark.parametrize("aid", [JUKI_AID, COMMON_AID, CARD_FACE_AID])
+def test_other_forbidden_applications(aid: bytes) -> None:
+    with pytest.raises(ForbiddenCommand):
+        Guard().check(select_aid(aid))
+    with pytest.raises(ForbiddenCommand):
+        Guard().check(select_aid(aid[:7]))
+
+
+def test_jpki_aid_is_allowed_but_not_its_ambiguous_prefix() -> None:
+    Guard().check(select_aid(JPKI_AID))
+    Guard().check(select_aid(JPKI_AID[:3]))  # D392F0: only the JPKI AP starts with it
+    with pytest.raises(ForbiddenCommand):
+        Guard().check(select_aid(JPKI_AID[:2]))  # D392: also the text AP
+
+
+@pytest.mark.parametrize("p1", [0x01, 0x03, 0x08, 0x09])
+def test_selection_by_file_id_or_path_is_refused(p1: int) -> None:
+    with pytest.raises(ForbiddenCommand, match="file id or path"):
+        in_jpki().check(CommandApdu(0x00, 0xA4, p1, 0x0C, b"\x3f\x00\x00\x01"))
+
+
+def test_select_mf_is_allowed_but_leaves_nothing_readable() -> None:
+    g = in_jpki()
+    g.check(CommandApdu(0x00, 0xA4, 0x00, 0x0C, b"\x3f\x00"))
+    g.observe(CommandApdu(0x00, 0xA4, 0x00, 0x0C, b"\x3f\x00"), OK)
+    with pytest.raises(ForbiddenCommand):
+        g.check(select_ef(0x0001))
+    with pytest.raises(ForbiddenCommand, match="SFI reads are allowed only inside the JPKI"):
+        g.check(CommandApdu(0x00, 0xB0, 0x81, 0x00, le=16))
+
+
+def test_new_connection_allows_only_select_by_aid() -> None:
+    g = Guard()  # the card may be anywhere: another process may have left the text AP current
+    for apdu in (
+        select_ef(0x0001),
+        CommandApdu(0x00, 0xB0, 0x00, 0x00, le=16),
+        CommandApdu(0x00, 0xB0, 0x81, 0x00, le=16),
+        CommandApdu(0x00, 0x20, 0x00, 0x80, b"1234"),
+        CommandApdu(0x00, 0x20, 0x00, 0x98),
+        CommandApdu(0x80, 0x2A, 0x00, 0x97, b"\x00", le=256),
+    ):
+        with pytest.raises(ForbiddenCommand):
+            g.check(apdu)
+
+
+@pytest.mark.parametrize("p1", [0x81, 0x83, 0x85, 0x8A, 0x94])
+def test_sfi_reads_outside_jpki_are_refused(p1: int) -> None:
+    g = Guard()
+    g.observe(select_aid(JPKI_AID[:3]), OK)  # some other DF, by a partial name
+    assert g.current_df is CurrentDf.OTHER
+    with pytest.raises(ForbiddenCommand, match="SFI"):
+        g.check(CommandApdu(0x00, 0xB0, p1, 0x00, le=16))
+
+
+@pytest.mark.parametrize("p2", [0x91, 0x93, 0x94, 0x81, 0x8A, 0x00, 0x01])
+def test_verify_only_against_jpki_pins(p2: int) -> None:
+    with pytest.raises(ForbiddenCommand, match="VERIFY"):
+        in_jpki().check(CommandApdu(0x00, 0x20, 0x00, p2, b"123456789012"))
+
+
+def test_verify_current_ef_must_be_a_pin_file() -> None:
+    g = in_jpki()
+    g.observe(select_ef(0x0014), OK)
+    with pytest.raises(ForbiddenCommand, match="not one of the JPKI PINs"):
+        g.check(CommandApdu(0x00, 0x20, 0x00, 0x80, b"123456789012"))
+    g.observe(select_ef(0x0018), OK)
+    g.check(CommandApdu(0x00, 0x20, 0x00, 0x80, b"1234"))
+    g.check(CommandApdu(0x00, 0x20, 0x00, 0x98))
+    g.check(CommandApdu(0x00, 0x20, 0x00, 0x9B))
+
+
+@pytest.mark.parametrize("ins", [0xB1, 0xB2, 0xCA, 0xCB, 0x88, 0x84, 0xD6, 0x24, 0x2C, 0x22])
+def test_instructions_outside_the_allow_list(ins: int) -> None:
+    with pytest.raises(ForbiddenCommand, match="instruction"):
+        in_jpki().check(CommandApdu(0x00, ins, 0x00, 0x05, le=16))
+
+
+@pytest.mark.parametrize("cla", [0x0C, 0x10, 0x01, 0x84, 0xFF])
+def test_other_classes_are_refused(cla: int) -> None:
+    with pytest.raises(ForbiddenCommand, match="CLA"):
+        in_jpki().check(CommandApdu(cla, 0xB0, 0x00, 0x00, le=16))
+
+
+def test_face_access_allows_only_the_face_object() -> None:
+    g = Guard(face_access=True)
+    g.check(select_aid(CARD_FACE_AID))
+    g.observe(select_aid(CARD_FACE_AID), OK)
+    assert g.current_df is CurrentDf.CARD_FACE
+    for forbidden in (
+        select_ef(0x0005),
+        select_ef(0x0013),
+        CommandApdu(0x00, 0xB0, 0x85, 0x00, le=16),
+        CommandApdu(0x00, 0x20, 0x00, 0x93, b"123456789012"),
+        CommandApdu(0x00, 0x20, 0x00, 0x80),
+        CommandApdu(0x00, 0xB0, 0x00, 0x00, le=16),  # no EF selected yet
+    ):
+        with pytest.raises(ForbiddenCommand):
+            g.check(forbidden)
+    g.check(select_ef(0x0002))
+    g.observe(select_ef(0x0002), OK)
+    g.check(CommandApdu(0x00, 0xB0, 0x00, 0x00, le=256))
+    with pytest.raises(ForbiddenCommand):
+        g.check(select_aid(TEXT_AID))  # face access never opens the text AP
+
+
+def test_failed_select_makes_the_state_unknown() -> None:
+    g = in_jpki()
+    g.observe(select_aid(JPKI_AID), ResponseApdu(b"", 0x6A82))
+    assert g.current_df is CurrentDf.UNKNOWN
+    with pytest.raises(ForbiddenCommand):
+        g.check(CommandApdu(0x00, 0xB0, 0x8A, 0x00, le=4))
+
+
+def test_refused_commands_never_reach_the_card(card: VirtualCard) -> None:
+    transport = LoopbackTransport(card)
+    channel = CardChannel(transport)
+    for apdu in (select_aid(TEXT_AID), select_aid(TEXT_AID[:5]), select_aid(CARD_FACE_AID)):
+        with pytest.raises(ForbiddenCommand):
+            channel.transmit(apdu)
+    assert card.apdu_count == 0
+    assert channel.stats.apdus == 0
+
+
+def test_honeypot_records_when_the_guard_is_skipped(physical_profile: CardProfile) -> None:
+    """The honeypot itself works: talking to the card directly (no guard) is recorded."""
+    pot = Honeypot(deliberate=True)
+    card = VirtualCard(physical_profile, honeypot=pot)
+    card.process(select_aid(TEXT_AID[:5]).to_bytes())
+    card.process(select_ef(0x0001).to_bytes())
+    card.process(CommandApdu(0x00, 0xB0, 0x00, 0x00, le=16).to_bytes())
+    card.process(select_aid(CARD_FACE_AID).to_bytes())
+    card.process(CommandApdu(0x00, 0xB0, 0x85, 0x00, le=16).to_bytes())
+    card.process(CommandApdu(0x00, 0x20, 0x00, 0x93, b"1").to_bytes())
+    ops = [a.operation for a in pot.accesses]
+    assert ops[0].startswith("SELECT by AID D392100031")
+    assert any("READ BINARY EF 0001" in o for o in ops)
+    assert any("EF 0005" in o for o in ops)
+    assert any("VERIFY EF 0013" in o for o in ops)
+
+
+# --- property: whatever is sent through the channel, the honeypot stays empty --------------
+
+_interesting_aids = st.sampled_from(
+    [JPKI_AID, TEXT_AID, CARD_FACE_AID, JUKI_AID, COMMON_AID, b"\xd3\x92", b"\xd3"]
+).flatmap(lambda aid: st.integers(0, len(aid)).map(lambda n: aid[: max(n, 1)]))
+
+_commands = st.one_of(
+    _interesting_aids.map(select_aid),
+    st.integers(0, 0x20).map(select_ef),
+    st.builds(
+        lambda p1, p2, le: CommandApdu(0x00, 0xB0, p1, p2, le=le),
+        st.integers(0, 0xFF),
+        st.integers(0, 0xFF),
+        st.integers(1, 256),
+    ),
+    st.builds(
+        lambda p2, data: CommandApdu(0x00, 0x20, 0x00, p2, data),
+        st.integers(0, 0xFF),
+        st.binary(max_size=12),
+    ),
+    st.builds(
+        lambda cla, ins, p1, p2, data: CommandApdu(cla, ins, p1, p2, data),
+        st.integers(0, 0xFF),
+        st.integers(0, 0xFF),
+        st.integers(0, 0xFF),
+        st.integers(0, 0xFF),
+        st.binary(max_size=8),
+    ),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_commands, max_size=12), st.booleans())
+def test_no_sequence_of_commands_reaches_the_number(
+    physical_profile: CardProfile, commands: list[CommandApdu], face_access: bool
+) -> None:
+    pot = Honeypot(deliberate=True)  # checked right here, per example
+    card = VirtualCard(physical_profile.model_copy(deep=True), honeypot=pot)
+    channel = CardChannel(LoopbackTransport(card), guard=Guard(face_access=face_access))
+    for apdu in commands:
+        try:
+            channel.transmit(apdu)
+        except ForbiddenCommand:
+            pass
+    assert pot.empty, pot.accesses

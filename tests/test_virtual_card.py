@@ -1,0 +1,226 @@
+"""The virtual card behaves as card.md says the real card does."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reader.aids import JPKI_AID
+from reader.apdu import CommandApdu
+from reader.jpki import SHA256_DIGEST_INFO_PREFIX
+from reader.virtual.card import ATR, VirtualCard
+from reader.virtual.profile import CardProfile, Variant, load_profile, save_profile
+from tests.conftest import TEST_PIN
+
+
+def tx(card: VirtualCard, hex_or_apdu: str | CommandApdu) -> tuple[bytes, int]:
+    raw = (
+        bytes.fromhex(hex_or_apdu.replace(" ", ""))
+        if isinstance(hex_or_apdu, str)
+        else hex_or_apdu.to_bytes()
+    )
+    out = card.process(raw)
+    return out[:-2], int.from_bytes(out[-2:], "big")
+
+
+SELECT_JPKI = "00A4040C0A" + JPKI_AID.hex()
+EMPTY_VERIFY = "00200098"
+
+
+def verify(pin: str) -> str:
+    return "0020009804" + pin.encode().hex()
+
+
+def sign(data: bytes) -> CommandApdu:
+    return CommandApdu(0x80, 0x2A, 0x00, 0x97, data, le=256)
+
+
+def test_atr() -> None:
+    assert ATR.hex().upper() == "3BE000FF8131FE4514"
+
+
+def test_unknown_aid_and_instruction(card: VirtualCard) -> None:
+    assert tx(card, "00A4040C05A000000003")[1] == 0x6A82
+    assert tx(card, "00CA000000")[1] == 0x6D00
+    assert tx(card, "0CA4040C0A" + JPKI_AID.hex())[1] == 0x6E00
+
+
+def test_empty_verify_always_answers_63cx(card: VirtualCard) -> None:
+    tx(card, SELECT_JPKI)
+    assert tx(card, EMPTY_VERIFY)[1] == 0x63C3
+    assert tx(card, verify(TEST_PIN))[1] == 0x9000
+    assert tx(card, EMPTY_VERIFY)[1] == 0x63C3  # also when verified: never 9000
+
+
+def test_wrong_pins_count_down_then_block(card: VirtualCard) -> None:
+    tx(card, SELECT_JPKI)
+    assert tx(card, verify("0000"))[1] == 0x63C2
+    assert tx(card, verify("0000"))[1] == 0x63C1
+    assert tx(card, verify("0000"))[1] == 0x63C0  # the attempt that exhausts the counter
+    assert tx(card, EMPTY_VERIFY)[1] == 0x63C0  # empty VERIFY when blocked
+    assert tx(card, verify(TEST_PIN))[1] == 0x6984  # even the right PIN
+    assert tx(card, verify("0000"))[1] == 0x6984
+
+
+def test_success_resets_the_counter(card: VirtualCard) -> None:
+    tx(card, SELECT_JPKI)
+    tx(card, verify("0000"))
+    tx(card, verify("0000"))
+    assert tx(card, EMPTY_VERIFY)[1] == 0x63C1
+    assert tx(card, verify(TEST_PIN))[1] == 0x9000
+    assert tx(card, EMPTY_VERIFY)[1] == 0x63C3
+
+
+def test_wrong_length_pin_is_not_counted(card: VirtualCard) -> None:
+    tx(card, SELECT_JPKI)
+    assert tx(card, "002000980312 3456".replace(" ", ""))[1] == 0x6700
+    assert tx(card, EMPTY_VERIFY)[1] == 0x63C3
+
+
+def test_sign_needs_the_verified_pin(card: VirtualCard) -> None:
+    di = SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(b"challenge").digest()
+    tx(card, SELECT_JPKI)
+    assert tx(card, sign(di))[1] == 0x6982
+    tx(card, verify(TEST_PIN))
+    sig, sw = tx(card, sign(di))
+    assert sw == 0x9000 and len(sig) == 256
+    cert = card.profile.certificate()
+    key = cert.public_key()
+    assert isinstance(key, rsa.RSAPublicKey)
+    key.verify(sig, b"challenge", padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_sign_after_selecting_the_key_ef(card: VirtualCard) -> None:
+    tx(card, SELECT_JPKI)
+    tx(card, "00A4020C020018")
+    assert tx(card, "00200080 04".replace(" ", "") + TEST_PIN.encode().hex())[1] == 0x9000
+    tx(card, "00A4020C020017")
+    di = SHA256_DIGEST_INFO_PREFIX + bytes(32)
+    assert tx(card, CommandApdu(0x80, 0x2A, 0x00, 0x80, di, le=256))[1] == 0x9000
+
+
+def test_verified_state_is_cleared_by_reset_power_and_reselect(card: VirtualCard) -> None:
+    di = SHA256_DIGEST_INFO_PREFIX + bytes(32)
+    for clear in (card.reset, card.power_off, lambda: tx(card, SELECT_JPKI)):
+        card.power_on()
+        tx(card, SELECT_JPKI)
+        tx(card, verify(TEST_PIN))
+        assert tx(card, sign(di))[1] == 0x9000
+        clear()
+        card.power_on()
+        tx(card, SELECT_JPKI)
+        assert tx(card, sign(di))[1] == 0x6982
+
+
+def test_certificate_file_has_ff_filler_and_reads_past_the_end(card: VirtualCard) -> None:
+    tx(card, SELECT_JPKI)
+    head, sw = tx(card, "00B08A0004")  # by short file id, no SELECT
+    assert sw == 0x9000 and head[:2] == b"\x30\x82"
+    total = int.from_bytes(head[2:4], "big") + 4
+    data, sw = tx(card, CommandApdu(0x00, 0xB0, 0x00, 0x00, le=65536))  # extended Le
+    assert sw == 0x9000 and len(data) == 2048
+    assert data[total:] == b"\xff" * (2048 - total)
+    x509.load_der_x509_certificate(data[:total])
+    # a read that runs past the end returns what is left, with 9000
+    tail, sw = tx(card, CommandApdu(0x00, 0xB0, 0x07, 0xF0, le=256))
+    assert sw == 0x9000 and len(tail) == 16
+    # a read that starts past the end: 6B00
+    assert tx(card, CommandApdu(0x00, 0xB0, 0x08, 0x00, le=1))[1] == 0x6B00
+
+
+def test_read_without_current_ef_and_unreadable_files(card: VirtualCard) -> None:
+    tx(card, SELECT_JPKI)
+    assert tx(card, "00B0000004")[1] == 0x6986
+    tx(card, "00A4020C020017")
+    assert tx(card, "00B0000004")[1] == 0x6982  # the private key is not readable
+    assert tx(card, "00A4020C020001")[1] == 0x6A82  # no signing certificate
+
+
+def test_token_label(card: VirtualCard) -> None:
+    tx(card, SELECT_JPKI)
+    label, sw = tx(card, "00B0860020")
+    assert sw == 0x9000 and label.rstrip(b" ") == b"JPKIAPICCTOKEN2"
+
+
+def test_ef_001b_exists_with_five_tries(card: VirtualCard) -> None:
+    tx(card, SELECT_JPKI)
+    assert tx(card, "0020009B")[1] == 0x63C5
+    tx(card, "00A4020C02001B")
+    assert tx(card, "00200080")[1] == 0x63C5
+
+
+def test_select_by_aid_prefix_reaches_the_first_match(card: VirtualCard) -> None:
+    assert tx(card, "00A4040C03D392F0")[1] == 0x9000
+    assert card.current_app is not None and card.current_app.aid == JPKI_AID
+
+
+def test_extended_apdus_refused_when_the_profile_says_so(
+    make_profile: Callable[..., CardProfile],
+) -> None:
+    card = VirtualCard(make_profile(extended_length=False))
+    tx(card, SELECT_JPKI)
+    assert tx(card, "00B00000000100")[1] == 0x6700
+    tx(card, "00A4020C02000A")
+    assert tx(card, "00B0000010")[1] == 0x9000
+
+
+def test_android_certificate_needs_the_pin(make_profile: Callable[..., CardProfile]) -> None:
+    card = VirtualCard(make_profile(Variant.ANDROID))
+    tx(card, SELECT_JPKI)
+    assert tx(card, "00B0860020")[0].rstrip(b" ") == b"JPKIAPGPSETOKEN"
+    assert tx(card, "00B08A0004")[1] == 0x6982
+    tx(card, verify(TEST_PIN))
+    assert tx(card, "00B08A0004")[1] == 0x9000
+
+
+def test_face_only_card_has_no_pin(make_profile: Callable[..., CardProfile]) -> None:
+    card = VirtualCard(make_profile(Variant.FACE_ONLY))
+    tx(card, SELECT_JPKI)
+    assert tx(card, EMPTY_VERIFY)[1] == 0x6A88
+    assert tx(card, "00B08A0004")[1] == 0x9000  # the certificate is there for the face path
+    assert tx(card, sign(SHA256_DIGEST_INFO_PREFIX + bytes(32)))[1] == 0x6982
+
+
+def test_iphone_signs_without_reader_pin(make_profile: Callable[..., CardProfile]) -> None:
+    card = VirtualCard(make_profile(Variant.IPHONE))
+    tx(card, SELECT_JPKI)
+    assert tx(card, "00B0860020")[0].rstrip(b" ") == b"JPKIAPIOSTOKEN"
+    assert tx(card, sign(SHA256_DIGEST_INFO_PREFIX + bytes(32)))[1] == 0x9000
+
+
+def test_pin_counter_persists_atomically(physical_profile: CardProfile, tmp_path: Path) -> None:
+    path = tmp_path / "card.json"
+    save_profile(physical_profile, path)
+    card = VirtualCard(load_profile(path), path=path)
+    tx(card, SELECT_JPKI)
+    for _ in range(3):
+        tx(card, verify("9999"))
+    assert load_profile(path).auth_pin.tries_left == 0
+    reborn = VirtualCard(load_profile(path), path=path)  # a restart: still blocked
+    tx(reborn, SELECT_JPKI)
+    assert tx(reborn, EMPTY_VERIFY)[1] == 0x63C0
+    assert tx(reborn, verify(TEST_PIN))[1] == 0x6984
+    assert [p.name for p in tmp_path.iterdir()] == ["card.json"]  # no temp files left
+
+
+def test_failed_persist_answers_6f00(physical_profile: CardProfile, tmp_path: Path) -> None:
+    card = VirtualCard(physical_profile, path=tmp_path / "missing-dir" / "card.json")
+    tx(card, SELECT_JPKI)
+    assert tx(card, verify("9999"))[1] == 0x6F00
+    assert card.last_error is not None
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=300))
+def test_process_is_total(card: VirtualCard, raw: bytes) -> None:
+    out = card.process(raw)
+    assert len(out) >= 2
+    assert card.last_error is None
