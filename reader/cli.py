@@ -250,8 +250,12 @@ def _cert_summary(cert: x509.Certificate) -> dict[str, Any]:
     }
 
 
+def _tries(n: int) -> str:
+    return f"{n} {'try' if n == 1 else 'tries'} left"
+
+
 def _read_pin(args: argparse.Namespace, tries_left: int) -> Pin:
-    prompt = f"暗証番号（4桁）/ PIN (4 digits), 残り{tries_left}回 / {tries_left} tries left: "
+    prompt = f"暗証番号（4桁）/ PIN (4 digits), 残り{tries_left}回 / {_tries(tries_left)}: "
     if args.pin_stdin:
         sys.stderr.write(prompt + "(from stdin)\n")
         line = sys.stdin.readline()
@@ -326,7 +330,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
             try:
                 tries = s.client.pin_tries_left()
                 info["pin_tries_left"] = tries
-                pin_text = f"{tries} tries left" if tries else "BLOCKED (0 tries left)"
+                pin_text = _tries(tries) if tries else "BLOCKED (0 tries left)"
             except PinNotSet:
                 info["pin_tries_left"] = None
                 pin_text = "not set (顔認証マイナンバーカード: face recognition or 目視確認)"
@@ -397,7 +401,7 @@ def cmd_pin_status(args: argparse.Namespace) -> int:
         "PIN: BLOCKED — 3 wrong attempts; reset at the municipal office (市区町村窓口). "
         "The card still works as 保険証 by face recognition or 目視確認"
         if blocked
-        else f"PIN: {tries} tries left",
+        else f"PIN: {_tries(tries)}",
     )
     return EXIT_PIN_BLOCKED if blocked else EXIT_OK
 
@@ -438,7 +442,7 @@ def cmd_auth_test(args: argparse.Namespace) -> int:
             _emit(
                 args,
                 payload,
-                f"暗証番号が違います / wrong PIN: {exc.tries_left} tries left",
+                f"暗証番号が違います / wrong PIN: {_tries(exc.tries_left)}",
                 sys.stderr if not args.json else None,
             )
             return EXIT_PIN_WRONG
@@ -477,7 +481,7 @@ def cmd_auth_test(args: argparse.Namespace) -> int:
                 f"valid:       {summary['not_before'][:10]} .. {summary['not_after'][:10]}",
                 "PIN:         "
                 + (
-                    "verified, " + f"{tries_after} tries left"
+                    "verified, " + _tries(tries_after)
                     if tries_after is not None
                     else "checked on the phone"
                 ),

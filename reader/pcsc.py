@@ -204,6 +204,12 @@ class PcscTransport:
         hr, response = scard.SCardTransmit(self._card, self._protocol, list(command))
         if hr != scard.SCARD_S_SUCCESS:
             raise _error(hr, "exchanging an APDU", self._name)
+        if len(response) < 2:
+            # vpcd (and some readers) report a card that vanished mid-command as an
+            # empty answer rather than an error: no status word means no card.
+            raise CardRemoved(
+                f"the card in {self._name!r} gave no answer: it was removed or went mute"
+            )
         return bytes(response)
 
     def reset(self) -> None:

@@ -208,12 +208,14 @@ def test_token_label_parse_is_total(raw: bytes) -> None:
     assert isinstance(info.kind, TokenKind)
 
 
-@given(st.binary(min_size=4, max_size=40))
+@given(st.binary(min_size=6, max_size=40))
 def test_redaction_never_shows_verify_data(raw: bytes) -> None:
     raw = raw[:1] + b"\x20" + raw[2:]
     shown = redacted_hex(raw)
-    if len(raw) > 5:
-        assert raw[5:].hex().upper() not in shown or len(raw[5:]) == 0
+    visible, _, rest = shown.partition(" [")
+    # only the header and the length field stay visible, whatever the bytes
+    assert len(visible) <= 2 * 7
+    assert rest.endswith("bytes redacted]")
 
 
 @given(st.integers(0, 0xFFFF))
