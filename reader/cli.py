@@ -472,7 +472,7 @@ def cmd_auth_test(args: argparse.Namespace) -> int:
             "bytes": moved,
             "milliseconds": round(elapsed * 1000, 2),
         }
-        summary = payload["certificate"]
+        summary = _cert_summary(cert)
         text = "\n".join(
             [
                 f"reader:      {s.transport.name}",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode
+from reader.jpki import ExtendedLengthMemory, JpkiClient
 from reader.transport import CardChannel, LoopbackTransport
 from reader.virtual import card as card_module
 from reader.virtual.card import Honeypot, VirtualCard

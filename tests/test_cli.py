@@ -165,9 +165,10 @@ def test_probe_and_cert(
         ["cert", "--virtual", str(profile_path), "--ca", "--format", "der", "--out", str(der)],
     )
     assert code == 0 and "wrote" in err
-    assert x509.load_der_x509_certificate(der.read_bytes()) == load_profile(
-        profile_path
-    ).ca_certificate()
+    assert (
+        x509.load_der_x509_certificate(der.read_bytes())
+        == load_profile(profile_path).ca_certificate()
+    )
     code, out, _ = run(
         capsys, monkeypatch, ["cert", "--virtual", str(profile_path), "--format", "text"]
     )

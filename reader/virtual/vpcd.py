@@ -70,6 +70,20 @@ class VpcdCardServer:
         self._sock_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
+    @property
+    def inserted(self) -> bool:
+        """Whether the card is in the reader (it may still be connecting)."""
+        return self._inserted.is_set()
+
+    @property
+    def nodelay(self) -> bool:
+        """Whether the live socket has TCP_NODELAY set (False when not connected)."""
+        with self._sock_lock:
+            sock = self._sock
+            if sock is None:
+                return False
+            return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
     # -- control from other threads -------------------------------------------------
 
     def _event(self, text: str) -> None:
