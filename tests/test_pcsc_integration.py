@@ -280,3 +280,22 @@ def test_vcard_serve_waits_for_pcscd_and_exits_on_sigterm(
     assert proc.wait(timeout=10) == 0
     assert proc.stderr is not None
     assert "waiting for pcscd/vpcd" in proc.stderr.read()
+
+
+def test_transaction_keeps_other_programs_out(served: tuple[VpcdCardServer, VirtualCard]) -> None:
+    select = bytes.fromhex("00A4040C0AD392F000260100000001")
+    order: list[str] = []
+    with PcscTransport(TEST_READER) as first, PcscTransport(TEST_READER) as second:
+
+        def other_program() -> None:
+            second.transmit(select)
+            order.append("other")
+
+        with first.transaction():
+            thread = threading.Thread(target=other_program)
+            thread.start()
+            thread.join(0.5)  # it must still be waiting for our transaction to end
+            first.transmit(select)
+            order.append("ours")
+        thread.join(5)
+    assert order == ["ours", "other"]
