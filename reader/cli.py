@@ -98,6 +98,25 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    *,
+    common: bool = True,
+) -> argparse.ArgumentParser:
+    """A subcommand with the shared epilog and, unless told otherwise, the common options."""
+    parser = sub.add_parser(
+        name,
+        help=help_text,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if common:
+        _common(parser)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="myna-reader",
@@ -108,62 +127,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser(
-        "list",
-        help="list PC/SC readers and whether a card is present",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command(sub, "list", "list PC/SC readers and whether a card is present", common=False)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser(
-        "probe",
-        help="ATR, JPKI application, token label, PIN tries left",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _common(p)
+    command(sub, "probe", "ATR, JPKI application, token label, PIN tries left")
 
-    p = sub.add_parser(
-        "cert",
-        help="read the user-authentication certificate (or its CA)",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _common(p)
+    p = command(sub, "cert", "read the user-authentication certificate (or its CA)")
     p.add_argument("--ca", action="store_true", help="the CA certificate instead (EF 000B)")
     p.add_argument("--format", choices=["pem", "der", "text"], default="pem")
     p.add_argument("--out", type=Path, help="write to this file instead of stdout")
 
-    p = sub.add_parser(
-        "pin-status",
-        help="tries left of the user-authentication PIN",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _common(p)
+    command(sub, "pin-status", "tries left of the user-authentication PIN")
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "auth-test",
-        help="full PIN authentication: certificate, PIN, signature over a random challenge, "
+        "full PIN authentication: certificate, PIN, signature over a random challenge, "
         "verified with the certificate's key",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _common(p)
     p.add_argument(
         "--pin-stdin",
         action="store_true",
         help="read the PIN from the first line of standard input",
     )
 
-    p = sub.add_parser(
-        "apdu",
-        help="send raw command APDUs (hex), through the guard",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _common(p)
+    p = command(sub, "apdu", "send raw command APDUs (hex), through the guard")
     p.add_argument(
         "apdus",
         nargs="+",

@@ -105,6 +105,16 @@ class PcscContext:
             out.append(ReaderStatus(name, present, bytes(atr) if present else b""))
         return out
 
+    def wait_for(self, names: list[str], present: bool, seconds: float) -> bool:
+        """Wait until a card is (or is no longer) in any of ``names``; False on time-out."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if any(s.card_present == present for s in self.status(names)):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
     def close(self) -> None:
         if self.handle is not None:
             scard.SCardReleaseContext(self.handle)
@@ -121,6 +131,12 @@ def list_readers() -> list[ReaderStatus]:
     """All PC/SC readers with card presence and ATR."""
     with PcscContext() as ctx:
         return ctx.status()
+
+
+def wait_for_card(reader: str, present: bool = True, seconds: float = 10.0) -> bool:
+    """Wait until a card is in ``reader`` (or, with ``present=False``, has left it)."""
+    with PcscContext() as ctx:
+        return ctx.wait_for([reader], present, seconds)
 
 
 def choose_reader(names: list[str], wanted: str | None, present: dict[str, bool]) -> str:
@@ -158,11 +174,11 @@ class PcscTransport:
             names = [s.name for s in statuses]
             present = {s.name: s.card_present for s in statuses}
             if reader is None and wait_seconds > 0 and not any(present.values()):
-                self._wait_any(names, wait_seconds)
+                self._ctx.wait_for(names, True, wait_seconds)
                 present = {s.name: s.card_present for s in self._ctx.status(names)}
             self._name = choose_reader(names, reader, present)
             if wait_seconds > 0 and not present.get(self._name):
-                self._wait_any([self._name], wait_seconds)
+                self._ctx.wait_for([self._name], True, wait_seconds)
             hr, self._card, self._protocol = scard.SCardConnect(
                 self._ctx.handle,
                 self._name,
@@ -178,13 +194,6 @@ class PcscTransport:
             raise
         self._atr = self._read_atr()
         self._in_transaction = False
-
-    def _wait_any(self, names: list[str], seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if any(s.card_present for s in self._ctx.status(names)):
-                return
-            time.sleep(0.05)
 
     def _read_atr(self) -> bytes:
         hr, _reader, _state, _protocol, atr = scard.SCardStatus(self._card)

@@ -211,7 +211,8 @@ class CardChannel:
         raw_command = apdu.to_bytes()
         try:
             raw = self.transport.transmit(raw_command)
-        except CardRemoved:
+        except Exception:
+            # Whether the card executed the command is unknown: so is its current DF.
             self.guard.reset()
             raise
         self.stats.apdus += 1

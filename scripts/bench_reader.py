@@ -67,15 +67,10 @@ def run(
 
 
 def wait_present(present: bool, seconds: float = 10) -> None:
-    from reader.pcsc import PcscContext
+    from reader.pcsc import wait_for_card
 
-    deadline = time.monotonic() + seconds
-    with PcscContext() as ctx:
-        while time.monotonic() < deadline:
-            if ctx.status([READER])[0].card_present == present:
-                return
-            time.sleep(0.02)
-    raise SystemExit(f"{READER}: the card did not {'appear' if present else 'leave'}")
+    if not wait_for_card(READER, present, seconds):
+        raise SystemExit(f"{READER}: the card did not {'appear' if present else 'leave'}")
 
 
 def pcscd_runs(profile: CardProfile, rounds: int, tmp: Path) -> list[Figures]:

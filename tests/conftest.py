@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -138,12 +137,7 @@ def pcscd() -> None:
 
 
 def wait_for_presence(reader: str, present: bool, seconds: float = 10.0) -> None:
-    from reader.pcsc import PcscContext
+    from reader.pcsc import wait_for_card
 
-    deadline = time.monotonic() + seconds
-    with PcscContext() as ctx:
-        while time.monotonic() < deadline:
-            if ctx.status([reader])[0].card_present == present:
-                return
-            time.sleep(0.02)
-    raise AssertionError(f"{reader!r}: card {'never appeared' if present else 'never left'}")
+    if not wait_for_card(reader, present, seconds):
+        raise AssertionError(f"{reader!r}: card {'never appeared' if present else 'never left'}")
