@@ -180,10 +180,17 @@ class MockJpkiCa:
         issued: dt.date,
         birth_date: dt.date,
         serial: int,
+        expires: dt.date | None = None,
     ) -> x509.Certificate:
-        """A 利用者証明用電子証明書: opaque CN only, valid to the 5th birthday after issue."""
+        """A 利用者証明用電子証明書: opaque CN only, valid to the 5th birthday after issue.
+
+        ``expires`` overrides the end date (test worlds need certificates that
+        have just expired, or are about to).
+        """
         not_before = dt.datetime.combine(issued, dt.time(0, 0), tzinfo=dt.UTC)
-        end = fifth_birthday_after(issued, birth_date)
+        end = expires or fifth_birthday_after(issued, birth_date)
+        if end <= issued:
+            raise ValueError(f"a certificate must expire after its issue date ({issued})")
         not_after = dt.datetime.combine(end, dt.time(14, 59, 59), tzinfo=dt.UTC)  # 23:59:59 JST
         return (
             x509.CertificateBuilder()

@@ -153,6 +153,7 @@ def new_profile(
     birth_date: dt.date | None = None,
     issued: dt.date | None = None,
     tries_left: int = 3,
+    expires: dt.date | None = None,
 ) -> tuple[CardProfile, MockJpkiCa]:
     """Make a new card (and a throw-away CA when none is given).
 
@@ -176,7 +177,12 @@ def new_profile(
     cn = opaque_cn(stream.child("cn") if stream else None)
     serial = below(2**62) + 1
     cert = ca.issue_auth_certificate(
-        key.public_key(), cn=cn, issued=issued, birth_date=birth_date, serial=serial
+        key.public_key(),
+        cn=cn,
+        issued=issued,
+        birth_date=birth_date,
+        serial=serial,
+        expires=expires,
     )
     if variant.has_reader_pin:
         if pin is None:

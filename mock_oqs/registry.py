@@ -1,0 +1,244 @@
+"""The registry of the mock service: one SQLite file in WAL mode.
+
+Insurers, persons, their qualification history, the link from a user-auth
+certificate to a person (no link: not registered for 保険証 use), revocations,
+consents, and mock medication / checkup history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS insurers (
+    insurer_number TEXT PRIMARY KEY,      -- 8 digits, or 6 for 国保
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL                    -- kyokai, kumiai, kyosai, kokuho, koki
+);
+CREATE TABLE IF NOT EXISTS persons (
+    person_id TEXT PRIMARY KEY,
+    persona TEXT,                         -- persona id, NULL for generated persons
+    name TEXT NOT NULL,
+    name_kana TEXT NOT NULL,
+    sex TEXT NOT NULL CHECK (sex IN ('1', '2', '3')),
+    birth_date TEXT NOT NULL,
+    address TEXT NOT NULL,
+    post_number TEXT NOT NULL,
+    public_expense_note TEXT              -- a paper 公費 certificate is still needed
+);
+CREATE TABLE IF NOT EXISTS qualifications (
+    qualification_id INTEGER PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES persons(person_id),
+    insurer_number TEXT NOT NULL REFERENCES insurers(insurer_number),
+    symbol TEXT NOT NULL,                 -- 記号
+    number TEXT NOT NULL,                 -- 番号
+    branch TEXT NOT NULL,                 -- 枝番, 2 digits
+    personal_family TEXT NOT NULL CHECK (personal_family IN ('1', '2')),
+    insured_name TEXT NOT NULL,           -- 世帯主/被保険者
+    card_classification TEXT NOT NULL,
+    qualification_date TEXT NOT NULL,     -- 取得
+    disqualification_date TEXT,           -- 喪失
+    reason_of_loss TEXT,
+    registered_on TEXT NOT NULL,          -- visible to queries from this day (time lag)
+    ratio_percent INTEGER,                -- stated by the insurer, else by age
+    active_income INTEGER NOT NULL DEFAULT 0,
+    limit_certificate_class TEXT,
+    limit_application_class TEXT,
+    specific_disease TEXT
+);
+CREATE INDEX IF NOT EXISTS qualifications_person ON qualifications(person_id);
+CREATE INDEX IF NOT EXISTS qualifications_card
+    ON qualifications(insurer_number, symbol, number, branch);
+CREATE TABLE IF NOT EXISTS certificates (
+    serial TEXT PRIMARY KEY,              -- hex, upper case
+    person_id TEXT NOT NULL REFERENCES persons(person_id),
+    fingerprint TEXT NOT NULL UNIQUE,     -- SHA-256 of the DER
+    not_after TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS consents (
+    person_id TEXT NOT NULL REFERENCES persons(person_id),
+    item TEXT NOT NULL,                   -- medication, checkup, operation, limit
+    given_at TEXT NOT NULL,
+    facility TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consents_person ON consents(person_id, item);
+CREATE TABLE IF NOT EXISTS medications (
+    person_id TEXT NOT NULL REFERENCES persons(person_id),
+    dispensed_on TEXT NOT NULL,
+    drug TEXT NOT NULL,
+    quantity TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkups (
+    person_id TEXT NOT NULL REFERENCES persons(person_id),
+    examined_on TEXT NOT NULL,
+    item TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+"""
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the registry (WAL mode, foreign keys on)."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def create(path: Path) -> sqlite3.Connection:
+    if path.exists():
+        raise FileExistsError(f"{path} exists already")
+    conn = connect(path)
+    conn.executescript(SCHEMA)
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+    )
+    conn.commit()
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    try:
+        conn.execute("BEGIN")
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Insurer:
+    insurer_number: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    person_id: str
+    persona: str | None
+    name: str
+    name_kana: str
+    sex: str
+    birth_date: dt.date
+    address: str
+    post_number: str
+    public_expense_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Qualification:
+    person_id: str
+    insurer_number: str
+    symbol: str
+    number: str
+    branch: str
+    personal_family: str
+    insured_name: str
+    card_classification: str
+    qualification_date: dt.date
+    registered_on: dt.date
+    disqualification_date: dt.date | None = None
+    reason_of_loss: str | None = None
+    ratio_percent: int | None = None
+    active_income: bool = False
+    limit_certificate_class: str | None = None
+    limit_application_class: str | None = None
+    specific_disease: str | None = None
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def add_insurer(conn: sqlite3.Connection, insurer: Insurer) -> None:
+    conn.execute(
+        "INSERT INTO insurers(insurer_number, name, kind) VALUES (?, ?, ?)",
+        (insurer.insurer_number, insurer.name, insurer.kind),
+    )
+
+
+def add_person(conn: sqlite3.Connection, p: Person) -> None:
+    conn.execute(
+        "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            p.person_id,
+            p.persona,
+            p.name,
+            p.name_kana,
+            p.sex,
+            p.birth_date.isoformat(),
+            p.address,
+            p.post_number,
+            p.public_expense_note,
+        ),
+    )
+
+
+def qualification_row(q: Qualification) -> tuple[object, ...]:
+    return (
+        q.person_id,
+        q.insurer_number,
+        q.symbol,
+        q.number,
+        q.branch,
+        q.personal_family,
+        q.insured_name,
+        q.card_classification,
+        q.qualification_date.isoformat(),
+        _iso(q.disqualification_date),
+        q.reason_of_loss,
+        q.registered_on.isoformat(),
+        q.ratio_percent,
+        int(q.active_income),
+        q.limit_certificate_class,
+        q.limit_application_class,
+        q.specific_disease,
+    )
+
+
+QUALIFICATION_INSERT = (
+    "INSERT INTO qualifications(person_id, insurer_number, symbol, number, branch, "
+    "personal_family, insured_name, card_classification, qualification_date, "
+    "disqualification_date, reason_of_loss, registered_on, ratio_percent, active_income, "
+    "limit_certificate_class, limit_application_class, specific_disease) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def add_qualification(conn: sqlite3.Connection, q: Qualification) -> None:
+    conn.execute(QUALIFICATION_INSERT, qualification_row(q))
+
+
+def link_certificate(
+    conn: sqlite3.Connection, *, serial: int, person_id: str, fingerprint: str, not_after: dt.date
+) -> None:
+    conn.execute(
+        "INSERT INTO certificates(serial, person_id, fingerprint, not_after) VALUES (?, ?, ?, ?)",
+        (format(serial, "X"), person_id, fingerprint, not_after.isoformat()),
+    )
+
+
+def revoke_certificate(conn: sqlite3.Connection, person_id: str, when: dt.datetime) -> int:
+    """Revoke every certificate of a person; returns how many were newly revoked."""
+    cur = conn.execute(
+        "UPDATE certificates SET revoked_at = ? WHERE person_id = ? AND revoked_at IS NULL",
+        (when.isoformat(timespec="seconds"), person_id),
+    )
+    return cur.rowcount

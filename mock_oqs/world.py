@@ -1,0 +1,407 @@
+"""A whole, consistent test world, made deterministically from a seed.
+
+``seed_world`` writes into one directory:
+
+- ``jpki-ca/``: the mock JPKI user-authentication CA (cert.pem, key.pem);
+- ``facility-ca/``, ``server/``, ``terminal/``: the facility PKI; the terminal's
+  subject carries its 10-digit 医療機関コード;
+- ``registry.sqlite``: insurers, persons, qualification history, certificate links …;
+- ``cards/<persona>.json``: one virtual card profile per persona;
+- ``world.json``: the index — each persona's id, description, PIN, card and the
+  outcome a check-in should give.
+
+Dates are relative to ``today`` (the seeding day by default), so that "expired
+40 days ago" stays true of the world when it is made; the index records the day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from mock_oqs import registry
+from mock_oqs.pki import FacilityCa
+from mock_oqs.registry import Insurer, Person, Qualification
+from mock_oqs.rules import insurer_check_digit
+from reader.virtual.keys import MockJpkiCa, SeededStream
+from reader.virtual.profile import Variant, new_profile, save_profile
+
+WORLD_FORMAT = "myna-sim/world/1"
+INSTITUTION_CODE = "1312345678"
+
+
+def _with_check_digit(body: str) -> str:
+    return body + str(insurer_check_digit(body))
+
+
+INSURERS = [
+    Insurer(_with_check_digit("0113001"), "全国健康保険協会 東京支部", "kyokai"),
+    Insurer(_with_check_digit("0127001"), "全国健康保険協会 大阪支部", "kyokai"),
+    Insurer(_with_check_digit("0613123"), "みなと商事健康保険組合", "kumiai"),
+    Insurer(_with_check_digit("3113001"), "東京都職員共済組合", "kyosai"),
+    Insurer(_with_check_digit("13801"), "千代田区国民健康保険", "kokuho"),
+    Insurer(_with_check_digit("3913001"), "東京都後期高齢者医療広域連合", "koki"),
+]
+KYOKAI, KYOKAI_OSAKA, KUMIAI, KYOSAI, KOKUHO, KOKI = (i.insurer_number for i in INSURERS)
+
+FAMILY_NAMES = [
+    ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
+    ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("山田", "ヤマダ"),
+]  # fmt: skip
+GIVEN_NAMES = [
+    ("太郎", "タロウ", "1"), ("花子", "ハナコ", "2"), ("健", "ケン", "1"), ("結衣", "ユイ", "2"),
+    ("翔", "ショウ", "1"), ("陽菜", "ヒナ", "2"), ("誠", "マコト", "1"), ("美咲", "ミサキ", "2"),
+    ("大輔", "ダイスケ", "1"), ("さくら", "サクラ", "2"),
+]  # fmt: skip
+ADDRESSES = [
+    ("東京都千代田区霞が関1-2-2", "1008916"),
+    ("東京都港区芝公園4-2-8", "1050011"),
+    ("大阪府大阪市北区梅田1-1-1", "5300001"),
+    ("神奈川県横浜市中区本町6-50-10", "2310005"),
+]
+
+
+@dataclass
+class Expectation:
+    """What a check-in of this persona should give."""
+
+    outcome: str  # "confirmed" or "fallback"
+    methods: list[str]  # methods that work with this card
+    validity: str | None = None  # QualificationValidity code
+    ratio: str | None = None  # InsuredPartialContributionRatio, e.g. "030"
+    notices: list[str] = field(default_factory=list)
+    reason: str | None = None  # why a fallback is needed
+    pin: str | None = None  # "blocked" or "not-set" when the PIN path cannot work
+    number_query: dict[str, str] | None = None  # by-number query: validity expected
+
+
+@dataclass
+class PersonaEntry:
+    id: str
+    description: str
+    person_id: str
+    variant: str
+    pin: str | None
+    card: str
+    birth_date: str
+    numbers: dict[str, str]
+    expect: Expectation
+
+
+@dataclass
+class _Spec:
+    id: str
+    description: str
+    age_days: int
+    quals: list[dict[str, Any]]
+    expect: Expectation
+    variant: Variant = Variant.PHYSICAL
+    certificate: str = "linked"  # linked, none, revoked
+    cert_expires: dt.date | None = None
+    tries_left: int = 3
+    public_expense: str | None = None
+
+
+def _years(years: int, days: int = 0) -> int:
+    return int(years * 365.2425) + days
+
+
+def _specs(today: dt.date) -> list[_Spec]:
+    """The persona set of issue #3 (oqs.md §4–6)."""
+    day = dt.timedelta(days=1)
+    long_ago = today - 3000 * day
+    confirmed = ["pin", "face", "visual"]
+
+    def q(insurer: str, **kw: Any) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "insurer_number": insurer,
+            "personal_family": "1",
+            "qualification_date": long_ago,
+            "registered_on": long_ago,
+        }
+        base.update(kw)
+        return base
+
+    return [
+        _Spec("adult-kyokai", "成人 本人 3割（協会けんぽ）", _years(40), [q(KYOKAI)],
+              Expectation("confirmed", confirmed, "1", "030")),
+        _Spec("family", "家族（被扶養者）3割", _years(36), [q(KYOKAI, personal_family="2")],
+              Expectation("confirmed", confirmed, "1", "030")),
+        _Spec("child-preschool", "未就学児 2割", _years(4), [q(KUMIAI, personal_family="2")],
+              Expectation("confirmed", confirmed, "1", "020", ["preschool-ratio"])),
+        _Spec("elderly-70-2wari", "70–74歳 2割（高齢受給者）", _years(72), [q(KUMIAI)],
+              Expectation("confirmed", confirmed, "1", "020", ["elderly-recipient"])),
+        _Spec("elderly-70-active", "70–74歳 現役並み所得 3割", _years(73),
+              [q(KUMIAI, active_income=True)],
+              Expectation("confirmed", confirmed, "1", "030", ["elderly-recipient"])),
+        _Spec("late-elderly-1wari", "75歳以上 後期高齢者 1割", _years(81),
+              [q(KOKI, ratio_percent=10)], Expectation("confirmed", confirmed, "1", "010")),
+        _Spec("late-elderly-2wari", "75歳以上 後期高齢者 2割", _years(77),
+              [q(KOKI, ratio_percent=20)], Expectation("confirmed", confirmed, "1", "020")),
+        _Spec("kokuho", "国民健康保険（6桁の保険者番号）", _years(52), [q(KOKUHO)],
+              Expectation("confirmed", confirmed, "1", "030")),
+        _Spec("limit-u", "限度額適用 区分ウ", _years(45),
+              [q(KYOSAI, limit_certificate_class="01", limit_application_class="A03")],
+              Expectation("confirmed", confirmed, "1", "030", ["limit-A03"])),
+        _Spec("dialysis", "特定疾病（人工透析）", _years(61), [q(KYOKAI, specific_disease="1")],
+              Expectation("confirmed", confirmed, "1", "030", ["specific-disease-1"])),
+        _Spec("cert-grace", "電子証明書の有効期限切れ（猶予期間内）", _years(48), [q(KYOKAI)],
+              Expectation("confirmed", confirmed, "1", "030", ["certificate-grace"]),
+              cert_expires=today - 40 * day),
+        _Spec("cert-lapsed", "電子証明書の有効期限切れ（猶予期間後）", _years(55), [q(KYOKAI)],
+              Expectation("fallback", confirmed, reason="certificate-lapsed"),
+              cert_expires=today - 150 * day),
+        _Spec("cert-renewal-due", "電子証明書の有効期限が3か月以内", _years(30), [q(KYOKAI)],
+              Expectation("confirmed", confirmed, "1", "030", ["certificate-renewal-due"]),
+              cert_expires=today + 60 * day),
+        _Spec("revoked", "電子証明書が失効済み", _years(42), [q(KYOKAI)],
+              Expectation("fallback", confirmed, reason="certificate-revoked"),
+              certificate="revoked"),
+        _Spec("not-registered", "保険証利用登録なし", _years(33), [q(KYOKAI)],
+              Expectation("fallback", confirmed, reason="not-registered"), certificate="none"),
+        _Spec("new-employee", "転職直後（登録前のタイムラグ）", _years(27),
+              [q(KUMIAI, qualification_date=today - 3 * day, registered_on=today + 5 * day)],
+              Expectation("fallback", confirmed, "4", reason="no-qualification")),
+        _Spec("lost", "資格喪失（無効）", _years(38),
+              [q(KYOKAI, disqualification_date=today - 30 * day, reason_of_loss="99")],
+              Expectation("fallback", confirmed, "2", reason="invalid")),
+        _Spec("lost-newer", "旧資格喪失・新資格あり", _years(39),
+              [q(KYOKAI_OSAKA, disqualification_date=today - 60 * day, reason_of_loss="03"),
+               q(KUMIAI, qualification_date=today - 59 * day, registered_on=today - 50 * day)],
+              Expectation("confirmed", confirmed, "1", "030",
+                          number_query={"old": "3", "new": "1"})),
+        _Spec("multiple", "複数の有効な資格（複数該当）", _years(44),
+              [q(KYOKAI), q(KYOSAI)], Expectation("fallback", confirmed, "5", reason="multiple")),
+        _Spec("pin-blocked", "暗証番号ロック（顔認証・目視は可）", _years(58), [q(KYOKAI)],
+              Expectation("confirmed", ["face", "visual"], "1", "030", pin="blocked"),
+              tries_left=0),
+        _Spec("face-only", "顔認証マイナンバーカード（暗証番号なし）", _years(86),
+              [q(KOKI, ratio_percent=10)],
+              Expectation("confirmed", ["face", "visual"], "1", "010", pin="not-set"),
+              variant=Variant.FACE_ONLY),
+        _Spec("android", "スマートフォン（Android）", _years(29), [q(KYOKAI)],
+              Expectation("confirmed", confirmed, "1", "030"), variant=Variant.ANDROID),
+        _Spec("iphone", "スマートフォン（iPhone）", _years(31), [q(KYOKAI)],
+              Expectation("confirmed", ["pin", "visual"], "1", "030"), variant=Variant.IPHONE),
+        _Spec("public-expense", "公費負担医療の受給者（紙の受給者証も必要）", _years(50),
+              [q(KYOKAI)],
+              Expectation("confirmed", confirmed, "1", "030", ["public-expense-paper"]),
+              public_expense="指定難病 医療受給者証"),
+    ]  # fmt: skip
+
+
+@dataclass
+class World:
+    directory: Path
+    index: dict[str, Any]
+
+    @property
+    def registry_path(self) -> Path:
+        return self.directory / "registry.sqlite"
+
+    def persona(self, persona_id: str) -> dict[str, Any]:
+        for entry in self.index["personas"]:
+            if entry["id"] == persona_id:
+                return dict(entry)
+        known = ", ".join(e["id"] for e in self.index["personas"])
+        raise KeyError(f"no persona {persona_id!r} in {self.directory}; personas: {known}")
+
+    @classmethod
+    def load(cls, directory: Path) -> World:
+        path = directory / "world.json"
+        try:
+            index = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise WorldError(
+                f"{directory} is not a world (no world.json); make one with "
+                "'mock-oqs seed --out DIR'"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise WorldError(f"{path}: unreadable: {exc}") from None
+        if not isinstance(index, dict) or index.get("format") != WORLD_FORMAT:
+            raise WorldError(f"{path}: not a {WORLD_FORMAT} index")
+        return cls(directory, index)
+
+
+class WorldError(ValueError):
+    """A world directory is missing, incomplete or not empty where it must be."""
+
+
+def _person_name(rng: random.Random, sex: str | None = None) -> tuple[str, str, str]:
+    family, family_kana = rng.choice(FAMILY_NAMES)
+    choices = [g for g in GIVEN_NAMES if sex is None or g[2] == sex]
+    given, given_kana, given_sex = rng.choice(choices)
+    return f"{family} {given}", f"{family_kana} {given_kana}", given_sex
+
+
+def seed_world(
+    out: Path, *, seed: int = 1, extra_persons: int = 0, today: dt.date | None = None
+) -> World:
+    """Make a world in ``out`` (which must not exist or be empty)."""
+    if out.exists() and any(out.iterdir()):
+        raise WorldError(f"{out} is not empty; choose a new directory")
+    if extra_persons < 0:
+        raise WorldError("--extra-persons must be 0 or more")
+    today = today or dt.date.today()
+    stream = SeededStream(seed, "world")
+    rng = random.Random(f"{seed}:persons")
+    start = dt.datetime.combine(today - dt.timedelta(days=365), dt.time(), tzinfo=dt.UTC)
+    out.mkdir(parents=True, exist_ok=True)
+
+    jpki_ca = MockJpkiCa.generate(stream.child("jpki-ca"))
+    (out / "jpki-ca").mkdir()
+    (out / "jpki-ca" / "cert.pem").write_bytes(jpki_ca.certificate_pem())
+    (out / "jpki-ca" / "key.pem").write_bytes(jpki_ca.key_pem())
+    (out / "jpki-ca" / "key.pem").chmod(0o600)
+    facility = FacilityCa.generate(stream.child("facility"), not_before=start)
+    facility.write(out / "facility-ca")
+    facility.issue_server(
+        stream.child("server"), not_before=start, hosts=["localhost", "127.0.0.1", "::1"]
+    ).write(out / "server")
+    facility.issue_terminal(
+        stream.child("terminal"), not_before=start, institution_code=INSTITUTION_CODE
+    ).write(out / "terminal")
+
+    conn = registry.create(out / "registry.sqlite")
+    entries: list[PersonaEntry] = []
+    (out / "cards").mkdir()
+    with registry.transaction(conn):
+        for insurer in INSURERS:
+            registry.add_insurer(conn, insurer)
+        for number, spec in enumerate(_specs(today), start=1):
+            entries.append(_seed_persona(conn, out, spec, number, rng, stream, jpki_ca, today))
+    if extra_persons:
+        _seed_extra(conn, extra_persons, rng, today)
+    conn.execute("ANALYZE")
+    conn.close()
+
+    index = {
+        "format": WORLD_FORMAT,
+        "seed": seed,
+        "today": today.isoformat(),
+        "institution_code": INSTITUTION_CODE,
+        "extra_persons": extra_persons,
+        "personas": [asdict(e) for e in entries],
+    }
+    (out / "world.json").write_text(
+        json.dumps(index, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return World(out, index)
+
+
+def _seed_persona(
+    conn: sqlite3.Connection,
+    out: Path,
+    spec: _Spec,
+    number: int,
+    rng: random.Random,
+    stream: SeededStream,
+    ca: MockJpkiCa,
+    today: dt.date,
+) -> PersonaEntry:
+    person_id = f"P{number:06d}"
+    birth = today - dt.timedelta(days=spec.age_days)
+    name, kana, sex = _person_name(rng)
+    address, post = rng.choice(ADDRESSES)
+    registry.add_person(
+        conn,
+        Person(person_id, spec.id, name, kana, sex, birth, address, post, spec.public_expense),
+    )
+    numbers: dict[str, str] = {}
+    for i, qual in enumerate(spec.quals):
+        symbol = f"{rng.randrange(1000, 99999)}"
+        ident = f"{rng.randrange(1, 9_999_999)}"
+        branch = "00" if qual["personal_family"] == "1" else "01"
+        registry.add_qualification(
+            conn,
+            Qualification(
+                person_id=person_id,
+                symbol=symbol,
+                number=ident,
+                branch=branch,
+                insured_name=name,
+                card_classification="01",
+                **qual,
+            ),
+        )
+        if i == len(spec.quals) - 1 or i == 0:
+            key = "old" if i == 0 and len(spec.quals) > 1 else "current"
+            numbers[f"{key}_insurer_number"] = qual["insurer_number"]
+            numbers[f"{key}_symbol"] = symbol
+            numbers[f"{key}_number"] = ident
+            numbers[f"{key}_branch"] = branch
+
+    if spec.cert_expires is not None:
+        issued = spec.cert_expires - dt.timedelta(days=1500)
+    else:  # recent enough that the 5th birthday after issue is years away
+        issued = today - dt.timedelta(days=200)
+    profile, _ = new_profile(
+        variant=spec.variant,
+        seed=int.from_bytes(stream.child(f"card-{spec.id}")(8), "big"),
+        ca=ca,
+        birth_date=birth,
+        issued=issued,
+        tries_left=spec.tries_left,
+        expires=spec.cert_expires,
+    )
+    card_path = out / "cards" / f"{spec.id}.json"
+    save_profile(profile, card_path)
+    if spec.certificate != "none":
+        cert = profile.certificate()
+        registry.link_certificate(
+            conn,
+            serial=cert.serial_number,
+            person_id=person_id,
+            fingerprint=hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest().upper(),
+            not_after=cert.not_valid_after_utc.date(),
+        )
+        if spec.certificate == "revoked":
+            registry.revoke_certificate(
+                conn, person_id, dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+            )
+    return PersonaEntry(
+        id=spec.id,
+        description=spec.description,
+        person_id=person_id,
+        variant=spec.variant.value,
+        pin=profile.auth_pin.pin,
+        card=f"cards/{spec.id}.json",
+        birth_date=birth.isoformat(),
+        numbers=numbers,
+        expect=spec.expect,
+    )
+
+
+def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today: dt.date) -> None:
+    """``count`` generated persons with one valid qualification each (no card)."""
+    insurers = [KYOKAI, KYOKAI_OSAKA, KUMIAI, KYOSAI, KOKUHO]
+    qualified = (today - dt.timedelta(days=800)).isoformat()
+
+    def persons() -> Iterator[tuple[object, ...]]:
+        for i in range(count):
+            name, kana, sex = _person_name(rng)
+            address, post = ADDRESSES[i % len(ADDRESSES)]
+            birth = today - dt.timedelta(days=rng.randrange(_years(1), _years(99)))
+            yield (f"X{i:08d}", None, name, kana, sex, birth.isoformat(), address, post, None)
+
+    def qualifications() -> Iterator[tuple[object, ...]]:
+        for i in range(count):
+            yield (
+                f"X{i:08d}", insurers[i % len(insurers)], f"{10000 + i // 10_000}",
+                f"{i:08d}", "00", "1", "", "01", qualified, None, None, qualified,
+                None, 0, None, None, None,
+            )  # fmt: skip
+
+    with registry.transaction(conn):
+        conn.executemany("INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", persons())
+        conn.executemany(registry.QUALIFICATION_INSERT, qualifications())
