@@ -317,6 +317,23 @@ def _seed_persona(
         conn,
         Person(person_id, spec.id, name, kana, sex, birth, address, post, spec.public_expense),
     )
+    drugs = [
+        "アムロジピン錠5mg",
+        "ロキソプロフェン錠60mg",
+        "レバミピド錠100mg",
+        "モンテルカスト錠10mg",
+    ]
+    for months in (1, 3):
+        conn.execute(
+            "INSERT INTO medications VALUES (?, ?, ?, ?)",
+            (person_id, (today - dt.timedelta(days=30 * months)).isoformat(),
+             rng.choice(drugs), f"{rng.choice((14, 28, 30))}日分"),
+        )  # fmt: skip
+    conn.execute(
+        "INSERT INTO checkups VALUES (?, ?, ?, ?)",
+        (person_id, (today - dt.timedelta(days=200)).isoformat(), "HbA1c",
+         f"{rng.randrange(50, 70) / 10:.1f}%"),
+    )  # fmt: skip
     numbers: dict[str, str] = {}
     for i, qual in enumerate(spec.quals):
         symbol = f"{rng.randrange(1000, 99999)}"

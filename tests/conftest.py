@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mock_oqs.world import World, seed_world
 from reader.jpki import ExtendedLengthMemory, JpkiClient
 from reader.transport import CardChannel, LoopbackTransport
 from reader.virtual import card as card_module
@@ -105,6 +106,17 @@ def loopback(card: VirtualCard) -> LoopbackTransport:
 @pytest.fixture
 def client(loopback: LoopbackTransport) -> JpkiClient:
     return JpkiClient(CardChannel(loopback), memory=ExtendedLengthMemory())
+
+
+# --- a seeded world -------------------------------------------------------------------
+
+WORLD_TODAY = dt.date(2026, 11, 24)
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """One seeded world for the session (its registry is only read by the tests)."""
+    return seed_world(tmp_path_factory.mktemp("world") / "w", seed=11, today=WORLD_TODAY)
 
 
 # --- pcscd + vsmartcard-vpcd ---------------------------------------------------------

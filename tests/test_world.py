@@ -18,8 +18,7 @@ from mock_oqs.pki import medical_institution_code
 from mock_oqs.rules import InsurerNumber, certificate_state, copayment_ratio
 from mock_oqs.world import World, seed_world
 from reader.virtual.profile import load_profile
-
-TODAY = dt.date(2026, 11, 24)
+from tests.conftest import WORLD_TODAY as TODAY
 
 REQUIRED = {
     "adult-kyokai", "family", "child-preschool", "elderly-70-2wari", "elderly-70-active",
@@ -27,11 +26,6 @@ REQUIRED = {
     "cert-lapsed", "revoked", "not-registered", "new-employee", "lost", "lost-newer",
     "multiple", "pin-blocked", "face-only", "android", "public-expense",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return seed_world(tmp_path_factory.mktemp("world") / "w", seed=11, today=TODAY)
 
 
 def db(world: World) -> sqlite3.Connection:

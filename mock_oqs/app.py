@@ -1,0 +1,173 @@
+"""The FastAPI application of the mock service, made by :func:`create_app`.
+
+The terminal's identity comes from its TLS client certificate, which the
+server puts into the ASGI scope (``extensions.tls.client_cert_chain``, PEM, as
+the ASGI TLS extension names it) after the TLS layer verified it against the
+facility CA. ``/health`` needs no certificate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from mock_oqs.models import (
+    CardConfirmationRequest,
+    ErrorResponse,
+    NonceResponse,
+    NumberConfirmationRequest,
+)
+from mock_oqs.pki import medical_institution_code
+from mock_oqs.service import Clock, QualificationService, Refusal
+from mock_oqs.world import World
+from mock_oqs.xml import render_xml
+
+access_log = logging.getLogger("mock_oqs.access")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "no client certificate (MOCK-E001)"},
+    403: {"model": ErrorResponse, "description": "signature, certificate or statement refused"},
+    409: {"model": ErrorResponse, "description": "nonce unknown, expired or used (MOCK-E002)"},
+    422: {"model": ErrorResponse, "description": "malformed request (MOCK-E006)"},
+}
+
+
+class ServiceSettings(BaseModel):
+    world: Path
+    today: dt.date | None = None
+    nonce_ttl_seconds: float = 120.0
+
+
+def _terminal(request: Request) -> tuple[str, ec.EllipticCurvePublicKey | rsa.RSAPublicKey]:
+    tls = request.scope.get("extensions", {}).get("tls", {})
+    chain = tls.get("client_cert_chain") or []
+    if not chain:
+        raise Refusal("MOCK-E001", 401, "a client certificate from the facility CA is required")
+    cert = x509.load_pem_x509_certificate(chain[0].encode())
+    code = medical_institution_code(cert)
+    if code is None:
+        raise Refusal("MOCK-E001", 403, "the client certificate carries no 医療機関コード")
+    key = cert.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise Refusal("MOCK-E001", 403, "the client certificate's key type is not supported")
+    return code, key
+
+
+def _respond(request: Request, message: dict[str, Any]) -> Response:
+    if "application/xml" in request.headers.get("accept", ""):
+        return Response(render_xml(message), media_type="application/xml; charset=utf-8")
+    return JSONResponse(message)
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    world = World.load(settings.world)
+    service = QualificationService(
+        world,
+        clock=Clock(settings.today),
+        nonce_ttl_seconds=settings.nonce_ttl_seconds,
+    )
+    app = FastAPI(
+        title="mock オンライン資格確認",
+        version="1",
+        description="A mock of the online qualification service for the reception simulator. "
+        "Every result is synthetic. Error and result codes are mock codes (MOCK-…).",
+    )
+    app.state.service = service
+
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, exc: Refusal) -> JSONResponse:
+        request.state.outcome = exc.code
+        return JSONResponse(
+            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: "
+            f"{err.get('msg', 'invalid')}"
+            for err in exc.errors()
+        )
+        request.state.outcome = "MOCK-E006"
+        return JSONResponse(
+            {"error": {"code": "MOCK-E006", "message": f"malformed request: {problems}"}},
+            status_code=422,
+        )
+
+    @app.middleware("http")
+    async def log_access(request: Request, call_next: Any) -> Response:
+        start = time.perf_counter()
+        request.state.persona = None
+        request.state.outcome = None
+        response: Response = await call_next(request)
+        access_log.info(
+            json.dumps(
+                {
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - start) * 1000, 2),
+                    "persona": request.state.persona,
+                    "outcome": request.state.outcome,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return response
+
+    @app.get("/health", summary="liveness (no client certificate needed)")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/nonces", response_model=NonceResponse, responses=ERRORS,
+              summary="a single-use nonce for one card confirmation")  # fmt: skip
+    async def nonce(request: Request) -> NonceResponse:
+        facility, _ = _terminal(request)
+        value, expires = service.issue_nonce(facility)
+        return NonceResponse(nonce=value, expires_at=expires.isoformat())
+
+    @app.post("/v1/confirmations/card", responses=ERRORS,
+              summary="confirm by card (PIN signature or face/visual statement)")  # fmt: skip
+    async def by_card(body: CardConfirmationRequest, request: Request) -> Response:
+        facility, key = _terminal(request)
+        message, persona = service.confirm_card(body, facility, key)
+        request.state.persona = persona
+        request.state.outcome = (
+            message["MessageBody"]["ProcessingResultCode"]
+            or message["MessageBody"]["QualificationValidity"]
+        )
+        return _respond(request, message)
+
+    @app.post("/v1/confirmations/number", responses=ERRORS,
+              summary="confirm by 保険者番号・記号・番号・枝番 and birth date")  # fmt: skip
+    async def by_number(body: NumberConfirmationRequest, request: Request) -> Response:
+        facility, _ = _terminal(request)
+        message, persona = service.confirm_number(body, facility)
+        request.state.persona = persona
+        request.state.outcome = message["MessageBody"]["QualificationValidity"]
+        return _respond(request, message)
+
+    @app.get("/v1/records/{reference}/medications", responses=ERRORS,
+             summary="mock medication history (needs the patient's consent, 24 h)")  # fmt: skip
+    async def medications(reference: str, request: Request) -> dict[str, Any]:
+        facility, _ = _terminal(request)
+        return {"medications": service.records(reference, facility, "medications")}
+
+    @app.get("/v1/records/{reference}/checkups", responses=ERRORS,
+             summary="mock checkup history (needs the patient's consent, 24 h)")  # fmt: skip
+    async def checkups(reference: str, request: Request) -> dict[str, Any]:
+        facility, _ = _terminal(request)
+        return {"checkups": service.records(reference, facility, "checkups")}
+
+    return app

@@ -1,0 +1,83 @@
+"""Request and result models of the mock service.
+
+Results use the real names of the qualification result message (oqs.md §2):
+``MessageHeader`` / ``MessageBody`` / ``ResultList`` …; requests are the
+mock's own (documented in OpenAPI at /docs).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Base64 = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=16384)]
+
+
+class Method(enum.StrEnum):
+    PIN = "pin"
+    FACE = "face"
+    VISUAL = "visual"
+
+
+class Consents(BaseModel):
+    """What the patient agreed to share (診療・薬剤, 健診, 手術; 限度額情報)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    medication: bool = Field(default=False, description="診療情報・薬剤情報")
+    checkup: bool = Field(default=False, description="特定健診情報")
+    operation: bool = Field(default=False, description="手術情報")
+    limit: bool = Field(default=False, description="限度額情報の提供")
+
+
+class NonceResponse(BaseModel):
+    nonce: str = Field(description="hex, single use")
+    expires_at: str = Field(description="ISO 8601, UTC")
+
+
+class CardConfirmationRequest(BaseModel):
+    """Confirmation by card: the certificate and proof of the holder's presence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: Base64 = Field(description="the user-auth certificate, DER, base64")
+    method: Method
+    nonce: str = Field(pattern=r"^[0-9a-f]{32}$")
+    signature: Base64 | None = Field(
+        default=None,
+        description="PIN path: the card's RSA PKCS#1 v1.5 SHA-256 signature over the nonce",
+    )
+    statement: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="face/visual path: JSON statement {method, nonce, certificate_sha256, "
+        "checked_at}, signed with the facility key",
+    )
+    statement_signature: Base64 | None = None
+    consents: Consents = Field(default_factory=lambda: Consents())
+    arbitrary_file_identifier: str | None = Field(default=None, max_length=50)
+
+
+class NumberConfirmationRequest(BaseModel):
+    """Confirmation by the numbers on a 資格確認書 (or re-verification of a 申立書)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    insurer_number: str = Field(min_length=6, max_length=8, description="保険者番号")
+    symbol: str = Field(default="", max_length=38, description="記号")
+    number: str = Field(min_length=1, max_length=38, description="番号")
+    branch: str = Field(default="", pattern=r"^([0-9]{2})?$", description="枝番")
+    birth_date: str = Field(pattern=r"^[0-9]{8}$", description="生年月日 YYYYMMDD")
+    limit_consent: bool = Field(default=False, description="限度額情報の提供に同意")
+    arbitrary_file_identifier: str | None = Field(default=None, max_length=50)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

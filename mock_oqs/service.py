@@ -1,0 +1,629 @@
+"""The rules engine of the mock service, without HTTP.
+
+Card confirmation proves possession: the service issues a single-use nonce, the
+card signs it (PIN path: RSA PKCS#1 v1.5 with SHA-256 over the 16 raw nonce
+bytes), or the terminal signs a statement with its facility key (face and
+visual paths, design.md §5). Then: chain to the mock JPKI CA, the registry link
+(保険証利用登録), revocation, validity with the grace period, and the
+qualification as the registry has it on the service's day.
+
+Mock codes (there is no public list of the real ones; oqs.md §3):
+
+======================  ====  ==========================================================
+code                    HTTP  meaning
+======================  ====  ==========================================================
+MOCK-E001               401   a client certificate from the facility CA is required
+MOCK-E002               409   nonce unknown, expired, already used, or another facility's
+MOCK-E003               403   the card's signature over the nonce does not verify
+MOCK-E004               403   the certificate is not a mock JPKI certificate (or unusable)
+MOCK-E005               403   the face/visual statement is malformed, stale or unsigned
+MOCK-E006               422   the request is malformed (field errors in the message)
+MOCK-E007               404   unknown reference number
+MOCK-E008               403   no valid consent for these records (or grace period)
+MOCK-R001               200   ProcessingResultStatus 2: the certificate is revoked
+MOCK-R002               200   ProcessingResultStatus 2: certificate expired, grace period over
+MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use
+======================  ====  ==========================================================
+
+Notices (``MockNotices`` in the result body): ``certificate-grace``,
+``certificate-renewal-due``, ``public-expense-paper``, ``preschool-ratio``,
+``elderly-recipient``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from mock_oqs import registry
+from mock_oqs.codes import QualificationValidity
+from mock_oqs.models import CardConfirmationRequest, Consents, Method, NumberConfirmationRequest
+from mock_oqs.rules import (
+    AgeBracket,
+    CertificateState,
+    InsurerNumber,
+    RuleInputError,
+    certificate_state,
+    copayment_ratio,
+    elderly_recipient_from,
+)
+from mock_oqs.world import World
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+CONSENT_SECONDS = 24 * 3600
+STATEMENT_MAX_AGE = dt.timedelta(minutes=5)
+
+
+class Refusal(Exception):
+    """A request the service refuses, with its mock code, HTTP status and message."""
+
+    def __init__(self, code: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The service's notion of now; ``today`` pins the date (worlds are relative to it)."""
+
+    today_override: dt.date | None = None
+
+    def now(self) -> dt.datetime:
+        now = dt.datetime.now(JST)
+        if self.today_override is None:
+            return now
+        return dt.datetime.combine(self.today_override, now.timetz())
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+
+STATE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS nonces (
+    nonce TEXT PRIMARY KEY, facility TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS refs (
+    reference TEXT PRIMARY KEY, person_id TEXT NOT NULL, facility TEXT NOT NULL,
+    created_at REAL NOT NULL, medication_until REAL, checkup_until REAL,
+    operation_until REAL);
+"""
+
+
+class ServiceState:
+    """Nonces and reference numbers, in a SQLite file shared by all workers."""
+
+    def __init__(self, path: Path) -> None:
+        self._local = threading.local()
+        self.path = path
+        conn = self._conn()
+        conn.executescript(STATE_SCHEMA)
+        conn.commit()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def issue_nonce(self, facility: str, ttl_seconds: float) -> tuple[str, float]:
+        nonce = secrets.token_hex(16)
+        expires = time.time() + ttl_seconds
+        conn = self._conn()
+        conn.execute("DELETE FROM nonces WHERE expires_at < ?", (time.time() - 60,))
+        conn.execute("INSERT INTO nonces VALUES (?, ?, ?)", (nonce, facility, expires))
+        return nonce, expires
+
+    def consume_nonce(self, nonce: str, facility: str) -> None:
+        """Single use: the row goes whatever follows; refusals say why."""
+        conn = self._conn()
+        row = conn.execute(
+            "DELETE FROM nonces WHERE nonce = ? RETURNING facility, expires_at", (nonce,)
+        ).fetchone()
+        if row is None:
+            raise Refusal("MOCK-E002", 409, "nonce unknown or already used (a replay?)")
+        if row[0] != facility:
+            raise Refusal("MOCK-E002", 409, "nonce was issued to another facility")
+        if row[1] < time.time():
+            raise Refusal("MOCK-E002", 409, "nonce expired: ask for a new one")
+
+    def create_reference(
+        self, person_id: str, facility: str, consents: Consents | None
+    ) -> tuple[str, float]:
+        reference = secrets.token_hex(8).upper()
+        now = time.time()
+        until = now + CONSENT_SECONDS
+
+        def grant(flag: bool) -> float | None:
+            return until if consents is not None and flag else None
+
+        self._conn().execute(
+            "INSERT INTO refs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                reference,
+                person_id,
+                facility,
+                now,
+                grant(consents.medication if consents else False),
+                grant(consents.checkup if consents else False),
+                grant(consents.operation if consents else False),
+            ),
+        )
+        return reference, until
+
+    def reference(self, reference: str) -> sqlite3.Row | None:
+        conn = self._conn()
+        conn.row_factory = sqlite3.Row
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT * FROM refs WHERE reference = ?", (reference,)
+        ).fetchone()
+        return row
+
+
+def _b64(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise Refusal("MOCK-E006", 422, f"{what}: not valid base64") from None
+
+
+def _ymd(day: dt.date | None) -> str | None:
+    return None if day is None else day.strftime("%Y%m%d")
+
+
+def _date(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)
+
+
+class QualificationService:
+    """Confirmations against one world's registry."""
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        clock: Clock | None = None,
+        nonce_ttl_seconds: float = 120.0,
+        state_path: Path | None = None,
+    ) -> None:
+        self.world = world
+        self.clock = clock or Clock()
+        self.nonce_ttl_seconds = nonce_ttl_seconds
+        self.jpki_ca = x509.load_pem_x509_certificate(
+            (world.directory / "jpki-ca" / "cert.pem").read_bytes()
+        )
+        self.state = ServiceState(state_path or world.directory / "service-state.sqlite")
+        self._local = threading.local()
+        self._insurer_names: dict[str, str] = {
+            row["insurer_number"]: row["name"]
+            for row in self._db().execute("SELECT insurer_number, name FROM insurers")
+        }
+
+    def _db(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if conn is None:
+            conn = registry.connect(self.world.registry_path, readonly=True)
+            self._local.db = conn
+        return conn
+
+    # -- nonces -------------------------------------------------------------------------
+
+    def issue_nonce(self, facility: str) -> tuple[str, dt.datetime]:
+        nonce, expires = self.state.issue_nonce(facility, self.nonce_ttl_seconds)
+        return nonce, dt.datetime.fromtimestamp(expires, dt.UTC)
+
+    # -- by card ------------------------------------------------------------------------
+
+    def confirm_card(
+        self,
+        request: CardConfirmationRequest,
+        facility: str,
+        terminal_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey | None,
+    ) -> tuple[dict[str, Any], str | None]:
+        """The result message, and the persona id (for the access log) if known."""
+        self.state.consume_nonce(request.nonce, facility)
+        der = _b64(request.certificate, "certificate")
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError:
+            raise Refusal("MOCK-E004", 403, "certificate: not an X.509 certificate") from None
+        try:
+            cert.verify_directly_issued_by(self.jpki_ca)
+        except (ValueError, TypeError, InvalidSignature):
+            raise Refusal(
+                "MOCK-E004", 403, "certificate was not issued by the mock JPKI CA"
+            ) from None
+        now = self.clock.now()
+        if cert.not_valid_before_utc > now:
+            raise Refusal("MOCK-E004", 403, "certificate is not valid yet")
+        if request.method is Method.PIN:
+            self._verify_card_signature(cert, request)
+        else:
+            self._verify_statement(cert, der, request, terminal_key, now)
+
+        fingerprint = hashlib.sha256(der).hexdigest().upper()
+        link = (
+            self._db()
+            .execute(
+                "SELECT c.person_id, c.revoked_at, p.persona FROM certificates c "
+                "JOIN persons p USING (person_id) WHERE c.fingerprint = ?",
+                (fingerprint,),
+            )
+            .fetchone()
+        )
+        today = now.date()
+        header = self._header(now, facility, "1", request.arbitrary_file_identifier)
+        if link is None:
+            return self._refused(header, "MOCK-R003", "保険証利用登録がありません"), None
+        persona = link["persona"]
+        if link["revoked_at"] is not None:
+            return self._refused(header, "MOCK-R001", "電子証明書は失効しています"), persona
+        state = certificate_state(cert.not_valid_after_utc.astimezone(JST).date(), today)
+        if state is CertificateState.LAPSED:
+            return (
+                self._refused(
+                    header,
+                    "MOCK-R002",
+                    "電子証明書の有効期限が切れ、猶予期間も過ぎています。更新が必要です",
+                ),
+                persona,
+            )
+        notices: list[str] = []
+        message: str | None = None
+        consents: Consents | None = request.consents
+        if state is CertificateState.GRACE:
+            notices.append("certificate-grace")
+            message = "電子証明書の有効期限が切れています（資格情報のみ）。更新してください"
+            consents = None  # qualification only: nothing is shared in the grace period
+        elif state is CertificateState.RENEWAL_DUE:
+            notices.append("certificate-renewal-due")
+            message = "電子証明書の有効期限が3か月以内です。更新してください"
+        rows = self._visible_rows("q.person_id = ?", (link["person_id"],), today)
+        body = self._qualification_body(rows, today, facility, consents, notices, message)
+        return {"MessageHeader": header, "MessageBody": body}, persona
+
+    def _verify_card_signature(self, cert: x509.Certificate, req: CardConfirmationRequest) -> None:
+        if req.signature is None:
+            raise Refusal("MOCK-E003", 403, "method pin needs the card's signature over the nonce")
+        key = cert.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise Refusal("MOCK-E004", 403, "certificate key is not RSA")
+        try:
+            key.verify(
+                _b64(req.signature, "signature"),
+                bytes.fromhex(req.nonce),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except InvalidSignature:
+            raise Refusal(
+                "MOCK-E003", 403, "the card's signature over the nonce does not verify"
+            ) from None
+
+    def _verify_statement(
+        self,
+        cert: x509.Certificate,
+        der: bytes,
+        req: CardConfirmationRequest,
+        terminal_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey | None,
+        now: dt.datetime,
+    ) -> None:
+        if req.statement is None or req.statement_signature is None:
+            raise Refusal(
+                "MOCK-E005", 403, f"method {req.method.value} needs a statement and its signature"
+            )
+        if terminal_key is None:
+            raise Refusal("MOCK-E001", 401, "a statement needs the terminal's client certificate")
+        signature = _b64(req.statement_signature, "statement_signature")
+        try:
+            if isinstance(terminal_key, ec.EllipticCurvePublicKey):
+                terminal_key.verify(signature, req.statement.encode(), ec.ECDSA(hashes.SHA256()))
+            else:
+                terminal_key.verify(
+                    signature, req.statement.encode(), padding.PKCS1v15(), hashes.SHA256()
+                )
+        except InvalidSignature:
+            raise Refusal(
+                "MOCK-E005", 403, "the statement is not signed by this terminal's facility key"
+            ) from None
+        try:
+            data = json.loads(req.statement)
+            checked_at = dt.datetime.fromisoformat(data["checked_at"])
+            ok = (
+                data["method"] == req.method.value
+                and data["nonce"] == req.nonce
+                and data["certificate_sha256"] == hashlib.sha256(der).hexdigest().upper()
+            )
+        except (ValueError, KeyError, TypeError):
+            raise Refusal(
+                "MOCK-E005",
+                403,
+                "statement must be JSON with method, nonce, certificate_sha256, checked_at",
+            ) from None
+        if not ok:
+            raise Refusal(
+                "MOCK-E005", 403, "statement does not match this request (method/nonce/certificate)"
+            )
+        if checked_at.tzinfo is None or abs(now - checked_at) > STATEMENT_MAX_AGE:
+            raise Refusal("MOCK-E005", 403, "statement time is missing a zone or is stale")
+
+    # -- by number ------------------------------------------------------------------------
+
+    def confirm_number(
+        self, request: NumberConfirmationRequest, facility: str
+    ) -> tuple[dict[str, Any], str | None]:
+        try:
+            insurer = InsurerNumber.parse(request.insurer_number)
+            birth = dt.datetime.strptime(request.birth_date, "%Y%m%d").date()
+        except (RuleInputError, ValueError) as exc:
+            raise Refusal("MOCK-E006", 422, str(exc)) from None
+        now = self.clock.now()
+        today = now.date()
+        header = self._header(now, facility, "2", request.arbitrary_file_identifier)
+        where = "q.insurer_number = ? AND q.symbol = ? AND q.number = ? AND p.birth_date = ?"
+        params: list[object] = [
+            insurer.digits,
+            request.symbol.strip(),
+            request.number.strip(),
+            birth.isoformat(),
+        ]
+        if request.branch:
+            where += " AND q.branch = ?"
+            params.append(request.branch)
+        matches = self._visible_rows(where, tuple(params), today)
+        persons = {r["person_id"] for r in matches}
+        persona = matches[0]["persona"] if len(persons) == 1 else None
+        consents = Consents(limit=request.limit_consent)
+        if len(persons) == 1 and len(matches) == 1 and not self._valid(matches[0], today):
+            # lost: is there a newer qualification of the same person?
+            others = self._visible_rows("q.person_id = ?", (matches[0]["person_id"],), today)
+            if any(self._valid(r, today) for r in others):
+                body = self._body(
+                    QualificationValidity.INVALID_NEWER_EXISTS, matches, today, facility,
+                    consents, [], None,
+                )  # fmt: skip
+                body["QualificationConfirmSearchInfo"] = self._search_info(request)
+                return {"MessageHeader": header, "MessageBody": body}, persona
+        body = self._qualification_body(matches, today, facility, consents, [], None)
+        body["QualificationConfirmSearchInfo"] = self._search_info(request)
+        return {"MessageHeader": header, "MessageBody": body}, persona
+
+    @staticmethod
+    def _search_info(request: NumberConfirmationRequest) -> dict[str, Any]:
+        return {
+            "InsurerNumber": request.insurer_number,
+            "InsuredCardSymbol": request.symbol,
+            "InsuredIdentificationNumber": request.number,
+            "InsuredBranchNumber": request.branch,
+            "Birthdate": request.birth_date,
+            "LimitApplicationCertificateRelatedConsFlg": "1" if request.limit_consent else "0",
+        }
+
+    # -- shared -----------------------------------------------------------------------------
+
+    def _visible_rows(
+        self, where: str, params: tuple[object, ...], today: dt.date
+    ) -> list[sqlite3.Row]:
+        """Qualifications as the service sees them today: registered ones only (time lag)."""
+        return list(
+            self._db().execute(
+                "SELECT q.*, p.persona, p.name, p.name_kana, p.sex, p.birth_date, p.address, "  # noqa: S608 (where: a constant of this module)
+                "p.post_number, p.public_expense_note FROM qualifications q "
+                f"JOIN persons p USING (person_id) WHERE {where} AND q.registered_on <= ? "
+                "ORDER BY q.qualification_date",
+                (*params, today.isoformat()),
+            )
+        )
+
+    @staticmethod
+    def _valid(row: sqlite3.Row, today: dt.date) -> bool:
+        lost = _date(row["disqualification_date"])
+        return dt.date.fromisoformat(row["qualification_date"]) <= today and (
+            lost is None or lost > today
+        )
+
+    def _qualification_body(
+        self,
+        rows: list[sqlite3.Row],
+        today: dt.date,
+        facility: str,
+        consents: Consents | None,
+        notices: list[str],
+        message: str | None,
+    ) -> dict[str, Any]:
+        valid = [r for r in rows if self._valid(r, today)]
+        if len({r["person_id"] for r in rows}) > 1 or len(valid) > 1:
+            return self._body(
+                QualificationValidity.MULTIPLE, valid or rows, today, facility, None, notices,
+                message,
+            )  # fmt: skip
+        if len(valid) == 1:
+            return self._body(
+                QualificationValidity.VALID, valid, today, facility, consents, notices, message
+            )
+        if rows:
+            return self._body(
+                QualificationValidity.INVALID, rows[-1:], today, facility, None, notices, message
+            )
+        return self._body(QualificationValidity.NO_MATCH, [], today, facility, None, notices,
+                          message)  # fmt: skip
+
+    def _body(
+        self,
+        validity: QualificationValidity,
+        rows: list[sqlite3.Row],
+        today: dt.date,
+        facility: str,
+        consents: Consents | None,
+        notices: list[str],
+        message: str | None,
+    ) -> dict[str, Any]:
+        notices = list(notices)
+        entries = [
+            self._entry(r, today, facility, consents if validity is QualificationValidity.VALID
+                        else None, notices)
+            for r in rows
+        ]  # fmt: skip
+        return {
+            "ProcessingResultStatus": "1",
+            "ProcessingResultCode": None,
+            "ProcessingResultMessage": message,
+            "QualificationValidity": validity.value,
+            "ResultList": {"ResultOfQualificationConfirmation": entries},
+            "MockNotices": sorted(set(notices)),
+        }
+
+    def _entry(
+        self,
+        row: sqlite3.Row,
+        today: dt.date,
+        facility: str,
+        consents: Consents | None,
+        notices: list[str],
+    ) -> dict[str, Any]:
+        birth = dt.date.fromisoformat(row["birth_date"])
+        insurer = InsurerNumber(row["insurer_number"])
+        ratio = copayment_ratio(
+            birth,
+            today,
+            active_income=bool(row["active_income"]),
+            insurer_percent=row["ratio_percent"],
+        )
+        entry: dict[str, Any] = {
+            "InsuredCardClassification": row["card_classification"],
+            "InsurerNumber": insurer.padded,
+            "InsuredCardSymbol": row["symbol"],
+            "InsuredIdentificationNumber": row["number"],
+            "InsuredBranchNumber": row["branch"],
+            "PersonalFamilyClassification": row["personal_family"],
+            "InsuredName": row["insured_name"] or row["name"],
+            "Name": row["name"],
+            "NameKana": row["name_kana"],
+            "Sex1": row["sex"],
+            "Birthdate": _ymd(birth),
+            "Address": row["address"],
+            "PostNumber": row["post_number"],
+            "QualificationDate": _ymd(_date(row["qualification_date"])),
+            "DisqualificationDate": _ymd(_date(row["disqualification_date"])),
+            "ReasonOfLoss": row["reason_of_loss"],
+            "InsuredPartialContributionRatio": ratio.code,
+            "PreschoolClassification": "1" if ratio.bracket is AgeBracket.PRESCHOOL else None,
+            "InsurerName": self._insurer_names.get(row["insurer_number"]),
+        }
+        if ratio.bracket is AgeBracket.PRESCHOOL:
+            notices.append("preschool-ratio")
+        if ratio.bracket is AgeBracket.ELDERLY_RECIPIENT:
+            notices.append("elderly-recipient")
+            entry["ElderlyRecipientCertificateInfo"] = {
+                "ElderlyRecipientCertificateDate": _ymd(elderly_recipient_from(birth)),
+                "ElderlyRecipientContributionRatio": ratio.code,
+            }
+        if row["public_expense_note"]:
+            notices.append("public-expense-paper")
+        if row["specific_disease"]:
+            entry["SpecificDiseasesCertificateList"] = [
+                {"DiseaseCategory": row["specific_disease"], "SelfPay": "10000"}
+            ]
+        if consents is None:
+            return entry
+        stamp = dt.datetime.now(JST).strftime("%Y%m%d%H%M%S")
+        entry["LimitApplicationCertificateRelatedConsFlg"] = "1" if consents.limit else "0"
+        if consents.limit:
+            entry["LimitApplicationCertificateRelatedConsTime"] = stamp
+            if row["limit_application_class"]:
+                entry["LimitApplicationCertificateRelatedInfo"] = {
+                    "LimitApplicationCertificateClassification": row["limit_certificate_class"],
+                    "LimitApplicationCertificateClassificationFlag": row["limit_application_class"],
+                }
+        reference, until = self.state.create_reference(row["person_id"], facility, consents)
+        available = dt.datetime.fromtimestamp(until, JST).strftime("%Y%m%d%H%M%S")
+        for prefix, flag in (
+            ("PharmacistsInfo", consents.medication),
+            ("DiagnosisInfo", consents.medication),
+            ("SpecificHealthCheckupsInfo", consents.checkup),
+            ("OperationInfo", consents.operation),
+        ):
+            entry[f"{prefix}ConsFlg"] = "1" if flag else "0"
+            if flag:
+                entry[f"{prefix}ConsTime"] = stamp
+                entry[f"{prefix}AvailableTime"] = available
+        entry["ReferenceNumber"] = reference
+        if row["limit_application_class"]:
+            notices.append(f"limit-{row['limit_application_class']}")
+        if row["specific_disease"]:
+            notices.append(f"specific-disease-{row['specific_disease']}")
+        return entry
+
+    def _header(
+        self, now: dt.datetime, facility: str, classification: str, file_id: str | None
+    ) -> dict[str, Any]:
+        return {
+            "ProcessExecutionTime": now.strftime("%Y%m%d%H%M%S"),
+            "QualificationConfirmationDate": now.strftime("%Y%m%d"),
+            "MedicalInstitutionCode": facility,
+            "ArbitraryFileIdentifier": file_id,
+            "ReferenceClassification": classification,
+            "SegmentOfResult": "1",
+            "ErrorCode": None,
+            "ErrorMessage": None,
+            "CharacterCodeIdentifier": "0",
+        }
+
+    @staticmethod
+    def _refused(header: dict[str, Any], code: str, message: str) -> dict[str, Any]:
+        return {
+            "MessageHeader": header,
+            "MessageBody": {
+                "ProcessingResultStatus": "2",
+                "ProcessingResultCode": code,
+                "ProcessingResultMessage": message,
+                "QualificationValidity": None,
+                "ResultList": {"ResultOfQualificationConfirmation": []},
+                "MockNotices": [],
+            },
+        }
+
+    # -- shared records -----------------------------------------------------------------------
+
+    def records(self, reference: str, facility: str, kind: str) -> list[dict[str, str]]:
+        row = self.state.reference(reference)
+        if row is None or row["facility"] != facility:
+            raise Refusal("MOCK-E007", 404, "unknown reference number")
+        until = row["medication_until" if kind == "medications" else "checkup_until"]
+        if until is None or until < time.time():
+            raise Refusal(
+                "MOCK-E008", 403, f"the patient has not consented to share {kind} (or it expired)"
+            )
+        table, order = (
+            ("medications", "dispensed_on")
+            if kind == "medications"
+            else ("checkups", "examined_on")
+        )
+        rows = self._db().execute(
+            f"SELECT * FROM {table} WHERE person_id = ? ORDER BY {order} DESC",  # noqa: S608
+            (row["person_id"],),
+        )
+        return [{k: v for k, v in dict(r).items() if k != "person_id"} for r in rows]
+
+
+def certificate_b64(cert: x509.Certificate) -> str:
+    return base64.b64encode(cert.public_bytes(Encoding.DER)).decode()

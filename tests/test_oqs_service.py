@@ -1,0 +1,405 @@
+"""The mock service in process (httpx.ASGITransport), driven by the virtual cards.
+
+The TLS layer is stood in for by a wrapper that puts the terminal's verified
+certificate into the ASGI scope, as the real server does after the handshake.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mock_oqs.app import ServiceSettings, create_app
+from mock_oqs.world import World
+from reader.jpki import JpkiClient
+from reader.pin import Pin
+from reader.transport import CardChannel, LoopbackTransport
+from reader.virtual.card import VirtualCard
+from reader.virtual.profile import Variant, load_profile, new_profile
+from tests.conftest import WORLD_TODAY
+
+UTC = dt.UTC
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+def with_client_cert(app: ASGIApp, pem: str | None) -> ASGIApp:
+    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
+        if pem is not None and scope["type"] == "http":
+            scope.setdefault("extensions", {})["tls"] = {"client_cert_chain": [pem]}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def make_client(world: World, *, cert: bool = True, today: dt.date = WORLD_TODAY) -> httpx.Client:
+    app = create_app(ServiceSettings(world=world.directory, today=today))
+    pem = (world.directory / "terminal" / "cert.pem").read_text() if cert else None
+    transport = httpx.ASGITransport(app=with_client_cert(app, pem))
+    return _SyncOverAsync(transport)
+
+
+class _SyncOverAsync(httpx.Client):
+    """httpx.ASGITransport is async only: run each request in a fresh event loop."""
+
+    def __init__(self, transport: httpx.ASGITransport) -> None:
+        super().__init__(base_url="https://oqs.test")
+        self._asgi = transport
+
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        import asyncio
+
+        async def go() -> httpx.Response:
+            async with httpx.AsyncClient(transport=self._asgi, base_url="https://oqs.test") as c:
+                response = await c.send(request)
+                await response.aread()
+                return response
+
+        return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def client(world: World) -> httpx.Client:
+    return make_client(world)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def card_of(world: World, persona: str) -> tuple[dict[str, Any], JpkiClient]:
+    entry = world.persona(persona)
+    card = VirtualCard(load_profile(world.directory / entry["card"]))  # counters in memory only
+    return entry, JpkiClient(CardChannel(LoopbackTransport(card)))
+
+
+def nonce(client: httpx.Client) -> str:
+    response = client.post("/v1/nonces")
+    assert response.status_code == 200, response.text
+    value: str = response.json()["nonce"]
+    return value
+
+
+def pin_body(world: World, persona: str, value: str, **consents: bool) -> dict[str, Any]:
+    entry, jpki = card_of(world, persona)
+    pin = Pin(entry["pin"]) if entry["pin"] else None
+    auth = jpki.authenticate(pin, bytes.fromhex(value))
+    return {
+        "certificate": b64(auth.certificate_der),
+        "method": "pin",
+        "nonce": value,
+        "signature": b64(auth.signature),
+        "consents": consents,
+    }
+
+
+def terminal_key(world: World) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(
+        (world.directory / "terminal" / "key.pem").read_bytes(), password=None
+    )
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
+
+
+def face_body(
+    world: World,
+    persona: str,
+    value: str,
+    *,
+    method: str = "face",
+    key: ec.EllipticCurvePrivateKey | None = None,
+    checked_at: dt.datetime | None = None,
+    statement_nonce: str | None = None,
+) -> dict[str, Any]:
+    _, jpki = card_of(world, persona)
+    jpki.select()
+    der = jpki.auth_certificate_der()
+    statement = json.dumps(
+        {
+            "method": method,
+            "nonce": statement_nonce or value,
+            "certificate_sha256": hashlib.sha256(der).hexdigest().upper(),
+            "checked_at": (
+                checked_at or dt.datetime.combine(WORLD_TODAY, dt.datetime.now(dt.UTC).timetz())
+            ).isoformat(),
+        }
+    )
+    signer = key or terminal_key(world)
+    return {
+        "certificate": b64(der),
+        "method": method,
+        "nonce": value,
+        "statement": statement,
+        "statement_signature": b64(signer.sign(statement.encode(), ec.ECDSA(hashes.SHA256()))),
+    }
+
+
+def confirm(client: httpx.Client, body: dict[str, Any], **kw: Any) -> httpx.Response:
+    return client.post("/v1/confirmations/card", json=body, **kw)
+
+
+REASON_CODES = {
+    "certificate-lapsed": "MOCK-R002",
+    "certificate-revoked": "MOCK-R001",
+    "not-registered": "MOCK-R003",
+}
+
+
+def test_every_persona_gives_its_promised_outcome(world: World, client: httpx.Client) -> None:
+    for entry in world.index["personas"]:
+        expect = entry["expect"]
+        value = nonce(client)
+        if "pin" in expect["methods"]:
+            body = pin_body(world, entry["id"], value)
+        else:
+            body = face_body(world, entry["id"], value)
+        response = confirm(client, body)
+        assert response.status_code == 200, (entry["id"], response.text)
+        result = response.json()["MessageBody"]
+        entries = result["ResultList"]["ResultOfQualificationConfirmation"]
+        reason = expect["reason"]
+        if reason in REASON_CODES:
+            assert result["ProcessingResultStatus"] == "2", entry["id"]
+            assert result["ProcessingResultCode"] == REASON_CODES[reason], entry["id"]
+            continue
+        assert result["QualificationValidity"] == expect["validity"], entry["id"]
+        confirmed = (
+            result["ProcessingResultStatus"] == "1"
+            and result["QualificationValidity"] == "1"
+            and len(entries) == 1
+        )  # the client's rule (oqs.md §2)
+        assert confirmed == (expect["outcome"] == "confirmed"), entry["id"]
+        if confirmed:
+            assert entries[0]["InsuredPartialContributionRatio"] == expect["ratio"], entry["id"]
+            assert set(expect["notices"]) <= set(result["MockNotices"]), entry["id"]
+
+
+def test_certificate_grace_gives_qualification_only(world: World, client: httpx.Client) -> None:
+    body = pin_body(world, "cert-grace", nonce(client), medication=True, checkup=True)
+    result = confirm(client, body).json()["MessageBody"]
+    entry = result["ResultList"]["ResultOfQualificationConfirmation"][0]
+    assert "ReferenceNumber" not in entry and "PharmacistsInfoConsFlg" not in entry
+    assert "更新" in result["ProcessingResultMessage"]
+
+
+def test_nonce_is_single_use(world: World, client: httpx.Client) -> None:
+    body = pin_body(world, "adult-kyokai", nonce(client))
+    assert confirm(client, body).status_code == 200
+    replay = confirm(client, body)
+    assert replay.status_code == 409 and replay.json()["error"]["code"] == "MOCK-E002"
+
+
+def test_unknown_and_expired_nonces(world: World) -> None:
+    client = make_client(world)
+    body = pin_body(world, "adult-kyokai", "0" * 32)
+    assert confirm(client, body).json()["error"]["code"] == "MOCK-E002"
+    app = create_app(
+        ServiceSettings(world=world.directory, today=WORLD_TODAY, nonce_ttl_seconds=-1)
+    )
+    pem = (world.directory / "terminal" / "cert.pem").read_text()
+    expired = _SyncOverAsync(httpx.ASGITransport(app=with_client_cert(app, pem)))
+    body = pin_body(world, "adult-kyokai", nonce(expired))
+    response = confirm(expired, body)
+    assert response.status_code == 409 and "expired" in response.json()["error"]["message"]
+
+
+def test_signature_over_another_nonce_is_refused(world: World, client: httpx.Client) -> None:
+    body = pin_body(world, "adult-kyokai", nonce(client))
+    body["nonce"] = nonce(client)
+    response = confirm(client, body)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "MOCK-E003"
+
+
+def test_certificate_from_another_ca_is_refused(world: World, client: httpx.Client) -> None:
+    profile, _ = new_profile(pin="1234", seed=999)
+    jpki = JpkiClient(CardChannel(LoopbackTransport(VirtualCard(profile))))
+    value = nonce(client)
+    auth = jpki.authenticate(Pin("1234"), bytes.fromhex(value))
+    body = {
+        "certificate": b64(auth.certificate_der),
+        "method": "pin",
+        "nonce": value,
+        "signature": b64(auth.signature),
+    }
+    response = confirm(client, body)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "MOCK-E004"
+    assert "mock JPKI CA" in response.json()["error"]["message"]
+
+
+def test_face_and_visual_statements(world: World, client: httpx.Client) -> None:
+    for method in ("face", "visual"):
+        ok = confirm(client, face_body(world, "pin-blocked", nonce(client), method=method))
+        assert ok.status_code == 200 and ok.json()["MessageBody"]["QualificationValidity"] == "1"
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    cases = [
+        face_body(world, "face-only", nonce(client), key=stranger),
+        face_body(
+            world, "face-only", nonce(client), checked_at=dt.datetime(2020, 1, 1, tzinfo=UTC)
+        ),
+        face_body(world, "face-only", nonce(client), statement_nonce="f" * 32),
+    ]
+    for body in cases:
+        response = confirm(client, body)
+        assert response.status_code == 403 and response.json()["error"]["code"] == "MOCK-E005"
+    body = face_body(world, "face-only", nonce(client))
+    del body["statement_signature"]
+    assert confirm(client, body).json()["error"]["code"] == "MOCK-E005"
+
+
+def test_no_client_certificate(world: World) -> None:
+    bare = make_client(world, cert=False)
+    assert bare.get("/health").json() == {"status": "ok"}
+    response = bare.post("/v1/nonces")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "MOCK-E001"
+
+
+def test_by_number(world: World, client: httpx.Client) -> None:
+    def ask(persona: str, which: str = "current", **over: str) -> httpx.Response:
+        entry = world.persona(persona)
+        n = entry["numbers"]
+        body = {
+            "insurer_number": n[f"{which}_insurer_number"],
+            "symbol": n[f"{which}_symbol"],
+            "number": n[f"{which}_number"],
+            "branch": n[f"{which}_branch"],
+            "birth_date": entry["birth_date"].replace("-", ""),
+            "limit_consent": True,
+        }
+        body.update(over)
+        return client.post("/v1/confirmations/number", json=body)
+
+    ok = ask("adult-kyokai").json()
+    assert ok["MessageBody"]["QualificationValidity"] == "1"
+    assert ok["MessageHeader"]["ReferenceClassification"] == "2"
+    search = ok["MessageBody"]["QualificationConfirmSearchInfo"]
+    assert search["LimitApplicationCertificateRelatedConsFlg"] == "1"
+    assert ask("lost-newer", "old").json()["MessageBody"]["QualificationValidity"] == "3"
+    assert ask("lost-newer").json()["MessageBody"]["QualificationValidity"] == "1"
+    assert ask("lost").json()["MessageBody"]["QualificationValidity"] == "2"
+    assert ask("adult-kyokai", number="999").json()["MessageBody"]["QualificationValidity"] == "4"
+    wrong_birth = ask("adult-kyokai", birth_date="19000101").json()
+    assert wrong_birth["MessageBody"]["QualificationValidity"] == "4"
+    limit = ask("limit-u").json()["MessageBody"]["ResultList"]["ResultOfQualificationConfirmation"]
+    info = limit[0]["LimitApplicationCertificateRelatedInfo"]
+    assert info["LimitApplicationCertificateClassificationFlag"] == "A03"
+    bad = ask("adult-kyokai", insurer_number="01130019")
+    assert bad.status_code == 422 and "check digit" in bad.json()["error"]["message"]
+    bad = ask("adult-kyokai", birth_date="20261399")
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "MOCK-E006"
+
+
+def test_time_lag(world: World) -> None:
+    later = make_client(world, today=WORLD_TODAY + dt.timedelta(days=6))
+    body = pin_body(world, "new-employee", nonce(later))
+    assert confirm(later, body).json()["MessageBody"]["QualificationValidity"] == "1"
+
+
+def test_xml_result(world: World, client: httpx.Client) -> None:
+    body = pin_body(world, "kokuho", nonce(client))
+    response = confirm(client, body, headers={"Accept": "application/xml"})
+    assert response.headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(response.content)  # noqa: S314 - our own service's output
+    assert root.tag == "XmlMsg"
+    assert root.findtext("MessageHeader/SegmentOfResult") == "1"
+    assert root.findtext("MessageBody/QualificationValidity") == "1"
+    number = root.findtext("MessageBody/ResultList/ResultOfQualificationConfirmation/InsurerNumber")
+    assert number is not None and len(number) == 8 and number.startswith("  ")
+
+
+def test_consent_gated_records(world: World, client: httpx.Client) -> None:
+    body = pin_body(world, "adult-kyokai", nonce(client), medication=True)
+    entry = confirm(client, body).json()["MessageBody"]["ResultList"][
+        "ResultOfQualificationConfirmation"
+    ][0]
+    assert (
+        entry["PharmacistsInfoConsFlg"] == "1" and entry["SpecificHealthCheckupsInfoConsFlg"] == "0"
+    )
+    reference = entry["ReferenceNumber"]
+    meds = client.get(f"/v1/records/{reference}/medications")
+    assert meds.status_code == 200 and len(meds.json()["medications"]) == 2
+    checkups = client.get(f"/v1/records/{reference}/checkups")
+    assert checkups.status_code == 403 and checkups.json()["error"]["code"] == "MOCK-E008"
+    assert client.get("/v1/records/NOPE/medications").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "certificate"),
+        ({"certificate": "!!", "method": "pin", "nonce": "0" * 32}, "certificate"),
+        ({"certificate": "AAAA", "method": "smell", "nonce": "0" * 32}, "method"),
+        ({"certificate": "AAAA", "method": "pin", "nonce": "xyz"}, "nonce"),
+        ({"certificate": "AAAA", "method": "pin", "nonce": "0" * 32, "extra": 1}, "extra"),
+    ],
+)
+def test_malformed_requests_say_what(
+    client: httpx.Client, body: dict[str, Any], field: str
+) -> None:
+    response = confirm(client, body)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "MOCK-E006" and field in error["message"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(["/v1/confirmations/card", "/v1/confirmations/number", "/v1/nonces"]),
+    body=st.dictionaries(
+        st.sampled_from(
+            ["certificate", "method", "nonce", "signature", "statement", "statement_signature",
+             "consents", "insurer_number", "symbol", "number", "branch", "birth_date", "x"]
+        ),
+        json_values,
+        max_size=8,
+    ),
+)  # fmt: skip
+def test_no_request_produces_a_500(client: httpx.Client, path: str, body: dict[str, Any]) -> None:
+    response = client.post(path, json=body)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.json()["error"]["code"].startswith("MOCK-E")
+
+
+def test_raw_garbage_bodies(client: httpx.Client) -> None:
+    for raw in (b"", b"{", b"\xff\xfe", b"[1,2]", b'"x"'):
+        response = client.post(
+            "/v1/confirmations/card", content=raw, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, raw
+        assert response.json()["error"]["code"] == "MOCK-E006"
+
+
+def test_variants_reach_the_service(world: World, client: httpx.Client) -> None:
+    for persona in ("android", "iphone"):
+        entry, _ = card_of(world, persona)
+        assert entry["variant"] in (Variant.ANDROID.value, Variant.IPHONE.value)
+        response = confirm(client, pin_body(world, persona, nonce(client)))
+        assert response.json()["MessageBody"]["QualificationValidity"] == "1"
+
+
+def test_state_file_is_beside_the_world(world: World) -> None:
+    assert Path(world.directory / "service-state.sqlite").exists()
