@@ -29,6 +29,26 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
+    return value
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"workers must be 1..64, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mock-oqs",
@@ -47,6 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="N generated persons (registry rows only) for scale tests",
     )
     seed.add_argument("--today", type=_date, help="the world's reference day (default: today)")
+    serve = sub.add_parser("serve", help="serve the world over HTTPS with client certificates")
+    serve.add_argument("--world", type=Path, required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8443)
+    serve.add_argument("--workers", type=_workers, default=1)
+    serve.add_argument(
+        "--today",
+        type=_date,
+        help="the service's date (default: the world's reference day, so that "
+        "its personas give the outcomes its index promises)",
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     revoke = sub.add_parser("revoke", help="revoke a persona's user-auth certificate")
     revoke.add_argument("--world", type=Path, required=True)
     revoke.add_argument("persona")
@@ -68,6 +102,19 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 0
         world = World.load(args.world)
+        if args.command == "serve":
+            from mock_oqs.server import serve
+
+            today = args.today or dt.date.fromisoformat(world.index["today"])
+            serve(
+                args.world,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                today=today,
+                log_level=args.log_level,
+            )
+            return 0
         person_id = world.persona(args.persona)["person_id"]
         conn = registry.connect(world.registry_path)
         try:

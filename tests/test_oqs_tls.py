@@ -1,0 +1,124 @@
+"""Contract over a real socket: ``mock-oqs serve`` with TLS and client certificates."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mock_oqs.pki import FacilityCa
+from mock_oqs.world import World
+from reader.jpki import JpkiClient
+from reader.pin import Pin
+from reader.transport import CardChannel, LoopbackTransport
+from reader.virtual.card import VirtualCard
+from reader.virtual.profile import load_profile
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(world: World) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "mock-oqs"), "serve", "--world", str(world.directory), "--port", str(port),
+         "--workers", "2", "--log-level", "warning"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    url = f"https://127.0.0.1:{port}"
+    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health", verify=ctx, timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"mock-oqs serve did not start: {proc.communicate()[1]}")
+        time.sleep(0.2)
+    yield url
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    assert proc.stderr is not None
+    log = proc.stderr.read()
+    assert '"persona": "adult-kyokai"' in log  # the structured access log names personas …
+    for entry in world.index["personas"]:
+        if entry["pin"]:
+            assert f'"{entry["pin"]}"' not in log  # … and nothing personal or secret
+
+
+def terminal_context(world: World, cert_dir: Path | None = None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
+    cert_dir = cert_dir or world.directory / "terminal"
+    ctx.load_cert_chain(cert_dir / "cert.pem", cert_dir / "key.pem")
+    return ctx
+
+
+def test_pin_confirmation_over_tls(world: World, server: str) -> None:
+    entry = world.persona("adult-kyokai")
+    with httpx.Client(base_url=server, verify=terminal_context(world), timeout=10) as client:
+        for _ in range(6):  # nonce and confirmation may land on different workers
+            nonce = client.post("/v1/nonces").json()["nonce"]
+            card = VirtualCard(load_profile(world.directory / entry["card"]))
+            auth = JpkiClient(CardChannel(LoopbackTransport(card))).authenticate(
+                Pin(entry["pin"]), bytes.fromhex(nonce)
+            )
+            response = client.post(
+                "/v1/confirmations/card",
+                json={
+                    "certificate": base64.b64encode(auth.certificate_der).decode(),
+                    "method": "pin",
+                    "nonce": nonce,
+                    "signature": base64.b64encode(auth.signature).decode(),
+                },
+            )
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["MessageBody"]["QualificationValidity"] == "1"
+            assert (
+                body["MessageHeader"]["MedicalInstitutionCode"] == world.index["institution_code"]
+            )
+
+
+def test_without_client_certificate(world: World, server: str) -> None:
+    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
+    assert httpx.get(f"{server}/health", verify=ctx).json() == {"status": "ok"}
+    response = httpx.post(f"{server}/v1/nonces", verify=ctx)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "MOCK-E001"
+
+
+def test_terminal_certificate_from_another_ca_fails_the_handshake(
+    world: World, server: str, tmp_path: Path
+) -> None:
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    rogue = FacilityCa.generate(None, not_before=start, name="Rogue CA")
+    rogue.issue_terminal(None, not_before=start, institution_code="1312345678").write(tmp_path)
+    with pytest.raises(httpx.TransportError):
+        httpx.post(f"{server}/v1/nonces", verify=terminal_context(world, tmp_path), timeout=5)
+
+
+def test_docs_are_served(world: World, server: str) -> None:
+    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
+    spec = httpx.get(f"{server}/openapi.json", verify=ctx).json()
+    assert "/v1/confirmations/card" in spec["paths"]
+    assert httpx.get(f"{server}/docs", verify=ctx).status_code == 200
