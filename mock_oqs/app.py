@@ -8,9 +8,12 @@ facility CA. ``/health`` needs no certificate.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import json
 import logging
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from mock_oqs.faults import FAULTS_FILE, FaultStore
 from mock_oqs.models import (
     CardConfirmationRequest,
     ErrorResponse,
@@ -64,6 +68,19 @@ def _terminal(request: Request) -> tuple[str, ec.EllipticCurvePublicKey | rsa.RS
     return code, key
 
 
+@functools.lru_cache(maxsize=256)
+def _institution_code(pem: str) -> str | None:
+    try:
+        return medical_institution_code(x509.load_pem_x509_certificate(pem.encode()))
+    except ValueError:
+        return None
+
+
+def _facility_of(request: Request) -> str | None:
+    chain = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
+    return _institution_code(chain[0]) if chain else None
+
+
 def _respond(request: Request, message: dict[str, Any]) -> Response:
     if "application/xml" in request.headers.get("accept", ""):
         return Response(render_xml(message), media_type="application/xml; charset=utf-8")
@@ -104,6 +121,37 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             {"error": {"code": "MOCK-E006", "message": f"malformed request: {problems}"}},
             status_code=422,
         )
+
+    faults = FaultStore(settings.world / FAULTS_FILE)
+
+    @app.middleware("http")
+    async def inject_faults(request: Request, call_next: Any) -> Response:
+        plan = faults.plan()
+        fault = plan.for_facility(_facility_of(request))
+        if fault.outage:
+            request.state.outcome = "MOCK-F001"
+            return JSONResponse(
+                {"error": {"code": "MOCK-F001", "message": "injected outage"}}, status_code=503
+            )
+        if not request.url.path.startswith("/v1/") or not fault.any:
+            return await call_next(request)  # type: ignore[no-any-return]
+        if fault.hang:
+            request.state.outcome = "MOCK-F003"
+            await asyncio.Event().wait()  # never answers; the client times out
+        if fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault.error_rate and random.random() < fault.error_rate:
+            request.state.outcome = "MOCK-F002"
+            return JSONResponse(
+                {"error": {"code": "MOCK-F002", "message": "injected server error"}},
+                status_code=500,
+            )
+        response: Response = await call_next(request)
+        if fault.malformed:
+            request.state.outcome = "MOCK-F004"
+            return Response(b'{"MessageHeader": {"SegmentOfResult": "1", "Proc',
+                            media_type="application/json")  # fmt: skip
+        return response
 
     @app.middleware("http")
     async def log_access(request: Request, call_next: Any) -> Response:

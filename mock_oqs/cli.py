@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from mock_oqs import registry
+from mock_oqs.faults import FAULTS_FILE, FaultPlan, Faults, load_plan, save_plan
 from mock_oqs.world import World, WorldError, seed_world
 
 
@@ -49,6 +50,49 @@ def _workers(text: str) -> int:
     return value
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a rate is 0..1, got {value}")
+    return value
+
+
+def cmd_faults(args: argparse.Namespace, world: World) -> int:
+    path = world.directory / FAULTS_FILE
+    if args.facility is not None and (len(args.facility) != 10 or not args.facility.isdigit()):
+        sys.stderr.write(f"mock-oqs: 医療機関コード has 10 digits, got {args.facility!r}\n")
+        return 2
+    try:
+        plan = FaultPlan() if args.clear else load_plan(path)
+    except ValueError as exc:
+        sys.stderr.write(f"mock-oqs: {path} is unreadable ({exc}); use --clear\n")
+        return 2
+    current = (
+        plan.for_facility(args.facility)
+        if args.facility in plan.facilities or (args.facility is None)
+        else Faults()
+    )
+    changes: dict[str, object] = {}
+    if args.latency_ms is not None:
+        changes["latency_ms"] = args.latency_ms
+    if args.error_rate is not None:
+        changes["error_rate"] = args.error_rate
+    for flag in ("outage", "malformed", "hang"):
+        if getattr(args, flag) is not None:
+            changes[flag] = getattr(args, flag) == "on"
+    updated = current.model_copy(update=changes)
+    if args.facility is None:
+        plan.global_faults = updated
+    else:
+        plan.facilities[args.facility] = updated
+    save_plan(plan, path)
+    sys.stdout.write(plan.model_dump_json(by_alias=True, indent=2) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mock-oqs",
@@ -81,6 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
+    faults = sub.add_parser(
+        "faults",
+        help="inject faults into a running (or future) service: latency, errors, outage, "
+        "malformed bodies, hanging responses — globally or for one facility",
+    )
+    faults.add_argument("--world", type=Path, required=True)
+    faults.add_argument(
+        "--facility", metavar="CODE", help="10-digit 医療機関コード (default: every facility)"
+    )
+    faults.add_argument("--latency-ms", type=_count)
+    faults.add_argument("--error-rate", type=_rate)
+    for flag in ("outage", "malformed", "hang"):
+        faults.add_argument(f"--{flag}", choices=["on", "off"])
+    faults.add_argument("--clear", action="store_true", help="remove the faults first")
     revoke = sub.add_parser("revoke", help="revoke a persona's user-auth certificate")
     revoke.add_argument("--world", type=Path, required=True)
     revoke.add_argument("persona")
@@ -102,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 0
         world = World.load(args.world)
+        if args.command == "faults":
+            return cmd_faults(args, world)
         if args.command == "serve":
             from mock_oqs.server import serve
 
