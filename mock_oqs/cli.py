@@ -11,53 +11,7 @@ from pathlib import Path
 from mock_oqs import registry
 from mock_oqs.faults import FAULTS_FILE, FaultPlan, Faults, load_plan, save_plan
 from mock_oqs.world import World, WorldError, seed_world
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= 50_000_000:
-        raise argparse.ArgumentTypeError(f"must be 0..50,000,000, got {value}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
-    return value
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"workers must be 1..64, got {value}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"a rate is 0..1, got {value}")
-    return value
+from reader.argtypes import fraction, iso_date, port, whole_number
 
 
 def cmd_faults(args: argparse.Namespace, world: World) -> int:
@@ -105,20 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=1, help="everything follows from it")
     seed.add_argument(
         "--extra-persons",
-        type=_count,
+        type=whole_number(0, 50_000_000),
         default=0,
         metavar="N",
         help="N generated persons (registry rows only) for scale tests",
     )
-    seed.add_argument("--today", type=_date, help="the world's reference day (default: today)")
+    seed.add_argument("--today", type=iso_date, help="the world's reference day (default: today)")
     serve = sub.add_parser("serve", help="serve the world over HTTPS with client certificates")
     serve.add_argument("--world", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8443)
-    serve.add_argument("--workers", type=_workers, default=1)
+    serve.add_argument("--port", type=port, default=8443)
+    serve.add_argument("--workers", type=whole_number(1, 64, "workers"), default=1)
     serve.add_argument(
         "--today",
-        type=_date,
+        type=iso_date,
         help="the service's date (default: the world's reference day, so that "
         "its personas give the outcomes its index promises)",
     )
@@ -134,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--facility", metavar="CODE", help="10-digit 医療機関コード (default: every facility)"
     )
-    faults.add_argument("--latency-ms", type=_count)
-    faults.add_argument("--error-rate", type=_rate)
+    faults.add_argument("--latency-ms", type=whole_number(0, 600_000, "latency"))
+    faults.add_argument("--error-rate", type=fraction)
     for flag in ("outage", "malformed", "hang"):
         faults.add_argument(f"--{flag}", choices=["on", "off"])
     faults.add_argument("--clear", action="store_true", help="remove the faults first")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import os
 import signal
@@ -12,6 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from reader.argtypes import iso_date, whole_number
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.keys import MockJpkiCa
 from reader.virtual.profile import ProfileError, Variant, load_profile, new_profile, save_profile
@@ -22,37 +22,10 @@ EXIT_USAGE = 2
 EXIT_ERROR = 1
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def _pin(text: str) -> str:
     if len(text) != 4 or not text.isascii() or not text.isdigit():
         raise argparse.ArgumentTypeError("a test card's PIN is exactly 4 digits")
     return text
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1..65535, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="when no CA is given: write the throw-away CA here (cert.pem, key.pem)",
     )
     new.add_argument("--seed", type=int, help="make everything reproducible from this number")
-    new.add_argument("--birth-date", type=_date, help="holder's birth date (YYYY-MM-DD)")
-    new.add_argument("--issued", type=_date, help="certificate issue date (YYYY-MM-DD)")
+    new.add_argument("--birth-date", type=iso_date, help="holder's birth date (YYYY-MM-DD)")
+    new.add_argument("--issued", type=iso_date, help="certificate issue date (YYYY-MM-DD)")
     new.add_argument(
         "--tries-left",
         type=int,
@@ -105,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="where pcscd's vpcd listens")
     serve.add_argument(
         "--port",
-        type=_port,
+        type=whole_number(1, 65535, "a port"),
         default=VPCD_DEFAULT_PORT,
         help=f"vpcd port (default {VPCD_DEFAULT_PORT}, slot 0)",
     )
@@ -118,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--pid-file", type=Path, help="write the process id here")
     serve.add_argument(
         "--remove-after-apdus",
-        type=_positive,
+        type=whole_number(1, 10**9),
         metavar="N",
         help="test hook: pull the card out when APDU N arrives",
     )

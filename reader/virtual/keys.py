@@ -20,6 +20,20 @@ from cryptography.x509.oid import NameOID
 MOCK_CA_NAME = "Mock JPKI User Authentication CA (TEST ONLY, myna-sim)"
 
 
+CA_KEY_USAGE = x509.KeyUsage(
+    digital_signature=False,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=True,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
+)
+"""Key usage of a certificate authority: it signs certificates and CRLs, nothing else."""
+
+
 class SeededStream:
     """A deterministic byte stream: SHA-256(seed ‖ label ‖ counter) blocks."""
 
@@ -138,20 +152,7 @@ class MockJpkiCa:
             .not_valid_before(start)
             .not_valid_after(start.replace(year=start.year + 30))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(CA_KEY_USAGE, critical=True)
             .add_extension(
                 x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
             )
