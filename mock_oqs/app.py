@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_oqs.faults import FAULTS_FILE, FaultStore
 from mock_oqs.models import (
@@ -76,9 +77,95 @@ def _institution_code(pem: str) -> str | None:
         return None
 
 
-def _facility_of(request: Request) -> str | None:
-    chain = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
+def _facility_of(scope: Scope) -> str | None:
+    chain = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
     return _institution_code(chain[0]) if chain else None
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error_json(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+class ServiceMiddleware:
+    """Injected faults and the structured access log, as plain ASGI (no per-request
+    task and body streaming of Starlette's BaseHTTPMiddleware)."""
+
+    def __init__(self, app: ASGIApp, faults: FaultStore) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        state = scope.setdefault("state", {})
+        state["persona"] = None
+        state["outcome"] = None
+        status = 0
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, capture, state)
+        finally:
+            access_log.info(
+                json.dumps(
+                    {
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status,
+                        "ms": round((time.perf_counter() - start) * 1000, 2),
+                        "persona": state.get("persona"),
+                        "outcome": state.get("outcome"),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any]
+    ) -> None:
+        fault = self.faults.plan().for_facility(_facility_of(scope))
+        if fault.outage:
+            state["outcome"] = "MOCK-F001"
+            await _send_json(send, 503, _error_json("MOCK-F001", "injected outage"))
+            return
+        if not str(scope.get("path", "")).startswith("/v1/") or not fault.any:
+            await self.app(scope, receive, send)
+            return
+        if fault.hang:
+            state["outcome"] = "MOCK-F003"
+            await asyncio.Event().wait()  # never answers; the client times out
+        if fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault.error_rate and random.random() < fault.error_rate:
+            state["outcome"] = "MOCK-F002"
+            await _send_json(send, 500, _error_json("MOCK-F002", "injected server error"))
+            return
+        if fault.malformed:
+            state["outcome"] = "MOCK-F004"
+            await _send_json(send, 200, b'{"MessageHeader": {"SegmentOfResult": "1", "Proc')
+            return
+        await self.app(scope, receive, send)
 
 
 def _respond(request: Request, message: dict[str, Any]) -> Response:
@@ -122,57 +209,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             status_code=422,
         )
 
-    faults = FaultStore(settings.world / FAULTS_FILE)
-
-    @app.middleware("http")
-    async def inject_faults(request: Request, call_next: Any) -> Response:
-        plan = faults.plan()
-        fault = plan.for_facility(_facility_of(request))
-        if fault.outage:
-            request.state.outcome = "MOCK-F001"
-            return JSONResponse(
-                {"error": {"code": "MOCK-F001", "message": "injected outage"}}, status_code=503
-            )
-        if not request.url.path.startswith("/v1/") or not fault.any:
-            return await call_next(request)  # type: ignore[no-any-return]
-        if fault.hang:
-            request.state.outcome = "MOCK-F003"
-            await asyncio.Event().wait()  # never answers; the client times out
-        if fault.latency_ms:
-            await asyncio.sleep(fault.latency_ms / 1000)
-        if fault.error_rate and random.random() < fault.error_rate:
-            request.state.outcome = "MOCK-F002"
-            return JSONResponse(
-                {"error": {"code": "MOCK-F002", "message": "injected server error"}},
-                status_code=500,
-            )
-        response: Response = await call_next(request)
-        if fault.malformed:
-            request.state.outcome = "MOCK-F004"
-            return Response(b'{"MessageHeader": {"SegmentOfResult": "1", "Proc',
-                            media_type="application/json")  # fmt: skip
-        return response
-
-    @app.middleware("http")
-    async def log_access(request: Request, call_next: Any) -> Response:
-        start = time.perf_counter()
-        request.state.persona = None
-        request.state.outcome = None
-        response: Response = await call_next(request)
-        access_log.info(
-            json.dumps(
-                {
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "ms": round((time.perf_counter() - start) * 1000, 2),
-                    "persona": request.state.persona,
-                    "outcome": request.state.outcome,
-                },
-                ensure_ascii=False,
-            )
-        )
-        return response
+    app.add_middleware(ServiceMiddleware, faults=FaultStore(settings.world / FAULTS_FILE))
 
     @app.get("/health", summary="liveness (no client certificate needed)")
     async def health() -> dict[str, str]:
