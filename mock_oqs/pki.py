@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from reader.virtual.keys import CA_KEY_USAGE, SeededStream
+from reader.virtual.keys import SeededStream, self_signed_ca
 
 FACILITY_CA_NAME = "Mock OQS Facility CA (TEST ONLY, myna-sim)"
 
@@ -84,20 +84,9 @@ class FacilityCa:
     ) -> FacilityCa:
         key = derive_ec_key(stream.child("facility-ca") if stream else None)
         subject = _name(name)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(stream.integer(2**63) + 1 if stream else x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_before + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(CA_KEY_USAGE, critical=True)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .sign(key, hashes.SHA256())
+        serial = stream.integer(2**63) + 1 if stream else x509.random_serial_number()
+        cert = self_signed_ca(
+            key, subject, serial, not_before, not_before + dt.timedelta(days=3650)
         )
         return cls(cert, key)
 

@@ -545,7 +545,7 @@ class QualificationService:
             ]
         if consents is None:
             return entry
-        stamp = dt.datetime.now(JST).strftime("%Y%m%d%H%M%S")
+        stamp = self.clock.now().strftime("%Y%m%d%H%M%S")
         entry["LimitApplicationCertificateRelatedConsFlg"] = "1" if consents.limit else "0"
         if consents.limit:
             entry["LimitApplicationCertificateRelatedConsTime"] = stamp

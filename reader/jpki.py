@@ -41,16 +41,13 @@ from reader.apdu import (
     tries_from_sw,
 )
 from reader.errors import (
-    CardRemoved,
     CardStatusError,
     MalformedCardData,
-    NoCard,
     NotAMyNumberCard,
     PinBlocked,
     PinIncorrect,
     PinNotSet,
     PinRequired,
-    ReaderUnavailable,
     TransportError,
     WrongLength,
 )
@@ -252,9 +249,7 @@ class JpkiClient:
         )
         try:
             response = self.channel.transmit(command)
-        except (CardRemoved, NoCard, ReaderUnavailable):
-            raise
-        except TransportError as exc:
+        except TransportError as exc:  # not CardRemoved/NoCard/ReaderUnavailable: those propagate
             log.info("reader %r refused an extended APDU (%s): using short APDUs", reader, exc)
             self.memory.remember(reader, False)
             return None

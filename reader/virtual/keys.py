@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 MOCK_CA_NAME = "Mock JPKI User Authentication CA (TEST ONLY, myna-sim)"
@@ -32,6 +32,29 @@ CA_KEY_USAGE = x509.KeyUsage(
     decipher_only=False,
 )
 """Key usage of a certificate authority: it signs certificates and CRLs, nothing else."""
+
+
+def self_signed_ca(
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    subject: x509.Name,
+    serial: int,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.Certificate:
+    """A self-signed CA certificate (path length 0, SHA-256) — every test CA here."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(CA_KEY_USAGE, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
 
 
 class SeededStream:
@@ -143,21 +166,7 @@ class MockJpkiCa:
             ]
         )
         serial = (stream.integer(2**63) if stream else x509.random_serial_number() >> 96) + 1
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(serial)
-            .not_valid_before(start)
-            .not_valid_after(start.replace(year=start.year + 30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(CA_KEY_USAGE, critical=True)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .sign(key, hashes.SHA256())
-        )
+        cert = self_signed_ca(key, subject, serial, start, start.replace(year=start.year + 30))
         return cls(cert, key)
 
     @classmethod
