@@ -2,7 +2,9 @@
 
 Insurers, persons, their qualification history, the link from a user-auth
 certificate to a person (no link: not registered for 保険証 use), revocations,
-consents, and mock medication / checkup history.
+and mock medication / checkup history. This is the insurers' side and the
+service only reads it; the consent records a patient gives at a terminal (24 h)
+are written by the service into its own state file (mock_oqs.service).
 """
 
 from __future__ import annotations
@@ -64,13 +66,6 @@ CREATE TABLE IF NOT EXISTS certificates (
     not_after TEXT NOT NULL,
     revoked_at TEXT
 );
-CREATE TABLE IF NOT EXISTS consents (
-    person_id TEXT NOT NULL REFERENCES persons(person_id),
-    item TEXT NOT NULL,                   -- medication, checkup, operation, limit
-    given_at TEXT NOT NULL,
-    facility TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS consents_person ON consents(person_id, item);
 CREATE TABLE IF NOT EXISTS medications (
     person_id TEXT NOT NULL REFERENCES persons(person_id),
     dispensed_on TEXT NOT NULL,

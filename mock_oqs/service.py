@@ -99,11 +99,17 @@ class Clock:
 STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS nonces (
     nonce TEXT PRIMARY KEY, facility TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);
 CREATE TABLE IF NOT EXISTS refs (
     reference TEXT PRIMARY KEY, person_id TEXT NOT NULL, facility TEXT NOT NULL,
-    created_at REAL NOT NULL, medication_until REAL, checkup_until REAL,
-    operation_until REAL);
+    created_at REAL NOT NULL);
+-- one consent record per item the patient agreed to at the terminal, valid 24 h
+CREATE TABLE IF NOT EXISTS consents (
+    reference TEXT NOT NULL REFERENCES refs(reference), item TEXT NOT NULL,
+    given_at REAL NOT NULL, valid_until REAL NOT NULL, PRIMARY KEY (reference, item));
 """
+
+CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
 
 
 class ServiceState:
@@ -147,36 +153,47 @@ class ServiceState:
             raise Refusal("MOCK-E002", 409, "nonce expired: ask for a new one")
 
     def create_reference(
-        self, person_id: str, facility: str, consents: Consents | None
+        self, person_id: str, facility: str, consents: Consents
     ) -> tuple[str, float]:
+        """A reference number for this confirmation and a consent record per agreed item."""
         reference = secrets.token_hex(8).upper()
         now = time.time()
         until = now + CONSENT_SECONDS
-
-        def grant(flag: bool) -> float | None:
-            return until if consents is not None and flag else None
-
-        self._conn().execute(
-            "INSERT INTO refs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                reference,
-                person_id,
-                facility,
-                now,
-                grant(consents.medication if consents else False),
-                grant(consents.checkup if consents else False),
-                grant(consents.operation if consents else False),
-            ),
-        )
+        conn = self._conn()
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "INSERT INTO refs VALUES (?, ?, ?, ?)", (reference, person_id, facility, now)
+            )
+            conn.executemany(
+                "INSERT INTO consents VALUES (?, ?, ?, ?)",
+                [
+                    (reference, item, now, until)
+                    for item in CONSENT_ITEMS
+                    if getattr(consents, item)
+                ],
+            )
         return reference, until
 
-    def reference(self, reference: str) -> sqlite3.Row | None:
-        conn = self._conn()
-        conn.row_factory = sqlite3.Row
-        row: sqlite3.Row | None = conn.execute(
-            "SELECT * FROM refs WHERE reference = ?", (reference,)
-        ).fetchone()
-        return row
+    def reference(self, reference: str) -> tuple[str, str] | None:
+        """The person and facility of a reference number, if it exists."""
+        row = (
+            self._conn()
+            .execute("SELECT person_id, facility FROM refs WHERE reference = ?", (reference,))
+            .fetchone()
+        )
+        return None if row is None else (row[0], row[1])
+
+    def consent_valid(self, reference: str, item: str) -> bool:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT 1 FROM consents WHERE reference = ? AND item = ? AND valid_until >= ?",
+                (reference, item, time.time()),
+            )
+            .fetchone()
+        )
+        return row is not None
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -605,11 +622,12 @@ class QualificationService:
     # -- shared records -----------------------------------------------------------------------
 
     def records(self, reference: str, facility: str, kind: str) -> list[dict[str, str]]:
-        row = self.state.reference(reference)
-        if row is None or row["facility"] != facility:
+        found = self.state.reference(reference)
+        if found is None or found[1] != facility:
             raise Refusal("MOCK-E007", 404, "unknown reference number")
-        until = row["medication_until" if kind == "medications" else "checkup_until"]
-        if until is None or until < time.time():
+        person_id = found[0]
+        item = "medication" if kind == "medications" else "checkup"
+        if not self.state.consent_valid(reference, item):
             raise Refusal(
                 "MOCK-E008", 403, f"the patient has not consented to share {kind} (or it expired)"
             )
@@ -620,7 +638,7 @@ class QualificationService:
         )
         rows = self._db().execute(
             f"SELECT * FROM {table} WHERE person_id = ? ORDER BY {order} DESC",  # noqa: S608
-            (row["person_id"],),
+            (person_id,),
         )
         return [{k: v for k, v in dict(r).items() if k != "person_id"} for r in rows]
 

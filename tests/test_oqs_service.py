@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -333,6 +334,23 @@ def test_consent_gated_records(world: World, client: httpx.Client) -> None:
     checkups = client.get(f"/v1/records/{reference}/checkups")
     assert checkups.status_code == 403 and checkups.json()["error"]["code"] == "MOCK-E008"
     assert client.get("/v1/records/NOPE/medications").status_code == 404
+
+
+def test_consent_records_last_24_hours(
+    world: World, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = pin_body(world, "adult-kyokai", nonce(client), checkup=True, limit=True)
+    entry = confirm(client, body).json()["MessageBody"]["ResultList"][
+        "ResultOfQualificationConfirmation"
+    ][0]
+    reference = entry["ReferenceNumber"]
+    assert client.get(f"/v1/records/{reference}/checkups").status_code == 200
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 24 * 3600 - 60)
+    assert client.get(f"/v1/records/{reference}/checkups").status_code == 200
+    monkeypatch.setattr(time, "time", lambda: real_time() + 24 * 3600 + 60)
+    expired = client.get(f"/v1/records/{reference}/checkups")
+    assert expired.status_code == 403 and expired.json()["error"]["code"] == "MOCK-E008"
 
 
 @pytest.mark.parametrize(
