@@ -54,12 +54,21 @@ class ServiceSettings(BaseModel):
     nonce_ttl_seconds: float = 120.0
 
 
-def _terminal(request: Request) -> tuple[str, ec.EllipticCurvePublicKey | rsa.RSAPublicKey]:
+TerminalKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+
+
+def _terminal(request: Request) -> tuple[str, TerminalKey]:
     tls = request.scope.get("extensions", {}).get("tls", {})
     chain = tls.get("client_cert_chain") or []
     if not chain:
         raise Refusal("MOCK-E001", 401, "a client certificate from the facility CA is required")
-    cert = x509.load_pem_x509_certificate(chain[0].encode())
+    return _terminal_identity(chain[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _terminal_identity(pem: str) -> tuple[str, TerminalKey]:
+    """医療機関コード and key of a (TLS-verified) terminal certificate; refusals are not cached."""
+    cert = x509.load_pem_x509_certificate(pem.encode())
     code = medical_institution_code(cert)
     if code is None:
         raise Refusal("MOCK-E001", 403, "the client certificate carries no 医療機関コード")

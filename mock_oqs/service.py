@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import json
 import secrets
@@ -117,6 +118,7 @@ class ServiceState:
 
     def __init__(self, path: Path) -> None:
         self._local = threading.local()
+        self._issued = 0
         self.path = path
         conn = self._conn()
         conn.executescript(STATE_SCHEMA)
@@ -127,7 +129,10 @@ class ServiceState:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # short-lived state (nonces live minutes): no fsync at WAL checkpoints, which
+            # would stall the worker's event loop; a power cut loses the last moments' nonces
+            # and consents, which a mock can afford
+            conn.execute("PRAGMA synchronous=OFF")
             self._local.conn = conn
         return conn
 
@@ -135,7 +140,9 @@ class ServiceState:
         nonce = secrets.token_hex(16)
         expires = time.time() + ttl_seconds
         conn = self._conn()
-        conn.execute("DELETE FROM nonces WHERE expires_at < ?", (time.time() - 60,))
+        self._issued += 1
+        if self._issued % 128 == 1:  # sweep unused expired nonces now and then
+            conn.execute("DELETE FROM nonces WHERE expires_at < ?", (time.time() - 60,))
         conn.execute("INSERT INTO nonces VALUES (?, ?, ?)", (nonce, facility, expires))
         return nonce, expires
 
@@ -159,20 +166,16 @@ class ServiceState:
         reference = secrets.token_hex(8).upper()
         now = time.time()
         until = now + CONSENT_SECONDS
+        records = [
+            (reference, item, now, until) for item in CONSENT_ITEMS if getattr(consents, item)
+        ]
         conn = self._conn()
         with conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(
                 "INSERT INTO refs VALUES (?, ?, ?, ?)", (reference, person_id, facility, now)
             )
-            conn.executemany(
-                "INSERT INTO consents VALUES (?, ?, ?, ?)",
-                [
-                    (reference, item, now, until)
-                    for item in CONSENT_ITEMS
-                    if getattr(consents, item)
-                ],
-            )
+            conn.executemany("INSERT INTO consents VALUES (?, ?, ?, ?)", records)
         return reference, until
 
     def reference(self, reference: str) -> tuple[str, str] | None:
@@ -230,6 +233,8 @@ class QualificationService:
         )
         self.state = ServiceState(state_path or world.directory / "service-state.sqlite")
         self._local = threading.local()
+        # refusals are exceptions and so never cached
+        self._issued_certificate = functools.lru_cache(maxsize=4096)(self._load_issued_certificate)
         self._insurer_names: dict[str, str] = {
             row["insurer_number"]: row["name"]
             for row in self._db().execute("SELECT insurer_number, name FROM insurers")
@@ -259,16 +264,7 @@ class QualificationService:
         """The result message, and the persona id (for the access log) if known."""
         self.state.consume_nonce(request.nonce, facility)
         der = _b64(request.certificate, "certificate")
-        try:
-            cert = x509.load_der_x509_certificate(der)
-        except ValueError:
-            raise Refusal("MOCK-E004", 403, "certificate: not an X.509 certificate") from None
-        try:
-            cert.verify_directly_issued_by(self.jpki_ca)
-        except (ValueError, TypeError, InvalidSignature):
-            raise Refusal(
-                "MOCK-E004", 403, "certificate was not issued by the mock JPKI CA"
-            ) from None
+        cert = self._issued_certificate(der)
         now = self.clock.now()
         if cert.not_valid_before_utc > now:
             raise Refusal("MOCK-E004", 403, "certificate is not valid yet")
@@ -317,6 +313,21 @@ class QualificationService:
         rows = self._visible_rows("q.person_id = ?", (link["person_id"],), today)
         body = self._qualification_body(rows, today, facility, consents, notices, message)
         return {"MessageHeader": header, "MessageBody": body}, persona
+
+    def _load_issued_certificate(self, der: bytes) -> x509.Certificate:
+        """Parse and check the chain to the mock JPKI CA (cached per certificate in
+        ``__init__``; revocation and validity are checked on every request)."""
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError:
+            raise Refusal("MOCK-E004", 403, "certificate: not an X.509 certificate") from None
+        try:
+            cert.verify_directly_issued_by(self.jpki_ca)
+        except (ValueError, TypeError, InvalidSignature):
+            raise Refusal(
+                "MOCK-E004", 403, "certificate was not issued by the mock JPKI CA"
+            ) from None
+        return cert
 
     def _verify_card_signature(self, cert: x509.Certificate, req: CardConfirmationRequest) -> None:
         if req.signature is None:
@@ -571,7 +582,11 @@ class QualificationService:
                     "LimitApplicationCertificateClassification": row["limit_certificate_class"],
                     "LimitApplicationCertificateClassificationFlag": row["limit_application_class"],
                 }
-        reference, until = self.state.create_reference(row["person_id"], facility, consents)
+        reference: str | None = None
+        until = time.time() + CONSENT_SECONDS
+        if consents.medication or consents.checkup or consents.operation:
+            # the key to the shared records: only when there is something to share
+            reference, until = self.state.create_reference(row["person_id"], facility, consents)
         available = dt.datetime.fromtimestamp(until, JST).strftime("%Y%m%d%H%M%S")
         for prefix, flag in (
             ("PharmacistsInfo", consents.medication),
@@ -583,7 +598,8 @@ class QualificationService:
             if flag:
                 entry[f"{prefix}ConsTime"] = stamp
                 entry[f"{prefix}AvailableTime"] = available
-        entry["ReferenceNumber"] = reference
+        if reference is not None:
+            entry["ReferenceNumber"] = reference
         if row["limit_application_class"]:
             notices.append(f"limit-{row['limit_application_class']}")
         if row["specific_disease"]:
