@@ -185,8 +185,6 @@ class Tally:
     exhausted: bool = False
 
 
-
-
 async def drive(world_dir: str, port: int, seconds: float, clients: int, kind: str,
                 prepared: list[bytes]) -> dict[str, Any]:  # fmt: skip
     world = World.load(Path(world_dir))
