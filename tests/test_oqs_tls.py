@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import signal
-import socket
 import ssl
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,42 +19,15 @@ from reader.pin import Pin
 from reader.transport import CardChannel, LoopbackTransport
 from reader.virtual.card import VirtualCard
 from reader.virtual.profile import load_profile
+from tests.conftest import mock_oqs_serving
 
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(world: World) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(BIN / "mock-oqs"), "serve", "--world", str(world.directory), "--port", str(port),
-         "--workers", "2", "--log-level", "warning"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    url = f"https://127.0.0.1:{port}"
-    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/health", verify=ctx, timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"mock-oqs serve did not start: {proc.communicate()[1]}")
-        time.sleep(0.2)
-    yield url
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 0
+    with mock_oqs_serving(world, workers=2) as (proc, url):
+        yield url
     assert proc.stderr is not None
     log = proc.stderr.read()
     assert '"persona": "adult-kyokai"' in log  # the structured access log names personas …

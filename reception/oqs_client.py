@@ -1,0 +1,300 @@
+"""The terminal's client of the online qualification service (httpx, mutual TLS).
+
+- Timeouts from the settings (read 10 s by default, as seen in practice: oqs.md §1).
+- Bounded retries only for requests that are safe to repeat: a nonce (an unused one
+  just expires), a by-number query (a lookup), the shared records (GET), the health
+  check. A card confirmation is never repeated: its nonce is single-use.
+  Only failures that happen *before* the service could answer (connection refused,
+  503) are retried, quickly; a read timeout has spent the budget and is not.
+- A circuit breaker: after ``breaker_failures`` consecutive unavailable/timeout/5xx/
+  garbage answers, calls fail at once with :class:`OqsCircuitOpen` for
+  ``breaker_cooldown`` seconds (an outage becomes an immediate fallback offer, not
+  one timeout per patient); then one trial request decides.
+- Typed errors, each with a title for staff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from reception.results import QualificationResult
+from reception.settings import OqsSettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class OqsError(Exception):
+    """A failed exchange with the service; ``fallback`` says the card route cannot go on."""
+
+    title = "資格確認サービスのエラー"
+    fallback = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class OqsUnavailable(OqsError):
+    title = "資格確認サービスに接続できません"
+
+
+class OqsCircuitOpen(OqsUnavailable):
+    title = "資格確認サービス停止中（自動再確認待ち）"
+
+
+class OqsTimeout(OqsError):
+    title = "資格確認サービスが応答しません"
+
+
+class OqsServerError(OqsError):
+    title = "資格確認サービスの障害"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class OqsMalformed(OqsError):
+    title = "資格確認サービスの応答が不正です"
+
+
+class OqsRefused(OqsError):
+    """The service understood and said no (4xx with its own code)."""
+
+    title = "資格確認サービスが要求を拒否しました"
+    fallback = False
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.reason = message
+
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+class CircuitBreaker:
+    """Consecutive-failure breaker with a cool-down and a single trial request."""
+
+    def __init__(
+        self, failures: int, cooldown: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.threshold = failures
+        self.cooldown = cooldown
+        self.clock = clock
+        self.failures = 0
+        self.opened_at: float | None = None
+        self._trial_running = False
+
+    @property
+    def state(self) -> BreakerState:
+        if self.opened_at is None:
+            return BreakerState.CLOSED
+        if self.clock() - self.opened_at >= self.cooldown:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
+
+    def before(self) -> None:
+        state = self.state
+        if state is BreakerState.OPEN or (state is BreakerState.HALF_OPEN and self._trial_running):
+            assert self.opened_at is not None
+            wait = max(0.0, self.cooldown - (self.clock() - self.opened_at))
+            raise OqsCircuitOpen(
+                f"the service failed {self.failures} times in a row; next try in {wait:.0f} s"
+            )
+        if state is BreakerState.HALF_OPEN:
+            self._trial_running = True
+
+    def success(self) -> None:
+        self.failures = 0
+        self.opened_at = None
+        self._trial_running = False
+
+    def failure(self) -> None:
+        self.failures += 1
+        self._trial_running = False
+        if self.failures >= self.threshold or self.opened_at is not None:
+            self.opened_at = self.clock()
+            log.warning("OQS circuit breaker open after %d failures", self.failures)
+
+
+def client_ssl_context(settings: OqsSettings) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(settings.ca) if settings.ca else None)
+    if settings.client_cert is not None and settings.client_key is not None:
+        ctx.load_cert_chain(settings.client_cert, settings.client_key)
+    return ctx
+
+
+class OqsClient:
+    """One ``httpx.AsyncClient`` to the service, shared by every reception of a terminal."""
+
+    def __init__(
+        self,
+        settings: OqsSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if settings.url is None and transport is None:
+            raise ValueError("no OQS url configured (settings oqs.url / RECEPTION_OQS__URL)")
+        self.settings = settings
+        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown, clock)
+        timeout = httpx.Timeout(
+            settings.read_timeout,
+            connect=settings.connect_timeout,
+            pool=settings.connect_timeout,
+        )
+        kwargs: dict[str, Any] = {"timeout": timeout, "base_url": settings.url or "https://oqs"}
+        if transport is not None:
+            kwargs["transport"] = transport
+        else:
+            kwargs["verify"] = client_ssl_context(settings)
+        self._http = httpx.AsyncClient(**kwargs)
+
+    async def __aenter__(self) -> OqsClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- the calls ------------------------------------------------------------------
+
+    async def health(self) -> bool:
+        try:
+            await self._call("GET", "/health", retry=True, parse=lambda _: None)
+        except OqsError:
+            return False
+        return True
+
+    async def nonce(self) -> str:
+        def parse(data: Any) -> str:
+            value = data["nonce"]
+            if not isinstance(value, str) or len(value) != 32:
+                raise ValueError("nonce is not 32 hex digits")
+            bytes.fromhex(value)
+            return value
+
+        return await self._call("POST", "/v1/nonces", retry=True, parse=parse)
+
+    async def confirm_card(self, body: dict[str, Any]) -> QualificationResult:
+        """Never retried: the nonce in it is single-use."""
+        return await self._call(
+            "POST", "/v1/confirmations/card", json_body=body, retry=False,
+            parse=QualificationResult.parse,
+        )  # fmt: skip
+
+    async def confirm_number(self, body: dict[str, Any]) -> QualificationResult:
+        return await self._call(
+            "POST", "/v1/confirmations/number", json_body=body, retry=True,
+            parse=QualificationResult.parse,
+        )  # fmt: skip
+
+    async def records(self, reference: str, kind: str) -> list[dict[str, Any]]:
+        if kind not in ("medications", "checkups") or not reference.isalnum():
+            raise ValueError(f"no such records: {kind} of {reference!r}")
+
+        def parse(data: Any) -> list[dict[str, Any]]:
+            rows = data[kind]
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                raise ValueError(f"{kind} is not a list of records")
+            return rows
+
+        return await self._call("GET", f"/v1/records/{reference}/{kind}", retry=True, parse=parse)
+
+    # -- machinery --------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool,
+        parse: Callable[[Any], T],
+        json_body: dict[str, Any] | None = None,
+    ) -> T:
+        self.breaker.before()
+        attempts = 1 + (self.settings.retries if retry else 0)
+        for attempt in range(attempts):
+            try:
+                result = await self._once(method, path, json_body, parse)
+            except (OqsUnavailable, OqsServerError) as exc:
+                retriable = isinstance(exc, OqsUnavailable) or exc.status == 503
+                if attempt + 1 < attempts and retriable:
+                    await asyncio.sleep(0.1 * (attempt + 1))
+                    continue
+                self.breaker.failure()
+                raise
+            except (OqsTimeout, OqsMalformed):
+                self.breaker.failure()
+                raise
+            except OqsRefused:
+                self.breaker.success()  # the service is up and answering
+                raise
+            self.breaker.success()
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        json_body: dict[str, Any] | None,
+        parse: Callable[[Any], T],
+    ) -> T:
+        try:
+            response = await self._http.request(method, path, json=json_body)
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                raise OqsUnavailable(f"connecting timed out ({path})") from None
+            raise OqsTimeout(
+                f"no answer within {self.settings.read_timeout:g} s ({path})"
+            ) from None
+        except httpx.TransportError as exc:
+            raise OqsUnavailable(f"{type(exc).__name__}: {exc} ({path})") from None
+        status = response.status_code
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        if status >= 500:
+            raise OqsServerError(status, f"HTTP {status} from {path}: {_error_text(data)}")
+        if status >= 400:
+            code, message = _error_fields(data)
+            raise OqsRefused(status, code, message)
+        if data is None:
+            raise OqsMalformed(f"HTTP {status} from {path} is not JSON")
+        try:
+            return parse(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OqsMalformed(f"unexpected answer from {path}: {exc}") from None
+
+
+def _error_fields(data: Any) -> tuple[str, str]:
+    try:
+        error = data["error"]
+        return str(error["code"])[:40], str(error["message"])[:500]
+    except (KeyError, TypeError):
+        return "HTTP", "refused without an explanation"
+
+
+def _error_text(data: Any) -> str:
+    code, message = _error_fields(data)
+    return f"{code} {message}"

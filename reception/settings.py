@@ -1,0 +1,166 @@
+"""Settings of the reception terminal: a TOML file plus environment variables.
+
+Sources, strongest first: arguments given to :class:`ReceptionSettings` in code,
+environment variables (prefix ``RECEPTION_``, nested with ``__``, e.g.
+``RECEPTION_OQS__READ_TIMEOUT=5``), the TOML file, the defaults below. The TOML
+file is ``reception.toml`` in the platform's config directory, or the path in
+``RECEPTION_CONFIG``; a missing file is fine, a broken one is an error that names
+the file and the line.
+
+Example ``reception.toml``::
+
+    language = "ja"
+
+    [oqs]
+    url = "https://127.0.0.1:8443"
+    client_cert = "/etc/reception/terminal/cert.pem"
+    client_key = "/etc/reception/terminal/key.pem"
+    ca = "/etc/reception/facility-ca/cert.pem"
+    read_timeout = 10
+
+    [face]
+    threshold = 0.82
+    tries = 3
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "myna-reception"
+ENV_CONFIG = "RECEPTION_CONFIG"
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used, with a message that says where and why."""
+
+    title = "設定エラー"
+
+
+class OqsSettings(BaseModel):
+    """How to reach the online qualification service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, description="https://host:port of the service")
+    client_cert: Path | None = Field(default=None, description="terminal certificate (PEM)")
+    client_key: Path | None = Field(default=None, description="its private key (PEM)")
+    ca: Path | None = Field(default=None, description="CA that signed the server certificate")
+    connect_timeout: float = Field(default=3.0, gt=0, le=60)
+    read_timeout: float = Field(default=10.0, gt=0, le=120)
+    retries: int = Field(default=2, ge=0, le=5, description="for idempotent requests only")
+    breaker_failures: int = Field(
+        default=3, ge=1, le=100, description="consecutive failures that open the breaker"
+    )
+    breaker_cooldown: float = Field(
+        default=30.0, gt=0, le=3600, description="seconds before one trial request"
+    )
+
+    @model_validator(mode="after")
+    def _key_with_cert(self) -> OqsSettings:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("client_cert and client_key go together")
+        if self.url is not None and not self.url.startswith("https://"):
+            raise ValueError(f"url must start with https:// (got {self.url!r})")
+        return self
+
+
+class FaceSettings(BaseModel):
+    """The simulated face match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(default=0.82, gt=0, lt=1, description="similarity to accept")
+    tries: int = Field(default=3, ge=1, le=10, description="failed captures before PIN/目視")
+
+
+class TransportKind(enum.StrEnum):
+    PCSC = "pcsc"
+    LOOPBACK = "loopback"
+
+
+class ReaderSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transport: TransportKind = TransportKind.PCSC
+    name: str | None = Field(default=None, description="PC/SC reader (default: the first)")
+    extended_length: bool = False
+
+
+class ReceptionSettings(BaseSettings):
+    """Everything the terminal can be told."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RECEPTION_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    language: str = Field(default="ja", pattern="^(ja|en)$")
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)),
+        description="the store and the 申立書 PDFs",
+    )
+    oqs: OqsSettings = OqsSettings()
+    face: FaceSettings = FaceSettings()
+    reader: ReaderSettings = ReaderSettings()
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "reception.sqlite"
+
+    @property
+    def declarations_dir(self) -> Path:
+        return self.data_dir / "declarations"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_path()))
+
+
+def config_path() -> Path:
+    override = os.environ.get(ENV_CONFIG)
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "reception.toml"
+
+
+def load_settings(**overrides: Any) -> ReceptionSettings:
+    """The settings, or :class:`SettingsError` naming the file or variable at fault."""
+    path = config_path()
+    if path.exists():
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{path}: cannot read: {exc}") from None
+    try:
+        return ReceptionSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(
+            f"invalid settings (file {path}, environment RECEPTION_*): {problems}"
+        ) from None
