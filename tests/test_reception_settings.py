@@ -27,7 +27,7 @@ def test_defaults_without_a_file(config: Path) -> None:
 def test_file_then_environment(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config.write_text(
         'language = "en"\n[oqs]\nurl = "https://oqs.example:8443"\nread_timeout = 4\n'
-        "[face]\ntries = 5\n[reader]\ntransport = \"loopback\"\n",
+        '[face]\ntries = 5\n[reader]\ntransport = "loopback"\n',
         encoding="utf-8",
     )
     monkeypatch.setenv("RECEPTION_OQS__READ_TIMEOUT", "2.5")
