@@ -1,0 +1,156 @@
+"""The 被保険者資格申立書: validation with clear messages, billing hints, the A4 PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pypdf import PdfReader
+
+from reception.declaration import (
+    DeclarationError,
+    SelfDeclaration,
+    allowed_ratios,
+    check_insurer_number,
+    insurer_check_digit,
+)
+from reception.pdf import render_declaration
+
+DAY = dt.date(2026, 11, 24)
+
+
+def valid(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "declared_on": DAY.isoformat(),
+        "reason": "該当資格なし",
+        "name": "架空 花子",
+        "name_kana": "カクウ ハナコ",
+        "birth_date": "1990-05-17",
+        "sex": "女",
+        "address": "東京都千代田区千代田1-1",
+        "phone": "03-1234-5678",
+        "insurance_type": "協会けんぽ",
+        "insurer_name": "全国健康保険協会 東京支部",
+        "employer_name": "株式会社サンプル",
+        "declared_ratio": 30,
+    }
+    data.update(changes)
+    return data
+
+
+def test_check_digit_matches_the_documented_example() -> None:
+    assert insurer_check_digit("3312001") == 5  # oqs.md §4: 33120015
+    assert check_insurer_number("33120015") == "33120015"
+    assert check_insurer_number("３３１２００１５") == "33120015"  # full-width from a form
+
+
+@given(st.text(alphabet="0123456789", min_size=5, max_size=7))
+def test_exactly_one_check_digit_fits(prefix: str) -> None:
+    fits = [d for d in range(10) if insurer_check_digit(prefix) == d]
+    assert len(fits) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("33120016", "検証番号"), ("3312001", "8桁"), ("3312-0015", "数字だけ"), ("", "数字")],
+)
+def test_insurer_number_errors(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_insurer_number(text)
+
+
+@pytest.mark.parametrize(
+    ("birth", "on", "ratios"),
+    [
+        ("2020-04-01", "2026-03-31", (20,)),  # reaches 6 on 2026-03-31: 未就学 to that day
+        ("2020-04-01", "2026-04-01", (30,)),
+        ("2020-04-02", "2027-03-31", (20,)),  # reaches 6 on 2026-04-01 → until 2027-03-31
+        ("2020-04-02", "2027-04-01", (30,)),
+        ("1956-12-02", "2026-12-31", (30,)),  # 70th birthday 2026-12-02 → from 2027-01-01
+        ("1956-12-02", "2027-01-01", (20, 30)),
+        ("1956-12-01", "2026-12-01", (20, 30)),  # birthday on the 1st: that month itself
+        ("1956-12-01", "2026-11-30", (30,)),
+        ("1951-11-24", "2026-11-23", (20, 30)),
+        ("1951-11-24", "2026-11-24", (10, 20, 30)),  # 後期 from the 75th birthday itself
+    ],
+)
+def test_allowed_ratios_on_boundaries(birth: str, on: str, ratios: tuple[int, ...]) -> None:
+    assert allowed_ratios(dt.date.fromisoformat(birth), dt.date.fromisoformat(on)) == ratios
+
+
+def test_valid_declaration_and_unknown_billing() -> None:
+    declaration = SelfDeclaration.parse(valid())
+    hint = declaration.billing_hint()
+    assert hint.kind == "unknown" and hint.insurer_number == "77777777"
+    assert set(hint.symbol_number) == {"7"} and "摘要欄" in hint.note
+    assert not declaration.queryable
+
+
+def test_billing_current_and_previous() -> None:
+    current = SelfDeclaration.parse(
+        valid(insurer_number="01130012", symbol="1234", number="56", branch="01")
+    )
+    assert current.queryable and current.billing_hint().kind == "current"
+    previous = SelfDeclaration.parse(valid(previous_insurer_number="138057"))
+    assert previous.billing_hint().kind == "previous"
+    assert previous.billing_hint().insurer_number == "138057"
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragments"),
+    [
+        ({"name_kana": "かくう はなこ"}, ["フリガナ", "カタカナ"]),
+        ({"phone": "12345"}, ["電話番号"]),
+        ({"birth_date": "2027-01-01"}, ["申立日より後"]),
+        ({"birth_date": "1990-02-30"}, ["生年月日"]),
+        ({"declared_ratio": 20}, ["3割", "2割"]),
+        ({"declared_ratio": 25}, ["10・20・30"]),
+        ({"insurer_number": "01130013"}, ["保険者番号", "検証番号"]),
+        ({"symbol": "1234", "number": "5"}, ["保険者番号も"]),
+        ({"branch": "1"}, ["枝番"]),
+        ({"sex": "?"}, ["性別"]),
+        ({"reason": "気分"}, ["申立ての理由"]),
+        ({"shoe_size": 26}, ["shoe_size"]),
+    ],
+)
+def test_bad_fields_are_named(changes: dict[str, Any], fragments: list[str]) -> None:
+    with pytest.raises(DeclarationError) as caught:
+        SelfDeclaration.parse(valid(**changes))
+    for fragment in fragments:
+        assert fragment in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(DeclarationError) as caught:
+        SelfDeclaration.parse(valid(name="", phone="x", name_kana="abc"))
+    assert len(caught.value.problems) == 3
+
+
+@given(st.dictionaries(st.text(max_size=15), st.text(max_size=20) | st.integers(), max_size=6))
+def test_garbage_never_crashes(data: dict[str, Any]) -> None:
+    with pytest.raises(DeclarationError):
+        SelfDeclaration.parse(data)
+
+
+def pdf_text(path: Path) -> str:
+    return "".join(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def test_pdf_is_a4_with_the_fields_in_japanese(tmp_path: Path) -> None:
+    declaration = SelfDeclaration.parse(valid(note="薬の飲み合わせ確認済み"))
+    out = render_declaration(declaration, tmp_path / "d.pdf", reception_id="R-1")
+    reader = PdfReader(out)
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) / 72 * 25.4), round(float(box.height) / 72 * 25.4)) == (
+        210,
+        297,
+    )
+    text = pdf_text(out)
+    for expected in ("被保険者資格申立書", "架空 花子", "カクウ ハナコ", "2026年11月24日",
+                     "該当資格なし", "3割", "申立人署名", "77777777", "R-1"):  # fmt: skip
+        assert expected in text, expected
+    assert not list(tmp_path.glob("*.tmp"))
