@@ -1,0 +1,408 @@
+"""The reception store: one SQLite file in WAL mode (design.md §4, §6.7, §7).
+
+It keeps the minimum: receptions and their outcome, the qualification fields reception
+needs, the fallback rungs staff recorded, declarations and their re-verification queue,
+and an audit trail of staff actions. Never a PIN, never a 個人番号, and the card's
+certificate only as its SHA-256 fingerprint.
+
+Every write is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``, ``synchronous=FULL``):
+when a method returns, what it wrote survives ``kill -9`` of the process at any moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reception.declaration import LadderStep, SelfDeclaration
+from reception.results import QualificationResult
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS receptions (
+    reception_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,               -- ISO 8601, JST
+    day TEXT NOT NULL,                      -- YYYY-MM-DD (JST), for the day's list and export
+    method TEXT,                            -- pin | face | visual | number | declaration
+    variant TEXT,                           -- physical | face-only | android | iphone
+    certificate_sha256 TEXT,                -- the card's auth certificate, fingerprint only
+    status TEXT NOT NULL,                   -- in-progress | confirmed | fallback | pending | error
+    reason TEXT,                            -- why not confirmed (a staff-readable line)
+    finished_at TEXT,
+    apdu_count INTEGER,
+    timings TEXT                            -- JSON: phase → ms
+);
+CREATE INDEX IF NOT EXISTS receptions_day ON receptions(day);
+CREATE TABLE IF NOT EXISTS results (
+    reception_id TEXT NOT NULL REFERENCES receptions(reception_id),
+    received_at TEXT NOT NULL,
+    confirmed INTEGER NOT NULL,
+    validity TEXT,
+    message TEXT NOT NULL                   -- the result message as received (JSON)
+);
+CREATE INDEX IF NOT EXISTS results_reception ON results(reception_id);
+CREATE TABLE IF NOT EXISTS ladder_steps (
+    reception_id TEXT NOT NULL REFERENCES receptions(reception_id),
+    at TEXT NOT NULL,
+    step TEXT NOT NULL,                     -- a LadderStep (お知らせ, マイナポータル, …)
+    detail TEXT NOT NULL                    -- what staff saw
+);
+CREATE TABLE IF NOT EXISTS declarations (
+    declaration_id TEXT PRIMARY KEY,
+    reception_id TEXT REFERENCES receptions(reception_id),
+    created_at TEXT NOT NULL,
+    data TEXT NOT NULL,                     -- the SelfDeclaration (JSON)
+    pdf TEXT,                               -- path of the printed form
+    state TEXT NOT NULL,                    -- pending | confirmed | differing | unknown
+    checked_at TEXT,
+    difference TEXT                         -- JSON: field → [declared, found]
+);
+CREATE TABLE IF NOT EXISTS reverify_queue (
+    declaration_id TEXT PRIMARY KEY REFERENCES declarations(declaration_id),
+    enqueued_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reception_id TEXT,
+    detail TEXT NOT NULL
+);
+"""
+
+
+def now_jst() -> dt.datetime:
+    return dt.datetime.now(JST)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{now_jst():%Y%m%d%H%M%S}{secrets.token_hex(3).upper()}"
+
+
+@dataclass(frozen=True)
+class Reception:
+    reception_id: str
+    started_at: str
+    day: str
+    method: str | None
+    variant: str | None
+    status: str
+    reason: str | None
+    apdu_count: int | None
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Declaration:
+    declaration_id: str
+    reception_id: str | None
+    created_at: str
+    declaration: SelfDeclaration
+    pdf: str | None
+    state: str
+    checked_at: str | None
+    difference: dict[str, list[str | None]]
+
+
+class Store:
+    """The terminal's durable record. One connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- receptions -------------------------------------------------------------------
+
+    def begin_reception(self, *, actor: str = "terminal") -> str:
+        reception_id = new_id("R")
+        at = now_jst()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO receptions (reception_id, started_at, day, status) "
+                "VALUES (?, ?, ?, 'in-progress')",
+                (reception_id, at.isoformat(), at.date().isoformat()),
+            )
+            self._audit(conn, actor, "reception-started", reception_id, "")
+        return reception_id
+
+    def finish_reception(
+        self,
+        reception_id: str,
+        *,
+        status: str,
+        reason: str | None = None,
+        method: str | None = None,
+        variant: str | None = None,
+        certificate_sha256: str | None = None,
+        result: QualificationResult | None = None,
+        apdu_count: int | None = None,
+        timings: dict[str, float] | None = None,
+        actor: str = "terminal",
+    ) -> None:
+        if status not in ("confirmed", "fallback", "pending", "error"):
+            raise ValueError(f"unknown reception status {status!r}")
+        at = now_jst().isoformat()
+        with self._write() as conn:
+            updated = conn.execute(
+                "UPDATE receptions SET status = ?, reason = ?, method = coalesce(?, method), "
+                "variant = coalesce(?, variant), certificate_sha256 = coalesce(?, "
+                "certificate_sha256), finished_at = ?, apdu_count = ?, timings = ? "
+                "WHERE reception_id = ?",
+                (status, reason, method, variant, certificate_sha256, at, apdu_count,
+                 json.dumps(timings or {}), reception_id),
+            ).rowcount  # fmt: skip
+            if updated != 1:
+                raise KeyError(f"no reception {reception_id}")
+            if result is not None:
+                self._add_result(conn, reception_id, result, at)
+            self._audit(conn, actor, f"reception-{status}", reception_id, reason or "")
+
+    def add_result(self, reception_id: str, result: QualificationResult) -> None:
+        with self._write() as conn:
+            self._add_result(conn, reception_id, result, now_jst().isoformat())
+
+    @staticmethod
+    def _add_result(
+        conn: sqlite3.Connection, reception_id: str, result: QualificationResult, at: str
+    ) -> None:
+        conn.execute(
+            "INSERT INTO results VALUES (?, ?, ?, ?, ?)",
+            (reception_id, at, int(result.confirmed), result.message_body.qualification_validity,
+             result.model_dump_json(by_alias=True)),
+        )  # fmt: skip
+
+    def reception(self, reception_id: str) -> Reception:
+        row = (
+            self._conn()
+            .execute("SELECT * FROM receptions WHERE reception_id = ?", (reception_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise KeyError(f"no reception {reception_id}")
+        return _reception(row)
+
+    def receptions_on(self, day: dt.date) -> list[Reception]:
+        rows = self._conn().execute(
+            "SELECT * FROM receptions WHERE day = ? ORDER BY started_at", (day.isoformat(),)
+        )
+        return [_reception(r) for r in rows]
+
+    def results_of(self, reception_id: str) -> list[QualificationResult]:
+        rows = self._conn().execute(
+            "SELECT message FROM results WHERE reception_id = ? ORDER BY received_at",
+            (reception_id,),
+        )
+        return [QualificationResult.parse(json.loads(r["message"])) for r in rows]
+
+    def record_step(
+        self, reception_id: str, step: LadderStep, detail: str, *, actor: str = "staff"
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO ladder_steps VALUES (?, ?, ?, ?)",
+                (reception_id, now_jst().isoformat(), step.value, detail),
+            )
+            self._audit(conn, actor, "ladder-step", reception_id, f"{step.value}: {detail}")
+
+    def steps_of(self, reception_id: str) -> list[tuple[str, str]]:
+        rows = self._conn().execute(
+            "SELECT step, detail FROM ladder_steps WHERE reception_id = ? ORDER BY at",
+            (reception_id,),
+        )
+        return [(r["step"], r["detail"]) for r in rows]
+
+    # -- declarations and the queue -------------------------------------------------------
+
+    def add_declaration(
+        self,
+        declaration: SelfDeclaration,
+        *,
+        reception_id: str | None = None,
+        pdf: Path | None = None,
+        actor: str = "staff",
+    ) -> str:
+        """Store the declaration and queue it for re-verification, in one transaction."""
+        declaration_id = new_id("D")
+        at = now_jst().isoformat()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO declarations VALUES (?, ?, ?, ?, ?, 'pending', NULL, NULL)",
+                (declaration_id, reception_id, at, declaration.model_dump_json(),
+                 str(pdf) if pdf else None),
+            )  # fmt: skip
+            conn.execute(
+                "INSERT INTO reverify_queue (declaration_id, enqueued_at) VALUES (?, ?)",
+                (declaration_id, at),
+            )
+            self._audit(conn, actor, "declaration", reception_id, declaration_id)
+        return declaration_id
+
+    def set_pdf(self, declaration_id: str, pdf: Path) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE declarations SET pdf = ? WHERE declaration_id = ?",
+                (str(pdf), declaration_id),
+            )
+
+    def declaration(self, declaration_id: str) -> Declaration:
+        row = (
+            self._conn()
+            .execute("SELECT * FROM declarations WHERE declaration_id = ?", (declaration_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise KeyError(f"no declaration {declaration_id}")
+        return _declaration(row)
+
+    def pending(self) -> list[Declaration]:
+        """Declarations waiting for re-verification, oldest first."""
+        rows = self._conn().execute(
+            "SELECT d.* FROM reverify_queue q JOIN declarations d USING (declaration_id) "
+            "ORDER BY q.enqueued_at"
+        )
+        return [_declaration(r) for r in rows]
+
+    def declarations(self) -> list[Declaration]:
+        rows = self._conn().execute("SELECT * FROM declarations ORDER BY created_at")
+        return [_declaration(r) for r in rows]
+
+    def settle(
+        self,
+        declaration_id: str,
+        state: str,
+        *,
+        difference: dict[str, list[str | None]] | None = None,
+        result: QualificationResult | None = None,
+        actor: str = "reverify",
+    ) -> None:
+        """Record a re-verification: ``confirmed`` and ``differing`` leave the queue;
+        ``unknown`` stays queued (tried again when the service answers differently)."""
+        if state not in ("confirmed", "differing", "unknown"):
+            raise ValueError(f"unknown declaration state {state!r}")
+        at = now_jst().isoformat()
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT reception_id FROM declarations WHERE declaration_id = ?",
+                (declaration_id,),
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no declaration {declaration_id}")
+            conn.execute(
+                "UPDATE declarations SET state = ?, checked_at = ?, difference = ? "
+                "WHERE declaration_id = ?",
+                (state, at, json.dumps(difference or {}, ensure_ascii=False), declaration_id),
+            )
+            if state == "unknown":
+                conn.execute(
+                    "UPDATE reverify_queue SET attempts = attempts + 1, last_error = NULL "
+                    "WHERE declaration_id = ?",
+                    (declaration_id,),
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM reverify_queue WHERE declaration_id = ?", (declaration_id,)
+                )
+            if result is not None and row["reception_id"]:
+                self._add_result(conn, row["reception_id"], result, at)
+            self._audit(conn, actor, f"reverified-{state}", row["reception_id"], declaration_id)
+
+    def queue_error(self, declaration_id: str, error: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE reverify_queue SET attempts = attempts + 1, last_error = ? "
+                "WHERE declaration_id = ?",
+                (error[:300], declaration_id),
+            )
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit(self, actor: str, action: str, detail: str, reception_id: str | None = None) -> None:
+        with self._write() as conn:
+            self._audit(conn, actor, action, reception_id, detail)
+
+    @staticmethod
+    def _audit(
+        conn: sqlite3.Connection, actor: str, action: str, reception_id: str | None, detail: str
+    ) -> None:
+        conn.execute(
+            "INSERT INTO audit (at, actor, action, reception_id, detail) VALUES (?, ?, ?, ?, ?)",
+            (now_jst().isoformat(), actor, action, reception_id, detail[:500]),
+        )
+
+    def audit_trail(self, reception_id: str | None = None) -> list[dict[str, Any]]:
+        if reception_id is None:
+            rows = self._conn().execute("SELECT * FROM audit ORDER BY seq")
+        else:
+            rows = self._conn().execute(
+                "SELECT * FROM audit WHERE reception_id = ? ORDER BY seq", (reception_id,)
+            )
+        return [dict(r) for r in rows]
+
+
+def _reception(row: sqlite3.Row) -> Reception:
+    return Reception(
+        reception_id=row["reception_id"],
+        started_at=row["started_at"],
+        day=row["day"],
+        method=row["method"],
+        variant=row["variant"],
+        status=row["status"],
+        reason=row["reason"],
+        apdu_count=row["apdu_count"],
+        timings=json.loads(row["timings"] or "{}"),
+    )
+
+
+def _declaration(row: sqlite3.Row) -> Declaration:
+    return Declaration(
+        declaration_id=row["declaration_id"],
+        reception_id=row["reception_id"],
+        created_at=row["created_at"],
+        declaration=SelfDeclaration.model_validate_json(row["data"]),
+        pdf=row["pdf"],
+        state=row["state"],
+        checked_at=row["checked_at"],
+        difference=json.loads(row["difference"] or "{}"),
+    )

@@ -1,0 +1,135 @@
+"""The reception store: what it keeps, the queue's life, and survival of kill -9."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reception.declaration import LadderStep, SelfDeclaration
+from reception.results import QualificationResult
+from reception.store import Store, now_jst
+from tests.test_reception_declaration import valid
+
+RESULT = {
+    "MessageHeader": {"ProcessExecutionTime": "20261124093000", "SegmentOfResult": "1"},
+    "MessageBody": {
+        "ProcessingResultStatus": "1",
+        "QualificationValidity": "1",
+        "ResultList": {
+            "ResultOfQualificationConfirmation": [
+                {"Name": "架空 太郎", "InsuredPartialContributionRatio": "030"}
+            ]
+        },
+    },
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "reception.sqlite")
+
+
+def test_reception_round_trip(store: Store) -> None:
+    rid = store.begin_reception()
+    assert store.reception(rid).status == "in-progress"
+    result = QualificationResult.parse(RESULT)
+    store.finish_reception(
+        rid, status="confirmed", method="pin", variant="physical", certificate_sha256="AB" * 32,
+        result=result, apdu_count=9, timings={"card": 8.1, "oqs": 12.0},
+    )  # fmt: skip
+    reception = store.reception(rid)
+    assert reception.status == "confirmed" and reception.apdu_count == 9
+    assert reception.timings == {"card": 8.1, "oqs": 12.0}
+    assert [r.entries[0].name for r in store.results_of(rid)] == ["架空 太郎"]
+    assert [r.reception_id for r in store.receptions_on(now_jst().date())] == [rid]
+    actions = [a["action"] for a in store.audit_trail(rid)]
+    assert actions == ["reception-started", "reception-confirmed"]
+
+
+def test_wal_mode_and_unknown_ids(store: Store) -> None:
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with pytest.raises(KeyError):
+        store.finish_reception("R-nope", status="confirmed")
+    with pytest.raises(ValueError, match="status"):
+        store.finish_reception(store.begin_reception(), status="fine")
+
+
+def test_ladder_and_declaration_queue(store: Store, tmp_path: Path) -> None:
+    rid = store.begin_reception()
+    store.record_step(rid, LadderStep.NOTICE, "資格情報のお知らせ（紙）を確認: 協会けんぽ")
+    declaration = SelfDeclaration.parse(valid())
+    did = store.add_declaration(declaration, reception_id=rid, pdf=tmp_path / "d.pdf")
+    assert [d.declaration_id for d in store.pending()] == [did]
+    assert store.declaration(did).declaration == declaration
+    store.settle(did, "unknown")
+    assert [d.state for d in store.pending()] == ["unknown"]  # still queued
+    store.settle(did, "differing", difference={"ratio": ["3割", "2割"]},
+                 result=QualificationResult.parse(RESULT))  # fmt: skip
+    assert store.pending() == []
+    assert store.declaration(did).difference == {"ratio": ["3割", "2割"]}
+    assert store.steps_of(rid) == [
+        ("資格情報のお知らせ", "資格情報のお知らせ（紙）を確認: 協会けんぽ")
+    ]
+    assert len(store.results_of(rid)) == 1
+
+
+def test_a_failed_write_leaves_nothing(store: Store) -> None:
+    declaration = SelfDeclaration.parse(valid())
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_declaration(declaration, reception_id="R-does-not-exist")
+    assert store.pending() == [] and store.declarations() == []
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from reception.store import Store
+store = Store(Path(sys.argv[1]))
+while True:
+    rid = store.begin_reception()
+    store.finish_reception(rid, status="confirmed", method="pin", apdu_count=9)
+    print(rid, flush=True)
+"""
+
+
+def test_committed_receptions_survive_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "reception.sqlite"
+    rng = random.Random(20261124)
+    committed: set[str] = set()
+    for _ in range(30):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()  # wait until it writes
+        assert first, "the writer did not start"
+        committed.add(first)
+        time.sleep(rng.uniform(0.0, 0.05))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        committed.update(line.strip() for line in proc.stdout if line.strip())
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = dict(conn.execute("SELECT reception_id, status FROM receptions").fetchall())
+    missing = committed - rows.keys()
+    assert not missing, f"{len(missing)} committed receptions lost"
+    assert all(rows[r] == "confirmed" for r in committed)
+    # a reception begun but not finished when killed is visible as in-progress, never half-done
+    assert set(rows.values()) <= {"confirmed", "in-progress"}
+    assert len(rows) >= len(committed) > 20
+    started = conn.execute("SELECT count(*) FROM audit WHERE action='reception-started'")
+    assert started.fetchone()[0] == len(rows)
+
+
+def test_days_are_separate(store: Store) -> None:
+    store.begin_reception()
+    assert store.receptions_on(now_jst().date() - dt.timedelta(days=1)) == []
