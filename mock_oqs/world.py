@@ -26,17 +26,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mock_oqs import registry
 from mock_oqs.pki import FacilityCa
 from mock_oqs.registry import Insurer, Person, Qualification
 from mock_oqs.rules import insurer_check_digit
+from reader.face import issue_terminal_certificate
 from reader.virtual.keys import MockJpkiCa, SeededStream
 from reader.virtual.profile import Variant, new_profile, save_profile
 
 WORLD_FORMAT = "myna-sim/world/1"
 INSTITUTION_CODE = "1312345678"
+FACE_AUTH_FILE = "face-auth.cvc"  # terminal/: the card-verifiable certificate (reader/face.py)
 
 
 def _with_check_digit(body: str) -> str:
@@ -268,9 +270,22 @@ def seed_world(
     facility.issue_server(
         stream.child("server"), not_before=start, hosts=["localhost", "127.0.0.1", "::1"]
     ).write(out / "server")
-    facility.issue_terminal(
+    terminal = facility.issue_terminal(
         stream.child("terminal"), not_before=start, institution_code=INSTITUTION_CODE
-    ).write(out / "terminal")
+    )
+    terminal.write(out / "terminal")
+    # the terminal's card-verifiable certificate for the simulated face path
+    (out / "terminal" / FACE_AUTH_FILE).write_bytes(
+        issue_terminal_certificate(
+            facility.key, terminal.key.public_key(), INSTITUTION_CODE
+        ).encode()
+    )
+    terminal_ca_key = (
+        facility.key.public_key()
+        .public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        .hex()
+        .upper()
+    )
 
     conn = registry.create(out / "registry.sqlite")
     entries: list[PersonaEntry] = []
@@ -279,7 +294,9 @@ def seed_world(
         for insurer in INSURERS:
             registry.add_insurer(conn, insurer)
         for number, spec in enumerate(_specs(today), start=1):
-            entries.append(_seed_persona(conn, out, spec, number, rng, stream, jpki_ca, today))
+            entries.append(
+                _seed_persona(conn, out, spec, number, rng, stream, jpki_ca, today, terminal_ca_key)
+            )
     if extra_persons:
         _seed_extra(conn, extra_persons, rng, today)
     conn.execute("ANALYZE")
@@ -308,6 +325,7 @@ def _seed_persona(
     stream: SeededStream,
     ca: MockJpkiCa,
     today: dt.date,
+    terminal_ca_key: str,
 ) -> PersonaEntry:
     person_id = f"P{number:06d}"
     birth = today - dt.timedelta(days=spec.age_days)
@@ -370,6 +388,8 @@ def _seed_persona(
         issued=issued,
         tries_left=spec.tries_left,
         expires=spec.cert_expires,
+        # smartphones have no card-face AP to read at a face-recognition reader
+        terminal_ca_key=None if spec.variant.is_smartphone else terminal_ca_key,
     )
     card_path = out / "cards" / f"{spec.id}.json"
     save_profile(profile, card_path)

@@ -15,7 +15,9 @@ everything card.md §8 forbids:
 - short-file-id reads (P1 ≥ 80) while any DF other than the JPKI AP is current.
 
 It is an allow-list, not a deny-list: only the instructions the JPKI client
-needs (SELECT, READ BINARY, VERIFY, PSO, GET RESPONSE) with CLA 00/80 pass, and
+needs (SELECT, READ BINARY, VERIFY, PSO, GET RESPONSE) with CLA 00/80 pass —
+plus, in the face path and only inside the card-face AP, the GET CHALLENGE and
+EXTERNAL AUTHENTICATE of the simulated terminal authentication (reader/face.py) — and
 while the current DF is unknown (a new connection: another program may have
 left the card anywhere) only SELECT by AID passes. Selection by file id or
 path of anything but an EF of the current DF is refused, because a DF's file
@@ -61,6 +63,8 @@ class CurrentDf(enum.Enum):
 _ALLOWED_CLA = frozenset({0x00, 0x80})
 _ALLOWED_INS = frozenset({INS_SELECT, INS_READ_BINARY, INS_VERIFY, INS_PSO, INS_GET_RESPONSE})
 _PIN_FILES = frozenset({EF_AUTH_PIN, EF_SIGN_PASSWORD})
+# the simulated terminal authentication of the face path (reader/face.py)
+_TERMINAL_AUTH_INS = frozenset({0x84, 0x82})
 
 
 def _success(response: ResponseApdu) -> bool:
@@ -93,6 +97,13 @@ class Guard:
                 f"CLA {apdu.cla:02X} refused: only CLA 00 and 80 are sent to the card "
                 "(no chaining or secure messaging)"
             )
+        if apdu.ins in _TERMINAL_AUTH_INS:
+            if not self.face_access or self.current_df is not CurrentDf.CARD_FACE:
+                raise ForbiddenCommand(
+                    f"instruction {apdu.ins:02X} refused: GET CHALLENGE and EXTERNAL "
+                    "AUTHENTICATE are sent only in the face path, inside the card-face AP"
+                )
+            return
         if apdu.ins not in _ALLOWED_INS:
             raise ForbiddenCommand(
                 f"instruction {apdu.ins:02X} refused: the terminal only sends SELECT, "

@@ -15,12 +15,14 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from reader.aids import (
@@ -53,6 +55,14 @@ from reader.apdu import (
     CommandApdu,
 )
 from reader.errors import MalformedApdu
+from reader.face import (
+    CHALLENGE_BYTES,
+    INS_EXTERNAL_AUTHENTICATE,
+    INS_GET_CHALLENGE,
+    TerminalAuthError,
+    check_authentication,
+    face_object,
+)
 from reader.virtual.profile import CardProfile, Variant, save_profile
 
 log = logging.getLogger(__name__)
@@ -62,6 +72,8 @@ CERT_FILE_SIZE = 2048
 
 SW_OK = 0x9000
 SW_WRONG_LENGTH = 0x6700
+SW_AUTH_FAILED = 0x6300
+SW_CONDITIONS = 0x6985
 SW_SECURITY = 0x6982
 SW_BLOCKED = 0x6984
 SW_NO_CURRENT_EF = 0x6986
@@ -176,6 +188,8 @@ class VirtualCard:
         self.current_app: Application | None = None
         self.current_ef: int | None = None
         self.auth_verified = False
+        self.terminal_authenticated = False
+        self._challenge: bytes | None = None
         self.apdu_count = 0
         self.last_error: str | None = None
         self._collation_tries = 10
@@ -219,13 +233,11 @@ class VirtualCard:
         ):
             text.files[ef.fid] = ef
 
-        face_object = b"\xdf\x27" + bytes([0x82]) + (len(p.face_template) * 2).to_bytes(2, "big")
-        face_object += b"".join(
-            int((v + 1.0) * 32767.5).to_bytes(2, "big") for v in p.face_template
-        )
         card_face = Application(CARD_FACE_AID, "券面事項確認AP")
         for ef in (
-            ElementaryFile(EF_FACE_IMAGE, face_object, lambda: False),
+            ElementaryFile(
+                EF_FACE_IMAGE, face_object(p.face_template), lambda: self.terminal_authenticated
+            ),
             ElementaryFile(EF_FACE_NUMBER_IMAGE, b"\x30\x00" + number, lambda: False, True),
             ElementaryFile(EF_FACE_COLLATION_A, b"", lambda: False, True),
         ):
@@ -258,6 +270,8 @@ class VirtualCard:
         self.current_app = None
         self.current_ef = None
         self.auth_verified = False
+        self.terminal_authenticated = False
+        self._challenge = None
 
     # -- processing ----------------------------------------------------------------
 
@@ -292,7 +306,39 @@ class VirtualCard:
             return b"", self._verify(apdu)
         if apdu.ins == INS_PSO:
             return self._sign(apdu)
+        if apdu.ins == INS_GET_CHALLENGE:
+            return self._get_challenge(apdu)
+        if apdu.ins == INS_EXTERNAL_AUTHENTICATE:
+            return b"", self._external_authenticate(apdu)
         return b"", SW_INS
+
+    # -- the simulated terminal authentication (reader/face.py) ----------------------
+
+    def _get_challenge(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        if self.current_app is None or self.current_app.aid != CARD_FACE_AID:
+            return b"", SW_CONDITIONS
+        if apdu.p1 or apdu.p2 or apdu.data or apdu.le != CHALLENGE_BYTES:
+            return b"", SW_WRONG_P1P2 if (apdu.p1 or apdu.p2) else SW_WRONG_LENGTH
+        self._challenge = os.urandom(CHALLENGE_BYTES)
+        return self._challenge, SW_OK
+
+    def _external_authenticate(self, apdu: CommandApdu) -> int:
+        if self.current_app is None or self.current_app.aid != CARD_FACE_AID:
+            return SW_CONDITIONS
+        challenge, self._challenge = self._challenge, None  # one try per challenge
+        if challenge is None:
+            return SW_CONDITIONS
+        if self.profile.terminal_ca_key is None:
+            return SW_SECURITY  # this card trusts no terminal CA
+        ca_key = ec.EllipticCurvePublicKey.from_encoded_point(
+            ec.SECP256R1(), bytes.fromhex(self.profile.terminal_ca_key)
+        )
+        try:
+            check_authentication(apdu.data, challenge, ca_key)
+        except TerminalAuthError:
+            return SW_AUTH_FAILED
+        self.terminal_authenticated = True
+        return SW_OK
 
     def _select(self, apdu: CommandApdu) -> int:
         if apdu.p2 not in (0x00, 0x0C):
@@ -308,6 +354,8 @@ class VirtualCard:
                     self.current_app = app
                     self.current_ef = None
                     self.auth_verified = False  # re-selecting the AP clears the PIN state
+                    self.terminal_authenticated = False
+                    self._challenge = None
                     return SW_OK
             return SW_NOT_FOUND
         if apdu.p1 == 0x00:

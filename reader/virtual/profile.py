@@ -53,6 +53,11 @@ class Variant(enum.StrEnum):
         }[self]
 
     @property
+    def is_smartphone(self) -> bool:
+        """スマホ用電子証明書: no card-face AP, so no face recognition at the reader."""
+        return self in (Variant.ANDROID, Variant.IPHONE)
+
+    @property
     def has_reader_pin(self) -> bool:
         """Whether the 4-digit PIN is entered on the reader."""
         return self in (Variant.PHYSICAL, Variant.ANDROID)
@@ -99,6 +104,12 @@ class CardProfile(BaseModel):
     face_template: list[float] = Field(min_length=FACE_TEMPLATE_SIZE, max_length=FACE_TEMPLATE_SIZE)
     extended_length: bool = Field(
         default=True, description="whether the card answers extended APDUs (else 6700)"
+    )
+    terminal_ca_key: str | None = Field(
+        default=None,
+        pattern=r"^04[0-9A-F]{128}$",
+        description="the facility CA's P-256 point (hex) whose terminals may read the face "
+        "object (the simulated 特定機関認証, reader/face.py); none: no terminal may",
     )
 
     @field_validator("format")
@@ -154,6 +165,7 @@ def new_profile(
     issued: dt.date | None = None,
     tries_left: int = 3,
     expires: dt.date | None = None,
+    terminal_ca_key: str | None = None,
 ) -> tuple[CardProfile, MockJpkiCa]:
     """Make a new card (and a throw-away CA when none is given).
 
@@ -214,6 +226,7 @@ def new_profile(
         signing_password=signing,
         my_number=synthetic_my_number(stream.child("number") if stream else None),
         face_template=[round(v / norm, 6) for v in template],
+        terminal_ca_key=terminal_ca_key,
     )
     return profile, ca
 
