@@ -271,7 +271,7 @@ class QualificationService:
         if request.method is Method.PIN:
             self._verify_card_signature(cert, request)
         else:
-            self._verify_statement(cert, der, request, terminal_key, now)
+            self._verify_statement(cert, der, request, terminal_key)
 
         fingerprint = hashlib.sha256(der).hexdigest().upper()
         link = (
@@ -353,7 +353,6 @@ class QualificationService:
         der: bytes,
         req: CardConfirmationRequest,
         terminal_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey | None,
-        now: dt.datetime,
     ) -> None:
         if req.statement is None or req.statement_signature is None:
             raise Refusal(
@@ -391,7 +390,9 @@ class QualificationService:
             raise Refusal(
                 "MOCK-E005", 403, "statement does not match this request (method/nonce/certificate)"
             )
-        if checked_at.tzinfo is None or abs(now - checked_at) > STATEMENT_MAX_AGE:
+        # freshness is real elapsed time: a pinned service day shifts only the rules
+        real_now = dt.datetime.now(JST)
+        if checked_at.tzinfo is None or abs(real_now - checked_at) > STATEMENT_MAX_AGE:
             raise Refusal("MOCK-E005", 403, "statement time is missing a zone or is stale")
 
     # -- by number ------------------------------------------------------------------------

@@ -17,6 +17,8 @@ Nothing else of the card-face AP is ever released: the guard refuses the rest
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -170,7 +172,7 @@ def read_face_template(
 ) -> list[float]:
     """Authenticate the terminal to the card and read the face object — nothing else.
 
-    The channel's guard must have been made with ``face_access=True``.
+    The channel's guard must have face access (see :func:`face_path`).
     """
     check(channel.transmit(CommandApdu(0x00, INS_SELECT, 0x04, 0x0C, CARD_FACE_AID)))
     challenge = check(
@@ -204,3 +206,15 @@ def read_face_template(
             raise MalformedCardData("the face object ended early")
         content += chunk
     return parse_face_object(bytes(content))
+
+
+@contextmanager
+def face_path(channel: CardChannel) -> Iterator[None]:
+    """Open the guard's face access for the block; afterwards the current DF is unknown
+    again, so the next command must select an application by its full AID."""
+    channel.guard.face_access = True
+    try:
+        yield
+    finally:
+        channel.guard.face_access = False
+        channel.guard.reset()

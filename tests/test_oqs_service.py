@@ -133,9 +133,7 @@ def face_body(
             "method": method,
             "nonce": statement_nonce or value,
             "certificate_sha256": hashlib.sha256(der).hexdigest().upper(),
-            "checked_at": (
-                checked_at or dt.datetime.combine(WORLD_TODAY, dt.datetime.now(dt.UTC).timetz())
-            ).isoformat(),
+            "checked_at": (checked_at or dt.datetime.now(dt.UTC)).isoformat(),
         }
     )
     signer = key or terminal_key(world)

@@ -1,0 +1,381 @@
+"""The check-in flow for one patient: a pure state machine (no I/O, no Textual).
+
+card placed → card identified (variant) → method (暗証番号 / 顔認証 / 目視確認) →
+authentication → consents → confirmation at OQS → result. Every failure has a state
+of its own and a way on (:meth:`CheckinFlow.options`). The machine never holds a PIN:
+it learns only the outcome of an attempt.
+
+Events are applied with :meth:`CheckinFlow.apply`; an event the current state does not
+expect raises :class:`InvalidTransition` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from reception.results import QualificationResult
+
+
+class Variant(enum.StrEnum):
+    PHYSICAL = "physical"
+    FACE_ONLY = "face-only"
+    ANDROID = "android"
+    IPHONE = "iphone"
+
+    @property
+    def label(self) -> str:
+        return {
+            "physical": "マイナンバーカード",
+            "face-only": "顔認証マイナンバーカード",
+            "android": "スマートフォン（Android）",
+            "iphone": "スマートフォン（iPhone）",
+        }[self.value]
+
+
+class Method(enum.StrEnum):
+    PIN = "pin"  # 暗証番号 (Android: on the reader; iPhone: on the phone)
+    FACE = "face"  # 顔認証
+    VISUAL = "visual"  # 目視確認 by staff
+
+    @property
+    def label(self) -> str:
+        return {"pin": "暗証番号", "face": "顔認証", "visual": "目視確認"}[self.value]
+
+
+class State(enum.StrEnum):
+    WAITING_CARD = "waiting-card"
+    CHOOSING_METHOD = "choosing-method"
+    PIN_ENTRY = "pin-entry"
+    PIN_WRONG = "pin-wrong"
+    PIN_BLOCKED = "pin-blocked"
+    FACE_CAPTURE = "face-capture"
+    FACE_NOT_MATCHED = "face-not-matched"
+    VISUAL_CHECK = "visual-check"
+    CONSENTS = "consents"
+    CONFIRMING = "confirming"
+    CONFIRMED = "confirmed"
+    FALLBACK = "fallback"
+    OQS_UNAVAILABLE = "oqs-unavailable"
+    CARD_REMOVED = "card-removed"
+    READER_LOST = "reader-lost"
+    ERROR = "error"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset(
+    {
+        State.CONFIRMED,
+        State.FALLBACK,
+        State.OQS_UNAVAILABLE,
+        State.CARD_REMOVED,
+        State.READER_LOST,
+        State.ERROR,
+    }
+)
+
+
+class FallbackReason(enum.StrEnum):
+    """Why the card route ends in the ladder (maps to the 申立書's reasons)."""
+
+    INVALID = "無効"
+    INVALID_NEWER = "無効（新しい資格あり）"
+    NO_MATCH = "該当資格なし"
+    MULTIPLE = "複数該当"
+    CERTIFICATE_LAPSED = "電子証明書の期限切れ（猶予期間経過）"
+    NOT_REGISTERED = "保険証利用登録なし"
+    CERTIFICATE_REVOKED = "電子証明書失効"
+    OQS_UNAVAILABLE = "資格確認サービスに接続できない"
+
+
+VALIDITY_FALLBACK = {
+    "2": FallbackReason.INVALID,
+    "3": FallbackReason.INVALID_NEWER,
+    "4": FallbackReason.NO_MATCH,
+    "5": FallbackReason.MULTIPLE,
+}
+REFUSAL_FALLBACK = {
+    "MOCK-R001": FallbackReason.CERTIFICATE_REVOKED,
+    "MOCK-R002": FallbackReason.CERTIFICATE_LAPSED,
+    "MOCK-R003": FallbackReason.NOT_REGISTERED,
+}
+
+
+class InvalidTransition(Exception):
+    def __init__(self, state: State, event: object) -> None:
+        super().__init__(f"{type(event).__name__} is not expected in state {state.value}")
+        self.state = state
+        self.event = event
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardPlaced:
+    variant: Variant
+
+
+@dataclass(frozen=True)
+class MethodChosen:
+    method: Method
+
+
+@dataclass(frozen=True)
+class PinTriesRead:
+    tries_left: int
+
+
+@dataclass(frozen=True)
+class PinAccepted:
+    pass
+
+
+@dataclass(frozen=True)
+class PinRejected:
+    tries_left: int
+
+
+@dataclass(frozen=True)
+class FaceCompared:
+    matched: bool
+    score: float
+
+
+@dataclass(frozen=True)
+class VisualConfirmed:
+    staff: str
+
+
+@dataclass(frozen=True)
+class ConsentsGiven:
+    medication: bool = False
+    checkup: bool = False
+    operation: bool = False
+    limit: bool = False
+
+
+@dataclass(frozen=True)
+class ResultReceived:
+    result: QualificationResult
+
+
+@dataclass(frozen=True)
+class OqsFailed:
+    message: str
+    fallback: bool  # True: the service is unreachable/broken; False: it refused the request
+
+
+@dataclass(frozen=True)
+class CardRemoved:
+    pass
+
+
+@dataclass(frozen=True)
+class ReaderLost:
+    message: str
+
+
+@dataclass(frozen=True)
+class CardFailed:
+    message: str
+
+
+@dataclass(frozen=True)
+class Reset:
+    pass
+
+
+Event = (
+    CardPlaced | MethodChosen | PinTriesRead | PinAccepted | PinRejected | FaceCompared
+    | VisualConfirmed | ConsentsGiven | ResultReceived | OqsFailed | CardRemoved | ReaderLost
+    | CardFailed | Reset
+)  # fmt: skip
+
+AUTH_STATES = frozenset(
+    {
+        State.CHOOSING_METHOD,
+        State.PIN_ENTRY,
+        State.PIN_WRONG,
+        State.PIN_BLOCKED,
+        State.FACE_CAPTURE,
+        State.FACE_NOT_MATCHED,
+        State.VISUAL_CHECK,
+        State.CONSENTS,
+    }
+)
+
+
+@dataclass
+class CheckinFlow:
+    """One patient's check-in. ``face_tries``: failed captures before face is closed."""
+
+    face_tries: int = 3
+    state: State = State.WAITING_CARD
+    variant: Variant | None = None
+    method: Method | None = None
+    pin_tries_left: int | None = None
+    face_failures: int = 0
+    last_face_score: float | None = None
+    consents: ConsentsGiven | None = None
+    result: QualificationResult | None = None
+    fallback_reason: FallbackReason | None = None
+    message: str | None = None
+    history: list[State] = field(default_factory=list)
+
+    # -- what staff and patient may do now ------------------------------------------------
+
+    def methods(self) -> list[Method]:
+        """Authentication methods open for this card now."""
+        if self.variant is None:
+            return []
+        if self.variant in (Variant.ANDROID, Variant.IPHONE):
+            # smartphones: the PIN (Android on the reader, iPhone on the phone); no face
+            # object to compare; staff cannot check a phone visually against a photo
+            return [] if self.state is State.PIN_BLOCKED else [Method.PIN]
+        methods: list[Method] = []
+        if self.variant is Variant.PHYSICAL and self.pin_tries_left != 0:
+            methods.append(Method.PIN)
+        if self.face_failures < self.face_tries:
+            methods.append(Method.FACE)
+        methods.append(Method.VISUAL)
+        return methods
+
+    def options(self) -> list[str]:
+        """The ways on from the current state, as action names for the UI."""
+        if self.state in (State.CHOOSING_METHOD, State.PIN_BLOCKED, State.FACE_NOT_MATCHED):
+            return [f"method:{m.value}" for m in self.methods()] + ["cancel"]
+        if self.state in (State.PIN_ENTRY, State.PIN_WRONG):
+            return ["pin", "cancel"] + [
+                f"method:{m.value}" for m in self.methods() if m is not Method.PIN
+            ]
+        if self.state is State.FACE_CAPTURE:
+            return ["capture", "cancel"]
+        if self.state is State.VISUAL_CHECK:
+            return ["visual-confirm", "cancel"]
+        if self.state is State.CONSENTS:
+            return ["consents"]
+        if self.state in (State.FALLBACK, State.OQS_UNAVAILABLE):
+            return ["ladder", "reset"]
+        if self.state.final:
+            return ["reset"]
+        return []
+
+    # -- transitions --------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> State:
+        new = self._next(event)
+        self.history.append(self.state)
+        self.state = new
+        return new
+
+    def _next(self, event: Event) -> State:
+        s = self.state
+        if isinstance(event, Reset):
+            fresh = CheckinFlow(face_tries=self.face_tries)
+            for name in (
+                "variant",
+                "method",
+                "pin_tries_left",
+                "face_failures",
+                "last_face_score",
+                "consents",
+                "result",
+                "fallback_reason",
+                "message",
+            ):
+                setattr(self, name, getattr(fresh, name))  # fmt: skip
+            return State.WAITING_CARD
+        if isinstance(event, CardRemoved) and not s.final:
+            self.message = "カードが取り外されました。もう一度置いてください"
+            return State.CARD_REMOVED
+        if isinstance(event, ReaderLost) and not s.final:
+            self.message = f"カードリーダーが見つかりません: {event.message}"
+            return State.READER_LOST
+        if isinstance(event, CardFailed) and not s.final:
+            self.message = event.message
+            return State.ERROR
+        if isinstance(event, CardPlaced) and s is State.WAITING_CARD:
+            self.variant = event.variant
+            return State.CHOOSING_METHOD
+        if isinstance(event, MethodChosen) and s in (
+            State.CHOOSING_METHOD, State.PIN_BLOCKED, State.FACE_NOT_MATCHED, State.PIN_ENTRY,
+            State.PIN_WRONG,
+        ):  # fmt: skip
+            if event.method is Method.PIN and self.pin_tries_left == 0:
+                self.method = event.method
+                self.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
+                if self.variant is Variant.ANDROID:
+                    self.message = "暗証番号がロックされています。資格確認書などで確認してください"
+                return State.PIN_BLOCKED
+            if event.method not in self.methods():
+                raise InvalidTransition(s, event)
+            self.method = event.method
+            return {
+                Method.PIN: State.PIN_ENTRY,
+                Method.FACE: State.FACE_CAPTURE,
+                Method.VISUAL: State.VISUAL_CHECK,
+            }[event.method]
+        if isinstance(event, PinTriesRead) and s in (State.PIN_ENTRY, State.PIN_WRONG):
+            self.pin_tries_left = event.tries_left
+            if event.tries_left == 0:
+                self.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
+                return State.PIN_BLOCKED
+            return s
+        if isinstance(event, PinAccepted) and s in (State.PIN_ENTRY, State.PIN_WRONG):
+            return State.CONSENTS
+        if isinstance(event, PinRejected) and s in (State.PIN_ENTRY, State.PIN_WRONG):
+            self.pin_tries_left = event.tries_left
+            if event.tries_left == 0:
+                self.message = "暗証番号がロックされました。顔認証か目視確認で続けられます"
+                return State.PIN_BLOCKED
+            self.message = f"暗証番号が違います（あと{event.tries_left}回）"
+            return State.PIN_WRONG
+        if isinstance(event, FaceCompared) and s is State.FACE_CAPTURE:
+            self.last_face_score = event.score
+            if event.matched:
+                return State.CONSENTS
+            self.face_failures += 1
+            left = self.face_tries - self.face_failures
+            self.message = (
+                f"顔が一致しませんでした（あと{left}回）"
+                if left
+                else "顔認証はこれ以上できません。暗証番号か目視確認で続けてください"
+            )
+            return State.FACE_NOT_MATCHED
+        if isinstance(event, VisualConfirmed) and s is State.VISUAL_CHECK:
+            return State.CONSENTS
+        if isinstance(event, ConsentsGiven) and s is State.CONSENTS:
+            self.consents = event
+            return State.CONFIRMING
+        if isinstance(event, ResultReceived) and s is State.CONFIRMING:
+            return self._classify(event.result)
+        if isinstance(event, OqsFailed) and s in AUTH_STATES | {State.CONFIRMING}:
+            self.message = event.message
+            if event.fallback:
+                self.fallback_reason = FallbackReason.OQS_UNAVAILABLE
+                return State.OQS_UNAVAILABLE
+            return State.ERROR
+        raise InvalidTransition(s, event)
+
+    def _classify(self, result: QualificationResult) -> State:
+        self.result = result
+        body = result.message_body
+        if result.confirmed:
+            self.message = result.message_body.processing_result_message
+            return State.CONFIRMED
+        if body.processing_result_status != "1":
+            reason = REFUSAL_FALLBACK.get(body.processing_result_code or "")
+            self.message = body.processing_result_message or "資格確認ができませんでした"
+            if reason is None:
+                return State.ERROR
+            self.fallback_reason = reason
+            return State.FALLBACK
+        self.fallback_reason = VALIDITY_FALLBACK.get(
+            body.qualification_validity or "", FallbackReason.NO_MATCH
+        )
+        self.message = f"資格確認の結果: {result.validity_label}"
+        return State.FALLBACK

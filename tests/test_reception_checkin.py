@@ -1,0 +1,161 @@
+"""Check-ins end to end in process: every persona and method of the seeded world,
+over loopback against the real app (ASGI), with the flow's failure states."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mock_oqs.world import FACE_AUTH_FILE, World
+from reader.transport import LoopbackTransport
+from reader.virtual.card import VirtualCard
+from reader.virtual.profile import load_profile
+from reception.camera import FaceScenario
+from reception.checkin import CheckinOutcome, CheckinRequest, Terminal, check_in
+from reception.flow import ConsentsGiven, FallbackReason, Method, State
+from reception.oqs_client import OqsClient
+from reception.store import Store
+from tests.test_reception_oqs_client import in_process
+
+REASONS = {
+    "certificate-lapsed": FallbackReason.CERTIFICATE_LAPSED,
+    "certificate-revoked": FallbackReason.CERTIFICATE_REVOKED,
+    "not-registered": FallbackReason.NOT_REGISTERED,
+    "no-qualification": FallbackReason.NO_MATCH,
+    "invalid": FallbackReason.INVALID,
+    "multiple": FallbackReason.MULTIPLE,
+}
+
+
+def terminal_of(world: World) -> Terminal:
+    d = world.directory / "terminal"
+    return Terminal.load(d / "cert.pem", d / "key.pem", d / FACE_AUTH_FILE)
+
+
+def card_of(world: World, persona: str) -> VirtualCard:
+    return VirtualCard(load_profile(world.directory / world.persona(persona)["card"]))
+
+
+def pin_of(world: World, persona: str, shown: list[int] | None = None) -> Any:
+    def source(tries_left: int) -> str:
+        if shown is not None:
+            shown.append(tries_left)
+        pin: str = world.persona(persona)["pin"]
+        return pin
+
+    return source
+
+
+def run(
+    world: World,
+    store: Store,
+    card: VirtualCard | LoopbackTransport,
+    request: CheckinRequest,
+    client: OqsClient | None = None,
+) -> CheckinOutcome:
+    transport = card if isinstance(card, LoopbackTransport) else LoopbackTransport(card)
+
+    async def go() -> CheckinOutcome:
+        async with client or in_process(world) as oqs:
+            return await check_in(transport, oqs, store, terminal_of(world), request)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "reception.sqlite")
+
+
+def test_every_persona_and_method_gives_the_promised_outcome(world: World, store: Store) -> None:
+    checked = 0
+    for entry in world.index["personas"]:
+        expect = entry["expect"]
+        for method in expect["methods"]:
+            request = CheckinRequest(
+                Method(method), pin_source=pin_of(world, entry["id"]), seed=1,
+                consents=ConsentsGiven(medication=True, limit=True),
+            )  # fmt: skip
+            outcome = run(world, store, card_of(world, entry["id"]), request)
+            where = (entry["id"], method, outcome.flow.message)
+            if expect["outcome"] == "confirmed":
+                assert outcome.state is State.CONFIRMED, where
+                assert outcome.result is not None
+                assert (
+                    outcome.result.entries[0].insured_partial_contribution_ratio
+                    == (expect["ratio"])
+                ), where
+                assert set(expect["notices"]) <= set(outcome.result.message_body.mock_notices)
+                assert store.reception(outcome.reception_id).status == "confirmed"
+            else:
+                assert outcome.state is State.FALLBACK, where
+                assert outcome.flow.fallback_reason is REASONS[expect["reason"]], where
+                assert store.reception(outcome.reception_id).status == "fallback"
+            checked += 1
+    assert checked >= 60
+
+
+def test_tries_are_shown_before_the_attempt_and_a_wrong_pin_is_not_resent(
+    world: World, store: Store
+) -> None:
+    card = card_of(world, "adult-kyokai")
+    shown: list[int] = []
+
+    def wrong(tries_left: int) -> str:
+        shown.append(tries_left)
+        return "0000" if world.persona("adult-kyokai")["pin"] != "0000" else "1111"
+
+    outcome = run(world, store, card, CheckinRequest(Method.PIN, pin_source=wrong))
+    assert shown == [3]
+    assert outcome.state is State.PIN_WRONG and outcome.flow.pin_tries_left == 2
+    assert card.profile.auth_pin.tries_left == 2  # exactly one attempt reached the card
+    assert "あと2回" in (outcome.flow.message or "")
+    assert store.reception(outcome.reception_id).status == "error"
+    # the next patient attempt sees 2 before typing, and the right PIN resets the counter
+    request = CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai", shown))
+    again = run(world, store, card, request)
+    assert shown == [3, 2] and again.state is State.CONFIRMED
+    assert card.profile.auth_pin.tries_left == 3
+
+
+def test_blocked_pin_offers_face_and_visual(world: World, store: Store) -> None:
+    outcome = run(world, store, card_of(world, "pin-blocked"),
+                  CheckinRequest(Method.PIN, pin_source=pin_of(world, "pin-blocked")))  # fmt: skip
+    assert outcome.state is State.PIN_BLOCKED
+    assert outcome.flow.methods() == [Method.FACE, Method.VISUAL]
+
+
+def test_face_not_matched_until_the_limit(world: World, store: Store) -> None:
+    card = card_of(world, "adult-kyokai")
+    outcome = run(world, store, card, CheckinRequest(Method.FACE, face=FaceScenario.OTHER, seed=2))
+    assert outcome.state is State.FACE_NOT_MATCHED and outcome.flow.face_failures == 3
+    assert Method.FACE not in outcome.flow.methods()
+    assert outcome.flow.methods() == [Method.PIN, Method.VISUAL]
+    poor = run(world, store, card, CheckinRequest(Method.FACE, face=FaceScenario.POOR, seed=2))
+    assert poor.state is State.FACE_NOT_MATCHED
+
+
+def test_face_only_card_has_no_pin_option(world: World, store: Store) -> None:
+    outcome = run(world, store, card_of(world, "face-only"),
+                  CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")))  # fmt: skip
+    assert outcome.state is State.ERROR and "使えません" in (outcome.flow.message or "")
+    assert outcome.apdus <= 4  # identified, never asked for a PIN
+
+
+def test_removal_after_every_apdu_leaves_a_clean_state(world: World, store: Store) -> None:
+    full = run(world, store, card_of(world, "adult-kyokai"),
+               CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")))  # fmt: skip
+    assert full.state is State.CONFIRMED
+    for after in range(full.apdus):
+        card = card_of(world, "adult-kyokai")
+        transport = LoopbackTransport(card)
+        transport.remove_after = after
+        request = CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai"))
+        outcome = run(world, store, transport, request)
+        assert outcome.state is State.CARD_REMOVED, after
+        assert "取り外され" in (outcome.flow.message or "")
+        assert card.profile.auth_pin.tries_left == 3, after  # no attempt was lost
+        assert store.reception(outcome.reception_id).status == "error"
