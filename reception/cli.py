@@ -1,0 +1,536 @@
+"""``reception``: the terminal's headless commands.
+
+  reception checkin   one check-in with a persona's virtual card (or a real card)
+  reception declare   a 被保険者資格申立書 → store + printable PDF + re-verification queue
+  reception pending   the declarations waiting for re-verification
+  reception reverify  re-check the queue by number (waits for the service with --wait)
+  reception step      record a rung of the fallback ladder for a reception
+  reception confirm-number   query by 保険者番号・記号・番号 (the 資格確認書 rung)
+  reception export    a day's results as XmlMsg files or one CSV
+
+Settings: reception.toml in the config directory and RECEPTION_* variables
+(see reception/settings.py). A PIN is read from the terminal or, with --pin-stdin,
+from standard input — never from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import getpass
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from reader.argtypes import iso_date
+from reader.errors import ReaderError
+from reader.jpki import ReadMode
+from reader.pcsc import PcscTransport, wait_for_card
+from reader.transport import LoopbackTransport, TracingTransport, Transport
+from reader.virtual.card import Honeypot, VirtualCard
+from reader.virtual.profile import ProfileError, load_profile
+from reception.camera import FaceScenario
+from reception.checkin import (
+    CheckinOutcome,
+    CheckinRequest,
+    Terminal,
+    TerminalError,
+    check_in,
+)
+from reception.declaration import DeclarationError, LadderStep, SelfDeclaration
+from reception.export import export_csv, export_xml
+from reception.flow import ConsentsGiven, Method, State
+from reception.oqs_client import OqsClient, OqsError
+from reception.pdf import FontMissing, render_declaration
+from reception.redaction import configure_logging
+from reception.reverify import describe, reverify_pending, reverify_when_back
+from reception.settings import ReceptionSettings, SettingsError, TransportKind, load_settings
+from reception.store import Store
+from reception.world import WorldError, WorldFiles, served
+
+EXIT_CONFIRMED = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_FALLBACK = 3
+EXIT_CARD = 4
+EXIT_WRONG_PIN = 5
+EXIT_PIN_BLOCKED = 6
+EXIT_FACE = 7
+
+EXIT_CODES = {
+    State.CONFIRMED: EXIT_CONFIRMED,
+    State.FALLBACK: EXIT_FALLBACK,
+    State.OQS_UNAVAILABLE: EXIT_FALLBACK,
+    State.CARD_REMOVED: EXIT_CARD,
+    State.READER_LOST: EXIT_CARD,
+    State.PIN_WRONG: EXIT_WRONG_PIN,
+    State.PIN_BLOCKED: EXIT_PIN_BLOCKED,
+    State.FACE_NOT_MATCHED: EXIT_FACE,
+}
+
+EPILOG = """exit codes of checkin: 0 confirmed; 3 fallback needed (not confirmed, or the
+service unreachable: the reception is kept as pending); 4 card removed or reader lost;
+5 wrong PIN; 6 PIN blocked; 7 face not matched; 1 other errors; 2 bad arguments."""
+
+CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _consents(text: str | None) -> ConsentsGiven:
+    if not text:
+        return ConsentsGiven()
+    items = {part.strip() for part in text.split(",") if part.strip()}
+    if "all" in items:
+        items = (items - {"all"}) | set(CONSENT_ITEMS)
+    unknown = items - set(CONSENT_ITEMS)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown consent {', '.join(sorted(unknown))}; use {', '.join(CONSENT_ITEMS)} or all"
+        )
+    return ConsentsGiven(**{item: True for item in items})
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+# -- transports ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def persona_transport(
+    args: argparse.Namespace, settings: ReceptionSettings, card_path: Path | None
+) -> Iterator[Transport]:
+    kind = TransportKind(args.transport or settings.reader.transport)
+    if kind is TransportKind.LOOPBACK:
+        if card_path is None:
+            raise UsageError("--transport loopback needs a virtual card: --world and --persona")
+        try:
+            card = VirtualCard(load_profile(card_path), path=card_path, honeypot=Honeypot())
+        except ProfileError as exc:
+            raise UsageError(str(exc)) from None
+        yield LoopbackTransport(card)
+        return
+    reader = args.reader or settings.reader.name
+    if card_path is None:  # a real card in a real reader
+        transport = PcscTransport(reader, wait_seconds=args.wait)
+        try:
+            yield transport
+        finally:
+            transport.close()
+        return
+    slot = args.slot
+    reader = reader or f"Virtual PCD 00 {slot:02d}"
+    vcard = Path(sys.executable).parent / "vcard"
+    proc = subprocess.Popen(
+        [str(vcard), "serve", "--profile", str(card_path), "--port", str(35963 + slot), "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if not wait_for_card(reader, True, seconds=max(args.wait, 10.0)):
+            raise ReaderError(f"the virtual card did not appear in {reader!r} (is pcscd running?)")
+        transport = PcscTransport(reader)
+        try:
+            yield transport
+        finally:
+            transport.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        wait_for_card(reader, False, seconds=5)
+
+
+def _pin_source(args: argparse.Namespace) -> Any:
+    def source(tries_left: int) -> str:
+        prompt = f"暗証番号（4桁、残り{tries_left}回）: "
+        if args.pin_stdin:
+            _err(prompt.rstrip())
+            line = sys.stdin.readline()
+            if not line:
+                raise UsageError("--pin-stdin: standard input is empty")
+            return line.rstrip("\r\n")
+        if not sys.stdin.isatty():
+            raise UsageError("no terminal to ask the PIN on: pipe it with --pin-stdin")
+        return getpass.getpass(prompt)
+
+    return source
+
+
+@contextlib.contextmanager
+def oqs_for(
+    args: argparse.Namespace, settings: ReceptionSettings, world: WorldFiles | None
+) -> Iterator[OqsClient]:
+    if settings.oqs.url is None and world is None:
+        raise UsageError("no OQS url: set oqs.url (or RECEPTION_OQS__URL), or give --world")
+    with contextlib.ExitStack() as stack:
+        oqs = settings.oqs
+        if world is not None:
+            url = oqs.url or stack.enter_context(served(world))
+            oqs = world.oqs_settings(oqs, url)
+        yield OqsClient(oqs)
+
+
+def _terminal(settings: ReceptionSettings, world: WorldFiles | None) -> Terminal:
+    cert, key = settings.oqs.client_cert, settings.oqs.client_key
+    face = None
+    if world is not None:
+        cert = cert or world.terminal_dir / "cert.pem"
+        key = key or world.terminal_dir / "key.pem"
+        face = world.terminal_dir / "face-auth.cvc"
+    if cert is None or key is None:
+        raise UsageError("no terminal certificate: set oqs.client_cert/client_key or --world")
+    return Terminal.load(cert, key, face or cert.parent / "face-auth.cvc")
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    world = WorldFiles.open(args.world) if args.world else None
+    card_path = world.card(args.persona) if world and args.persona else None
+    if args.persona and world is None:
+        raise UsageError("--persona needs --world")
+    terminal = _terminal(settings, world)
+    store = Store(args.store or settings.store_path)
+    request = CheckinRequest(
+        Method(args.method), pin_source=_pin_source(args), face=FaceScenario(args.face),
+        consents=args.consent, staff=args.staff, seed=args.seed,
+    )  # fmt: skip
+    read_mode = (
+        ReadMode.EXTENDED if args.extended or settings.reader.extended_length else (ReadMode.SHORT)
+    )
+    with contextlib.ExitStack() as stack:
+        trace = stack.enter_context(open(args.trace, "a", encoding="utf-8")) if args.trace else None
+        client = stack.enter_context(oqs_for(args, settings, world))
+        transport = stack.enter_context(persona_transport(args, settings, card_path))
+        if trace is not None:
+            transport = TracingTransport(transport, trace)
+
+        async def go() -> CheckinOutcome:
+            async with client:
+                outcome = await check_in(
+                    transport, client, store, terminal, request, face=settings.face,
+                    read_mode=read_mode,
+                )  # fmt: skip
+                if outcome.result is not None and store.pending():
+                    summary = await reverify_pending(client, store)  # the service answers
+                    if summary.checked:
+                        _err(describe(summary))
+                return outcome
+
+        outcome = asyncio.run(go())
+    _report(outcome, args.json)
+    return EXIT_CODES.get(outcome.state, EXIT_ERROR)
+
+
+def _report(outcome: CheckinOutcome, as_json: bool) -> None:
+    flow = outcome.flow
+    result = outcome.result
+    entry = result.entries[0] if result is not None and len(result.entries) == 1 else None
+    data: dict[str, Any] = {
+        "reception_id": outcome.reception_id,
+        "outcome": outcome.status,
+        "state": flow.state.value,
+        "variant": flow.variant.value if flow.variant else None,
+        "method": flow.method.value if flow.method else None,
+        "message": flow.message,
+        "fallback_reason": flow.fallback_reason.value if flow.fallback_reason else None,
+        "pin_tries_left": flow.pin_tries_left,
+        "face_score": flow.last_face_score,
+        "validity": result.message_body.qualification_validity if result else None,
+        "qualification": entry.model_dump(by_alias=True, exclude_none=True) if entry else None,
+        "notices": result.notices if result else [],
+        "apdus": outcome.apdus,
+        "timings_ms": outcome.timings,
+    }
+    if as_json:
+        _print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    label = {
+        "confirmed": "資格確認できました",
+        "fallback": "資格確認できません（代替手段へ）",
+        "pending": "資格確認サービスに接続できません（保留）",
+        "error": "中断しました",
+    }
+    _print(f"受付 {outcome.reception_id}: {label[outcome.status]}")
+    if flow.message:
+        _print(f"  {flow.message}")
+    if flow.fallback_reason:
+        _print(f"  理由: {flow.fallback_reason.value} → 資格情報のお知らせ／マイナポータル、"
+               "資格確認書、被保険者資格申立書の順に確認してください")  # fmt: skip
+    if entry is not None:
+        insurer = (entry.insurer_number or "").strip()
+        _print(f"  氏名 {entry.name}（{entry.name_kana}） 生年月日 {entry.birthdate}")
+        _print(f"  保険者 {entry.insurer_name} {insurer}")
+        _print(f"  記号 {entry.insured_card_symbol} 番号 {entry.insured_identification_number} "
+               f"枝番 {entry.insured_branch_number}")  # fmt: skip
+        _print(f"  負担割合 {entry.ratio}")
+    for notice in data["notices"]:
+        _print(f"  ※ {notice}")
+    timings = ", ".join(f"{k} {v:.1f} ms" for k, v in outcome.timings.items())
+    _print(f"  APDU {outcome.apdus} 件; {timings}")
+
+
+def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    data: dict[str, Any] = {}
+    if args.json_file:
+        try:
+            loaded = json.loads(Path(args.json_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{args.json_file}: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(f"{args.json_file}: expected a JSON object of the form's fields")
+        data.update(loaded)
+    for name in SelfDeclaration.model_fields:
+        value = getattr(args, name, None)
+        if value is not None:
+            data[name] = value
+    data.setdefault("declared_on", dt.date.today().isoformat())
+    declaration = SelfDeclaration.parse(data)
+    store = Store(args.store or settings.store_path)
+    if args.reception:
+        store.reception(args.reception)  # KeyError → a clear message
+    declaration_id = store.add_declaration(declaration, reception_id=args.reception)
+    out = args.out or settings.declarations_dir / f"{declaration_id}.pdf"
+    render_declaration(declaration, out, reception_id=args.reception)
+    store.set_pdf(declaration_id, out)
+    hint = declaration.billing_hint()
+    _print(f"申立書 {declaration_id} を記録しました: {out}")
+    _print(f"  請求: {hint.note}（保険者番号 {hint.insurer_number}）")
+    _print("  再確認の待ち行列に入れました" + ("" if declaration.queryable else
+           "（番号がないため、番号がわかるまで未確認のままです）"))  # fmt: skip
+    return 0
+
+
+def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    store = Store(args.store or settings.store_path)
+    items = store.pending()
+    if args.json:
+        _print(json.dumps([
+            {"declaration_id": d.declaration_id, "reception_id": d.reception_id,
+             "created_at": d.created_at, "state": d.state, "name": d.declaration.name,
+             "queryable": d.declaration.queryable, "pdf": d.pdf}
+            for d in items
+        ], ensure_ascii=False, indent=2))  # fmt: skip
+        return 0
+    if not items:
+        _print("再確認待ちの申立書はありません")
+    for d in items:
+        numbers = "番号あり" if d.declaration.queryable else "番号なし"
+        _print(f"{d.declaration_id}  {d.created_at[:16]}  {d.declaration.name}  {numbers}  "
+               f"{d.state}")  # fmt: skip
+    return 0
+
+
+def cmd_reverify(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    world = WorldFiles.open(args.world) if args.world else None
+    store = Store(args.store or settings.store_path)
+    with oqs_for(args, settings, world) as client:
+
+        async def go() -> Any:
+            async with client:
+                if args.wait:
+                    return await reverify_when_back(client, store, wait_seconds=args.wait)
+                return await reverify_pending(client, store)
+
+        summary = asyncio.run(go())
+    _print(describe(summary))
+    for declaration_id in summary.differing:
+        difference = store.declaration(declaration_id).difference
+        details = "、".join(f"{k}: 申立て {v[0]} → 照会 {v[1]}" for k, v in difference.items())
+        _print(f"  相違 {declaration_id}: {details}")
+    return EXIT_FALLBACK if summary.error else 0
+
+
+def cmd_step(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    store = Store(args.store or settings.store_path)
+    store.reception(args.reception)
+    step = {"notice": LadderStep.NOTICE, "portal": LadderStep.PORTAL,
+            "certificate": LadderStep.CERTIFICATE, "declaration": LadderStep.DECLARATION}[
+        args.step]  # fmt: skip
+    if not args.detail.strip():
+        raise UsageError("--detail: say what you saw (e.g. 資格情報のお知らせ: 協会けんぽ 3割)")
+    store.record_step(args.reception, step, args.detail.strip(), actor=args.staff)
+    _print(f"{args.reception}: {step.value} を記録しました")
+    return 0
+
+
+def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    world = WorldFiles.open(args.world) if args.world else None
+    store = Store(args.store or settings.store_path)
+    reception_id = args.reception or store.begin_reception(actor=args.staff)
+    body = {
+        "insurer_number": args.insurer_number, "symbol": args.symbol, "number": args.number,
+        "birth_date": args.birth_date.strftime("%Y%m%d"), "limit_consent": args.limit_consent,
+    }  # fmt: skip
+    if args.branch:
+        body["branch"] = args.branch
+    with oqs_for(args, settings, world) as client:
+
+        async def go() -> Any:
+            async with client:
+                return await client.confirm_number(body)
+
+        try:
+            result = asyncio.run(go())
+        except OqsError as exc:
+            store.finish_reception(reception_id, status="pending" if exc.fallback else "error",
+                                   reason=f"{exc.title}: {exc}", method="number")  # fmt: skip
+            raise
+    status = "confirmed" if result.confirmed else "fallback"
+    store.record_step(reception_id, LadderStep.CERTIFICATE, f"番号で照会: {result.validity_label}",
+                      actor=args.staff)  # fmt: skip
+    store.finish_reception(reception_id, status=status, method="number", result=result,
+                           reason=None if result.confirmed else result.validity_label)  # fmt: skip
+    _print(f"受付 {reception_id}: {result.validity_label}")
+    for entry in result.entries:
+        _print(f"  {entry.name} {entry.insurer_name} {(entry.insurer_number or '').strip()} "
+               f"負担割合 {entry.ratio}")  # fmt: skip
+    return 0 if result.confirmed else EXIT_FALLBACK
+
+
+def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    store = Store(args.store or settings.store_path)
+    if args.format == "csv":
+        _print(str(export_csv(store, args.date, args.out)))
+        return 0
+    written = export_xml(store, args.date, args.out)
+    for path in written:
+        _print(str(path))
+    if not written:
+        _err(f"{args.date}: 結果のある受付はありません")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reception", description=__doc__.split("\n\n")[0], epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--store", type=Path, help="the store file (default: data directory)")
+    parser.add_argument("--log-level", default="WARNING",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])  # fmt: skip
+    parser.add_argument("--log-file", type=Path, help="write the log here (redacted)")
+    parser.add_argument("--staff", default="staff", help="who acts (for the audit trail)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("checkin", help="one check-in", epilog=EPILOG)
+    c.add_argument("--world", type=Path, help="a world made by `mock-oqs seed`")
+    c.add_argument("--persona", help="whose virtual card (an id of the world's index)")
+    c.add_argument("--transport", choices=[k.value for k in TransportKind])
+    c.add_argument("--reader", help="PC/SC reader name (default: the virtual slot or the first)")
+    c.add_argument("--slot", type=int, choices=[0, 1], default=0, help="vpcd slot for a persona")
+    c.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a card")
+    c.add_argument("--method", choices=[m.value for m in Method], required=True)
+    c.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input")
+    c.add_argument("--face", choices=[s.value for s in FaceScenario], default="same",
+                   help="the simulated camera's scenario")  # fmt: skip
+    c.add_argument("--consent", type=_consents, default=ConsentsGiven(),
+                   help="comma list of medication, checkup, operation, limit, or all")  # fmt: skip
+    c.add_argument("--extended", action="store_true", help="extended-length certificate reads")
+    c.add_argument("--trace", type=Path, help="append the APDU trace here (VERIFY redacted)")
+    c.add_argument("--seed", type=int, help="the camera's seed (reproducible face scores)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_checkin)
+
+    d = sub.add_parser("declare", help="record a 被保険者資格申立書 and print it")
+    d.add_argument("--json-file", help="the form's fields as JSON (arguments override)")
+    for name, field in SelfDeclaration.model_fields.items():
+        d.add_argument(f"--{name.replace('_', '-')}", dest=name, help=field.description)
+    d.add_argument("--reception", help="the reception this declaration belongs to")
+    d.add_argument("--out", type=Path, help="where the PDF goes")
+    d.set_defaults(func=cmd_declare)
+
+    p = sub.add_parser("pending", help="declarations waiting for re-verification")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pending)
+
+    r = sub.add_parser("reverify", help="re-check queued declarations by number")
+    r.add_argument("--world", type=Path)
+    r.add_argument("--wait", type=float, default=0.0,
+                   help="seconds to wait for the service to answer first")  # fmt: skip
+    r.set_defaults(func=cmd_reverify)
+
+    s = sub.add_parser("step", help="record a rung of the fallback ladder")
+    s.add_argument("reception")
+    s.add_argument("step", choices=["notice", "portal", "certificate", "declaration"])
+    s.add_argument("--detail", required=True, help="what staff saw")
+    s.set_defaults(func=cmd_step)
+
+    n = sub.add_parser("confirm-number", help="query by number (資格確認書)")
+    n.add_argument("--world", type=Path)
+    n.add_argument("--insurer-number", required=True)
+    n.add_argument("--symbol", required=True)
+    n.add_argument("--number", required=True)
+    n.add_argument("--branch")
+    n.add_argument("--birth-date", type=iso_date, required=True)
+    n.add_argument("--limit-consent", action="store_true")
+    n.add_argument("--reception", help="add to this reception (default: a new one)")
+    n.set_defaults(func=cmd_confirm_number)
+
+    e = sub.add_parser("export", help="a day's results as XmlMsg files or CSV")
+    e.add_argument("--date", type=iso_date, required=True)
+    e.add_argument("--format", choices=["xml", "csv"], required=True)
+    e.add_argument("--out", type=Path, required=True)
+    e.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level, args.log_file)
+    try:
+        settings = load_settings()
+        if (
+            args.command in ("reverify", "confirm-number")
+            and args.world is None
+            and (settings.oqs.url is None)
+        ):
+            raise UsageError("no OQS url: set oqs.url (or RECEPTION_OQS__URL), or give --world")
+        code: int = args.func(args, settings)
+        return code
+    except (UsageError, SettingsError, WorldError, TerminalError) as exc:
+        _err(f"reception: {exc}")
+        return EXIT_USAGE
+    except DeclarationError as exc:
+        _err(f"reception: {exc.title}:")
+        for problem in exc.problems:
+            _err(f"  - {problem}")
+        return EXIT_USAGE
+    except KeyError as exc:
+        _err(f"reception: {exc.args[0] if exc.args else exc}")
+        return EXIT_USAGE
+    except OqsError as exc:
+        _err(f"reception: {exc.title}: {exc}")
+        return EXIT_FALLBACK if exc.fallback else EXIT_ERROR
+    except (ReaderError, FontMissing, OSError) as exc:
+        _err(f"reception: {getattr(exc, 'title', type(exc).__name__)}: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("reception: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
