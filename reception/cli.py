@@ -425,7 +425,7 @@ def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reception", description=__doc__.split("\n\n")[0], epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
     )  # fmt: skip
     parser.add_argument("--store", type=Path, help="the store file (default: data directory)")
     parser.add_argument("--log-level", default="WARNING",
@@ -434,7 +434,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--staff", default="staff", help="who acts (for the audit trail)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("checkin", help="one check-in", epilog=EPILOG)
+    def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        sub_parser: argparse.ArgumentParser = sub.add_parser(name, allow_abbrev=False, **kwargs)
+        return sub_parser
+
+    c = add("checkin", help="one check-in", epilog=EPILOG)
     c.add_argument("--world", type=Path, help="a world made by `mock-oqs seed`")
     c.add_argument("--persona", help="whose virtual card (an id of the world's index)")
     c.add_argument("--transport", choices=[k.value for k in TransportKind])
@@ -453,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_checkin)
 
-    d = sub.add_parser("declare", help="record a 被保険者資格申立書 and print it")
+    d = add("declare", help="record a 被保険者資格申立書 and print it")
     d.add_argument("--json-file", help="the form's fields as JSON (arguments override)")
     for name, field in SelfDeclaration.model_fields.items():
         d.add_argument(f"--{name.replace('_', '-')}", dest=name, help=field.description)
@@ -461,23 +465,23 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", type=Path, help="where the PDF goes")
     d.set_defaults(func=cmd_declare)
 
-    p = sub.add_parser("pending", help="declarations waiting for re-verification")
+    p = add("pending", help="declarations waiting for re-verification")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pending)
 
-    r = sub.add_parser("reverify", help="re-check queued declarations by number")
+    r = add("reverify", help="re-check queued declarations by number")
     r.add_argument("--world", type=Path)
     r.add_argument("--wait", type=float, default=0.0,
                    help="seconds to wait for the service to answer first")  # fmt: skip
     r.set_defaults(func=cmd_reverify)
 
-    s = sub.add_parser("step", help="record a rung of the fallback ladder")
+    s = add("step", help="record a rung of the fallback ladder")
     s.add_argument("reception")
     s.add_argument("step", choices=["notice", "portal", "certificate", "declaration"])
     s.add_argument("--detail", required=True, help="what staff saw")
     s.set_defaults(func=cmd_step)
 
-    n = sub.add_parser("confirm-number", help="query by number (資格確認書)")
+    n = add("confirm-number", help="query by number (資格確認書)")
     n.add_argument("--world", type=Path)
     n.add_argument("--insurer-number", required=True)
     n.add_argument("--symbol", required=True)
@@ -488,7 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--reception", help="add to this reception (default: a new one)")
     n.set_defaults(func=cmd_confirm_number)
 
-    e = sub.add_parser("export", help="a day's results as XmlMsg files or CSV")
+    e = add("export", help="a day's results as XmlMsg files or CSV")
     e.add_argument("--date", type=iso_date, required=True)
     e.add_argument("--format", choices=["xml", "csv"], required=True)
     e.add_argument("--out", type=Path, required=True)
@@ -498,7 +502,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # not echoed: a PIN typed on the command line must not reach the screen or a log
+        parser.error(
+            f"{len(unknown)} unrecognized argument(s), not shown; a PIN is read from the "
+            "terminal or with --pin-stdin, never from the command line"
+        )
     configure_logging(args.log_level, args.log_file)
     try:
         settings = load_settings()
