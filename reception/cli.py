@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import getpass
 import json
 import signal
@@ -51,7 +50,7 @@ from reception.pdf import FontMissing, render_declaration
 from reception.redaction import configure_logging
 from reception.reverify import describe, reverify_pending, reverify_when_back
 from reception.settings import ReceptionSettings, SettingsError, TransportKind, load_settings
-from reception.store import Store
+from reception.store import Store, now_jst
 from reception.world import WorldError, WorldFiles, served
 
 EXIT_CONFIRMED = 0
@@ -302,7 +301,7 @@ def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         value = getattr(args, name, None)
         if value is not None:
             data[name] = value
-    data.setdefault("declared_on", dt.date.today().isoformat())
+    data.setdefault("declared_on", now_jst().date().isoformat())  # the clinic's day
     declaration = SelfDeclaration.parse(data)
     store = Store(args.store or settings.store_path)
     if args.reception:
