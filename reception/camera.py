@@ -46,7 +46,7 @@ class SimulatedCamera:
         if self.scenario is FaceScenario.OTHER:
             return _unit([self._rng.gauss(0.0, 1.0) for _ in range(n)])
         sigma = self.NOISE[self.scenario] / math.sqrt(n)
-        return _unit([v + self._rng.gauss(0.0, sigma) for v in holder_template])
+        return _unit([v + self._rng.gauss(0.0, sigma) for v in _unit(holder_template)])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,203 @@
+"""The check-in state machine, pure (no card, no service), and the simulated camera."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reception.camera import FaceMatcher, FaceScenario, SimulatedCamera
+from reception.flow import (
+    CardFailed,
+    CardPlaced,
+    CardRemoved,
+    CheckinFlow,
+    ConsentsGiven,
+    Event,
+    FaceCompared,
+    FallbackReason,
+    InvalidTransition,
+    Method,
+    MethodChosen,
+    OqsFailed,
+    PinAccepted,
+    PinRejected,
+    PinTriesRead,
+    ReaderLost,
+    Reset,
+    ResultReceived,
+    State,
+    Variant,
+    VisualConfirmed,
+)
+from reception.results import QualificationResult
+
+
+def result(validity: str = "1", status: str = "1", code: str | None = None,
+           entries: int = 1) -> QualificationResult:  # fmt: skip
+    return QualificationResult.parse({
+        "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
+        "MessageBody": {
+            "ProcessingResultStatus": status, "ProcessingResultCode": code,
+            "QualificationValidity": validity if status == "1" else None,
+            "ResultList": {"ResultOfQualificationConfirmation": [
+                {"InsuredPartialContributionRatio": "030"}] * entries},
+        },
+    })  # fmt: skip
+
+
+def to_consents(flow: CheckinFlow, variant: Variant = Variant.PHYSICAL) -> None:
+    flow.apply(CardPlaced(variant))
+    flow.apply(MethodChosen(Method.PIN))
+    flow.apply(PinTriesRead(3))
+    flow.apply(PinAccepted())
+
+
+def test_happy_path() -> None:
+    flow = CheckinFlow()
+    to_consents(flow)
+    assert flow.state is State.CONSENTS and flow.options() == ["consents"]
+    flow.apply(ConsentsGiven(medication=True))
+    assert flow.apply(ResultReceived(result())) is State.CONFIRMED
+    assert flow.options() == ["reset"]
+    assert flow.history[:3] == [State.WAITING_CARD, State.CHOOSING_METHOD, State.PIN_ENTRY]
+
+
+@pytest.mark.parametrize(
+    ("validity", "status", "code", "reason"),
+    [
+        ("2", "1", None, FallbackReason.INVALID),
+        ("3", "1", None, FallbackReason.INVALID_NEWER),
+        ("4", "1", None, FallbackReason.NO_MATCH),
+        ("5", "1", None, FallbackReason.MULTIPLE),
+        (None, "2", "MOCK-R001", FallbackReason.CERTIFICATE_REVOKED),
+        (None, "2", "MOCK-R002", FallbackReason.CERTIFICATE_LAPSED),
+        (None, "2", "MOCK-R003", FallbackReason.NOT_REGISTERED),
+    ],
+)
+def test_results_that_need_the_ladder(
+    validity: str | None, status: str, code: str | None, reason: FallbackReason
+) -> None:
+    flow = CheckinFlow()
+    to_consents(flow)
+    flow.apply(ConsentsGiven())
+    assert flow.apply(ResultReceived(result(validity or "1", status, code))) is State.FALLBACK
+    assert flow.fallback_reason is reason and "ladder" in flow.options()
+
+
+def test_valid_but_two_entries_is_not_confirmed() -> None:
+    flow = CheckinFlow()
+    to_consents(flow)
+    flow.apply(ConsentsGiven())
+    assert flow.apply(ResultReceived(result(entries=2))) is State.FALLBACK
+
+
+def test_wrong_pin_counts_down_to_blocked_then_face_or_visual() -> None:
+    flow = CheckinFlow()
+    flow.apply(CardPlaced(Variant.PHYSICAL))
+    flow.apply(MethodChosen(Method.PIN))
+    flow.apply(PinTriesRead(3))
+    assert flow.apply(PinRejected(2)) is State.PIN_WRONG and "あと2回" in (flow.message or "")
+    assert flow.apply(PinRejected(1)) is State.PIN_WRONG
+    assert flow.apply(PinRejected(0)) is State.PIN_BLOCKED
+    assert flow.methods() == [Method.FACE, Method.VISUAL]
+    assert flow.apply(MethodChosen(Method.FACE)) is State.FACE_CAPTURE
+
+
+def test_face_limit_then_pin_or_visual() -> None:
+    flow = CheckinFlow(face_tries=2)
+    flow.apply(CardPlaced(Variant.PHYSICAL))
+    flow.apply(MethodChosen(Method.FACE))
+    flow.apply(FaceCompared(False, 0.1))
+    assert "あと1回" in (flow.message or "")
+    flow.apply(MethodChosen(Method.FACE))
+    flow.apply(FaceCompared(False, 0.2))
+    assert flow.methods() == [Method.PIN, Method.VISUAL]
+    with pytest.raises(InvalidTransition):
+        flow.apply(MethodChosen(Method.FACE))
+    assert flow.state is State.FACE_NOT_MATCHED  # a refused event changes nothing
+    assert flow.apply(MethodChosen(Method.VISUAL)) is State.VISUAL_CHECK
+    assert flow.apply(VisualConfirmed("受付 山田")) is State.CONSENTS
+
+
+@pytest.mark.parametrize(
+    ("variant", "methods"),
+    [
+        (Variant.PHYSICAL, [Method.PIN, Method.FACE, Method.VISUAL]),
+        (Variant.FACE_ONLY, [Method.FACE, Method.VISUAL]),
+        (Variant.ANDROID, [Method.PIN]),
+        (Variant.IPHONE, [Method.PIN]),
+    ],
+)
+def test_methods_by_variant(variant: Variant, methods: list[Method]) -> None:
+    flow = CheckinFlow()
+    flow.apply(CardPlaced(variant))
+    assert flow.methods() == methods
+
+
+def test_removal_reader_loss_and_service_trouble_from_anywhere() -> None:
+    flow = CheckinFlow()
+    flow.apply(CardPlaced(Variant.PHYSICAL))
+    assert flow.apply(CardRemoved()) is State.CARD_REMOVED
+    assert flow.apply(Reset()) is State.WAITING_CARD and flow.variant is None
+    flow.apply(CardPlaced(Variant.PHYSICAL))
+    assert flow.apply(ReaderLost("USB")) is State.READER_LOST and "USB" in (flow.message or "")
+    flow.apply(Reset())
+    to_consents(flow)
+    assert flow.apply(OqsFailed("timeout", fallback=True)) is State.OQS_UNAVAILABLE
+    assert flow.fallback_reason is FallbackReason.OQS_UNAVAILABLE
+    flow.apply(Reset())
+    flow.apply(CardPlaced(Variant.PHYSICAL))
+    assert flow.apply(CardFailed("6F00")) is State.ERROR
+
+
+events = st.one_of(
+    st.builds(CardPlaced, st.sampled_from(Variant)),
+    st.builds(MethodChosen, st.sampled_from(Method)),
+    st.builds(PinTriesRead, st.integers(0, 3)),
+    st.just(PinAccepted()),
+    st.builds(PinRejected, st.integers(0, 2)),
+    st.builds(FaceCompared, st.booleans(), st.floats(0, 1)),
+    st.just(VisualConfirmed("staff")),
+    st.just(ConsentsGiven()),
+    st.just(CardRemoved()),
+    st.builds(OqsFailed, st.text(max_size=5), st.booleans()),
+    st.just(Reset()),
+)
+
+
+@given(st.lists(events, max_size=30))
+def test_any_event_sequence_keeps_the_machine_consistent(sequence: list[Event]) -> None:
+    flow = CheckinFlow()
+    for event in sequence:
+        before = flow.state
+        try:
+            flow.apply(event)
+        except InvalidTransition:
+            assert flow.state is before
+            continue
+        if flow.state is State.CONSENTS:
+            assert flow.variant is not None and flow.method is not None
+        if flow.state is State.PIN_ENTRY:
+            assert flow.variant in (Variant.PHYSICAL, Variant.ANDROID, Variant.IPHONE)
+        if flow.state is State.FACE_CAPTURE:
+            assert flow.variant in (Variant.PHYSICAL, Variant.FACE_ONLY)
+            assert flow.face_failures < flow.face_tries
+
+
+def test_camera_scenarios_separate_at_the_threshold() -> None:
+    rng = random.Random(7)
+    matcher = FaceMatcher(0.82)
+    for seed in range(20):
+        template = [rng.gauss(0, 1) for _ in range(64)]
+        same = SimulatedCamera(FaceScenario.SAME, seed).capture(template)
+        other = SimulatedCamera(FaceScenario.OTHER, seed).capture(template)
+        poor = SimulatedCamera(FaceScenario.POOR, seed).capture(template)
+        assert matcher.compare(template, same).matched
+        assert not matcher.compare(template, other).matched
+        assert not matcher.compare(template, poor).matched
+    assert not matcher.compare([1.0, 0.0], [1.0]).matched  # garbage never matches
+    with pytest.raises(ValueError):
+        FaceMatcher(1.5)
