@@ -4,12 +4,15 @@ over loopback against the real app (ASGI), with the flow's failure states."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mock_oqs.world import FACE_AUTH_FILE, World
+from reader.errors import ReaderUnavailable
 from reader.transport import LoopbackTransport
 from reader.virtual.card import VirtualCard
 from reader.virtual.profile import load_profile
@@ -159,3 +162,37 @@ def test_removal_after_every_apdu_leaves_a_clean_state(world: World, store: Stor
         assert "取り外され" in (outcome.flow.message or "")
         assert card.profile.auth_pin.tries_left == 3, after  # no attempt was lost
         assert store.reception(outcome.reception_id).status == "error"
+
+
+class VanishingReader(LoopbackTransport):
+    """A reader that is unplugged after a few APDUs."""
+
+    def __init__(self, card: VirtualCard, after: int) -> None:
+        super().__init__(card)
+        self.left = after
+
+    def transmit(self, command: bytes) -> bytes:
+        if self.left <= 0:
+            raise ReaderUnavailable("the reader was unplugged")
+        self.left -= 1
+        return super().transmit(command)
+
+
+def test_reader_lost_mid_flow(world: World, store: Store) -> None:
+    card = card_of(world, "adult-kyokai")
+    outcome = run(world, store, VanishingReader(card, 4),
+                  CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")))  # fmt: skip
+    assert outcome.state is State.READER_LOST and "unplugged" in (outcome.flow.message or "")
+    assert card.profile.auth_pin.tries_left == 3
+    assert store.reception(outcome.reception_id).status == "error"
+
+
+def test_core_imports_neither_the_service_nor_textual() -> None:
+    code = (
+        "import sys, reception.cli, reception.checkin, reception.store, reception.pdf;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('mock_oqs', 'textual')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
