@@ -16,6 +16,7 @@ import pytest
 
 from mock_oqs.world import World
 from reception.cli import main
+from reception.store import Store
 from tests.conftest import mock_oqs_serving
 
 EXPECTED_EXIT = {"confirmed": 0, "fallback": 3}
@@ -222,3 +223,28 @@ def test_step_and_confirm_number(
            "--birth-date", "1990-01-01"]  # fmt: skip
     code, _, err = run(bad, monkeypatch, capsys)
     assert code == 1 and "MOCK-E006" in err  # the service's refusal, said as it is
+
+
+def test_a_checkin_the_service_answers_reverifies_the_queue(
+    cli_world: World, env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    persona = cli_world.persona("elderly-70-2wari")  # 70–74: may declare 2割 or 3割
+    n = persona["numbers"]
+    form = DECLARATION | {
+        "name_kana": "カクウ ジロウ", "birth_date": persona["birth_date"], "declared_ratio": 30,
+        "insurer_number": n["current_insurer_number"], "symbol": n["current_symbol"],
+        "number": n["current_number"], "branch": n["current_branch"],
+    }  # fmt: skip
+    path = tmp_path / "form.json"
+    path.write_text(json.dumps(form, ensure_ascii=False), encoding="utf-8")
+    code, out, err = run(["declare", "--json-file", str(path)], monkeypatch, capsys)
+    assert code == 0, err
+    declaration_id = out.split()[1]
+    # no `reverify`: the next check-in the service answers re-checks the queue by itself
+    code, _, err = checkin(cli_world, "adult-kyokai", "loopback", monkeypatch, capsys)
+    assert code == 0 and "相違 1" in err
+    code, out, _ = run(["pending", "--json"], monkeypatch, capsys)
+    assert declaration_id not in out
+    stored = Store(env / "reception.sqlite").declaration(declaration_id)
+    assert stored.state == "differing" and stored.difference == {"負担割合": ["3割", "2割"]}
