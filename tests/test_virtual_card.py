@@ -223,3 +223,19 @@ def test_process_is_total(card: VirtualCard, raw: bytes) -> None:
     out = card.process(raw)
     assert len(out) >= 2
     assert card.last_error is None
+
+
+def test_any_digest_info_is_signed_as_the_card_does(card: VirtualCard) -> None:
+    """The card signs whatever DigestInfo it gets: the raw RSA of the PKCS#1 type-1
+    padded input (SHA-256, SHA-1, anything that fits)."""
+    public = card.profile.certificate().public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    n, e = public.public_numbers().n, public.public_numbers().e
+    sha1_info = bytes.fromhex("3021300906052B0E03021A05000414") + bytes(20)  # any SHA-1
+    for info in (SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(b"x").digest(), sha1_info, b"\x01"):
+        tx(card, SELECT_JPKI)
+        tx(card, verify(TEST_PIN))
+        signature, sw = tx(card, sign(info))
+        assert sw == 0x9000
+        recovered = pow(int.from_bytes(signature, "big"), e, n).to_bytes(256, "big")
+        assert recovered == b"\x00\x01" + b"\xff" * (256 - 3 - len(info)) + b"\x00" + info
