@@ -20,10 +20,10 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -74,6 +74,8 @@ from reception.store import Store
 
 log = logging.getLogger(__name__)
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+T = TypeVar("T")
 
 PinSource = Callable[[int], str]
 """Asked once per attempt with the tries left (shown to the patient first); returns the PIN."""
@@ -189,6 +191,61 @@ class CardFailedError(Exception):
     pass
 
 
+class Interaction(Protocol):
+    """What the check-in asks of the patient and staff. ``None`` from a method means
+    "not this way": back to the choice of method, or (from the choice itself) stop."""
+
+    async def choose_method(self, flow: CheckinFlow) -> Method | None: ...
+
+    async def enter_pin(self, flow: CheckinFlow, tries_left: int) -> str | None: ...
+
+    async def capture_face(self, flow: CheckinFlow) -> FaceScenario | None: ...
+
+    async def confirm_visually(self, flow: CheckinFlow) -> str | None: ...
+
+    async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None: ...
+
+    def progress(self, flow: CheckinFlow, doing: str) -> None: ...
+
+
+class FixedInteraction:
+    """Headless answers from a :class:`CheckinRequest`: one method, one PIN attempt (a
+    wrong PIN ends the check-in), face retried up to the limit, fixed consents."""
+
+    def __init__(self, request: CheckinRequest) -> None:
+        self.request = request
+        self._chosen = False
+        self._pin_asked = False
+
+    async def choose_method(self, flow: CheckinFlow) -> Method | None:
+        if not self._chosen:
+            self._chosen = True
+            return self.request.method
+        if flow.state is State.FACE_NOT_MATCHED and Method.FACE in flow.methods():
+            return Method.FACE  # the patient looks into the camera again
+        return None
+
+    async def enter_pin(self, flow: CheckinFlow, tries_left: int) -> str | None:
+        if self._pin_asked:
+            return None  # never a second attempt on its own (design.md §6.4)
+        self._pin_asked = True
+        if self.request.pin_source is None:
+            raise CardFailedError("暗証番号が入力されていません")
+        return self.request.pin_source(tries_left)
+
+    async def capture_face(self, flow: CheckinFlow) -> FaceScenario | None:
+        return self.request.face
+
+    async def confirm_visually(self, flow: CheckinFlow) -> str | None:
+        return self.request.staff
+
+    async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None:
+        return self.request.consents
+
+    def progress(self, flow: CheckinFlow, doing: str) -> None:
+        log.debug("check-in: %s (%s)", doing, flow.state.value)
+
+
 async def check_in(
     transport: Transport,
     client: OqsClient,
@@ -198,9 +255,15 @@ async def check_in(
     *,
     face: FaceSettings | None = None,
     read_mode: ReadMode = ReadMode.SHORT,
+    interaction: Interaction | None = None,
 ) -> CheckinOutcome:
-    """Run one check-in and record it; never raises for card, reader or service trouble."""
+    """Run one check-in and record it; never raises for card, reader or service trouble.
+
+    ``interaction`` asks the patient and staff (the TUI); without it the answers come
+    from ``request`` (headless).
+    """
     face = face or FaceSettings()
+    ask: Interaction = interaction or FixedInteraction(request)
     flow = CheckinFlow(face_tries=face.tries)
     reception_id = store.begin_reception(actor=request.staff)
     channel = CardChannel(transport)
@@ -208,59 +271,128 @@ async def check_in(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     certificate_der: bytes | None = None
+    template: list[float] | None = None
+    camera: SimulatedCamera | None = None
+    matcher = FaceMatcher(face.threshold)
+    body: dict[str, Any] = {}
 
     def timed(name: str, since: float) -> None:
         timings[name] = round(timings.get(name, 0.0) + (time.perf_counter() - since) * 1000, 3)
 
-    try:
+    async def card(call: Callable[..., T], *args: Any) -> T:
         t = time.perf_counter()
-        variant, tries = await asyncio.to_thread(identify, jpki)
-        timed("card", t)
-        flow.apply(CardPlaced(variant))
-        if tries is not None:
-            flow.pin_tries_left = tries
         try:
-            flow.apply(MethodChosen(request.method))
+            return await asyncio.to_thread(call, *args)
+        finally:
+            timed("card", t)
+
+    async def nonce() -> str:
+        ask.progress(flow, "nonce")
+        t = time.perf_counter()
+        value = await client.nonce()
+        timed("oqs", t)
+        return value
+
+    async def choose() -> bool:
+        """Ask for a method; False: the check-in stops where it is."""
+        method = await ask.choose_method(flow)
+        if method is None:
+            return False
+        try:
+            flow.apply(MethodChosen(method))
         except InvalidTransition:
             open_methods = "・".join(m.label for m in flow.methods()) or "なし"
+            variant = flow.variant.label if flow.variant else "このカード"
             raise CardFailedError(
-                f"{variant.label}では{request.method.label}を使えません"
-                f"（使えるもの: {open_methods}）"
+                f"{variant}では{method.label}を使えません（使えるもの: {open_methods}）"
             ) from None
-        t = time.perf_counter()
-        nonce = await client.nonce()
-        timed("oqs", t)
-        body: dict[str, Any] = {"method": request.method.value, "nonce": nonce}
-        t = time.perf_counter()
-        if request.method is Method.PIN:
-            body |= await _pin(jpki, flow, request, nonce, variant, tries)
-        else:
-            certificate_der = await asyncio.to_thread(_certificate, jpki)
-            if request.method is Method.FACE:
-                await _face(channel, flow, request, terminal, face)
-                if flow.state is not State.CONSENTS:
-                    return _finish(store, reception_id, flow, channel, timings,
-                                   started, certificate_der, request)  # fmt: skip
-            else:
-                flow.apply(VisualConfirmed(request.staff))
-            body["certificate"] = _b64(certificate_der)
-            body |= terminal.sign_statement(request.method, nonce, certificate_der)
-        timed("card", t)
-        if flow.state is not State.CONSENTS:  # wrong PIN / blocked: this attempt ends
-            return _finish(store, reception_id, flow, channel, timings, started,
-                           certificate_der, request)  # fmt: skip
-        certificate_der = certificate_der or base64.b64decode(body["certificate"])
-        flow.apply(request.consents)
-        body["consents"] = {
-            "medication": request.consents.medication,
-            "checkup": request.consents.checkup,
-            "operation": request.consents.operation,
-            "limit": request.consents.limit,
-        }
-        t = time.perf_counter()
-        result = await client.confirm_card(body)
-        timed("oqs", t)
-        flow.apply(ResultReceived(result))
+        return True
+
+    try:
+        ask.progress(flow, "identify")
+        variant, tries = await card(identify, jpki)
+        flow.apply(CardPlaced(variant))
+        flow.pin_tries_left = tries
+        while not flow.state.final:
+            state = flow.state
+            if state in (State.CHOOSING_METHOD, State.PIN_BLOCKED, State.FACE_NOT_MATCHED):
+                if not await choose():
+                    break
+            elif state in (State.PIN_ENTRY, State.PIN_WRONG):
+                pin: Pin | None = None
+                if variant is not Variant.IPHONE:
+                    left = flow.pin_tries_left if flow.pin_tries_left is not None else 0
+                    if flow.apply(PinTriesRead(left)) is State.PIN_BLOCKED:
+                        continue
+                    text = await ask.enter_pin(flow, left)
+                    if text is None:
+                        if not await choose():
+                            break
+                        continue
+                    with redaction.secret(text):
+                        pin = Pin(text)
+                value = await nonce()
+                ask.progress(flow, "authenticate")
+                try:
+                    auth = await card(jpki.authenticate, pin, bytes.fromhex(value))
+                except PinIncorrect as exc:
+                    flow.apply(PinRejected(exc.tries_left))
+                    continue
+                except PinBlocked:
+                    flow.apply(PinRejected(0))
+                    continue
+                flow.apply(PinAccepted())
+                certificate_der = auth.certificate_der
+                body = {"method": "pin", "nonce": value, "certificate": _b64(certificate_der),
+                        "signature": _b64(auth.signature)}  # fmt: skip
+            elif state is State.FACE_CAPTURE:
+                if template is None:
+                    ask.progress(flow, "face-object")
+                    certificate_der = certificate_der or await card(_certificate, jpki)
+                    template = await card(_face_template, channel, terminal)
+                scenario = await ask.capture_face(flow)
+                if scenario is None:
+                    if not await choose():
+                        break
+                    continue
+                camera = camera or SimulatedCamera(scenario, request.seed)
+                camera.scenario = scenario
+                match = matcher.compare(template, camera.capture(template))
+                if flow.apply(FaceCompared(match.matched, match.score)) is State.CONSENTS:
+                    assert certificate_der is not None
+                    body = await _statement_body(Method.FACE, terminal, certificate_der, nonce)
+            elif state is State.VISUAL_CHECK:
+                staff = await ask.confirm_visually(flow)
+                if staff is None:
+                    if not await choose():
+                        break
+                    continue
+                der: bytes = (
+                    certificate_der
+                    if certificate_der is not None
+                    else await card(_certificate, jpki)
+                )
+                certificate_der = der
+                store.audit(staff, "visual-check", "目視確認で本人確認", reception_id)
+                flow.apply(VisualConfirmed(staff))
+                body = await _statement_body(Method.VISUAL, terminal, der, nonce)
+            elif state is State.CONSENTS:
+                consents = await ask.give_consents(flow) or ConsentsGiven()
+                flow.apply(consents)
+                body["consents"] = {
+                    "medication": consents.medication,
+                    "checkup": consents.checkup,
+                    "operation": consents.operation,
+                    "limit": consents.limit,
+                }
+            elif state is State.CONFIRMING:
+                ask.progress(flow, "confirm")
+                t = time.perf_counter()
+                result = await client.confirm_card(body)
+                timed("oqs", t)
+                flow.apply(ResultReceived(result))
+            else:  # pragma: no cover (every non-final state is handled above)
+                raise AssertionError(f"unhandled state {state}")
     except CardRemovedError:
         flow.apply(CardRemoved())
     except (ReaderUnavailable, NoCard, TransportError) as exc:
@@ -274,68 +406,32 @@ async def check_in(
                    certificate_der, request)  # fmt: skip
 
 
-async def _pin(
-    jpki: JpkiClient,
-    flow: CheckinFlow,
-    request: CheckinRequest,
-    nonce: str,
-    variant: Variant,
-    tries: int | None,
-) -> dict[str, str]:
-    pin: Pin | None = None
-    if flow.state is State.PIN_BLOCKED:  # known blocked when the card was identified
-        return {}
-    if variant is not Variant.IPHONE:
-        assert tries is not None
-        if flow.apply(PinTriesRead(tries)) is State.PIN_BLOCKED:
-            return {}
-        if request.pin_source is None:
-            raise CardFailedError("暗証番号が入力されていません")
-        text = request.pin_source(tries)
-        with redaction.secret(text):
-            pin = Pin(text)
-    try:
-        auth = await asyncio.to_thread(jpki.authenticate, pin, bytes.fromhex(nonce))
-    except PinIncorrect as exc:
-        flow.apply(PinRejected(exc.tries_left))
-        return {}
-    except PinBlocked:
-        flow.apply(PinRejected(0))
-        return {}
-    flow.apply(PinAccepted())
-    return {"certificate": _b64(auth.certificate_der), "signature": _b64(auth.signature)}
+async def _statement_body(
+    method: Method,
+    terminal: Terminal,
+    certificate_der: bytes,
+    nonce: Callable[[], Awaitable[str]],
+) -> dict[str, Any]:
+    value = await nonce()
+    return {
+        "method": method.value,
+        "nonce": value,
+        "certificate": _b64(certificate_der),
+        **terminal.sign_statement(method, value, certificate_der),
+    }
+
+
+def _face_template(channel: CardChannel, terminal: Terminal) -> list[float]:
+    if terminal.face_certificate is None:
+        raise CardFailedError("この端末には顔認証用の端末証明書がありません")
+    with channel.transaction(), face_path(channel):
+        return read_face_template(channel, terminal.face_certificate, terminal.key)
 
 
 def _certificate(jpki: JpkiClient) -> bytes:
     with jpki.channel.transaction():
         jpki.select()
         return jpki.auth_certificate_der()
-
-
-async def _face(
-    channel: CardChannel,
-    flow: CheckinFlow,
-    request: CheckinRequest,
-    terminal: Terminal,
-    settings: FaceSettings,
-) -> None:
-    if terminal.face_certificate is None:
-        raise CardFailedError("この端末には顔認証用の端末証明書がありません")
-    cvc = terminal.face_certificate
-
-    def read() -> list[float]:
-        with channel.transaction(), face_path(channel):
-            return read_face_template(channel, cvc, terminal.key)
-
-    template = await asyncio.to_thread(read)
-    camera = SimulatedCamera(request.face, request.seed)
-    matcher = FaceMatcher(settings.threshold)
-    state = flow.state
-    while state is State.FACE_CAPTURE:
-        match = matcher.compare(template, camera.capture(template))
-        state = flow.apply(FaceCompared(match.matched, match.score))
-        if state is State.FACE_NOT_MATCHED and Method.FACE in flow.methods():
-            state = flow.apply(MethodChosen(Method.FACE))  # headless: the patient tries again
 
 
 def _finish(

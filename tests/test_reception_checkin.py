@@ -18,7 +18,7 @@ from reader.virtual.card import VirtualCard
 from reader.virtual.profile import load_profile
 from reception.camera import FaceScenario
 from reception.checkin import CheckinOutcome, CheckinRequest, Terminal, check_in
-from reception.flow import ConsentsGiven, FallbackReason, Method, State
+from reception.flow import CheckinFlow, ConsentsGiven, FallbackReason, Method, State
 from reception.oqs_client import OqsClient
 from reception.store import Store
 from tests.test_reception_oqs_client import in_process
@@ -196,3 +196,72 @@ def test_core_imports_neither_the_service_nor_textual() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+class Scripted:
+    """An interaction answering from lists, as a patient at the reader would."""
+
+    def __init__(self, methods: list[Method | None], pins: list[str | None] | None = None,
+                 faces: list[FaceScenario | None] | None = None,
+                 consents: ConsentsGiven | None = None) -> None:  # fmt: skip
+        self.methods, self.pins, self.faces = list(methods), list(pins or []), list(faces or [])
+        self.consents = consents or ConsentsGiven()
+        self.shown_tries: list[int] = []
+        self.steps: list[str] = []
+
+    async def choose_method(self, flow: CheckinFlow) -> Method | None:
+        self.steps.append(f"choose:{flow.state.value}")
+        return self.methods.pop(0) if self.methods else None
+
+    async def enter_pin(self, flow: CheckinFlow, tries_left: int) -> str | None:
+        self.shown_tries.append(tries_left)
+        return self.pins.pop(0) if self.pins else None
+
+    async def capture_face(self, flow: CheckinFlow) -> FaceScenario | None:
+        return self.faces.pop(0) if self.faces else None
+
+    async def confirm_visually(self, flow: CheckinFlow) -> str | None:
+        return "受付 山田"
+
+    async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None:
+        return self.consents
+
+    def progress(self, flow: CheckinFlow, doing: str) -> None:
+        self.steps.append(doing)
+
+
+def interactive(world: World, store: Store, card: VirtualCard, script: Scripted) -> Any:
+    async def go() -> CheckinOutcome:
+        async with in_process(world) as oqs:
+            return await check_in(LoopbackTransport(card), oqs, store, terminal_of(world),
+                                  CheckinRequest(Method.PIN), interaction=script)  # fmt: skip
+
+    return asyncio.run(go())
+
+
+def test_wrong_pin_then_right_pin_at_the_reader(world: World, store: Store) -> None:
+    card = card_of(world, "adult-kyokai")
+    right = world.persona("adult-kyokai")["pin"]
+    script = Scripted([Method.PIN], pins=["0000" if right != "0000" else "1111", right],
+                      consents=ConsentsGiven(medication=True))  # fmt: skip
+    outcome = interactive(world, store, card, script)
+    assert outcome.state is State.CONFIRMED and script.shown_tries == [3, 2]
+    assert card.profile.auth_pin.tries_left == 3
+    assert outcome.result.entries[0].reference_number  # the consent reached the service
+
+
+def test_blocked_then_face_fails_then_visual(world: World, store: Store) -> None:
+    script = Scripted([Method.PIN, Method.FACE, Method.FACE, Method.FACE, Method.VISUAL],
+                      faces=[FaceScenario.OTHER] * 3)  # fmt: skip
+    outcome = interactive(world, store, card_of(world, "pin-blocked"), script)
+    assert outcome.state is State.CONFIRMED and outcome.flow.method is Method.VISUAL
+    assert outcome.flow.face_failures == 3
+    assert "choose:pin-blocked" in script.steps and "choose:face-not-matched" in script.steps
+    trail = [a["action"] for a in store.audit_trail(outcome.reception_id)]
+    assert "visual-check" in trail
+
+
+def test_leaving_the_pin_pad_goes_back_to_the_choice(world: World, store: Store) -> None:
+    script = Scripted([Method.PIN, Method.FACE], pins=[None], faces=[FaceScenario.SAME])
+    outcome = interactive(world, store, card_of(world, "family"), script)
+    assert outcome.state is State.CONFIRMED and outcome.flow.method is Method.FACE
