@@ -313,6 +313,8 @@ async def check_in(
         variant, tries = await card(identify, jpki)
         flow.apply(CardPlaced(variant))
         flow.pin_tries_left = tries
+        if tries == 0:
+            flow.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
         while not flow.state.final:
             state = flow.state
             if state in (State.CHOOSING_METHOD, State.PIN_BLOCKED, State.FACE_NOT_MATCHED):

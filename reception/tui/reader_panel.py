@@ -1,0 +1,286 @@
+"""The reader panel: what the patient sees on the card reader.
+
+Large, high-contrast, keyboard-only friendly. Japanese by default, English on request.
+Every view is a container in a ContentSwitcher; :meth:`ReaderPanel.show` switches and
+fills it. Answers go back to the check-in through ``on_answer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.widgets import Button, Checkbox, ContentSwitcher, RadioButton, RadioSet, Static
+
+from reception.camera import FaceScenario
+from reception.flow import CheckinFlow, ConsentsGiven, Method, Variant
+
+TEXT: dict[str, dict[str, str]] = {
+    "ja": {
+        "wait": "マイナンバーカードを置いてください",
+        "wait_sub": "スマートフォンの方は、読み取り部にかざしてください",
+        "method": "本人確認の方法を選んでください",
+        "pin": "暗証番号（数字4桁）を入力してください",
+        "tries": "残り{n}回",
+        "pin_keys": "数字キーで入力 ・ Enter で確定 ・ Backspace で訂正",
+        "face": "カメラの方を向いてください",
+        "face_shoot": "撮影する",
+        "visual": "職員が確認しています。しばらくお待ちください",
+        "consents": "情報の提供に同意しますか",
+        "all": "すべて同意する",
+        "limit": "限度額情報を提供しますか",
+        "limit_yes": "提供する",
+        "limit_no": "提供しない",
+        "ok": "確定",
+        "back": "戻る",
+        "cancel": "やめる",
+        "working": "お待ちください…",
+        "done": "受付が完了しました。カードをお取りください",
+        "fallback": "受付にお声がけください。カードをお取りください",
+        "error": "確認できませんでした。受付にお声がけください",
+    },
+    "en": {
+        "wait": "Please place your My Number card",
+        "wait_sub": "Smartphone users: hold the phone over the reader",
+        "method": "Choose how to confirm your identity",
+        "pin": "Enter your 4-digit PIN",
+        "tries": "{n} tries left",
+        "pin_keys": "Digits to type · Enter to confirm · Backspace to correct",
+        "face": "Please face the camera",
+        "face_shoot": "Take picture",
+        "visual": "A staff member is checking. Please wait",
+        "consents": "Do you agree to share your information?",
+        "all": "Agree to all",
+        "limit": "Share your limit (高額療養費) information?",
+        "limit_yes": "Share",
+        "limit_no": "Do not share",
+        "ok": "OK",
+        "back": "Back",
+        "cancel": "Cancel",
+        "working": "Please wait…",
+        "done": "Done. Please take your card",
+        "fallback": "Please ask the reception desk. Take your card",
+        "error": "Could not confirm. Please ask the reception desk",
+    },
+}
+METHOD_LABELS = {
+    "ja": {Method.PIN: "暗証番号", Method.FACE: "顔認証", Method.VISUAL: "職員による目視確認"},
+    "en": {Method.PIN: "PIN", Method.FACE: "Face", Method.VISUAL: "Staff visual check"},
+}
+CONSENT_ITEMS = [
+    ("medication", "診療情報・薬剤情報", "Medical and medication records"),
+    ("checkup", "特定健診情報", "Health checkup records"),
+    ("operation", "手術情報", "Surgery records"),
+]
+VIEWS = ["wait", "method", "pin", "face", "visual", "consents", "working", "done"]
+
+
+class ReaderPanel(Vertical):
+    """The patient's side. ``on_answer(value)`` hands an answer to the open question."""
+
+    def __init__(self, on_answer: Callable[[Any], bool], *, demo: bool, language: str) -> None:
+        super().__init__(id="reader-panel")
+        self.on_answer = on_answer
+        self.demo = demo
+        self.language = language if language in TEXT else "ja"
+        self.view = "wait"
+        self.pin_digits = ""
+        self.tries_left: int | None = None
+
+    def t(self, key: str, **kwargs: Any) -> str:
+        return TEXT[self.language][key].format(**kwargs)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="panel-variant")
+        with ContentSwitcher(initial="view-wait", id="views"):
+            with Vertical(id="view-wait"):
+                yield Static("", id="wait-title", classes="big")
+                yield Static("", id="wait-sub")
+            with Vertical(id="view-method"):
+                yield Static("", id="method-title", classes="big")
+                with Horizontal(id="method-buttons"):
+                    for method in (Method.FACE, Method.PIN, Method.VISUAL):
+                        yield Button(method.label, id=f"method-{method.value}", classes="method")
+                    yield Button("やめる", id="method-cancel")
+                yield Static("", id="method-message", classes="message")
+            with Vertical(id="view-pin"):
+                yield Static("", id="pin-title", classes="big")
+                yield Static("", id="pin-dots", classes="huge")
+                yield Static("", id="pin-tries")
+                yield Static("", id="pin-message", classes="message")
+                with Horizontal(id="pin-pad"):
+                    for digit in "1234567890":
+                        yield Button(digit, id=f"pin-{digit}", classes="digit")
+                with Horizontal():
+                    yield Button("訂正", id="pin-clear")
+                    yield Button("確定", id="pin-ok", variant="primary")
+                    yield Button("戻る", id="pin-back")
+                yield Static("", id="pin-keys")
+            with Vertical(id="view-face"):
+                yield Static("", id="face-title", classes="big")
+                yield Static("", id="face-message", classes="message")
+                with RadioSet(id="face-scenario"):
+                    yield RadioButton("本人", value=True, id="scenario-same")
+                    yield RadioButton("別人", id="scenario-other")
+                    yield RadioButton("撮影不良", id="scenario-poor")
+                with Horizontal():
+                    yield Button("撮影する", id="face-shoot", variant="primary")
+                    yield Button("やめる", id="face-back")
+            with Vertical(id="view-visual"):
+                yield Static("", id="visual-title", classes="big")
+            with Vertical(id="view-consents"):
+                yield Static("", id="consents-title", classes="big")
+                for key, ja, _ in CONSENT_ITEMS:
+                    yield Checkbox(ja, id=f"consent-{key}")
+                yield Button("すべて同意する", id="consent-all")
+                yield Static("", id="limit-title")
+                with RadioSet(id="consent-limit"):
+                    yield RadioButton("提供する", id="limit-yes")
+                    yield RadioButton("提供しない", value=True, id="limit-no")
+                yield Button("確定", id="consent-ok", variant="primary")
+            with Vertical(id="view-working"):
+                yield Static("", id="working-title", classes="big")
+            with Vertical(id="view-done"):
+                yield Static("", id="done-title", classes="big")
+                yield Static("", id="done-detail")
+
+    def on_mount(self) -> None:
+        self.query_one("#face-scenario").display = self.demo
+        self.retext()
+        self.show("wait", None)
+
+    def retext(self) -> None:
+        """(Re)write every fixed text in the current language."""
+        for view in ("wait", "method", "pin", "face", "visual", "consents", "working"):
+            self.query_one(f"#{view}-title", Static).update(self.t(view))
+        self.query_one("#wait-sub", Static).update(self.t("wait_sub"))
+        self.query_one("#pin-keys", Static).update(self.t("pin_keys"))
+        self.query_one("#limit-title", Static).update(self.t("limit"))
+        self.query_one("#face-shoot", Button).label = self.t("face_shoot")
+        self.query_one("#consent-all", Button).label = self.t("all")
+        for button_id, key in (("#pin-ok", "ok"), ("#consent-ok", "ok"), ("#pin-back", "back"),
+                               ("#face-back", "cancel")):  # fmt: skip
+            self.query_one(button_id, Button).label = self.t(key)
+        for key, ja, en in CONSENT_ITEMS:
+            self.query_one(f"#consent-{key}", Checkbox).label = ja if self.language == "ja" else en
+        if self.tries_left is not None:
+            self.query_one("#pin-tries", Static).update(self.t("tries", n=self.tries_left))
+
+    # -- showing ----------------------------------------------------------------------------
+
+    def show(self, view: str, flow: CheckinFlow | None, **context: Any) -> None:
+        self.view = view
+        self.query_one("#views", ContentSwitcher).current = f"view-{view}"
+        if flow is not None and flow.variant is not None:
+            label = flow.variant.label if self.language == "ja" else flow.variant.value
+            self.query_one("#panel-variant", Static).update(escape(label))
+        elif view == "wait":
+            self.query_one("#panel-variant", Static).update("")
+        message = escape(flow.message) if flow is not None and flow.message else ""
+        if view == "method":
+            self._method_buttons(context.get("methods", []), flow)
+            self.query_one("#method-message", Static).update(message)
+        elif view == "pin":
+            self.pin_digits = ""
+            self.tries_left = int(context.get("tries_left", 0))
+            self._dots()
+            self.query_one("#pin-tries", Static).update(self.t("tries", n=self.tries_left))
+            self.query_one("#pin-message", Static).update(message)
+            self.query_one("#pin-ok", Button).focus()
+        elif view == "face":
+            self.query_one("#face-message", Static).update(message)
+            self.query_one("#face-shoot", Button).focus()
+        elif view == "consents":
+            for key, _, _ in CONSENT_ITEMS:
+                self.query_one(f"#consent-{key}", Checkbox).value = False
+            self.query_one("#limit-no", RadioButton).value = True
+            self.query_one("#consent-medication", Checkbox).focus()
+        elif view == "working":
+            self.query_one("#working-title", Static).update(self.t("working"))
+
+    def show_done(self, status: str, detail: str) -> None:
+        key = {"confirmed": "done", "fallback": "fallback", "pending": "fallback"}.get(
+            status, "error"
+        )
+        self.show("done", None)
+        self.query_one("#done-title", Static).update(self.t(key))
+        self.query_one("#done-detail", Static).update(escape(detail))
+
+    def _method_buttons(self, methods: list[Method], flow: CheckinFlow | None) -> None:
+        labels = METHOD_LABELS[self.language]
+        first: Button | None = None
+        # the patient chooses 顔認証 / 暗証番号; 目視 is for staff, shown last
+        for method in (Method.FACE, Method.PIN, Method.VISUAL):
+            button = self.query_one(f"#method-{method.value}", Button)
+            button.label = labels[method]
+            button.display = method in methods
+            if button.display and first is None:
+                first = button
+        self.query_one("#method-cancel", Button).label = self.t("cancel")
+        if first is not None:
+            first.focus()
+        if flow is not None and flow.variant is Variant.IPHONE:
+            self.query_one("#method-message", Static).update("iPhone で認証してください")
+
+    def _dots(self) -> None:
+        dots = "●" * len(self.pin_digits) + "○" * (4 - len(self.pin_digits))
+        self.query_one("#pin-dots", Static).update(" ".join(dots))
+
+    # -- input -----------------------------------------------------------------------------
+
+    def pin_key(self, key: str) -> bool:
+        """Digits, Backspace and Enter while the PIN pad is shown (keyboard or buttons)."""
+        if self.view != "pin":
+            return False
+        if key.isdigit() and len(key) == 1:
+            if len(self.pin_digits) < 4:
+                self.pin_digits += key
+        elif key == "backspace":
+            self.pin_digits = self.pin_digits[:-1]
+        elif key == "enter":
+            if len(self.pin_digits) != 4:
+                self.query_one("#pin-message", Static).update("4桁を入力してください")
+                return True
+            digits, self.pin_digits = self.pin_digits, ""
+            self._dots()
+            self.on_answer(digits)
+            return True
+        else:
+            return False
+        self._dots()
+        return True
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        button = event.button.id or ""
+        event.stop()
+        if button.startswith("pin-") and button[4:].isdigit():
+            self.pin_key(button[4:])
+        elif button == "pin-clear":
+            self.pin_digits = ""
+            self._dots()
+        elif button == "pin-ok":
+            self.pin_key("enter")
+        elif button in ("pin-back", "face-back", "method-cancel"):
+            self.on_answer(None)
+        elif button.startswith("method-"):
+            self.on_answer(Method(button.removeprefix("method-")))
+        elif button == "face-shoot":
+            pressed = self.query_one("#face-scenario", RadioSet).pressed_button
+            scenario = {
+                "scenario-other": FaceScenario.OTHER,
+                "scenario-poor": FaceScenario.POOR,
+            }.get(pressed.id if pressed is not None and pressed.id else "", FaceScenario.SAME)
+            self.on_answer(scenario)
+        elif button == "consent-all":
+            for key, _, _ in CONSENT_ITEMS:
+                self.query_one(f"#consent-{key}", Checkbox).value = True
+        elif button == "consent-ok":
+            values = {
+                key: self.query_one(f"#consent-{key}", Checkbox).value
+                for key, _, _ in CONSENT_ITEMS
+            }
+            limit = self.query_one("#limit-yes", RadioButton).value
+            self.on_answer(ConsentsGiven(limit=limit, **values))

@@ -1,0 +1,269 @@
+"""The Textual terminal driven by Pilot: the main paths at the reader panel and the
+staff console, against the real app in process and the personas' virtual cards."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, Static
+
+from mock_oqs.app import ServiceSettings, create_app
+from mock_oqs.world import World
+from reception.checkin import Terminal
+from reception.settings import OqsSettings, ReceptionSettings
+from reception.store import now_jst
+from reception.tui.app import ReceptionApp, make_app
+from reception.tui.services import DemoControls, LoopbackCards, Services
+from reception.world import WorldFiles
+from tests.conftest import WORLD_TODAY
+from tests.test_oqs_service import with_client_cert
+
+SIZE = (140, 44)
+
+
+@pytest.fixture
+def tui_world(world: World, tmp_path: Path) -> World:
+    """A copy: the demo's cards persist their PIN counters."""
+    shutil.copytree(world.directory, tmp_path / "w")
+    return World.load(tmp_path / "w")
+
+
+def services(world: World, tmp_path: Path, *, service_up: bool = True) -> Services:
+    settings = ReceptionSettings(data_dir=tmp_path / "data")
+    files = WorldFiles.open(world.directory)
+    cards = LoopbackCards()
+    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
+    pem = (world.directory / "terminal" / "cert.pem").read_text()
+    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=with_client_cert(app, pem))
+    if not service_up:
+        transport = httpx.MockTransport(lambda request: (_ for _ in ()).throw(
+            httpx.ConnectError("connection refused", request=request)))  # fmt: skip
+    d = world.directory / "terminal"
+    from reception.store import Store
+
+    return Services(
+        settings=settings,
+        store=Store(settings.store_path),
+        oqs=OqsSettings(retries=0),
+        terminal=Terminal.load(d / "cert.pem", d / "key.pem", d / "face-auth.cvc"),
+        cards=cards,
+        demo=DemoControls(files, cards, [(str(p["id"]), "") for p in world.index["personas"]]),
+        oqs_transport=transport,
+    )
+
+
+def text(app: ReceptionApp, selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+def shown(app: ReceptionApp, selector: str) -> bool:
+    return bool(app.query_one(selector).display)
+
+
+async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait for the workers (card threads, HTTP) instead of sleeping blindly."""
+    for _ in range(int(seconds / 0.05)):
+        await pilot.pause()
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the screen never got there")
+
+
+async def at_view(pilot: Pilot[None], app: ReceptionApp, view: str) -> None:
+    await until(pilot, lambda: app.panel.view == view)
+
+
+async def type_pin(pilot: Pilot[None], pin: str) -> None:
+    for digit in pin:
+        await pilot.press(digit)
+    await pilot.press("enter")
+
+
+Scenario = Callable[[Pilot[None], ReceptionApp], Awaitable[None]]
+
+
+async def drive(svc: Services, scenario: Scenario) -> ReceptionApp:
+    app = make_app(svc)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await scenario(pilot, app)
+    return app
+
+
+def test_pin_success_with_consents(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+    pin = tui_world.persona("adult-kyokai")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        assert "カードを置いてください" in text(app, "#wait-title")
+        app.place_card("adult-kyokai")
+        await at_view(pilot, app, "method")
+        await pilot.click("#method-pin")
+        await at_view(pilot, app, "pin")
+        assert "残り3回" in text(app, "#pin-tries")
+        await type_pin(pilot, pin)
+        await at_view(pilot, app, "consents")
+        await pilot.click("#consent-all")
+        await pilot.click("#consent-ok")
+        await at_view(pilot, app, "done")
+        assert "カードをお取りください" in text(app, "#done-title")
+        assert "3割" in text(app, "#done-detail")
+        await until(pilot, lambda: "負担割合 3割" in text(app, "#detail"))
+
+    asyncio.run(drive(svc, scenario))
+    receptions = svc.store.receptions_on(now_jst().date())
+    assert [r.status for r in receptions] == ["confirmed"]
+    result = svc.store.results_of(receptions[0].reception_id)[0]
+    assert result.entries[0].reference_number  # the consents reached the service
+
+
+def test_wrong_pin_then_success(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+    pin = tui_world.persona("family")["pin"]
+    wrong = "0000" if pin != "0000" else "1111"
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("family")
+        await at_view(pilot, app, "method")
+        await pilot.click("#method-pin")
+        await at_view(pilot, app, "pin")
+        await type_pin(pilot, wrong)
+        await until(pilot, lambda: "残り2回" in text(app, "#pin-tries"))
+        assert "あと2回" in text(app, "#pin-message")
+        await type_pin(pilot, pin)
+        await at_view(pilot, app, "consents")
+        await pilot.click("#consent-ok")
+        await at_view(pilot, app, "done")
+
+    asyncio.run(drive(svc, scenario))
+    assert [r.status for r in svc.store.receptions_on(now_jst().date())] == ["confirmed"]
+
+
+def test_blocked_pin_then_face_fails_then_visual(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("pin-blocked")
+        await at_view(pilot, app, "method")
+        await until(pilot, lambda: "ロック" in text(app, "#method-message"))
+        assert not shown(app, "#method-pin")  # no PIN button on a blocked card
+        await pilot.click("#method-face")
+        await at_view(pilot, app, "face")
+        for _ in range(3):
+            await pilot.click("#scenario-other")
+            await pilot.click("#face-shoot")
+            await at_view(pilot, app, "method")
+            if shown(app, "#method-face"):
+                await pilot.click("#method-face")
+                await at_view(pilot, app, "face")
+        assert not shown(app, "#method-face")  # the face limit is reached
+        await pilot.click("#method-visual")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "VisualCheckScreen")
+        await pilot.click("#visual-ok")
+        await at_view(pilot, app, "consents")
+        await pilot.click("#consent-ok")
+        await at_view(pilot, app, "done")
+
+    asyncio.run(drive(svc, scenario))
+    reception = svc.store.receptions_on(now_jst().date())[0]
+    assert reception.status == "confirmed" and reception.method == "visual"
+    assert "visual-check" in [a["action"] for a in svc.store.audit_trail(reception.reception_id)]
+
+
+def test_card_removed_mid_flow(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("adult-kyokai")
+        await at_view(pilot, app, "method")
+        await pilot.click("#method-pin")
+        await at_view(pilot, app, "pin")
+        app.remove_card()
+        await until(pilot, lambda: not app.checkin_running)
+        await pilot.pause()
+
+    asyncio.run(drive(svc, scenario))
+    reception = svc.store.receptions_on(now_jst().date())[0]
+    assert reception.status == "error"
+
+
+def test_service_down_fallback_declaration_then_reverified(
+    tui_world: World, tmp_path: Path
+) -> None:
+    down = services(tui_world, tmp_path, service_up=False)
+    pin = tui_world.persona("adult-kyokai")["pin"]
+    n = tui_world.persona("adult-kyokai")["numbers"]
+    form = {
+        "name": "架空 一郎", "name_kana": "カクウ イチロウ",
+        "birth_date": tui_world.persona("adult-kyokai")["birth_date"], "sex": "男",
+        "address": "東京都千代田区", "phone": "03-1234-5678", "insurance_type": "協会けんぽ",
+        "declared_ratio": "20", "insurer_number": n["current_insurer_number"],
+        "symbol": n["current_symbol"], "number": n["current_number"],
+    }  # fmt: skip
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("adult-kyokai")
+        await at_view(pilot, app, "method")
+        await pilot.click("#method-pin")
+        await at_view(pilot, app, "pin")
+        await type_pin(pilot, pin)
+        await at_view(pilot, app, "done")
+        assert "受付にお声がけください" in text(app, "#done-title")
+        await pilot.click("#ladder-declare")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "DeclarationScreen")
+        for key, value in form.items():
+            app.screen.query_one(f"#form-{key}").value = value  # type: ignore[attr-defined]
+        app.screen.query_one("#form-ok", Button).press()  # below the fold: pressed, not clicked
+        await pilot.pause()
+        errors = str(app.screen.query_one("#form-errors", Static).render())
+        assert "3割" in errors  # 20% is not this age's share: the form says so, keeps the data
+        app.screen.query_one("#form-declared_ratio").value = "30"  # type: ignore[attr-defined]
+        app.screen.query_one("#form-ok", Button).press()
+        await until(pilot, lambda: app.screen.__class__.__name__ != "DeclarationScreen")
+
+    asyncio.run(drive(down, scenario))
+    receptions = down.store.receptions_on(now_jst().date())
+    assert [r.status for r in receptions] == ["pending"]
+    [pending] = down.store.pending()
+    assert pending.pdf and Path(pending.pdf).exists()
+
+    up = services(tui_world, tmp_path)  # the service answers again
+
+    async def reverify(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await pilot.click("#staff")
+        app.query_one("#staff").active = "tab-pending"  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.click("#reverify")
+        await until(pilot, lambda: "一致 1" in text(app, "#pending-status"))
+
+    asyncio.run(drive(up, reverify))
+    assert up.store.pending() == []
+    assert up.store.declaration(pending.declaration_id).state == "confirmed"
+
+
+def test_untrusted_text_is_shown_as_text(tui_world: World, tmp_path: Path) -> None:
+    from reception.results import QualificationResult
+
+    svc = services(tui_world, tmp_path)
+    rid = svc.store.begin_reception()
+    evil = QualificationResult.parse({
+        "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
+        "MessageBody": {"ProcessingResultStatus": "1", "QualificationValidity": "1",
+                        "ResultList": {"ResultOfQualificationConfirmation": [
+                            {"Name": "[bold red]偽[/] [link=x]y", "InsurerName": "[/]"}]}},
+    })  # fmt: skip
+    svc.store.finish_reception(rid, status="confirmed", method="pin", result=evil)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.show_detail(rid)
+        await pilot.pause()
+        assert "[bold red]偽[/] [link=x]y" in text(app, "#detail")
+
+    asyncio.run(drive(svc, scenario))
