@@ -405,6 +405,18 @@ def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) ->
     return 0 if result.confirmed else EXIT_FALLBACK
 
 
+def cmd_demo(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.tui.launch import run_demo  # Textual only when the UI is wanted
+
+    return run_demo(settings, args.world, loopback=args.loopback)
+
+
+def cmd_tui(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.tui.launch import run_terminal
+
+    return run_terminal(settings)
+
+
 def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     store = Store(args.store or settings.store_path)
     if args.format == "csv":
@@ -431,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])  # fmt: skip
     parser.add_argument("--log-file", type=Path, help="write the log here (redacted)")
     parser.add_argument("--staff", default="staff", help="who acts (for the audit trail)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command")
 
     def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
         sub_parser: argparse.ArgumentParser = sub.add_parser(name, allow_abbrev=False, **kwargs)
@@ -491,6 +503,11 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--reception", help="add to this reception (default: a new one)")
     n.set_defaults(func=cmd_confirm_number)
 
+    t = add("demo", help="the TUI with a seeded world, the mock service and virtual cards")
+    t.add_argument("--world", type=Path, help="reuse this world (default: a new one)")
+    t.add_argument("--loopback", action="store_true", help="cards in process, not via pcscd")
+    t.set_defaults(func=cmd_demo)
+
     e = add("export", help="a day's results as XmlMsg files or CSV")
     e.add_argument("--date", type=iso_date, required=True)
     e.add_argument("--format", choices=["xml", "csv"], required=True)
@@ -517,7 +534,8 @@ def main(argv: list[str] | None = None) -> int:
             and (settings.oqs.url is None)
         ):
             raise UsageError("no OQS url: set oqs.url (or RECEPTION_OQS__URL), or give --world")
-        code: int = args.func(args, settings)
+        func = getattr(args, "func", cmd_tui)  # `reception` alone: the terminal's UI
+        code: int = func(args, settings)
         return code
     except (UsageError, SettingsError, WorldError, TerminalError) as exc:
         _err(f"reception: {exc}")

@@ -74,6 +74,8 @@ class ReceptionApp(App[None]):
     BINDINGS = [
         Binding("f2", "toggle_language", "日本語/English", id="language"),
         Binding("f5", "refresh", "更新", id="refresh"),
+        Binding("f6", "place_card", "カードを置く（デモ）", id="demo-place"),
+        Binding("f7", "remove_card", "カードを取る（デモ）", id="demo-remove"),
         Binding("ctrl+q", "quit", "終了", id="quit", priority=True),
     ]
 
@@ -143,6 +145,27 @@ class ReceptionApp(App[None]):
             escape(f"カードの読み取り: {self.services.cards.description}")
         )
         self.refresh_lists()
+        if self.services.demo is None:
+            self.set_interval(0.5, self._watch_reader)  # a real reader: watch for cards
+        else:
+            self.sub_title = f"デモ — {self.services.cards.description}"
+
+    def _watch_reader(self) -> None:
+        self._poll_reader()
+
+    @work(thread=True, exclusive=True, group="presence", exit_on_error=False)
+    def _poll_reader(self) -> None:
+        present = self.services.cards.present()
+        self.call_from_thread(self._presence, present)
+
+    def _presence(self, present: bool) -> None:
+        if present and not self.checkin_running and self.panel.view == "wait":
+            self.start_checkin()
+        elif not present:
+            if self.checkin_running:
+                self.interaction.card_removed()
+            elif self.panel.view == "done":
+                self.panel.show("wait", None)
 
     async def on_unmount(self) -> None:
         await self.client.aclose()
@@ -209,7 +232,7 @@ class ReceptionApp(App[None]):
             self.reverify_queue()
 
     def on_key(self, event: Any) -> None:
-        if self.panel.pin_key(event.key):
+        if self.panel.shortcut(event.key):
             event.stop()
 
     def log_dev(self, line: str) -> None:
@@ -403,19 +426,44 @@ class ReceptionApp(App[None]):
         if self.checkin_running:
             self.notify("前の受付が終わっていません", severity="warning")
             return
-        self.services.demo.place(persona)
-        pin = self.services.demo.pin_of(persona)
+        self.checkin_running = True  # reserved until the card is there
+        self._place_worker(persona)
+
+    @work(thread=True, exclusive=True, group="demo-card", exit_on_error=False)
+    def _place_worker(self, persona: str) -> None:
+        assert self.services.demo is not None
+        try:
+            self.services.demo.place(persona)
+        except Exception as exc:
+            self.call_from_thread(self._place_failed, str(exc))
+            return
+        self.call_from_thread(self._placed, persona)
+
+    def _place_failed(self, error: str) -> None:
+        self.checkin_running = False
+        self.notify(f"カードを置けませんでした: {error}", severity="error")
+
+    def _placed(self, persona: str) -> None:
         self.query_one("#demo-status", Static).update(
-            escape(f"{persona} のカードを置きました" + (f"（暗証番号 {pin}）" if pin else ""))
+            escape(f"{persona} のカードを置きました（暗証番号は world.json に）")
         )
+        self.checkin_running = False
         self.start_checkin()
 
     @on(Button.Pressed, "#demo-remove")
     def remove_card(self) -> None:
         if self.services.demo is None:
             return
-        self.services.demo.remove()
         self.interaction.card_removed()
+        self._remove_worker()
+
+    @work(thread=True, exclusive=True, group="demo-card", exit_on_error=False)
+    def _remove_worker(self) -> None:
+        assert self.services.demo is not None
+        self.services.demo.remove()
+        self.call_from_thread(self._removed)
+
+    def _removed(self) -> None:
         if not self.checkin_running:
             self.panel.show("wait", None)
         self.query_one("#demo-status", Static).update("カードを取りました")
@@ -437,6 +485,19 @@ class ReceptionApp(App[None]):
     def action_toggle_language(self) -> None:
         self.panel.language = "en" if self.panel.language == "ja" else "ja"
         self.panel.retext()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("place_card", "remove_card"):
+            return self.services.demo is not None  # demo controls only in demo mode
+        return True
+
+    def action_place_card(self) -> None:
+        assert self.services.demo is not None
+        persona = self.query_one("#persona", Select).value
+        self.place_card(persona if isinstance(persona, str) else self.services.demo.personas[0][0])
+
+    def action_remove_card(self) -> None:
+        self.remove_card()
 
     def action_refresh(self) -> None:
         self.refresh_lists()

@@ -231,6 +231,23 @@ class ReaderPanel(Vertical):
 
     # -- input -----------------------------------------------------------------------------
 
+    def shortcut(self, key: str) -> bool:
+        """Keyboard alone: 1/2/3 pick 顔認証/暗証番号/目視; y/n answer all consents."""
+        if self.view == "method":
+            method = {"1": Method.FACE, "2": Method.PIN, "3": Method.VISUAL}.get(key)
+            if method is not None and self.query_one(f"#method-{method.value}").display:
+                self.on_answer(method)
+                return True
+            if key == "escape":
+                self.on_answer(None)
+                return True
+        if self.view == "consents" and key in ("y", "n"):
+            for item, _, _ in CONSENT_ITEMS:
+                self.query_one(f"#consent-{item}", Checkbox).value = key == "y"
+            self.query_one("#consent-ok", Button).press()
+            return True
+        return self.pin_key(key)
+
     def pin_key(self, key: str) -> bool:
         """Digits, Backspace and Enter while the PIN pad is shown (keyboard or buttons)."""
         if self.view != "pin":

@@ -13,7 +13,8 @@ from typing import Protocol
 
 import httpx
 
-from reader.pcsc import PcscTransport, wait_for_card
+from reader.errors import ReaderError
+from reader.pcsc import PcscTransport, list_readers, wait_for_card
 from reader.transport import LoopbackTransport, TracingTransport, Transport
 from reader.virtual.card import VirtualCard
 from reader.virtual.profile import load_profile
@@ -76,9 +77,14 @@ class PcscCards:
         self.description = f"PC/SC: {reader or '最初のリーダー'}"
 
     def present(self) -> bool:
-        if self.reader is None:
+        try:
+            statuses = list_readers()
+        except ReaderError:
             return False
-        return wait_for_card(self.reader, True, seconds=0.0)
+        for status in statuses:
+            if self.reader is None or status.name == self.reader:
+                return status.card_present
+        return False
 
     def transport(self) -> Transport:
         return PcscTransport(self.reader)
