@@ -81,14 +81,23 @@ VIEWS = ["wait", "method", "pin", "face", "visual", "consents", "working", "done
 class ReaderPanel(Vertical):
     """The patient's side. ``on_answer(value)`` hands an answer to the open question."""
 
-    def __init__(self, on_answer: Callable[[Any], bool], *, demo: bool, language: str) -> None:
+    def __init__(
+        self,
+        on_answer: Callable[[Any], bool],
+        *,
+        demo: bool,
+        language: str,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(id="reader-panel")
         self.on_answer = on_answer
+        self.on_ready = on_ready
         self.demo = demo
         self.language = language if language in TEXT else "ja"
         self.view = "wait"
         self.pin_digits = ""
         self.tries_left: int | None = None
+        self.warmed = False
 
     def t(self, key: str, **kwargs: Any) -> str:
         return TEXT[self.language][key].format(**kwargs)
@@ -150,7 +159,21 @@ class ReaderPanel(Vertical):
     def on_mount(self) -> None:
         self.query_one("#face-scenario").display = self.demo
         self.retext()
-        self.show("wait", None)
+        # lay every view out once now, so that the first PIN pad or consent screen does
+        # not cost a ~100 ms first layout in the middle of a check-in
+        self._warm(["method", "pin", "face", "consents", "done", "wait"])
+
+    def _warm(self, views: list[str]) -> None:
+        if not views:
+            return
+        self.query_one("#views", ContentSwitcher).current = f"view-{views[0]}"
+        if len(views) == 1:
+            self.show(views[0], None)
+            self.warmed = True
+            if self.on_ready is not None:
+                self.on_ready()
+            return
+        self.call_after_refresh(self._warm, views[1:])
 
     def retext(self) -> None:
         """(Re)write every fixed text in the current language."""
