@@ -86,6 +86,7 @@ class ReceptionApp(App[None]):
         self.interaction = ScreenInteraction(self._show)
         self.client = OqsClient(services.oqs, transport=services.oqs_transport)
         self.checkin_running = False
+        self._start_when_ready = False
         self.selected: str | None = None
         self.last_outcome: CheckinOutcome | None = None
 
@@ -158,6 +159,9 @@ class ReceptionApp(App[None]):
         objects stalled the screen ~100 ms in the middle of a check-in)."""
         gc.collect()
         gc.freeze()
+        if self._start_when_ready:
+            self._start_when_ready = False
+            self.start_checkin()
 
     def _watch_reader(self) -> None:
         self._poll_reader()
@@ -198,6 +202,9 @@ class ReceptionApp(App[None]):
 
     def start_checkin(self) -> None:
         if self.checkin_running:
+            return
+        if not self.panel.warmed:  # the card came before the screen was ready
+            self._start_when_ready = True
             return
         self.checkin_running = True
         self.run_checkin()

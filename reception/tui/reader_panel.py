@@ -168,7 +168,7 @@ class ReaderPanel(Vertical):
             return
         self.query_one("#views", ContentSwitcher).current = f"view-{views[0]}"
         if len(views) == 1:
-            self.show(views[0], None)
+            self.query_one("#views", ContentSwitcher).current = f"view-{self.view}"
             self.warmed = True
             if self.on_ready is not None:
                 self.on_ready()

@@ -127,10 +127,10 @@ class DeclarationScreen(ModalScreen[SelfDeclaration | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide"):
             yield Static("被保険者資格申立書", classes="title")
+            yield Static("", id="form-errors", classes="errors")  # on top: seen at once
             for key, label in FORM_FIELDS:
                 yield Label(label)
                 yield Input(value=self.prefill.get(key, ""), id=f"form-{key}")
-            yield Static("", id="form-errors", classes="errors")
             with Horizontal():
                 yield Button("保存して印刷用PDFを作る", id="form-ok", variant="primary")
                 yield Button("閉じる", id="form-no")
@@ -148,6 +148,7 @@ class DeclarationScreen(ModalScreen[SelfDeclaration | None]):
         except DeclarationError as exc:
             text = "\n".join(f"・{p}" for p in exc.problems)
             self.query_one("#form-errors", Static).update(escape(text))
+            self.query_one(VerticalScroll).scroll_home(animate=False)
             return
         self.dismiss(declaration)
 
