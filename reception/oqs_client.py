@@ -149,10 +149,13 @@ class OqsClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_exchange: Callable[[str, str, str, float], None] | None = None,
     ) -> None:
+        """``on_exchange(method, path, outcome, seconds)`` sees every request (no bodies)."""
         if settings.url is None and transport is None:
             raise ValueError("no OQS url configured (settings oqs.url / RECEPTION_OQS__URL)")
         self.settings = settings
+        self.on_exchange = on_exchange
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown, clock)
         timeout = httpx.Timeout(
             settings.read_timeout,
@@ -259,8 +262,24 @@ class OqsClient:
         json_body: dict[str, Any] | None,
         parse: Callable[[Any], T],
     ) -> T:
+        start = time.perf_counter()
+        outcome = "error"
         try:
-            response = await self._http.request(method, path, json=json_body)
+            response = await self._exchange(method, path, json_body)
+            outcome = str(response.status_code)
+        except OqsError as exc:
+            outcome = type(exc).__name__
+            raise
+        finally:
+            if self.on_exchange is not None:
+                self.on_exchange(method, path, outcome, time.perf_counter() - start)
+        return self._parse(response, path, parse)
+
+    async def _exchange(
+        self, method: str, path: str, json_body: dict[str, Any] | None
+    ) -> httpx.Response:
+        try:
+            return await self._http.request(method, path, json=json_body)
         except httpx.TimeoutException as exc:
             if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
                 raise OqsUnavailable(f"connecting timed out ({path})") from None
@@ -269,6 +288,8 @@ class OqsClient:
             ) from None
         except httpx.TransportError as exc:
             raise OqsUnavailable(f"{type(exc).__name__}: {exc} ({path})") from None
+
+    def _parse(self, response: httpx.Response, path: str, parse: Callable[[Any], T]) -> T:
         status = response.status_code
         try:
             data = response.json()

@@ -267,3 +267,43 @@ def test_untrusted_text_is_shown_as_text(tui_world: World, tmp_path: Path) -> No
         assert "[bold red]偽[/] [link=x]y" in text(app, "#detail")
 
     asyncio.run(drive(svc, scenario))
+
+
+def test_reader_unplugged_and_language(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        await pilot.press("f2")
+        assert "Please place your My Number card" in text(app, "#wait-title")
+        await pilot.press("f2")
+        app.toggle_reader()  # the reader is unplugged when the card arrives
+        app.place_card("adult-kyokai")
+        await until(pilot, lambda: app.panel.view == "done")
+        assert "確認できませんでした" in text(app, "#done-title")
+        app.toggle_reader()
+
+    asyncio.run(drive(svc, scenario))
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert reception.status == "error" and "unplugged" in (reception.reason or "")
+
+
+def test_developer_log_shows_service_requests(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+    pin = tui_world.persona("adult-kyokai")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("adult-kyokai")
+        await at_view(pilot, app, "method")
+        await pilot.press("2")
+        await at_view(pilot, app, "pin")
+        await type_pin(pilot, pin)
+        await at_view(pilot, app, "consents")
+        await pilot.press("n")
+        await at_view(pilot, app, "done")
+        log = "\n".join(app.dev_lines)
+        assert "OQS POST /v1/nonces → 200" in log and "/v1/confirmations/card → 200" in log
+        assert "> 00A4040C" in log  # the APDU trace of the check-in
+        assert pin not in log.replace(" ", "")  # VERIFY data redacted
+
+    asyncio.run(drive(svc, scenario))

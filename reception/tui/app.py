@@ -8,15 +8,17 @@ the screen never waits on them.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.markup import escape
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
@@ -84,9 +86,12 @@ class ReceptionApp(App[None]):
         super().__init__()
         self.services = services
         self.interaction = ScreenInteraction(self._show)
-        self.client = OqsClient(services.oqs, transport=services.oqs_transport)
+        self.client = OqsClient(
+            services.oqs, transport=services.oqs_transport, on_exchange=self._oqs_exchange
+        )
         self.checkin_running = False
         self._start_when_ready = False
+        self.dev_lines: list[str] = []  # the developer view's lines (also kept for tests)
         self.selected: str | None = None
         self.last_outcome: CheckinOutcome | None = None
 
@@ -133,6 +138,7 @@ class ReceptionApp(App[None]):
                         with Horizontal():
                             yield Button("カードを置く", id="demo-place", variant="primary")
                             yield Button("カードを取る", id="demo-remove")
+                            yield Button("リーダーを外す／つなぐ", id="demo-unplug")
                         yield Static("サービスの障害を起こす:")
                         with Horizontal(id="faults"):
                             for i, (label, _) in enumerate(FAULTS):
@@ -251,7 +257,12 @@ class ReceptionApp(App[None]):
         if self.panel.shortcut(event.key):
             event.stop()
 
+    def _oqs_exchange(self, method: str, path: str, outcome: str, seconds: float) -> None:
+        self.log_dev(f"OQS {method} {path} → {outcome} ({seconds * 1000:.0f} ms)")
+
     def log_dev(self, line: str) -> None:
+        self.dev_lines.append(line)
+        del self.dev_lines[:-500]
         self.query_one("#dev-log", RichLog).write(line)
 
     # -- the staff console -----------------------------------------------------------------------
@@ -484,6 +495,18 @@ class ReceptionApp(App[None]):
             self.panel.show("wait", None)
         self.query_one("#demo-status", Static).update("カードを取りました")
 
+    @on(Button.Pressed, "#demo-unplug")
+    def toggle_reader(self) -> None:
+        assert self.services.demo is not None
+        try:
+            unplugged = self.services.demo.toggle_reader()
+        except NotImplementedError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.query_one("#demo-status", Static).update(
+            "リーダーを外しました" if unplugged else "リーダーをつなぎました"
+        )
+
     @on(Button.Pressed, "#faults Button")
     def _fault(self, event: Button.Pressed) -> None:
         assert self.services.demo is not None
@@ -501,6 +524,19 @@ class ReceptionApp(App[None]):
     def action_toggle_language(self) -> None:
         self.panel.language = "en" if self.panel.language == "ja" else "ja"
         self.panel.retext()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("再確認", "再確認待ちの申立書をいま照会する", self.reverify_queue)
+        yield SystemCommand("書き出し", "本日分を XmlMsg と CSV に書き出す", self._export)
+        yield SystemCommand(
+            "言語の切り替え", "読み取り画面の日本語／English", self.action_toggle_language
+        )
+        yield SystemCommand("一覧の更新", "受付一覧を読み直す", self.refresh_lists)
+        if self.services.demo is not None:
+            yield SystemCommand(
+                "リーダーを外す／つなぐ（デモ）", "リーダー障害の練習", self.toggle_reader
+            )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("place_card", "remove_card"):

@@ -4,6 +4,7 @@ controls. :func:`demo_services` builds them for a seeded world."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ from typing import Protocol
 
 import httpx
 
-from reader.errors import ReaderError
+from reader.errors import ReaderError, ReaderUnavailable
 from reader.pcsc import PcscTransport, list_readers, wait_for_card
 from reader.transport import LoopbackTransport, TracingTransport, Transport
 from reader.virtual.card import VirtualCard
@@ -34,6 +35,40 @@ class CardSource(Protocol):
     def transport(self) -> Transport: ...
 
 
+class UnpluggableReader:
+    """A loopback reader that can be unplugged: every command then fails as with a lost
+    USB reader (ReaderUnavailable)."""
+
+    def __init__(self, inner: LoopbackTransport) -> None:
+        self.inner = inner
+        self.unplugged = False
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def atr(self) -> bytes:
+        return self.inner.atr
+
+    def transmit(self, command: bytes) -> bytes:
+        if self.unplugged:
+            raise ReaderUnavailable("the card reader was unplugged")
+        return self.inner.transmit(command)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return self.inner.transaction()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def remove_card(self) -> None:
+        self.inner.remove_card()
+
+
 class LoopbackCards:
     """Virtual cards in process: the demo places and removes a persona's card."""
 
@@ -41,13 +76,21 @@ class LoopbackCards:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._transport: LoopbackTransport | None = None
+        self._transport: UnpluggableReader | None = None
         self.persona: str | None = None
+        self.unplugged = False
+
+    def toggle_reader(self) -> bool:
+        self.unplugged = not self.unplugged
+        if self._transport is not None:
+            self._transport.unplugged = self.unplugged
+        return self.unplugged
 
     def place(self, persona: str, profile: Path) -> None:
         with self._lock:
             card = VirtualCard(load_profile(profile), path=profile)
-            self._transport = LoopbackTransport(card)
+            self._transport = UnpluggableReader(LoopbackTransport(card))
+            self._transport.unplugged = self.unplugged
             self.persona = persona
 
     def remove(self) -> None:
@@ -136,6 +179,14 @@ class DemoControls:
 
     def remove(self) -> None:
         self.cards.remove()
+
+    def toggle_reader(self) -> bool:
+        """Unplug (True) or plug back (False) the virtual reader."""
+        if isinstance(self.cards, VpcdCards):
+            raise NotImplementedError(
+                "pcscd の仮想リーダーは外せません（`reception demo --loopback` で試せます）"
+            )
+        return self.cards.toggle_reader()
 
     def pin_of(self, persona: str) -> str | None:
         pin = self.world.persona(persona).get("pin")
