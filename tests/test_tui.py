@@ -15,6 +15,7 @@ from textual.widgets import Button, Static
 
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
+from reader.transport import Transport
 from reception.checkin import Terminal
 from reception.settings import OqsSettings, ReceptionSettings
 from reception.store import now_jst
@@ -305,5 +306,25 @@ def test_developer_log_shows_service_requests(tui_world: World, tmp_path: Path) 
         assert "OQS POST /v1/nonces → 200" in log and "/v1/confirmations/card → 200" in log
         assert "> 00A4040C" in log  # the APDU trace of the check-in
         assert pin not in log.replace(" ", "")  # VERIFY data redacted
+
+    asyncio.run(drive(svc, scenario))
+
+
+def test_a_crashing_worker_is_reported_and_the_panel_recovers(
+    tui_world: World, tmp_path: Path
+) -> None:
+    svc = services(tui_world, tmp_path)
+
+    def broken() -> Transport:
+        raise RuntimeError("driver exploded")
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        svc.cards.transport = broken  # type: ignore[method-assign]
+        app.place_card("adult-kyokai")
+        await until(pilot, lambda: app.panel.view == "done")
+        assert "driver exploded" in text(app, "#done-detail")
+        assert not app.checkin_running
+        assert any("driver exploded" in line for line in app.dev_lines)
 
     asyncio.run(drive(svc, scenario))

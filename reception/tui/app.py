@@ -31,6 +31,7 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
+from textual.worker import Worker, WorkerState
 
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
 from reception.declaration import LadderStep, SelfDeclaration
@@ -127,6 +128,8 @@ class ReceptionApp(App[None]):
                     yield Static("", id="pending-status")
                 with TabPane("開発者", id="tab-dev"):
                     yield Static("", id="dev-reader")
+                    if self.services.demo is None:
+                        yield Select([], prompt="カードリーダーを選ぶ", id="reader-choice")
                     yield RichLog(id="dev-log", markup=False, highlight=False, wrap=True)
                 if self.services.demo is not None:
                     with TabPane("デモ", id="tab-demo"):
@@ -156,6 +159,7 @@ class ReceptionApp(App[None]):
         self.refresh_lists()
         if self.services.demo is None:
             self.set_interval(0.5, self._watch_reader)  # a real reader: watch for cards
+            self._list_readers()
         else:
             self.sub_title = f"デモ — {self.services.cards.description}"
 
@@ -168,6 +172,44 @@ class ReceptionApp(App[None]):
         if self._start_when_ready:
             self._start_when_ready = False
             self.start_checkin()
+
+    @work(thread=True, exclusive=True, group="readers", exit_on_error=False)
+    def _list_readers(self) -> None:
+        from reader.errors import ReaderError
+        from reader.pcsc import list_readers
+
+        try:
+            names = [status.name for status in list_readers()]
+        except ReaderError as exc:
+            self.call_from_thread(self.notify, f"PC/SC: {exc}", severity="error")
+            return
+        self.call_from_thread(self._readers_listed, names)
+
+    def _readers_listed(self, names: list[str]) -> None:
+        choice = self.query_one("#reader-choice", Select)
+        choice.set_options([(escape(name), name) for name in names])
+        current = getattr(self.services.cards, "reader", None)
+        if current in names:
+            choice.value = current
+
+    @on(Select.Changed, "#reader-choice")
+    def _reader_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and hasattr(self.services.cards, "reader"):
+            self.services.cards.reader = event.value
+            self.services.cards.description = f"PC/SC: {event.value}"
+            self.query_one("#dev-reader", Static).update(escape(f"カードの読み取り: {event.value}"))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place for workers that failed: say so, and leave a clean reader panel."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        self.log_dev(f"worker {event.worker.name} failed: {error!r}")
+        self.notify(escape(f"内部エラー（{event.worker.group}）: {error}"), severity="error",
+                    timeout=10)  # fmt: skip
+        if event.worker.group == "checkin":
+            self.checkin_running = False
+            self.panel.show_done("error", str(error))
 
     def _watch_reader(self) -> None:
         self._poll_reader()
