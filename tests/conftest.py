@@ -5,16 +5,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import signal
 import socket
-import ssl
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from mock_oqs.world import World, seed_world
@@ -171,31 +165,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def mock_oqs_serving(world: World, workers: int = 1) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``mock-oqs serve`` on a free loopback port until the block ends (SIGTERM, exit 0)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mock-oqs"), "serve", "--world", str(world.directory),
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    url = f"https://127.0.0.1:{port}"
-    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/health", verify=ctx, timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"mock-oqs serve did not start: {proc.communicate()[1]}")
-        time.sleep(0.2)
-    try:
-        yield proc, url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        # graceful either way: one worker re-raises the signal after shutting down
-        assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+def mock_oqs_serving(world: World, workers: int = 1) -> Iterator[tuple[Path, str]]:
+    """``mock-oqs serve`` on a free loopback port until the block ends; yields its log
+    file (the world's mock-oqs.log, appended to) and its URL."""
+    from reception.world import WorldFiles, served
+
+    with served(WorldFiles.open(world.directory), workers=workers) as url:
+        yield world.directory / "mock-oqs.log", url
