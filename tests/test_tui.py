@@ -328,3 +328,36 @@ def test_a_crashing_worker_is_reported_and_the_panel_recovers(
         assert any("driver exploded" in line for line in app.dev_lines)
 
     asyncio.run(drive(svc, scenario))
+
+
+def test_face_only_card_and_android_take_their_own_paths(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+    android_pin = tui_world.persona("android")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("face-only")
+        await at_view(pilot, app, "method")
+        assert not shown(app, "#method-pin") and shown(app, "#method-face")
+        await pilot.press("1")  # 顔認証
+        await at_view(pilot, app, "face")
+        await pilot.click("#face-shoot")  # 本人 (the default scenario)
+        await at_view(pilot, app, "consents")
+        await pilot.press("n")
+        await at_view(pilot, app, "done")
+        assert "1割" in text(app, "#done-detail")
+        app.remove_card()
+        await at_view(pilot, app, "wait")
+        app.place_card("android")
+        await at_view(pilot, app, "method")
+        assert shown(app, "#method-pin") and not shown(app, "#method-face")
+        assert not shown(app, "#method-visual")
+        await pilot.press("2")
+        await at_view(pilot, app, "pin")
+        await type_pin(pilot, android_pin)
+        await at_view(pilot, app, "consents")
+        await pilot.press("y")
+        await at_view(pilot, app, "done")
+
+    asyncio.run(drive(svc, scenario))
+    statuses = [(r.variant, r.status) for r in svc.store.receptions_on(now_jst().date())]
+    assert statuses == [("face-only", "confirmed"), ("android", "confirmed")]
