@@ -361,3 +361,20 @@ def test_face_only_card_and_android_take_their_own_paths(tui_world: World, tmp_p
     asyncio.run(drive(svc, scenario))
     statuses = [(r.variant, r.status) for r in svc.store.receptions_on(now_jst().date())]
     assert statuses == [("face-only", "confirmed"), ("android", "confirmed")]
+
+
+def test_iphone_authenticates_on_the_phone(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("iphone")
+        await at_view(pilot, app, "method")
+        assert "iPhone" in str(app.query_one("#method-pin", Button).label)
+        await pilot.press("2")
+        await at_view(pilot, app, "consents")  # no PIN pad: the phone checked the holder
+        await pilot.press("n")
+        await at_view(pilot, app, "done")
+
+    asyncio.run(drive(svc, scenario))
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert (reception.variant, reception.status) == ("iphone", "confirmed")

@@ -246,7 +246,14 @@ class ReaderPanel(Vertical):
         if first is not None:
             first.focus()
         if flow is not None and flow.variant is Variant.IPHONE:
-            self.query_one("#method-message", Static).update("iPhone で認証してください")
+            # the holder authenticates on the phone (Face ID / Touch ID): no PIN pad here
+            phone = "iPhone で認証する" if self.language == "ja" else "Authenticate on the iPhone"
+            self.query_one("#method-pin", Button).label = phone
+            self.query_one("#method-message", Static).update(
+                "iPhone の画面の案内に従ってください"
+                if self.language == "ja"
+                else "Follow the instructions on the iPhone"
+            )
 
     def _dots(self) -> None:
         dots = "●" * len(self.pin_digits) + "○" * (4 - len(self.pin_digits))
