@@ -188,10 +188,6 @@ class DemoControls:
             )
         return self.cards.toggle_reader()
 
-    def pin_of(self, persona: str) -> str | None:
-        pin = self.world.persona(persona).get("pin")
-        return str(pin) if pin else None
-
     def faults(self, *args: str) -> str:
         """Change the service's faults through `mock-oqs faults` (a program, not an import)."""
         mock_oqs = Path(sys.executable).parent / "mock-oqs"
@@ -213,19 +209,17 @@ class Services:
     cards: CardSource
     demo: DemoControls | None = None
     oqs_transport: httpx.AsyncBaseTransport | None = None  # tests: the service in process
-    trace: list[str] = field(default_factory=list)  # the last check-in's APDUs (redacted)
+    _tracer: TracingTransport | None = field(default=None, repr=False)
 
     def traced(self) -> TracingTransport:
-        self.trace.clear()
-        tracer = TracingTransport(self.cards.transport())
-        self._tracer = tracer
-        return tracer
+        """The card's transport, recording the APDUs (VERIFY redacted) of this check-in."""
+        self._tracer = TracingTransport(self.cards.transport())
+        return self._tracer
 
     def last_trace(self) -> list[str]:
-        tracer: TracingTransport | None = getattr(self, "_tracer", None)
-        if tracer is None:
+        if self._tracer is None:
             return []
-        return [f"> {e.command}\n< {e.response}" for e in tracer.exchanges]
+        return [f"> {e.command}\n< {e.response}" for e in self._tracer.exchanges]
 
 
 def demo_services(
