@@ -90,6 +90,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="read certificates with one extended-length APDU (falls back to "
         "short APDUs, remembered per reader, where the reader cannot)",
     )
+    g.add_argument(
+        "--shared",
+        action="store_true",
+        help="connect in shared mode, so that other programs may use the card between our "
+        "operations (default: exclusive). Either way every operation runs in an exclusive "
+        "transaction that begins by selecting the JPKI application",
+    )
     g.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     g.add_argument(
         "--trace",
@@ -196,7 +203,7 @@ class Session:
             )
         from reader.pcsc import PcscTransport
 
-        return PcscTransport(args.reader, wait_seconds=args.wait)
+        return PcscTransport(args.reader, wait_seconds=args.wait, exclusive=not args.shared)
 
     def close(self) -> None:
         self.transport.close()
@@ -292,7 +299,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    with session(args) as s:
+    with session(args) as s, s.channel.transaction():
         atr = s.transport.atr
         info: dict[str, Any] = {"reader": s.transport.name, "atr": atr.hex().upper()}
         try:
@@ -335,7 +342,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def cmd_cert(args: argparse.Namespace) -> int:
     if args.format == "der" and args.out is None and sys.stdout.isatty():
         raise CliError("DER is binary: use --out FILE (or redirect stdout)", EXIT_USAGE)
-    with session(args) as s:
+    with session(args) as s, s.channel.transaction():
         s.client.select()
         token = s.client.token_info()
         try:
@@ -370,7 +377,7 @@ def cmd_cert(args: argparse.Namespace) -> int:
 
 
 def cmd_pin_status(args: argparse.Namespace) -> int:
-    with session(args) as s:
+    with session(args) as s, s.channel.transaction():
         s.client.select()
         try:
             tries = s.client.pin_tries_left()
@@ -396,13 +403,15 @@ def cmd_pin_status(args: argparse.Namespace) -> int:
 
 def cmd_auth_test(args: argparse.Namespace) -> int:
     with session(args) as s:
-        s.client.select()
-        token = s.client.token_info()
+        # identification in one transaction; the card is free while the patient types
+        with s.channel.transaction():
+            s.client.select()
+            token = s.client.token_info()
         pin: Pin | None = None
         tries: int | None = None
         if token.pin_on_reader:
             try:
-                tries = s.client.pin_tries_left()
+                tries = s.client.fetch_pin_tries_left()
             except PinNotSet:
                 raise CliError(
                     "no PIN is set on this card (顔認証マイナンバーカード): it authenticates "
@@ -446,7 +455,7 @@ def cmd_auth_test(args: argparse.Namespace) -> int:
                 valid = True
             except InvalidSignature:
                 valid = False
-        tries_after = s.client.pin_tries_left() if token.pin_on_reader else None
+        tries_after = s.client.fetch_pin_tries_left() if token.pin_on_reader else None
         payload = {
             "ok": valid,
             "reader": s.transport.name,
@@ -490,7 +499,9 @@ def cmd_apdu(args: argparse.Namespace) -> int:
     except MalformedApdu as exc:
         raise CliError(f"bad APDU: {exc}", EXIT_USAGE) from None
     results: list[dict[str, str]] = []
-    with session(args) as s:
+    # One transaction for the whole list: its first command must select an application
+    # by AID, and nothing another program does lands between ours.
+    with session(args) as s, s.channel.transaction():
         for command in commands:
             response = s.channel.transmit(command)
             results.append({"data": response.data.hex().upper(), "sw": f"{response.sw:04X}"})

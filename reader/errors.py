@@ -194,3 +194,17 @@ class TransportError(ReaderError):
     """Any other failure of the transport (PC/SC error, socket error)."""
 
     title = "通信エラー"
+
+
+class TransactionRefused(TransportError):
+    """The reader or its driver refused an exclusive transaction: without one, another
+    program could move the card between two of our commands, so only SELECT by AID is
+    sent (reader/transport.py, CardChannel)."""
+
+    title = "カードを排他的に使用できません"
+
+
+class CardInUse(ReaderUnavailable):
+    """Another program holds the card (exclusive connection refused)."""
+
+    title = "カードは他のプログラムが使用中です"

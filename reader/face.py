@@ -172,8 +172,18 @@ def read_face_template(
 ) -> list[float]:
     """Authenticate the terminal to the card and read the face object — nothing else.
 
-    The channel's guard must have face access (see :func:`face_path`).
+    The channel's guard must have face access (see :func:`face_path`). One exclusive
+    transaction that begins by selecting the card-face AP by its full AID.
     """
+    with channel.transaction():
+        return _read_face_template(channel, certificate, terminal_key)
+
+
+def _read_face_template(
+    channel: CardChannel,
+    certificate: TerminalCertificate,
+    terminal_key: ec.EllipticCurvePrivateKey,
+) -> list[float]:
     check(channel.transmit(CommandApdu(0x00, INS_SELECT, 0x04, 0x0C, CARD_FACE_AID)))
     challenge = check(
         channel.transmit(CommandApdu(0x00, INS_GET_CHALLENGE, 0, 0, le=CHALLENGE_BYTES))

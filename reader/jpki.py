@@ -264,6 +264,12 @@ class JpkiClient:
     def auth_certificate_der(self) -> bytes:
         return self.read_certificate_der(EF_AUTH_CERT)
 
+    def fetch_auth_certificate_der(self) -> bytes:
+        """Select the JPKI AP and read the user-auth certificate, in one transaction."""
+        with self.channel.transaction():
+            self.select()
+            return self.auth_certificate_der()
+
     def auth_certificate(self) -> x509.Certificate:
         return _parse_certificate(self.read_certificate_der(EF_AUTH_CERT))
 
@@ -271,6 +277,12 @@ class JpkiClient:
         return _parse_certificate(self.read_certificate_der(EF_AUTH_CA_CERT))
 
     # -- PIN --------------------------------------------------------------------------
+
+    def fetch_pin_tries_left(self) -> int:
+        """Select the JPKI AP and ask the tries left, in one transaction."""
+        with self.channel.transaction():
+            self.select()
+            return self.pin_tries_left()
 
     def pin_tries_left(self) -> int:
         """Tries left of the auth PIN (empty VERIFY); 0 means blocked.

@@ -18,10 +18,12 @@ from typing import Any
 from smartcard import scard
 
 from reader.errors import (
+    CardInUse,
     CardRemoved,
     NoCard,
     ReaderError,
     ReaderUnavailable,
+    TransactionRefused,
     TransportError,
 )
 
@@ -38,6 +40,12 @@ _READER_GONE = {
     scard.SCARD_E_NO_READERS_AVAILABLE,
 }
 _NO_SERVICE = {scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED}
+# what a reader or driver answers when it cannot lock the card for one client
+_NO_TRANSACTIONS = {
+    scard.SCARD_E_UNSUPPORTED_FEATURE,
+    scard.SCARD_E_NOT_TRANSACTED,
+    scard.SCARD_E_SHARING_VIOLATION,
+}
 
 
 def _message(hr: int) -> str:
@@ -165,9 +173,18 @@ def choose_reader(names: list[str], wanted: str | None, present: dict[str, bool]
 
 
 class PcscTransport:
-    """One card in one PC/SC reader."""
+    """One card in one PC/SC reader.
 
-    def __init__(self, reader: str | None = None, *, wait_seconds: float = 0.0) -> None:
+    ``exclusive`` connects in exclusive mode: no other program may connect to the card
+    while we hold it (the CLI's default). In shared mode (the terminal's: other programs
+    may watch the reader) every multi-APDU operation still runs in an exclusive
+    transaction (:meth:`transaction`), which the channel requires.
+    """
+
+    def __init__(
+        self, reader: str | None = None, *, wait_seconds: float = 0.0, exclusive: bool = False
+    ) -> None:
+        self._share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
         self._ctx = PcscContext()
         try:
             statuses = self._ctx.status()
@@ -182,11 +199,21 @@ class PcscTransport:
             hr, self._card, self._protocol = scard.SCardConnect(
                 self._ctx.handle,
                 self._name,
-                scard.SCARD_SHARE_SHARED,
+                self._share,
                 scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
             )
             if hr == scard.SCARD_E_NO_SMARTCARD or hr == scard.SCARD_W_REMOVED_CARD:
                 raise NoCard(f"no card in {self._name!r}; place the card")
+            if hr == scard.SCARD_E_SHARING_VIOLATION:
+                raise CardInUse(
+                    f"another program is using the card in {self._name!r}"
+                    + (
+                        " (exclusive access refused); close it, or share the card "
+                        "(myna-reader --shared)"
+                        if exclusive
+                        else " exclusively; close it and try again"
+                    )
+                )
             if hr != scard.SCARD_S_SUCCESS:
                 raise _error(hr, "connecting to the card", self._name)
         except BaseException:
@@ -224,7 +251,7 @@ class PcscTransport:
     def reset(self) -> None:
         hr, self._protocol = scard.SCardReconnect(
             self._card,
-            scard.SCARD_SHARE_SHARED,
+            self._share,
             scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
             scard.SCARD_RESET_CARD,
         )
@@ -238,6 +265,11 @@ class PcscTransport:
             yield
             return
         hr = scard.SCardBeginTransaction(self._card)
+        if hr in _NO_TRANSACTIONS:
+            raise TransactionRefused(
+                f"{self._name!r} refused an exclusive transaction: {_message(hr)} "
+                f"({hr & 0xFFFFFFFF:08X})"
+            )
         if hr != scard.SCARD_S_SUCCESS:
             raise _error(hr, "starting an exclusive transaction", self._name)
         self._in_transaction = True

@@ -3,22 +3,30 @@
 A :class:`Transport` moves raw bytes. Nothing outside this package sends bytes
 through one directly: the :class:`CardChannel` is the only sender, and it runs
 every command through the :class:`~reader.guard.Guard` first.
+
+The guard's idea of where the card is holds only while no other program can
+move it: the channel therefore sends nothing but SELECT by AID outside an
+exclusive transaction (:meth:`CardChannel.transaction`), and the guard forgets
+the card's position when a transaction begins and when it ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from reader.apdu import INS_GET_RESPONSE, CommandApdu, ResponseApdu, redacted_hex
-from reader.errors import CardRemoved, MalformedResponse
+from reader.apdu import INS_GET_RESPONSE, INS_SELECT, CommandApdu, ResponseApdu, redacted_hex
+from reader.errors import CardRemoved, ForbiddenCommand, MalformedResponse, TransactionRefused
 from reader.guard import Guard
 
 if TYPE_CHECKING:
     from reader.virtual.card import VirtualCard
+
+log = logging.getLogger(__name__)
 
 
 class Transport(Protocol):
@@ -39,7 +47,10 @@ class Transport(Protocol):
         ...
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
-        """Exclusive access for a multi-APDU operation."""
+        """Exclusive access for a multi-APDU operation.
+
+        Raises :class:`~reader.errors.TransactionRefused` where the reader or its
+        driver cannot give one."""
         ...
 
     def close(self) -> None: ...
@@ -176,9 +187,21 @@ class ChannelStats:
         return self.bytes_sent + self.bytes_received
 
 
+def _select_by_aid(apdu: CommandApdu) -> bool:
+    return apdu.ins == INS_SELECT and apdu.p1 == 0x04
+
+
 @dataclass
 class CardChannel:
     """The only way commands reach a card: guard first, then the transport.
+
+    Another program on the same reader (any PC/SC client) can select another
+    application between two of our commands. So the guard's view of the card is
+    trusted only inside an exclusive transaction (:meth:`transaction`): the guard
+    starts from "unknown" when it begins and forgets again when it ends, so the
+    first command of every transaction must be a SELECT by full AID. Outside a
+    transaction — or where the reader refuses one — the channel sends nothing but
+    SELECT by AID.
 
     Also handles T=0 answers: ``61xx`` fetches the rest with GET RESPONSE and
     ``6Cxx`` repeats the command with the right Le.
@@ -188,10 +211,17 @@ class CardChannel:
     guard: Guard = field(default_factory=Guard)
     stats: ChannelStats = field(default_factory=ChannelStats)
     on_exchange: Callable[[CommandApdu, ResponseApdu], None] | None = None
+    _depth: int = field(default=0, init=False, repr=False)
+    _exclusive: bool = field(default=False, init=False, repr=False)
 
     @property
     def reader_name(self) -> str:
         return self.transport.name
+
+    @property
+    def exclusive(self) -> bool:
+        """True inside a transaction that the reader granted."""
+        return self._exclusive
 
     def transmit(self, apdu: CommandApdu) -> ResponseApdu:
         """Send one command (guarded) and return the card's response."""
@@ -207,6 +237,14 @@ class CardChannel:
         return ResponseApdu(data, response.sw)
 
     def _send(self, apdu: CommandApdu) -> ResponseApdu:
+        exclusive = self._exclusive
+        if not exclusive and not _select_by_aid(apdu):
+            raise ForbiddenCommand(
+                f"{apdu.to_bytes()[:4].hex().upper()} refused: outside an exclusive "
+                "transaction another program could have moved the card to another "
+                "application, so only SELECT by AID is sent"
+                + (" (this reader refused the transaction)" if self._depth else "")
+            )
         self.guard.check(apdu)
         raw_command = apdu.to_bytes()
         try:
@@ -223,7 +261,10 @@ class CardChannel:
         except MalformedResponse:
             self.guard.reset()
             raise
-        if apdu.ins != INS_GET_RESPONSE:
+        if not exclusive:
+            # nothing but another SELECT by AID may follow: where the card is stays unknown
+            self.guard.reset()
+        elif apdu.ins != INS_GET_RESPONSE:
             self.guard.observe(apdu, response)
         if self.on_exchange is not None:
             self.on_exchange(apdu, response)
@@ -233,5 +274,34 @@ class CardChannel:
         self.guard.reset()
         self.transport.reset()
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        return self.transport.transaction()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Exclusive access to the card for the block (re-entrant).
+
+        The guard forgets where the card is at the start and at the end, so the
+        block's first command must select an application by its full AID. Where the
+        reader refuses a transaction the block still runs, but only SELECT by AID is
+        sent in it.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(self.transport.transaction())
+                self._exclusive = True
+            except TransactionRefused as exc:
+                log.warning("%s: only SELECT by AID will be sent to the card", exc)
+                self._exclusive = False
+            self.guard.reset()
+            self._depth = 1
+            try:
+                yield
+            finally:
+                self._depth = 0
+                self._exclusive = False
+                self.guard.reset()

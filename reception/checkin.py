@@ -350,7 +350,7 @@ async def check_in(
             elif state is State.FACE_CAPTURE:
                 if template is None:
                     ask.progress(flow, "face-object")
-                    certificate_der = certificate_der or await card(_certificate, jpki)
+                    certificate_der = certificate_der or await card(jpki.fetch_auth_certificate_der)
                     template = await card(_face_template, channel, terminal)
                 scenario = await ask.capture_face(flow)
                 if scenario is None:
@@ -372,7 +372,7 @@ async def check_in(
                 der: bytes = (
                     certificate_der
                     if certificate_der is not None
-                    else await card(_certificate, jpki)
+                    else await card(jpki.fetch_auth_certificate_der)
                 )
                 certificate_der = der
                 store.audit(staff, "visual-check", "目視確認で本人確認", reception_id)
@@ -428,12 +428,6 @@ def _face_template(channel: CardChannel, terminal: Terminal) -> list[float]:
         raise CardFailedError("この端末には顔認証用の端末証明書がありません")
     with channel.transaction(), face_path(channel):
         return read_face_template(channel, terminal.face_certificate, terminal.key)
-
-
-def _certificate(jpki: JpkiClient) -> bytes:
-    with jpki.channel.transaction():
-        jpki.select()
-        return jpki.auth_certificate_der()
 
 
 def _finish(

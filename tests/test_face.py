@@ -51,10 +51,11 @@ def test_authenticated_terminal_reads_the_face_object(world: World) -> None:
 
 def test_face_object_is_closed_without_authentication(world: World) -> None:
     channel, _ = face_channel(world, "adult-kyokai")
-    check(channel.transmit(CommandApdu(0x00, 0xA4, 0x04, 0x0C, CARD_FACE_AID)))
-    check(channel.transmit(CommandApdu(0x00, 0xA4, 0x02, 0x0C, b"\x00\x02")))
-    with pytest.raises(SecurityStatusNotSatisfied):
-        check(channel.transmit(CommandApdu(0x00, 0xB0, 0, 0, le=5)))
+    with channel.transaction():
+        check(channel.transmit(CommandApdu(0x00, 0xA4, 0x04, 0x0C, CARD_FACE_AID)))
+        check(channel.transmit(CommandApdu(0x00, 0xA4, 0x02, 0x0C, b"\x00\x02")))
+        with pytest.raises(SecurityStatusNotSatisfied):
+            check(channel.transmit(CommandApdu(0x00, 0xB0, 0, 0, le=5)))
 
 
 def test_terminal_of_another_ca_is_refused(world: World) -> None:
@@ -77,11 +78,12 @@ def test_smartphones_have_no_face_path(world: World) -> None:
 def test_the_number_image_stays_forbidden_after_authentication(world: World) -> None:
     channel, _ = face_channel(world, "adult-kyokai")
     cvc, key = terminal_of(world)
-    read_face_template(channel, cvc, key)
-    with pytest.raises(ForbiddenCommand):
-        channel.transmit(
-            CommandApdu(0x00, 0xA4, 0x02, 0x0C, EF_FACE_NUMBER_IMAGE.to_bytes(2, "big"))
-        )
+    with channel.transaction():  # the card-face AP stays current after the read
+        read_face_template(channel, cvc, key)
+        with pytest.raises(ForbiddenCommand, match="SELECT EF 0005"):
+            channel.transmit(
+                CommandApdu(0x00, 0xA4, 0x02, 0x0C, EF_FACE_NUMBER_IMAGE.to_bytes(2, "big"))
+            )
 
 
 @pytest.mark.parametrize("face_access", [False, True])
@@ -106,9 +108,10 @@ _CA = ec.derive_private_key(12345, ec.SECP256R1())
 def test_stale_challenge_is_not_reusable(world: World) -> None:
     channel, card = face_channel(world, "adult-kyokai")
     cvc, key = terminal_of(world)
-    read_face_template(channel, cvc, key)
-    # a second EXTERNAL AUTHENTICATE without a new challenge is refused
-    with pytest.raises(CardStatusError):
-        again = CommandApdu(0x00, 0x82, 0, 0, authentication_data(cvc, key, b"\x00" * 8))
-        check(channel.transmit(again))
+    with channel.transaction():
+        read_face_template(channel, cvc, key)
+        # a second EXTERNAL AUTHENTICATE without a new challenge is refused
+        with pytest.raises(CardStatusError):
+            again = CommandApdu(0x00, 0x82, 0, 0, authentication_data(cvc, key, b"\x00" * 8))
+            check(channel.transmit(again))
     assert card.terminal_authenticated  # the refusal does not undo the earlier success

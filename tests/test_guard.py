@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,11 +11,14 @@ from hypothesis import strategies as st
 
 from reader.aids import CARD_FACE_AID, COMMON_AID, JPKI_AID, JUKI_AID, TEXT_AID
 from reader.apdu import CommandApdu, ResponseApdu
-from reader.errors import ForbiddenCommand
+from reader.errors import ForbiddenCommand, TransactionRefused
 from reader.guard import CurrentDf, Guard
+from reader.jpki import JpkiClient
+from reader.pin import Pin
 from reader.transport import CardChannel, LoopbackTransport
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.profile import CardProfile
+from tests.conftest import TEST_PIN
 
 OK = ResponseApdu(b"", 0x9000)
 
@@ -222,15 +226,123 @@ _commands = st.one_of(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(_commands, max_size=12), st.booleans())
+# Between two of our transactions another program on the reader may select any
+# application (here: the text AP, as in the attack of issue 9); and our commands may come
+# inside a transaction or outside one.
+_BOUNDARY = "end our transaction, begin another"
+_OTHER_PROGRAM = "another program selects the text AP"
+_OUTSIDE = "outside any transaction"
+_steps = st.one_of(_commands, st.sampled_from([_BOUNDARY, _OTHER_PROGRAM, _OUTSIDE]))
+OTHERS_SELECT = f"SELECT by AID {TEXT_AID.hex().upper()}"
+
+
+def ours(pot: Honeypot) -> list[str]:
+    """The number accesses the honeypot saw, less the other program's own SELECTs (the
+    guard never sends the text AP's AID, so those cannot be ours)."""
+    return [a.operation for a in pot.accesses if a.operation != OTHERS_SELECT]
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_steps, max_size=16), st.booleans())
 def test_no_sequence_of_commands_reaches_the_number(
-    physical_profile: CardProfile, commands: list[CommandApdu], face_access: bool
+    physical_profile: CardProfile, steps: list[CommandApdu | str], face_access: bool
 ) -> None:
     pot = Honeypot(deliberate=True)  # checked right here, per example
     card = VirtualCard(physical_profile.model_copy(deep=True), honeypot=pot)
     channel = CardChannel(LoopbackTransport(card), guard=Guard(face_access=face_access))
-    for apdu in commands:
-        with contextlib.suppress(ForbiddenCommand):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(channel.transaction())
+        for step in steps:
+            if step == _BOUNDARY:
+                stack.close()
+                stack.enter_context(channel.transaction())
+            elif step == _OTHER_PROGRAM:
+                # only possible between our transactions: a real one keeps others out
+                stack.close()
+                card.process(select_aid(TEXT_AID).to_bytes())
+                stack.enter_context(channel.transaction())
+            elif step == _OUTSIDE:
+                stack.close()
+            elif isinstance(step, CommandApdu):
+                with contextlib.suppress(ForbiddenCommand):
+                    channel.transmit(step)
+    assert ours(pot) == [], pot.accesses
+
+
+# --- transactions: the guard's view holds only while nobody else can move the card ------
+
+SFI_READ_EF1 = CommandApdu(0x00, 0xB0, 0x81, 0x00, le=0x10)  # the attack's read
+SFI_READ_CERT = CommandApdu(0x00, 0xB0, 0x8A, 0x00, le=4)  # the auth certificate's header
+
+
+def where(channel: CardChannel) -> CurrentDf:
+    return channel.guard.current_df
+
+
+def test_outside_a_transaction_only_select_by_aid_is_sent(card: VirtualCard) -> None:
+    """The reproduction of issue 9: SELECT JPKI, then an SFI read, with no transaction —
+    another program could select the text AP in between, so the read never leaves."""
+    channel = CardChannel(LoopbackTransport(card))
+    assert channel.transmit(select_aid(JPKI_AID)).sw == 0x9000
+    card.process(select_aid(TEXT_AID).to_bytes())  # the other program, in between
+    for apdu in (SFI_READ_EF1, CommandApdu(0x00, 0x20, 0x00, 0x80), select_ef(0x0001)):
+        with pytest.raises(ForbiddenCommand, match="outside an exclusive transaction"):
             channel.transmit(apdu)
-    assert pot.empty, pot.accesses
+    assert card.apdu_count == 2  # our SELECT and the other program's
+    assert ours(card.honeypot) == []
+    card.honeypot.accesses.clear()  # the other program's SELECT is not ours to answer for
+
+
+def test_the_guard_forgets_the_card_at_every_transaction_boundary(card: VirtualCard) -> None:
+    channel = CardChannel(LoopbackTransport(card))
+    with channel.transaction():
+        channel.transmit(select_aid(JPKI_AID))
+        assert channel.guard.current_df is CurrentDf.JPKI
+        assert channel.transmit(CommandApdu(0x00, 0xB0, 0x86, 0x00, le=32)).sw == 0x9000
+    assert where(channel) is CurrentDf.UNKNOWN
+    card.process(select_aid(TEXT_AID).to_bytes())  # the other program, between ours
+    with channel.transaction():
+        assert where(channel) is CurrentDf.UNKNOWN
+        with pytest.raises(ForbiddenCommand, match="current DF is unknown"):
+            channel.transmit(SFI_READ_EF1)  # JPKI was selected in the *previous* transaction
+        with pytest.raises(ForbiddenCommand, match="VERIFY refused"):
+            channel.transmit(CommandApdu(0x00, 0x20, 0x00, 0x80))
+        channel.transmit(select_aid(JPKI_AID))
+        assert channel.transmit(SFI_READ_CERT).sw == 0x9000
+    assert ours(card.honeypot) == []
+    card.honeypot.accesses.clear()
+
+
+def test_nested_transactions_keep_what_the_outer_one_learnt(card: VirtualCard) -> None:
+    channel = CardChannel(LoopbackTransport(card))
+    with channel.transaction():
+        channel.transmit(select_aid(JPKI_AID))
+        with channel.transaction():
+            assert channel.transmit(SFI_READ_CERT).sw == 0x9000
+        assert where(channel) is CurrentDf.JPKI
+    assert where(channel) is CurrentDf.UNKNOWN
+
+
+class NoTransactions(LoopbackTransport):
+    """A reader (or driver) that cannot lock the card for one client."""
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        raise TransactionRefused("this reader refused an exclusive transaction")
+        yield
+
+
+def test_a_reader_refusing_transactions_gets_nothing_but_select_by_aid(
+    card: VirtualCard,
+) -> None:
+    channel = CardChannel(NoTransactions(card))
+    client = JpkiClient(channel)
+    with channel.transaction():
+        assert not channel.exclusive
+        client.select()  # SELECT by AID still goes: it reaches no file
+        with pytest.raises(ForbiddenCommand, match="refused the transaction"):
+            client.token_info()
+    with pytest.raises(ForbiddenCommand, match="refused the transaction"):
+        client.authenticate(Pin(TEST_PIN), b"x")
+    assert card.profile.auth_pin.tries_left == 3
+    assert card.apdu_count == 2

@@ -32,19 +32,19 @@ def hw_client() -> JpkiClient:
 
 
 def test_real_card_identifies_and_reads_the_certificate(hw_client: JpkiClient) -> None:
-    hw_client.select()
-    token = hw_client.token_info()
-    assert token.kind is not TokenKind.UNKNOWN
-    if token.kind is not TokenKind.ANDROID:
-        cert = hw_client.auth_certificate()
-        assert cert.subject.rfc4514_string().startswith("CN=")
-    assert 0 <= hw_client.pin_tries_left() <= 3
+    with hw_client.channel.transaction():
+        hw_client.select()
+        token = hw_client.token_info()
+        assert token.kind is not TokenKind.UNKNOWN
+        if token.kind is not TokenKind.ANDROID:
+            cert = hw_client.auth_certificate()
+            assert cert.subject.rfc4514_string().startswith("CN=")
+        assert 0 <= hw_client.pin_tries_left() <= 3
 
 
 @pytest.mark.skipif(os.environ.get("MYNA_HW_PIN_STDIN") != "1", reason="needs the PIN typed in")
 def test_real_card_authenticates(hw_client: JpkiClient) -> None:
-    hw_client.select()
-    tries = hw_client.pin_tries_left()
+    tries = hw_client.fetch_pin_tries_left()
     assert tries > 1, "refusing to risk the last PIN try"
     pin = Pin(getpass.getpass(f"PIN ({tries} tries left): "))
     auth = hw_client.authenticate(pin, b"hardware test")

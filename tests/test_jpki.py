@@ -78,14 +78,15 @@ def test_extended_falls_back_and_remembers_per_reader(
 
 def test_wrong_pin_is_sent_once_and_reports_tries(card: VirtualCard) -> None:
     client, _ = make_client(card)
-    client.select()
-    assert client.pin_tries_left() == 3
-    before = card.apdu_count
-    with pytest.raises(PinIncorrect) as info:
-        client.verify_pin(Pin("0000"))
-    assert info.value.tries_left == 2
-    assert card.apdu_count - before == 1  # never retried
-    assert client.pin_tries_left() == 2
+    with client.channel.transaction():
+        client.select()
+        assert client.pin_tries_left() == 3
+        before = card.apdu_count
+        with pytest.raises(PinIncorrect) as info:
+            client.verify_pin(Pin("0000"))
+        assert info.value.tries_left == 2
+        assert card.apdu_count - before == 1  # never retried
+        assert client.pin_tries_left() == 2
 
 
 def test_authenticate_with_wrong_pin_stops_and_never_signs(card: VirtualCard) -> None:
@@ -97,14 +98,15 @@ def test_authenticate_with_wrong_pin_stops_and_never_signs(card: VirtualCard) ->
 
 def test_three_wrong_pins_block(card: VirtualCard) -> None:
     client, _ = make_client(card)
-    client.select()
-    for left in (2, 1, 0):
-        with pytest.raises(PinIncorrect) as info:
-            client.verify_pin(Pin("0000"))
-        assert info.value.tries_left == left
-    assert client.pin_tries_left() == 0
-    with pytest.raises(PinBlocked, match="municipal office"):
-        client.verify_pin(Pin(TEST_PIN))
+    with client.channel.transaction():
+        client.select()
+        for left in (2, 1, 0):
+            with pytest.raises(PinIncorrect) as info:
+                client.verify_pin(Pin("0000"))
+            assert info.value.tries_left == left
+        assert client.pin_tries_left() == 0
+        with pytest.raises(PinBlocked, match="municipal office"):
+            client.verify_pin(Pin(TEST_PIN))
 
 
 def test_pin_is_validated_locally_without_echo() -> None:
@@ -136,9 +138,10 @@ def test_android_verifies_before_reading_the_certificate(
     auth = client.authenticate(Pin(TEST_PIN), b"x")
     assert auth.token.kind is TokenKind.ANDROID
     verify_signature(card.profile, auth.signature, b"x")
-    client.select()
-    with pytest.raises(SecurityStatusNotSatisfied):
-        client.auth_certificate()
+    with client.channel.transaction():
+        client.select()
+        with pytest.raises(SecurityStatusNotSatisfied):
+            client.auth_certificate()
 
 
 def test_iphone_needs_no_reader_pin(make_profile: Callable[..., CardProfile]) -> None:
@@ -152,10 +155,11 @@ def test_iphone_needs_no_reader_pin(make_profile: Callable[..., CardProfile]) ->
 def test_face_only_card_reports_no_pin(make_profile: Callable[..., CardProfile]) -> None:
     card = VirtualCard(make_profile(Variant.FACE_ONLY))
     client, _ = make_client(card)
-    client.select()
-    with pytest.raises(PinNotSet):
-        client.pin_tries_left()
-    assert client.auth_certificate().subject == card.profile.certificate().subject
+    with client.channel.transaction():
+        client.select()
+        with pytest.raises(PinNotSet):
+            client.pin_tries_left()
+        assert client.auth_certificate().subject == card.profile.certificate().subject
     with pytest.raises(PinRequired):
         client.authenticate(None, b"x")
 

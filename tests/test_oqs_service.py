@@ -126,8 +126,7 @@ def face_body(
     statement_nonce: str | None = None,
 ) -> dict[str, Any]:
     _, jpki = card_of(world, persona)
-    jpki.select()
-    der = jpki.auth_certificate_der()
+    der = jpki.fetch_auth_certificate_der()
     statement = json.dumps(
         {
             "method": method,

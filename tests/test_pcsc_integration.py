@@ -76,7 +76,7 @@ def test_authenticate_through_pcscd(
 def test_wrong_pin_three_times_blocks(served: tuple[VpcdCardServer, VirtualCard]) -> None:
     _, card = served
     client, transport = client_for()
-    with transport:
+    with transport, client.channel.transaction():
         client.select()
         for left in (2, 1, 0):
             with pytest.raises(PinIncorrect) as info:
@@ -92,7 +92,7 @@ def test_card_removed_in_the_middle_of_a_read(
     server, card = served
     client, transport = client_for(ReadMode.SHORT)
     server.remove_after_apdus = server.apdus_served + 5  # select, token, header, chunk, >chunk<
-    with transport:
+    with transport, client.channel.transaction():
         client.select()
         client.token_info()
         with pytest.raises(CardRemoved):

@@ -159,6 +159,15 @@ def _padded(der: bytes, size: int = CERT_FILE_SIZE) -> bytes:
     return der + b"\xff" * (size - len(der))
 
 
+def _leaves_application(apdu: CommandApdu) -> bool:
+    """SELECT by a non-empty AID or of the MF: it touches no file of the current DF (a
+    SELECT of a number-bearing application is recorded by the selection itself)."""
+    return apdu.ins == INS_SELECT and (
+        (apdu.p1 == 0x04 and bool(apdu.data))
+        or (apdu.p1 == 0x00 and apdu.data in (b"", b"\x3f\x00"))
+    )
+
+
 def _pkcs1_type1(data: bytes, k: int) -> bytes:
     return b"\x00\x01" + b"\xff" * (k - 3 - len(data)) + b"\x00" + data
 
@@ -296,7 +305,14 @@ class VirtualCard:
             return b"", SW_WRONG_LENGTH
         if apdu.cla not in (0x00, 0x80):
             return b"", SW_CLA
-        if self.current_app is not None and self.current_app.honeypot:
+        if (
+            self.current_app is not None
+            and self.current_app.honeypot
+            and not _leaves_application(apdu)
+        ):
+            # any command inside a number-bearing application, except the SELECT that
+            # leaves it (another program may have left the card there: card.md §8 is
+            # about what reaches the number, not about selecting away from it)
             self.honeypot.record(self.current_app.label, f"command {raw[:4].hex().upper()}")
         if apdu.ins == INS_SELECT:
             return b"", self._select(apdu)
