@@ -22,6 +22,19 @@ while the current DF is unknown (a new connection: another program may have
 left the card anywhere) only SELECT by AID passes. Selection by file id or
 path of anything but an EF of the current DF is refused, because a DF's file
 id could reach the text AP.
+
+The threat it cannot see by itself: **another program on the same reader**. PC/SC lets
+any program on the machine connect to the card (in shared mode) and send commands
+between two of ours — for example a SELECT of the text AP right after our SELECT of
+the JPKI AP, so that our next short-file-id read would run in the text AP and return
+the 個人番号. The guard knows only what passed through it. So its view is trusted only
+inside an exclusive transaction (``SCardBeginTransaction``), which keeps every other
+program's commands out: :class:`~reader.transport.CardChannel` resets the guard to
+"unknown" when a transaction begins and when it ends, so a read or VERIFY passes only
+when the JPKI AP (or, in the face path, the card-face AP) was selected by its full AID
+*in the same transaction*; outside a transaction, or on a reader that refuses one, the
+channel sends nothing but SELECT by AID. Tested through pcscd + vpcd with a second
+process selecting the text AP in a loop (tests/test_shared_reader.py).
 """
 
 from __future__ import annotations
