@@ -10,9 +10,23 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from reader.safe_text import unsafe_characters
 
 Base64 = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=16384)]
+
+
+def _no_controls(value: str) -> str:
+    """Refuse what would make a result ill-formed XML or act on a terminal (C0/C1, DEL,
+    bidi overrides, noncharacters): the request is refused, never echoed with them."""
+    found = unsafe_characters(value)
+    if found:
+        raise ValueError(f"control or invisible characters are not allowed: {', '.join(found)}")
+    return value
+
+
+SafeText = Annotated[str, AfterValidator(_no_controls)]
 
 
 class Method(enum.StrEnum):
@@ -49,7 +63,7 @@ class CardConfirmationRequest(BaseModel):
         default=None,
         description="PIN path: the card's RSA PKCS#1 v1.5 SHA-256 signature over the nonce",
     )
-    statement: str | None = Field(
+    statement: SafeText | None = Field(
         default=None,
         max_length=2048,
         description="face/visual path: JSON statement {method, nonce, certificate_sha256, "
@@ -57,7 +71,7 @@ class CardConfirmationRequest(BaseModel):
     )
     statement_signature: Base64 | None = None
     consents: Consents = Field(default_factory=lambda: Consents())
-    arbitrary_file_identifier: str | None = Field(default=None, max_length=50)
+    arbitrary_file_identifier: SafeText | None = Field(default=None, max_length=50)
 
 
 class NumberConfirmationRequest(BaseModel):
@@ -65,13 +79,13 @@ class NumberConfirmationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    insurer_number: str = Field(min_length=6, max_length=8, description="保険者番号")
-    symbol: str = Field(default="", max_length=38, description="記号")
-    number: str = Field(min_length=1, max_length=38, description="番号")
+    insurer_number: SafeText = Field(min_length=6, max_length=8, description="保険者番号")
+    symbol: SafeText = Field(default="", max_length=38, description="記号")
+    number: SafeText = Field(min_length=1, max_length=38, description="番号")
     branch: str = Field(default="", pattern=r"^([0-9]{2})?$", description="枝番")
     birth_date: str = Field(pattern=r"^[0-9]{8}$", description="生年月日 YYYYMMDD")
     limit_consent: bool = Field(default=False, description="限度額情報の提供に同意")
-    arbitrary_file_identifier: str | None = Field(default=None, max_length=50)
+    arbitrary_file_identifier: SafeText | None = Field(default=None, max_length=50)
 
 
 class ErrorBody(BaseModel):

@@ -20,6 +20,11 @@ MOCK-E005               403   the face/visual statement is malformed, stale or u
 MOCK-E006               422   the request is malformed (field errors in the message)
 MOCK-E007               404   unknown reference number
 MOCK-E008               403   no valid consent for these records (or grace period)
+MOCK-E009               429   too many outstanding nonces for this facility
+MOCK-E010               404   no such endpoint (405: not with this method)
+MOCK-E011               413   request body over 64 KiB (431: headers over 16 KiB)
+MOCK-E012               408   the request did not arrive in time (slow or stalled sender)
+MOCK-E013               503   too many open connections to this worker
 MOCK-R001               200   ProcessingResultStatus 2: the certificate is revoked
 MOCK-R002               200   ProcessingResultStatus 2: certificate expired, grace period over
 MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use
@@ -101,6 +106,7 @@ STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS nonces (
     nonce TEXT PRIMARY KEY, facility TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);
+CREATE INDEX IF NOT EXISTS nonces_facility ON nonces(facility, expires_at);
 CREATE TABLE IF NOT EXISTS refs (
     reference TEXT PRIMARY KEY, person_id TEXT NOT NULL, facility TEXT NOT NULL,
     created_at REAL NOT NULL);
@@ -136,13 +142,30 @@ class ServiceState:
             self._local.conn = conn
         return conn
 
-    def issue_nonce(self, facility: str, ttl_seconds: float) -> tuple[str, float]:
+    def issue_nonce(
+        self, facility: str, ttl_seconds: float, limit: int | None = None
+    ) -> tuple[str, float]:
+        """A new nonce, unless ``limit`` unused, unexpired ones are out for the facility (a
+        terminal asking in a loop would fill the state file: MOCK-E009)."""
         nonce = secrets.token_hex(16)
-        expires = time.time() + ttl_seconds
+        now = time.time()
+        expires = now + ttl_seconds
         conn = self._conn()
         self._issued += 1
         if self._issued % 128 == 1:  # sweep unused expired nonces now and then
-            conn.execute("DELETE FROM nonces WHERE expires_at < ?", (time.time() - 60,))
+            conn.execute("DELETE FROM nonces WHERE expires_at < ?", (now - 60,))
+        if limit is not None:
+            (outstanding,) = conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM nonces WHERE facility = ? "
+                "AND expires_at >= ? LIMIT ?)",
+                (facility, now, limit),
+            ).fetchone()
+            if outstanding >= limit:
+                raise Refusal(
+                    "MOCK-E009", 429,
+                    f"{limit} nonces are already out for this facility and unused: use them "
+                    "or let them expire",
+                )  # fmt: skip
         conn.execute("INSERT INTO nonces VALUES (?, ?, ?)", (nonce, facility, expires))
         return nonce, expires
 
@@ -250,7 +273,9 @@ class QualificationService:
     # -- nonces -------------------------------------------------------------------------
 
     def issue_nonce(self, facility: str) -> tuple[str, dt.datetime]:
-        nonce, expires = self.state.issue_nonce(facility, self.nonce_ttl_seconds)
+        nonce, expires = self.state.issue_nonce(
+            facility, self.nonce_ttl_seconds, self.max_outstanding_nonces
+        )
         return nonce, dt.datetime.fromtimestamp(expires, dt.UTC)
 
     # -- by card ------------------------------------------------------------------------

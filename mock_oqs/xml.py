@@ -5,6 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from reader.safe_text import printable
+
 # list fields whose items carry their own element name
 _ITEM_NAMES = {
     "SpecificDiseasesCertificateList": "SpecificDiseasesCertificateInfo",
@@ -30,7 +32,8 @@ def _fill(parent: ET.Element, key: str, value: Any) -> None:
         for k, v in value.items():
             _fill(element, k, v)
     else:
-        element.text = str(value)
+        # the service's own data, but XML 1.0 cannot carry controls at all: never ill-formed
+        element.text = printable(str(value))
 
 
 def render_xml(message: dict[str, Any]) -> bytes:

@@ -40,6 +40,7 @@ from reader.errors import (
 )
 from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode, TokenKind
 from reader.pin import InvalidPin, Pin
+from reader.safe_text import json_safe, printable
 from reader.transport import CardChannel, LoopbackTransport, TracingTransport, Transport
 
 EXIT_OK = 0
@@ -223,9 +224,9 @@ def _emit(
 ) -> None:
     stream = out or sys.stdout
     if getattr(args, "json", False):
-        stream.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-    else:
-        stream.write(text.rstrip("\n") + "\n")
+        stream.write(json_safe(json.dumps(payload, ensure_ascii=False, indent=2)) + "\n")
+    else:  # card data (a certificate's subject …) may carry controls: shown, not obeyed
+        stream.write(printable(text.rstrip("\n"), multiline=True) + "\n")
 
 
 def _cert_summary(cert: x509.Certificate) -> dict[str, Any]:
@@ -361,9 +362,10 @@ def cmd_cert(args: argparse.Namespace) -> int:
         data = cert.public_bytes(serialization.Encoding.PEM)
     else:
         summary = _cert_summary(cert)
-        data = ("\n".join(f"{k}: {v}" for k, v in summary.items()) + "\n").encode()
+        text = printable("\n".join(f"{k}: {v}" for k, v in summary.items()), multiline=True)
+        data = (text + "\n").encode()
         if args.json:
-            data = (json.dumps(summary, indent=2) + "\n").encode()
+            data = (json_safe(json.dumps(summary, ensure_ascii=False, indent=2)) + "\n").encode()
     if args.out is not None:
         try:
             args.out.write_bytes(data)
@@ -557,11 +559,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(args: argparse.Namespace, kind: str, message: str) -> None:
     if getattr(args, "json", False):
-        sys.stdout.write(
-            json.dumps({"ok": False, "error": kind, "message": message}, ensure_ascii=False) + "\n"
-        )
+        report = {"ok": False, "error": kind, "message": message}
+        sys.stdout.write(json_safe(json.dumps(report, ensure_ascii=False)) + "\n")
     prefix = "refused by the My Number guard: " if kind == "ForbiddenCommand" else ""
-    sys.stderr.write(f"myna-reader: {prefix}{message}\n")
+    sys.stderr.write(printable(f"myna-reader: {prefix}{message}", multiline=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from reader.errors import (
 )
 from reader.face import TerminalCertificate, face_path, read_face_template
 from reader.jpki import JpkiClient, ReadMode, TokenKind
-from reader.pin import Pin
+from reader.pin import InvalidPin, Pin
 from reader.transport import CardChannel, Transport
 from reception import redaction
 from reception.camera import FaceMatcher, FaceScenario, SimulatedCamera
@@ -189,6 +189,11 @@ def identify(jpki: JpkiClient) -> tuple[Variant, int | None]:
 
 class CardFailedError(Exception):
     pass
+
+
+class CheckinCancelled(Exception):
+    """Raised by an :class:`Interaction` (or a PIN source) to stop the check-in on
+    purpose: the reception ends as ``cancelled`` with this message as the reason."""
 
 
 class Interaction(Protocol):
@@ -404,8 +409,37 @@ async def check_in(
         flow.apply(OqsFailed(f"{exc.title}: {exc}", exc.fallback))
     except (ReaderError, CardFailedError) as exc:
         flow.apply(CardFailed(str(exc)))
+    except InvalidPin:
+        # typed wrong (3 digits, full-width, empty): nothing reached the card, no try spent
+        _abandon(store, reception_id, "cancelled", MALFORMED_PIN_REASON, request)
+        raise
+    except (CheckinCancelled, KeyboardInterrupt, asyncio.CancelledError) as exc:
+        _abandon(store, reception_id, "cancelled", f"中止: {exc or type(exc).__name__}", request)
+        raise
+    except BaseException as exc:  # a bug or the store itself: never left in progress
+        _abandon(store, reception_id, "error", f"内部エラー: {type(exc).__name__}: {exc}", request)
+        raise
     return _finish(store, reception_id, flow, channel, timings, started,
                    certificate_der, request)  # fmt: skip
+
+
+MALFORMED_PIN_REASON = (
+    "暗証番号の形式が違います（4桁の半角数字）: "
+    "カードには送っていません（試行回数は減っていません）"
+)
+
+
+def _abandon(
+    store: Store, reception_id: str, status: str, reason: str, request: CheckinRequest
+) -> None:
+    """End a check-in that stops by an exception: the reception is ended with the reason
+    (and an audit entry) before the exception goes on. A failing store does not hide
+    the original exception."""
+    try:
+        store.finish_reception(reception_id, status=status, reason=reason[:300],
+                               method=request.method.value, actor=request.staff)  # fmt: skip
+    except Exception:
+        log.exception("could not record the end of reception %s", reception_id)
 
 
 async def _statement_body(

@@ -31,11 +31,14 @@ from reader.argtypes import iso_date
 from reader.errors import ReaderError
 from reader.jpki import ReadMode
 from reader.pcsc import PcscTransport, wait_for_card
+from reader.pin import InvalidPin
+from reader.safe_text import json_safe, printable
 from reader.transport import LoopbackTransport, TracingTransport, Transport
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.profile import ProfileError, load_profile
 from reception.camera import FaceScenario
 from reception.checkin import (
+    CheckinCancelled,
     CheckinOutcome,
     CheckinRequest,
     Terminal,
@@ -45,8 +48,9 @@ from reception.checkin import (
 from reception.declaration import DeclarationError, LadderStep, SelfDeclaration
 from reception.export import export_csv, export_xml
 from reception.flow import ConsentsGiven, Method, State
+from reception.ladder import file_declaration
 from reception.oqs_client import OqsClient, OqsError
-from reception.pdf import FontMissing, render_declaration
+from reception.pdf import FontMissing
 from reception.redaction import configure_logging
 from reception.reverify import describe, reverify_pending, reverify_when_back
 from reception.settings import ReceptionSettings, SettingsError, TransportKind, load_settings
@@ -99,11 +103,18 @@ def _consents(text: str | None) -> ConsentsGiven:
 
 
 def _print(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    """Every line for the terminal: names and messages from outside may carry controls
+    (ESC sequences, bidi overrides), shown as ␛ / � instead of acting."""
+    sys.stdout.write(printable(text, multiline=True) + "\n")
+
+
+def _print_json(data: Any) -> None:
+    """JSON on stdout: the same data, with controls as \\uXXXX escapes."""
+    sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(printable(text, multiline=True) + "\n")
 
 
 # -- transports ---------------------------------------------------------------------------
@@ -163,10 +174,10 @@ def _pin_source(args: argparse.Namespace) -> Any:
             _err(prompt.rstrip())
             line = sys.stdin.readline()
             if not line:
-                raise UsageError("--pin-stdin: standard input is empty")
+                raise CheckinCancelled("--pin-stdin: standard input is empty")
             return line.rstrip("\r\n")
         if not sys.stdin.isatty():
-            raise UsageError("no terminal to ask the PIN on: pipe it with --pin-stdin")
+            raise CheckinCancelled("no terminal to ask the PIN on: pipe it with --pin-stdin")
         return getpass.getpass(prompt)
 
     return source
@@ -260,7 +271,7 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         "timings_ms": outcome.timings,
     }
     if as_json:
-        _print(json.dumps(data, ensure_ascii=False, indent=2))
+        _print_json(data)
         return
     label = {
         "confirmed": "資格確認できました",
@@ -306,12 +317,12 @@ def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     store = Store(args.store or settings.store_path)
     if args.reception:
         store.reception(args.reception)  # KeyError → a clear message
-    declaration_id = store.add_declaration(declaration, reception_id=args.reception)
-    out = args.out or settings.declarations_dir / f"{declaration_id}.pdf"
-    render_declaration(declaration, out, reception_id=args.reception)
-    store.set_pdf(declaration_id, out)
+    filed = file_declaration(store, declaration, settings.declarations_dir,
+                             reception_id=args.reception, out=args.out)  # fmt: skip
     hint = declaration.billing_hint()
-    _print(f"申立書 {declaration_id} を記録しました: {out}")
+    _print(f"申立書 {filed.declaration_id} を記録しました: {filed.pdf or '（PDFなし）'}")
+    if filed.pdf_error:
+        _err(f"reception: {filed.pdf_error}")
     _print(f"  請求: {hint.note}（保険者番号 {hint.insurer_number}）")
     _print("  再確認の待ち行列に入れました" + ("" if declaration.queryable else
            "（番号がないため、番号がわかるまで未確認のままです）"))  # fmt: skip
@@ -322,12 +333,12 @@ def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     store = Store(args.store or settings.store_path)
     items = store.pending()
     if args.json:
-        _print(json.dumps([
+        _print_json([
             {"declaration_id": d.declaration_id, "reception_id": d.reception_id,
              "created_at": d.created_at, "state": d.state, "name": d.declaration.name,
              "queryable": d.declaration.queryable, "pdf": d.pdf}
             for d in items
-        ], ensure_ascii=False, indent=2))  # fmt: skip
+        ])  # fmt: skip
         return 0
     if not items:
         _print("再確認待ちの申立書はありません")
@@ -537,8 +548,15 @@ def main(argv: list[str] | None = None) -> int:
         func = getattr(args, "func", cmd_tui)  # `reception` alone: the terminal's UI
         code: int = func(args, settings)
         return code
-    except (UsageError, SettingsError, WorldError, TerminalError) as exc:
+    except (UsageError, SettingsError, WorldError, TerminalError, CheckinCancelled) as exc:
         _err(f"reception: {exc}")
+        return EXIT_USAGE
+    except InvalidPin as exc:  # the message never repeats what was typed
+        _err(
+            "reception: 暗証番号は4桁の半角数字です。試行回数は減っていません。"
+            "受付は取り消しました\n"
+            f"reception: {exc}; no try was spent, the reception was cancelled"
+        )
         return EXIT_USAGE
     except DeclarationError as exc:
         _err(f"reception: {exc.title}:")

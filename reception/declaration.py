@@ -18,8 +18,19 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.functional_validators import BeforeValidator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.functional_validators import AfterValidator, BeforeValidator
+
+from reader.safe_text import describe, unsafe_characters
+from reception.fonts import unprintable_characters
 
 
 class DeclarationError(ValueError):
@@ -102,7 +113,40 @@ def _nfkc(value: Any) -> Any:
     return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
-Text = Annotated[str, BeforeValidator(_nfkc)]
+STORED = {"stored": True}
+"""Validation context for a declaration read back from the store: it was validated when
+it was made; the rules of the day (date bounds, fonts) must not lose it later."""
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
+
+def _printable(value: str, info: ValidationInfo) -> str:
+    """No controls, bidi overrides or noncharacters (they would act on a terminal or
+    reorder what staff read), and nothing the form's fonts cannot print (it would vanish
+    from the PDF without a word)."""
+    if _stored(info):
+        return value
+    unsafe = unsafe_characters(value)
+    if unsafe:
+        raise ValueError(f"使えない制御文字が含まれています（{'、'.join(unsafe)}）")
+    missing = unprintable_characters(value)
+    if missing:
+        shown = "、".join(f"「{c}」({describe(c)})" for c in missing[:5])
+        raise ValueError(f"印刷できない文字が含まれています: {shown}。別の字で書いてください")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_nfkc), AfterValidator(_printable)]
+
+# 申立日: the day of the visit, give or take the days a form may wait to be entered
+DECLARED_DAYS_BACK = 31
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
+def today_jst() -> dt.date:
+    return dt.datetime.now(JST).date()
 
 
 def reaching_age(birth: dt.date, years: int) -> dt.date:
@@ -196,13 +240,23 @@ class SelfDeclaration(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> SelfDeclaration:
+    def _consistent(self, info: ValidationInfo) -> SelfDeclaration:
+        if _stored(info):
+            return self
+        today = today_jst()
         if self.birth_date < dt.date(1900, 1, 1):
-            raise ValueError("生年月日が古すぎます")
+            raise ValueError(f"生年月日が古すぎます（{self.birth_date}、1900年以降）")
+        if self.declared_on > today + dt.timedelta(days=1):
+            raise ValueError(f"申立日が未来の日付です（{self.declared_on}）")
+        if self.declared_on < today - dt.timedelta(days=DECLARED_DAYS_BACK):
+            raise ValueError(
+                f"申立日が古すぎます（{self.declared_on}）: 受診日の申立てです"
+                f"（今日から{DECLARED_DAYS_BACK}日前まで）"
+            )
         if self.birth_date > self.declared_on:
             raise ValueError("生年月日が申立日より後になっています")
-        if self.declared_on > dt.date.today() + dt.timedelta(days=1):
-            raise ValueError("申立日が未来の日付です")
+        if self.birth_date > today:
+            raise ValueError(f"生年月日が未来の日付です（{self.birth_date}）")
         allowed = allowed_ratios(self.birth_date, self.declared_on)
         if self.declared_ratio not in allowed:
             shares = "・".join(f"{r // 10}割" for r in allowed)

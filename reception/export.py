@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from reader.safe_text import printable
 from reception.results import QualificationResult
 from reception.store import Store
 
@@ -37,7 +38,9 @@ def _element(parent: ET.Element, name: str, value: Any) -> None:
             if inner is not None:
                 _element(child, key, inner)
     elif value is not None:
-        child.text = str(value)
+        # the result came from outside: XML 1.0 cannot carry controls, so they are shown
+        # as ␛ / � and the file stays well-formed whatever the service sent
+        child.text = printable(str(value))
 
 
 def xml_message(result: QualificationResult) -> bytes:
@@ -81,8 +84,7 @@ def export_csv(store: Store, day: dt.date, out: Path) -> Path:
             results = store.results_of(r.reception_id)
             last = results[-1] if results else None
             entry = last.entries[0] if last is not None and len(last.entries) == 1 else None
-            writer.writerow(
-                {
+            row = {
                     "reception_id": r.reception_id,
                     "started_at": r.started_at,
                     "method": r.method or "",
@@ -101,7 +103,7 @@ def export_csv(store: Store, day: dt.date, out: Path) -> Path:
                     "notices": " / ".join(last.notices) if last else "",
                     "apdus": r.apdu_count if r.apdu_count is not None else "",
                     "total_ms": r.timings.get("total", ""),
-                }
-            )
+            }  # fmt: skip
+            writer.writerow({key: printable(str(value)) for key, value in row.items()})
     os.replace(tmp, path)
     return path

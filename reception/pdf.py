@@ -9,32 +9,14 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from reader.safe_text import printable
 from reception.declaration import SelfDeclaration
+from reception.fonts import FontMissing, fallback_font, japanese_font
+from reception.store import private_directory
 
-ENV_FONT = "RECEPTION_FONT"
-FONT_CANDIDATES = (
-    "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
-    "/usr/share/fonts/truetype/ipaexfont-gothic/ipaexg.ttf",
-    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
-    "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
-)
-
-
-class FontMissing(RuntimeError):
-    title = "日本語フォントがありません"
-
-
-def japanese_font() -> Path:
-    """The font file: ``RECEPTION_FONT`` if set, else the first installed candidate."""
-    override = os.environ.get(ENV_FONT)
-    candidates = [Path(override)] if override else [Path(p) for p in FONT_CANDIDATES]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FontMissing(
-        f"no Japanese TrueType font found ({', '.join(str(p) for p in candidates)}); "
-        "install fonts-ipaexfont-gothic (scripts/setup does) or set RECEPTION_FONT"
-    )
+__all__ = ["FontMissing", "render_declaration"]
+# what stands for a character the form must not print (validation refuses them first)
+GETA = "\u3013"
 
 
 def _wareki_free(day: dt.date) -> str:
@@ -55,6 +37,10 @@ def render_declaration(
     pdf.set_title("被保険者資格申立書")
     pdf.set_creation_date(dt.datetime.combine(d.declared_on, dt.time(), dt.UTC))
     pdf.add_font("jp", fname=str(japanese_font()))
+    fallback = fallback_font()
+    if fallback is not None:  # 異体字 of names that the main font lacks (𠮷田)
+        pdf.add_font("jp-fallback", fname=str(fallback))
+        pdf.set_fallback_fonts(["jp-fallback"])
     pdf.set_margins(18, 16, 18)
     pdf.add_page()
     pdf.set_font("jp", size=18)
@@ -93,7 +79,8 @@ def render_declaration(
         y = pdf.get_y()
         pdf.set_fill_color(238, 238, 238)
         pdf.multi_cell(label_w, 8, label, border=1, fill=True, new_x=XPos.RIGHT, new_y=YPos.TOP)
-        pdf.multi_cell(0, 8, value or " ", border=1, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        shown = printable(value, replacement=GETA) if value else " "
+        pdf.multi_cell(0, 8, shown, border=1, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         if pdf.get_y() < y + 8:
             pdf.set_y(y + 8)
 
@@ -119,10 +106,12 @@ def render_declaration(
         0, 5, "この書類は医療機関で保管します。（シミュレーターの出力：実在の人物ではありません）"
     )
 
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(out.parent)
     tmp = out.with_suffix(".pdf.tmp")
-    pdf.output(str(tmp))
-    with open(tmp, "rb") as fh:
+    # 0600 from the start: the form carries a name, an address and a birth date
+    with open(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "wb") as fh:
+        fh.write(pdf.output())
+        fh.flush()
         os.fsync(fh.fileno())
     tmp.replace(out)
     return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reception.declaration import LadderStep, SelfDeclaration
+from reception.declaration import STORED, LadderStep, SelfDeclaration
 from reception.results import QualificationResult
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
@@ -38,11 +39,12 @@ CREATE TABLE IF NOT EXISTS receptions (
     method TEXT,                            -- pin | face | visual | number | declaration
     variant TEXT,                           -- physical | face-only | android | iphone
     certificate_sha256 TEXT,                -- the card's auth certificate, fingerprint only
-    status TEXT NOT NULL,                   -- in-progress | confirmed | fallback | pending | error
+    status TEXT NOT NULL,                   -- see STATUSES
     reason TEXT,                            -- why not confirmed (a staff-readable line)
     finished_at TEXT,
     apdu_count INTEGER,
-    timings TEXT                            -- JSON: phase → ms
+    timings TEXT,                           -- JSON: phase → ms
+    owner TEXT                              -- the process running it: "pid:start-ticks"
 );
 CREATE INDEX IF NOT EXISTS receptions_day ON receptions(day);
 CREATE TABLE IF NOT EXISTS results (
@@ -86,12 +88,57 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
+STATUSES = ("confirmed", "fallback", "pending", "error", "cancelled", "interrupted")
+"""How a reception ended (``in-progress`` while it runs): ``cancelled`` — stopped on
+purpose or by bad input (a malformed PIN); ``interrupted`` — the process running it died
+(found at the next start of any program on this store)."""
+INTERRUPTED_REASON = "中断: 受付の途中で端末のプログラムが終了しました（もう一度受付してください）"
+
+
+def process_identity(pid: int | None = None) -> str:
+    """``pid:start-ticks`` — the start time tells a reused pid from the process that had it."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}:{_start_ticks(pid)}"
+
+
+def _start_ticks(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "?"
+    return stat.rsplit(")", 1)[-1].split()[19]  # field 22 of proc(5), after "comm)"
+
+
+def _alive(owner: str | None) -> bool:
+    if not owner:
+        return False
+    pid_text, _, ticks = owner.partition(":")
+    try:
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return ticks in ("?", _start_ticks(pid))
+
+
+def private_directory(path: Path) -> None:
+    """Create ``path`` (and missing parents) as 0700; tighten it if it is ours and open."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError:
+        pass
+
+
 def now_jst() -> dt.datetime:
     return dt.datetime.now(JST)
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}{now_jst():%Y%m%d%H%M%S}{secrets.token_hex(3).upper()}"
+    return f"{prefix}{now_jst():%Y%m%d%H%M%S}{secrets.token_hex(5).upper()}"
 
 
 @dataclass(frozen=True)
@@ -124,9 +171,44 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(path.parent)
+        # the file (and so its -wal and -shm, which SQLite creates alike) readable by the
+        # terminal's user alone: it holds names, birth dates and insurance numbers
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)
+        conn = self._conn()
+        conn.executescript(SCHEMA)
+        columns = {r["name"] for r in conn.execute("PRAGMA table_info(receptions)")}
+        if "owner" not in columns:  # a store made before receptions had owners
+            conn.execute("ALTER TABLE receptions ADD COLUMN owner TEXT")
+        self.interrupted = self._mark_interrupted()
+        """Receptions found in progress under a dead process when this store opened."""
+
+    def _mark_interrupted(self) -> list[str]:
+        """Every reception left ``in-progress`` by a process that is gone (kill -9, a
+        crash, a power cut) becomes ``interrupted``, with an audit entry."""
+        rows = (
+            self._conn()
+            .execute("SELECT reception_id, owner FROM receptions WHERE status = 'in-progress'")
+            .fetchall()
+        )
+        dead = [r["reception_id"] for r in rows if not _alive(r["owner"])]
+        if not dead:
+            return []
+        at = now_jst().isoformat()
+        with self._write() as conn:
+            for reception_id in dead:
+                changed = conn.execute(
+                    "UPDATE receptions SET status = 'interrupted', reason = ?, finished_at = ? "
+                    "WHERE reception_id = ? AND status = 'in-progress'",
+                    (INTERRUPTED_REASON, at, reception_id),
+                ).rowcount
+                if changed:
+                    self._audit(conn, "terminal", "reception-interrupted", reception_id,
+                                INTERRUPTED_REASON)  # fmt: skip
+        return dead
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -163,9 +245,9 @@ class Store:
         at = now_jst()
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO receptions (reception_id, started_at, day, status) "
-                "VALUES (?, ?, ?, 'in-progress')",
-                (reception_id, at.isoformat(), at.date().isoformat()),
+                "INSERT INTO receptions (reception_id, started_at, day, status, owner) "
+                "VALUES (?, ?, ?, 'in-progress', ?)",
+                (reception_id, at.isoformat(), at.date().isoformat(), process_identity()),
             )
             self._audit(conn, actor, "reception-started", reception_id, "")
         return reception_id
@@ -184,7 +266,7 @@ class Store:
         timings: dict[str, float] | None = None,
         actor: str = "terminal",
     ) -> None:
-        if status not in ("confirmed", "fallback", "pending", "error"):
+        if status not in STATUSES:
             raise ValueError(f"unknown reception status {status!r}")
         at = now_jst().isoformat()
         with self._write() as conn:
@@ -265,9 +347,11 @@ class Store:
         reception_id: str | None = None,
         pdf: Path | None = None,
         actor: str = "staff",
+        declaration_id: str | None = None,
     ) -> str:
-        """Store the declaration and queue it for re-verification, in one transaction."""
-        declaration_id = new_id("D")
+        """Store the declaration (with its printed form, when there is one) and queue it
+        for re-verification, in one transaction."""
+        declaration_id = declaration_id or new_id("D")
         at = now_jst().isoformat()
         with self._write() as conn:
             conn.execute(
@@ -281,13 +365,6 @@ class Store:
             )
             self._audit(conn, actor, "declaration", reception_id, declaration_id)
         return declaration_id
-
-    def set_pdf(self, declaration_id: str, pdf: Path) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE declarations SET pdf = ? WHERE declaration_id = ?",
-                (str(pdf), declaration_id),
-            )
 
     def declaration(self, declaration_id: str) -> Declaration:
         row = (
@@ -403,7 +480,7 @@ def _declaration(row: sqlite3.Row) -> Declaration:
         declaration_id=row["declaration_id"],
         reception_id=row["reception_id"],
         created_at=row["created_at"],
-        declaration=SelfDeclaration.model_validate_json(row["data"]),
+        declaration=SelfDeclaration.model_validate_json(row["data"], context=STORED),
         pdf=row["pdf"],
         state=row["state"],
         checked_at=row["checked_at"],

@@ -16,7 +16,7 @@ import pytest
 
 from mock_oqs.world import World
 from reception.cli import main
-from reception.store import Store
+from reception.store import Store, now_jst
 from tests.conftest import mock_oqs_serving
 
 EXPECTED_EXIT = {"confirmed": 0, "fallback": 3}
@@ -248,3 +248,145 @@ def test_a_checkin_the_service_answers_reverifies_the_queue(
     assert declaration_id not in out
     stored = Store(env / "reception.sqlite").declaration(declaration_id)
     assert stored.state == "differing" and stored.difference == {"負担割合": ["3割", "2割"]}
+
+
+# --- hardening (issue 9) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["212", "２１２０", "abcd", "12345", ""])
+def test_a_malformed_pin_exits_2_spends_no_try_and_cancels_the_reception(
+    cli_world: World, env: Path, typed: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    args = ["checkin", "--world", str(cli_world.directory), "--persona", "family",
+            "--transport", "loopback", "--method", "pin", "--pin-stdin"]  # fmt: skip
+    code, out, err = run(args, monkeypatch, capsys, typed + "\n")
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert "暗証番号は4桁の半角数字です" in err and "no try was spent" in err
+    if typed:
+        assert typed not in err + out  # never repeated
+    card = json.loads((cli_world.directory / cli_world.persona("family")["card"]).read_text())
+    assert card["auth_pin"]["tries_left"] == 3
+    store = Store(env / "reception.sqlite")
+    (reception,) = store.receptions_on(now_jst().date())
+    assert reception.status == "cancelled"
+    assert "試行回数は減っていません" in (reception.reason or "")
+    assert store.audit_trail(reception.reception_id)[-1]["action"] == "reception-cancelled"
+
+
+def test_empty_pin_input_cancels_the_reception(
+    cli_world: World, env: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    args = ["checkin", "--world", str(cli_world.directory), "--persona", "family",
+            "--transport", "loopback", "--method", "pin", "--pin-stdin"]  # fmt: skip
+    code, _, err = run(args, monkeypatch, capsys, "")
+    assert code == 2 and "standard input is empty" in err
+    (reception,) = Store(env / "reception.sqlite").receptions_on(now_jst().date())
+    assert reception.status == "cancelled"
+
+
+EVIL = "架空\x1b[41;97m赤\x1b]0;PWNED\x07\u202e名"
+
+
+def test_text_output_shows_controls_and_json_escapes_them(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stored name with ESC/OSC/BEL/bidi (from before validation refused them): `pending`
+    prints ␛ … instead of the sequences; --json keeps the data as \\u escapes."""
+    from reception.declaration import SelfDeclaration
+    from tests.test_reception_declaration import valid
+
+    store = Store(env / "reception.sqlite")
+    store.add_declaration(SelfDeclaration.parse(valid()).model_copy(update={"name": EVIL}))
+    code, out, _ = run(["pending"], monkeypatch, capsys)
+    assert code == 0 and "架空␛[41;97m赤␛]0;PWNED␇�名" in out
+    assert not {"\x1b", "\x07", "\u202e"} & set(out)
+    code, out, _ = run(["pending", "--json"], monkeypatch, capsys)
+    assert not {"\x1b", "\x07", "\u202e"} & set(out)
+    assert "\\u202e" in out
+    assert json.loads(out)[0]["name"] == EVIL  # the same data, escaped
+
+
+def test_control_characters_in_a_form_are_refused_by_field(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    form = tmp_path / "form.json"
+    form.write_text(json.dumps(DECLARATION | {"name": EVIL, "address": "東京\x00"}))
+    code, _, err = run(["declare", "--json-file", str(form)], monkeypatch, capsys)
+    assert code == 2
+    assert "氏名: 使えない制御文字" in err and "U+001B (ESC)" in err
+    assert "住所: 使えない制御文字" in err and "U+0000 (NUL)" in err
+    assert "\x1b" not in err and "\x00" not in err
+    assert Store(env / "reception.sqlite").pending() == []
+
+
+KILLED_DECLARER = """
+import sys
+from pathlib import Path
+from reception.declaration import SelfDeclaration
+from reception.ladder import file_declaration
+from reception.store import Store, now_jst
+from tests.test_reception_declaration import valid
+store = Store(Path(sys.argv[1]) / "reception.sqlite")
+declaration = SelfDeclaration.parse(valid())
+while True:
+    filed = file_declaration(store, declaration, Path(sys.argv[1]) / "pdf")
+    print(filed.declaration_id, flush=True)
+"""
+
+
+def test_a_declaration_killed_mid_way_is_stored_with_its_pdf_or_not_at_all(
+    tmp_path: Path,
+) -> None:
+    import random
+    import signal
+    import time
+
+    rng = random.Random(9)
+    for _ in range(9):
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_DECLARER, str(tmp_path)],
+                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip()  # one filed: the next is under way
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    declarations = Store(tmp_path / "reception.sqlite").declarations()
+    assert len(declarations) >= 9
+    for d in declarations:
+        assert d.pdf is not None, f"{d.declaration_id} was committed without its PDF"
+        assert Path(d.pdf).stat().st_size > 1000
+        assert Path(d.pdf).stat().st_mode & 0o777 == 0o600
+
+
+KILLED_CHECKIN = """
+import sys, time
+from pathlib import Path
+from reception.store import Store, now_jst
+store = Store(Path(sys.argv[1]))
+rid = store.begin_reception()
+print(rid, flush=True)
+time.sleep(60)  # a check-in under way: killed here
+"""
+
+
+def test_a_check_in_killed_mid_way_shows_as_interrupted(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import signal
+
+    path = env / "reception.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_CHECKIN, str(path)],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    rid = proc.stdout.readline().strip()
+    assert Store(path).reception(rid).status == "in-progress"  # its process is alive
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    store = Store(path)  # the next program to start
+    assert store.interrupted == [rid]
+    assert store.reception(rid).status == "interrupted"
+    assert store.audit_trail(rid)[-1]["action"] == "reception-interrupted"

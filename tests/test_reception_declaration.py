@@ -17,10 +17,11 @@ from reception.declaration import (
     allowed_ratios,
     check_insurer_number,
     insurer_check_digit,
+    today_jst,
 )
 from reception.pdf import render_declaration
 
-DAY = dt.date(2026, 11, 24)
+DAY = today_jst() - dt.timedelta(days=1)  # 申立日 must be near today
 
 
 def valid(**changes: Any) -> dict[str, Any]:
@@ -150,7 +151,67 @@ def test_pdf_is_a4_with_the_fields_in_japanese(tmp_path: Path) -> None:
         297,
     )
     text = pdf_text(out)
-    for expected in ("被保険者資格申立書", "架空 花子", "カクウ ハナコ", "2026年11月24日",
+    day = f"{DAY.year}年{DAY.month}月{DAY.day}日"
+    for expected in ("被保険者資格申立書", "架空 花子", "カクウ ハナコ", day,
                      "該当資格なし", "3割", "申立人署名", "77777777", "R-1"):  # fmt: skip
         assert expected in text, expected
     assert not list(tmp_path.glob("*.tmp"))
+
+
+# --- hostile and unprintable input (issue 9) ------------------------------------------------
+
+HOSTILE = ["\x1b[41;97m", "\x1b]0;PWNED\x07", "\x00", "\x7f", "\x9b", "\u202e", "\u2066", "\ufffe"]
+
+
+@pytest.mark.parametrize("control", HOSTILE)
+@pytest.mark.parametrize(
+    ("field", "label"),
+    [("name", "氏名"), ("address", "住所"), ("insurer_name", "保険者名"), ("note", "備考"),
+     ("employer_name", "事業所名")],
+)  # fmt: skip
+def test_control_characters_are_refused_with_the_field_named(
+    field: str, label: str, control: str
+) -> None:
+    with pytest.raises(DeclarationError) as caught:
+        SelfDeclaration.parse(valid(**{field: f"架空{control}花子"}))
+    message = str(caught.value)
+    assert f"{label}: 使えない制御文字" in message
+    assert f"U+{ord(control[0]):04X}" in message
+    assert control not in message  # named, never echoed
+
+
+def test_a_name_outside_every_font_is_refused_and_the_character_named() -> None:
+    with pytest.raises(DeclarationError) as caught:
+        SelfDeclaration.parse(valid(name="架空 花子😀"))
+    assert "氏名: 印刷できない文字" in str(caught.value)
+    assert "U+1F600" in str(caught.value)
+
+
+def test_itaiji_of_names_print_through_the_fallback_font(tmp_path: Path) -> None:
+    """𠮷田 (U+20BB7) is not in IPAex Gothic: IPAmj Mincho prints it, nothing vanishes."""
+    declaration = SelfDeclaration.parse(valid(name="𠮷田 髙子", name_kana="ヨシダ タカコ"))
+    text = pdf_text(render_declaration(declaration, tmp_path / "d.pdf"))
+    assert "𠮷田 髙子" in text
+
+
+def test_the_pdf_never_carries_a_control_character(tmp_path: Path) -> None:
+    """Validation refuses them; should one come by another way, the PDF shows 〓."""
+    declaration = SelfDeclaration.parse(valid()).model_copy(update={"note": "a\x1b[2Jb\u202ec"})
+    text = pdf_text(render_declaration(declaration, tmp_path / "d.pdf"))
+    assert "a〓[2Jb〓c" in text
+    assert "\x1b" not in text and "\u202e" not in text
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"declared_on": "1900-01-01"}, "申立日が古すぎます"),
+        ({"declared_on": (today_jst() - dt.timedelta(days=32)).isoformat()}, "申立日が古すぎます"),
+        ({"declared_on": (today_jst() + dt.timedelta(days=2)).isoformat()}, "申立日が未来"),
+        ({"birth_date": "1899-12-31"}, "生年月日が古すぎます"),
+    ],
+)
+def test_dates_have_sensible_bounds(changes: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(DeclarationError, match=fragment):
+        SelfDeclaration.parse(valid(**changes))
+    SelfDeclaration.parse(valid(declared_on=(today_jst() - dt.timedelta(days=31)).isoformat()))

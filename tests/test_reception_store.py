@@ -15,7 +15,7 @@ import pytest
 
 from reception.declaration import LadderStep, SelfDeclaration
 from reception.results import QualificationResult
-from reception.store import Store, now_jst
+from reception.store import INTERRUPTED_REASON, Store, now_jst
 from tests.test_reception_declaration import valid
 
 RESULT = {
@@ -123,8 +123,15 @@ def test_committed_receptions_survive_kill_9(tmp_path: Path) -> None:
     missing = committed - rows.keys()
     assert not missing, f"{len(missing)} committed receptions lost"
     assert all(rows[r] == "confirmed" for r in committed)
-    # a reception begun but not finished when killed is visible as in-progress, never half-done
-    assert set(rows.values()) <= {"confirmed", "in-progress"}
+    # a reception begun but not finished when killed is never half-done: the next program
+    # to open the store marks it interrupted (the last one is still in progress here)
+    assert set(rows.values()) <= {"confirmed", "interrupted", "in-progress"}
+    assert list(rows.values()).count("in-progress") <= 1
+    reopened = Store(path)
+    assert "in-progress" not in {r.status for r in reopened.receptions_on(now_jst().date())}
+    for rid in reopened.interrupted:
+        assert reopened.reception(rid).reason == INTERRUPTED_REASON
+        assert reopened.audit_trail(rid)[-1]["action"] == "reception-interrupted"
     assert len(rows) >= len(committed) > 20
     started = conn.execute("SELECT count(*) FROM audit WHERE action='reception-started'")
     assert started.fetchone()[0] == len(rows)

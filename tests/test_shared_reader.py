@@ -10,6 +10,7 @@ inside it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 import time
@@ -92,7 +93,11 @@ class Attack:
 
 
 @pytest.fixture(params=["persistent", "reconnect"])
-def attack(request: pytest.FixtureRequest, world: World, tmp_path: Path) -> Iterator[Attack]:
+def attack(
+    request: pytest.FixtureRequest, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Attack]:
+    # the honeypot warns once per access: thousands of the other program's SELECTs here
+    monkeypatch.setattr(logging.getLogger("reader.virtual.card"), "disabled", True)
     pot = Honeypot(deliberate=True)  # the other program's SELECTs land here; checked below
     profile = load_profile(world.directory / world.persona("adult-kyokai")["card"])
     card = VirtualCard(profile, honeypot=pot)

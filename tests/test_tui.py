@@ -270,6 +270,55 @@ def test_untrusted_text_is_shown_as_text(tui_world: World, tmp_path: Path) -> No
     asyncio.run(drive(svc, scenario))
 
 
+ESC_NAME = "偽\x1b[41;97m赤\x1b]0;PWNED\x07\x00\u202e名"
+
+
+def test_control_sequences_from_the_service_never_reach_the_terminal(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """A name with ESC/OSC sequences, NUL and a bidi override: shown as ␛ ␀ �, in the
+    detail, the 受付一覧 row and the 再確認待ち row alike (issue 9)."""
+    from reception.declaration import SelfDeclaration
+    from reception.results import QualificationResult
+    from tests.test_reception_declaration import valid
+
+    svc = services(tui_world, tmp_path)
+    rid = svc.store.begin_reception()
+    evil = QualificationResult.parse({
+        "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
+        "MessageBody": {"ProcessingResultStatus": "1", "QualificationValidity": "1",
+                        "ResultList": {"ResultOfQualificationConfirmation": [
+                            {"Name": ESC_NAME, "InsurerName": "\x1b[2J"}]}},
+    })  # fmt: skip
+    svc.store.finish_reception(rid, status="confirmed", method="pin", result=evil)
+    # a stored declaration from before validation refused controls
+    old = SelfDeclaration.parse(valid()).model_copy(update={"name": ESC_NAME})
+    svc.store.add_declaration(old)
+
+    def cells(app: ReceptionApp, table_id: str) -> str:
+        from textual.coordinate import Coordinate
+        from textual.widgets import DataTable
+
+        table = app.query_one(table_id, DataTable)
+        return " ".join(
+            str(table.get_cell_at(Coordinate(r, c)))
+            for r in range(table.row_count)
+            for c in range(len(table.columns))
+        )
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.refresh_lists()
+        app.show_detail(rid)
+        await pilot.pause()
+        for shown_text in (text(app, "#detail"), cells(app, "#receptions"),
+                           cells(app, "#pending")):  # fmt: skip
+            assert "偽␛[41;97m赤␛]0;PWNED␇␀�名" in shown_text
+            for raw in ("\x1b", "\x07", "\x00", "\u202e"):
+                assert raw not in shown_text
+
+    asyncio.run(drive(svc, scenario))
+
+
 def test_reader_unplugged_and_language(tui_world: World, tmp_path: Path) -> None:
     svc = services(tui_world, tmp_path)
 

@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
@@ -37,20 +36,23 @@ from reception.checkin import CheckinOutcome, CheckinRequest, check_in
 from reception.declaration import LadderStep, SelfDeclaration
 from reception.export import export_csv, export_xml
 from reception.flow import CheckinFlow, Method, State
+from reception.ladder import file_declaration
 from reception.oqs_client import OqsClient, OqsError
-from reception.pdf import render_declaration
 from reception.reverify import describe, reverify_pending
 from reception.store import now_jst
 from reception.tui.interaction import ScreenInteraction
 from reception.tui.reader_panel import ReaderPanel
 from reception.tui.screens import DeclarationScreen, NumberQueryScreen, VisualCheckScreen
 from reception.tui.services import Services
+from reception.tui.text import plain, safe
 
 STATUS_LABELS = {
     "confirmed": "確認済",
     "fallback": "要代替確認",
     "pending": "保留（サービス停止）",
-    "error": "中断",
+    "error": "エラー",
+    "cancelled": "取消",
+    "interrupted": "中断（端末終了）",
     "in-progress": "受付中",
 }
 FAMILY = {"1": "本人", "2": "家族"}
@@ -134,7 +136,7 @@ class ReceptionApp(App[None]):
                 if self.services.demo is not None:
                     with TabPane("デモ", id="tab-demo"):
                         yield Select(
-                            [(escape(f"{pid} — {desc}"), pid)
+                            [(safe(f"{pid} — {desc}"), pid)
                              for pid, desc in self.services.demo.personas],
                             prompt="ペルソナを選ぶ", id="persona",
                         )  # fmt: skip
@@ -154,7 +156,7 @@ class ReceptionApp(App[None]):
         table.add_columns("時刻", "氏名", "方法", "結果", "負担割合", "お知らせ")
         self.query_one("#pending", DataTable).add_columns("申立書", "作成", "氏名", "番号", "状態")
         self.query_one("#dev-reader", Static).update(
-            escape(f"カードの読み取り: {self.services.cards.description}")
+            safe(f"カードの読み取り: {self.services.cards.description}")
         )
         self.refresh_lists()
         if self.services.demo is None:
@@ -187,7 +189,7 @@ class ReceptionApp(App[None]):
 
     def _readers_listed(self, names: list[str]) -> None:
         choice = self.query_one("#reader-choice", Select)
-        choice.set_options([(escape(name), name) for name in names])
+        choice.set_options([(safe(name), name) for name in names])
         current = getattr(self.services.cards, "reader", None)
         if current in names:
             choice.value = current
@@ -197,7 +199,7 @@ class ReceptionApp(App[None]):
         if isinstance(event.value, str) and hasattr(self.services.cards, "reader"):
             self.services.cards.reader = event.value
             self.services.cards.description = f"PC/SC: {event.value}"
-            self.query_one("#dev-reader", Static).update(escape(f"カードの読み取り: {event.value}"))
+            self.query_one("#dev-reader", Static).update(safe(f"カードの読み取り: {event.value}"))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """One place for workers that failed: say so, and leave a clean reader panel."""
@@ -205,7 +207,7 @@ class ReceptionApp(App[None]):
             return
         error = event.worker.error
         self.log_dev(f"worker {event.worker.name} failed: {error!r}")
-        self.notify(escape(f"内部エラー（{event.worker.group}）: {error}"), severity="error",
+        self.notify(safe(f"内部エラー（{event.worker.group}）: {error}"), severity="error",
                     timeout=10)  # fmt: skip
         if event.worker.group == "checkin":
             self.checkin_running = False
@@ -305,7 +307,7 @@ class ReceptionApp(App[None]):
     def log_dev(self, line: str) -> None:
         self.dev_lines.append(line)
         del self.dev_lines[:-500]
-        self.query_one("#dev-log", RichLog).write(line)
+        self.query_one("#dev-log", RichLog).write(plain(line))
 
     # -- the staff console -----------------------------------------------------------------------
 
@@ -328,12 +330,12 @@ class ReceptionApp(App[None]):
             ]
             if needle and not any(needle in cell for cell in row):
                 continue
-            table.add_row(*(Text(cell) for cell in row), key=reception.reception_id)
+            table.add_row(*(Text(plain(cell)) for cell in row), key=reception.reception_id)
         pending = self.query_one("#pending", DataTable)
         pending.clear()
         for d in store.pending():
             pending.add_row(
-                *(Text(x) for x in (d.declaration_id, d.created_at[:16], d.declaration.name,
+                *(Text(plain(x)) for x in (d.declaration_id, d.created_at[:16], d.declaration.name,
                                     "あり" if d.declaration.queryable else "なし", d.state)),
                 key=d.declaration_id,
             )  # fmt: skip
@@ -388,7 +390,7 @@ class ReceptionApp(App[None]):
             lines += [f"※ {n}" for n in last.notices]
         for step, detail in store.steps_of(reception_id):
             lines.append(f"代替確認: {step} — {detail}")
-        self.query_one("#detail", Static).update(escape("\n".join(lines)))
+        self.query_one("#detail", Static).update(safe("\n".join(lines)))
 
     @on(Button.Pressed, "#ladder-notice, #ladder-portal")
     def _ladder_seen(self, event: Button.Pressed) -> None:
@@ -420,13 +422,13 @@ class ReceptionApp(App[None]):
         try:
             result = await self.client.confirm_number(body)
         except OqsError as exc:
-            self.notify(f"{exc.title}: {exc}", severity="error")
+            self.notify(safe(f"{exc.title}: {exc}"), severity="error")
             return
         store = self.services.store
         store.record_step(reception_id, LadderStep.CERTIFICATE,
                           f"番号で照会: {result.validity_label}")  # fmt: skip
         store.add_result(reception_id, result)
-        self.notify(f"資格確認書の照会: {result.validity_label}")
+        self.notify(safe(f"資格確認書の照会: {result.validity_label}"))
         self.refresh_lists()
         self.show_detail(reception_id)
 
@@ -446,16 +448,14 @@ class ReceptionApp(App[None]):
     def _declared(self, declaration: SelfDeclaration | None) -> None:
         if declaration is None:
             return
-        store = self.services.store
-        declaration_id = store.add_declaration(declaration, reception_id=self.selected)
-        out = self.services.settings.declarations_dir / f"{declaration_id}.pdf"
-        try:
-            render_declaration(declaration, out, reception_id=self.selected)
-        except Exception as exc:  # the declaration is stored; the PDF can be made again
-            self.notify(f"PDFを作れませんでした: {exc}", severity="error")
+        filed = file_declaration(self.services.store, declaration,
+                                 self.services.settings.declarations_dir,
+                                 reception_id=self.selected)  # fmt: skip
+        if filed.pdf_error:  # the declaration is stored all the same
+            self.notify(safe(f"申立書を保存しました（PDFなし）: {filed.pdf_error}"),
+                        severity="error")  # fmt: skip
         else:
-            store.set_pdf(declaration_id, out)
-            self.notify(f"申立書を保存しました: {out}")
+            self.notify(safe(f"申立書を保存しました: {filed.pdf}"))
         self.refresh_lists()
 
     @on(Button.Pressed, "#reverify")
@@ -465,7 +465,7 @@ class ReceptionApp(App[None]):
     @work(exclusive=True, group="reverify", exit_on_error=False)
     async def _reverify(self) -> None:
         summary = await reverify_pending(self.client, self.services.store)
-        self.query_one("#pending-status", Static).update(escape(describe(summary)))
+        self.query_one("#pending-status", Static).update(safe(describe(summary)))
         self.refresh_lists()
 
     @on(Button.Pressed, "#export")
@@ -475,7 +475,7 @@ class ReceptionApp(App[None]):
         files = export_xml(self.services.store, day, out)
         csv_path = export_csv(self.services.store, day, out)
         self.query_one("#pending-status", Static).update(
-            escape(f"書き出し: XML {len(files)} 件、{csv_path}")
+            safe(f"書き出し: XML {len(files)} 件、{csv_path}")
         )
 
     # -- demo controls ---------------------------------------------------------------------------
@@ -510,11 +510,11 @@ class ReceptionApp(App[None]):
 
     def _place_failed(self, error: str) -> None:
         self.checkin_running = False
-        self.notify(f"カードを置けませんでした: {error}", severity="error")
+        self.notify(safe(f"カードを置けませんでした: {error}"), severity="error")
 
     def _placed(self, persona: str) -> None:
         self.query_one("#demo-status", Static).update(
-            escape(f"{persona} のカードを置きました（暗証番号は world.json に）")
+            safe(f"{persona} のカードを置きました（暗証番号は world.json に）")
         )
         self.checkin_running = False
         self.start_checkin()
@@ -543,7 +543,7 @@ class ReceptionApp(App[None]):
         try:
             unplugged = self.services.demo.toggle_reader()
         except NotImplementedError as exc:
-            self.notify(str(exc), severity="warning")
+            self.notify(safe(str(exc)), severity="warning")
             return
         self.query_one("#demo-status", Static).update(
             "リーダーを外しました" if unplugged else "リーダーをつなぎました"
@@ -557,9 +557,9 @@ class ReceptionApp(App[None]):
         try:
             self.services.demo.faults(*args)
         except RuntimeError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(safe(str(exc)), severity="error")
             return
-        self.query_one("#demo-status", Static).update(escape(f"サービス: {label}"))
+        self.query_one("#demo-status", Static).update(safe(f"サービス: {label}"))
 
     # -- actions ---------------------------------------------------------------------------------
 

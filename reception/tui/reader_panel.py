@@ -12,11 +12,11 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.widgets import Button, Checkbox, ContentSwitcher, RadioButton, RadioSet, Static
 
 from reception.camera import FaceScenario
 from reception.flow import CheckinFlow, ConsentsGiven, Method, Variant
+from reception.tui.text import safe
 
 TEXT: dict[str, dict[str, str]] = {
     "ja": {
@@ -199,10 +199,10 @@ class ReaderPanel(Vertical):
         self.query_one("#views", ContentSwitcher).current = f"view-{view}"
         if flow is not None and flow.variant is not None:
             label = flow.variant.label if self.language == "ja" else flow.variant.value
-            self.query_one("#panel-variant", Static).update(escape(label))
+            self.query_one("#panel-variant", Static).update(safe(label))
         elif view == "wait":
             self.query_one("#panel-variant", Static).update("")
-        message = escape(flow.message) if flow is not None and flow.message else ""
+        message = safe(flow.message) if flow is not None and flow.message else ""
         if view == "method":
             self._method_buttons(context.get("methods", []), flow)
             self.query_one("#method-message", Static).update(message)
@@ -230,7 +230,7 @@ class ReaderPanel(Vertical):
         )
         self.show("done", None)
         self.query_one("#done-title", Static).update(self.t(key))
-        self.query_one("#done-detail", Static).update(escape(detail))
+        self.query_one("#done-detail", Static).update(safe(detail))
 
     def _method_buttons(self, methods: list[Method], flow: CheckinFlow | None) -> None:
         labels = METHOD_LABELS[self.language]

@@ -7,11 +7,11 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from reception.declaration import DeclarationError, SelfDeclaration
+from reception.tui.text import safe
 
 
 class VisualCheckScreen(ModalScreen[str | None]):
@@ -75,7 +75,7 @@ class NumberQueryScreen(ModalScreen[dict[str, Any] | None]):
             problems = [f"{m}: 記入が必要です" for m in missing]
             if values["birth_date"] and not (len(birth) == 8 and birth.isdigit()):
                 problems.append("生年月日: YYYY-MM-DD で書いてください")
-            self.query_one("#number-errors", Static).update(escape("\n".join(problems)))
+            self.query_one("#number-errors", Static).update(safe("\n".join(problems)))
             return
         body: dict[str, Any] = {
             "insurer_number": values["insurer_number"], "symbol": values["symbol"],
@@ -147,7 +147,7 @@ class DeclarationScreen(ModalScreen[SelfDeclaration | None]):
             declaration = SelfDeclaration.parse(data)
         except DeclarationError as exc:
             text = "\n".join(f"・{p}" for p in exc.problems)
-            self.query_one("#form-errors", Static).update(escape(text))
+            self.query_one("#form-errors", Static).update(safe(text))
             self.query_one(VerticalScroll).scroll_home(animate=False)
             return
         self.dismiss(declaration)
