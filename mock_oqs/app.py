@@ -3,7 +3,12 @@
 The terminal's identity comes from its TLS client certificate, which the
 server puts into the ASGI scope (``extensions.tls.client_cert_chain``, PEM, as
 the ASGI TLS extension names it) after the TLS layer verified it against the
-facility CA. ``/health`` needs no certificate.
+facility CA. ``/health`` needs no certificate; everything else does — ``/docs`` and
+``/openapi.json`` too, since they are served by the same workers a stranger could tie
+up (``mock-oqs openapi`` prints the description without a server). Identity and size
+are checked before the body is read (:class:`ServiceMiddleware`), and every error
+answer, the framework's own included, has the service's format
+``{"error": {"code": "MOCK-…", "message": …}}``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_oqs.faults import FAULTS_FILE, FaultStore
@@ -44,7 +50,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "no client certificate (MOCK-E001)"},
     403: {"model": ErrorResponse, "description": "signature, certificate or statement refused"},
     409: {"model": ErrorResponse, "description": "nonce unknown, expired or used (MOCK-E002)"},
+    413: {"model": ErrorResponse, "description": "request body over 64 KiB (MOCK-E011)"},
     422: {"model": ErrorResponse, "description": "malformed request (MOCK-E006)"},
+    429: {"model": ErrorResponse, "description": "too many outstanding nonces (MOCK-E009)"},
 }
 
 
@@ -52,6 +60,8 @@ class ServiceSettings(BaseModel):
     world: Path
     today: dt.date | None = None
     nonce_ttl_seconds: float = 120.0
+    max_body_bytes: int = 64 * 1024  # a confirmation is a few kB
+    max_outstanding_nonces: int | None = 256  # per facility; None: no limit
 
 
 TerminalKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -91,18 +101,30 @@ def _facility_of(scope: Scope) -> str | None:
     return _institution_code(chain[0]) if chain else None
 
 
-async def _send_json(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def _send_json(send: Send, status: int, body: bytes, *, close: bool = False) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:  # the rest of the request is not read: the connection cannot be reused
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _has_client_cert(scope: Scope) -> bool:
+    return bool(scope.get("extensions", {}).get("tls", {}).get("client_cert_chain"))
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return -1
+    return None
 
 
 def _error_json(code: str, message: str) -> bytes:
@@ -113,9 +135,10 @@ class ServiceMiddleware:
     """Injected faults and the structured access log, as plain ASGI (no per-request
     task and body streaming of Starlette's BaseHTTPMiddleware)."""
 
-    def __init__(self, app: ASGIApp, faults: FaultStore) -> None:
+    def __init__(self, app: ASGIApp, faults: FaultStore, max_body_bytes: int = 64 * 1024) -> None:
         self.app = app
         self.faults = faults
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -153,13 +176,19 @@ class ServiceMiddleware:
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any]
     ) -> None:
+        refusal = self._refuse_early(scope)
+        if refusal is not None:
+            status, code, message = refusal
+            state["outcome"] = code
+            await _send_json(send, status, _error_json(code, message), close=True)
+            return
         fault = self.faults.plan().for_facility(_facility_of(scope))
         if fault.outage:
             state["outcome"] = "MOCK-F001"
             await _send_json(send, 503, _error_json("MOCK-F001", "injected outage"))
             return
         if not str(scope.get("path", "")).startswith("/v1/") or not fault.any:
-            await self.app(scope, receive, send)
+            await self._serve_capped(scope, receive, send)
             return
         if fault.hang:
             state["outcome"] = "MOCK-F003"
@@ -174,7 +203,46 @@ class ServiceMiddleware:
             state["outcome"] = "MOCK-F004"
             await _send_json(send, 200, b'{"MessageHeader": {"SegmentOfResult": "1", "Proc')
             return
-        await self.app(scope, receive, send)
+        await self._serve_capped(scope, receive, send)
+
+    def _refuse_early(self, scope: Scope) -> tuple[int, str, str] | None:
+        """Who is asking and how much they send are checked before a byte of the body is
+        read: no terminal certificate, no work (every path but /health, /docs and the
+        OpenAPI description included); a body over the cap is not read at all."""
+        if scope.get("path") != "/health" and not _has_client_cert(scope):
+            return 401, "MOCK-E001", "a client certificate from the facility CA is required"
+        length = _content_length(scope)
+        if length is not None and length < 0:
+            return 400, "MOCK-E006", "malformed request: Content-Length is not a number"
+        if length is not None and length > self.max_body_bytes:
+            return (413, "MOCK-E011",
+                    f"request body of {length} bytes: at most {self.max_body_bytes}")  # fmt: skip
+        return None
+
+    async def _serve_capped(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A body sent without Content-Length (chunked) is counted as it arrives."""
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge(f"request body over {self.max_body_bytes} bytes")
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge as exc:  # read outside FastAPI's own body parsing
+            if not started:
+                await _send_json(send, 413, _error_json("MOCK-E011", str(exc)), close=True)
 
 
 def _respond(request: Request, message: dict[str, Any]) -> Response:
@@ -189,6 +257,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         world,
         clock=Clock(settings.today),
         nonce_ttl_seconds=settings.nonce_ttl_seconds,
+        max_outstanding_nonces=settings.max_outstanding_nonces,
     )
     app = FastAPI(
         title="mock オンライン資格確認",
@@ -205,6 +274,24 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """404, 405 and the framework's own 400s, in the service's error format."""
+        if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps what reading raised
+            request.state.outcome = "MOCK-E011"
+            return JSONResponse(
+                {"error": {"code": "MOCK-E011", "message": str(exc.__cause__)}},
+                status_code=413,
+                headers={"connection": "close"},
+            )
+        code = {404: "MOCK-E010", 405: "MOCK-E010"}.get(exc.status_code, "MOCK-E006")
+        request.state.outcome = code
+        return JSONResponse(
+            {"error": {"code": code, "message": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
@@ -218,7 +305,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             status_code=422,
         )
 
-    app.add_middleware(ServiceMiddleware, faults=FaultStore(settings.world / FAULTS_FILE))
+    app.add_middleware(
+        ServiceMiddleware,
+        faults=FaultStore(settings.world / FAULTS_FILE),
+        max_body_bytes=settings.max_body_bytes,
+    )
 
     @app.get("/health", summary="liveness (no client certificate needed)")
     async def health() -> dict[str, str]:

@@ -79,6 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
+    serve.add_argument(
+        "--max-connections", type=whole_number(1, 100_000, "connections"), default=256,
+        help="open connections per worker; a newcomer past it gets 503 MOCK-E013 (default 256)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--request-timeout", type=whole_number(1, 3600, "request timeout"), default=10,
+        metavar="SECONDS",
+        help="a request must arrive whole within this time, else 408 MOCK-E012 (default 10)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--max-outstanding-nonces", type=whole_number(0, 10_000_000, "nonces"), default=256,
+        metavar="N",
+        help="unused, unexpired nonces per facility; past it 429 MOCK-E009 (0: no limit; "
+        "default 256, a benchmark that pre-issues its nonces needs more)",
+    )  # fmt: skip
+    openapi = sub.add_parser(
+        "openapi", help="print the service's OpenAPI description (JSON) without serving it"
+    )
+    openapi.add_argument("--world", type=Path, required=True)
     faults = sub.add_parser(
         "faults",
         help="inject faults into a running (or future) service: latency, errors, outage, "
@@ -127,7 +146,18 @@ def main(argv: list[str] | None = None) -> int:
                 workers=args.workers,
                 today=today,
                 log_level=args.log_level,
+                max_connections=args.max_connections,
+                request_timeout=args.request_timeout,
+                max_outstanding_nonces=args.max_outstanding_nonces,
             )
+            return 0
+        if args.command == "openapi":
+            import json
+
+            from mock_oqs.app import ServiceSettings, create_app
+
+            spec = create_app(ServiceSettings(world=args.world)).openapi()
+            sys.stdout.write(json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
             return 0
         person_id = world.persona(args.persona)["person_id"]
         conn = registry.connect(world.registry_path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import json
 import logging
 import os
 import ssl
@@ -32,19 +33,115 @@ ENV_WORLD = "MOCK_OQS_WORLD"
 ENV_TODAY = "MOCK_OQS_TODAY"
 
 
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+# Limits at the connection (read in every worker process from the environment that
+# serve() sets; uvicorn makes protocol objects itself, so they cannot be passed in).
+ENV_MAX_CONNECTIONS = "MOCK_OQS_MAX_CONNECTIONS"
+ENV_REQUEST_TIMEOUT = "MOCK_OQS_REQUEST_TIMEOUT"
+ENV_MAX_NONCES = "MOCK_OQS_MAX_NONCES"
+MAX_HEADER_BYTES = 16 * 1024
+_REASONS = {400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large",
+            503: "Service Unavailable"}  # fmt: skip
+
+
 class ClientCertHttpProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol, with the verified client certificate in the scope."""
+    """uvicorn's HTTP/1.1 protocol, with the verified client certificate in the scope —
+    and the limits a stranger must not get past, enforced before the app sees anything:
+
+    - request headers over 16 KiB: 431 and the connection closes (uvicorn's httptools
+      protocol has no limit of its own: a 120 MB header used to stall the worker);
+    - a request (headers and body) not received within ``MOCK_OQS_REQUEST_TIMEOUT``
+      seconds (10): 408 and closed (a slow sender holds nothing for long);
+    - more than ``MOCK_OQS_MAX_CONNECTIONS`` (256) open connections to this worker: 503
+      for the newcomer;
+    - a request that does not parse: 400 in the service's error format.
+    """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         self._client_chain = [ssl.DER_cert_to_PEM_cert(der)] if der else []
+        self._header_bytes = 0
+        self._reading_headers = True
+        self._deadline: asyncio.TimerHandle | None = None
+        if len(self.connections) > _env_number(ENV_MAX_CONNECTIONS, 256):
+            self._refuse(503, "MOCK-E013", "too many open connections; try again shortly")
+            return
+        self._arm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        seconds = _env_number(ENV_REQUEST_TIMEOUT, 10.0)
+        self._deadline = self.loop.call_later(seconds, self._too_slow, seconds)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self, seconds: float) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self._reading_headers:
+            self._refuse(408, "MOCK-E012", f"the request did not arrive within {seconds:g} s")
+        else:  # the app is reading the body: it sees a disconnect
+            self.transport.close()
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        head = (
+            f"HTTP/1.1 {status} {_REASONS[status]}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        self._disarm()
+        self.transport.write(head.encode() + body)
+        self.transport.close()
+        logging.getLogger("mock_oqs.access").info(
+            json.dumps({"status": status, "outcome": code, "client": self.client})
+        )
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(400, "MOCK-E006", f"malformed HTTP request: {msg}")
+
+    def data_received(self, data: bytes) -> None:
+        if self._reading_headers:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        if (
+            self._reading_headers
+            and self._header_bytes > MAX_HEADER_BYTES
+            and not self.transport.is_closing()
+        ):
+            self._refuse(431, "MOCK-E011", f"request headers over {MAX_HEADER_BYTES} bytes")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         scope: Any = self.scope
         scope["extensions"] = {"tls": {"client_cert_chain": self._client_chain}}
+        self._reading_headers = True
+        self._header_bytes = 0
+        if self._deadline is None:
+            self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._reading_headers = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
 
 def app_from_environment() -> FastAPI:
@@ -60,8 +157,13 @@ def app_from_environment() -> FastAPI:
         access.addHandler(handler)
         access.setLevel(logging.INFO)
         access.propagate = False
+    max_nonces = int(_env_number(ENV_MAX_NONCES, 256))
     app = create_app(
-        ServiceSettings(world=Path(world), today=dt.date.fromisoformat(today) if today else None)
+        ServiceSettings(
+            world=Path(world),
+            today=dt.date.fromisoformat(today) if today else None,
+            max_outstanding_nonces=max_nonces if max_nonces > 0 else None,
+        )
     )
     # long-lived objects made at start-up need no more cycle collection; fewer gen-0
     # collections under load shave the latency tail
@@ -78,9 +180,15 @@ def serve(
     workers: int = 1,
     today: dt.date | None = None,
     log_level: str = "info",
+    max_connections: int = 256,
+    request_timeout: float = 10.0,
+    max_outstanding_nonces: int = 256,
 ) -> None:
     """Run the service until interrupted (SIGINT/SIGTERM)."""
     os.environ[ENV_WORLD] = str(world.resolve())
+    os.environ[ENV_MAX_CONNECTIONS] = str(max_connections)
+    os.environ[ENV_REQUEST_TIMEOUT] = str(request_timeout)
+    os.environ[ENV_MAX_NONCES] = str(max_outstanding_nonces)
     if today is not None:
         os.environ[ENV_TODAY] = today.isoformat()
     else:

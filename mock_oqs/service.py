@@ -247,10 +247,12 @@ class QualificationService:
         clock: Clock | None = None,
         nonce_ttl_seconds: float = 120.0,
         state_path: Path | None = None,
+        max_outstanding_nonces: int | None = 256,
     ) -> None:
         self.world = world
         self.clock = clock or Clock()
         self.nonce_ttl_seconds = nonce_ttl_seconds
+        self.max_outstanding_nonces = max_outstanding_nonces
         self.jpki_ca = x509.load_pem_x509_certificate(
             (world.directory / "jpki-ca" / "cert.pem").read_bytes()
         )

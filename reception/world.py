@@ -92,13 +92,16 @@ def _mock_oqs_command() -> list[str]:
 
 
 @contextlib.contextmanager
-def served(world: WorldFiles, *, workers: int = 1, timeout: float = 30.0) -> Iterator[str]:
-    """``mock-oqs serve`` for the world on a free loopback port; yields its URL."""
+def served(
+    world: WorldFiles, *, workers: int = 1, timeout: float = 30.0, options: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """``mock-oqs serve`` for the world on a free loopback port (with more ``options`` of
+    ``serve`` if given); yields its URL."""
     port = _free_port()
     log = open(world.directory / "mock-oqs.log", "ab")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
         [*_mock_oqs_command(), "serve", "--world", str(world.directory), "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning"],
+         "--workers", str(workers), "--log-level", "warning", *options],
         stdout=log, stderr=log,
     )  # fmt: skip
     url = f"https://127.0.0.1:{port}"

@@ -165,10 +165,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def mock_oqs_serving(world: World, workers: int = 1) -> Iterator[tuple[Path, str]]:
+def mock_oqs_serving(
+    world: World, workers: int = 1, options: tuple[str, ...] = ()
+) -> Iterator[tuple[Path, str]]:
     """``mock-oqs serve`` on a free loopback port until the block ends; yields its log
     file (the world's mock-oqs.log, appended to) and its URL."""
     from reception.world import WorldFiles, served
 
-    with served(WorldFiles.open(world.directory), workers=workers) as url:
+    with served(WorldFiles.open(world.directory), workers=workers, options=options) as url:
         yield world.directory / "mock-oqs.log", url

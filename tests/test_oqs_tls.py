@@ -85,8 +85,21 @@ def test_terminal_certificate_from_another_ca_fails_the_handshake(
         httpx.post(f"{server}/v1/nonces", verify=terminal_context(world, tmp_path), timeout=5)
 
 
-def test_docs_are_served(world: World, server: str) -> None:
-    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
-    spec = httpx.get(f"{server}/openapi.json", verify=ctx).json()
+def test_docs_need_the_terminal_certificate_like_everything_else(world: World, server: str) -> None:
+    stranger = ssl.create_default_context(cafile=str(world.directory / "facility-ca/cert.pem"))
+    for path in ("/openapi.json", "/docs"):
+        refused = httpx.get(f"{server}{path}", verify=stranger)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "MOCK-E001"
+    spec = httpx.get(f"{server}/openapi.json", verify=terminal_context(world)).json()
     assert "/v1/confirmations/card" in spec["paths"]
-    assert httpx.get(f"{server}/docs", verify=ctx).status_code == 200
+    assert httpx.get(f"{server}/docs", verify=terminal_context(world)).status_code == 200
+
+
+def test_the_openapi_description_without_a_server(world: World) -> None:
+    import json
+    import subprocess
+
+    out = subprocess.run([str(BIN / "mock-oqs"), "openapi", "--world", str(world.directory)],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "/v1/confirmations/card" in json.loads(out)["paths"]
