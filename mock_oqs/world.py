@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import random
 import sqlite3
 from collections.abc import Iterator
@@ -260,12 +261,16 @@ def seed_world(
     stream = SeededStream(seed, "world")
     rng = random.Random(f"{seed}:persons")
     start = dt.datetime.combine(today - dt.timedelta(days=365), dt.time(), tzinfo=dt.UTC)
-    out.mkdir(parents=True, exist_ok=True)
+    # 0700: the world holds every persona's PIN (world.json), CA keys and the registry
+    fresh = not out.exists()
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not fresh and out.stat().st_mode & 0o077 and out.stat().st_uid == os.getuid():
+        out.chmod(0o700)
 
     jpki_ca = MockJpkiCa.generate(stream.child("jpki-ca"))
     (out / "jpki-ca").mkdir()
     (out / "jpki-ca" / "cert.pem").write_bytes(jpki_ca.certificate_pem())
-    (out / "jpki-ca" / "key.pem").write_bytes(jpki_ca.key_pem())
+    private_write(out / "jpki-ca" / "key.pem", jpki_ca.key_pem())
     (out / "jpki-ca" / "key.pem").chmod(0o600)
     facility = FacilityCa.generate(stream.child("facility"), not_before=start)
     facility.write(out / "facility-ca")
@@ -312,10 +317,19 @@ def seed_world(
         "extra_persons": extra_persons,
         "personas": [asdict(e) for e in entries],
     }
-    (out / "world.json").write_text(
-        json.dumps(index, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    (out / "registry.sqlite").chmod(0o600)
+    private_write(
+        out / "world.json", (json.dumps(index, ensure_ascii=False, indent=2) + "\n").encode()
     )
     return World(out, index)
+
+
+def private_write(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner alone (0600), atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
 
 
 def _seed_persona(

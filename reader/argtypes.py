@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Callable
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 
 def iso_date(text: str) -> dt.date:
@@ -42,3 +45,25 @@ def fraction(text: str) -> float:
 
 
 port = whole_number(0, 65535, "a port")
+
+
+_PIN_LIKE = re.compile(r"[0-9\uff10-\uff19]{3,8}")
+
+
+class QuietArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors never repeat an argument that looks like a PIN
+    (3 to 8 digits, half- or full-width, alone or after ``=``): someone who typed the PIN
+    on the command line must not see it echoed on the screen or in a terminal log."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._seen = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        for token in getattr(self, "_seen", []) + sys.argv[1:]:
+            for value in (token, token.partition("=")[2]):
+                if _PIN_LIKE.fullmatch(value):
+                    message = message.replace(value, "****")
+        super().error(message)

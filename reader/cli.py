@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from reader.aids import EF_AUTH_CA_CERT, EF_AUTH_CERT
 from reader.apdu import CommandApdu
+from reader.argtypes import QuietArgumentParser
 from reader.errors import (
     ForbiddenCommand,
     MalformedApdu,
@@ -107,7 +108,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def command(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    sub: argparse._SubParsersAction[QuietArgumentParser],
     name: str,
     help_text: str,
     *,
@@ -126,7 +127,7 @@ def command(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = QuietArgumentParser(
         prog="myna-reader",
         description="Talk to a My Number card (JPKI user-authentication side only) in a PC/SC "
         "reader. The 個人番号 is never read: a guard refuses every command that could reach it.",

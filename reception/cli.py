@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reader.argtypes import iso_date
+from reader.argtypes import QuietArgumentParser, iso_date
 from reader.errors import ReaderError
 from reader.jpki import ReadMode
 from reader.pcsc import PcscTransport, wait_for_card
@@ -445,7 +445,7 @@ def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = QuietArgumentParser(
         prog="reception", description=__doc__.split("\n\n")[0], epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
     )  # fmt: skip
@@ -482,7 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
     d = add("declare", help="record a 被保険者資格申立書 and print it")
     d.add_argument("--json-file", help="the form's fields as JSON (arguments override)")
     for name, field in SelfDeclaration.model_fields.items():
-        d.add_argument(f"--{name.replace('_', '-')}", dest=name, help=field.description)
+        d.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            help=(field.description or "").replace("%", "%%"),
+        )
     d.add_argument("--reception", help="the reception this declaration belongs to")
     d.add_argument("--out", type=Path, help="where the PDF goes")
     d.set_defaults(func=cmd_declare)

@@ -22,12 +22,13 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 from reception.results import QualificationResult
-from reception.settings import OqsSettings
+from reception.settings import OqsSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,26 @@ class CircuitBreaker:
 
 
 def client_ssl_context(settings: OqsSettings) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(settings.ca) if settings.ca else None)
+    """The terminal's TLS context; :class:`SettingsError` naming the setting and the file
+    when one is missing or unusable."""
+    files = [("oqs.ca (RECEPTION_OQS__CA)", settings.ca),
+             ("oqs.client_cert (RECEPTION_OQS__CLIENT_CERT)", settings.client_cert),
+             ("oqs.client_key (RECEPTION_OQS__CLIENT_KEY)", settings.client_key)]  # fmt: skip
+    for name, path in files:
+        if path is not None and not Path(path).is_file():
+            raise SettingsError(f"{name}: no such file: {path}")
+    try:
+        ctx = ssl.create_default_context(cafile=str(settings.ca) if settings.ca else None)
+    except (ssl.SSLError, OSError) as exc:
+        raise SettingsError(f"{files[0][0]}: {settings.ca}: not a usable CA file ({exc})") from None
     if settings.client_cert is not None and settings.client_key is not None:
-        ctx.load_cert_chain(settings.client_cert, settings.client_key)
+        try:
+            ctx.load_cert_chain(settings.client_cert, settings.client_key)
+        except (ssl.SSLError, OSError) as exc:
+            raise SettingsError(
+                f"{files[1][0]} / {files[2][0]}: {settings.client_cert} and "
+                f"{settings.client_key} are not a usable certificate and key ({exc})"
+            ) from None
     return ctx
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings.exceptions import SettingsError as SourceError
 
 APP_NAME = "myna-reception"
 ENV_CONFIG = "RECEPTION_CONFIG"
@@ -157,6 +159,19 @@ def load_settings(**overrides: Any) -> ReceptionSettings:
             raise SettingsError(f"{path}: cannot read: {exc}") from None
     try:
         return ReceptionSettings(**overrides)
+    except SourceError as exc:  # a value that does not even parse (JSON of a nested variable)
+        found = re.search(r'field "(\w+)" from source "(\w+)"', str(exc))
+        field, source = found.groups() if found else ("?", "?")
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        where = (
+            f"environment variable RECEPTION_{field.upper()}"
+            if source.startswith("Env")
+            else f"{path}: {field}"
+        )
+        raise SettingsError(
+            f"{where} does not parse (a nested setting is JSON, e.g. "
+            f'RECEPTION_OQS=\'{{"url": "https://…"}}\', or use RECEPTION_OQS__URL){cause}'
+        ) from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

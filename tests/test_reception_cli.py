@@ -390,3 +390,54 @@ def test_a_check_in_killed_mid_way_shows_as_interrupted(
     assert store.interrupted == [rid]
     assert store.reception(rid).status == "interrupted"
     assert store.audit_trail(rid)[-1]["action"] == "reception-interrupted"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["reception", "checkin", "--method", "pin", "--pin-stdin=8407"],
+        ["reception", "checkin", "--method", "pin", "--pin-stdin=８４０７"],
+        ["reception", "checkin", "--method", "pin", "8407"],
+        ["myna-reader", "auth-test", "8407"],
+        ["myna-reader", "pin-status", "--reader=x", "1234", "5678"],
+    ],
+)
+def test_a_pin_typed_as_an_argument_is_never_repeated(argv: list[str]) -> None:
+    proc = subprocess.run([str(Path(sys.executable).parent / argv[0]), *argv[1:]],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    for secret in ("8407", "８４０７", "1234", "5678"):
+        assert secret not in proc.stderr + proc.stdout
+
+
+def test_every_help_text_renders() -> None:
+    from reception.cli import build_parser
+
+    parser = build_parser()
+    for name in ("checkin", "declare", "pending", "reverify", "step", "confirm-number",
+                 "export", "demo"):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args([name, "--help"])
+        assert exit_info.value.code == 0
+    assert "申し立てる負担割合（%: 10, 20, 30）" in subprocess.run(
+        [sys.executable, "-m", "reception.cli", "declare", "--help"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def test_settings_errors_name_the_variable_or_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("RECEPTION_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RECEPTION_OQS", '{"url": 5')
+    code, _, err = run(["pending"], monkeypatch, capsys)
+    assert code == 2 and "environment variable RECEPTION_OQS does not parse" in err
+    assert "Traceback" not in err
+    monkeypatch.delenv("RECEPTION_OQS")
+    monkeypatch.setenv("RECEPTION_OQS__URL", "https://127.0.0.1:1")
+    monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(tmp_path / "missing-cert.pem"))
+    monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(tmp_path / "missing-key.pem"))
+    code, _, err = run(["reverify"], monkeypatch, capsys)
+    assert code == 2
+    assert "RECEPTION_OQS__CLIENT_CERT" in err and "missing-cert.pem" in err

@@ -140,3 +140,23 @@ def test_committed_receptions_survive_kill_9(tmp_path: Path) -> None:
 def test_days_are_separate(store: Store) -> None:
     store.begin_reception()
     assert store.receptions_on(now_jst().date() - dt.timedelta(days=1)) == []
+
+
+def test_the_store_is_private_to_its_user(tmp_path: Path) -> None:
+    store = Store(tmp_path / "data" / "reception.sqlite")
+    store.begin_reception()
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    for name in ("reception.sqlite", "reception.sqlite-wal"):
+        assert (tmp_path / "data" / name).stat().st_mode & 0o777 == 0o600, name
+
+
+def test_a_stored_declaration_outlives_the_rules_of_its_day(store: Store) -> None:
+    """Read back months later, a declaration is not re-judged (申立日 window, fonts)."""
+    from tests.test_reception_declaration import valid
+
+    old = SelfDeclaration.parse(valid()).model_copy(
+        update={"declared_on": dt.date(2025, 1, 6), "note": "旧字 \x1b"}
+    )
+    did = store.add_declaration(old)
+    assert store.declaration(did).declaration.declared_on == dt.date(2025, 1, 6)
+    assert [d.declaration_id for d in store.pending()] == [did]

@@ -195,3 +195,11 @@ def test_extra_persons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert conn.execute("SELECT COUNT(*) FROM qualifications").fetchone()[0] >= 2000
     index = json.loads((out / "world.json").read_text())
     assert index["extra_persons"] == 2000
+
+
+def test_a_world_is_private_to_its_user(world: World) -> None:
+    """world.json lists every persona's PIN; the CA keys and the registry are beside it."""
+    d = world.directory
+    assert d.stat().st_mode & 0o777 == 0o700
+    for name in ("world.json", "registry.sqlite", "jpki-ca/key.pem", "facility-ca/key.pem"):
+        assert (d / name).stat().st_mode & 0o777 == 0o600, name
