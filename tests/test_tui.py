@@ -249,18 +249,24 @@ def test_service_down_fallback_declaration_then_reverified(
     assert up.store.declaration(pending.declaration_id).state == "confirmed"
 
 
-def test_untrusted_text_is_shown_as_text(tui_world: World, tmp_path: Path) -> None:
+def confirmed_with(svc: Services, *, name: str, insurer: str) -> str:
+    """A confirmed reception whose result carries this (hostile) name and insurer name."""
     from reception.results import QualificationResult
 
-    svc = services(tui_world, tmp_path)
     rid = svc.store.begin_reception()
     evil = QualificationResult.parse({
         "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
         "MessageBody": {"ProcessingResultStatus": "1", "QualificationValidity": "1",
                         "ResultList": {"ResultOfQualificationConfirmation": [
-                            {"Name": "[bold red]偽[/] [link=x]y", "InsurerName": "[/]"}]}},
+                            {"Name": name, "InsurerName": insurer}]}},
     })  # fmt: skip
     svc.store.finish_reception(rid, status="confirmed", method="pin", result=evil)
+    return rid
+
+
+def test_untrusted_text_is_shown_as_text(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+    rid = confirmed_with(svc, name="[bold red]偽[/] [link=x]y", insurer="[/]")
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
         app.show_detail(rid)
@@ -279,18 +285,10 @@ def test_control_sequences_from_the_service_never_reach_the_terminal(
     """A name with ESC/OSC sequences, NUL and a bidi override: shown as ␛ ␀ �, in the
     detail, the 受付一覧 row and the 再確認待ち row alike (issue 9)."""
     from reception.declaration import SelfDeclaration
-    from reception.results import QualificationResult
     from tests.test_reception_declaration import valid
 
     svc = services(tui_world, tmp_path)
-    rid = svc.store.begin_reception()
-    evil = QualificationResult.parse({
-        "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
-        "MessageBody": {"ProcessingResultStatus": "1", "QualificationValidity": "1",
-                        "ResultList": {"ResultOfQualificationConfirmation": [
-                            {"Name": ESC_NAME, "InsurerName": "\x1b[2J"}]}},
-    })  # fmt: skip
-    svc.store.finish_reception(rid, status="confirmed", method="pin", result=evil)
+    rid = confirmed_with(svc, name=ESC_NAME, insurer="\x1b[2J")
     # a stored declaration from before validation refused controls
     old = SelfDeclaration.parse(valid()).model_copy(update={"name": ESC_NAME})
     svc.store.add_declaration(old)
