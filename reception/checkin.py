@@ -481,6 +481,7 @@ def _finish(
         reception_id,
         status=store_status(flow.state),
         reason=reason,
+        fallback_reason=flow.fallback_reason,
         method=flow.method.value if flow.method else request.method.value,
         variant=flow.variant.value if flow.variant else None,
         certificate_sha256=hashlib.sha256(certificate_der).hexdigest().upper()

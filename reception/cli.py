@@ -261,7 +261,9 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         "variant": flow.variant.value if flow.variant else None,
         "method": flow.method.value if flow.method else None,
         "message": flow.message,
+        # a stable code for scripts, beside the label staff read
         "fallback_reason": flow.fallback_reason.value if flow.fallback_reason else None,
+        "fallback_reason_label": flow.fallback_reason.label if flow.fallback_reason else None,
         "pin_tries_left": flow.pin_tries_left,
         "face_score": flow.last_face_score,
         "validity": result.message_body.qualification_validity if result else None,
@@ -283,7 +285,7 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
     if flow.message:
         _print(f"  {flow.message}")
     if flow.fallback_reason:
-        _print(f"  理由: {flow.fallback_reason.value} → 資格情報のお知らせ／マイナポータル、"
+        _print(f"  理由: {flow.fallback_reason.label} → 資格情報のお知らせ／マイナポータル、"
                "資格確認書、被保険者資格申立書の順に確認してください")  # fmt: skip
     if entry is not None:
         insurer = (entry.insurer_number or "").strip()
@@ -336,6 +338,7 @@ def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         _print_json([
             {"declaration_id": d.declaration_id, "reception_id": d.reception_id,
              "created_at": d.created_at, "state": d.state, "name": d.declaration.name,
+             "reason": d.declaration.reason.value, "reason_label": d.declaration.reason.label,
              "queryable": d.declaration.queryable, "pdf": d.pdf}
             for d in items
         ])  # fmt: skip

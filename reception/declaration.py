@@ -31,6 +31,7 @@ from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from reader.safe_text import describe, unsafe_characters
 from reception.fonts import unprintable_characters
+from reception.reasons import FallbackReason
 
 
 class DeclarationError(ValueError):
@@ -50,22 +51,6 @@ class LadderStep(enum.StrEnum):
     PORTAL = "マイナポータル"
     CERTIFICATE = "資格確認書"
     DECLARATION = "被保険者資格申立書"
-
-
-class FailureReason(enum.StrEnum):
-    """Why the card route failed (the 申立書 records it)."""
-
-    INVALID = "無効"
-    NO_MATCH = "該当資格なし"
-    MULTIPLE = "複数該当"
-    CERTIFICATE_LAPSED = "電子証明書の期限切れ（猶予期間経過）"
-    NOT_REGISTERED = "保険証利用登録なし"
-    CERTIFICATE_REVOKED = "電子証明書失効"
-    READER_FAULT = "カードリーダー・端末の障害"
-    CARD_DEFECT = "カードの不具合"
-    OQS_UNAVAILABLE = "資格確認サービスに接続できない"
-    NO_CARD = "マイナ保険証・資格確認書の持参なし"
-    OTHER = "その他"
 
 
 class InsuranceType(enum.StrEnum):
@@ -185,7 +170,7 @@ class SelfDeclaration(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     declared_on: dt.date = Field(description="申立日")
-    reason: FailureReason = Field(description="申立ての理由（どの確認ができなかったか）")
+    reason: FallbackReason = Field(description="申立ての理由（どの確認ができなかったか）")
     name: Text = Field(min_length=1, max_length=60, description="氏名")
     name_kana: Text = Field(min_length=1, max_length=60, description="フリガナ（カタカナ）")
     birth_date: dt.date = Field(description="生年月日")
@@ -204,6 +189,11 @@ class SelfDeclaration(BaseModel):
     previous_symbol: Text | None = Field(default=None, max_length=40)
     previous_number: Text | None = Field(default=None, max_length=40)
     note: Text | None = Field(default=None, max_length=400, description="備考")
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason(cls, value: Any) -> Any:
+        return FallbackReason.parse(value) if isinstance(value, str) else value
 
     @field_validator("name_kana")
     @classmethod

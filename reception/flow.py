@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 
 
@@ -76,19 +77,6 @@ FINAL_STATES = frozenset(
         State.ERROR,
     }
 )
-
-
-class FallbackReason(enum.StrEnum):
-    """Why the card route ends in the ladder (maps to the 申立書's reasons)."""
-
-    INVALID = "無効"
-    INVALID_NEWER = "無効（新しい資格あり）"
-    NO_MATCH = "該当資格なし"
-    MULTIPLE = "複数該当"
-    CERTIFICATE_LAPSED = "電子証明書の期限切れ（猶予期間経過）"
-    NOT_REGISTERED = "保険証利用登録なし"
-    CERTIFICATE_REVOKED = "電子証明書失効"
-    OQS_UNAVAILABLE = "資格確認サービスに接続できない"
 
 
 VALIDITY_FALLBACK = {

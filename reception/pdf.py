@@ -56,7 +56,7 @@ def render_declaration(
 
     rows: list[tuple[str, str]] = [
         ("申立日", _wareki_free(d.declared_on)),
-        ("申立ての理由", d.reason.value),
+        ("申立ての理由", d.reason.label),
         ("氏名", d.name),
         ("フリガナ", d.name_kana),
         ("生年月日", _wareki_free(d.birth_date)),

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from reception.declaration import STORED, LadderStep, SelfDeclaration
+from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
@@ -44,7 +45,8 @@ CREATE TABLE IF NOT EXISTS receptions (
     finished_at TEXT,
     apdu_count INTEGER,
     timings TEXT,                           -- JSON: phase → ms
-    owner TEXT                              -- the process running it: "pid:start-ticks"
+    owner TEXT,                             -- the process running it: "pid:start-ticks"
+    fallback_reason TEXT                    -- a FallbackReason code, when the ladder is next
 );
 CREATE INDEX IF NOT EXISTS receptions_day ON receptions(day);
 CREATE TABLE IF NOT EXISTS results (
@@ -151,6 +153,7 @@ class Reception:
     status: str
     reason: str | None
     apdu_count: int | None
+    fallback_reason: FallbackReason | None
     timings: dict[str, float]
 
 
@@ -181,8 +184,9 @@ class Store:
         conn = self._conn()
         conn.executescript(SCHEMA)
         columns = {r["name"] for r in conn.execute("PRAGMA table_info(receptions)")}
-        if "owner" not in columns:  # a store made before receptions had owners
-            conn.execute("ALTER TABLE receptions ADD COLUMN owner TEXT")
+        for column in ("owner", "fallback_reason"):  # a store made before these columns
+            if column not in columns:
+                conn.execute(f"ALTER TABLE receptions ADD COLUMN {column} TEXT")
         self.interrupted = self._mark_interrupted()
         """Receptions found in progress under a dead process when this store opened."""
 
@@ -258,6 +262,7 @@ class Store:
         *,
         status: str,
         reason: str | None = None,
+        fallback_reason: FallbackReason | None = None,
         method: str | None = None,
         variant: str | None = None,
         certificate_sha256: str | None = None,
@@ -271,12 +276,13 @@ class Store:
         at = now_jst().isoformat()
         with self._write() as conn:
             updated = conn.execute(
-                "UPDATE receptions SET status = ?, reason = ?, method = coalesce(?, method), "
-                "variant = coalesce(?, variant), certificate_sha256 = coalesce(?, "
-                "certificate_sha256), finished_at = ?, apdu_count = ?, timings = ? "
-                "WHERE reception_id = ?",
-                (status, reason, method, variant, certificate_sha256, at, apdu_count,
-                 json.dumps(timings or {}), reception_id),
+                "UPDATE receptions SET status = ?, reason = ?, fallback_reason = ?, "
+                "method = coalesce(?, method), variant = coalesce(?, variant), "
+                "certificate_sha256 = coalesce(?, certificate_sha256), finished_at = ?, "
+                "apdu_count = ?, timings = ? WHERE reception_id = ?",
+                (status, reason, fallback_reason.value if fallback_reason else None, method,
+                 variant, certificate_sha256, at, apdu_count, json.dumps(timings or {}),
+                 reception_id),
             ).rowcount  # fmt: skip
             if updated != 1:
                 raise KeyError(f"no reception {reception_id}")
@@ -472,7 +478,15 @@ def _reception(row: sqlite3.Row) -> Reception:
         reason=row["reason"],
         apdu_count=row["apdu_count"],
         timings=json.loads(row["timings"] or "{}"),
+        fallback_reason=_reason(row["fallback_reason"]),
     )
+
+
+def _reason(code: str | None) -> FallbackReason | None:
+    try:
+        return FallbackReason(code) if code else None
+    except ValueError:  # written by a newer version: shown as none rather than failing
+        return None
 
 
 def _declaration(row: sqlite3.Row) -> Declaration:

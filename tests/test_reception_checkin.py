@@ -18,8 +18,9 @@ from reader.virtual.card import VirtualCard
 from reader.virtual.profile import load_profile
 from reception.camera import FaceScenario
 from reception.checkin import CheckinOutcome, CheckinRequest, Terminal, check_in
-from reception.flow import CheckinFlow, ConsentsGiven, FallbackReason, Method, State
+from reception.flow import CheckinFlow, ConsentsGiven, Method, State
 from reception.oqs_client import OqsClient
+from reception.reasons import FallbackReason
 from reception.store import Store
 from tests.test_reception_oqs_client import in_process
 

@@ -87,6 +87,9 @@ def test_every_persona_end_to_end(
         assert data["outcome"] == expect["outcome"], where
         if expect["outcome"] == "confirmed":
             assert data["qualification"]["InsuredPartialContributionRatio"] == expect["ratio"]
+        else:  # a stable code for scripts, beside the Japanese label
+            assert data["fallback_reason"] == expect["reason"], where
+            assert data["fallback_reason_label"], where
         assert data["apdus"] > 0 and data["timings_ms"]["total"] > 0
         if expect["methods"][0] == "pin" and entry["variant"] != "iphone":
             assert "残り3回" in err, where  # tries shown before the attempt

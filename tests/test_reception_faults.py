@@ -17,8 +17,9 @@ from mock_oqs.faults import FAULTS_FILE, FaultPlan, Faults, save_plan
 from mock_oqs.world import World, seed_world
 from reader.transport import LoopbackTransport
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
-from reception.flow import FallbackReason, Method, State
+from reception.flow import Method, State
 from reception.oqs_client import OqsClient
+from reception.reasons import FallbackReason
 from reception.settings import OqsSettings
 from reception.store import Store
 from tests.conftest import WORLD_TODAY, free_port, mock_oqs_serving

@@ -17,7 +17,6 @@ from reception.flow import (
     ConsentsGiven,
     Event,
     FaceCompared,
-    FallbackReason,
     InvalidTransition,
     Method,
     MethodChosen,
@@ -32,6 +31,7 @@ from reception.flow import (
     Variant,
     VisualConfirmed,
 )
+from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static, TabbedContent
 
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
@@ -425,3 +425,33 @@ def test_iphone_authenticates_on_the_phone(tui_world: World, tmp_path: Path) -> 
     asyncio.run(drive(svc, scenario))
     [reception] = svc.store.receptions_on(now_jst().date())
     assert (reception.variant, reception.status) == ("iphone", "confirmed")
+
+
+def test_the_declaration_form_takes_the_reason_of_the_selected_reception(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """Issue 10 §7: the reason comes from the reception staff selected (as stored), not
+    from the terminal's last check-in."""
+    from reception.reasons import FallbackReason
+
+    svc = services(tui_world, tmp_path)
+    older = svc.store.begin_reception()
+    svc.store.finish_reception(older, status="fallback", reason="保険証利用登録がありません",
+                               fallback_reason=FallbackReason.NOT_REGISTERED)  # fmt: skip
+    newer = svc.store.begin_reception()
+    svc.store.finish_reception(newer, status="fallback", reason="複数該当",
+                               fallback_reason=FallbackReason.MULTIPLE)  # fmt: skip
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        for rid, label in ((older, "保険証利用登録なし"), (newer, "複数該当")):
+            app.selected = rid
+            app.show_detail(rid)
+            app.query_one("#staff", TabbedContent).active = "tab-detail"
+            await pilot.pause()
+            await pilot.click("#ladder-declare")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "DeclarationScreen")
+            assert app.screen.query_one("#form-reason", Input).value == label
+            app.screen.dismiss(None)
+            await until(pilot, lambda: app.screen.__class__.__name__ != "DeclarationScreen")
+
+    asyncio.run(drive(svc, scenario))

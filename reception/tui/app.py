@@ -38,6 +38,7 @@ from reception.export import export_csv, export_xml
 from reception.flow import CheckinFlow, Method, State
 from reception.ladder import file_declaration
 from reception.oqs_client import OqsClient, OqsError
+from reception.reasons import FallbackReason
 from reception.reverify import describe, reverify_pending
 from reception.store import now_jst
 from reception.tui.interaction import ScreenInteraction
@@ -434,15 +435,14 @@ class ReceptionApp(App[None]):
 
     @on(Button.Pressed, "#ladder-declare")
     def _ladder_declare(self) -> None:
-        prefill = {"declared_on": now_jst().date().isoformat(), "reason": "該当資格なし"}
+        prefill = {"declared_on": now_jst().date().isoformat(),
+                   "reason": FallbackReason.NO_MATCH.label}  # fmt: skip
         if self.selected is not None:
-            reception = self.services.store.reception(self.selected)
-            if reception.reason and "サービス" in reception.reason:
-                prefill["reason"] = "資格確認サービスに接続できない"
-            flow = self.last_outcome.flow if self.last_outcome else None
-            if flow is not None and flow.fallback_reason is not None:
-                prefill["reason"] = flow.fallback_reason.value.replace("無効（新しい資格あり）",
-                                                                       "無効")  # fmt: skip
+            # the reason of the reception staff selected, as it was stored — not the
+            # terminal's last check-in
+            stored = self.services.store.reception(self.selected).fallback_reason
+            if stored is not None:
+                prefill["reason"] = stored.label
         self.push_screen(DeclarationScreen(prefill), self._declared)
 
     def _declared(self, declaration: SelfDeclaration | None) -> None:
