@@ -455,3 +455,35 @@ def test_the_declaration_form_takes_the_reason_of_the_selected_reception(
             await until(pilot, lambda: app.screen.__class__.__name__ != "DeclarationScreen")
 
     asyncio.run(drive(svc, scenario))
+
+
+@pytest.mark.parametrize("when", ["with-the-card", "as-the-screen-shows"])
+def test_a_method_key_typed_at_once_counts(tui_world: World, tmp_path: Path, when: str) -> None:
+    """Issue 10 §7: staff type fast — 2 typed right with the card (or the instant the method
+    screen appears, before its question is open) opens the PIN pad; never a lost key."""
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("adult-kyokai")
+        if when == "as-the-screen-shows":
+            while app.panel.view != "method":  # no pilot.pause: the very first moment
+                await asyncio.sleep(0)
+        await pilot.press("2")  # once, no pause before it
+        await at_view(pilot, app, "pin")
+        assert "残り3回" in text(app, "#pin-tries")
+
+    asyncio.run(drive(svc, scenario))
+
+
+def test_a_typed_ahead_method_the_card_lacks_is_ignored(tui_world: World, tmp_path: Path) -> None:
+    """2 (PIN) typed ahead on a 顔認証マイナンバーカード: the method question is asked."""
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("face-only")
+        await pilot.press("2")
+        await at_view(pilot, app, "method")
+        await pilot.pause()
+        assert app.panel.view == "method" and app.interaction.waiting_for == "method"
+
+    asyncio.run(drive(svc, scenario))

@@ -42,7 +42,7 @@ from reception.reasons import FallbackReason
 from reception.reverify import describe, reverify_pending
 from reception.store import now_jst
 from reception.tui.interaction import ScreenInteraction
-from reception.tui.reader_panel import ReaderPanel
+from reception.tui.reader_panel import METHOD_KEYS, ReaderPanel
 from reception.tui.screens import DeclarationScreen, NumberQueryScreen, VisualCheckScreen
 from reception.tui.services import Services
 from reception.tui.text import plain, safe
@@ -260,6 +260,10 @@ class ReceptionApp(App[None]):
         self.checkin_running = True
         self.run_checkin()
 
+    def _checkin_ended(self) -> None:
+        self.checkin_running = False
+        self.interaction.forget_typed_ahead()  # never carried into the next patient's turn
+
     @work(exclusive=True, group="checkin", exit_on_error=False)
     async def run_checkin(self) -> None:
         request = CheckinRequest(Method.PIN, staff="受付")
@@ -270,7 +274,7 @@ class ReceptionApp(App[None]):
                 interaction=self.interaction,
             )  # fmt: skip
         finally:
-            self.checkin_running = False
+            self._checkin_ended()
         self.post_message(CheckinFinished(outcome))
 
     def on_checkin_finished(self, message: CheckinFinished) -> None:
@@ -300,6 +304,12 @@ class ReceptionApp(App[None]):
 
     def on_key(self, event: Any) -> None:
         if self.panel.shortcut(event.key):
+            event.stop()
+            return
+        method = METHOD_KEYS.get(event.key)
+        on_its_way = self.checkin_running or self._start_when_ready
+        if method is not None and on_its_way and self.interaction.waiting_for is None:
+            self.interaction.type_ahead(method)  # answered when the method question opens
             event.stop()
 
     def _oqs_exchange(self, method: str, path: str, outcome: str, seconds: float) -> None:

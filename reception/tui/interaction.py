@@ -25,6 +25,16 @@ class ScreenInteraction:
         self.show = show
         self._pending: asyncio.Future[Any] | None = None
         self.waiting_for: str | None = None
+        self._typed_ahead: Method | None = None
+
+    def type_ahead(self, method: Method) -> None:
+        """Staff type fast: a method key pressed while the check-in is on its way to the
+        method question (reading the card, or the screen just switching) answers that
+        question when it opens — if the card allows the method."""
+        self._typed_ahead = method
+
+    def forget_typed_ahead(self) -> None:
+        self._typed_ahead = None
 
     async def _ask(self, view: str, flow: CheckinFlow, **context: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -53,6 +63,10 @@ class ScreenInteraction:
             self._pending.set_exception(CardRemoved("the card was removed from the reader"))
 
     async def choose_method(self, flow: CheckinFlow) -> Method | None:
+        early, self._typed_ahead = self._typed_ahead, None
+        if early is not None and early in flow.methods():
+            self.show("method", flow, methods=flow.methods())
+            return early
         answer: Method | None = await self._ask("method", flow, methods=flow.methods())
         return answer
 

@@ -18,6 +18,9 @@ from reception.camera import FaceScenario
 from reception.flow import CheckinFlow, ConsentsGiven, Method, Variant
 from reception.tui.text import safe
 
+METHOD_KEYS = {"1": Method.FACE, "2": Method.PIN, "3": Method.VISUAL}
+"""Keyboard alone: 1/2/3 pick 顔認証/暗証番号/目視 on the method screen."""
+
 TEXT: dict[str, dict[str, str]] = {
     "ja": {
         "wait": "マイナンバーカードを置いてください",
@@ -160,7 +163,10 @@ class ReaderPanel(Vertical):
         self.query_one("#face-scenario").display = self.demo
         self.retext()
         # lay every view out once now, so that the first PIN pad or consent screen does
-        # not cost a ~100 ms first layout in the middle of a check-in
+        # not cost a ~100 ms first layout in the middle of a check-in — unseen: a method
+        # screen flashing by before any card is placed would invite a key press that no
+        # question is there to take
+        self.query_one("#views", ContentSwitcher).styles.visibility = "hidden"
         self._warm(["method", "pin", "face", "consents", "done", "wait"])
 
     def _warm(self, views: list[str]) -> None:
@@ -168,7 +174,9 @@ class ReaderPanel(Vertical):
             return
         self.query_one("#views", ContentSwitcher).current = f"view-{views[0]}"
         if len(views) == 1:
-            self.query_one("#views", ContentSwitcher).current = f"view-{self.view}"
+            switcher = self.query_one("#views", ContentSwitcher)
+            switcher.current = f"view-{self.view}"
+            switcher.styles.visibility = "visible"
             self.warmed = True
             if self.on_ready is not None:
                 self.on_ready()
@@ -264,10 +272,11 @@ class ReaderPanel(Vertical):
     def shortcut(self, key: str) -> bool:
         """Keyboard alone: 1/2/3 pick 顔認証/暗証番号/目視; y/n answer all consents."""
         if self.view == "method":
-            method = {"1": Method.FACE, "2": Method.PIN, "3": Method.VISUAL}.get(key)
+            method = METHOD_KEYS.get(key)
             if method is not None and self.query_one(f"#method-{method.value}").display:
-                self.on_answer(method)
-                return True
+                # False when no question is open yet (the screen ran ahead): the app
+                # keeps the key for the question
+                return self.on_answer(method)
             if key == "escape":
                 self.on_answer(None)
                 return True
