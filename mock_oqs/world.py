@@ -33,13 +33,14 @@ from mock_oqs import registry
 from mock_oqs.pki import FacilityCa
 from mock_oqs.registry import Insurer, Person, Qualification
 from mock_oqs.rules import insurer_check_digit
-from reader.face import issue_terminal_certificate
+from reader.terminal_auth import issue_terminal_certificate
 from reader.virtual.keys import MockJpkiCa, SeededStream
 from reader.virtual.profile import Variant, new_profile, save_profile
 
 WORLD_FORMAT = "myna-sim/world/1"
 INSTITUTION_CODE = "1312345678"
-FACE_AUTH_FILE = "face-auth.cvc"  # terminal/: the card-verifiable certificate (reader/face.py)
+# terminal/: the card-verifiable certificate of the face path (reader/terminal_auth.py)
+FACE_AUTH_FILE = "face-auth.cvc"
 
 
 def _with_check_digit(body: str) -> str:

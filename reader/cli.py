@@ -42,7 +42,8 @@ from reader.errors import (
 from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode, TokenKind
 from reader.pin import InvalidPin, Pin
 from reader.safe_text import json_safe, printable
-from reader.transport import CardChannel, LoopbackTransport, TracingTransport, Transport
+from reader.transport import CardChannel, TracingTransport, Transport
+from reader.virtual.loopback import LoopbackTransport
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -17,14 +17,11 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from reader.apdu import INS_GET_RESPONSE, INS_SELECT, CommandApdu, ResponseApdu, redacted_hex
-from reader.errors import CardRemoved, ForbiddenCommand, MalformedResponse, TransactionRefused
+from reader.errors import ForbiddenCommand, MalformedResponse, TransactionRefused
 from reader.guard import Guard
-
-if TYPE_CHECKING:
-    from reader.virtual.card import VirtualCard
 
 log = logging.getLogger(__name__)
 
@@ -56,60 +53,33 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class LoopbackTransport:
-    """Direct calls into a :class:`~reader.virtual.card.VirtualCard`, in process."""
+class TransportDecorator:
+    """A pass-through wrapper of a :class:`Transport` (as pyscard's
+    ``CardConnectionDecorator``): subclasses override what they change — tracing,
+    an unpluggable reader — and inherit the rest."""
 
-    def __init__(self, card: VirtualCard, name: str = "Loopback virtual reader") -> None:
-        self._card = card
-        self._name = name
-        self._present = True
-        self.remove_after: int | None = None
-        """Test hook: the card leaves the reader when this many more APDUs arrive."""
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
 
     @property
     def name(self) -> str:
-        return self._name
+        return self.inner.name
 
     @property
     def atr(self) -> bytes:
-        if not self._present:
-            raise CardRemoved("no card in the loopback reader")
-        return self._card.atr
-
-    @property
-    def card(self) -> VirtualCard:
-        return self._card
-
-    def remove_card(self) -> None:
-        self._present = False
-        self._card.power_off()
-
-    def insert_card(self) -> None:
-        self._present = True
-        self._card.power_on()
+        return self.inner.atr
 
     def transmit(self, command: bytes) -> bytes:
-        if self.remove_after is not None:
-            if self.remove_after <= 0:
-                self.remove_card()
-                self.remove_after = None
-            else:
-                self.remove_after -= 1
-        if not self._present:
-            raise CardRemoved("the card was removed from the reader")
-        return self._card.process(command)
+        return self.inner.transmit(command)
 
     def reset(self) -> None:
-        if not self._present:
-            raise CardRemoved("no card in the loopback reader")
-        self._card.reset()
+        self.inner.reset()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        yield
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return self.inner.transaction()
 
     def close(self) -> None:
-        self._card.power_off()
+        self.inner.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,24 +91,16 @@ class Exchange:
     seconds: float
 
 
-class TracingTransport:
+class TracingTransport(TransportDecorator):
     """Wraps a transport and records each exchange, VERIFY data redacted.
 
     ``sink`` (optional) receives ``> HEX`` and ``< HEX SW`` lines as they happen.
     """
 
     def __init__(self, inner: Transport, sink: TextIO | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.sink = sink
         self.exchanges: list[Exchange] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def atr(self) -> bytes:
-        return self.inner.atr
 
     def transmit(self, command: bytes) -> bytes:
         shown = redacted_hex(command)
@@ -168,12 +130,6 @@ class TracingTransport:
         if self.sink is not None:
             self.sink.write("# reset\n")
         self.inner.reset()
-
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        return self.inner.transaction()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @dataclass

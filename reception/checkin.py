@@ -41,9 +41,10 @@ from reader.errors import (
     ReaderUnavailable,
     TransportError,
 )
-from reader.face import TerminalCertificate, face_path, read_face_template
+from reader.face import face_path, read_face_template
 from reader.jpki import JpkiClient, ReadMode, TokenKind
 from reader.pin import InvalidPin, Pin
+from reader.terminal_auth import TerminalCertificate
 from reader.transport import CardChannel, Transport
 from reception import redaction
 from reception.camera import FaceMatcher, FaceScenario, SimulatedCamera

@@ -33,8 +33,9 @@ from reader.jpki import ReadMode
 from reader.pcsc import PcscTransport, wait_for_card
 from reader.pin import InvalidPin
 from reader.safe_text import json_safe, printable
-from reader.transport import LoopbackTransport, TracingTransport, Transport
+from reader.transport import TracingTransport, Transport
 from reader.virtual.card import Honeypot, VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import ProfileError, load_profile
 from reception.camera import FaceScenario
 from reception.checkin import (

@@ -35,8 +35,9 @@ from mock_oqs.world import FACE_AUTH_FILE, World, seed_world
 from reader.jpki import JpkiClient
 from reader.pcsc import PcscTransport, wait_for_card
 from reader.pin import Pin
-from reader.transport import CardChannel, LoopbackTransport, Transport
+from reader.transport import CardChannel, Transport
 from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import load_profile
 from reception.checkin import CheckinRequest, Terminal, check_in
 from reception.flow import Method, State

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode
 from reader.pin import Pin
-from reader.transport import CardChannel, LoopbackTransport, Transport
+from reader.transport import CardChannel, Transport
 from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile, new_profile, save_profile
 
 PIN = "2580"

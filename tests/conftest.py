@@ -13,10 +13,11 @@ import pytest
 
 from mock_oqs.world import World, seed_world
 from reader.jpki import ExtendedLengthMemory, JpkiClient
-from reader.transport import CardChannel, LoopbackTransport
+from reader.transport import CardChannel
 from reader.virtual import card as card_module
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.keys import MockJpkiCa, SeededStream
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile, Variant, new_profile
 
 TEST_PIN = "4711"

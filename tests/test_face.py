@@ -1,4 +1,5 @@
-"""The simulated terminal authentication and the face object (reader/face.py)."""
+"""The simulated terminal authentication and the face object (reader/terminal_auth.py and
+the terminal's side, reader/face.py)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,18 @@ from mock_oqs.world import FACE_AUTH_FILE, World
 from reader.aids import CARD_FACE_AID, EF_FACE_NUMBER_IMAGE
 from reader.apdu import CommandApdu, check
 from reader.errors import CardStatusError, ForbiddenCommand, SecurityStatusNotSatisfied
-from reader.face import (
+from reader.face import read_face_template
+from reader.guard import Guard
+from reader.terminal_auth import (
     TerminalAuthError,
     TerminalCertificate,
     authentication_data,
     check_authentication,
     issue_terminal_certificate,
-    read_face_template,
 )
-from reader.guard import Guard
-from reader.transport import CardChannel, LoopbackTransport
+from reader.transport import CardChannel
 from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import load_profile
 
 

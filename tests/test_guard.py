@@ -15,8 +15,9 @@ from reader.errors import ForbiddenCommand, TransactionRefused
 from reader.guard import CurrentDf, Guard
 from reader.jpki import JpkiClient
 from reader.pin import Pin
-from reader.transport import CardChannel, LoopbackTransport
+from reader.transport import CardChannel
 from reader.virtual.card import Honeypot, VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile
 from tests.conftest import TEST_PIN
 

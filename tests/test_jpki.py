@@ -23,8 +23,9 @@ from reader.errors import (
 )
 from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode, TokenKind
 from reader.pin import InvalidPin, Pin
-from reader.transport import CardChannel, LoopbackTransport, TracingTransport
+from reader.transport import CardChannel, TracingTransport
 from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile, Variant
 from tests.conftest import TEST_PIN
 

@@ -27,8 +27,9 @@ from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from reader.jpki import JpkiClient
 from reader.pin import Pin
-from reader.transport import CardChannel, LoopbackTransport
+from reader.transport import CardChannel
 from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import Variant, load_profile, new_profile
 from tests.conftest import WORLD_TODAY
 

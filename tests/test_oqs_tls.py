@@ -16,8 +16,9 @@ from mock_oqs.pki import FacilityCa
 from mock_oqs.world import World
 from reader.jpki import JpkiClient
 from reader.pin import Pin
-from reader.transport import CardChannel, LoopbackTransport
+from reader.transport import CardChannel
 from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import load_profile
 from tests.conftest import mock_oqs_serving
 

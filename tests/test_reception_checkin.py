@@ -13,8 +13,8 @@ import pytest
 
 from mock_oqs.world import FACE_AUTH_FILE, World
 from reader.errors import ReaderUnavailable
-from reader.transport import LoopbackTransport
 from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import load_profile
 from reception.camera import FaceScenario
 from reception.checkin import CheckinOutcome, CheckinRequest, Terminal, check_in

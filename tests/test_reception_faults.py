@@ -15,7 +15,7 @@ import pytest
 
 from mock_oqs.faults import FAULTS_FILE, FaultPlan, Faults, save_plan
 from mock_oqs.world import World, seed_world
-from reader.transport import LoopbackTransport
+from reader.virtual.loopback import LoopbackTransport
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
 from reception.flow import Method, State
 from reception.oqs_client import OqsClient

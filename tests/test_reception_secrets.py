@@ -13,8 +13,9 @@ import pytest
 from pypdf import PdfReader
 
 from mock_oqs.world import World, seed_world
-from reader.transport import LoopbackTransport, TracingTransport
+from reader.transport import TracingTransport
 from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import load_profile, save_profile
 from reception.checkin import CheckinOutcome, CheckinRequest, PinSource, check_in
 from reception.declaration import SelfDeclaration

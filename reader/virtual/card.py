@@ -55,7 +55,7 @@ from reader.apdu import (
     CommandApdu,
 )
 from reader.errors import MalformedApdu
-from reader.face import (
+from reader.terminal_auth import (
     CHALLENGE_BYTES,
     INS_EXTERNAL_AUTHENTICATE,
     INS_GET_CHALLENGE,
@@ -328,7 +328,7 @@ class VirtualCard:
             return b"", self._external_authenticate(apdu)
         return b"", SW_INS
 
-    # -- the simulated terminal authentication (reader/face.py) ----------------------
+    # -- the simulated terminal authentication (reader/terminal_auth.py) ----------------------
 
     def _get_challenge(self, apdu: CommandApdu) -> tuple[bytes, int]:
         if self.current_app is None or self.current_app.aid != CARD_FACE_AID:

@@ -109,7 +109,7 @@ class CardProfile(BaseModel):
         default=None,
         pattern=r"^04[0-9A-F]{128}$",
         description="the facility CA's P-256 point (hex) whose terminals may read the face "
-        "object (the simulated 特定機関認証, reader/face.py); none: no terminal may",
+        "object (the simulated 特定機関認証, reader/terminal_auth.py); none: no terminal may",
     )
 
     @field_validator("format")

@@ -4,7 +4,6 @@ controls. :func:`demo_services` builds them for a seeded world."""
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 import threading
@@ -16,8 +15,9 @@ import httpx
 
 from reader.errors import ReaderError, ReaderUnavailable
 from reader.pcsc import PcscTransport, list_readers, wait_for_card
-from reader.transport import LoopbackTransport, TracingTransport, Transport
+from reader.transport import TracingTransport, Transport, TransportDecorator
 from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import load_profile
 from reception.checkin import Terminal
 from reception.settings import OqsSettings, ReceptionSettings
@@ -35,38 +35,22 @@ class CardSource(Protocol):
     def transport(self) -> Transport: ...
 
 
-class UnpluggableReader:
+class UnpluggableReader(TransportDecorator):
     """A loopback reader that can be unplugged: every command then fails as with a lost
     USB reader (ReaderUnavailable)."""
 
     def __init__(self, inner: LoopbackTransport) -> None:
-        self.inner = inner
+        super().__init__(inner)
+        self.loopback = inner
         self.unplugged = False
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def atr(self) -> bytes:
-        return self.inner.atr
 
     def transmit(self, command: bytes) -> bytes:
         if self.unplugged:
             raise ReaderUnavailable("the card reader was unplugged")
         return self.inner.transmit(command)
 
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        return self.inner.transaction()
-
-    def close(self) -> None:
-        self.inner.close()
-
     def remove_card(self) -> None:
-        self.inner.remove_card()
+        self.loopback.remove_card()
 
 
 class LoopbackCards:
