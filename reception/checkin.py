@@ -48,6 +48,7 @@ from reader.terminal_auth import TerminalCertificate
 from reader.transport import CardChannel, Transport
 from reception import redaction
 from reception.camera import FaceMatcher, FaceScenario, SimulatedCamera
+from reception.errors import InputError
 from reception.flow import (
     CardFailed,
     CardPlaced,
@@ -82,7 +83,7 @@ PinSource = Callable[[int], str]
 """Asked once per attempt with the tries left (shown to the patient first); returns the PIN."""
 
 
-class TerminalError(Exception):
+class TerminalError(InputError):
     title = "端末の設定エラー"
 
 
@@ -102,11 +103,14 @@ class Terminal:
             codes = certificate.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)
             cvc = (
                 TerminalCertificate.parse(face_certificate.read_bytes())[0]
-                if face_certificate is not None and face_certificate.exists()
+                if face_certificate is not None
                 else None
             )
         except (OSError, ValueError) as exc:
-            raise TerminalError(f"cannot load the terminal certificate or key: {exc}") from None
+            raise TerminalError(
+                f"cannot load the terminal certificate, key or face-path certificate "
+                f"(face.terminal_certificate): {exc}"
+            ) from None
         if not isinstance(private, ec.EllipticCurvePrivateKey):
             raise TerminalError("the terminal key must be an EC (P-256) key")
         if not codes:
@@ -192,7 +196,7 @@ class CardFailedError(Exception):
     pass
 
 
-class CheckinCancelled(Exception):
+class CheckinCancelled(InputError):
     """Raised by an :class:`Interaction` (or a PIN source) to stop the check-in on
     purpose: the reception ends as ``cancelled`` with this message as the reason."""
 

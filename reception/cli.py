@@ -20,43 +20,39 @@ import asyncio
 import contextlib
 import getpass
 import json
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reader.argtypes import QuietArgumentParser, iso_date
 from reader.errors import ReaderError
 from reader.jpki import ReadMode
-from reader.pcsc import PcscTransport, wait_for_card
+from reader.pcsc import PcscTransport
 from reader.pin import InvalidPin
 from reader.safe_text import json_safe, printable
 from reader.transport import TracingTransport, Transport
-from reader.virtual.card import Honeypot, VirtualCard
-from reader.virtual.loopback import LoopbackTransport
-from reader.virtual.profile import ProfileError, load_profile
 from reception.camera import FaceScenario
 from reception.checkin import (
     CheckinCancelled,
     CheckinOutcome,
     CheckinRequest,
     Terminal,
-    TerminalError,
     check_in,
 )
 from reception.declaration import DeclarationError, LadderStep, SelfDeclaration
+from reception.errors import InputError, ReceptionError
 from reception.export import export_csv, export_xml
 from reception.flow import ConsentsGiven, Method, State
 from reception.ladder import file_declaration
 from reception.oqs_client import OqsClient, OqsError
-from reception.pdf import FontMissing
 from reception.redaction import configure_logging
 from reception.reverify import describe, reverify_pending, reverify_when_back
-from reception.settings import ReceptionSettings, SettingsError, TransportKind, load_settings
+from reception.settings import ReceptionSettings, TransportKind, load_settings
 from reception.store import Store, now_jst
-from reception.world import WorldError, WorldFiles, served
+
+if TYPE_CHECKING:
+    from reception.sim.world import WorldFiles
 
 EXIT_CONFIRMED = 0
 EXIT_ERROR = 1
@@ -85,8 +81,8 @@ service unreachable: the reception is kept as pending); 4 card removed or reader
 CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
 
 
-class UsageError(Exception):
-    pass
+class UsageError(InputError):
+    title = "使い方の誤り"
 
 
 def _consents(text: str | None) -> ConsentsGiven:
@@ -122,50 +118,26 @@ def _err(text: str) -> None:
 
 
 @contextlib.contextmanager
-def persona_transport(
+def card_transport(
     args: argparse.Namespace, settings: ReceptionSettings, card_path: Path | None
 ) -> Iterator[Transport]:
+    """The reader for one check-in: the configured PC/SC reader with the patient's card,
+    or — with ``--world --persona`` — the persona's virtual card (the simulator)."""
     kind = TransportKind(args.transport or settings.reader.transport)
+    if card_path is not None:
+        from reception.sim.cards import persona_transport  # only the simulator loads it
+
+        with persona_transport(card_path, loopback=kind is TransportKind.LOOPBACK,
+                               slot=args.slot, wait=args.wait) as transport:  # fmt: skip
+            yield transport
+        return
     if kind is TransportKind.LOOPBACK:
-        if card_path is None:
-            raise UsageError("--transport loopback needs a virtual card: --world and --persona")
-        try:
-            card = VirtualCard(load_profile(card_path), path=card_path, honeypot=Honeypot())
-        except ProfileError as exc:
-            raise UsageError(str(exc)) from None
-        yield LoopbackTransport(card)
-        return
-    reader = args.reader or settings.reader.name
-    if card_path is None:  # a real card in a real reader
-        transport = PcscTransport(reader, wait_seconds=args.wait)
-        try:
-            yield transport
-        finally:
-            transport.close()
-        return
-    slot = args.slot
-    reader = reader or f"Virtual PCD 00 {slot:02d}"
-    vcard = Path(sys.executable).parent / "vcard"
-    proc = subprocess.Popen(
-        [str(vcard), "serve", "--profile", str(card_path), "--port", str(35963 + slot), "--quiet"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+        raise UsageError("--transport loopback needs a virtual card: --world and --persona")
+    transport = PcscTransport(args.reader or settings.reader.name, wait_seconds=args.wait)
     try:
-        if not wait_for_card(reader, True, seconds=max(args.wait, 10.0)):
-            raise ReaderError(f"the virtual card did not appear in {reader!r} (is pcscd running?)")
-        transport = PcscTransport(reader)
-        try:
-            yield transport
-        finally:
-            transport.close()
+        yield transport
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        wait_for_card(reader, False, seconds=5)
+        transport.close()
 
 
 def _pin_source(args: argparse.Namespace) -> Any:
@@ -193,28 +165,36 @@ def oqs_for(
     with contextlib.ExitStack() as stack:
         oqs = settings.oqs
         if world is not None:
-            url = oqs.url or stack.enter_context(served(world))
+            url = oqs.url or stack.enter_context(world.served())
             oqs = world.oqs_settings(oqs, url)
         yield OqsClient(oqs)
 
 
+def _world(args: argparse.Namespace) -> WorldFiles | None:
+    """The simulator's world of ``--world`` (the simulator is loaded only then)."""
+    if not args.world:
+        return None
+    from reception.sim.world import WorldFiles
+
+    return WorldFiles.open(args.world)
+
+
 def _terminal(settings: ReceptionSettings, world: WorldFiles | None) -> Terminal:
     cert, key = settings.oqs.client_cert, settings.oqs.client_key
-    face = None
+    face = settings.face.terminal_certificate
     if world is not None:
-        cert = cert or world.terminal_dir / "cert.pem"
-        key = key or world.terminal_dir / "key.pem"
-        face = world.terminal_dir / "face-auth.cvc"
+        cert, key = cert or world.terminal_cert, key or world.terminal_key
+        face = face or world.face_certificate
     if cert is None or key is None:
         raise UsageError("no terminal certificate: set oqs.client_cert/client_key or --world")
-    return Terminal.load(cert, key, face or cert.parent / "face-auth.cvc")
+    return Terminal.load(cert, key, face)
 
 
 # -- commands --------------------------------------------------------------------------------
 
 
 def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
-    world = WorldFiles.open(args.world) if args.world else None
+    world = _world(args)
     card_path = world.card(args.persona) if world and args.persona else None
     if args.persona and world is None:
         raise UsageError("--persona needs --world")
@@ -230,7 +210,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     with contextlib.ExitStack() as stack:
         trace = stack.enter_context(open(args.trace, "a", encoding="utf-8")) if args.trace else None
         client = stack.enter_context(oqs_for(args, settings, world))
-        transport = stack.enter_context(persona_transport(args, settings, card_path))
+        transport = stack.enter_context(card_transport(args, settings, card_path))
         if trace is not None:
             transport = TracingTransport(transport, trace)
 
@@ -319,7 +299,7 @@ def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     declaration = SelfDeclaration.parse(data)
     store = Store(args.store or settings.store_path)
     if args.reception:
-        store.reception(args.reception)  # KeyError → a clear message
+        store.reception(args.reception)  # NotFound → a clear message
     filed = file_declaration(store, declaration, settings.declarations_dir,
                              reception_id=args.reception, out=args.out)  # fmt: skip
     hint = declaration.billing_hint()
@@ -354,7 +334,7 @@ def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 
 def cmd_reverify(args: argparse.Namespace, settings: ReceptionSettings) -> int:
-    world = WorldFiles.open(args.world) if args.world else None
+    world = _world(args)
     store = Store(args.store or settings.store_path)
     with oqs_for(args, settings, world) as client:
 
@@ -387,7 +367,7 @@ def cmd_step(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 
 def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) -> int:
-    world = WorldFiles.open(args.world) if args.world else None
+    world = _world(args)
     store = Store(args.store or settings.store_path)
     reception_id = args.reception or store.begin_reception(actor=args.staff)
     body = {
@@ -421,7 +401,7 @@ def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) ->
 
 
 def cmd_demo(args: argparse.Namespace, settings: ReceptionSettings) -> int:
-    from reception.tui.launch import run_demo  # Textual only when the UI is wanted
+    from reception.sim.demo import run_demo  # Textual and the simulator only for the demo
 
     return run_demo(settings, args.world, loopback=args.loopback)
 
@@ -556,9 +536,6 @@ def main(argv: list[str] | None = None) -> int:
         func = getattr(args, "func", cmd_tui)  # `reception` alone: the terminal's UI
         code: int = func(args, settings)
         return code
-    except (UsageError, SettingsError, WorldError, TerminalError, CheckinCancelled) as exc:
-        _err(f"reception: {exc}")
-        return EXIT_USAGE
     except InvalidPin as exc:  # the message never repeats what was typed
         _err(
             "reception: 暗証番号は4桁の半角数字です。試行回数は減っていません。"
@@ -571,13 +548,13 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             _err(f"  - {problem}")
         return EXIT_USAGE
-    except KeyError as exc:
-        _err(f"reception: {exc.args[0] if exc.args else exc}")
-        return EXIT_USAGE
     except OqsError as exc:
         _err(f"reception: {exc.title}: {exc}")
         return EXIT_FALLBACK if exc.fallback else EXIT_ERROR
-    except (ReaderError, FontMissing, OSError) as exc:
+    except InputError as exc:  # settings, world, terminal, usage, not found, cancelled
+        _err(f"reception: {exc}")
+        return EXIT_USAGE
+    except (ReceptionError, ReaderError, OSError) as exc:
         _err(f"reception: {getattr(exc, 'title', type(exc).__name__)}: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:

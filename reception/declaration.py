@@ -30,11 +30,12 @@ from pydantic import (
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from reader.safe_text import describe, unsafe_characters
+from reception.errors import InputError
 from reception.fonts import unprintable_characters
 from reception.reasons import FallbackReason
 
 
-class DeclarationError(ValueError):
+class DeclarationError(InputError, ValueError):
     """A declaration that cannot be accepted; ``problems`` lists every field at fault."""
 
     title = "申立書の入力に誤りがあります"

@@ -13,6 +13,8 @@ import functools
 import os
 from pathlib import Path
 
+from reception.errors import ReceptionError
+
 ENV_FONT = "RECEPTION_FONT"
 ENV_FALLBACK_FONT = "RECEPTION_FALLBACK_FONT"
 FONT_CANDIDATES = (
@@ -27,7 +29,7 @@ FALLBACK_CANDIDATES = (
 )
 
 
-class FontMissing(RuntimeError):
+class FontMissing(ReceptionError, RuntimeError):
     title = "日本語フォントがありません"
 
 

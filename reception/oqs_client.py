@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from reception.errors import ReceptionError
 from reception.results import QualificationResult
 from reception.settings import OqsSettings, SettingsError
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class OqsError(Exception):
+class OqsError(ReceptionError):
     """A failed exchange with the service; ``fallback`` says the card route cannot go on."""
 
     title = "資格確認サービスのエラー"

@@ -42,11 +42,13 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError as SourceError
 
+from reception.errors import InputError
+
 APP_NAME = "myna-reception"
 ENV_CONFIG = "RECEPTION_CONFIG"
 
 
-class SettingsError(Exception):
+class SettingsError(InputError):
     """Settings that cannot be used, with a message that says where and why."""
 
     title = "設定エラー"
@@ -87,6 +89,11 @@ class FaceSettings(BaseModel):
 
     threshold: float = Field(default=0.82, gt=0, lt=1, description="similarity to accept")
     tries: int = Field(default=3, ge=1, le=10, description="failed captures before PIN/目視")
+    terminal_certificate: Path | None = Field(
+        default=None,
+        description="the terminal's card-verifiable certificate for the face path (signed by "
+        "the facility CA); without it the face path is not offered",
+    )
 
 
 class TransportKind(enum.StrEnum):

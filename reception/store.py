@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from reception.declaration import STORED, LadderStep, SelfDeclaration
+from reception.errors import NotFound
 from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 
@@ -285,7 +286,7 @@ class Store:
                  reception_id),
             ).rowcount  # fmt: skip
             if updated != 1:
-                raise KeyError(f"no reception {reception_id}")
+                raise NotFound(f"no reception {reception_id}")
             if result is not None:
                 self._add_result(conn, reception_id, result, at)
             self._audit(conn, actor, f"reception-{status}", reception_id, reason or "")
@@ -311,7 +312,7 @@ class Store:
             .fetchone()
         )
         if row is None:
-            raise KeyError(f"no reception {reception_id}")
+            raise NotFound(f"no reception {reception_id}")
         return _reception(row)
 
     def receptions_on(self, day: dt.date) -> list[Reception]:
@@ -379,7 +380,7 @@ class Store:
             .fetchone()
         )
         if row is None:
-            raise KeyError(f"no declaration {declaration_id}")
+            raise NotFound(f"no declaration {declaration_id}")
         return _declaration(row)
 
     def pending(self) -> list[Declaration]:
@@ -414,7 +415,7 @@ class Store:
                 (declaration_id,),
             ).fetchone()
             if row is None:
-                raise KeyError(f"no declaration {declaration_id}")
+                raise NotFound(f"no declaration {declaration_id}")
             conn.execute(
                 "UPDATE declarations SET state = ?, checked_at = ?, difference = ? "
                 "WHERE declaration_id = ?",

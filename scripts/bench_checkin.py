@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import base64
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,22 +32,22 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from mock_oqs.world import FACE_AUTH_FILE, World, seed_world
 from reader.jpki import JpkiClient
-from reader.pcsc import PcscTransport, wait_for_card
+from reader.pcsc import PcscTransport
 from reader.pin import Pin
 from reader.transport import CardChannel, Transport
 from reader.virtual.card import VirtualCard
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import load_profile
+from reader.virtual.vpcd import card_in_slot
 from reception.checkin import CheckinRequest, Terminal, check_in
 from reception.flow import Method, State
 from reception.oqs_client import OqsClient
 from reception.settings import OqsSettings
+from reception.sim.world import WorldFiles, served
 from reception.store import Store
-from reception.world import WorldFiles, served
 
 PERSONA = "adult-kyokai"
-READER = "Virtual PCD 00 01"
-PORT = 35964
+SLOT = 1  # "Virtual PCD 00 01": a running demo keeps slot 0
 
 
 def median_ms(samples: list[float]) -> float:
@@ -127,21 +126,8 @@ async def measure(
 @contextmanager
 def pcscd_card(world: World) -> Iterator[Transport]:
     card = world.directory / world.persona(PERSONA)["card"]
-    vcard = Path(sys.executable).parent / "vcard"
-    proc = subprocess.Popen(
-        [str(vcard), "serve", "--profile", str(card), "--port", str(PORT), "--quiet"]
-    )
-    try:
-        if not wait_for_card(READER, True, seconds=10):
-            raise RuntimeError(f"the card did not appear in {READER!r} (pcscd running?)")
-        transport = PcscTransport(READER)
-        try:
-            yield transport
-        finally:
-            transport.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with card_in_slot(card, SLOT) as reader, PcscTransport(reader) as transport:
+        yield transport
 
 
 def main() -> int:

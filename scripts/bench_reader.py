@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,10 +25,10 @@ from reader.transport import CardChannel, Transport
 from reader.virtual.card import VirtualCard
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile, new_profile, save_profile
+from reader.virtual.vpcd import card_in_slot, vpcd_reader
 
 PIN = "2580"
-READER = "Virtual PCD 00 01"
-PORT = 35964
+SLOT = 1  # "Virtual PCD 00 01": a running demo keeps slot 0
 
 
 @dataclass
@@ -67,13 +66,6 @@ def run(
     )
 
 
-def wait_present(present: bool, seconds: float = 10) -> None:
-    from reader.pcsc import wait_for_card
-
-    if not wait_for_card(READER, present, seconds):
-        raise SystemExit(f"{READER}: the card did not {'appear' if present else 'leave'}")
-
-
 def pcscd_runs(profile: CardProfile, rounds: int, tmp: Path) -> list[Figures]:
     from reader.pcsc import PcscTransport
 
@@ -83,33 +75,14 @@ def pcscd_runs(profile: CardProfile, rounds: int, tmp: Path) -> list[Figures]:
         copy.extended_length = extended_card
         path = tmp / f"card-{extended_card}.json"
         save_profile(copy, path)
-        vcard = Path(sys.executable).parent / "vcard"
-        proc = subprocess.Popen(
-            [str(vcard), "serve", "--profile", str(path), "--port", str(PORT), "--quiet"]
-        )
-        try:
-            wait_present(True)
-            with PcscTransport(READER) as transport:
-                memory = ExtendedLengthMemory()  # fresh: no knowledge of this reader
-                if extended_card:
-                    results.append(run("pcscd  short", transport, ReadMode.SHORT, rounds, memory))
-                    results.append(
-                        run("pcscd  extended", transport, ReadMode.EXTENDED, rounds, memory)
-                    )
-                else:
-                    results.append(
-                        run(
-                            "pcscd  extended, card refuses (fall-back)",
-                            transport,
-                            ReadMode.EXTENDED,
-                            rounds,
-                            memory,
-                        )
-                    )
-        finally:
-            proc.terminate()
-            proc.wait(10)
-            wait_present(False)
+        with card_in_slot(path, SLOT) as reader, PcscTransport(reader) as transport:
+            memory = ExtendedLengthMemory()  # fresh: no knowledge of this reader
+            if extended_card:
+                results.append(run("pcscd  short", transport, ReadMode.SHORT, rounds, memory))
+                results.append(run("pcscd  extended", transport, ReadMode.EXTENDED, rounds, memory))
+            else:
+                label = "pcscd  extended, card refuses (fall-back)"
+                results.append(run(label, transport, ReadMode.EXTENDED, rounds, memory))
     return results
 
 
@@ -137,7 +110,7 @@ def main() -> int:
         try:
             from reader.pcsc import list_readers
 
-            have_pcscd = any(r.name == READER for r in list_readers())
+            have_pcscd = any(r.name == vpcd_reader(SLOT) for r in list_readers())
         except Exception as exc:
             print(f"pcscd path unavailable: {exc}")
             have_pcscd = False

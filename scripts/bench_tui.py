@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from reception.settings import ReceptionSettings
+from reception.sim.demo import demo_services
+from reception.sim.world import WorldFiles, served
 from reception.tui.app import make_app
-from reception.tui.services import demo_services
-from reception.world import WorldFiles, served
 
 PERSONA = "adult-kyokai"
 

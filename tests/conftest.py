@@ -171,7 +171,7 @@ def mock_oqs_serving(
 ) -> Iterator[tuple[Path, str]]:
     """``mock-oqs serve`` on a free loopback port until the block ends; yields its log
     file (the world's mock-oqs.log, appended to) and its URL."""
-    from reception.world import WorldFiles, served
+    from reception.sim.world import WorldFiles, served
 
     with served(WorldFiles.open(world.directory), workers=workers, options=options) as url:
         yield world.directory / "mock-oqs.log", url

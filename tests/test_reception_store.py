@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from reception.declaration import LadderStep, SelfDeclaration
+from reception.errors import NotFound
 from reception.results import QualificationResult
 from reception.store import INTERRUPTED_REASON, Store, now_jst
 from tests.test_reception_declaration import valid
@@ -57,7 +58,7 @@ def test_reception_round_trip(store: Store) -> None:
 def test_wal_mode_and_unknown_ids(store: Store) -> None:
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         store.finish_reception("R-nope", status="confirmed")
     with pytest.raises(ValueError, match="status"):
         store.finish_reception(store.begin_reception(), status="fine")

@@ -18,10 +18,11 @@ from mock_oqs.world import World
 from reader.transport import Transport
 from reception.checkin import Terminal
 from reception.settings import OqsSettings, ReceptionSettings
+from reception.sim.cards import DemoControls, LoopbackCards
+from reception.sim.world import WorldFiles
 from reception.store import now_jst
 from reception.tui.app import ReceptionApp, make_app
-from reception.tui.services import DemoControls, LoopbackCards, Services
-from reception.world import WorldFiles
+from reception.tui.services import Services
 from tests.conftest import WORLD_TODAY
 from tests.test_oqs_service import with_client_cert
 

@@ -16,14 +16,63 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from reader.virtual.card import VirtualCard
 
 log = logging.getLogger(__name__)
 
 VPCD_DEFAULT_PORT = 35963
+
+
+def vpcd_port(slot: int) -> int:
+    """vpcd's TCP port for a slot: 35963 is "Virtual PCD 00 00", 35964 "… 00 01"."""
+    if slot not in (0, 1):
+        raise ValueError(f"vpcd has slots 0 and 1, not {slot}")
+    return VPCD_DEFAULT_PORT + slot
+
+
+def vpcd_reader(slot: int) -> str:
+    """The PC/SC reader name pcscd gives vpcd's slot."""
+    vpcd_port(slot)
+    return f"Virtual PCD 00 {slot:02d}"
+
+
+class SlotError(RuntimeError):
+    """The card did not appear in (or leave) the vpcd reader in time."""
+
+
+@contextlib.contextmanager
+def card_in_slot(profile: Path, slot: int, *, seconds: float = 10.0) -> Iterator[str]:
+    """Serve the card of ``profile`` into vpcd slot ``slot`` (``vcard serve``, a program of
+    its own, as a card in a reader is) until the block ends; yields the reader's name once
+    pcscd sees the card, and waits for the card to leave at the end."""
+    from reader.pcsc import wait_for_card
+
+    reader = vpcd_reader(slot)
+    vcard = Path(sys.executable).parent / "vcard"
+    proc = subprocess.Popen(
+        [str(vcard), "serve", "--profile", str(profile), "--port", str(vpcd_port(slot)),
+         "--quiet"],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        if not wait_for_card(reader, True, seconds=seconds):
+            raise SlotError(f"the virtual card did not appear in {reader!r} (is pcscd running?)")
+        yield reader
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        wait_for_card(reader, False, seconds=5)
+
 
 CTRL_OFF = 0x00
 CTRL_ON = 0x01

@@ -23,10 +23,11 @@ from typing import Any
 
 import httpx
 
-from reception.settings import OqsSettings
+from reception.errors import InputError
+from reception.settings import FaceSettings, OqsSettings
 
 
-class WorldError(Exception):
+class WorldError(InputError):
     title = "ワールドを読めません"
 
 
@@ -58,19 +59,47 @@ class WorldFiles:
     def card(self, persona_id: str) -> Path:
         return self.directory / str(self.persona(persona_id)["card"])
 
+    # The world's layout as the terminal uses it — described here once (mock_oqs.world
+    # writes it: terminal/ holds the facility's terminal, facility-ca/ its CA).
+
     @property
-    def terminal_dir(self) -> Path:
-        return self.directory / "terminal"
+    def terminal_cert(self) -> Path:
+        """The terminal's TLS client certificate (its subject carries the 医療機関コード)."""
+        return self.directory / "terminal" / "cert.pem"
+
+    @property
+    def terminal_key(self) -> Path:
+        return self.directory / "terminal" / "key.pem"
+
+    @property
+    def face_certificate(self) -> Path:
+        """The terminal's card-verifiable certificate for the face path."""
+        return self.directory / "terminal" / "face-auth.cvc"
+
+    @property
+    def facility_ca(self) -> Path:
+        """The CA of the service's TLS certificate and of the terminal certificates."""
+        return self.directory / "facility-ca" / "cert.pem"
+
+    def served(self, **options: Any) -> contextlib.AbstractContextManager[str]:
+        """``mock-oqs serve`` for this world (see :func:`served`)."""
+        return served(self, **options)
 
     def oqs_settings(self, base: OqsSettings, url: str) -> OqsSettings:
         """``base`` with the world's terminal certificate and CA (unless ``base`` has them)."""
         return base.model_copy(
             update={
                 "url": url,
-                "client_cert": base.client_cert or self.terminal_dir / "cert.pem",
-                "client_key": base.client_key or self.terminal_dir / "key.pem",
-                "ca": base.ca or self.directory / "facility-ca" / "cert.pem",
+                "client_cert": base.client_cert or self.terminal_cert,
+                "client_key": base.client_key or self.terminal_key,
+                "ca": base.ca or self.facility_ca,
             }
+        )
+
+    def face_settings(self, base: FaceSettings) -> FaceSettings:
+        """``base`` with the world's face-path terminal certificate (unless it has one)."""
+        return base.model_copy(
+            update={"terminal_certificate": base.terminal_certificate or self.face_certificate}
         )
 
 
@@ -105,7 +134,7 @@ def served(
         stdout=log, stderr=log,
     )  # fmt: skip
     url = f"https://127.0.0.1:{port}"
-    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
+    ctx = ssl.create_default_context(cafile=str(world.facility_ca))
     deadline = time.monotonic() + timeout
     try:
         while True:

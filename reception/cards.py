@@ -1,0 +1,41 @@
+"""Where the terminal's card comes from: a PC/SC reader (a USB reader, or vpcd's virtual
+one). The simulator adds its own sources (reception/sim/cards.py)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from reader.errors import ReaderError
+from reader.pcsc import PcscTransport, list_readers
+from reader.transport import Transport
+
+
+class CardSource(Protocol):
+    """Where the card comes from: ``transport()`` once one is present."""
+
+    description: str
+
+    def present(self) -> bool: ...
+
+    def transport(self) -> Transport: ...
+
+
+class PcscCards:
+    """A PC/SC reader (a USB reader, or vpcd's virtual one)."""
+
+    def __init__(self, reader: str | None) -> None:
+        self.reader = reader
+        self.description = f"PC/SC: {reader or '最初のリーダー'}"
+
+    def present(self) -> bool:
+        try:
+            statuses = list_readers()
+        except ReaderError:
+            return False
+        for status in statuses:
+            if self.reader is None or status.name == self.reader:
+                return status.card_present
+        return False
+
+    def transport(self) -> Transport:
+        return PcscTransport(self.reader)

@@ -1,0 +1,88 @@
+"""The demo: a seeded world, the mock service for it, the personas' cards in pcscd's
+virtual reader (or in process), and the terminal's TUI — everything embedded."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from reception.checkin import Terminal
+from reception.settings import ReceptionSettings
+from reception.sim.cards import DemoControls, LoopbackCards, VpcdCards
+from reception.sim.world import WorldError, WorldFiles, served
+from reception.store import Store
+from reception.tui.app import make_app
+from reception.tui.services import Services
+
+
+def pcscd_ready(reader: str) -> bool:
+    """pcscd answers and lists the vpcd reader."""
+    if not Path("/run/pcscd/pcscd.comm").exists():
+        return False
+    try:
+        from reader.pcsc import PcscContext
+
+        with PcscContext() as ctx:
+            return reader in ctx.readers()
+    except Exception:
+        return False
+
+
+def demo_services(
+    world: WorldFiles, url: str, settings: ReceptionSettings, *, pcsc_slot: int | None
+) -> Services:
+    """The TUI's services for a world served at ``url``: cards into vpcd slot
+    ``pcsc_slot`` (or in process when None), the demo's controls."""
+    cards: LoopbackCards | VpcdCards = (
+        VpcdCards(pcsc_slot) if pcsc_slot is not None else LoopbackCards()
+    )
+    demo = DemoControls(
+        world, cards,
+        [(str(p["id"]), str(p.get("description", ""))) for p in world.index["personas"]],
+    )  # fmt: skip
+    settings = settings.model_copy(update={"face": world.face_settings(settings.face)})
+    return Services(
+        settings=settings,
+        store=Store(settings.store_path),
+        oqs=world.oqs_settings(settings.oqs, url),
+        terminal=Terminal.load(
+            world.terminal_cert, world.terminal_key, settings.face.terminal_certificate
+        ),
+        cards=cards,
+        demo=demo,
+    )
+
+
+def run_demo(settings: ReceptionSettings, world_dir: Path | None, *, loopback: bool) -> int:
+    """Seed (or reuse) a world, serve it, put the cards in the virtual reader, run the TUI.
+    Whatever it started stops when the TUI quits."""
+    with contextlib.ExitStack() as stack:
+        if world_dir is None:
+            world_dir = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "world"
+        if not (world_dir / "world.json").exists():
+            mock_oqs = Path(sys.executable).parent / "mock-oqs"
+            proc = subprocess.run(
+                [str(mock_oqs), "seed", "--out", str(world_dir), "--seed", "1"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if proc.returncode != 0:
+                raise WorldError(f"mock-oqs seed failed: {proc.stderr.strip()}")
+        world = WorldFiles.open(world_dir)
+        if settings.data_dir == ReceptionSettings.model_fields["data_dir"].get_default(
+            call_default_factory=True
+        ) and not os.environ.get("RECEPTION_DATA_DIR"):
+            settings = settings.model_copy(update={"data_dir": world_dir.parent / "reception"})
+        url = stack.enter_context(served(world))
+        slot = None if loopback or not pcscd_ready("Virtual PCD 00 00") else 0
+        services = demo_services(world, url, settings, pcsc_slot=slot)
+        app = make_app(services)
+        try:
+            app.run()
+        finally:
+            assert services.demo is not None
+            services.demo.remove()
+    return 0
