@@ -215,8 +215,11 @@ class ServiceMiddleware:
         if length is not None and length < 0:
             return 400, "MOCK-E006", "malformed request: Content-Length is not a number"
         if length is not None and length > self.max_body_bytes:
-            return (413, "MOCK-E011",
-                    f"request body of {length} bytes: at most {self.max_body_bytes}")  # fmt: skip
+            return (
+                413,
+                "MOCK-E011",
+                f"request body of {length} bytes: at most {self.max_body_bytes}",
+            )
         return None
 
     async def _serve_capped(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -315,15 +318,22 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/v1/nonces", response_model=NonceResponse, responses=ERRORS,
-              summary="a single-use nonce for one card confirmation")  # fmt: skip
+    @app.post(
+        "/v1/nonces",
+        response_model=NonceResponse,
+        responses=ERRORS,
+        summary="a single-use nonce for one card confirmation",
+    )
     async def nonce(request: Request) -> NonceResponse:
         facility, _ = _terminal(request)
         value, expires = service.issue_nonce(facility)
         return NonceResponse(nonce=value, expires_at=expires.isoformat())
 
-    @app.post("/v1/confirmations/card", responses=ERRORS,
-              summary="confirm by card (PIN signature or face/visual statement)")  # fmt: skip
+    @app.post(
+        "/v1/confirmations/card",
+        responses=ERRORS,
+        summary="confirm by card (PIN signature or face/visual statement)",
+    )
     async def by_card(body: CardConfirmationRequest, request: Request) -> Response:
         facility, key = _terminal(request)
         message, persona = service.confirm_card(body, facility, key)
@@ -334,8 +344,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         )
         return _respond(request, message)
 
-    @app.post("/v1/confirmations/number", responses=ERRORS,
-              summary="confirm by 保険者番号・記号・番号・枝番 and birth date")  # fmt: skip
+    @app.post(
+        "/v1/confirmations/number",
+        responses=ERRORS,
+        summary="confirm by 保険者番号・記号・番号・枝番 and birth date",
+    )
     async def by_number(body: NumberConfirmationRequest, request: Request) -> Response:
         facility, _ = _terminal(request)
         message, persona = service.confirm_number(body, facility)
@@ -343,14 +356,20 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         request.state.outcome = message["MessageBody"]["QualificationValidity"]
         return _respond(request, message)
 
-    @app.get("/v1/records/{reference}/medications", responses=ERRORS,
-             summary="mock medication history (needs the patient's consent, 24 h)")  # fmt: skip
+    @app.get(
+        "/v1/records/{reference}/medications",
+        responses=ERRORS,
+        summary="mock medication history (needs the patient's consent, 24 h)",
+    )
     async def medications(reference: str, request: Request) -> dict[str, Any]:
         facility, _ = _terminal(request)
         return {"medications": service.records(reference, facility, "medications")}
 
-    @app.get("/v1/records/{reference}/checkups", responses=ERRORS,
-             summary="mock checkup history (needs the patient's consent, 24 h)")  # fmt: skip
+    @app.get(
+        "/v1/records/{reference}/checkups",
+        responses=ERRORS,
+        summary="mock checkup history (needs the patient's consent, 24 h)",
+    )
     async def checkups(reference: str, request: Request) -> dict[str, Any]:
         facility, _ = _terminal(request)
         return {"checkups": service.records(reference, facility, "checkups")}

@@ -80,20 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     serve.add_argument(
-        "--max-connections", type=whole_number(1, 100_000, "connections"), default=256,
+        "--max-connections",
+        type=whole_number(1, 100_000, "connections"),
+        default=256,
         help="open connections per worker; a newcomer past it gets 503 MOCK-E013 (default 256)",
-    )  # fmt: skip
+    )
     serve.add_argument(
-        "--request-timeout", type=whole_number(1, 3600, "request timeout"), default=10,
+        "--request-timeout",
+        type=whole_number(1, 3600, "request timeout"),
+        default=10,
         metavar="SECONDS",
         help="a request must arrive whole within this time, else 408 MOCK-E012 (default 10)",
-    )  # fmt: skip
+    )
     serve.add_argument(
-        "--max-outstanding-nonces", type=whole_number(0, 10_000_000, "nonces"), default=256,
+        "--max-outstanding-nonces",
+        type=whole_number(0, 10_000_000, "nonces"),
+        default=256,
         metavar="N",
         help="unused, unexpired nonces per facility; past it 429 MOCK-E009 (0: no limit; "
         "default 256, a benchmark that pre-issues its nonces needs more)",
-    )  # fmt: skip
+    )
     openapi = sub.add_parser(
         "openapi", help="print the service's OpenAPI description (JSON) without serving it"
     )

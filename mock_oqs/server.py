@@ -46,8 +46,12 @@ ENV_MAX_CONNECTIONS = "MOCK_OQS_MAX_CONNECTIONS"
 ENV_REQUEST_TIMEOUT = "MOCK_OQS_REQUEST_TIMEOUT"
 ENV_MAX_NONCES = "MOCK_OQS_MAX_NONCES"
 MAX_HEADER_BYTES = 16 * 1024
-_REASONS = {400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large",
-            503: "Service Unavailable"}  # fmt: skip
+_REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+}
 
 
 class ClientCertHttpProtocol(HttpToolsProtocol):

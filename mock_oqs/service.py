@@ -55,7 +55,6 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from mock_oqs import registry
 from mock_oqs.codes import QualificationValidity
@@ -162,10 +161,11 @@ class ServiceState:
             ).fetchone()
             if outstanding >= limit:
                 raise Refusal(
-                    "MOCK-E009", 429,
+                    "MOCK-E009",
+                    429,
                     f"{limit} nonces are already out for this facility and unused: use them "
                     "or let them expire",
-                )  # fmt: skip
+                )
         conn.execute("INSERT INTO nonces VALUES (?, ?, ?)", (nonce, facility, expires))
         return nonce, expires
 
@@ -454,9 +454,14 @@ class QualificationService:
             others = self._visible_rows("q.person_id = ?", (matches[0]["person_id"],), today)
             if any(self._valid(r, today) for r in others):
                 body = self._body(
-                    QualificationValidity.INVALID_NEWER_EXISTS, matches, today, facility,
-                    consents, [], None,
-                )  # fmt: skip
+                    QualificationValidity.INVALID_NEWER_EXISTS,
+                    matches,
+                    today,
+                    facility,
+                    consents,
+                    [],
+                    None,
+                )
                 body["QualificationConfirmSearchInfo"] = self._search_info(request)
                 return {"MessageHeader": header, "MessageBody": body}, persona
         body = self._qualification_body(matches, today, facility, consents, [], None)
@@ -509,9 +514,14 @@ class QualificationService:
         valid = [r for r in rows if self._valid(r, today)]
         if len({r["person_id"] for r in rows}) > 1 or len(valid) > 1:
             return self._body(
-                QualificationValidity.MULTIPLE, valid or rows, today, facility, None, notices,
+                QualificationValidity.MULTIPLE,
+                valid or rows,
+                today,
+                facility,
+                None,
+                notices,
                 message,
-            )  # fmt: skip
+            )
         if len(valid) == 1:
             return self._body(
                 QualificationValidity.VALID, valid, today, facility, consents, notices, message
@@ -520,8 +530,9 @@ class QualificationService:
             return self._body(
                 QualificationValidity.INVALID, rows[-1:], today, facility, None, notices, message
             )
-        return self._body(QualificationValidity.NO_MATCH, [], today, facility, None, notices,
-                          message)  # fmt: skip
+        return self._body(
+            QualificationValidity.NO_MATCH, [], today, facility, None, notices, message
+        )
 
     def _body(
         self,
@@ -535,10 +546,15 @@ class QualificationService:
     ) -> dict[str, Any]:
         notices = list(notices)
         entries = [
-            self._entry(r, today, facility, consents if validity is QualificationValidity.VALID
-                        else None, notices)
+            self._entry(
+                r,
+                today,
+                facility,
+                consents if validity is QualificationValidity.VALID else None,
+                notices,
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
         return {
             "ProcessingResultStatus": "1",
             "ProcessingResultCode": None,
@@ -685,7 +701,3 @@ class QualificationService:
             (person_id,),
         )
         return [{k: v for k, v in dict(r).items() if k != "person_id"} for r in rows]
-
-
-def certificate_b64(cert: x509.Certificate) -> str:
-    return base64.b64encode(cert.public_bytes(Encoding.DER)).decode()

@@ -69,11 +69,14 @@ def _read_face_template(
         chunk = check(
             channel.transmit(
                 CommandApdu(
-                    0x00, INS_READ_BINARY, offset >> 8, offset & 0xFF,
+                    0x00,
+                    INS_READ_BINARY,
+                    offset >> 8,
+                    offset & 0xFF,
                     le=min(0xFF, total - offset),
                 )
             )
-        )  # fmt: skip
+        )
         if not chunk:
             raise MalformedCardData("the face object ended early")
         content += chunk

@@ -22,7 +22,6 @@ from pathlib import Path
 from cryptography import x509
 
 from reader.aids import (
-    EF_AUTH_CA_CERT,
     EF_AUTH_CERT,
     EF_AUTH_KEY,
     EF_AUTH_PIN,
@@ -272,9 +271,6 @@ class JpkiClient:
 
     def auth_certificate(self) -> x509.Certificate:
         return _parse_certificate(self.read_certificate_der(EF_AUTH_CERT))
-
-    def auth_ca_certificate(self) -> x509.Certificate:
-        return _parse_certificate(self.read_certificate_der(EF_AUTH_CA_CERT))
 
     # -- PIN --------------------------------------------------------------------------
 

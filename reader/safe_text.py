@@ -26,8 +26,16 @@ _NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_NONCHARACTERS}]")
 _UNSAFE_KEEP_LINES = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI}{_NONCHARACTERS}]")
 
-_C0_NAMES = {0x00: "NUL", 0x07: "BEL", 0x08: "BS", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR",
-             0x1B: "ESC", 0x7F: "DEL"}  # fmt: skip
+_C0_NAMES = {
+    0x00: "NUL",
+    0x07: "BEL",
+    0x08: "BS",
+    0x09: "TAB",
+    0x0A: "LF",
+    0x0D: "CR",
+    0x1B: "ESC",
+    0x7F: "DEL",
+}
 
 
 def _shown(match: re.Match[str]) -> str:

@@ -355,8 +355,12 @@ async def check_in(
                     continue
                 flow.apply(PinAccepted())
                 certificate_der = auth.certificate_der
-                body = {"method": "pin", "nonce": value, "certificate": _b64(certificate_der),
-                        "signature": _b64(auth.signature)}  # fmt: skip
+                body = {
+                    "method": "pin",
+                    "nonce": value,
+                    "certificate": _b64(certificate_der),
+                    "signature": _b64(auth.signature),
+                }
             elif state is State.FACE_CAPTURE:
                 if template is None:
                     ask.progress(flow, "face-object")
@@ -424,8 +428,7 @@ async def check_in(
     except BaseException as exc:  # a bug or the store itself: never left in progress
         _abandon(store, reception_id, "error", f"内部エラー: {type(exc).__name__}: {exc}", request)
         raise
-    return _finish(store, reception_id, flow, channel, timings, started,
-                   certificate_der, request)  # fmt: skip
+    return _finish(store, reception_id, flow, channel, timings, started, certificate_der, request)
 
 
 MALFORMED_PIN_REASON = (
@@ -441,8 +444,13 @@ def _abandon(
     (and an audit entry) before the exception goes on. A failing store does not hide
     the original exception."""
     try:
-        store.finish_reception(reception_id, status=status, reason=reason[:300],
-                               method=request.method.value, actor=request.staff)  # fmt: skip
+        store.finish_reception(
+            reception_id,
+            status=status,
+            reason=reason[:300],
+            method=request.method.value,
+            actor=request.staff,
+        )
     except Exception:
         log.exception("could not record the end of reception %s", reception_id)
 

@@ -127,8 +127,9 @@ def card_transport(
     if card_path is not None:
         from reception.sim.cards import persona_transport  # only the simulator loads it
 
-        with persona_transport(card_path, loopback=kind is TransportKind.LOOPBACK,
-                               slot=args.slot, wait=args.wait) as transport:  # fmt: skip
+        with persona_transport(
+            card_path, loopback=kind is TransportKind.LOOPBACK, slot=args.slot, wait=args.wait
+        ) as transport:
             yield transport
         return
     if kind is TransportKind.LOOPBACK:
@@ -201,9 +202,13 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     terminal = _terminal(settings, world)
     store = Store(args.store or settings.store_path)
     request = CheckinRequest(
-        Method(args.method), pin_source=_pin_source(args), face=FaceScenario(args.face),
-        consents=args.consent, staff=args.staff, seed=args.seed,
-    )  # fmt: skip
+        Method(args.method),
+        pin_source=_pin_source(args),
+        face=FaceScenario(args.face),
+        consents=args.consent,
+        staff=args.staff,
+        seed=args.seed,
+    )
     read_mode = (
         ReadMode.EXTENDED if args.extended or settings.reader.extended_length else (ReadMode.SHORT)
     )
@@ -217,9 +222,14 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         async def go() -> CheckinOutcome:
             async with client:
                 outcome = await check_in(
-                    transport, client, store, terminal, request, face=settings.face,
+                    transport,
+                    client,
+                    store,
+                    terminal,
+                    request,
+                    face=settings.face,
                     read_mode=read_mode,
-                )  # fmt: skip
+                )
                 if outcome.result is not None and store.pending():
                     summary = await reverify_pending(client, store)  # the service answers
                     if summary.checked:
@@ -266,14 +276,18 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
     if flow.message:
         _print(f"  {flow.message}")
     if flow.fallback_reason:
-        _print(f"  理由: {flow.fallback_reason.label} → 資格情報のお知らせ／マイナポータル、"
-               "資格確認書、被保険者資格申立書の順に確認してください")  # fmt: skip
+        _print(
+            f"  理由: {flow.fallback_reason.label} → 資格情報のお知らせ／マイナポータル、"
+            "資格確認書、被保険者資格申立書の順に確認してください"
+        )
     if entry is not None:
         insurer = (entry.insurer_number or "").strip()
         _print(f"  氏名 {entry.name}（{entry.name_kana}） 生年月日 {entry.birthdate}")
         _print(f"  保険者 {entry.insurer_name} {insurer}")
-        _print(f"  記号 {entry.insured_card_symbol} 番号 {entry.insured_identification_number} "
-               f"枝番 {entry.insured_branch_number}")  # fmt: skip
+        _print(
+            f"  記号 {entry.insured_card_symbol} 番号 {entry.insured_identification_number} "
+            f"枝番 {entry.insured_branch_number}"
+        )
         _print(f"  負担割合 {entry.ratio}")
     for notice in data["notices"]:
         _print(f"  ※ {notice}")
@@ -300,15 +314,18 @@ def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     store = Store(args.store or settings.store_path)
     if args.reception:
         store.reception(args.reception)  # NotFound → a clear message
-    filed = file_declaration(store, declaration, settings.declarations_dir,
-                             reception_id=args.reception, out=args.out)  # fmt: skip
+    filed = file_declaration(
+        store, declaration, settings.declarations_dir, reception_id=args.reception, out=args.out
+    )
     hint = declaration.billing_hint()
     _print(f"申立書 {filed.declaration_id} を記録しました: {filed.pdf or '（PDFなし）'}")
     if filed.pdf_error:
         _err(f"reception: {filed.pdf_error}")
     _print(f"  請求: {hint.note}（保険者番号 {hint.insurer_number}）")
-    _print("  再確認の待ち行列に入れました" + ("" if declaration.queryable else
-           "（番号がないため、番号がわかるまで未確認のままです）"))  # fmt: skip
+    _print(
+        "  再確認の待ち行列に入れました"
+        + ("" if declaration.queryable else "（番号がないため、番号がわかるまで未確認のままです）")
+    )
     return 0
 
 
@@ -316,20 +333,30 @@ def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     store = Store(args.store or settings.store_path)
     items = store.pending()
     if args.json:
-        _print_json([
-            {"declaration_id": d.declaration_id, "reception_id": d.reception_id,
-             "created_at": d.created_at, "state": d.state, "name": d.declaration.name,
-             "reason": d.declaration.reason.value, "reason_label": d.declaration.reason.label,
-             "queryable": d.declaration.queryable, "pdf": d.pdf}
-            for d in items
-        ])  # fmt: skip
+        _print_json(
+            [
+                {
+                    "declaration_id": d.declaration_id,
+                    "reception_id": d.reception_id,
+                    "created_at": d.created_at,
+                    "state": d.state,
+                    "name": d.declaration.name,
+                    "reason": d.declaration.reason.value,
+                    "reason_label": d.declaration.reason.label,
+                    "queryable": d.declaration.queryable,
+                    "pdf": d.pdf,
+                }
+                for d in items
+            ]
+        )
         return 0
     if not items:
         _print("再確認待ちの申立書はありません")
     for d in items:
         numbers = "番号あり" if d.declaration.queryable else "番号なし"
-        _print(f"{d.declaration_id}  {d.created_at[:16]}  {d.declaration.name}  {numbers}  "
-               f"{d.state}")  # fmt: skip
+        _print(
+            f"{d.declaration_id}  {d.created_at[:16]}  {d.declaration.name}  {numbers}  {d.state}"
+        )
     return 0
 
 
@@ -356,9 +383,12 @@ def cmd_reverify(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 def cmd_step(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     store = Store(args.store or settings.store_path)
     store.reception(args.reception)
-    step = {"notice": LadderStep.NOTICE, "portal": LadderStep.PORTAL,
-            "certificate": LadderStep.CERTIFICATE, "declaration": LadderStep.DECLARATION}[
-        args.step]  # fmt: skip
+    step = {
+        "notice": LadderStep.NOTICE,
+        "portal": LadderStep.PORTAL,
+        "certificate": LadderStep.CERTIFICATE,
+        "declaration": LadderStep.DECLARATION,
+    }[args.step]
     if not args.detail.strip():
         raise UsageError("--detail: say what you saw (e.g. 資格情報のお知らせ: 協会けんぽ 3割)")
     store.record_step(args.reception, step, args.detail.strip(), actor=args.staff)
@@ -371,9 +401,12 @@ def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) ->
     store = Store(args.store or settings.store_path)
     reception_id = args.reception or store.begin_reception(actor=args.staff)
     body = {
-        "insurer_number": args.insurer_number, "symbol": args.symbol, "number": args.number,
-        "birth_date": args.birth_date.strftime("%Y%m%d"), "limit_consent": args.limit_consent,
-    }  # fmt: skip
+        "insurer_number": args.insurer_number,
+        "symbol": args.symbol,
+        "number": args.number,
+        "birth_date": args.birth_date.strftime("%Y%m%d"),
+        "limit_consent": args.limit_consent,
+    }
     if args.branch:
         body["branch"] = args.branch
     with oqs_for(args, settings, world) as client:
@@ -385,18 +418,33 @@ def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) ->
         try:
             result = asyncio.run(go())
         except OqsError as exc:
-            store.finish_reception(reception_id, status="pending" if exc.fallback else "error",
-                                   reason=f"{exc.title}: {exc}", method="number")  # fmt: skip
+            store.finish_reception(
+                reception_id,
+                status="pending" if exc.fallback else "error",
+                reason=f"{exc.title}: {exc}",
+                method="number",
+            )
             raise
     status = "confirmed" if result.confirmed else "fallback"
-    store.record_step(reception_id, LadderStep.CERTIFICATE, f"番号で照会: {result.validity_label}",
-                      actor=args.staff)  # fmt: skip
-    store.finish_reception(reception_id, status=status, method="number", result=result,
-                           reason=None if result.confirmed else result.validity_label)  # fmt: skip
+    store.record_step(
+        reception_id,
+        LadderStep.CERTIFICATE,
+        f"番号で照会: {result.validity_label}",
+        actor=args.staff,
+    )
+    store.finish_reception(
+        reception_id,
+        status=status,
+        method="number",
+        result=result,
+        reason=None if result.confirmed else result.validity_label,
+    )
     _print(f"受付 {reception_id}: {result.validity_label}")
     for entry in result.entries:
-        _print(f"  {entry.name} {entry.insurer_name} {(entry.insurer_number or '').strip()} "
-               f"負担割合 {entry.ratio}")  # fmt: skip
+        _print(
+            f"  {entry.name} {entry.insurer_name} {(entry.insurer_number or '').strip()} "
+            f"負担割合 {entry.ratio}"
+        )
     return 0 if result.confirmed else EXIT_FALLBACK
 
 
@@ -430,12 +478,16 @@ def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = QuietArgumentParser(
-        prog="reception", description=__doc__.split("\n\n")[0], epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
-    )  # fmt: skip
+        prog="reception",
+        description=__doc__.split("\n\n")[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
     parser.add_argument("--store", type=Path, help="the store file (default: data directory)")
-    parser.add_argument("--log-level", default="WARNING",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])  # fmt: skip
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
     parser.add_argument("--log-file", type=Path, help="write the log here (redacted)")
     parser.add_argument("--staff", default="staff", help="who acts (for the audit trail)")
     sub = parser.add_subparsers(dest="command")
@@ -453,10 +505,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a card")
     c.add_argument("--method", choices=[m.value for m in Method], required=True)
     c.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input")
-    c.add_argument("--face", choices=[s.value for s in FaceScenario], default="same",
-                   help="the simulated camera's scenario")  # fmt: skip
-    c.add_argument("--consent", type=_consents, default=ConsentsGiven(),
-                   help="comma list of medication, checkup, operation, limit, or all")  # fmt: skip
+    c.add_argument(
+        "--face",
+        choices=[s.value for s in FaceScenario],
+        default="same",
+        help="the simulated camera's scenario",
+    )
+    c.add_argument(
+        "--consent",
+        type=_consents,
+        default=ConsentsGiven(),
+        help="comma list of medication, checkup, operation, limit, or all",
+    )
     c.add_argument("--extended", action="store_true", help="extended-length certificate reads")
     c.add_argument("--trace", type=Path, help="append the APDU trace here (VERIFY redacted)")
     c.add_argument("--seed", type=int, help="the camera's seed (reproducible face scores)")
@@ -481,8 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = add("reverify", help="re-check queued declarations by number")
     r.add_argument("--world", type=Path)
-    r.add_argument("--wait", type=float, default=0.0,
-                   help="seconds to wait for the service to answer first")  # fmt: skip
+    r.add_argument(
+        "--wait", type=float, default=0.0, help="seconds to wait for the service to answer first"
+    )
     r.set_defaults(func=cmd_reverify)
 
     s = add("step", help="record a rung of the fallback ladder")

@@ -21,10 +21,25 @@ from reception.results import QualificationResult
 from reception.store import Store
 
 CSV_COLUMNS = [
-    "reception_id", "started_at", "method", "variant", "status", "reason", "validity",
-    "insurer_number", "symbol", "number", "branch", "name", "name_kana", "birthdate",
-    "ratio", "notices", "apdus", "total_ms",
-]  # fmt: skip
+    "reception_id",
+    "started_at",
+    "method",
+    "variant",
+    "status",
+    "reason",
+    "validity",
+    "insurer_number",
+    "symbol",
+    "number",
+    "branch",
+    "name",
+    "name_kana",
+    "birthdate",
+    "ratio",
+    "notices",
+    "apdus",
+    "total_ms",
+]
 
 
 def _element(parent: ET.Element, name: str, value: Any) -> None:
@@ -85,25 +100,25 @@ def export_csv(store: Store, day: dt.date, out: Path) -> Path:
             last = results[-1] if results else None
             entry = last.entries[0] if last is not None and len(last.entries) == 1 else None
             row = {
-                    "reception_id": r.reception_id,
-                    "started_at": r.started_at,
-                    "method": r.method or "",
-                    "variant": r.variant or "",
-                    "status": r.status,
-                    "reason": r.reason or "",
-                    "validity": last.validity_label if last else "",
-                    "insurer_number": (entry.insurer_number or "").strip() if entry else "",
-                    "symbol": entry.insured_card_symbol if entry else "",
-                    "number": entry.insured_identification_number if entry else "",
-                    "branch": entry.insured_branch_number if entry else "",
-                    "name": entry.name if entry else "",
-                    "name_kana": entry.name_kana if entry else "",
-                    "birthdate": entry.birthdate if entry else "",
-                    "ratio": entry.ratio if entry else "",
-                    "notices": " / ".join(last.notices) if last else "",
-                    "apdus": r.apdu_count if r.apdu_count is not None else "",
-                    "total_ms": r.timings.get("total", ""),
-            }  # fmt: skip
+                "reception_id": r.reception_id,
+                "started_at": r.started_at,
+                "method": r.method or "",
+                "variant": r.variant or "",
+                "status": r.status,
+                "reason": r.reason or "",
+                "validity": last.validity_label if last else "",
+                "insurer_number": (entry.insurer_number or "").strip() if entry else "",
+                "symbol": entry.insured_card_symbol if entry else "",
+                "number": entry.insured_identification_number if entry else "",
+                "branch": entry.insured_branch_number if entry else "",
+                "name": entry.name if entry else "",
+                "name_kana": entry.name_kana if entry else "",
+                "birthdate": entry.birthdate if entry else "",
+                "ratio": entry.ratio if entry else "",
+                "notices": " / ".join(last.notices) if last else "",
+                "apdus": r.apdu_count if r.apdu_count is not None else "",
+                "total_ms": r.timings.get("total", ""),
+            }
             writer.writerow({key: printable(str(value)) for key, value in row.items()})
     os.replace(tmp, path)
     return path

@@ -178,10 +178,21 @@ class Reset:
 
 
 Event = (
-    CardPlaced | MethodChosen | PinTriesRead | PinAccepted | PinRejected | FaceCompared
-    | VisualConfirmed | ConsentsGiven | ResultReceived | OqsFailed | CardRemoved | ReaderLost
-    | CardFailed | Reset
-)  # fmt: skip
+    CardPlaced
+    | MethodChosen
+    | PinTriesRead
+    | PinAccepted
+    | PinRejected
+    | FaceCompared
+    | VisualConfirmed
+    | ConsentsGiven
+    | ResultReceived
+    | OqsFailed
+    | CardRemoved
+    | ReaderLost
+    | CardFailed
+    | Reset
+)
 
 AUTH_STATES = frozenset(
     {
@@ -275,7 +286,7 @@ class CheckinFlow:
                 "fallback_reason",
                 "message",
             ):
-                setattr(self, name, getattr(fresh, name))  # fmt: skip
+                setattr(self, name, getattr(fresh, name))
             return State.WAITING_CARD
         if isinstance(event, CardRemoved) and not s.final:
             self.message = "カードが取り外されました。もう一度置いてください"
@@ -290,9 +301,12 @@ class CheckinFlow:
             self.variant = event.variant
             return State.CHOOSING_METHOD
         if isinstance(event, MethodChosen) and s in (
-            State.CHOOSING_METHOD, State.PIN_BLOCKED, State.FACE_NOT_MATCHED, State.PIN_ENTRY,
+            State.CHOOSING_METHOD,
+            State.PIN_BLOCKED,
+            State.FACE_NOT_MATCHED,
+            State.PIN_ENTRY,
             State.PIN_WRONG,
-        ):  # fmt: skip
+        ):
             if event.method is Method.PIN and self.pin_tries_left == 0:
                 self.method = event.method
                 self.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"

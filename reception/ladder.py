@@ -38,8 +38,9 @@ def file_declaration(
     pdf: Path | None = None
     error: str | None = None
     try:
-        pdf = render_declaration(declaration, out or directory / f"{declaration_id}.pdf",
-                                 reception_id=reception_id)  # fmt: skip
+        pdf = render_declaration(
+            declaration, out or directory / f"{declaration_id}.pdf", reception_id=reception_id
+        )
     except (FontMissing, OSError, RuntimeError) as exc:
         error = f"{getattr(exc, 'title', 'PDFを作れませんでした')}: {exc}"
     store.add_declaration(

@@ -138,9 +138,11 @@ class CircuitBreaker:
 def client_ssl_context(settings: OqsSettings) -> ssl.SSLContext:
     """The terminal's TLS context; :class:`SettingsError` naming the setting and the file
     when one is missing or unusable."""
-    files = [("oqs.ca (RECEPTION_OQS__CA)", settings.ca),
-             ("oqs.client_cert (RECEPTION_OQS__CLIENT_CERT)", settings.client_cert),
-             ("oqs.client_key (RECEPTION_OQS__CLIENT_KEY)", settings.client_key)]  # fmt: skip
+    files = [
+        ("oqs.ca (RECEPTION_OQS__CA)", settings.ca),
+        ("oqs.client_cert (RECEPTION_OQS__CLIENT_CERT)", settings.client_cert),
+        ("oqs.client_key (RECEPTION_OQS__CLIENT_KEY)", settings.client_key),
+    ]
     for name, path in files:
         if path is not None and not Path(path).is_file():
             raise SettingsError(f"{name}: no such file: {path}")
@@ -219,15 +221,21 @@ class OqsClient:
     async def confirm_card(self, body: dict[str, Any]) -> QualificationResult:
         """Never retried: the nonce in it is single-use."""
         return await self._call(
-            "POST", "/v1/confirmations/card", json_body=body, retry=False,
+            "POST",
+            "/v1/confirmations/card",
+            json_body=body,
+            retry=False,
             parse=QualificationResult.parse,
-        )  # fmt: skip
+        )
 
     async def confirm_number(self, body: dict[str, Any]) -> QualificationResult:
         return await self._call(
-            "POST", "/v1/confirmations/number", json_body=body, retry=True,
+            "POST",
+            "/v1/confirmations/number",
+            json_body=body,
+            retry=True,
             parse=QualificationResult.parse,
-        )  # fmt: skip
+        )
 
     async def records(self, reference: str, kind: str) -> list[dict[str, Any]]:
         if kind not in ("medications", "checkups") or not reference.isalnum():

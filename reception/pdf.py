@@ -47,11 +47,13 @@ def render_declaration(
     pdf.cell(0, 12, "被保険者資格申立書", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("jp", size=9)
     pdf.multi_cell(
-        0, 5,
+        0,
+        5,
         "マイナ保険証・資格確認書等で資格を確認できなかったため、以下のとおり申し立てます。"
         "（保発0710第1号 令和5年7月10日）",
-        new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-    )  # fmt: skip
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     pdf.ln(2)
 
     rows: list[tuple[str, str]] = [
@@ -88,18 +90,26 @@ def render_declaration(
     pdf.ln(4)
     pdf.set_font("jp", size=10)
     pdf.multi_cell(
-        0, 6,
+        0,
+        6,
         f"【医療機関記入欄】請求の区分: {hint.note}\n"
         f"請求に用いる保険者番号: {hint.insurer_number}　記号番号: {hint.symbol_number}\n"
         f"受付番号: {reception_id or '—'}　医療機関コード: {institution_code or '—'}",
-        border=1, new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-    )  # fmt: skip
+        border=1,
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     pdf.ln(10)
     pdf.set_font("jp", size=11)
     pdf.cell(0, 8, "上記のとおり相違ありません。", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
-    pdf.cell(0, 8, "申立人署名 ________________________________　　年　　月　　日",
-             new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+    pdf.cell(
+        0,
+        8,
+        "申立人署名 ________________________________　　年　　月　　日",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     pdf.ln(4)
     pdf.set_font("jp", size=8)
     pdf.cell(

@@ -90,9 +90,11 @@ async def reverify_pending(client: OqsClient, store: Store) -> ReverifySummary:
     if summary.checked or summary.error:
         log.info(
             "re-verification: %d confirmed, %d differing, %d unknown%s",
-            len(summary.confirmed), len(summary.differing), len(summary.unknown),
+            len(summary.confirmed),
+            len(summary.differing),
+            len(summary.unknown),
             f"; stopped: {summary.error}" if summary.error else "",
-        )  # fmt: skip
+        )
     return summary
 
 

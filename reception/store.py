@@ -211,8 +211,9 @@ class Store:
                     (INTERRUPTED_REASON, at, reception_id),
                 ).rowcount
                 if changed:
-                    self._audit(conn, "terminal", "reception-interrupted", reception_id,
-                                INTERRUPTED_REASON)  # fmt: skip
+                    self._audit(
+                        conn, "terminal", "reception-interrupted", reception_id, INTERRUPTED_REASON
+                    )
         return dead
 
     def _conn(self) -> sqlite3.Connection:
@@ -281,10 +282,19 @@ class Store:
                 "method = coalesce(?, method), variant = coalesce(?, variant), "
                 "certificate_sha256 = coalesce(?, certificate_sha256), finished_at = ?, "
                 "apdu_count = ?, timings = ? WHERE reception_id = ?",
-                (status, reason, fallback_reason.value if fallback_reason else None, method,
-                 variant, certificate_sha256, at, apdu_count, json.dumps(timings or {}),
-                 reception_id),
-            ).rowcount  # fmt: skip
+                (
+                    status,
+                    reason,
+                    fallback_reason.value if fallback_reason else None,
+                    method,
+                    variant,
+                    certificate_sha256,
+                    at,
+                    apdu_count,
+                    json.dumps(timings or {}),
+                    reception_id,
+                ),
+            ).rowcount
             if updated != 1:
                 raise NotFound(f"no reception {reception_id}")
             if result is not None:
@@ -301,9 +311,14 @@ class Store:
     ) -> None:
         conn.execute(
             "INSERT INTO results VALUES (?, ?, ?, ?, ?)",
-            (reception_id, at, int(result.confirmed), result.message_body.qualification_validity,
-             result.model_dump_json(by_alias=True)),
-        )  # fmt: skip
+            (
+                reception_id,
+                at,
+                int(result.confirmed),
+                result.message_body.qualification_validity,
+                result.model_dump_json(by_alias=True),
+            ),
+        )
 
     def reception(self, reception_id: str) -> Reception:
         row = (
@@ -363,9 +378,14 @@ class Store:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO declarations VALUES (?, ?, ?, ?, ?, 'pending', NULL, NULL)",
-                (declaration_id, reception_id, at, declaration.model_dump_json(),
-                 str(pdf) if pdf else None),
-            )  # fmt: skip
+                (
+                    declaration_id,
+                    reception_id,
+                    at,
+                    declaration.model_dump_json(),
+                    str(pdf) if pdf else None,
+                ),
+            )
             conn.execute(
                 "INSERT INTO reverify_queue (declaration_id, enqueued_at) VALUES (?, ?)",
                 (declaration_id, at),

@@ -55,9 +55,13 @@ def median_ms(samples: list[float]) -> float:
 
 
 async def measure(
-    label: str, transport: Transport, world: World, settings: OqsSettings, rounds: int,
+    label: str,
+    transport: Transport,
+    world: World,
+    settings: OqsSettings,
+    rounds: int,
     tmp: Path,
-) -> dict[str, float | str]:  # fmt: skip
+) -> dict[str, float | str]:
     entry = world.persona(PERSONA)
     pin: str = entry["pin"]
     profile = load_profile(world.directory / entry["card"])
@@ -79,14 +83,24 @@ async def measure(
     async with OqsClient(settings) as client:
         await client.health()  # connect and handshake before timing
         for _ in range(3):  # warm-up
-            await check_in(transport, client, store, terminal,
-                           CheckinRequest(Method.PIN, pin_source=pin_source))  # fmt: skip
+            await check_in(
+                transport,
+                client,
+                store,
+                terminal,
+                CheckinRequest(Method.PIN, pin_source=pin_source),
+            )
         # interleaved, so that the machine's ups and downs touch all three alike
         wall = 0.0
         for _ in range(rounds):
             start = time.perf_counter()
-            outcome = await check_in(transport, client, store, terminal,
-                                     CheckinRequest(Method.PIN, pin_source=pin_source))  # fmt: skip
+            outcome = await check_in(
+                transport,
+                client,
+                store,
+                terminal,
+                CheckinRequest(Method.PIN, pin_source=pin_source),
+            )
             checkins.append(time.perf_counter() - start)
             wall += checkins[-1]
             card_parts.append(outcome.timings.get("card", 0.0) / 1000)
@@ -101,8 +115,12 @@ async def measure(
             nonce = await client.nonce()
             between = time.perf_counter()
             signature = key.sign(bytes.fromhex(nonce), padding.PKCS1v15(), hashes.SHA256())
-            body = {"certificate": cert_b64, "method": "pin", "nonce": nonce,
-                    "signature": base64.b64encode(signature).decode()}  # fmt: skip
+            body = {
+                "certificate": cert_b64,
+                "method": "pin",
+                "nonce": nonce,
+                "signature": base64.b64encode(signature).decode(),
+            }
             resumed = time.perf_counter()
             result = await client.confirm_card(body)
             confirms.append(time.perf_counter() - start - (resumed - between))
@@ -143,16 +161,22 @@ def main() -> int:
             settings = files.oqs_settings(OqsSettings(), url)
             card = load_profile(world.directory / world.persona(PERSONA)["card"])
             loopback = LoopbackTransport(VirtualCard(card))
-            rows.append(asyncio.run(measure("loopback", loopback, world, settings,
-                                            args.rounds, tmp)))  # fmt: skip
+            rows.append(
+                asyncio.run(measure("loopback", loopback, world, settings, args.rounds, tmp))
+            )
             try:
                 with pcscd_card(world) as transport:
-                    rows.append(asyncio.run(measure("pcscd+vpcd", transport, world, settings,
-                                                    args.rounds, tmp)))  # fmt: skip
+                    rows.append(
+                        asyncio.run(
+                            measure("pcscd+vpcd", transport, world, settings, args.rounds, tmp)
+                        )
+                    )
             except Exception as exc:  # report and go on: pcscd may be absent
                 sys.stderr.write(f"pcscd run skipped: {exc}\n")
-    sys.stdout.write(f"check-in (PIN path), {args.rounds} rounds per transport, mock-oqs serve "
-                     "over TLS on loopback, machine time only\n")  # fmt: skip
+    sys.stdout.write(
+        f"check-in (PIN path), {args.rounds} rounds per transport, mock-oqs serve "
+        "over TLS on loopback, machine time only\n"
+    )
     for r in rows:
         sys.stdout.write(
             f"{r['label']:11} {r['rate']:6.1f} check-ins/s  median {r['checkin_ms']:6.2f} ms "

@@ -100,8 +100,9 @@ class LeanConnection:
 
 def client_context(world: World) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
-    ctx.load_cert_chain(world.directory / "terminal" / "cert.pem",
-                        world.directory / "terminal" / "key.pem")  # fmt: skip
+    ctx.load_cert_chain(
+        world.directory / "terminal" / "cert.pem", world.directory / "terminal" / "key.pem"
+    )
     return ctx
 
 
@@ -185,8 +186,9 @@ class Tally:
     exhausted: bool = False
 
 
-async def drive(world_dir: str, port: int, seconds: float, clients: int, kind: str,
-                prepared: list[bytes]) -> dict[str, Any]:  # fmt: skip
+async def drive(
+    world_dir: str, port: int, seconds: float, clients: int, kind: str, prepared: list[bytes]
+) -> dict[str, Any]:
     world = World.load(Path(world_dir))
     ctx = client_context(world)
     cards = persona_cards(world) if kind == "full" else []
@@ -255,8 +257,14 @@ def _run_drive(args: tuple[Any, ...], queue: Any) -> None:
     queue.put(asyncio.run(drive(*args)))
 
 
-def measure(world: Path, port: int, seconds: float, clients: int, kind: str,
-            prepared: list[bytes] | None = None) -> Any:  # fmt: skip
+def measure(
+    world: Path,
+    port: int,
+    seconds: float,
+    clients: int,
+    kind: str,
+    prepared: list[bytes] | None = None,
+) -> Any:
     """One timed window in a forked generator process (the prepared bodies travel by fork)."""
     ctx = multiprocessing.get_context("fork")
     queue: Any = ctx.Queue()
@@ -270,15 +278,20 @@ def measure(world: Path, port: int, seconds: float, clients: int, kind: str,
 
 
 def lookup_time(world: World, rounds: int) -> float:
-    service = QualificationService(world, clock=Clock(dt.date.fromisoformat(world.index["today"])),
-                                   state_path=world.directory / "bench-state.sqlite")  # fmt: skip
+    service = QualificationService(
+        world,
+        clock=Clock(dt.date.fromisoformat(world.index["today"])),
+        state_path=world.directory / "bench-state.sqlite",
+    )
     entry = world.persona("adult-kyokai")
     n = entry["numbers"]
     request = NumberConfirmationRequest(
-        insurer_number=n["current_insurer_number"], symbol=n["current_symbol"],
-        number=n["current_number"], branch=n["current_branch"],
+        insurer_number=n["current_insurer_number"],
+        symbol=n["current_symbol"],
+        number=n["current_number"],
+        branch=n["current_branch"],
         birth_date=entry["birth_date"].replace("-", ""),
-    )  # fmt: skip
+    )
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
@@ -301,13 +314,24 @@ def main() -> int:
         port = free_port()
         mock_oqs = Path(sys.executable).parent / "mock-oqs"
         server = subprocess.Popen(
-            [str(mock_oqs), "serve", "--world", str(world.directory), "--port", str(port),
-             "--workers", str(args.workers), "--log-level", "warning",
-             # the window's nonces are issued to one facility before it starts (the work of
-             # many terminals): the per-facility cap of a real deployment is lifted here
-             "--max-outstanding-nonces", "0"],
+            [
+                str(mock_oqs),
+                "serve",
+                "--world",
+                str(world.directory),
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--log-level",
+                "warning",
+                # the window's nonces are issued to one facility before it starts (the work of
+                # many terminals): the per-facility cap of a real deployment is lifted here
+                "--max-outstanding-nonces",
+                "0",
+            ],
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         try:
             ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca/cert.pem"))
             for _ in range(100):
@@ -329,28 +353,36 @@ def main() -> int:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
 
-        print(f"mock-oqs serve --workers {args.workers}, {args.clients} keep-alive TLS clients "
-              f"with the terminal certificate, {args.seconds:.0f} s per window, generator in its "
-              f"own process, {os.cpu_count()} cores shared")  # fmt: skip
-        print(f"(prepared {int(args.seconds * PREPARED_PER_SECOND):,} signed nonces in "
-              f"{prep_s:.1f} s before the first window)")  # fmt: skip
+        print(
+            f"mock-oqs serve --workers {args.workers}, {args.clients} keep-alive TLS clients "
+            f"with the terminal certificate, {args.seconds:.0f} s per window, generator in its "
+            f"own process, {os.cpu_count()} cores shared"
+        )
+        print(
+            f"(prepared {int(args.seconds * PREPARED_PER_SECOND):,} signed nonces in "
+            f"{prep_s:.1f} s before the first window)"
+        )
         for label, r in (
             ("card confirmations (PIN path)", conf),
             ("full rounds (nonce+sign+confirm)", full),
             ("GET /health (floor)", floor),
         ):
             note = "  (pool of prepared nonces ran out)" if r["exhausted"] else ""
-            print(f"{label:34} {r['rate']:8.0f}/s  p50 {r['p50_ms']:7.1f} ms  "
-                  f"p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}{note}")  # fmt: skip
+            print(
+                f"{label:34} {r['rate']:8.0f}/s  p50 {r['p50_ms']:7.1f} ms  "
+                f"p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}{note}"
+            )
         print(f"confirmations / health rate: {conf['rate'] / floor['rate']:.2f}")
         print("target: >= 2000 confirmations/s, p99 < 50 ms, 0 errors")
 
         bare = lookup_time(world, 2000)
         big = seed_world(Path(tmp) / "big", seed=7, extra_persons=args.extra_persons)
         scaled = lookup_time(big, 2000)
-        print(f"by-number lookup, median: bare world {bare:.3f} ms, with "
-              f"{args.extra_persons:,} extra persons {scaled:.3f} ms, ratio {scaled / bare:.2f} "
-              "(target: at most 1.5)")  # fmt: skip
+        print(
+            f"by-number lookup, median: bare world {bare:.3f} ms, with "
+            f"{args.extra_persons:,} extra persons {scaled:.3f} ms, ratio {scaled / bare:.2f} "
+            "(target: at most 1.5)"
+        )
     return 0
 
 

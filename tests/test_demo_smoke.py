@@ -46,9 +46,11 @@ def session(tmp_path: Path) -> Iterator[Path]:
 
 def test_demo_runs_one_checkin_and_stops_everything(session: Path, tmp_path: Path) -> None:
     world = session
-    command = (f"cd {ROOT} && RECEPTION_CONFIG={tmp_path}/none.toml "
-               f"RECEPTION_DATA_DIR={tmp_path}/data scripts/demo --world {world}; "
-               "echo DEMO-EXITED $?")  # fmt: skip
+    command = (
+        f"cd {ROOT} && RECEPTION_CONFIG={tmp_path}/none.toml "
+        f"RECEPTION_DATA_DIR={tmp_path}/data scripts/demo --world {world}; "
+        "echo DEMO-EXITED $?"
+    )
     tmux("send-keys", "-t", SESSION, command, "Enter")
     launch = wait_for("マイナンバーカードを置いてください", seconds=120)
     index = json.loads((world / "world.json").read_text(encoding="utf-8"))
@@ -65,7 +67,8 @@ def test_demo_runs_one_checkin_and_stops_everything(session: Path, tmp_path: Pat
     assert pin not in screen().replace("残り3回", "")  # the PIN is never on screen
     tmux("send-keys", "-t", SESSION, "C-q")
     wait_for("DEMO-EXITED 0", seconds=30)
-    leftovers = subprocess.run(["pgrep", "-f", f"--world {world}"], capture_output=True,
-                               text=True, check=False).stdout.strip()  # fmt: skip
+    leftovers = subprocess.run(
+        ["pgrep", "-f", f"--world {world}"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     assert not leftovers, f"still running after quit: {leftovers}"
     assert launch < 120

@@ -22,9 +22,12 @@ LINT = Path(sys.executable).parent / "lint-imports"
 def lint(tree: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(LINT), "--config", str(tree / "pyproject.toml"), "--no-cache"],
-        cwd=tree, capture_output=True, text=True, check=False,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "PYTHONPATH": str(tree)},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -82,6 +85,7 @@ def test_the_terminal_against_a_real_reader_loads_nothing_of_the_simulator() -> 
         " 'reception.sim'))]\n"
         "print(loaded)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
     assert out.strip() == "[]"

@@ -36,8 +36,9 @@ def server(world: World) -> Iterator[str]:
 def context(world: World, *, with_cert: bool) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
     if with_cert:
-        ctx.load_cert_chain(world.directory / "terminal/cert.pem",
-                            world.directory / "terminal/key.pem")  # fmt: skip
+        ctx.load_cert_chain(
+            world.directory / "terminal/cert.pem", world.directory / "terminal/key.pem"
+        )
     return ctx
 
 
@@ -82,8 +83,9 @@ def test_a_huge_post_without_a_certificate_is_refused_before_its_body(
         sock.sendall(HUGE_POST_HEAD + b"{")
         status, headers, body = answer(sock)
     assert status == 401 and body["error"] == {
-        "code": "MOCK-E001", "message": "a client certificate from the facility CA is required"
-    }  # fmt: skip
+        "code": "MOCK-E001",
+        "message": "a client certificate from the facility CA is required",
+    }
     assert headers["connection"] == "close"
 
 
@@ -95,9 +97,13 @@ def test_a_body_over_64_kib_is_refused_unread(world: World, server: str) -> None
     # chunked, without a Content-Length: counted as it arrives
     big = b"x" * 70_000
     with connect(world, server) as sock:
-        sock.sendall(b"POST /v1/confirmations/card HTTP/1.1\r\nHost: x\r\n"
-                     b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     + f"{len(big):x}\r\n".encode() + big + b"\r\n0\r\n\r\n")  # fmt: skip
+        sock.sendall(
+            b"POST /v1/confirmations/card HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + f"{len(big):x}\r\n".encode()
+            + big
+            + b"\r\n0\r\n\r\n"
+        )
         status, _, body = answer(sock)
     assert status == 413 and body["error"]["code"] == "MOCK-E011"  # type: ignore[index]
 
@@ -149,8 +155,11 @@ def test_framework_errors_use_the_service_format(world: World, server: str) -> N
         assert missing.json()["error"]["code"] == "MOCK-E010"
         wrong = client.get("/v1/nonces")
         assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "MOCK-E010"
-        garbage = client.post("/v1/confirmations/card", content=b"{not json",
-                              headers={"content-type": "application/json"})  # fmt: skip
+        garbage = client.post(
+            "/v1/confirmations/card",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        )
         assert garbage.status_code == 422
         assert garbage.json()["error"]["code"] == "MOCK-E006"
     with connect(world, server) as sock:
@@ -160,8 +169,9 @@ def test_framework_errors_use_the_service_format(world: World, server: str) -> N
 
 
 def in_process(world: World, max_outstanding_nonces: int | None = 256) -> httpx.Client:
-    settings = ServiceSettings(world=world.directory, today=WORLD_TODAY,
-                               max_outstanding_nonces=max_outstanding_nonces)  # fmt: skip
+    settings = ServiceSettings(
+        world=world.directory, today=WORLD_TODAY, max_outstanding_nonces=max_outstanding_nonces
+    )
     pem = (world.directory / "terminal" / "cert.pem").read_text()
     return _SyncOverAsync(httpx.ASGITransport(app=with_client_cert(create_app(settings), pem)))
 
@@ -174,9 +184,15 @@ def test_outstanding_nonces_per_facility_are_bounded(world: World, tmp_path: Pat
         assert refused.status_code == 429
         assert refused.json()["error"]["code"] == "MOCK-E009"
         # a nonce used (even by a refused confirmation) frees its place
-        used = client.post("/v1/confirmations/card", json={
-            "certificate": "AAAA", "method": "pin", "nonce": issued[0].json()["nonce"],
-            "signature": "AAAA"})  # fmt: skip
+        used = client.post(
+            "/v1/confirmations/card",
+            json={
+                "certificate": "AAAA",
+                "method": "pin",
+                "nonce": issued[0].json()["nonce"],
+                "signature": "AAAA",
+            },
+        )
         assert used.status_code in (403, 422)
         assert client.post("/v1/nonces").status_code == 200
 
@@ -188,12 +204,15 @@ def test_control_characters_in_a_request_are_refused(world: World, identifier: s
     with in_process(world) as client:
         response = client.post(
             "/v1/confirmations/number",
-            json={"insurer_number": numbers["current_insurer_number"],
-                  "symbol": numbers["current_symbol"], "number": numbers["current_number"],
-                  "birth_date": entry["birth_date"].replace("-", ""),
-                  "arbitrary_file_identifier": identifier},
+            json={
+                "insurer_number": numbers["current_insurer_number"],
+                "symbol": numbers["current_symbol"],
+                "number": numbers["current_number"],
+                "birth_date": entry["birth_date"].replace("-", ""),
+                "arbitrary_file_identifier": identifier,
+            },
             headers={"accept": "application/xml"},
-        )  # fmt: skip
+        )
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "MOCK-E006" and "arbitrary_file_identifier" in error["message"]
@@ -206,8 +225,10 @@ def test_control_characters_in_a_request_are_refused(world: World, identifier: s
 def test_xml_answers_stay_well_formed_whatever_the_data() -> None:
     import xml.etree.ElementTree as ET
 
-    message = {"MessageHeader": {"ArbitraryFileIdentifier": "x\x1b\x00\ufffe\u202ey"},
-               "MessageBody": {"Name": "偽\x07名"}}  # fmt: skip
+    message = {
+        "MessageHeader": {"ArbitraryFileIdentifier": "x\x1b\x00\ufffe\u202ey"},
+        "MessageBody": {"Name": "偽\x07名"},
+    }
     root = ET.fromstring(render_xml(message))  # noqa: S314 (our own output)
     assert root.findtext("MessageHeader/ArbitraryFileIdentifier") == "x␛␀��y"
     assert root.findtext("MessageBody/Name") == "偽␇名"

@@ -386,13 +386,26 @@ json_values = st.recursive(
     path=st.sampled_from(["/v1/confirmations/card", "/v1/confirmations/number", "/v1/nonces"]),
     body=st.dictionaries(
         st.sampled_from(
-            ["certificate", "method", "nonce", "signature", "statement", "statement_signature",
-             "consents", "insurer_number", "symbol", "number", "branch", "birth_date", "x"]
+            [
+                "certificate",
+                "method",
+                "nonce",
+                "signature",
+                "statement",
+                "statement_signature",
+                "consents",
+                "insurer_number",
+                "symbol",
+                "number",
+                "branch",
+                "birth_date",
+                "x",
+            ]
         ),
         json_values,
         max_size=8,
     ),
-)  # fmt: skip
+)
 def test_no_request_produces_a_500(client: httpx.Client, path: str, body: dict[str, Any]) -> None:
     response = client.post(path, json=body)
     assert response.status_code < 500, response.text

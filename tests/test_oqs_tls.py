@@ -101,6 +101,10 @@ def test_the_openapi_description_without_a_server(world: World) -> None:
     import json
     import subprocess
 
-    out = subprocess.run([str(BIN / "mock-oqs"), "openapi", "--world", str(world.directory)],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [str(BIN / "mock-oqs"), "openapi", "--world", str(world.directory)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "/v1/confirmations/card" in json.loads(out)["paths"]

@@ -80,9 +80,11 @@ def test_every_persona_and_method_gives_the_promised_outcome(world: World, store
         expect = entry["expect"]
         for method in expect["methods"]:
             request = CheckinRequest(
-                Method(method), pin_source=pin_of(world, entry["id"]), seed=1,
+                Method(method),
+                pin_source=pin_of(world, entry["id"]),
+                seed=1,
                 consents=ConsentsGiven(medication=True, limit=True),
-            )  # fmt: skip
+            )
             outcome = run(world, store, card_of(world, entry["id"]), request)
             where = (entry["id"], method, outcome.flow.message)
             if expect["outcome"] == "confirmed":
@@ -126,8 +128,12 @@ def test_tries_are_shown_before_the_attempt_and_a_wrong_pin_is_not_resent(
 
 
 def test_blocked_pin_offers_face_and_visual(world: World, store: Store) -> None:
-    outcome = run(world, store, card_of(world, "pin-blocked"),
-                  CheckinRequest(Method.PIN, pin_source=pin_of(world, "pin-blocked")))  # fmt: skip
+    outcome = run(
+        world,
+        store,
+        card_of(world, "pin-blocked"),
+        CheckinRequest(Method.PIN, pin_source=pin_of(world, "pin-blocked")),
+    )
     assert outcome.state is State.PIN_BLOCKED
     assert outcome.flow.methods() == [Method.FACE, Method.VISUAL]
 
@@ -143,15 +149,23 @@ def test_face_not_matched_until_the_limit(world: World, store: Store) -> None:
 
 
 def test_face_only_card_has_no_pin_option(world: World, store: Store) -> None:
-    outcome = run(world, store, card_of(world, "face-only"),
-                  CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")))  # fmt: skip
+    outcome = run(
+        world,
+        store,
+        card_of(world, "face-only"),
+        CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")),
+    )
     assert outcome.state is State.ERROR and "使えません" in (outcome.flow.message or "")
     assert outcome.apdus <= 4  # identified, never asked for a PIN
 
 
 def test_removal_after_every_apdu_leaves_a_clean_state(world: World, store: Store) -> None:
-    full = run(world, store, card_of(world, "adult-kyokai"),
-               CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")))  # fmt: skip
+    full = run(
+        world,
+        store,
+        card_of(world, "adult-kyokai"),
+        CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")),
+    )
     assert full.state is State.CONFIRMED
     for after in range(full.apdus):
         card = card_of(world, "adult-kyokai")
@@ -181,8 +195,12 @@ class VanishingReader(LoopbackTransport):
 
 def test_reader_lost_mid_flow(world: World, store: Store) -> None:
     card = card_of(world, "adult-kyokai")
-    outcome = run(world, store, VanishingReader(card, 4),
-                  CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")))  # fmt: skip
+    outcome = run(
+        world,
+        store,
+        VanishingReader(card, 4),
+        CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")),
+    )
     assert outcome.state is State.READER_LOST and "unplugged" in (outcome.flow.message or "")
     assert card.profile.auth_pin.tries_left == 3
     assert store.reception(outcome.reception_id).status == "error"
@@ -194,17 +212,20 @@ def test_core_imports_neither_the_service_nor_textual() -> None:
         "bad = [m for m in sys.modules if m.split('.')[0] in ('mock_oqs', 'textual')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 class Scripted:
     """An interaction answering from lists, as a patient at the reader would."""
 
-    def __init__(self, methods: list[Method | None], pins: list[str | None] | None = None,
-                 faces: list[FaceScenario | None] | None = None,
-                 consents: ConsentsGiven | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        methods: list[Method | None],
+        pins: list[str | None] | None = None,
+        faces: list[FaceScenario | None] | None = None,
+        consents: ConsentsGiven | None = None,
+    ) -> None:
         self.methods, self.pins, self.faces = list(methods), list(pins or []), list(faces or [])
         self.consents = consents or ConsentsGiven()
         self.shown_tries: list[int] = []
@@ -234,8 +255,14 @@ class Scripted:
 def interactive(world: World, store: Store, card: VirtualCard, script: Scripted) -> Any:
     async def go() -> CheckinOutcome:
         async with in_process(world) as oqs:
-            return await check_in(LoopbackTransport(card), oqs, store, terminal_of(world),
-                                  CheckinRequest(Method.PIN), interaction=script)  # fmt: skip
+            return await check_in(
+                LoopbackTransport(card),
+                oqs,
+                store,
+                terminal_of(world),
+                CheckinRequest(Method.PIN),
+                interaction=script,
+            )
 
     return asyncio.run(go())
 
@@ -243,8 +270,11 @@ def interactive(world: World, store: Store, card: VirtualCard, script: Scripted)
 def test_wrong_pin_then_right_pin_at_the_reader(world: World, store: Store) -> None:
     card = card_of(world, "adult-kyokai")
     right = world.persona("adult-kyokai")["pin"]
-    script = Scripted([Method.PIN], pins=["0000" if right != "0000" else "1111", right],
-                      consents=ConsentsGiven(medication=True))  # fmt: skip
+    script = Scripted(
+        [Method.PIN],
+        pins=["0000" if right != "0000" else "1111", right],
+        consents=ConsentsGiven(medication=True),
+    )
     outcome = interactive(world, store, card, script)
     assert outcome.state is State.CONFIRMED and script.shown_tries == [3, 2]
     assert card.profile.auth_pin.tries_left == 3
@@ -252,8 +282,10 @@ def test_wrong_pin_then_right_pin_at_the_reader(world: World, store: Store) -> N
 
 
 def test_blocked_then_face_fails_then_visual(world: World, store: Store) -> None:
-    script = Scripted([Method.PIN, Method.FACE, Method.FACE, Method.FACE, Method.VISUAL],
-                      faces=[FaceScenario.OTHER] * 3)  # fmt: skip
+    script = Scripted(
+        [Method.PIN, Method.FACE, Method.FACE, Method.FACE, Method.VISUAL],
+        faces=[FaceScenario.OTHER] * 3,
+    )
     outcome = interactive(world, store, card_of(world, "pin-blocked"), script)
     assert outcome.state is State.CONFIRMED and outcome.flow.method is Method.VISUAL
     assert outcome.flow.face_failures == 3

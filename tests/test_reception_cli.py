@@ -50,9 +50,11 @@ def env(cli_world: World, server: str, tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def run(
-    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     stdin: str = "",
-) -> tuple[int, str, str]:  # fmt: skip
+) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     code = main(args)
     out, err = capsys.readouterr()
@@ -60,23 +62,47 @@ def run(
 
 
 def checkin(
-    world: World, persona: str, transport: str, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], method: str | None = None, extra: list[str] | None = None,
-) -> tuple[int, dict[str, Any], str]:  # fmt: skip
+    world: World,
+    persona: str,
+    transport: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    method: str | None = None,
+    extra: list[str] | None = None,
+) -> tuple[int, dict[str, Any], str]:
     entry = world.persona(persona)
     method = method or entry["expect"]["methods"][0]
-    args = ["checkin", "--world", str(world.directory), "--persona", persona,
-            "--transport", transport, "--slot", "1", "--method", method, "--pin-stdin",
-            "--consent", "all", "--json", *(extra or [])]  # fmt: skip
+    args = [
+        "checkin",
+        "--world",
+        str(world.directory),
+        "--persona",
+        persona,
+        "--transport",
+        transport,
+        "--slot",
+        "1",
+        "--method",
+        method,
+        "--pin-stdin",
+        "--consent",
+        "all",
+        "--json",
+        *(extra or []),
+    ]
     code, out, err = run(args, monkeypatch, capsys, f"{entry['pin'] or ''}\n")
     return code, json.loads(out) if out.strip().startswith("{") else {}, err
 
 
 @pytest.mark.parametrize("transport", ["loopback", "pcsc"])
 def test_every_persona_end_to_end(
-    cli_world: World, env: Path, transport: str, request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    cli_world: World,
+    env: Path,
+    transport: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     if transport == "pcsc":
         request.getfixturevalue("pcscd")
     for entry in cli_world.index["personas"]:
@@ -96,13 +122,25 @@ def test_every_persona_end_to_end(
 
 
 def test_wrong_pin_then_blocked_exit_codes(
-    cli_world: World, env: Path, monkeypatch: pytest.MonkeyPatch,
+    cli_world: World,
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     entry = cli_world.persona("family")
     wrong = "0000" if entry["pin"] != "0000" else "1111"
-    args = ["checkin", "--world", str(cli_world.directory), "--persona", "family",
-            "--transport", "loopback", "--method", "pin", "--pin-stdin"]  # fmt: skip
+    args = [
+        "checkin",
+        "--world",
+        str(cli_world.directory),
+        "--persona",
+        "family",
+        "--transport",
+        "loopback",
+        "--method",
+        "pin",
+        "--pin-stdin",
+    ]
     code, out, err = run(args, monkeypatch, capsys, wrong + "\n")
     assert code == 5 and "あと2回" in out and "残り3回" in err
     code, out, err = run(args, monkeypatch, capsys, entry["pin"] + "\n")
@@ -112,21 +150,49 @@ def test_wrong_pin_then_blocked_exit_codes(
 
 
 def test_usage_errors_say_what(
-    cli_world: World, env: Path, monkeypatch: pytest.MonkeyPatch,
+    cli_world: World,
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     code, _, err = run(["checkin", "--persona", "x", "--method", "pin"], monkeypatch, capsys)
     assert code == 2 and "--world" in err
-    nobody = ["checkin", "--world", str(cli_world.directory), "--persona", "nobody",
-              "--transport", "loopback", "--method", "pin"]  # fmt: skip
+    nobody = [
+        "checkin",
+        "--world",
+        str(cli_world.directory),
+        "--persona",
+        "nobody",
+        "--transport",
+        "loopback",
+        "--method",
+        "pin",
+    ]
     code, _, err = run(nobody, monkeypatch, capsys)
     assert code == 2 and "adult-kyokai" in err  # the known ids are listed
-    code, _, err = run(["checkin", "--world", str(cli_world.directory), "--persona", "family",
-                        "--transport", "loopback", "--method", "pin", "--pin-stdin"],
-                       monkeypatch, capsys, "")  # fmt: skip
+    code, _, err = run(
+        [
+            "checkin",
+            "--world",
+            str(cli_world.directory),
+            "--persona",
+            "family",
+            "--transport",
+            "loopback",
+            "--method",
+            "pin",
+            "--pin-stdin",
+        ],
+        monkeypatch,
+        capsys,
+        "",
+    )
     assert code == 2 and "empty" in err
-    code, _, err = run(["checkin", "--world", "/nonexistent", "--persona", "a",
-                        "--method", "pin"], monkeypatch, capsys)  # fmt: skip
+    code, _, err = run(
+        ["checkin", "--world", "/nonexistent", "--persona", "a", "--method", "pin"],
+        monkeypatch,
+        capsys,
+    )
     assert code == 2 and "world.json" in err
     with pytest.raises(SystemExit) as exit_info:
         main(["checkin", "--method", "pin", "--consent", "gossip"])
@@ -137,8 +203,10 @@ def test_usage_errors_say_what(
 def test_the_pin_is_never_an_argument() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "reception.cli", "checkin", "--method", "pin", "--pin", "1234"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2 and "unrecognized argument" in proc.stderr
     assert "1234" not in proc.stderr
 
@@ -157,25 +225,53 @@ DECLARATION = {
 
 
 def test_declare_pending_reverify_export(
-    cli_world: World, env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    cli_world: World,
+    env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     numbers = cli_world.persona("adult-kyokai")["numbers"]
     form = tmp_path / "form.json"
-    form.write_text(json.dumps(DECLARATION | {
-        "insurer_number": numbers["current_insurer_number"], "symbol": numbers["current_symbol"],
-        "number": numbers["current_number"], "branch": numbers["current_branch"],
-    }, ensure_ascii=False), encoding="utf-8")  # fmt: skip
+    form.write_text(
+        json.dumps(
+            DECLARATION
+            | {
+                "insurer_number": numbers["current_insurer_number"],
+                "symbol": numbers["current_symbol"],
+                "number": numbers["current_number"],
+                "branch": numbers["current_branch"],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     code, out, err = run(["declare", "--json-file", str(form)], monkeypatch, capsys)
     assert code == 0, err
     pdf = Path(out.split(": ", 1)[1].splitlines()[0])
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
     # a second one declaring the wrong share, and one without numbers
-    code, _, err = run(["declare", "--json-file", str(form), "--declared-ratio", "20"],
-                       monkeypatch, capsys)  # fmt: skip
+    code, _, err = run(
+        ["declare", "--json-file", str(form), "--declared-ratio", "20"], monkeypatch, capsys
+    )
     assert code == 2 and "3割" in err
-    run(["declare", "--json-file", str(form), "--insurer-number", "", "--symbol", "",
-         "--number", "", "--branch", ""], monkeypatch, capsys)  # fmt: skip
+    run(
+        [
+            "declare",
+            "--json-file",
+            str(form),
+            "--insurer-number",
+            "",
+            "--symbol",
+            "",
+            "--number",
+            "",
+            "--branch",
+            "",
+        ],
+        monkeypatch,
+        capsys,
+    )
     code, out, _ = run(["pending", "--json"], monkeypatch, capsys)
     pending = json.loads(out)
     assert [p["queryable"] for p in pending] == [True, False]
@@ -185,16 +281,35 @@ def test_declare_pending_reverify_export(
     code, out, _ = run(["pending", "--json"], monkeypatch, capsys)
     assert [p["queryable"] for p in json.loads(out)] == [False]
 
-    run(["checkin", "--world", str(cli_world.directory), "--persona", "kokuho",
-         "--transport", "loopback", "--method", "visual"], monkeypatch, capsys)  # fmt: skip
+    run(
+        [
+            "checkin",
+            "--world",
+            str(cli_world.directory),
+            "--persona",
+            "kokuho",
+            "--transport",
+            "loopback",
+            "--method",
+            "visual",
+        ],
+        monkeypatch,
+        capsys,
+    )
     day = json.loads(run(["pending", "--json"], monkeypatch, capsys)[1])[0]["created_at"][:10]
-    code, out, _ = run(["export", "--date", day, "--format", "xml", "--out",
-                        str(tmp_path / "x")], monkeypatch, capsys)  # fmt: skip
+    code, out, _ = run(
+        ["export", "--date", day, "--format", "xml", "--out", str(tmp_path / "x")],
+        monkeypatch,
+        capsys,
+    )
     files = [Path(line) for line in out.split()]
     assert code == 0 and files and all(f.parent.name == "face" for f in files)
     assert b"<XmlMsg>" in files[0].read_bytes()
-    code, out, _ = run(["export", "--date", day, "--format", "csv", "--out",
-                        str(tmp_path / "c")], monkeypatch, capsys)  # fmt: skip
+    code, out, _ = run(
+        ["export", "--date", day, "--format", "csv", "--out", str(tmp_path / "c")],
+        monkeypatch,
+        capsys,
+    )
     assert "kokuho" not in Path(out.strip()).read_text(encoding="utf-8-sig")  # ids stay inside
     assert "visual" in Path(out.strip()).read_text(encoding="utf-8-sig")
     with pytest.raises(SystemExit):
@@ -203,42 +318,87 @@ def test_declare_pending_reverify_export(
 
 
 def test_step_and_confirm_number(
-    cli_world: World, env: Path, monkeypatch: pytest.MonkeyPatch,
+    cli_world: World,
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    code, out, _ = run(["checkin", "--world", str(cli_world.directory), "--persona",
-                        "new-employee", "--transport", "loopback", "--method", "visual",
-                        "--json"], monkeypatch, capsys)  # fmt: skip
+) -> None:
+    code, out, _ = run(
+        [
+            "checkin",
+            "--world",
+            str(cli_world.directory),
+            "--persona",
+            "new-employee",
+            "--transport",
+            "loopback",
+            "--method",
+            "visual",
+            "--json",
+        ],
+        monkeypatch,
+        capsys,
+    )
     assert code == 3
     reception = json.loads(out)["reception_id"]
-    code, out, _ = run(["step", reception, "notice", "--detail", "お知らせ: 健保組合 3割"],
-                       monkeypatch, capsys)  # fmt: skip
+    code, out, _ = run(
+        ["step", reception, "notice", "--detail", "お知らせ: 健保組合 3割"], monkeypatch, capsys
+    )
     assert code == 0 and "資格情報のお知らせ" in out
     code, _, err = run(["step", "R-none", "notice", "--detail", "x"], monkeypatch, capsys)
     assert code == 2 and "R-none" in err
     numbers = cli_world.persona("lost-newer")["numbers"]
-    code, out, _ = run(["confirm-number", "--insurer-number", numbers["old_insurer_number"],
-                        "--symbol", numbers["old_symbol"], "--number", numbers["old_number"],
-                        "--birth-date", cli_world.persona("lost-newer")["birth_date"],
-                        "--reception", reception], monkeypatch, capsys)  # fmt: skip
+    code, out, _ = run(
+        [
+            "confirm-number",
+            "--insurer-number",
+            numbers["old_insurer_number"],
+            "--symbol",
+            numbers["old_symbol"],
+            "--number",
+            numbers["old_number"],
+            "--birth-date",
+            cli_world.persona("lost-newer")["birth_date"],
+            "--reception",
+            reception,
+        ],
+        monkeypatch,
+        capsys,
+    )
     assert code == 3 and "無効（新しい資格あり）" in out
-    bad = ["confirm-number", "--insurer-number", "01130013", "--symbol", "1", "--number", "2",
-           "--birth-date", "1990-01-01"]  # fmt: skip
+    bad = [
+        "confirm-number",
+        "--insurer-number",
+        "01130013",
+        "--symbol",
+        "1",
+        "--number",
+        "2",
+        "--birth-date",
+        "1990-01-01",
+    ]
     code, _, err = run(bad, monkeypatch, capsys)
     assert code == 1 and "MOCK-E006" in err  # the service's refusal, said as it is
 
 
 def test_a_checkin_the_service_answers_reverifies_the_queue(
-    cli_world: World, env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    cli_world: World,
+    env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     persona = cli_world.persona("elderly-70-2wari")  # 70–74: may declare 2割 or 3割
     n = persona["numbers"]
     form = DECLARATION | {
-        "name_kana": "カクウ ジロウ", "birth_date": persona["birth_date"], "declared_ratio": 30,
-        "insurer_number": n["current_insurer_number"], "symbol": n["current_symbol"],
-        "number": n["current_number"], "branch": n["current_branch"],
-    }  # fmt: skip
+        "name_kana": "カクウ ジロウ",
+        "birth_date": persona["birth_date"],
+        "declared_ratio": 30,
+        "insurer_number": n["current_insurer_number"],
+        "symbol": n["current_symbol"],
+        "number": n["current_number"],
+        "branch": n["current_branch"],
+    }
     path = tmp_path / "form.json"
     path.write_text(json.dumps(form, ensure_ascii=False), encoding="utf-8")
     code, out, err = run(["declare", "--json-file", str(path)], monkeypatch, capsys)
@@ -258,11 +418,24 @@ def test_a_checkin_the_service_answers_reverifies_the_queue(
 
 @pytest.mark.parametrize("typed", ["212", "２１２０", "abcd", "12345", ""])
 def test_a_malformed_pin_exits_2_spends_no_try_and_cancels_the_reception(
-    cli_world: World, env: Path, typed: str, monkeypatch: pytest.MonkeyPatch,
+    cli_world: World,
+    env: Path,
+    typed: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    args = ["checkin", "--world", str(cli_world.directory), "--persona", "family",
-            "--transport", "loopback", "--method", "pin", "--pin-stdin"]  # fmt: skip
+) -> None:
+    args = [
+        "checkin",
+        "--world",
+        str(cli_world.directory),
+        "--persona",
+        "family",
+        "--transport",
+        "loopback",
+        "--method",
+        "pin",
+        "--pin-stdin",
+    ]
     code, out, err = run(args, monkeypatch, capsys, typed + "\n")
     assert code == 2, err
     assert "Traceback" not in err
@@ -279,11 +452,23 @@ def test_a_malformed_pin_exits_2_spends_no_try_and_cancels_the_reception(
 
 
 def test_empty_pin_input_cancels_the_reception(
-    cli_world: World, env: Path, monkeypatch: pytest.MonkeyPatch,
+    cli_world: World,
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    args = ["checkin", "--world", str(cli_world.directory), "--persona", "family",
-            "--transport", "loopback", "--method", "pin", "--pin-stdin"]  # fmt: skip
+) -> None:
+    args = [
+        "checkin",
+        "--world",
+        str(cli_world.directory),
+        "--persona",
+        "family",
+        "--transport",
+        "loopback",
+        "--method",
+        "pin",
+        "--pin-stdin",
+    ]
     code, _, err = run(args, monkeypatch, capsys, "")
     assert code == 2 and "standard input is empty" in err
     (reception,) = Store(env / "reception.sqlite").receptions_on(now_jst().date())
@@ -313,9 +498,11 @@ def test_text_output_shows_controls_and_json_escapes_them(
 
 
 def test_control_characters_in_a_form_are_refused_by_field(
-    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     form = tmp_path / "form.json"
     form.write_text(json.dumps(DECLARATION | {"name": EVIL, "address": "東京\x00"}))
     code, _, err = run(["declare", "--json-file", str(form)], monkeypatch, capsys)
@@ -350,8 +537,11 @@ def test_a_declaration_killed_mid_way_is_stored_with_its_pdf_or_not_at_all(
 
     rng = random.Random(9)
     for _ in range(9):
-        proc = subprocess.Popen([sys.executable, "-c", KILLED_DECLARER, str(tmp_path)],
-                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILLED_DECLARER, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip()  # one filed: the next is under way
         time.sleep(rng.uniform(0.0, 0.3))
@@ -382,8 +572,9 @@ def test_a_check_in_killed_mid_way_shows_as_interrupted(
     import signal
 
     path = env / "reception.sqlite"
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_CHECKIN, str(path)],
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_CHECKIN, str(path)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     rid = proc.stdout.readline().strip()
     assert Store(path).reception(rid).status == "in-progress"  # its process is alive
@@ -406,8 +597,12 @@ def test_a_check_in_killed_mid_way_shows_as_interrupted(
     ],
 )
 def test_a_pin_typed_as_an_argument_is_never_repeated(argv: list[str]) -> None:
-    proc = subprocess.run([str(Path(sys.executable).parent / argv[0]), *argv[1:]],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / argv[0]), *argv[1:]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr
     for secret in ("8407", "８４０７", "1234", "5678"):
         assert secret not in proc.stderr + proc.stdout
@@ -417,15 +612,28 @@ def test_every_help_text_renders() -> None:
     from reception.cli import build_parser
 
     parser = build_parser()
-    for name in ("checkin", "declare", "pending", "reverify", "step", "confirm-number",
-                 "export", "demo"):  # fmt: skip
+    for name in (
+        "checkin",
+        "declare",
+        "pending",
+        "reverify",
+        "step",
+        "confirm-number",
+        "export",
+        "demo",
+    ):
         with pytest.raises(SystemExit) as exit_info:
             parser.parse_args([name, "--help"])
         assert exit_info.value.code == 0
-    assert "申し立てる負担割合（%: 10, 20, 30）" in subprocess.run(
-        [sys.executable, "-m", "reception.cli", "declare", "--help"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    assert (
+        "申し立てる負担割合（%: 10, 20, 30）"
+        in subprocess.run(
+            [sys.executable, "-m", "reception.cli", "declare", "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
 
 
 def test_settings_errors_name_the_variable_or_file(

@@ -152,8 +152,17 @@ def test_pdf_is_a4_with_the_fields_in_japanese(tmp_path: Path) -> None:
     )
     text = pdf_text(out)
     day = f"{DAY.year}年{DAY.month}月{DAY.day}日"
-    for expected in ("被保険者資格申立書", "架空 花子", "カクウ ハナコ", day,
-                     "該当資格なし", "3割", "申立人署名", "77777777", "R-1"):  # fmt: skip
+    for expected in (
+        "被保険者資格申立書",
+        "架空 花子",
+        "カクウ ハナコ",
+        day,
+        "該当資格なし",
+        "3割",
+        "申立人署名",
+        "77777777",
+        "R-1",
+    ):
         assert expected in text, expected
     assert not list(tmp_path.glob("*.tmp"))
 
@@ -166,9 +175,14 @@ HOSTILE = ["\x1b[41;97m", "\x1b]0;PWNED\x07", "\x00", "\x7f", "\x9b", "\u202e", 
 @pytest.mark.parametrize("control", HOSTILE)
 @pytest.mark.parametrize(
     ("field", "label"),
-    [("name", "氏名"), ("address", "住所"), ("insurer_name", "保険者名"), ("note", "備考"),
-     ("employer_name", "事業所名")],
-)  # fmt: skip
+    [
+        ("name", "氏名"),
+        ("address", "住所"),
+        ("insurer_name", "保険者名"),
+        ("note", "備考"),
+        ("employer_name", "事業所名"),
+    ],
+)
 def test_control_characters_are_refused_with_the_field_named(
     field: str, label: str, control: str
 ) -> None:

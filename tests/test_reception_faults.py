@@ -53,8 +53,9 @@ def attempt(world: World, settings: OqsSettings, store: Store) -> tuple[CheckinO
 
     async def go() -> CheckinOutcome:
         async with OqsClient(settings) as client:
-            return await check_in(LoopbackTransport(card), client, store, terminal_of(world),
-                                  request)  # fmt: skip
+            return await check_in(
+                LoopbackTransport(card), client, store, terminal_of(world), request
+            )
 
     start = time.perf_counter()
     outcome = asyncio.run(go())
@@ -118,8 +119,9 @@ def test_failure_after_the_card_signed_keeps_the_counter(world: World, tmp_path:
     async def go() -> CheckinOutcome:
         client = OqsClient(OqsSettings(), transport=httpx.MockTransport(handle))
         async with client:
-            return await check_in(LoopbackTransport(card), client, store, terminal_of(world),
-                                  request)  # fmt: skip
+            return await check_in(
+                LoopbackTransport(card), client, store, terminal_of(world), request
+            )
 
     outcome = asyncio.run(go())
     assert outcome.state is State.OQS_UNAVAILABLE

@@ -35,17 +35,25 @@ from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 
 
-def result(validity: str = "1", status: str = "1", code: str | None = None,
-           entries: int = 1) -> QualificationResult:  # fmt: skip
-    return QualificationResult.parse({
-        "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
-        "MessageBody": {
-            "ProcessingResultStatus": status, "ProcessingResultCode": code,
-            "QualificationValidity": validity if status == "1" else None,
-            "ResultList": {"ResultOfQualificationConfirmation": [
-                {"InsuredPartialContributionRatio": "030"}] * entries},
-        },
-    })  # fmt: skip
+def result(
+    validity: str = "1", status: str = "1", code: str | None = None, entries: int = 1
+) -> QualificationResult:
+    return QualificationResult.parse(
+        {
+            "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
+            "MessageBody": {
+                "ProcessingResultStatus": status,
+                "ProcessingResultCode": code,
+                "QualificationValidity": validity if status == "1" else None,
+                "ResultList": {
+                    "ResultOfQualificationConfirmation": [
+                        {"InsuredPartialContributionRatio": "030"}
+                    ]
+                    * entries
+                },
+            },
+        }
+    )
 
 
 def to_consents(flow: CheckinFlow, variant: Variant = Variant.PHYSICAL) -> None:

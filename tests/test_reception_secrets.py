@@ -83,9 +83,11 @@ def test_no_pin_and_no_number_anywhere(secret_world: World, tmp_path: Path) -> N
                 for method, pin in attempts:
                     transport = TracingTransport(LoopbackTransport(card), trace)
                     request = CheckinRequest(
-                        Method(method), pin_source=typed(pin or ""),
-                        consents=ConsentsGiven(True, True, True, True), seed=5,
-                    )  # fmt: skip
+                        Method(method),
+                        pin_source=typed(pin or ""),
+                        consents=ConsentsGiven(True, True, True, True),
+                        seed=5,
+                    )
 
                     async def go(
                         t: TracingTransport = transport, r: CheckinRequest = request
@@ -96,8 +98,11 @@ def test_no_pin_and_no_number_anywhere(secret_world: World, tmp_path: Path) -> N
                     outcome = asyncio.run(go())
                     logging.getLogger("test").debug("outcome %s", outcome)
         for i, name in enumerate(["unknown", "current"]):
-            extra = {} if name == "unknown" else {"insurer_number": "01130012",
-                                                  "symbol": "1", "number": "2"}  # fmt: skip
+            extra = (
+                {}
+                if name == "unknown"
+                else {"insurer_number": "01130012", "symbol": "1", "number": "2"}
+            )
             declaration = SelfDeclaration.parse(valid(**extra))
             did = store.add_declaration(declaration)
             render_declaration(declaration, tmp_path / f"d{i}.pdf", reception_id=did)

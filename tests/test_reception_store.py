@@ -43,9 +43,15 @@ def test_reception_round_trip(store: Store) -> None:
     assert store.reception(rid).status == "in-progress"
     result = QualificationResult.parse(RESULT)
     store.finish_reception(
-        rid, status="confirmed", method="pin", variant="physical", certificate_sha256="AB" * 32,
-        result=result, apdu_count=9, timings={"card": 8.1, "oqs": 12.0},
-    )  # fmt: skip
+        rid,
+        status="confirmed",
+        method="pin",
+        variant="physical",
+        certificate_sha256="AB" * 32,
+        result=result,
+        apdu_count=9,
+        timings={"card": 8.1, "oqs": 12.0},
+    )
     reception = store.reception(rid)
     assert reception.status == "confirmed" and reception.apdu_count == 9
     assert reception.timings == {"card": 8.1, "oqs": 12.0}
@@ -73,8 +79,12 @@ def test_ladder_and_declaration_queue(store: Store, tmp_path: Path) -> None:
     assert store.declaration(did).declaration == declaration
     store.settle(did, "unknown")
     assert [d.state for d in store.pending()] == ["unknown"]  # still queued
-    store.settle(did, "differing", difference={"ratio": ["3割", "2割"]},
-                 result=QualificationResult.parse(RESULT))  # fmt: skip
+    store.settle(
+        did,
+        "differing",
+        difference={"ratio": ["3割", "2割"]},
+        result=QualificationResult.parse(RESULT),
+    )
     assert store.pending() == []
     assert store.declaration(did).difference == {"ratio": ["3割", "2割"]}
     assert store.steps_of(rid) == [

@@ -107,10 +107,19 @@ def attack(
     try:
         wait_for_presence(TEST_READER, True)
         other = subprocess.Popen(
-            [sys.executable, "-c", OTHER_PROGRAM, TEST_READER, request.param,
-             TEXT_AID.hex().upper(), str(counter)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                OTHER_PROGRAM,
+                TEST_READER,
+                request.param,
+                TEXT_AID.hex().upper(),
+                str(counter),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert other.stdout is not None and other.stdout.readline() == "ready\n"
         deadline = time.monotonic() + 10
         attack = Attack(card, counter)
@@ -130,8 +139,11 @@ def attack(
 def myna_reader(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN / "myna-reader"), *args, "--reader", TEST_READER],
-        input=stdin, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_every_myna_reader_command_under_attack(attack: Attack, world: World) -> None:
@@ -170,9 +182,11 @@ def test_check_in_under_attack(attack: Attack, world: World, tmp_path: Path) -> 
     store = Store(tmp_path / "reception.sqlite")
     for method in (Method.PIN, Method.FACE):
         request = CheckinRequest(
-            method, pin_source=pin_of(world, "adult-kyokai"), seed=1,
+            method,
+            pin_source=pin_of(world, "adult-kyokai"),
+            seed=1,
             consents=ConsentsGiven(medication=True),
-        )  # fmt: skip
+        )
 
         async def go(request: CheckinRequest = request) -> State:
             with PcscTransport(TEST_READER) as transport:

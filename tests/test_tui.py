@@ -44,8 +44,11 @@ def services(world: World, tmp_path: Path, *, service_up: bool = True) -> Servic
     pem = (world.directory / "terminal" / "cert.pem").read_text()
     transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=with_client_cert(app, pem))
     if not service_up:
-        transport = httpx.MockTransport(lambda request: (_ for _ in ()).throw(
-            httpx.ConnectError("connection refused", request=request)))  # fmt: skip
+        transport = httpx.MockTransport(
+            lambda request: (_ for _ in ()).throw(
+                httpx.ConnectError("connection refused", request=request)
+            )
+        )
     d = world.directory / "terminal"
     from reception.store import Store
 
@@ -203,12 +206,18 @@ def test_service_down_fallback_declaration_then_reverified(
     pin = tui_world.persona("adult-kyokai")["pin"]
     n = tui_world.persona("adult-kyokai")["numbers"]
     form = {
-        "name": "架空 一郎", "name_kana": "カクウ イチロウ",
-        "birth_date": tui_world.persona("adult-kyokai")["birth_date"], "sex": "男",
-        "address": "東京都千代田区", "phone": "03-1234-5678", "insurance_type": "協会けんぽ",
-        "declared_ratio": "20", "insurer_number": n["current_insurer_number"],
-        "symbol": n["current_symbol"], "number": n["current_number"],
-    }  # fmt: skip
+        "name": "架空 一郎",
+        "name_kana": "カクウ イチロウ",
+        "birth_date": tui_world.persona("adult-kyokai")["birth_date"],
+        "sex": "男",
+        "address": "東京都千代田区",
+        "phone": "03-1234-5678",
+        "insurance_type": "協会けんぽ",
+        "declared_ratio": "20",
+        "insurer_number": n["current_insurer_number"],
+        "symbol": n["current_symbol"],
+        "number": n["current_number"],
+    }
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
         app.place_card("adult-kyokai")
@@ -255,12 +264,18 @@ def confirmed_with(svc: Services, *, name: str, insurer: str) -> str:
     from reception.results import QualificationResult
 
     rid = svc.store.begin_reception()
-    evil = QualificationResult.parse({
-        "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
-        "MessageBody": {"ProcessingResultStatus": "1", "QualificationValidity": "1",
-                        "ResultList": {"ResultOfQualificationConfirmation": [
-                            {"Name": name, "InsurerName": insurer}]}},
-    })  # fmt: skip
+    evil = QualificationResult.parse(
+        {
+            "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
+            "MessageBody": {
+                "ProcessingResultStatus": "1",
+                "QualificationValidity": "1",
+                "ResultList": {
+                    "ResultOfQualificationConfirmation": [{"Name": name, "InsurerName": insurer}]
+                },
+            },
+        }
+    )
     svc.store.finish_reception(rid, status="confirmed", method="pin", result=evil)
     return rid
 
@@ -309,8 +324,7 @@ def test_control_sequences_from_the_service_never_reach_the_terminal(
         app.refresh_lists()
         app.show_detail(rid)
         await pilot.pause()
-        for shown_text in (text(app, "#detail"), cells(app, "#receptions"),
-                           cells(app, "#pending")):  # fmt: skip
+        for shown_text in (text(app, "#detail"), cells(app, "#receptions"), cells(app, "#pending")):
             assert "偽␛[41;97m赤␛]0;PWNED␇␀�名" in shown_text
             for raw in ("\x1b", "\x07", "\x00", "\u202e"):
                 assert raw not in shown_text
@@ -437,11 +451,16 @@ def test_the_declaration_form_takes_the_reason_of_the_selected_reception(
 
     svc = services(tui_world, tmp_path)
     older = svc.store.begin_reception()
-    svc.store.finish_reception(older, status="fallback", reason="保険証利用登録がありません",
-                               fallback_reason=FallbackReason.NOT_REGISTERED)  # fmt: skip
+    svc.store.finish_reception(
+        older,
+        status="fallback",
+        reason="保険証利用登録がありません",
+        fallback_reason=FallbackReason.NOT_REGISTERED,
+    )
     newer = svc.store.begin_reception()
-    svc.store.finish_reception(newer, status="fallback", reason="複数該当",
-                               fallback_reason=FallbackReason.MULTIPLE)  # fmt: skip
+    svc.store.finish_reception(
+        newer, status="fallback", reason="複数該当", fallback_reason=FallbackReason.MULTIPLE
+    )
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
         for rid, label in ((older, "保険証利用登録なし"), (newer, "複数該当")):

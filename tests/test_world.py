@@ -21,11 +21,29 @@ from reader.virtual.profile import load_profile
 from tests.conftest import WORLD_TODAY as TODAY
 
 REQUIRED = {
-    "adult-kyokai", "family", "child-preschool", "elderly-70-2wari", "elderly-70-active",
-    "late-elderly-1wari", "late-elderly-2wari", "kokuho", "limit-u", "dialysis", "cert-grace",
-    "cert-lapsed", "revoked", "not-registered", "new-employee", "lost", "lost-newer",
-    "multiple", "pin-blocked", "face-only", "android", "public-expense",
-}  # fmt: skip
+    "adult-kyokai",
+    "family",
+    "child-preschool",
+    "elderly-70-2wari",
+    "elderly-70-active",
+    "late-elderly-1wari",
+    "late-elderly-2wari",
+    "kokuho",
+    "limit-u",
+    "dialysis",
+    "cert-grace",
+    "cert-lapsed",
+    "revoked",
+    "not-registered",
+    "new-employee",
+    "lost",
+    "lost-newer",
+    "multiple",
+    "pin-blocked",
+    "face-only",
+    "android",
+    "public-expense",
+}
 
 
 def db(world: World) -> sqlite3.Connection:
@@ -187,8 +205,12 @@ def test_cli_seed_revoke_and_bad_input(
 
 def test_extra_persons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "big"
-    assert mock_oqs(["seed", "--out", str(out), "--extra-persons", "2_000", "--today",
-                     TODAY.isoformat()]) == 0  # fmt: skip
+    assert (
+        mock_oqs(
+            ["seed", "--out", str(out), "--extra-persons", "2_000", "--today", TODAY.isoformat()]
+        )
+        == 0
+    )
     assert "2000 extra persons" in capsys.readouterr().out
     conn = registry.connect(out / "registry.sqlite", readonly=True)
     assert conn.execute("SELECT COUNT(*) FROM persons WHERE persona IS NULL").fetchone()[0] == 2000

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,9 +97,6 @@ class NumberAccess:
         return {"at": self.at, "application": self.application, "operation": self.operation}
 
 
-_ALL_HONEYPOTS: weakref.WeakSet[Honeypot] = weakref.WeakSet()
-
-
 class Honeypot:
     """Records every access to the 個人番号-bearing parts of the card.
 
@@ -114,7 +110,6 @@ class Honeypot:
         self.sink = sink
         self.deliberate = deliberate
         self._lock = threading.Lock()
-        _ALL_HONEYPOTS.add(self)
 
     def record(self, application: str, operation: str) -> None:
         access = NumberAccess(
@@ -130,11 +125,6 @@ class Honeypot:
     @property
     def empty(self) -> bool:
         return not self.accesses
-
-
-def all_honeypots() -> list[Honeypot]:
-    """Every live honeypot in this process (for the suite-wide invariant check)."""
-    return list(_ALL_HONEYPOTS)
 
 
 @dataclass

@@ -56,10 +56,9 @@ def card_in_slot(profile: Path, slot: int, *, seconds: float = 10.0) -> Iterator
     reader = vpcd_reader(slot)
     vcard = Path(sys.executable).parent / "vcard"
     proc = subprocess.Popen(
-        [str(vcard), "serve", "--profile", str(profile), "--port", str(vpcd_port(slot)),
-         "--quiet"],
+        [str(vcard), "serve", "--profile", str(profile), "--port", str(vpcd_port(slot)), "--quiet"],
         stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     try:
         if not wait_for_card(reader, True, seconds=seconds):
             raise SlotError(f"the virtual card did not appear in {reader!r} (is pcscd running?)")

@@ -136,8 +136,10 @@ class DemoControls:
         mock_oqs = Path(sys.executable).parent / "mock-oqs"
         proc = subprocess.run(
             [str(mock_oqs), "faults", "--world", str(self.world.directory), *args],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr.strip() or f"mock-oqs faults exited {proc.returncode}")
         return proc.stdout

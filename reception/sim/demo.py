@@ -41,9 +41,10 @@ def demo_services(
         VpcdCards(pcsc_slot) if pcsc_slot is not None else LoopbackCards()
     )
     demo = DemoControls(
-        world, cards,
+        world,
+        cards,
         [(str(p["id"]), str(p.get("description", ""))) for p in world.index["personas"]],
-    )  # fmt: skip
+    )
     settings = settings.model_copy(update={"face": world.face_settings(settings.face)})
     return Services(
         settings=settings,
@@ -67,8 +68,10 @@ def run_demo(settings: ReceptionSettings, world_dir: Path | None, *, loopback: b
             mock_oqs = Path(sys.executable).parent / "mock-oqs"
             proc = subprocess.run(
                 [str(mock_oqs), "seed", "--out", str(world_dir), "--seed", "1"],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if proc.returncode != 0:
                 raise WorldError(f"mock-oqs seed failed: {proc.stderr.strip()}")
         world = WorldFiles.open(world_dir)

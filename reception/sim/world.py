@@ -129,10 +129,22 @@ def served(
     port = _free_port()
     log = open(world.directory / "mock-oqs.log", "ab")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [*_mock_oqs_command(), "serve", "--world", str(world.directory), "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", *options],
-        stdout=log, stderr=log,
-    )  # fmt: skip
+        [
+            *_mock_oqs_command(),
+            "serve",
+            "--world",
+            str(world.directory),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            *options,
+        ],
+        stdout=log,
+        stderr=log,
+    )
     url = f"https://127.0.0.1:{port}"
     ctx = ssl.create_default_context(cafile=str(world.facility_ca))
     deadline = time.monotonic() + timeout

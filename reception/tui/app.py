@@ -116,8 +116,10 @@ class ReceptionApp(App[None]):
                     yield DataTable(id="receptions", cursor_type="row", zebra_stripes=True)
                 with TabPane("詳細・代替手段", id="tab-detail"), VerticalScroll():
                     yield Static("受付を一覧から選んでください", id="detail")
-                    yield Input(placeholder="確認した内容（例: お知らせ 協会けんぽ 3割）",
-                                id="ladder-detail")  # fmt: skip
+                    yield Input(
+                        placeholder="確認した内容（例: お知らせ 協会けんぽ 3割）",
+                        id="ladder-detail",
+                    )
                     with Horizontal(id="ladder"):
                         yield Button("お知らせを確認", id="ladder-notice")
                         yield Button("マイナポータルを確認", id="ladder-portal")
@@ -137,10 +139,13 @@ class ReceptionApp(App[None]):
                 if self.services.demo is not None:
                     with TabPane("デモ", id="tab-demo"):
                         yield Select(
-                            [(safe(f"{pid} — {desc}"), pid)
-                             for pid, desc in self.services.demo.personas],
-                            prompt="ペルソナを選ぶ", id="persona",
-                        )  # fmt: skip
+                            [
+                                (safe(f"{pid} — {desc}"), pid)
+                                for pid, desc in self.services.demo.personas
+                            ],
+                            prompt="ペルソナを選ぶ",
+                            id="persona",
+                        )
                         with Horizontal():
                             yield Button("カードを置く", id="demo-place", variant="primary")
                             yield Button("カードを取る", id="demo-remove")
@@ -208,8 +213,9 @@ class ReceptionApp(App[None]):
             return
         error = event.worker.error
         self.log_dev(f"worker {event.worker.name} failed: {error!r}")
-        self.notify(safe(f"内部エラー（{event.worker.group}）: {error}"), severity="error",
-                    timeout=10)  # fmt: skip
+        self.notify(
+            safe(f"内部エラー（{event.worker.group}）: {error}"), severity="error", timeout=10
+        )
         if event.worker.group == "checkin":
             self.checkin_running = False
             self.panel.show_done("error", str(error))
@@ -269,10 +275,14 @@ class ReceptionApp(App[None]):
         request = CheckinRequest(Method.PIN, staff="受付")
         try:
             outcome = await check_in(
-                self.services.traced(), self.client, self.services.store,
-                self.services.terminal, request, face=self.services.settings.face,
+                self.services.traced(),
+                self.client,
+                self.services.store,
+                self.services.terminal,
+                request,
+                face=self.services.settings.face,
                 interaction=self.interaction,
-            )  # fmt: skip
+            )
         finally:
             self._checkin_ended()
         self.post_message(CheckinFinished(outcome))
@@ -346,10 +356,18 @@ class ReceptionApp(App[None]):
         pending.clear()
         for d in store.pending():
             pending.add_row(
-                *(Text(plain(x)) for x in (d.declaration_id, d.created_at[:16], d.declaration.name,
-                                    "あり" if d.declaration.queryable else "なし", d.state)),
+                *(
+                    Text(plain(x))
+                    for x in (
+                        d.declaration_id,
+                        d.created_at[:16],
+                        d.declaration.name,
+                        "あり" if d.declaration.queryable else "なし",
+                        d.state,
+                    )
+                ),
                 key=d.declaration_id,
-            )  # fmt: skip
+            )
 
     @on(Input.Changed, "#filter")
     def _filter(self) -> None:
@@ -436,8 +454,9 @@ class ReceptionApp(App[None]):
             self.notify(safe(f"{exc.title}: {exc}"), severity="error")
             return
         store = self.services.store
-        store.record_step(reception_id, LadderStep.CERTIFICATE,
-                          f"番号で照会: {result.validity_label}")  # fmt: skip
+        store.record_step(
+            reception_id, LadderStep.CERTIFICATE, f"番号で照会: {result.validity_label}"
+        )
         store.add_result(reception_id, result)
         self.notify(safe(f"資格確認書の照会: {result.validity_label}"))
         self.refresh_lists()
@@ -445,8 +464,10 @@ class ReceptionApp(App[None]):
 
     @on(Button.Pressed, "#ladder-declare")
     def _ladder_declare(self) -> None:
-        prefill = {"declared_on": now_jst().date().isoformat(),
-                   "reason": FallbackReason.NO_MATCH.label}  # fmt: skip
+        prefill = {
+            "declared_on": now_jst().date().isoformat(),
+            "reason": FallbackReason.NO_MATCH.label,
+        }
         if self.selected is not None:
             # the reason of the reception staff selected, as it was stored — not the
             # terminal's last check-in
@@ -458,12 +479,16 @@ class ReceptionApp(App[None]):
     def _declared(self, declaration: SelfDeclaration | None) -> None:
         if declaration is None:
             return
-        filed = file_declaration(self.services.store, declaration,
-                                 self.services.settings.declarations_dir,
-                                 reception_id=self.selected)  # fmt: skip
+        filed = file_declaration(
+            self.services.store,
+            declaration,
+            self.services.settings.declarations_dir,
+            reception_id=self.selected,
+        )
         if filed.pdf_error:  # the declaration is stored all the same
-            self.notify(safe(f"申立書を保存しました（PDFなし）: {filed.pdf_error}"),
-                        severity="error")  # fmt: skip
+            self.notify(
+                safe(f"申立書を保存しました（PDFなし）: {filed.pdf_error}"), severity="error"
+            )
         else:
             self.notify(safe(f"申立書を保存しました: {filed.pdf}"))
         self.refresh_lists()

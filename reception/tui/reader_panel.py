@@ -192,8 +192,12 @@ class ReaderPanel(Vertical):
         self.query_one("#limit-title", Static).update(self.t("limit"))
         self.query_one("#face-shoot", Button).label = self.t("face_shoot")
         self.query_one("#consent-all", Button).label = self.t("all")
-        for button_id, key in (("#pin-ok", "ok"), ("#consent-ok", "ok"), ("#pin-back", "back"),
-                               ("#face-back", "cancel")):  # fmt: skip
+        for button_id, key in (
+            ("#pin-ok", "ok"),
+            ("#consent-ok", "ok"),
+            ("#pin-back", "back"),
+            ("#face-back", "cancel"),
+        ):
             self.query_one(button_id, Button).label = self.t(key)
         for key, ja, en in CONSENT_ITEMS:
             self.query_one(f"#consent-{key}", Checkbox).label = ja if self.language == "ja" else en

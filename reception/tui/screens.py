@@ -78,9 +78,12 @@ class NumberQueryScreen(ModalScreen[dict[str, Any] | None]):
             self.query_one("#number-errors", Static).update(safe("\n".join(problems)))
             return
         body: dict[str, Any] = {
-            "insurer_number": values["insurer_number"], "symbol": values["symbol"],
-            "number": values["number"], "birth_date": birth, "limit_consent": False,
-        }  # fmt: skip
+            "insurer_number": values["insurer_number"],
+            "symbol": values["symbol"],
+            "number": values["number"],
+            "birth_date": birth,
+            "limit_consent": False,
+        }
         if values["branch"]:
             body["branch"] = values["branch"]
         self.dismiss(body)
