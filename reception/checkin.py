@@ -72,7 +72,7 @@ from reception.flow import (
 from reception.oqs_client import OqsClient, OqsError
 from reception.results import QualificationResult
 from reception.settings import FaceSettings
-from reception.store import Store
+from reception.store import ReceptionStatus, Store
 
 log = logging.getLogger(__name__)
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
@@ -157,18 +157,18 @@ class CheckinOutcome:
         return self.flow.result
 
     @property
-    def status(self) -> str:
+    def status(self) -> ReceptionStatus:
         return store_status(self.flow.state)
 
 
-def store_status(state: State) -> str:
+def store_status(state: State) -> ReceptionStatus:
     if state is State.CONFIRMED:
-        return "confirmed"
+        return ReceptionStatus.CONFIRMED
     if state is State.FALLBACK:
-        return "fallback"
+        return ReceptionStatus.FALLBACK
     if state is State.OQS_UNAVAILABLE:
-        return "pending"
-    return "error"
+        return ReceptionStatus.PENDING
+    return ReceptionStatus.ERROR
 
 
 def _b64(data: bytes) -> str:
@@ -420,13 +420,15 @@ async def check_in(
         flow.apply(CardFailed(str(exc)))
     except InvalidPin:
         # typed wrong (3 digits, full-width, empty): nothing reached the card, no try spent
-        _abandon(store, reception_id, "cancelled", MALFORMED_PIN_REASON, request)
+        _abandon(store, reception_id, ReceptionStatus.CANCELLED, MALFORMED_PIN_REASON, request)
         raise
     except (CheckinCancelled, KeyboardInterrupt, asyncio.CancelledError) as exc:
-        _abandon(store, reception_id, "cancelled", f"中止: {exc or type(exc).__name__}", request)
+        reason = f"中止: {exc or type(exc).__name__}"
+        _abandon(store, reception_id, ReceptionStatus.CANCELLED, reason, request)
         raise
     except BaseException as exc:  # a bug or the store itself: never left in progress
-        _abandon(store, reception_id, "error", f"内部エラー: {type(exc).__name__}: {exc}", request)
+        reason = f"内部エラー: {type(exc).__name__}: {exc}"
+        _abandon(store, reception_id, ReceptionStatus.ERROR, reason, request)
         raise
     return _finish(store, reception_id, flow, channel, timings, started, certificate_der, request)
 
@@ -438,7 +440,11 @@ MALFORMED_PIN_REASON = (
 
 
 def _abandon(
-    store: Store, reception_id: str, status: str, reason: str, request: CheckinRequest
+    store: Store,
+    reception_id: str,
+    status: ReceptionStatus,
+    reason: str,
+    request: CheckinRequest,
 ) -> None:
     """End a check-in that stops by an exception: the reception is ended with the reason
     (and an audit entry) before the exception goes on. A failing store does not hide

@@ -44,9 +44,11 @@ from reception.declaration import DeclarationError, LadderStep, SelfDeclaration
 from reception.errors import InputError, ReceptionError
 from reception.export import export_csv, export_xml
 from reception.flow import ConsentsGiven, Method, State
-from reception.ladder import file_declaration
-from reception.oqs_client import OqsClient, OqsError
+from reception.ladder import confirm_by_number, file_declaration, record_rung
+from reception.oqs_client import NumberQuery, OqsClient, OqsError
+from reception.present import LADDER_HINT, OUTCOME_SENTENCES, qualification_lines, the_entry
 from reception.redaction import configure_logging
+from reception.results import QualificationResult
 from reception.reverify import describe, reverify_pending, reverify_when_back
 from reception.settings import ReceptionSettings, TransportKind, load_settings
 from reception.store import Store, now_jst
@@ -244,7 +246,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 def _report(outcome: CheckinOutcome, as_json: bool) -> None:
     flow = outcome.flow
     result = outcome.result
-    entry = result.entries[0] if result is not None and len(result.entries) == 1 else None
+    entry = the_entry(result)
     data: dict[str, Any] = {
         "reception_id": outcome.reception_id,
         "outcome": outcome.status,
@@ -266,29 +268,14 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
     if as_json:
         _print_json(data)
         return
-    label = {
-        "confirmed": "資格確認できました",
-        "fallback": "資格確認できません（代替手段へ）",
-        "pending": "資格確認サービスに接続できません（保留）",
-        "error": "中断しました",
-    }
-    _print(f"受付 {outcome.reception_id}: {label[outcome.status]}")
+    _print(f"受付 {outcome.reception_id}: {OUTCOME_SENTENCES[outcome.status]}")
     if flow.message:
         _print(f"  {flow.message}")
     if flow.fallback_reason:
-        _print(
-            f"  理由: {flow.fallback_reason.label} → 資格情報のお知らせ／マイナポータル、"
-            "資格確認書、被保険者資格申立書の順に確認してください"
-        )
+        _print(f"  理由: {flow.fallback_reason.label} → {LADDER_HINT}")
     if entry is not None:
-        insurer = (entry.insurer_number or "").strip()
-        _print(f"  氏名 {entry.name}（{entry.name_kana}） 生年月日 {entry.birthdate}")
-        _print(f"  保険者 {entry.insurer_name} {insurer}")
-        _print(
-            f"  記号 {entry.insured_card_symbol} 番号 {entry.insured_identification_number} "
-            f"枝番 {entry.insured_branch_number}"
-        )
-        _print(f"  負担割合 {entry.ratio}")
+        for line in qualification_lines(entry):
+            _print(f"  {line}")
     for notice in data["notices"]:
         _print(f"  ※ {notice}")
     timings = ", ".join(f"{k} {v:.1f} ms" for k, v in outcome.timings.items())
@@ -382,69 +369,40 @@ def cmd_reverify(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 def cmd_step(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     store = Store(args.store or settings.store_path)
-    store.reception(args.reception)
     step = {
         "notice": LadderStep.NOTICE,
         "portal": LadderStep.PORTAL,
         "certificate": LadderStep.CERTIFICATE,
         "declaration": LadderStep.DECLARATION,
     }[args.step]
-    if not args.detail.strip():
-        raise UsageError("--detail: say what you saw (e.g. 資格情報のお知らせ: 協会けんぽ 3割)")
-    store.record_step(args.reception, step, args.detail.strip(), actor=args.staff)
+    record_rung(store, args.reception, step, args.detail, actor=args.staff)
     _print(f"{args.reception}: {step.value} を記録しました")
     return 0
 
 
 def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) -> int:
-    world = _world(args)
     store = Store(args.store or settings.store_path)
-    reception_id = args.reception or store.begin_reception(actor=args.staff)
-    body = {
-        "insurer_number": args.insurer_number,
-        "symbol": args.symbol,
-        "number": args.number,
-        "birth_date": args.birth_date.strftime("%Y%m%d"),
-        "limit_consent": args.limit_consent,
-    }
-    if args.branch:
-        body["branch"] = args.branch
-    with oqs_for(args, settings, world) as client:
+    query = NumberQuery(
+        insurer_number=args.insurer_number,
+        symbol=args.symbol,
+        number=args.number,
+        branch=args.branch or "",
+        birth_date=args.birth_date,
+        limit_consent=args.limit_consent,
+    )
+    with oqs_for(args, settings, _world(args)) as client:
 
-        async def go() -> Any:
+        async def go() -> tuple[str, QualificationResult]:
             async with client:
-                return await client.confirm_number(body)
+                return await confirm_by_number(
+                    client, store, query, reception_id=args.reception, actor=args.staff
+                )
 
-        try:
-            result = asyncio.run(go())
-        except OqsError as exc:
-            store.finish_reception(
-                reception_id,
-                status="pending" if exc.fallback else "error",
-                reason=f"{exc.title}: {exc}",
-                method="number",
-            )
-            raise
-    status = "confirmed" if result.confirmed else "fallback"
-    store.record_step(
-        reception_id,
-        LadderStep.CERTIFICATE,
-        f"番号で照会: {result.validity_label}",
-        actor=args.staff,
-    )
-    store.finish_reception(
-        reception_id,
-        status=status,
-        method="number",
-        result=result,
-        reason=None if result.confirmed else result.validity_label,
-    )
+        reception_id, result = asyncio.run(go())
     _print(f"受付 {reception_id}: {result.validity_label}")
     for entry in result.entries:
-        _print(
-            f"  {entry.name} {entry.insurer_name} {(entry.insurer_number or '').strip()} "
-            f"負担割合 {entry.ratio}"
-        )
+        for line in qualification_lines(entry):
+            _print(f"  {line}")
     return 0 if result.confirmed else EXIT_FALLBACK
 
 

@@ -1,5 +1,8 @@
-"""Filing a 被保険者資格申立書: the printed form first, then one transaction that stores
-the declaration with its form and queues it for re-verification.
+"""The fallback ladder's use cases (oqs.md §6), for every front end: recording a rung,
+the 資格確認書 query by number, and filing a 被保険者資格申立書.
+
+Filing a 申立書: the printed form first, then one transaction that stores the
+declaration with its form and queues it for re-verification.
 
 A kill -9 at any moment leaves either nothing (the staff see the form was not saved) or
 a declaration with its PDF — never a declaration whose form was lost on the way. A PDF
@@ -12,9 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reception.declaration import SelfDeclaration
+from reception.declaration import LadderStep, SelfDeclaration
+from reception.errors import InputError
+from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.pdf import FontMissing, render_declaration
-from reception.store import Store, new_id
+from reception.reasons import FallbackReason
+from reception.results import QualificationResult
+from reception.store import ReceptionStatus, Store, new_id, now_jst
 
 
 @dataclass(frozen=True)
@@ -47,3 +54,56 @@ def file_declaration(
         declaration, reception_id=reception_id, pdf=pdf, actor=actor, declaration_id=declaration_id
     )
     return FiledDeclaration(declaration_id, pdf, error)
+
+
+def record_rung(
+    store: Store, reception_id: str, step: LadderStep, detail: str, *, actor: str = "staff"
+) -> None:
+    """Record what staff saw on a rung (お知らせ, マイナポータル …): InputError when they
+    wrote nothing; NotFound for an unknown reception."""
+    detail = detail.strip()
+    if not detail:
+        raise InputError("確認した内容を書いてください（例: 資格情報のお知らせ 協会けんぽ 3割）")
+    store.reception(reception_id)
+    store.record_step(reception_id, step, detail, actor=actor)
+
+
+async def confirm_by_number(
+    client: OqsClient,
+    store: Store,
+    query: NumberQuery,
+    *,
+    reception_id: str | None = None,
+    actor: str = "staff",
+) -> tuple[str, QualificationResult]:
+    """The 資格確認書 rung: query the service by number and record it — on the given
+    reception (its result added), or on a new one that ends with the answer. A failure
+    of the service ends a new reception as pending (or error) and is raised."""
+    new = reception_id is None
+    rid = reception_id if reception_id is not None else store.begin_reception(actor=actor)
+    try:
+        result = await client.confirm_number(query)
+    except OqsError as exc:
+        if new:
+            status = ReceptionStatus.PENDING if exc.fallback else ReceptionStatus.ERROR
+            reason = f"{exc.title}: {exc}"
+            store.finish_reception(rid, status=status, reason=reason, method="number")
+        raise
+    detail = f"番号で照会: {result.validity_label}"
+    store.record_step(rid, LadderStep.CERTIFICATE, detail, actor=actor)
+    if new:
+        status = ReceptionStatus.CONFIRMED if result.confirmed else ReceptionStatus.FALLBACK
+        why = None if result.confirmed else result.validity_label
+        store.finish_reception(rid, status=status, method="number", result=result, reason=why)
+    else:
+        store.add_result(rid, result)
+    return rid, result
+
+
+def declaration_prefill(store: Store, reception_id: str | None) -> dict[str, str]:
+    """The 申立書 form's first values: today, and the reason of the reception as stored
+    (not the terminal's last check-in)."""
+    reason = FallbackReason.NO_MATCH
+    if reception_id is not None:
+        reason = store.reception(reception_id).fallback_reason or reason
+    return {"declared_on": now_jst().date().isoformat(), "reason": reason.label}

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import enum
 import json
 import logging
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ConfigDict
 
 from reception.errors import ReceptionError
 from reception.results import QualificationResult
@@ -34,6 +36,32 @@ from reception.settings import OqsSettings, SettingsError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class NumberQuery(BaseModel):
+    """A confirmation by the numbers of a 資格確認書 (or a 申立書's): the request body of
+    ``POST /v1/confirmations/number``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    insurer_number: str
+    symbol: str = ""
+    number: str
+    branch: str = ""
+    birth_date: dt.date
+    limit_consent: bool = False
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "insurer_number": self.insurer_number,
+            "symbol": self.symbol,
+            "number": self.number,
+            "birth_date": self.birth_date.strftime("%Y%m%d"),
+            "limit_consent": self.limit_consent,
+        }
+        if self.branch:
+            body["branch"] = self.branch
+        return body
 
 
 class OqsError(ReceptionError):
@@ -228,11 +256,11 @@ class OqsClient:
             parse=QualificationResult.parse,
         )
 
-    async def confirm_number(self, body: dict[str, Any]) -> QualificationResult:
+    async def confirm_number(self, query: NumberQuery) -> QualificationResult:
         return await self._call(
             "POST",
             "/v1/confirmations/number",
-            json_body=body,
+            json_body=query.body(),
             retry=True,
             parse=QualificationResult.parse,
         )

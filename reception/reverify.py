@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from reception.declaration import SelfDeclaration
-from reception.oqs_client import OqsClient, OqsError
+from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.results import QualificationResult
 from reception.store import Store
 
@@ -34,17 +34,15 @@ class ReverifySummary:
         return len(self.confirmed) + len(self.differing) + len(self.unknown)
 
 
-def number_query(declaration: SelfDeclaration) -> dict[str, object]:
-    query: dict[str, object] = {
-        "insurer_number": declaration.insurer_number,
-        "symbol": declaration.symbol,
-        "number": declaration.number,
-        "birth_date": declaration.birth_date.strftime("%Y%m%d"),
-        "limit_consent": False,
-    }
-    if declaration.branch:
-        query["branch"] = declaration.branch
-    return query
+def number_query(declaration: SelfDeclaration) -> NumberQuery:
+    """The query by the numbers the patient declared (queryable declarations only)."""
+    return NumberQuery(
+        insurer_number=declaration.insurer_number or "",
+        symbol=declaration.symbol or "",
+        number=declaration.number or "",
+        branch=declaration.branch or "",
+        birth_date=declaration.birth_date,
+    )
 
 
 def compare(

@@ -15,6 +15,7 @@ moments; a check-in stays well under a millisecond of storage.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import os
 import secrets
@@ -91,10 +92,30 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
-STATUSES = ("confirmed", "fallback", "pending", "error", "cancelled", "interrupted")
-"""How a reception ended (``in-progress`` while it runs): ``cancelled`` — stopped on
-purpose or by bad input (a malformed PIN); ``interrupted`` — the process running it died
-(found at the next start of any program on this store)."""
+class ReceptionStatus(enum.StrEnum):
+    """Where a reception stands. ``cancelled``: stopped on purpose or by bad input (a
+    malformed PIN); ``interrupted``: the process running it died (found at the next start
+    of any program on this store)."""
+
+    IN_PROGRESS = "in-progress"
+    CONFIRMED = "confirmed"
+    FALLBACK = "fallback"  # the card route ended: the ladder is next
+    PENDING = "pending"  # the service could not be reached: re-checked when it is back
+    ERROR = "error"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+class DeclarationState(enum.StrEnum):
+    """A 申立書's re-verification: pending, then confirmed / differing, or unknown (no
+    numbers, or not found yet: stays queued)."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DIFFERING = "differing"
+    UNKNOWN = "unknown"
+
+
 INTERRUPTED_REASON = "中断: 受付の途中で端末のプログラムが終了しました（もう一度受付してください）"
 
 
@@ -151,7 +172,7 @@ class Reception:
     day: str
     method: str | None
     variant: str | None
-    status: str
+    status: ReceptionStatus
     reason: str | None
     apdu_count: int | None
     fallback_reason: FallbackReason | None
@@ -165,7 +186,7 @@ class Declaration:
     created_at: str
     declaration: SelfDeclaration
     pdf: str | None
-    state: str
+    state: DeclarationState
     checked_at: str | None
     difference: dict[str, list[str | None]]
 
@@ -262,7 +283,7 @@ class Store:
         self,
         reception_id: str,
         *,
-        status: str,
+        status: ReceptionStatus | str,
         reason: str | None = None,
         fallback_reason: FallbackReason | None = None,
         method: str | None = None,
@@ -273,8 +294,12 @@ class Store:
         timings: dict[str, float] | None = None,
         actor: str = "terminal",
     ) -> None:
-        if status not in STATUSES:
-            raise ValueError(f"unknown reception status {status!r}")
+        try:
+            status = ReceptionStatus(status)
+        except ValueError:
+            raise ValueError(f"unknown reception status {status!r}") from None
+        if status is ReceptionStatus.IN_PROGRESS:
+            raise ValueError("a reception is finished with how it ended, not in-progress")
         at = now_jst().isoformat()
         with self._write() as conn:
             updated = conn.execute(
@@ -418,7 +443,7 @@ class Store:
     def settle(
         self,
         declaration_id: str,
-        state: str,
+        state: DeclarationState | str,
         *,
         difference: dict[str, list[str | None]] | None = None,
         result: QualificationResult | None = None,
@@ -426,8 +451,9 @@ class Store:
     ) -> None:
         """Record a re-verification: ``confirmed`` and ``differing`` leave the queue;
         ``unknown`` stays queued (tried again when the service answers differently)."""
-        if state not in ("confirmed", "differing", "unknown"):
-            raise ValueError(f"unknown declaration state {state!r}")
+        state = DeclarationState(state)
+        if state is DeclarationState.PENDING:
+            raise ValueError("a re-verification settles as confirmed, differing or unknown")
         at = now_jst().isoformat()
         with self._write() as conn:
             row = conn.execute(
@@ -441,7 +467,7 @@ class Store:
                 "WHERE declaration_id = ?",
                 (state, at, json.dumps(difference or {}, ensure_ascii=False), declaration_id),
             )
-            if state == "unknown":
+            if state is DeclarationState.UNKNOWN:
                 conn.execute(
                     "UPDATE reverify_queue SET attempts = attempts + 1, last_error = NULL "
                     "WHERE declaration_id = ?",
@@ -495,7 +521,7 @@ def _reception(row: sqlite3.Row) -> Reception:
         day=row["day"],
         method=row["method"],
         variant=row["variant"],
-        status=row["status"],
+        status=ReceptionStatus(row["status"]),
         reason=row["reason"],
         apdu_count=row["apdu_count"],
         timings=json.loads(row["timings"] or "{}"),
@@ -517,7 +543,7 @@ def _declaration(row: sqlite3.Row) -> Declaration:
         created_at=row["created_at"],
         declaration=SelfDeclaration.model_validate_json(row["data"], context=STORED),
         pdf=row["pdf"],
-        state=row["state"],
+        state=DeclarationState(row["state"]),
         checked_at=row["checked_at"],
         difference=json.loads(row["difference"] or "{}"),
     )

@@ -4,6 +4,7 @@ typed errors, retries only where safe, and the circuit breaker."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from reception.oqs_client import (
     BreakerState,
+    NumberQuery,
     OqsCircuitOpen,
     OqsClient,
     OqsMalformed,
@@ -28,6 +30,8 @@ from reception.results import QualificationResult
 from reception.settings import OqsSettings
 from tests.conftest import WORLD_TODAY, mock_oqs_serving
 from tests.test_oqs_service import pin_body, with_client_cert
+
+QUERY = NumberQuery(insurer_number="01130012", number="1", birth_date=dt.date(1980, 1, 1))
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +204,7 @@ def test_garbage_and_errors_are_typed(
 ) -> None:
     client = OqsClient(OqsSettings(retries=0), transport=Scripted(answer).transport())
     with pytest.raises(error) as caught:
-        run(client, lambda c: c.confirm_number({}))
+        run(client, lambda c: c.confirm_number(QUERY))
     assert str(caught.value)  # every error says something
 
 

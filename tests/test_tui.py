@@ -23,6 +23,7 @@ from reception.sim.world import WorldFiles
 from reception.store import now_jst
 from reception.tui.app import ReceptionApp, make_app
 from reception.tui.services import Services
+from reception.tui.widgets.demo import DemoPanel
 from tests.conftest import WORLD_TODAY
 from tests.test_oqs_service import with_client_cert
 
@@ -191,7 +192,7 @@ def test_card_removed_mid_flow(tui_world: World, tmp_path: Path) -> None:
         await pilot.click("#method-pin")
         await at_view(pilot, app, "pin")
         app.remove_card()
-        await until(pilot, lambda: not app.checkin_running)
+        await until(pilot, lambda: not app.desk.running)
         await pilot.pause()
 
     asyncio.run(drive(svc, scenario))
@@ -340,11 +341,11 @@ def test_reader_unplugged_and_language(tui_world: World, tmp_path: Path) -> None
         await pilot.press("f2")
         assert "Please place your My Number card" in text(app, "#wait-title")
         await pilot.press("f2")
-        app.toggle_reader()  # the reader is unplugged when the card arrives
+        app.query_one(DemoPanel).toggle_reader()  # the reader is unplugged when the card arrives
         app.place_card("adult-kyokai")
         await until(pilot, lambda: app.panel.view == "done")
         assert "確認できませんでした" in text(app, "#done-title")
-        app.toggle_reader()
+        app.query_one(DemoPanel).toggle_reader()
 
     asyncio.run(drive(svc, scenario))
     [reception] = svc.store.receptions_on(now_jst().date())
@@ -386,7 +387,7 @@ def test_a_crashing_worker_is_reported_and_the_panel_recovers(
         app.place_card("adult-kyokai")
         await until(pilot, lambda: app.panel.view == "done")
         assert "driver exploded" in text(app, "#done-detail")
-        assert not app.checkin_running
+        assert not app.desk.running
         assert any("driver exploded" in line for line in app.dev_lines)
 
     asyncio.run(drive(svc, scenario))
@@ -504,6 +505,6 @@ def test_a_typed_ahead_method_the_card_lacks_is_ignored(tui_world: World, tmp_pa
         await pilot.press("2")
         await at_view(pilot, app, "method")
         await pilot.pause()
-        assert app.panel.view == "method" and app.interaction.waiting_for == "method"
+        assert app.panel.view == "method" and app.desk.interaction.waiting_for == "method"
 
     asyncio.run(drive(svc, scenario))

@@ -27,7 +27,8 @@ FIXED_NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=store_module.JST)
 def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     counter = itertools.count(1)
     monkeypatch.setattr(store_module, "now_jst", lambda: FIXED_NOW)
-    monkeypatch.setattr("reception.tui.app.now_jst", lambda: FIXED_NOW)
+    for module in ("reception.tui.widgets.receptions", "reception.ladder"):
+        monkeypatch.setattr(f"{module}.now_jst", lambda: FIXED_NOW)
     monkeypatch.setattr(store_module, "new_id", lambda prefix: f"{prefix}-{next(counter):04d}")
 
 

@@ -2,16 +2,17 @@
 
 Large, high-contrast, keyboard-only friendly. Japanese by default, English on request.
 Every view is a container in a ContentSwitcher; :meth:`ReaderPanel.show` switches and
-fills it. Answers go back to the check-in through ``on_answer``.
+fills it. Answers go up as :class:`ReaderPanel.Answered` messages; the app hands them
+to the check-in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Button, Checkbox, ContentSwitcher, RadioButton, RadioSet, Static
 
 from reception.camera import FaceScenario
@@ -82,19 +83,20 @@ VIEWS = ["wait", "method", "pin", "face", "visual", "consents", "working", "done
 
 
 class ReaderPanel(Vertical):
-    """The patient's side. ``on_answer(value)`` hands an answer to the open question."""
+    """The patient's side: shows the question the check-in asks, posts the answer."""
 
-    def __init__(
-        self,
-        on_answer: Callable[[Any], bool],
-        *,
-        demo: bool,
-        language: str,
-        on_ready: Callable[[], None] | None = None,
-    ) -> None:
+    class Answered(Message):
+        """The patient (or staff) answered what the panel shows (None: back / cancel)."""
+
+        def __init__(self, value: Any) -> None:
+            super().__init__()
+            self.value = value
+
+    class Ready(Message):
+        """Every view has been laid out once: the panel is ready for a check-in."""
+
+    def __init__(self, *, demo: bool, language: str) -> None:
         super().__init__(id="reader-panel")
-        self.on_answer = on_answer
-        self.on_ready = on_ready
         self.demo = demo
         self.language = language if language in TEXT else "ja"
         self.view = "wait"
@@ -178,10 +180,13 @@ class ReaderPanel(Vertical):
             switcher.current = f"view-{self.view}"
             switcher.styles.visibility = "visible"
             self.warmed = True
-            if self.on_ready is not None:
-                self.on_ready()
+            self.post_message(self.Ready())
             return
         self.call_after_refresh(self._warm, views[1:])
+
+    def toggle_language(self) -> None:
+        self.language = "en" if self.language == "ja" else "ja"
+        self.retext()
 
     def retext(self) -> None:
         """(Re)write every fixed text in the current language."""
@@ -273,16 +278,18 @@ class ReaderPanel(Vertical):
 
     # -- input -----------------------------------------------------------------------------
 
+    def answer(self, value: Any) -> None:
+        self.post_message(self.Answered(value))
+
     def shortcut(self, key: str) -> bool:
         """Keyboard alone: 1/2/3 pick 顔認証/暗証番号/目視; y/n answer all consents."""
         if self.view == "method":
             method = METHOD_KEYS.get(key)
             if method is not None and self.query_one(f"#method-{method.value}").display:
-                # False when no question is open yet (the screen ran ahead): the app
-                # keeps the key for the question
-                return self.on_answer(method)
+                self.answer(method)
+                return True
             if key == "escape":
-                self.on_answer(None)
+                self.answer(None)
                 return True
         if self.view == "consents" and key in ("y", "n"):
             for item, _, _ in CONSENT_ITEMS:
@@ -306,7 +313,7 @@ class ReaderPanel(Vertical):
                 return True
             digits, self.pin_digits = self.pin_digits, ""
             self._dots()
-            self.on_answer(digits)
+            self.answer(digits)
             return True
         else:
             return False
@@ -324,16 +331,16 @@ class ReaderPanel(Vertical):
         elif button == "pin-ok":
             self.pin_key("enter")
         elif button in ("pin-back", "face-back", "method-cancel"):
-            self.on_answer(None)
+            self.answer(None)
         elif button.startswith("method-"):
-            self.on_answer(Method(button.removeprefix("method-")))
+            self.answer(Method(button.removeprefix("method-")))
         elif button == "face-shoot":
             pressed = self.query_one("#face-scenario", RadioSet).pressed_button
             scenario = {
                 "scenario-other": FaceScenario.OTHER,
                 "scenario-poor": FaceScenario.POOR,
             }.get(pressed.id if pressed is not None and pressed.id else "", FaceScenario.SAME)
-            self.on_answer(scenario)
+            self.answer(scenario)
         elif button == "consent-all":
             for key, _, _ in CONSENT_ITEMS:
                 self.query_one(f"#consent-{key}", Checkbox).value = True
@@ -343,4 +350,4 @@ class ReaderPanel(Vertical):
                 for key, _, _ in CONSENT_ITEMS
             }
             limit = self.query_one("#limit-yes", RadioButton).value
-            self.on_answer(ConsentsGiven(limit=limit, **values))
+            self.answer(ConsentsGiven(limit=limit, **values))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from reception.declaration import DeclarationError, SelfDeclaration
+from reception.oqs_client import NumberQuery
 from reception.tui.text import safe
 
 
@@ -48,7 +49,7 @@ NUMBER_FIELDS = [
 ]
 
 
-class NumberQueryScreen(ModalScreen[dict[str, Any] | None]):
+class NumberQueryScreen(ModalScreen[NumberQuery | None]):
     """The 資格確認書 rung: query by its numbers."""
 
     BINDINGS = [Binding("escape", "cancel", "閉じる", id="number-cancel")]
@@ -77,16 +78,20 @@ class NumberQueryScreen(ModalScreen[dict[str, Any] | None]):
                 problems.append("生年月日: YYYY-MM-DD で書いてください")
             self.query_one("#number-errors", Static).update(safe("\n".join(problems)))
             return
-        body: dict[str, Any] = {
-            "insurer_number": values["insurer_number"],
-            "symbol": values["symbol"],
-            "number": values["number"],
-            "birth_date": birth,
-            "limit_consent": False,
-        }
-        if values["branch"]:
-            body["branch"] = values["branch"]
-        self.dismiss(body)
+        try:
+            born = dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
+        except ValueError:
+            self.query_one("#number-errors", Static).update("生年月日: ありえない日付です")
+            return
+        self.dismiss(
+            NumberQuery(
+                insurer_number=values["insurer_number"],
+                symbol=values["symbol"],
+                number=values["number"],
+                branch=values["branch"],
+                birth_date=born,
+            )
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,0 +1,104 @@
+"""Reception facts for people: the label tables and the lines the CLI and the TUI show,
+in one place (Japanese: staff read them at the counter)."""
+
+from __future__ import annotations
+
+from reception.results import QualificationEntry, QualificationResult
+from reception.store import Reception, ReceptionStatus, Store
+
+STATUS_LABELS = {
+    ReceptionStatus.CONFIRMED: "確認済",
+    ReceptionStatus.FALLBACK: "要代替確認",
+    ReceptionStatus.PENDING: "保留（サービス停止）",
+    ReceptionStatus.ERROR: "エラー",
+    ReceptionStatus.CANCELLED: "取消",
+    ReceptionStatus.INTERRUPTED: "中断（端末終了）",
+    ReceptionStatus.IN_PROGRESS: "受付中",
+}
+OUTCOME_SENTENCES = {
+    ReceptionStatus.CONFIRMED: "資格確認できました",
+    ReceptionStatus.FALLBACK: "資格確認できません（代替手段へ）",
+    ReceptionStatus.PENDING: "資格確認サービスに接続できません（保留）",
+    ReceptionStatus.ERROR: "中断しました",
+    ReceptionStatus.CANCELLED: "取り消しました",
+    ReceptionStatus.INTERRUPTED: "中断しました（端末終了）",
+    ReceptionStatus.IN_PROGRESS: "受付中",
+}
+METHOD_LABELS = {"pin": "暗証番号", "face": "顔認証", "visual": "目視", "number": "番号照会"}
+FAMILY = {"1": "本人", "2": "家族"}
+SEX = {"1": "男", "2": "女", "3": "未設定"}
+LADDER_HINT = (
+    "資格情報のお知らせ／マイナポータル、資格確認書、被保険者資格申立書の順に確認してください"
+)
+
+
+def method_label(method: str | None) -> str:
+    return METHOD_LABELS.get(method or "", method or "—")
+
+
+def the_entry(result: QualificationResult | None) -> QualificationEntry | None:
+    """The one qualification of a result (None when there are none or several)."""
+    if result is None or len(result.entries) != 1:
+        return None
+    return result.entries[0]
+
+
+def qualification_lines(entry: QualificationEntry) -> list[str]:
+    """A qualification as staff read it: insurer, numbers, the person, the share."""
+    extra = entry.model_extra or {}
+    lines = [
+        f"保険者 {entry.insurer_name or '—'}  保険者番号 {(entry.insurer_number or '').strip()}",
+        f"記号 {entry.insured_card_symbol}  番号 {entry.insured_identification_number}"
+        f"  枝番 {entry.insured_branch_number}",
+        f"氏名 {entry.name}（{entry.name_kana}）  生年月日 {entry.birthdate}"
+        f"  性別 {SEX.get(entry.sex1 or '', '未設定')}",
+        f"本人・家族 {FAMILY.get(entry.personal_family_classification or '', '—')}"
+        f"  負担割合 {entry.ratio}",
+    ]
+    if entry.elderly_recipient_certificate_info:
+        lines.append("高齢受給者 あり")
+    if entry.limit_application_certificate_related_info:
+        info = entry.limit_application_certificate_related_info
+        lines.append(f"限度額適用区分 {info.get('LimitApplicationCertificateClassificationFlag')}")
+    if entry.specific_diseases_certificate_list:
+        lines.append("特定疾病 あり")
+    consent = "同意あり" if extra.get("PharmacistsInfoConsFlg") == "1" else "同意なし"
+    lines.append(f"診療・薬剤情報 {consent}")
+    return lines
+
+
+def reception_row(store: Store, reception: Reception) -> list[str]:
+    """One line of today's list: time, name, method, result, share, notices."""
+    results = store.results_of(reception.reception_id)
+    last = results[-1] if results else None
+    entry = the_entry(last)
+    return [
+        reception.started_at[11:16],
+        entry.name if entry and entry.name else "—",
+        method_label(reception.method),
+        STATUS_LABELS[reception.status],
+        entry.ratio if entry else "—",
+        " / ".join(last.notices) if last else "",
+    ]
+
+
+def reception_detail(store: Store, reception_id: str) -> list[str]:
+    """Everything staff need about one reception: outcome, qualifications, ladder rungs."""
+    reception = store.reception(reception_id)
+    lines = [
+        f"受付 {reception.reception_id}  {reception.started_at[:19]}",
+        f"方法 {METHOD_LABELS.get(reception.method or '', '—')}  結果 "
+        f"{STATUS_LABELS[reception.status]}",
+    ]
+    if reception.reason:
+        lines.append(f"理由 {reception.reason}")
+    results = store.results_of(reception_id)
+    if results:
+        last = results[-1]
+        lines.append(f"資格有効性 {last.validity_label}")
+        for entry in last.entries:
+            lines += qualification_lines(entry)
+        lines += [f"※ {n}" for n in last.notices]
+    for step, detail in store.steps_of(reception_id):
+        lines.append(f"代替確認: {step} — {detail}")
+    return lines

@@ -1,0 +1,159 @@
+"""The check-in at the reader, for the app: it runs :func:`reception.checkin.check_in` in
+a worker, answers its questions through the reader panel (:class:`ScreenInteraction`),
+watches a real reader for cards, keeps a method key typed ahead, and posts
+:class:`CheckinFinished` when a check-in ends. A widget without a face."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.message import Message
+
+from reception.checkin import CheckinOutcome, CheckinRequest, check_in
+from reception.flow import CheckinFlow, Method, State
+from reception.oqs_client import OqsClient
+from reception.present import STATUS_LABELS
+from reception.store import ReceptionStatus
+from reception.tui.interaction import ScreenInteraction
+from reception.tui.reader_panel import ReaderPanel
+from reception.tui.screens import VisualCheckScreen
+from reception.tui.services import Services
+from reception.tui.widgets.messages import ReportsFailedWorkers
+
+
+class CheckinFinished(Message):
+    def __init__(self, outcome: CheckinOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+class DeveloperNote(Message):
+    """A line for the developer view (views shown, service requests)."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+
+
+class CardPresence(Message):
+    def __init__(self, present: bool) -> None:
+        super().__init__()
+        self.present = present
+
+
+class CheckinDesk(ReportsFailedWorkers):
+    DEFAULT_CSS = "CheckinDesk { display: none; }"
+
+    def __init__(self, services: Services, client: OqsClient, *, watch_reader: bool) -> None:
+        super().__init__()
+        self.services = services
+        self.client = client
+        self.watch_reader = watch_reader
+        self.interaction = ScreenInteraction(self._show)
+        self.running = False
+        self.start_when_ready = False
+
+    def on_mount(self) -> None:
+        if self.watch_reader:  # a real reader: poll it for cards
+            self.set_interval(0.5, self._poll_reader)
+
+    @property
+    def panel(self) -> ReaderPanel:
+        return self.app.query_one(ReaderPanel)
+
+    def note(self, line: str) -> None:
+        self.post_message(DeveloperNote(line))
+
+    def _show(self, view: str, flow: CheckinFlow, **context: Any) -> None:
+        self.note(f"{view}: {flow.state.value}" + (f" ({context})" if context else ""))
+        self.panel.show(view, flow, **context)
+        if view == "visual":
+            self.app.push_screen(VisualCheckScreen(), self._visual_answer)
+
+    def _visual_answer(self, staff: str | None) -> None:
+        self.interaction.answer(staff)
+
+    def panel_ready(self) -> None:
+        if self.start_when_ready:
+            self.start_when_ready = False
+            self.start()
+
+    def answer(self, value: Any) -> None:
+        """An answer from the panel; a method chosen before its question opened is kept."""
+        if not self.interaction.answer(value) and isinstance(value, Method):
+            self.type_ahead(value)
+
+    def type_ahead(self, method: Method) -> bool:
+        """A method key while the check-in is on its way to the method question (reading
+        the card, the screen switching): it answers that question when it opens."""
+        if (self.running or self.start_when_ready) and self.interaction.waiting_for is None:
+            self.interaction.type_ahead(method)
+            return True
+        return False
+
+    def start(self) -> None:
+        if self.running:
+            return
+        if not self.panel.warmed:  # the card came before the screen was ready
+            self.start_when_ready = True
+            return
+        self.running = True
+        self._run()
+
+    @work(exclusive=True, group="checkin", exit_on_error=False)
+    async def _run(self) -> None:
+        s = self.services
+        request = CheckinRequest(Method.PIN, staff="受付")
+        try:
+            outcome = await check_in(
+                s.traced(),
+                self.client,
+                s.store,
+                s.terminal,
+                request,
+                face=s.settings.face,
+                interaction=self.interaction,
+            )
+        finally:
+            self.running = False
+            self.interaction.forget_typed_ahead()  # never into the next patient's turn
+        self._done(outcome)
+        self.post_message(CheckinFinished(outcome))
+
+    def _done(self, outcome: CheckinOutcome) -> None:
+        """The patient's last screen, a word for staff, and the APDU trace for developers."""
+        flow = outcome.flow
+        detail = flow.message or ""
+        if outcome.result is not None and outcome.result.entries and flow.state is State.CONFIRMED:
+            detail = f"負担割合 {outcome.result.entries[0].ratio}"
+        self.panel.show_done(outcome.status, detail)
+        confirmed = outcome.status is ReceptionStatus.CONFIRMED
+        self.notify(
+            f"受付 {outcome.reception_id}: {STATUS_LABELS[outcome.status]}",
+            severity="information" if confirmed else "warning",
+        )
+        for line in self.services.last_trace():
+            self.note(line)
+
+    def failed(self, error: str) -> None:
+        """The check-in's worker crashed: the panel is left clean, never half-way."""
+        self.running = False
+        self.panel.show_done("error", error)
+
+    @work(thread=True, exclusive=True, group="presence", exit_on_error=False)
+    def _poll_reader(self) -> None:
+        self.post_message(CardPresence(self.services.cards.present()))
+
+    def on_card_presence(self, message: CardPresence) -> None:
+        message.stop()
+        if message.present and not self.running and self.panel.view == "wait":
+            self.start()
+        elif not message.present:
+            self.card_left()
+
+    def card_left(self) -> None:
+        if self.running:
+            self.interaction.card_removed()
+        elif self.panel.view == "done":
+            self.panel.show("wait", None)

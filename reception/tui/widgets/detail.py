@@ -1,0 +1,114 @@
+"""One reception in full, with the fallback ladder as actions (oqs.md §6): the rungs
+staff saw, the 資格確認書 query by number, the 申立書."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Static, TabPane
+
+from reception.declaration import LadderStep, SelfDeclaration
+from reception.errors import InputError
+from reception.ladder import confirm_by_number, declaration_prefill, file_declaration, record_rung
+from reception.oqs_client import NumberQuery, OqsClient, OqsError
+from reception.present import reception_detail
+from reception.store import Store
+from reception.tui.screens import DeclarationScreen, NumberQueryScreen
+from reception.tui.text import safe
+from reception.tui.widgets.messages import ReceptionsChanged, ReportsFailedWorkers
+
+
+class ReceptionDetail(TabPane, ReportsFailedWorkers):
+    def __init__(self, store: Store, client: OqsClient, declarations_dir: Path) -> None:
+        super().__init__("詳細・代替手段", id="tab-detail")
+        self.store = store
+        self.client = client
+        self.declarations_dir = declarations_dir
+        self.reception_id: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("受付を一覧から選んでください", id="detail")
+            yield Input(
+                placeholder="確認した内容（例: お知らせ 協会けんぽ 3割）", id="ladder-detail"
+            )
+            with Horizontal(id="ladder"):
+                yield Button("お知らせを確認", id="ladder-notice")
+                yield Button("マイナポータルを確認", id="ladder-portal")
+                yield Button("資格確認書で照会", id="ladder-number")
+                yield Button("申立書を作る", id="ladder-declare", variant="warning")
+
+    def show(self, reception_id: str) -> None:
+        self.reception_id = reception_id
+        lines = reception_detail(self.store, reception_id)
+        self.query_one("#detail", Static).update(safe("\n".join(lines)))
+
+    def _changed(self, reception_id: str | None) -> None:
+        if reception_id is not None and reception_id == self.reception_id:
+            self.show(reception_id)
+        self.post_message(ReceptionsChanged(reception_id))
+
+    @on(Button.Pressed, "#ladder-notice, #ladder-portal")
+    def _seen(self, event: Button.Pressed) -> None:
+        if self.reception_id is None:
+            self.notify("受付を選んでください", severity="warning")
+            return
+        step = LadderStep.NOTICE if event.button.id == "ladder-notice" else LadderStep.PORTAL
+        field = self.query_one("#ladder-detail", Input)
+        try:
+            record_rung(self.store, self.reception_id, step, field.value)
+        except InputError as exc:
+            self.notify(safe(str(exc)), severity="warning")
+            return
+        field.value = ""
+        self._changed(self.reception_id)
+
+    @on(Button.Pressed, "#ladder-number")
+    def _number(self) -> None:
+        if self.reception_id is None:
+            self.notify("受付を選んでください", severity="warning")
+            return
+        self.app.push_screen(NumberQueryScreen(), self._query)
+
+    def _query(self, query: NumberQuery | None) -> None:
+        if query is not None and self.reception_id is not None:
+            self.query_by_number(self.reception_id, query)
+
+    @work(exclusive=True, group="oqs", exit_on_error=False)
+    async def query_by_number(self, reception_id: str, query: NumberQuery) -> None:
+        try:
+            _, result = await confirm_by_number(
+                self.client, self.store, query, reception_id=reception_id
+            )
+        except OqsError as exc:
+            self.notify(safe(f"{exc.title}: {exc}"), severity="error")
+            return
+        self.notify(safe(f"資格確認書の照会: {result.validity_label}"))
+        self._changed(reception_id)
+
+    @on(Button.Pressed, "#ladder-declare")
+    def _declare(self) -> None:
+        prefill = declaration_prefill(self.store, self.reception_id)
+        self.app.push_screen(DeclarationScreen(prefill), self._declared)
+
+    def _declared(self, declaration: SelfDeclaration | None) -> None:
+        if declaration is not None:
+            self.file(declaration, self.reception_id)
+
+    @work(thread=True, exclusive=True, group="declaration", exit_on_error=False)
+    def file(self, declaration: SelfDeclaration, reception_id: str | None) -> None:
+        """Print and store the 申立書 off the event loop (the PDF takes a moment)."""
+        filed = file_declaration(
+            self.store, declaration, self.declarations_dir, reception_id=reception_id
+        )
+        # App.notify and post_message are thread-safe
+        if filed.pdf_error:  # the declaration is stored all the same
+            self.app.notify(
+                safe(f"申立書を保存しました（PDFなし）: {filed.pdf_error}"), severity="error"
+            )
+        else:
+            self.app.notify(safe(f"申立書を保存しました: {filed.pdf}"))
+        self.post_message(ReceptionsChanged(reception_id))
