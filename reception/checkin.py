@@ -20,7 +20,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -69,7 +69,7 @@ from reception.flow import (
     Variant,
     VisualConfirmed,
 )
-from reception.oqs_client import OqsClient, OqsError
+from reception.oqs_client import CardConfirmation, OqsClient, OqsError
 from reception.results import QualificationResult
 from reception.settings import FaceSettings
 from reception.store import ReceptionStatus, Store
@@ -272,143 +272,19 @@ async def check_in(
     ``interaction`` asks the patient and staff (the TUI); without it the answers come
     from ``request`` (headless).
     """
-    face = face or FaceSettings()
-    ask: Interaction = interaction or FixedInteraction(request)
-    flow = CheckinFlow(face_tries=face.tries)
-    reception_id = store.begin_reception(actor=request.staff)
-    channel = CardChannel(transport)
-    jpki = JpkiClient(channel, read_mode=read_mode)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    certificate_der: bytes | None = None
-    template: list[float] | None = None
-    camera: SimulatedCamera | None = None
-    matcher = FaceMatcher(face.threshold)
-    body: dict[str, Any] = {}
-
-    def timed(name: str, since: float) -> None:
-        timings[name] = round(timings.get(name, 0.0) + (time.perf_counter() - since) * 1000, 3)
-
-    async def card(call: Callable[..., T], *args: Any) -> T:
-        t = time.perf_counter()
-        try:
-            return await asyncio.to_thread(call, *args)
-        finally:
-            timed("card", t)
-
-    async def nonce() -> str:
-        ask.progress(flow, "nonce")
-        t = time.perf_counter()
-        value = await client.nonce()
-        timed("oqs", t)
-        return value
-
-    async def choose() -> bool:
-        """Ask for a method; False: the check-in stops where it is."""
-        method = await ask.choose_method(flow)
-        if method is None:
-            return False
-        try:
-            flow.apply(MethodChosen(method))
-        except InvalidTransition:
-            open_methods = "・".join(m.label for m in flow.methods()) or "なし"
-            variant = flow.variant.label if flow.variant else "このカード"
-            raise CardFailedError(
-                f"{variant}では{method.label}を使えません（使えるもの: {open_methods}）"
-            ) from None
-        return True
-
+    visit = _Visit(
+        transport,
+        client,
+        store,
+        terminal,
+        request,
+        face or FaceSettings(),
+        read_mode,
+        interaction or FixedInteraction(request),
+    )
+    flow, store_id = visit.flow, visit.reception_id
     try:
-        ask.progress(flow, "identify")
-        variant, tries = await card(identify, jpki)
-        flow.apply(CardPlaced(variant))
-        flow.pin_tries_left = tries
-        if tries == 0:
-            flow.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
-        while not flow.state.final:
-            state = flow.state
-            if state in (State.CHOOSING_METHOD, State.PIN_BLOCKED, State.FACE_NOT_MATCHED):
-                if not await choose():
-                    break
-            elif state in (State.PIN_ENTRY, State.PIN_WRONG):
-                pin: Pin | None = None
-                if variant is not Variant.IPHONE:
-                    left = flow.pin_tries_left if flow.pin_tries_left is not None else 0
-                    if flow.apply(PinTriesRead(left)) is State.PIN_BLOCKED:
-                        continue
-                    text = await ask.enter_pin(flow, left)
-                    if text is None:
-                        if not await choose():
-                            break
-                        continue
-                    with redaction.secret(text):
-                        pin = Pin(text)
-                value = await nonce()
-                ask.progress(flow, "authenticate")
-                try:
-                    auth = await card(jpki.authenticate, pin, bytes.fromhex(value))
-                except PinIncorrect as exc:
-                    flow.apply(PinRejected(exc.tries_left))
-                    continue
-                except PinBlocked:
-                    flow.apply(PinRejected(0))
-                    continue
-                flow.apply(PinAccepted())
-                certificate_der = auth.certificate_der
-                body = {
-                    "method": "pin",
-                    "nonce": value,
-                    "certificate": _b64(certificate_der),
-                    "signature": _b64(auth.signature),
-                }
-            elif state is State.FACE_CAPTURE:
-                if template is None:
-                    ask.progress(flow, "face-object")
-                    certificate_der = certificate_der or await card(jpki.fetch_auth_certificate_der)
-                    template = await card(_face_template, channel, terminal)
-                scenario = await ask.capture_face(flow)
-                if scenario is None:
-                    if not await choose():
-                        break
-                    continue
-                camera = camera or SimulatedCamera(scenario, request.seed)
-                camera.scenario = scenario
-                match = matcher.compare(template, camera.capture(template))
-                if flow.apply(FaceCompared(match.matched, match.score)) is State.CONSENTS:
-                    assert certificate_der is not None
-                    body = await _statement_body(Method.FACE, terminal, certificate_der, nonce)
-            elif state is State.VISUAL_CHECK:
-                staff = await ask.confirm_visually(flow)
-                if staff is None:
-                    if not await choose():
-                        break
-                    continue
-                der: bytes = (
-                    certificate_der
-                    if certificate_der is not None
-                    else await card(jpki.fetch_auth_certificate_der)
-                )
-                certificate_der = der
-                store.audit(staff, "visual-check", "目視確認で本人確認", reception_id)
-                flow.apply(VisualConfirmed(staff))
-                body = await _statement_body(Method.VISUAL, terminal, der, nonce)
-            elif state is State.CONSENTS:
-                consents = await ask.give_consents(flow) or ConsentsGiven()
-                flow.apply(consents)
-                body["consents"] = {
-                    "medication": consents.medication,
-                    "checkup": consents.checkup,
-                    "operation": consents.operation,
-                    "limit": consents.limit,
-                }
-            elif state is State.CONFIRMING:
-                ask.progress(flow, "confirm")
-                t = time.perf_counter()
-                result = await client.confirm_card(body)
-                timed("oqs", t)
-                flow.apply(ResultReceived(result))
-            else:  # pragma: no cover (every non-final state is handled above)
-                raise AssertionError(f"unhandled state {state}")
+        await visit.run()
     except CardRemovedError:
         flow.apply(CardRemoved())
     except (ReaderUnavailable, NoCard, TransportError) as exc:
@@ -420,17 +296,214 @@ async def check_in(
         flow.apply(CardFailed(str(exc)))
     except InvalidPin:
         # typed wrong (3 digits, full-width, empty): nothing reached the card, no try spent
-        _abandon(store, reception_id, ReceptionStatus.CANCELLED, MALFORMED_PIN_REASON, request)
+        _abandon(store, store_id, ReceptionStatus.CANCELLED, MALFORMED_PIN_REASON, request)
         raise
     except (CheckinCancelled, KeyboardInterrupt, asyncio.CancelledError) as exc:
         reason = f"中止: {exc or type(exc).__name__}"
-        _abandon(store, reception_id, ReceptionStatus.CANCELLED, reason, request)
+        _abandon(store, store_id, ReceptionStatus.CANCELLED, reason, request)
         raise
     except BaseException as exc:  # a bug or the store itself: never left in progress
         reason = f"内部エラー: {type(exc).__name__}: {exc}"
-        _abandon(store, reception_id, ReceptionStatus.ERROR, reason, request)
+        _abandon(store, store_id, ReceptionStatus.ERROR, reason, request)
         raise
-    return _finish(store, reception_id, flow, channel, timings, started, certificate_der, request)
+    return visit.finish()
+
+
+class _Visit:
+    """One check-in under way: the flow's state decides the next step, each a method that
+    returns False when the check-in stops where it is (the patient left the question)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        client: OqsClient,
+        store: Store,
+        terminal: Terminal,
+        request: CheckinRequest,
+        face: FaceSettings,
+        read_mode: ReadMode,
+        ask: Interaction,
+    ) -> None:
+        self.client, self.store, self.terminal, self.request = client, store, terminal, request
+        self.ask = ask
+        self.flow = CheckinFlow(face_tries=face.tries)
+        self.reception_id = store.begin_reception(actor=request.staff)
+        self.channel = CardChannel(transport)
+        self.jpki = JpkiClient(self.channel, read_mode=read_mode)
+        self.matcher = FaceMatcher(face.threshold)
+        self.timings: dict[str, float] = {}
+        self.started = time.perf_counter()
+        self.certificate_der: bytes | None = None
+        self.template: list[float] | None = None
+        self.camera: SimulatedCamera | None = None
+        self.confirmation: CardConfirmation | None = None
+        self.variant: Variant | None = None
+
+    def _timed(self, name: str, since: float) -> None:
+        spent = (time.perf_counter() - since) * 1000
+        self.timings[name] = round(self.timings.get(name, 0.0) + spent, 3)
+
+    async def card(self, call: Callable[..., T], *args: Any) -> T:
+        """Card I/O in a thread: the event loop (the screen) never waits on the card."""
+        t = time.perf_counter()
+        try:
+            return await asyncio.to_thread(call, *args)
+        finally:
+            self._timed("card", t)
+
+    async def nonce(self) -> str:
+        self.ask.progress(self.flow, "nonce")
+        t = time.perf_counter()
+        value = await self.client.nonce()
+        self._timed("oqs", t)
+        return value
+
+    async def certificate(self) -> bytes:
+        if self.certificate_der is None:
+            self.certificate_der = await self.card(self.jpki.fetch_auth_certificate_der)
+        return self.certificate_der
+
+    async def run(self) -> None:
+        flow = self.flow
+        self.ask.progress(flow, "identify")
+        variant, tries = await self.card(identify, self.jpki)
+        self.variant = variant
+        flow.apply(CardPlaced(variant))
+        flow.pin_tries_left = tries
+        if tries == 0:
+            flow.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
+        steps = {
+            State.CHOOSING_METHOD: self.choose,
+            State.PIN_BLOCKED: self.choose,
+            State.FACE_NOT_MATCHED: self.choose,
+            State.PIN_ENTRY: self.pin,
+            State.PIN_WRONG: self.pin,
+            State.FACE_CAPTURE: self.face,
+            State.VISUAL_CHECK: self.visual,
+            State.CONSENTS: self.consents,
+            State.CONFIRMING: self.confirm,
+        }
+        while not flow.state.final:
+            if not await steps[flow.state]():
+                break
+
+    async def choose(self) -> bool:
+        """Ask for a method; False: the check-in stops where it is."""
+        method = await self.ask.choose_method(self.flow)
+        if method is None:
+            return False
+        try:
+            self.flow.apply(MethodChosen(method))
+        except InvalidTransition:
+            open_methods = "・".join(m.label for m in self.flow.methods()) or "なし"
+            variant = self.flow.variant.label if self.flow.variant else "このカード"
+            raise CardFailedError(
+                f"{variant}では{method.label}を使えません（使えるもの: {open_methods}）"
+            ) from None
+        return True
+
+    async def pin(self) -> bool:
+        flow = self.flow
+        pin: Pin | None = None
+        if self.variant is not Variant.IPHONE:  # an iPhone checks its holder itself
+            left = flow.pin_tries_left if flow.pin_tries_left is not None else 0
+            if flow.apply(PinTriesRead(left)) is State.PIN_BLOCKED:
+                return True
+            text = await self.ask.enter_pin(flow, left)
+            if text is None:
+                return await self.choose()
+            with redaction.secret(text):
+                pin = Pin(text)
+        value = await self.nonce()
+        self.ask.progress(flow, "authenticate")
+        try:
+            auth = await self.card(self.jpki.authenticate, pin, bytes.fromhex(value))
+        except PinIncorrect as exc:
+            flow.apply(PinRejected(exc.tries_left))
+            return True
+        except PinBlocked:
+            flow.apply(PinRejected(0))
+            return True
+        flow.apply(PinAccepted())
+        self.certificate_der = auth.certificate_der
+        self.confirmation = CardConfirmation(
+            method=Method.PIN.value,
+            nonce=value,
+            certificate=_b64(auth.certificate_der),
+            signature=_b64(auth.signature),
+        )
+        return True
+
+    async def face(self) -> bool:
+        if self.template is None:
+            self.ask.progress(self.flow, "face-object")
+            await self.certificate()
+            self.template = await self.card(_face_template, self.channel, self.terminal)
+        scenario = await self.ask.capture_face(self.flow)
+        if scenario is None:
+            return await self.choose()
+        self.camera = self.camera or SimulatedCamera(scenario, self.request.seed)
+        self.camera.scenario = scenario
+        match = self.matcher.compare(self.template, self.camera.capture(self.template))
+        if self.flow.apply(FaceCompared(match.matched, match.score)) is State.CONSENTS:
+            self.confirmation = await self._statement(Method.FACE)
+        return True
+
+    async def visual(self) -> bool:
+        staff = await self.ask.confirm_visually(self.flow)
+        if staff is None:
+            return await self.choose()
+        await self.certificate()
+        self.store.audit(staff, "visual-check", "目視確認で本人確認", self.reception_id)
+        self.flow.apply(VisualConfirmed(staff))
+        self.confirmation = await self._statement(Method.VISUAL)
+        return True
+
+    async def _statement(self, method: Method) -> CardConfirmation:
+        """Face and 目視: the terminal signs that it checked the holder, for this nonce."""
+        der = await self.certificate()
+        value = await self.nonce()
+        signed = self.terminal.sign_statement(method, value, der)
+        return CardConfirmation(
+            method=method.value,
+            nonce=value,
+            certificate=_b64(der),
+            statement=signed["statement"],
+            statement_signature=signed["statement_signature"],
+        )
+
+    async def consents(self) -> bool:
+        given = await self.ask.give_consents(self.flow) or ConsentsGiven()
+        self.flow.apply(given)
+        assert self.confirmation is not None
+        self.confirmation.consents = {
+            "medication": given.medication,
+            "checkup": given.checkup,
+            "operation": given.operation,
+            "limit": given.limit,
+        }
+        return True
+
+    async def confirm(self) -> bool:
+        assert self.confirmation is not None
+        self.ask.progress(self.flow, "confirm")
+        t = time.perf_counter()
+        result = await self.client.confirm_card(self.confirmation)
+        self._timed("oqs", t)
+        self.flow.apply(ResultReceived(result))
+        return True
+
+    def finish(self) -> CheckinOutcome:
+        return _finish(
+            self.store,
+            self.reception_id,
+            self.flow,
+            self.channel,
+            self.timings,
+            self.started,
+            self.certificate_der,
+            self.request,
+        )
 
 
 MALFORMED_PIN_REASON = (
@@ -459,21 +532,6 @@ def _abandon(
         )
     except Exception:
         log.exception("could not record the end of reception %s", reception_id)
-
-
-async def _statement_body(
-    method: Method,
-    terminal: Terminal,
-    certificate_der: bytes,
-    nonce: Callable[[], Awaitable[str]],
-) -> dict[str, Any]:
-    value = await nonce()
-    return {
-        "method": method.value,
-        "nonce": value,
-        "certificate": _b64(certificate_der),
-        **terminal.sign_statement(method, value, certificate_der),
-    }
 
 
 def _face_template(channel: CardChannel, terminal: Terminal) -> list[float]:

@@ -434,27 +434,7 @@ def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 # -- parser ------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = QuietArgumentParser(
-        prog="reception",
-        description=__doc__.split("\n\n")[0],
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        allow_abbrev=False,
-    )
-    parser.add_argument("--store", type=Path, help="the store file (default: data directory)")
-    parser.add_argument(
-        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
-    )
-    parser.add_argument("--log-file", type=Path, help="write the log here (redacted)")
-    parser.add_argument("--staff", default="staff", help="who acts (for the audit trail)")
-    sub = parser.add_subparsers(dest="command")
-
-    def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        sub_parser: argparse.ArgumentParser = sub.add_parser(name, allow_abbrev=False, **kwargs)
-        return sub_parser
-
-    c = add("checkin", help="one check-in", epilog=EPILOG)
+def _checkin_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--world", type=Path, help="a world made by `mock-oqs seed`")
     c.add_argument("--persona", help="whose virtual card (an id of the world's index)")
     c.add_argument("--transport", choices=[k.value for k in TransportKind])
@@ -481,6 +461,28 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_checkin)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = QuietArgumentParser(
+        prog="reception",
+        description=__doc__.split("\n\n")[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--store", type=Path, help="the store file (default: data directory)")
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    parser.add_argument("--log-file", type=Path, help="write the log here (redacted)")
+    parser.add_argument("--staff", default="staff", help="who acts (for the audit trail)")
+    sub = parser.add_subparsers(dest="command")
+
+    def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        sub_parser: argparse.ArgumentParser = sub.add_parser(name, allow_abbrev=False, **kwargs)
+        return sub_parser
+
+    _checkin_arguments(add("checkin", help="one check-in", epilog=EPILOG))
     d = add("declare", help="record a 被保険者資格申立書 and print it")
     d.add_argument("--json-file", help="the form's fields as JSON (arguments override)")
     for name, field in SelfDeclaration.model_fields.items():

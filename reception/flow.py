@@ -274,20 +274,7 @@ class CheckinFlow:
     def _next(self, event: Event) -> State:
         s = self.state
         if isinstance(event, Reset):
-            fresh = CheckinFlow(face_tries=self.face_tries)
-            for name in (
-                "variant",
-                "method",
-                "pin_tries_left",
-                "face_failures",
-                "last_face_score",
-                "consents",
-                "result",
-                "fallback_reason",
-                "message",
-            ):
-                setattr(self, name, getattr(fresh, name))
-            return State.WAITING_CARD
+            return self._reset()
         if isinstance(event, CardRemoved) and not s.final:
             self.message = "カードが取り外されました。もう一度置いてください"
             return State.CARD_REMOVED
@@ -307,20 +294,7 @@ class CheckinFlow:
             State.PIN_ENTRY,
             State.PIN_WRONG,
         ):
-            if event.method is Method.PIN and self.pin_tries_left == 0:
-                self.method = event.method
-                self.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
-                if self.variant is Variant.ANDROID:
-                    self.message = "暗証番号がロックされています。資格確認書などで確認してください"
-                return State.PIN_BLOCKED
-            if event.method not in self.methods():
-                raise InvalidTransition(s, event)
-            self.method = event.method
-            return {
-                Method.PIN: State.PIN_ENTRY,
-                Method.FACE: State.FACE_CAPTURE,
-                Method.VISUAL: State.VISUAL_CHECK,
-            }[event.method]
+            return self._method_chosen(event)
         if isinstance(event, PinTriesRead) and s in (State.PIN_ENTRY, State.PIN_WRONG):
             self.pin_tries_left = event.tries_left
             if event.tries_left == 0:
@@ -337,17 +311,7 @@ class CheckinFlow:
             self.message = f"暗証番号が違います（あと{event.tries_left}回）"
             return State.PIN_WRONG
         if isinstance(event, FaceCompared) and s is State.FACE_CAPTURE:
-            self.last_face_score = event.score
-            if event.matched:
-                return State.CONSENTS
-            self.face_failures += 1
-            left = self.face_tries - self.face_failures
-            self.message = (
-                f"顔が一致しませんでした（あと{left}回）"
-                if left
-                else "顔認証はこれ以上できません。暗証番号か目視確認で続けてください"
-            )
-            return State.FACE_NOT_MATCHED
+            return self._face_compared(event)
         if isinstance(event, VisualConfirmed) and s is State.VISUAL_CHECK:
             return State.CONSENTS
         if isinstance(event, ConsentsGiven) and s is State.CONSENTS:
@@ -362,6 +326,51 @@ class CheckinFlow:
                 return State.OQS_UNAVAILABLE
             return State.ERROR
         raise InvalidTransition(s, event)
+
+    def _reset(self) -> State:
+        fresh = CheckinFlow(face_tries=self.face_tries)
+        for name in (
+            "variant",
+            "method",
+            "pin_tries_left",
+            "face_failures",
+            "last_face_score",
+            "consents",
+            "result",
+            "fallback_reason",
+            "message",
+        ):
+            setattr(self, name, getattr(fresh, name))
+        return State.WAITING_CARD
+
+    def _method_chosen(self, event: MethodChosen) -> State:
+        if event.method is Method.PIN and self.pin_tries_left == 0:
+            self.method = event.method
+            self.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
+            if self.variant is Variant.ANDROID:
+                self.message = "暗証番号がロックされています。資格確認書などで確認してください"
+            return State.PIN_BLOCKED
+        if event.method not in self.methods():
+            raise InvalidTransition(self.state, event)
+        self.method = event.method
+        return {
+            Method.PIN: State.PIN_ENTRY,
+            Method.FACE: State.FACE_CAPTURE,
+            Method.VISUAL: State.VISUAL_CHECK,
+        }[event.method]
+
+    def _face_compared(self, event: FaceCompared) -> State:
+        self.last_face_score = event.score
+        if event.matched:
+            return State.CONSENTS
+        self.face_failures += 1
+        left = self.face_tries - self.face_failures
+        self.message = (
+            f"顔が一致しませんでした（あと{left}回）"
+            if left
+            else "顔認証はこれ以上できません。暗証番号か目視確認で続けてください"
+        )
+        return State.FACE_NOT_MATCHED
 
     def _classify(self, result: QualificationResult) -> State:
         self.result = result

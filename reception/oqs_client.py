@@ -64,6 +64,22 @@ class NumberQuery(BaseModel):
         return body
 
 
+class CardConfirmation(BaseModel):
+    """A confirmation by card: the body of ``POST /v1/confirmations/card`` — the card's
+    signature over the nonce (PIN path) or the terminal's signed statement (face, 目視)."""
+
+    method: str  # pin | face | visual
+    nonce: str
+    certificate: str  # the user-auth certificate, DER, base64
+    signature: str | None = None
+    statement: str | None = None
+    statement_signature: str | None = None
+    consents: dict[str, bool] | None = None
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class OqsError(ReceptionError):
     """A failed exchange with the service; ``fallback`` says the card route cannot go on."""
 
@@ -246,12 +262,12 @@ class OqsClient:
 
         return await self._call("POST", "/v1/nonces", retry=True, parse=parse)
 
-    async def confirm_card(self, body: dict[str, Any]) -> QualificationResult:
+    async def confirm_card(self, confirmation: CardConfirmation) -> QualificationResult:
         """Never retried: the nonce in it is single-use."""
         return await self._call(
             "POST",
             "/v1/confirmations/card",
-            json_body=body,
+            json_body=confirmation.body(),
             retry=False,
             parse=QualificationResult.parse,
         )

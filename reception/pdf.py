@@ -23,40 +23,9 @@ def _wareki_free(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def render_declaration(
-    declaration: SelfDeclaration,
-    out: Path,
-    *,
-    reception_id: str | None = None,
-    institution_code: str | None = None,
-) -> Path:
-    """Write the form to ``out`` (atomically) and return the path."""
-    d = declaration
-    pdf = FPDF(format="A4", unit="mm")
-    pdf.set_creator("myna-reception simulator")
-    pdf.set_title("被保険者資格申立書")
-    pdf.set_creation_date(dt.datetime.combine(d.declared_on, dt.time(), dt.UTC))
-    pdf.add_font("jp", fname=str(japanese_font()))
-    fallback = fallback_font()
-    if fallback is not None:  # 異体字 of names that the main font lacks (𠮷田)
-        pdf.add_font("jp-fallback", fname=str(fallback))
-        pdf.set_fallback_fonts(["jp-fallback"])
-    pdf.set_margins(18, 16, 18)
-    pdf.add_page()
-    pdf.set_font("jp", size=18)
-    pdf.cell(0, 12, "被保険者資格申立書", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("jp", size=9)
-    pdf.multi_cell(
-        0,
-        5,
-        "マイナ保険証・資格確認書等で資格を確認できなかったため、以下のとおり申し立てます。"
-        "（保発0710第1号 令和5年7月10日）",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
-    pdf.ln(2)
-
-    rows: list[tuple[str, str]] = [
+def _rows(d: SelfDeclaration) -> list[tuple[str, str]]:
+    """The form's fields, label and value, in the order of the form."""
+    return [
         ("申立日", _wareki_free(d.declared_on)),
         ("申立ての理由", d.reason.label),
         ("氏名", d.name),
@@ -75,6 +44,49 @@ def render_declaration(
         ("負担割合（申立て）", f"{d.declared_ratio // 10}割"),
         ("備考", d.note or ""),
     ]
+
+
+def _new_form(day: dt.date) -> FPDF:
+    """An A4 page with the form's fonts: IPAex Gothic, and IPAmj Mincho (when installed)
+    for the 異体字 of names that IPAex lacks (𠮷田)."""
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_creator("myna-reception simulator")
+    pdf.set_title("被保険者資格申立書")
+    pdf.set_creation_date(dt.datetime.combine(day, dt.time(), dt.UTC))
+    pdf.add_font("jp", fname=str(japanese_font()))
+    fallback = fallback_font()
+    if fallback is not None:
+        pdf.add_font("jp-fallback", fname=str(fallback))
+        pdf.set_fallback_fonts(["jp-fallback"])
+    pdf.set_margins(18, 16, 18)
+    pdf.add_page()
+    return pdf
+
+
+def render_declaration(
+    declaration: SelfDeclaration,
+    out: Path,
+    *,
+    reception_id: str | None = None,
+    institution_code: str | None = None,
+) -> Path:
+    """Write the form to ``out`` (atomically) and return the path."""
+    d = declaration
+    pdf = _new_form(d.declared_on)
+    pdf.set_font("jp", size=18)
+    pdf.cell(0, 12, "被保険者資格申立書", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("jp", size=9)
+    pdf.multi_cell(
+        0,
+        5,
+        "マイナ保険証・資格確認書等で資格を確認できなかったため、以下のとおり申し立てます。"
+        "（保発0710第1号 令和5年7月10日）",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.ln(2)
+
+    rows = _rows(d)
     pdf.set_font("jp", size=11)
     label_w = 48
     for label, value in rows:

@@ -41,7 +41,7 @@ from reader.virtual.profile import load_profile
 from reader.virtual.vpcd import card_in_slot
 from reception.checkin import CheckinRequest, Terminal, check_in
 from reception.flow import Method, State
-from reception.oqs_client import OqsClient
+from reception.oqs_client import CardConfirmation, OqsClient
 from reception.settings import OqsSettings
 from reception.sim.world import WorldFiles, served
 from reception.store import Store
@@ -115,12 +115,12 @@ async def measure(
             nonce = await client.nonce()
             between = time.perf_counter()
             signature = key.sign(bytes.fromhex(nonce), padding.PKCS1v15(), hashes.SHA256())
-            body = {
-                "certificate": cert_b64,
-                "method": "pin",
-                "nonce": nonce,
-                "signature": base64.b64encode(signature).decode(),
-            }
+            body = CardConfirmation(
+                certificate=cert_b64,
+                method="pin",
+                nonce=nonce,
+                signature=base64.b64encode(signature).decode(),
+            )
             resumed = time.perf_counter()
             result = await client.confirm_card(body)
             confirms.append(time.perf_counter() - start - (resumed - between))

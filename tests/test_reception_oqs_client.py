@@ -17,6 +17,7 @@ from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from reception.oqs_client import (
     BreakerState,
+    CardConfirmation,
     NumberQuery,
     OqsCircuitOpen,
     OqsClient,
@@ -59,7 +60,8 @@ def in_process(world: World) -> OqsClient:
 
 async def pin_round(client: OqsClient, world: World, persona: str) -> QualificationResult:
     value = await client.nonce()
-    return await client.confirm_card(pin_body(world, persona, value, medication=True))
+    body = pin_body(world, persona, value, medication=True)
+    return await client.confirm_card(CardConfirmation.model_validate(body))
 
 
 def test_confirmation_in_process(world: World) -> None:
@@ -90,7 +92,9 @@ def test_confirmation_over_tls_and_records(world: World, server: str) -> None:
 def test_refusal_is_typed_and_not_a_fallback(world: World) -> None:
     async def go() -> None:
         async with in_process(world) as client:
-            body = pin_body(world, "adult-kyokai", await client.nonce())
+            body = CardConfirmation.model_validate(
+                pin_body(world, "adult-kyokai", await client.nonce())
+            )
             await client.confirm_card(body)
             await client.confirm_card(body)  # the replay
 
@@ -177,7 +181,8 @@ def test_card_confirmation_is_never_retried() -> None:
     script = Scripted(status(503), status(200, b"{}"))
     client = OqsClient(OqsSettings(retries=2), transport=script.transport())
     with pytest.raises(OqsServerError):
-        run(client, lambda c: c.confirm_card({"nonce": "x"}))
+        bad = CardConfirmation(method="pin", nonce="x", certificate="AAAA")
+        run(client, lambda c: c.confirm_card(bad))
     assert script.calls == 1
 
 
