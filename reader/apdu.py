@@ -26,8 +26,9 @@ from reader.errors import (
     WrongLength,
     WrongParameters,
 )
+from reader.sw import StatusWord
 
-SW_OK = 0x9000
+SW_OK = StatusWord.OK
 
 INS_VERIFY = 0x20
 INS_PSO = 0x2A
@@ -178,7 +179,7 @@ class ResponseApdu:
 
 def tries_from_sw(sw: int) -> int | None:
     """``63Cx`` → x, anything else → None."""
-    if sw & 0xFFF0 == 0x63C0:
+    if sw & 0xFFF0 == StatusWord.TRIES_LEFT:
         return sw & 0x0F
     return None
 
@@ -189,17 +190,17 @@ def error_for_sw(sw: int) -> CardStatusError:
     if tries is not None:
         return PinIncorrect(sw, tries)
     simple: dict[int, type[CardStatusError]] = {
-        0x6984: PinBlocked,
-        0x6983: PinBlocked,
-        0x6A88: PinNotSet,
-        0x6982: SecurityStatusNotSatisfied,
-        0x6A82: FileNotFound,
-        0x6A86: WrongParameters,
-        0x6B00: OffsetBeyondFile,
-        0x6700: WrongLength,
-        0x6986: NoCurrentEf,
-        0x6D00: InstructionNotSupported,
-        0x6E00: ClassNotSupported,
+        StatusWord.PIN_BLOCKED: PinBlocked,
+        StatusWord.AUTH_METHOD_BLOCKED: PinBlocked,
+        StatusWord.REFERENCE_NOT_FOUND: PinNotSet,
+        StatusWord.SECURITY_NOT_SATISFIED: SecurityStatusNotSatisfied,
+        StatusWord.NOT_FOUND: FileNotFound,
+        StatusWord.WRONG_P1P2: WrongParameters,
+        StatusWord.OFFSET_BEYOND_FILE: OffsetBeyondFile,
+        StatusWord.WRONG_LENGTH: WrongLength,
+        StatusWord.NO_CURRENT_EF: NoCurrentEf,
+        StatusWord.INS_NOT_SUPPORTED: InstructionNotSupported,
+        StatusWord.CLA_NOT_SUPPORTED: ClassNotSupported,
     }
     kind = simple.get(sw)
     if kind is not None:

@@ -7,6 +7,8 @@ from status words, counts and file identifiers only.
 
 from __future__ import annotations
 
+from reader.sw import StatusWord
+
 
 class ReaderError(Exception):
     """Base of every error raised by :mod:`reader`."""
@@ -78,7 +80,7 @@ class PinBlocked(CardStatusError):
 
     title = "暗証番号がロックされています"
 
-    def __init__(self, sw: int = 0x6984, message: str | None = None) -> None:
+    def __init__(self, sw: int = StatusWord.PIN_BLOCKED, message: str | None = None) -> None:
         super().__init__(
             sw,
             message
@@ -93,7 +95,7 @@ class PinNotSet(CardStatusError):
 
     title = "暗証番号が設定されていません"
 
-    def __init__(self, sw: int = 0x6A88) -> None:
+    def __init__(self, sw: int = StatusWord.REFERENCE_NOT_FOUND) -> None:
         super().__init__(sw, "no PIN is set on this card: use face recognition or 目視確認")
 
 
@@ -108,7 +110,7 @@ class SecurityStatusNotSatisfied(CardStatusError):
 
     title = "セキュリティ条件を満たしていません"
 
-    def __init__(self, sw: int = 0x6982) -> None:
+    def __init__(self, sw: int = StatusWord.SECURITY_NOT_SATISFIED) -> None:
         super().__init__(sw, "security status not satisfied (6982): verify the PIN first")
 
 
@@ -117,49 +119,49 @@ class FileNotFound(CardStatusError):
 
     title = "ファイルが見つかりません"
 
-    def __init__(self, sw: int = 0x6A82, what: str = "application or file") -> None:
+    def __init__(self, sw: int = StatusWord.NOT_FOUND, what: str = "application or file") -> None:
         super().__init__(sw, f"{what} not found on the card (6A82)")
 
 
 class WrongParameters(CardStatusError):
     title = "パラメータ誤り"
 
-    def __init__(self, sw: int = 0x6A86) -> None:
+    def __init__(self, sw: int = StatusWord.WRONG_P1P2) -> None:
         super().__init__(sw, "wrong P1/P2 (6A86)")
 
 
 class OffsetBeyondFile(CardStatusError):
     title = "ファイル範囲外の読み取り"
 
-    def __init__(self, sw: int = 0x6B00) -> None:
+    def __init__(self, sw: int = StatusWord.OFFSET_BEYOND_FILE) -> None:
         super().__init__(sw, "read offset beyond the end of the file (6B00)")
 
 
 class WrongLength(CardStatusError):
     title = "長さ誤り"
 
-    def __init__(self, sw: int = 0x6700) -> None:
+    def __init__(self, sw: int = StatusWord.WRONG_LENGTH) -> None:
         super().__init__(sw, "wrong length (6700)")
 
 
 class NoCurrentEf(CardStatusError):
     title = "ファイルが選択されていません"
 
-    def __init__(self, sw: int = 0x6986) -> None:
+    def __init__(self, sw: int = StatusWord.NO_CURRENT_EF) -> None:
         super().__init__(sw, "command not allowed: no current EF (6986)")
 
 
 class InstructionNotSupported(CardStatusError):
     title = "未対応の命令"
 
-    def __init__(self, sw: int = 0x6D00) -> None:
+    def __init__(self, sw: int = StatusWord.INS_NOT_SUPPORTED) -> None:
         super().__init__(sw, "instruction not supported (6D00)")
 
 
 class ClassNotSupported(CardStatusError):
     title = "未対応のクラス"
 
-    def __init__(self, sw: int = 0x6E00) -> None:
+    def __init__(self, sw: int = StatusWord.CLA_NOT_SUPPORTED) -> None:
         super().__init__(sw, "class not supported (6E00)")
 
 

@@ -63,6 +63,7 @@ from reader.apdu import (
     ResponseApdu,
 )
 from reader.errors import ForbiddenCommand
+from reader.sw import StatusWord
 
 
 class CurrentDf(enum.Enum):
@@ -81,7 +82,7 @@ _TERMINAL_AUTH_INS = frozenset({0x84, 0x82})
 
 
 def _success(response: ResponseApdu) -> bool:
-    return response.sw == 0x9000 or response.sw1 == 0x61
+    return response.sw == StatusWord.OK or response.sw1 == 0x61
 
 
 @dataclass

@@ -51,10 +51,20 @@ from reader.errors import (
     WrongLength,
 )
 from reader.pin import Pin
+from reader.sw import StatusWord
 from reader.transport import CardChannel
 
 log = logging.getLogger(__name__)
 
+# what a card without the JPKI AP answers to its SELECT
+NO_APPLICATION = frozenset(
+    {
+        StatusWord.NOT_FOUND,
+        StatusWord.WRONG_P1P2,
+        StatusWord.INS_NOT_SUPPORTED,
+        StatusWord.CLA_NOT_SUPPORTED,
+    }
+)
 SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300D060960864801650304020105000420")
 CERT_HEADER_BYTES = 4
 MAX_CERT_SIZE = 8192
@@ -187,7 +197,12 @@ class JpkiClient:
     def select(self) -> None:
         """Select the JPKI AP; :class:`NotAMyNumberCard` if the card has none."""
         response = self.channel.transmit(CommandApdu(0x00, INS_SELECT, 0x04, 0x0C, JPKI_AID))
-        if response.sw in (0x6A82, 0x6A86, 0x6D00, 0x6E00):
+        if response.sw in (
+            StatusWord.NOT_FOUND,
+            StatusWord.WRONG_P1P2,
+            StatusWord.INS_NOT_SUPPORTED,
+            StatusWord.CLA_NOT_SUPPORTED,
+        ):
             raise NotAMyNumberCard(
                 f"this card has no JPKI application (SELECT answered {response.sw:04X}); "
                 "it is not a My Number card"
@@ -252,7 +267,7 @@ class JpkiClient:
             log.info("reader %r refused an extended APDU (%s): using short APDUs", reader, exc)
             self.memory.remember(reader, False)
             return None
-        if response.sw == 0x6700:
+        if response.sw == StatusWord.WRONG_LENGTH:
             log.info("reader %r answered 6700 to an extended APDU: using short APDUs", reader)
             self.memory.remember(reader, False)
             return None
@@ -289,11 +304,11 @@ class JpkiClient:
         tries = tries_from_sw(response.sw)
         if tries is not None:
             return tries
-        if response.sw == 0x6984:
+        if response.sw == StatusWord.PIN_BLOCKED:
             return 0
-        if response.sw == 0x6A88:
+        if response.sw == StatusWord.REFERENCE_NOT_FOUND:
             raise PinNotSet(response.sw)
-        if response.sw == 0x9000:
+        if response.sw == StatusWord.OK:
             raise CardStatusError(
                 response.sw, "the card answered 9000 to an empty VERIFY (expected 63Cx)"
             )
@@ -310,14 +325,14 @@ class JpkiClient:
             response = self.channel.transmit(command)
         finally:
             pin.wipe()
-        if response.sw == 0x9000:
+        if response.sw == StatusWord.OK:
             return
         tries = tries_from_sw(response.sw)
         if tries is not None:
             raise PinIncorrect(response.sw, tries)
-        if response.sw == 0x6984:
+        if response.sw == StatusWord.PIN_BLOCKED:
             raise PinBlocked(response.sw)
-        if response.sw == 0x6A88:
+        if response.sw == StatusWord.REFERENCE_NOT_FOUND:
             raise PinNotSet(response.sw)
         raise error_for_sw(response.sw)
 
@@ -326,7 +341,7 @@ class JpkiClient:
     def sign_digest_info(self, digest_info: bytes) -> bytes:
         """Sign a DigestInfo with the auth key (the card pads with PKCS#1 v1.5 type 1)."""
         if not 0 < len(digest_info) <= 245:
-            raise WrongLength(0x6700)
+            raise WrongLength(StatusWord.WRONG_LENGTH)
         return check(
             self.channel.transmit(
                 CommandApdu(0x80, INS_PSO, 0x00, 0x80 | EF_AUTH_KEY, digest_info, le=256)

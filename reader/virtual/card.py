@@ -54,6 +54,7 @@ from reader.apdu import (
     CommandApdu,
 )
 from reader.errors import MalformedApdu
+from reader.sw import StatusWord, tries_left_sw
 from reader.terminal_auth import (
     CHALLENGE_BYTES,
     INS_EXTERNAL_AUTHENTICATE,
@@ -69,20 +70,20 @@ log = logging.getLogger(__name__)
 ATR = bytes.fromhex("3BE000FF8131FE4514")
 CERT_FILE_SIZE = 2048
 
-SW_OK = 0x9000
-SW_WRONG_LENGTH = 0x6700
-SW_AUTH_FAILED = 0x6300
-SW_CONDITIONS = 0x6985
-SW_SECURITY = 0x6982
-SW_BLOCKED = 0x6984
-SW_NO_CURRENT_EF = 0x6986
-SW_NOT_FOUND = 0x6A82
-SW_WRONG_P1P2 = 0x6A86
-SW_REF_NOT_FOUND = 0x6A88
-SW_OFFSET = 0x6B00
-SW_INS = 0x6D00
-SW_CLA = 0x6E00
-SW_TECHNICAL = 0x6F00
+SW_OK = StatusWord.OK
+SW_WRONG_LENGTH = StatusWord.WRONG_LENGTH
+SW_AUTH_FAILED = StatusWord.AUTH_FAILED
+SW_CONDITIONS = StatusWord.CONDITIONS_NOT_SATISFIED
+SW_SECURITY = StatusWord.SECURITY_NOT_SATISFIED
+SW_BLOCKED = StatusWord.PIN_BLOCKED
+SW_NO_CURRENT_EF = StatusWord.NO_CURRENT_EF
+SW_NOT_FOUND = StatusWord.NOT_FOUND
+SW_WRONG_P1P2 = StatusWord.WRONG_P1P2
+SW_REF_NOT_FOUND = StatusWord.REFERENCE_NOT_FOUND
+SW_OFFSET = StatusWord.OFFSET_BEYOND_FILE
+SW_INS = StatusWord.INS_NOT_SUPPORTED
+SW_CLA = StatusWord.CLA_NOT_SUPPORTED
+SW_TECHNICAL = StatusWord.TECHNICAL_PROBLEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,13 +440,13 @@ class VirtualCard:
         if target in (EF_TEXT_COLLATION_A, EF_FACE_COLLATION_A, EF_TEXT_PIN):
             self.honeypot.record(app.label, f"VERIFY EF {target:04X}")
             if not apdu.data:
-                return 0x63C0 | min(self._collation_tries, 15)
+                return tries_left_sw(self._collation_tries)
             if target != EF_TEXT_PIN and hmac.compare_digest(
                 apdu.data, self.profile.my_number.encode()
             ):
                 return SW_OK
             self._collation_tries = max(0, self._collation_tries - 1)
-            return 0x63C0 | min(self._collation_tries, 15)
+            return tries_left_sw(self._collation_tries)
         return SW_REF_NOT_FOUND
 
     def _verify_auth_pin(self, data: bytes) -> int:
@@ -453,7 +454,7 @@ class VirtualCard:
         if state.pin is None:
             return SW_REF_NOT_FOUND  # no PIN set: 顔認証マイナンバーカード / iPhone
         if not data:
-            return 0x63C0 | state.tries_left  # card.md §5: always 63Cx, also when verified
+            return tries_left_sw(state.tries_left)  # card.md §5: always 63Cx, also when verified
         if state.tries_left == 0:
             return SW_BLOCKED
         if len(data) != 4:
@@ -467,12 +468,12 @@ class VirtualCard:
         self.auth_verified = False
         state.tries_left -= 1
         self._persist()
-        return 0x63C0 | state.tries_left
+        return tries_left_sw(state.tries_left)
 
     def _verify_signing_password(self, data: bytes) -> int:
         state = self.profile.signing_password
         if not data:
-            return 0x63C0 | state.tries_left
+            return tries_left_sw(state.tries_left)
         if state.tries_left == 0:
             return SW_BLOCKED
         if not 6 <= len(data) <= 16:
@@ -484,7 +485,7 @@ class VirtualCard:
             return SW_OK
         state.tries_left -= 1
         self._persist()
-        return 0x63C0 | state.tries_left
+        return tries_left_sw(state.tries_left)
 
     def _sign(self, apdu: CommandApdu) -> tuple[bytes, int]:
         if apdu.cla != 0x80:

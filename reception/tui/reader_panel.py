@@ -8,6 +8,7 @@ to the check-in.
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from textual.app import ComposeResult
@@ -79,7 +80,22 @@ CONSENT_ITEMS = [
     ("checkup", "特定健診情報", "Health checkup records"),
     ("operation", "手術情報", "Surgery records"),
 ]
-VIEWS = ["wait", "method", "pin", "face", "visual", "consents", "working", "done"]
+
+
+class View(enum.StrEnum):
+    """What the reader panel shows: one view per question of the check-in, and between."""
+
+    WAIT = "wait"
+    METHOD = "method"
+    PIN = "pin"
+    FACE = "face"
+    VISUAL = "visual"
+    CONSENTS = "consents"
+    WORKING = "working"
+    DONE = "done"
+
+
+VIEWS = list(View)
 
 
 class ReaderPanel(Vertical):
@@ -99,7 +115,7 @@ class ReaderPanel(Vertical):
         super().__init__(id="reader-panel")
         self.demo = demo
         self.language = language if language in TEXT else "ja"
-        self.view = "wait"
+        self.view = View.WAIT
         self.pin_digits = ""
         self.tries_left: int | None = None
         self.warmed = False
@@ -211,34 +227,35 @@ class ReaderPanel(Vertical):
 
     # -- showing ----------------------------------------------------------------------------
 
-    def show(self, view: str, flow: CheckinFlow | None, **context: Any) -> None:
+    def show(self, view: View | str, flow: CheckinFlow | None, **context: Any) -> None:
+        view = View(view)
         self.view = view
         self.query_one("#views", ContentSwitcher).current = f"view-{view}"
         if flow is not None and flow.variant is not None:
             label = flow.variant.label if self.language == "ja" else flow.variant.value
             self.query_one("#panel-variant", Static).update(safe(label))
-        elif view == "wait":
+        elif view is View.WAIT:
             self.query_one("#panel-variant", Static).update("")
         message = safe(flow.message) if flow is not None and flow.message else ""
-        if view == "method":
+        if view is View.METHOD:
             self._method_buttons(context.get("methods", []), flow)
             self.query_one("#method-message", Static).update(message)
-        elif view == "pin":
+        elif view is View.PIN:
             self.pin_digits = ""
             self.tries_left = int(context.get("tries_left", 0))
             self._dots()
             self.query_one("#pin-tries", Static).update(self.t("tries", n=self.tries_left))
             self.query_one("#pin-message", Static).update(message)
             self.query_one("#pin-ok", Button).focus()
-        elif view == "face":
+        elif view is View.FACE:
             self.query_one("#face-message", Static).update(message)
             self.query_one("#face-shoot", Button).focus()
-        elif view == "consents":
+        elif view is View.CONSENTS:
             for key, _, _ in CONSENT_ITEMS:
                 self.query_one(f"#consent-{key}", Checkbox).value = False
             self.query_one("#limit-no", RadioButton).value = True
             self.query_one("#consent-medication", Checkbox).focus()
-        elif view == "working":
+        elif view is View.WORKING:
             self.query_one("#working-title", Static).update(self.t("working"))
 
     def show_done(self, status: str, detail: str) -> None:
@@ -283,7 +300,7 @@ class ReaderPanel(Vertical):
 
     def shortcut(self, key: str) -> bool:
         """Keyboard alone: 1/2/3 pick 顔認証/暗証番号/目視; y/n answer all consents."""
-        if self.view == "method":
+        if self.view is View.METHOD:
             method = METHOD_KEYS.get(key)
             if method is not None and self.query_one(f"#method-{method.value}").display:
                 self.answer(method)
@@ -291,7 +308,7 @@ class ReaderPanel(Vertical):
             if key == "escape":
                 self.answer(None)
                 return True
-        if self.view == "consents" and key in ("y", "n"):
+        if self.view is View.CONSENTS and key in ("y", "n"):
             for item, _, _ in CONSENT_ITEMS:
                 self.query_one(f"#consent-{item}", Checkbox).value = key == "y"
             self.query_one("#consent-ok", Button).press()
@@ -300,7 +317,7 @@ class ReaderPanel(Vertical):
 
     def pin_key(self, key: str) -> bool:
         """Digits, Backspace and Enter while the PIN pad is shown (keyboard or buttons)."""
-        if self.view != "pin":
+        if self.view is not View.PIN:
             return False
         if key.isdigit() and len(key) == 1:
             if len(self.pin_digits) < 4:
