@@ -136,6 +136,11 @@ def _years(years: int, days: int = 0) -> int:
     return int(years * 365.2425) + days
 
 
+def persona_ids(today: dt.date | None = None) -> list[str]:
+    """The ids of the personas every seeded world has (cheap: no keys are made)."""
+    return [spec.id for spec in _specs(today or dt.date.today())]
+
+
 def _specs(today: dt.date) -> list[_Spec]:
     """The persona set of issue #3 (oqs.md §4–6)."""
     day = dt.timedelta(days=1)

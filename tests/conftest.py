@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
-import socket
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,11 +16,11 @@ from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.keys import MockJpkiCa, SeededStream
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile, Variant, new_profile
-
-TEST_PIN = "4711"
-TEST_SLOT_PORT = 35964  # "Virtual PCD 00 01": the demo uses slot 0
-TEST_READER = "Virtual PCD 00 01"
-
+from tests.support.stack import (
+    TEST_PIN,
+    WORLD_TODAY,
+    pcscd_available,
+)
 
 # --- the honeypot invariant (design.md §6.2) ---------------------------------------
 
@@ -113,8 +110,6 @@ def client(loopback: LoopbackTransport) -> JpkiClient:
 
 # --- a seeded world -------------------------------------------------------------------
 
-WORLD_TODAY = dt.date(2026, 11, 24)
-
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
@@ -125,22 +120,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 # --- pcscd + vsmartcard-vpcd ---------------------------------------------------------
 
 
-def pcscd_available() -> str | None:
-    """None when pcscd with the vpcd readers answers, else why not."""
-    if not Path("/run/pcscd/pcscd.comm").exists():
-        return "pcscd is not running (/run/pcscd/pcscd.comm missing)"
-    try:
-        from reader.pcsc import PcscContext
-
-        with PcscContext() as ctx:
-            names = ctx.readers()
-    except Exception as exc:
-        return f"pcscd does not answer: {exc}"
-    if TEST_READER not in names:
-        return f"no {TEST_READER!r} reader (is vsmartcard-vpcd installed?); readers: {names}"
-    return None
-
-
 @pytest.fixture(scope="session")
 def pcscd() -> None:
     problem = pcscd_available()
@@ -149,29 +128,3 @@ def pcscd() -> None:
     if os.environ.get("MYNA_REQUIRE_PCSCD") == "1":
         pytest.fail(f"the PC/SC stack is required here but unavailable: {problem}")
     pytest.skip(problem)
-
-
-def wait_for_presence(reader: str, present: bool, seconds: float = 10.0) -> None:
-    from reader.pcsc import wait_for_card
-
-    if not wait_for_card(reader, present, seconds):
-        raise AssertionError(f"{reader!r}: card {'never appeared' if present else 'never left'}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def mock_oqs_serving(
-    world: World, workers: int = 1, options: tuple[str, ...] = ()
-) -> Iterator[tuple[Path, str]]:
-    """``mock-oqs serve`` on a free loopback port until the block ends; yields its log
-    file (the world's mock-oqs.log, appended to) and its URL."""
-    from reception.sim.world import WorldFiles, served
-
-    with served(WorldFiles.open(world.directory), workers=workers, options=options) as url:
-        yield world.directory / "mock-oqs.log", url

@@ -95,9 +95,6 @@ class View(enum.StrEnum):
     DONE = "done"
 
 
-VIEWS = list(View)
-
-
 class ReaderPanel(Vertical):
     """The patient's side: shows the question the check-in asks, posts the answer."""
 

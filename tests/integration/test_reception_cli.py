@@ -17,7 +17,7 @@ import pytest
 from mock_oqs.world import World
 from reception.cli import main
 from reception.store import Store, now_jst
-from tests.conftest import mock_oqs_serving
+from tests.support.stack import mock_oqs_serving
 
 EXPECTED_EXIT = {"confirmed": 0, "fallback": 3}
 
@@ -484,7 +484,7 @@ def test_text_output_shows_controls_and_json_escapes_them(
     """A stored name with ESC/OSC/BEL/bidi (from before validation refused them): `pending`
     prints ␛ … instead of the sequences; --json keeps the data as \\u escapes."""
     from reception.declaration import SelfDeclaration
-    from tests.test_reception_declaration import valid
+    from tests.support.forms import valid
 
     store = Store(env / "reception.sqlite")
     store.add_declaration(SelfDeclaration.parse(valid()).model_copy(update={"name": EVIL}))
@@ -519,7 +519,7 @@ from pathlib import Path
 from reception.declaration import SelfDeclaration
 from reception.ladder import file_declaration
 from reception.store import Store, now_jst
-from tests.test_reception_declaration import valid
+from tests.support.forms import valid
 store = Store(Path(sys.argv[1]) / "reception.sqlite")
 declaration = SelfDeclaration.parse(valid())
 while True:

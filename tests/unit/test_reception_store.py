@@ -17,7 +17,7 @@ from reception.declaration import LadderStep, SelfDeclaration
 from reception.errors import NotFound
 from reception.results import QualificationResult
 from reception.store import INTERRUPTED_REASON, Store, now_jst
-from tests.test_reception_declaration import valid
+from tests.support.forms import valid
 
 RESULT = {
     "MessageHeader": {"ProcessExecutionTime": "20261124093000", "SegmentOfResult": "1"},
@@ -163,7 +163,7 @@ def test_the_store_is_private_to_its_user(tmp_path: Path) -> None:
 
 def test_a_stored_declaration_outlives_the_rules_of_its_day(store: Store) -> None:
     """Read back months later, a declaration is not re-judged (申立日 window, fonts)."""
-    from tests.test_reception_declaration import valid
+    from tests.support.forms import valid
 
     old = SelfDeclaration.parse(valid()).model_copy(
         update={"declared_on": dt.date(2025, 1, 6), "note": "旧字 \x1b"}

@@ -12,8 +12,8 @@ import pytest
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.cli import main as mock_oqs
 from mock_oqs.world import World
-from tests.conftest import WORLD_TODAY
-from tests.test_oqs_service import make_client, with_client_cert
+from tests.support.oqs import make_client, with_client_cert
+from tests.support.stack import WORLD_TODAY
 
 
 @pytest.fixture

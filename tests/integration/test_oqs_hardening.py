@@ -17,8 +17,8 @@ import pytest
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from mock_oqs.xml import render_xml
-from tests.conftest import WORLD_TODAY, mock_oqs_serving
-from tests.test_oqs_service import _SyncOverAsync, with_client_cert
+from tests.support.oqs import _SyncOverAsync, with_client_cert
+from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 
 LIMITS = ("--request-timeout", "2", "--max-connections", "8")
 HUGE_POST_HEAD = (

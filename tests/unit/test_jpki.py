@@ -27,7 +27,7 @@ from reader.transport import CardChannel, TracingTransport
 from reader.virtual.card import VirtualCard
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile, Variant
-from tests.conftest import TEST_PIN
+from tests.support.stack import TEST_PIN
 
 
 def make_client(

@@ -17,7 +17,7 @@ from reader.apdu import CommandApdu
 from reader.jpki import SHA256_DIGEST_INFO_PREFIX
 from reader.virtual.card import ATR, VirtualCard
 from reader.virtual.profile import CardProfile, Variant, load_profile, save_profile
-from tests.conftest import TEST_PIN
+from tests.support.stack import TEST_PIN
 
 
 def tx(card: VirtualCard, hex_or_apdu: str | CommandApdu) -> tuple[bytes, int]:

@@ -6,7 +6,6 @@ certificate into the ASGI scope, as the real server does after the handshake.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
@@ -18,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,47 +29,21 @@ from reader.pin import Pin
 from reader.transport import CardChannel
 from reader.virtual.card import VirtualCard
 from reader.virtual.loopback import LoopbackTransport
-from reader.virtual.profile import Variant, load_profile, new_profile
-from tests.conftest import WORLD_TODAY
+from reader.virtual.profile import Variant, new_profile
+from tests.support.oqs import (
+    _SyncOverAsync,
+    b64,
+    card_of,
+    make_client,
+    pin_body,
+    terminal_key,
+    with_client_cert,
+)
+from tests.support.stack import WORLD_TODAY
 
 UTC = dt.UTC
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
-
-
-def with_client_cert(app: ASGIApp, pem: str | None) -> ASGIApp:
-    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
-        if pem is not None and scope["type"] == "http":
-            scope.setdefault("extensions", {})["tls"] = {"client_cert_chain": [pem]}
-        await app(scope, receive, send)
-
-    return wrapped
-
-
-def make_client(world: World, *, cert: bool = True, today: dt.date = WORLD_TODAY) -> httpx.Client:
-    app = create_app(ServiceSettings(world=world.directory, today=today))
-    pem = (world.directory / "terminal" / "cert.pem").read_text() if cert else None
-    transport = httpx.ASGITransport(app=with_client_cert(app, pem))
-    return _SyncOverAsync(transport)
-
-
-class _SyncOverAsync(httpx.Client):
-    """httpx.ASGITransport is async only: run each request in a fresh event loop."""
-
-    def __init__(self, transport: httpx.ASGITransport) -> None:
-        super().__init__(base_url="https://oqs.test")
-        self._asgi = transport
-
-    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        import asyncio
-
-        async def go() -> httpx.Response:
-            async with httpx.AsyncClient(transport=self._asgi, base_url="https://oqs.test") as c:
-                response = await c.send(request)
-                await response.aread()
-                return response
-
-        return asyncio.run(go())
 
 
 @pytest.fixture(scope="module")
@@ -78,42 +51,11 @@ def client(world: World) -> httpx.Client:
     return make_client(world)
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def card_of(world: World, persona: str) -> tuple[dict[str, Any], JpkiClient]:
-    entry = world.persona(persona)
-    card = VirtualCard(load_profile(world.directory / entry["card"]))  # counters in memory only
-    return entry, JpkiClient(CardChannel(LoopbackTransport(card)))
-
-
 def nonce(client: httpx.Client) -> str:
     response = client.post("/v1/nonces")
     assert response.status_code == 200, response.text
     value: str = response.json()["nonce"]
     return value
-
-
-def pin_body(world: World, persona: str, value: str, **consents: bool) -> dict[str, Any]:
-    entry, jpki = card_of(world, persona)
-    pin = Pin(entry["pin"]) if entry["pin"] else None
-    auth = jpki.authenticate(pin, bytes.fromhex(value))
-    return {
-        "certificate": b64(auth.certificate_der),
-        "method": "pin",
-        "nonce": value,
-        "signature": b64(auth.signature),
-        "consents": consents,
-    }
-
-
-def terminal_key(world: World) -> ec.EllipticCurvePrivateKey:
-    key = serialization.load_pem_private_key(
-        (world.directory / "terminal" / "key.pem").read_bytes(), password=None
-    )
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    return key
 
 
 def face_body(

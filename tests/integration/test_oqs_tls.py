@@ -20,7 +20,7 @@ from reader.transport import CardChannel
 from reader.virtual.card import VirtualCard
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import load_profile
-from tests.conftest import mock_oqs_serving
+from tests.support.stack import mock_oqs_serving
 
 BIN = Path(sys.executable).parent
 

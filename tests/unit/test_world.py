@@ -18,7 +18,7 @@ from mock_oqs.pki import medical_institution_code
 from mock_oqs.rules import InsurerNumber, certificate_state, copayment_ratio
 from mock_oqs.world import World, seed_world
 from reader.virtual.profile import load_profile
-from tests.conftest import WORLD_TODAY as TODAY
+from tests.support.stack import WORLD_TODAY as TODAY
 
 REQUIRED = {
     "adult-kyokai",

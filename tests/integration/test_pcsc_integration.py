@@ -28,7 +28,7 @@ from reader.transport import CardChannel
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.profile import CardProfile, save_profile
 from reader.virtual.vpcd import VpcdCardServer
-from tests.conftest import TEST_PIN, TEST_READER, TEST_SLOT_PORT, wait_for_presence
+from tests.support.stack import TEST_PIN, TEST_READER, TEST_SLOT_PORT, wait_for_presence
 
 pytestmark = pytest.mark.usefixtures("pcscd")
 

@@ -12,7 +12,7 @@ from cryptography import x509
 
 from reader.cli import main
 from reader.virtual.profile import CardProfile, Variant, load_profile, save_profile
-from tests.conftest import TEST_PIN
+from tests.support.stack import TEST_PIN
 
 PIN_HEX = TEST_PIN.encode().hex().upper()
 

@@ -19,7 +19,7 @@ from reader.transport import CardChannel
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile
-from tests.conftest import TEST_PIN
+from tests.support.stack import TEST_PIN
 
 OK = ResponseApdu(b"", 0x9000)
 

@@ -23,10 +23,10 @@ from reception.flow import ConsentsGiven, Method
 from reception.pdf import render_declaration
 from reception.redaction import RedactionFilter
 from reception.store import Store
-from tests.conftest import WORLD_TODAY
-from tests.test_reception_checkin import terminal_of
-from tests.test_reception_declaration import valid
-from tests.test_reception_oqs_client import in_process
+from tests.support.checkin import terminal_of
+from tests.support.forms import valid
+from tests.support.oqs import in_process
+from tests.support.stack import WORLD_TODAY
 
 # PINs that look like no year, month-day or time, so that a hit is a leak
 PINS = ["5738", "6492", "8317", "9461", "7853", "6924", "8746", "9583", "7395", "5879"]

@@ -5,29 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import httpx
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static, TabbedContent
 
-from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from reader.transport import Transport
-from reception.checkin import Terminal
-from reception.settings import OqsSettings, ReceptionSettings
-from reception.sim.cards import DemoControls, LoopbackCards
-from reception.sim.world import WorldFiles
 from reception.store import now_jst
-from reception.tui.app import ReceptionApp, make_app
+from reception.tui.app import ReceptionApp
 from reception.tui.services import Services
 from reception.tui.widgets.demo import DemoPanel
-from tests.conftest import WORLD_TODAY
-from tests.test_oqs_service import with_client_cert
-
-SIZE = (140, 44)
+from tests.support.tui import at_view, drive, services, shown, text, type_pin, until
 
 
 @pytest.fixture
@@ -35,72 +25,6 @@ def tui_world(world: World, tmp_path: Path) -> World:
     """A copy: the demo's cards persist their PIN counters."""
     shutil.copytree(world.directory, tmp_path / "w")
     return World.load(tmp_path / "w")
-
-
-def services(world: World, tmp_path: Path, *, service_up: bool = True) -> Services:
-    settings = ReceptionSettings(data_dir=tmp_path / "data")
-    files = WorldFiles.open(world.directory)
-    cards = LoopbackCards()
-    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
-    pem = (world.directory / "terminal" / "cert.pem").read_text()
-    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=with_client_cert(app, pem))
-    if not service_up:
-        transport = httpx.MockTransport(
-            lambda request: (_ for _ in ()).throw(
-                httpx.ConnectError("connection refused", request=request)
-            )
-        )
-    d = world.directory / "terminal"
-    from reception.store import Store
-
-    return Services(
-        settings=settings,
-        store=Store(settings.store_path),
-        oqs=OqsSettings(retries=0),
-        terminal=Terminal.load(d / "cert.pem", d / "key.pem", d / "face-auth.cvc"),
-        cards=cards,
-        demo=DemoControls(files, cards, [(str(p["id"]), "") for p in world.index["personas"]]),
-        oqs_transport=transport,
-    )
-
-
-def text(app: ReceptionApp, selector: str) -> str:
-    return str(app.query_one(selector, Static).render())
-
-
-def shown(app: ReceptionApp, selector: str) -> bool:
-    return bool(app.query_one(selector).display)
-
-
-async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Wait for the workers (card threads, HTTP) instead of sleeping blindly."""
-    for _ in range(int(seconds / 0.05)):
-        await pilot.pause()
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the screen never got there")
-
-
-async def at_view(pilot: Pilot[None], app: ReceptionApp, view: str) -> None:
-    await until(pilot, lambda: app.panel.view == view)
-
-
-async def type_pin(pilot: Pilot[None], pin: str) -> None:
-    for digit in pin:
-        await pilot.press(digit)
-    await pilot.press("enter")
-
-
-Scenario = Callable[[Pilot[None], ReceptionApp], Awaitable[None]]
-
-
-async def drive(svc: Services, scenario: Scenario) -> ReceptionApp:
-    app = make_app(svc)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await scenario(pilot, app)
-    return app
 
 
 def test_pin_success_with_consents(tui_world: World, tmp_path: Path) -> None:
@@ -302,7 +226,7 @@ def test_control_sequences_from_the_service_never_reach_the_terminal(
     """A name with ESC/OSC sequences, NUL and a bidi override: shown as ␛ ␀ �, in the
     detail, the 受付一覧 row and the 再確認待ち row alike (issue 9)."""
     from reception.declaration import SelfDeclaration
-    from tests.test_reception_declaration import valid
+    from tests.support.forms import valid
 
     svc = services(tui_world, tmp_path)
     rid = confirmed_with(svc, name=ESC_NAME, insurer="\x1b[2J")

@@ -33,9 +33,9 @@ from reader.virtual.vpcd import VpcdCardServer
 from reception.checkin import CheckinRequest, check_in
 from reception.flow import ConsentsGiven, Method, State
 from reception.store import Store
-from tests.conftest import TEST_READER, TEST_SLOT_PORT, wait_for_presence
-from tests.test_reception_checkin import pin_of, terminal_of
-from tests.test_reception_oqs_client import in_process
+from tests.support.checkin import pin_of, terminal_of
+from tests.support.oqs import in_process
+from tests.support.stack import TEST_READER, TEST_SLOT_PORT, wait_for_presence
 
 pytestmark = pytest.mark.usefixtures("pcscd")
 

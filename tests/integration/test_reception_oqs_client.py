@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from reception.oqs_client import (
     BreakerState,
@@ -29,8 +28,8 @@ from reception.oqs_client import (
 )
 from reception.results import QualificationResult
 from reception.settings import OqsSettings
-from tests.conftest import WORLD_TODAY, mock_oqs_serving
-from tests.test_oqs_service import pin_body, with_client_cert
+from tests.support.oqs import in_process, pin_body, world_settings
+from tests.support.stack import mock_oqs_serving
 
 QUERY = NumberQuery(insurer_number="01130012", number="1", birth_date=dt.date(1980, 1, 1))
 
@@ -39,23 +38,6 @@ QUERY = NumberQuery(insurer_number="01130012", number="1", birth_date=dt.date(19
 def server(world: World) -> Iterator[str]:
     with mock_oqs_serving(world) as (_, url):
         yield url
-
-
-def world_settings(world: World, url: str | None = None) -> OqsSettings:
-    d = world.directory
-    return OqsSettings(
-        url=url,
-        client_cert=d / "terminal" / "cert.pem",
-        client_key=d / "terminal" / "key.pem",
-        ca=d / "facility-ca" / "cert.pem",
-    )
-
-
-def in_process(world: World) -> OqsClient:
-    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
-    pem = (world.directory / "terminal" / "cert.pem").read_text()
-    transport = httpx.ASGITransport(app=with_client_cert(app, pem))
-    return OqsClient(OqsSettings(), transport=transport)
 
 
 async def pin_round(client: OqsClient, world: World, persona: str) -> QualificationResult:

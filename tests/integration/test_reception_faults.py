@@ -22,9 +22,9 @@ from reception.oqs_client import OqsClient
 from reception.reasons import FallbackReason
 from reception.settings import OqsSettings
 from reception.store import Store
-from tests.conftest import WORLD_TODAY, free_port, mock_oqs_serving
-from tests.test_reception_checkin import card_of, pin_of, terminal_of
-from tests.test_reception_oqs_client import world_settings
+from tests.support.checkin import card_of, pin_of, terminal_of
+from tests.support.oqs import world_settings
+from tests.support.stack import WORLD_TODAY, free_port, mock_oqs_serving
 
 READ_TIMEOUT = 1.0
 

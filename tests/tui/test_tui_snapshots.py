@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from mock_oqs.world import World
 from reception import store as store_module
 from reception.tui.app import ReceptionApp, make_app
-from tests.test_tui import at_view, services, type_pin, until
+from tests.support.tui import at_view, services, type_pin, until
 
 SIZE = (140, 44)
 FIXED_NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=store_module.JST)

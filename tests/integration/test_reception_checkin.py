@@ -11,18 +11,19 @@ from typing import Any
 
 import pytest
 
-from mock_oqs.world import FACE_AUTH_FILE, World
+from mock_oqs.world import World, persona_ids
 from reader.errors import ReaderUnavailable
 from reader.virtual.card import VirtualCard
 from reader.virtual.loopback import LoopbackTransport
-from reader.virtual.profile import load_profile
 from reception.camera import FaceScenario
-from reception.checkin import CheckinOutcome, CheckinRequest, Terminal, check_in
+from reception.checkin import CheckinOutcome, CheckinRequest, check_in
 from reception.flow import CheckinFlow, ConsentsGiven, Method, State
 from reception.oqs_client import OqsClient
 from reception.reasons import FallbackReason
 from reception.store import Store
-from tests.test_reception_oqs_client import in_process
+from tests.support.checkin import card_of, pin_of, terminal_of
+from tests.support.oqs import in_process
+from tests.support.stack import WORLD_TODAY
 
 REASONS = {
     "certificate-lapsed": FallbackReason.CERTIFICATE_LAPSED,
@@ -32,25 +33,6 @@ REASONS = {
     "invalid": FallbackReason.INVALID,
     "multiple": FallbackReason.MULTIPLE,
 }
-
-
-def terminal_of(world: World) -> Terminal:
-    d = world.directory / "terminal"
-    return Terminal.load(d / "cert.pem", d / "key.pem", d / FACE_AUTH_FILE)
-
-
-def card_of(world: World, persona: str) -> VirtualCard:
-    return VirtualCard(load_profile(world.directory / world.persona(persona)["card"]))
-
-
-def pin_of(world: World, persona: str, shown: list[int] | None = None) -> Any:
-    def source(tries_left: int) -> str:
-        if shown is not None:
-            shown.append(tries_left)
-        pin: str = world.persona(persona)["pin"]
-        return pin
-
-    return source
 
 
 def run(
@@ -74,34 +56,37 @@ def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "reception.sqlite")
 
 
-def test_every_persona_and_method_gives_the_promised_outcome(world: World, store: Store) -> None:
-    checked = 0
-    for entry in world.index["personas"]:
-        expect = entry["expect"]
-        for method in expect["methods"]:
-            request = CheckinRequest(
-                Method(method),
-                pin_source=pin_of(world, entry["id"]),
-                seed=1,
-                consents=ConsentsGiven(medication=True, limit=True),
-            )
-            outcome = run(world, store, card_of(world, entry["id"]), request)
-            where = (entry["id"], method, outcome.flow.message)
-            if expect["outcome"] == "confirmed":
-                assert outcome.state is State.CONFIRMED, where
-                assert outcome.result is not None
-                assert (
-                    outcome.result.entries[0].insured_partial_contribution_ratio
-                    == (expect["ratio"])
-                ), where
-                assert set(expect["notices"]) <= set(outcome.result.message_body.mock_notices)
-                assert store.reception(outcome.reception_id).status == "confirmed"
-            else:
-                assert outcome.state is State.FALLBACK, where
-                assert outcome.flow.fallback_reason is REASONS[expect["reason"]], where
-                assert store.reception(outcome.reception_id).status == "fallback"
-            checked += 1
-    assert checked >= 60
+@pytest.mark.parametrize("persona", persona_ids(WORLD_TODAY))
+def test_every_persona_and_method_gives_the_promised_outcome(
+    world: World, store: Store, persona: str
+) -> None:
+    entry = world.persona(persona)
+    expect = entry["expect"]
+    assert expect["methods"]
+    for method in expect["methods"]:
+        request = CheckinRequest(
+            Method(method),
+            pin_source=pin_of(world, persona),
+            seed=1,
+            consents=ConsentsGiven(medication=True, limit=True),
+        )
+        outcome = run(world, store, card_of(world, persona), request)
+        where = (persona, method, outcome.flow.message)
+        if expect["outcome"] == "confirmed":
+            assert outcome.state is State.CONFIRMED, where
+            assert outcome.result is not None
+            ratio = outcome.result.entries[0].insured_partial_contribution_ratio
+            assert ratio == expect["ratio"], where
+            assert set(expect["notices"]) <= set(outcome.result.message_body.mock_notices)
+            assert store.reception(outcome.reception_id).status == "confirmed"
+        else:
+            assert outcome.state is State.FALLBACK, where
+            assert outcome.flow.fallback_reason is REASONS[expect["reason"]], where
+            assert store.reception(outcome.reception_id).status == "fallback"
+
+
+def test_the_world_has_every_persona_the_tests_name(world: World) -> None:
+    assert [e["id"] for e in world.index["personas"]] == persona_ids(WORLD_TODAY)
 
 
 def test_tries_are_shown_before_the_attempt_and_a_wrong_pin_is_not_resent(

@@ -15,7 +15,7 @@ import pytest
 
 import reader
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LINT = Path(sys.executable).parent / "lint-imports"
 
 
@@ -89,3 +89,14 @@ def test_the_terminal_against_a_real_reader_loads_nothing_of_the_simulator() -> 
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared helpers live in tests/support; a test module never imports a test module."""
+    offenders = []
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if stripped.startswith(("from tests.", "import tests.")) and ".support" not in stripped:
+                offenders.append(f"{path.relative_to(ROOT)}: {stripped}")
+    assert offenders == []

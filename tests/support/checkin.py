@@ -1,0 +1,29 @@
+"""Shared test helpers (tests/support): imported by test modules, never the other way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mock_oqs.world import FACE_AUTH_FILE, World
+from reader.virtual.card import VirtualCard
+from reader.virtual.profile import load_profile
+from reception.checkin import Terminal
+
+
+def terminal_of(world: World) -> Terminal:
+    d = world.directory / "terminal"
+    return Terminal.load(d / "cert.pem", d / "key.pem", d / FACE_AUTH_FILE)
+
+
+def card_of(world: World, persona: str) -> VirtualCard:
+    return VirtualCard(load_profile(world.directory / world.persona(persona)["card"]))
+
+
+def pin_of(world: World, persona: str, shown: list[int] | None = None) -> Any:
+    def source(tries_left: int) -> str:
+        if shown is not None:
+            shown.append(tries_left)
+        pin: str = world.persona(persona)["pin"]
+        return pin
+
+    return source

@@ -1,0 +1,112 @@
+"""Shared test helpers (tests/support): imported by test modules, never the other way."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from mock_oqs.app import ServiceSettings, create_app
+from mock_oqs.world import World
+from reader.jpki import JpkiClient
+from reader.pin import Pin
+from reader.transport import CardChannel
+from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
+from reader.virtual.profile import load_profile
+from reception.oqs_client import (
+    OqsClient,
+)
+from reception.settings import OqsSettings
+from tests.support.stack import WORLD_TODAY
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+def with_client_cert(app: ASGIApp, pem: str | None) -> ASGIApp:
+    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
+        if pem is not None and scope["type"] == "http":
+            scope.setdefault("extensions", {})["tls"] = {"client_cert_chain": [pem]}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+class _SyncOverAsync(httpx.Client):
+    """httpx.ASGITransport is async only: run each request in a fresh event loop."""
+
+    def __init__(self, transport: httpx.ASGITransport) -> None:
+        super().__init__(base_url="https://oqs.test")
+        self._asgi = transport
+
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+
+        async def go() -> httpx.Response:
+            async with httpx.AsyncClient(transport=self._asgi, base_url="https://oqs.test") as c:
+                response = await c.send(request)
+                await response.aread()
+                return response
+
+        return asyncio.run(go())
+
+
+def make_client(world: World, *, cert: bool = True, today: dt.date = WORLD_TODAY) -> httpx.Client:
+    app = create_app(ServiceSettings(world=world.directory, today=today))
+    pem = (world.directory / "terminal" / "cert.pem").read_text() if cert else None
+    transport = httpx.ASGITransport(app=with_client_cert(app, pem))
+    return _SyncOverAsync(transport)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def card_of(world: World, persona: str) -> tuple[dict[str, Any], JpkiClient]:
+    entry = world.persona(persona)
+    card = VirtualCard(load_profile(world.directory / entry["card"]))  # counters in memory only
+    return entry, JpkiClient(CardChannel(LoopbackTransport(card)))
+
+
+def pin_body(world: World, persona: str, value: str, **consents: bool) -> dict[str, Any]:
+    entry, jpki = card_of(world, persona)
+    pin = Pin(entry["pin"]) if entry["pin"] else None
+    auth = jpki.authenticate(pin, bytes.fromhex(value))
+    return {
+        "certificate": b64(auth.certificate_der),
+        "method": "pin",
+        "nonce": value,
+        "signature": b64(auth.signature),
+        "consents": consents,
+    }
+
+
+def terminal_key(world: World) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(
+        (world.directory / "terminal" / "key.pem").read_bytes(), password=None
+    )
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
+
+
+def world_settings(world: World, url: str | None = None) -> OqsSettings:
+    d = world.directory
+    return OqsSettings(
+        url=url,
+        client_cert=d / "terminal" / "cert.pem",
+        client_key=d / "terminal" / "key.pem",
+        ca=d / "facility-ca" / "cert.pem",
+    )
+
+
+def in_process(world: World) -> OqsClient:
+    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
+    pem = (world.directory / "terminal" / "cert.pem").read_text()
+    transport = httpx.ASGITransport(app=with_client_cert(app, pem))
+    return OqsClient(OqsSettings(), transport=transport)

@@ -1,0 +1,64 @@
+"""Shared test helpers (tests/support): imported by test modules, never the other way."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from mock_oqs.world import World
+
+TEST_PIN = "4711"
+
+
+TEST_SLOT_PORT = 35964  # "Virtual PCD 00 01": the demo uses slot 0
+
+
+TEST_READER = "Virtual PCD 00 01"
+
+
+WORLD_TODAY = dt.date(2026, 11, 24)
+
+
+def pcscd_available() -> str | None:
+    """None when pcscd with the vpcd readers answers, else why not."""
+    if not Path("/run/pcscd/pcscd.comm").exists():
+        return "pcscd is not running (/run/pcscd/pcscd.comm missing)"
+    try:
+        from reader.pcsc import PcscContext
+
+        with PcscContext() as ctx:
+            names = ctx.readers()
+    except Exception as exc:
+        return f"pcscd does not answer: {exc}"
+    if TEST_READER not in names:
+        return f"no {TEST_READER!r} reader (is vsmartcard-vpcd installed?); readers: {names}"
+    return None
+
+
+def wait_for_presence(reader: str, present: bool, seconds: float = 10.0) -> None:
+    from reader.pcsc import wait_for_card
+
+    if not wait_for_card(reader, present, seconds):
+        raise AssertionError(f"{reader!r}: card {'never appeared' if present else 'never left'}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def mock_oqs_serving(
+    world: World, workers: int = 1, options: tuple[str, ...] = ()
+) -> Iterator[tuple[Path, str]]:
+    """``mock-oqs serve`` on a free loopback port until the block ends; yields its log
+    file (the world's mock-oqs.log, appended to) and its URL."""
+    from reception.sim.world import WorldFiles, served
+
+    with served(WorldFiles.open(world.directory), workers=workers, options=options) as url:
+        yield world.directory / "mock-oqs.log", url
