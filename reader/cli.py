@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
 import os
 import secrets
@@ -39,26 +38,26 @@ from reader.errors import (
     ReaderUnavailable,
     SecurityStatusNotSatisfied,
 )
+from reader.exitcodes import EPILOG as EXIT_EPILOG
+from reader.exitcodes import ExitCode
 from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode, TokenKind
-from reader.pin import InvalidPin, Pin
+from reader.pin import InvalidPin, Pin, PinEntryUnavailable, ask_pin
 from reader.safe_text import json_safe, printable
 from reader.transport import CardChannel, TracingTransport, Transport
 from reader.virtual.loopback import LoopbackTransport
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_NO_READER = 3
-EXIT_FORBIDDEN = 4
-EXIT_PIN_WRONG = 5
-EXIT_PIN_BLOCKED = 6
-EXIT_PIN_NOT_SET = 7
+EXIT_OK = ExitCode.OK
+EXIT_ERROR = ExitCode.ERROR
+EXIT_USAGE = ExitCode.USAGE
+EXIT_NO_READER = ExitCode.NO_READER
+EXIT_FORBIDDEN = ExitCode.FORBIDDEN
+EXIT_PIN_WRONG = ExitCode.PIN_WRONG
+EXIT_PIN_BLOCKED = ExitCode.PIN_BLOCKED
+EXIT_PIN_NOT_SET = ExitCode.NO_PIN
 
-EPILOG = """\
-exit codes: 0 success; 1 card or other error; 2 bad usage or input; 3 no reader, no card
-or pcscd not running; 4 refused by the My Number guard; 5 wrong PIN; 6 PIN blocked;
-7 no PIN on this card (顔認証マイナンバーカード).
-The PIN is never taken from the command line: a hidden prompt, or --pin-stdin."""
+EPILOG = (
+    EXIT_EPILOG + "\nThe PIN is never taken from the command line: a hidden prompt, or --pin-stdin."
+)
 
 
 class CliError(Exception):
@@ -253,22 +252,10 @@ def _tries(n: int) -> str:
 
 
 def _read_pin(args: argparse.Namespace, tries_left: int) -> Pin:
-    prompt = f"暗証番号（4桁）/ PIN (4 digits), 残り{tries_left}回 / {_tries(tries_left)}: "
-    if args.pin_stdin:
-        sys.stderr.write(prompt + "(from stdin)\n")
-        line = sys.stdin.readline()
-        if not line:
-            raise CliError("--pin-stdin: standard input is empty", EXIT_USAGE)
-        text = line.rstrip("\r\n")
-    else:
-        try:
-            tty = open("/dev/tty")  # noqa: SIM115 - closed right below
-        except OSError:
-            raise CliError(
-                "no terminal for the hidden PIN prompt; use --pin-stdin", EXIT_USAGE
-            ) from None
-        tty.close()
-        text = getpass.getpass(prompt)
+    try:
+        text = ask_pin(tries_left, from_stdin=args.pin_stdin)
+    except PinEntryUnavailable as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     try:
         return Pin(text)
     except InvalidPin as exc:

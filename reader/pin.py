@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import sys
+
 
 class InvalidPin(ValueError):
     """The PIN is not exactly 4 ASCII digits. The message never repeats the input."""
@@ -49,3 +52,30 @@ class Pin:
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("a PIN is never pickled")
+
+
+class PinEntryUnavailable(Exception):
+    """No way to ask the PIN: standard input is empty, or there is no terminal."""
+
+
+def ask_pin(tries_left: int, *, from_stdin: bool) -> str:
+    """The PIN as typed — the first line of standard input, or a hidden prompt on the
+    terminal; the prompt shows the tries left first (design.md §6.4). The one PIN prompt
+    of every command-line tool; the text is validated by :class:`Pin`, never echoed."""
+    tries = f"{tries_left} {'try' if tries_left == 1 else 'tries'} left"
+    prompt = f"暗証番号（4桁、残り{tries_left}回）/ PIN (4 digits), {tries}: "
+    if from_stdin:
+        sys.stderr.write(prompt + "(from stdin)\n")
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        if not line:
+            raise PinEntryUnavailable("--pin-stdin: standard input is empty")
+        return line.rstrip("\r\n")
+    try:
+        with open("/dev/tty"):
+            pass
+    except OSError:
+        raise PinEntryUnavailable(
+            "no terminal for the hidden PIN prompt; use --pin-stdin"
+        ) from None
+    return getpass.getpass(prompt)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -27,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from reader.argtypes import QuietArgumentParser, iso_date
 from reader.errors import ReaderError
+from reader.exitcodes import EPILOG as EXIT_EPILOG
+from reader.exitcodes import ExitCode
 from reader.jpki import ReadMode
 from reader.pcsc import PcscTransport
-from reader.pin import InvalidPin
+from reader.pin import InvalidPin, PinEntryUnavailable, ask_pin
 from reader.safe_text import json_safe, printable
 from reader.transport import TracingTransport, Transport
 from reception.camera import FaceScenario
@@ -56,14 +57,14 @@ from reception.store import Store, now_jst
 if TYPE_CHECKING:
     from reception.sim.world import WorldFiles
 
-EXIT_CONFIRMED = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_FALLBACK = 3
-EXIT_CARD = 4
-EXIT_WRONG_PIN = 5
-EXIT_PIN_BLOCKED = 6
-EXIT_FACE = 7
+EXIT_CONFIRMED = ExitCode.OK
+EXIT_ERROR = ExitCode.ERROR
+EXIT_USAGE = ExitCode.USAGE
+EXIT_FALLBACK = ExitCode.FALLBACK
+EXIT_CARD = ExitCode.NO_READER
+EXIT_WRONG_PIN = ExitCode.PIN_WRONG
+EXIT_PIN_BLOCKED = ExitCode.PIN_BLOCKED
+EXIT_FACE = ExitCode.FACE_NOT_MATCHED
 
 EXIT_CODES = {
     State.CONFIRMED: EXIT_CONFIRMED,
@@ -76,9 +77,11 @@ EXIT_CODES = {
     State.FACE_NOT_MATCHED: EXIT_FACE,
 }
 
-EPILOG = """exit codes of checkin: 0 confirmed; 3 fallback needed (not confirmed, or the
-service unreachable: the reception is kept as pending); 4 card removed or reader lost;
-5 wrong PIN; 6 PIN blocked; 7 face not matched; 1 other errors; 2 bad arguments."""
+EPILOG = (
+    EXIT_EPILOG
+    + " (checkin: 0 confirmed; 9 also when the service is unreachable and the reception "
+    "is kept as pending)"
+)
 
 CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
 
@@ -145,16 +148,10 @@ def card_transport(
 
 def _pin_source(args: argparse.Namespace) -> Any:
     def source(tries_left: int) -> str:
-        prompt = f"暗証番号（4桁、残り{tries_left}回）: "
-        if args.pin_stdin:
-            _err(prompt.rstrip())
-            line = sys.stdin.readline()
-            if not line:
-                raise CheckinCancelled("--pin-stdin: standard input is empty")
-            return line.rstrip("\r\n")
-        if not sys.stdin.isatty():
-            raise CheckinCancelled("no terminal to ask the PIN on: pipe it with --pin-stdin")
-        return getpass.getpass(prompt)
+        try:
+            return ask_pin(tries_left, from_stdin=args.pin_stdin)
+        except PinEntryUnavailable as exc:
+            raise CheckinCancelled(str(exc)) from None
 
     return source
 

@@ -19,7 +19,7 @@ from reception.cli import main
 from reception.store import Store, now_jst
 from tests.support.stack import mock_oqs_serving
 
-EXPECTED_EXIT = {"confirmed": 0, "fallback": 3}
+EXPECTED_EXIT = {"confirmed": 0, "fallback": 9}
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_wrong_pin_then_blocked_exit_codes(
     code, out, err = run(args, monkeypatch, capsys, entry["pin"] + "\n")
     assert code == 0 and "残り2回" in err  # the right PIN; the counter is full again
     code, out, _ = run([*args[:-2], "face", "--face", "other", "--seed", "3"], monkeypatch, capsys)
-    assert code == 7 and "顔" in out
+    assert code == 8 and "顔" in out
 
 
 def test_usage_errors_say_what(
@@ -339,7 +339,7 @@ def test_step_and_confirm_number(
         monkeypatch,
         capsys,
     )
-    assert code == 3
+    assert code == 9  # not confirmed: the ladder is next
     reception = json.loads(out)["reception_id"]
     code, out, _ = run(
         ["step", reception, "notice", "--detail", "お知らせ: 健保組合 3割"], monkeypatch, capsys
@@ -365,7 +365,7 @@ def test_step_and_confirm_number(
         monkeypatch,
         capsys,
     )
-    assert code == 3 and "無効（新しい資格あり）" in out
+    assert code == 9 and "無効（新しい資格あり）" in out
     bad = [
         "confirm-number",
         "--insurer-number",
