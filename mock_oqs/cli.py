@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from mock_oqs import registry
@@ -124,60 +125,76 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cmd_seed(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    world = seed_world(args.out, seed=args.seed, extra_persons=args.extra_persons, today=args.today)
+    sys.stdout.write(
+        f"world in {args.out}: {len(world.index['personas'])} personas, "
+        f"{args.extra_persons} extra persons, reference day {world.index['today']} "
+        f"({time.perf_counter() - start:.1f} s)\n"
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mock_oqs.server import serve
+
+    world = World.load(args.world)
+    serve(
+        args.world,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        today=args.today or dt.date.fromisoformat(world.index["today"]),
+        log_level=args.log_level,
+        max_connections=args.max_connections,
+        request_timeout=args.request_timeout,
+        max_outstanding_nonces=args.max_outstanding_nonces,
+    )
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from mock_oqs.app import ServiceSettings, create_app
+
+    World.load(args.world)  # a clear error for a directory that is no world
+    spec = create_app(ServiceSettings(world=args.world)).openapi()
+    sys.stdout.write(json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    world = World.load(args.world)
+    person_id = world.persona(args.persona)["person_id"]
+    conn = registry.connect(world.registry_path)
+    try:
+        with registry.transaction(conn):
+            count = registry.revoke_certificate(conn, person_id, dt.datetime.now(dt.UTC))
+    finally:
+        conn.close()
+    sys.stdout.write(
+        f"{args.persona}: {count} certificate(s) revoked\n"
+        if count
+        else f"{args.persona}: nothing to revoke (no linked certificate, or already revoked)\n"
+    )
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "seed": cmd_seed,
+    "serve": cmd_serve,
+    "faults": lambda args: cmd_faults(args, World.load(args.world)),
+    "revoke": cmd_revoke,
+    "openapi": cmd_openapi,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "seed":
-            start = time.perf_counter()
-            world = seed_world(
-                args.out, seed=args.seed, extra_persons=args.extra_persons, today=args.today
-            )
-            sys.stdout.write(
-                f"world in {args.out}: {len(world.index['personas'])} personas, "
-                f"{args.extra_persons} extra persons, reference day {world.index['today']} "
-                f"({time.perf_counter() - start:.1f} s)\n"
-            )
-            return 0
-        world = World.load(args.world)
-        if args.command == "faults":
-            return cmd_faults(args, world)
-        if args.command == "serve":
-            from mock_oqs.server import serve
-
-            today = args.today or dt.date.fromisoformat(world.index["today"])
-            serve(
-                args.world,
-                host=args.host,
-                port=args.port,
-                workers=args.workers,
-                today=today,
-                log_level=args.log_level,
-                max_connections=args.max_connections,
-                request_timeout=args.request_timeout,
-                max_outstanding_nonces=args.max_outstanding_nonces,
-            )
-            return 0
-        if args.command == "openapi":
-            import json
-
-            from mock_oqs.app import ServiceSettings, create_app
-
-            spec = create_app(ServiceSettings(world=args.world)).openapi()
-            sys.stdout.write(json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
-            return 0
-        person_id = world.persona(args.persona)["person_id"]
-        conn = registry.connect(world.registry_path)
-        try:
-            with registry.transaction(conn):
-                count = registry.revoke_certificate(conn, person_id, dt.datetime.now(dt.UTC))
-        finally:
-            conn.close()
-        sys.stdout.write(
-            f"{args.persona}: {count} certificate(s) revoked\n"
-            if count
-            else f"{args.persona}: nothing to revoke (no linked certificate, or already revoked)\n"
-        )
-        return 0
+        return COMMANDS[args.command](args)
     except (WorldError, KeyError, FileExistsError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
         sys.stderr.write(f"mock-oqs: {message}\n")

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -456,7 +456,6 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--trace", type=Path, help="append the APDU trace here (VERIFY redacted)")
     c.add_argument("--seed", type=int, help="the camera's seed (reproducible face scores)")
     c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_checkin)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -490,24 +489,20 @@ def build_parser() -> argparse.ArgumentParser:
         )
     d.add_argument("--reception", help="the reception this declaration belongs to")
     d.add_argument("--out", type=Path, help="where the PDF goes")
-    d.set_defaults(func=cmd_declare)
 
     p = add("pending", help="declarations waiting for re-verification")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_pending)
 
     r = add("reverify", help="re-check queued declarations by number")
     r.add_argument("--world", type=Path)
     r.add_argument(
         "--wait", type=float, default=0.0, help="seconds to wait for the service to answer first"
     )
-    r.set_defaults(func=cmd_reverify)
 
     s = add("step", help="record a rung of the fallback ladder")
     s.add_argument("reception")
     s.add_argument("step", choices=["notice", "portal", "certificate", "declaration"])
     s.add_argument("--detail", required=True, help="what staff saw")
-    s.set_defaults(func=cmd_step)
 
     n = add("confirm-number", help="query by number (資格確認書)")
     n.add_argument("--world", type=Path)
@@ -518,19 +513,28 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--birth-date", type=iso_date, required=True)
     n.add_argument("--limit-consent", action="store_true")
     n.add_argument("--reception", help="add to this reception (default: a new one)")
-    n.set_defaults(func=cmd_confirm_number)
 
     t = add("demo", help="the TUI with a seeded world, the mock service and virtual cards")
     t.add_argument("--world", type=Path, help="reuse this world (default: a new one)")
     t.add_argument("--loopback", action="store_true", help="cards in process, not via pcscd")
-    t.set_defaults(func=cmd_demo)
 
     e = add("export", help="a day's results as XmlMsg files or CSV")
     e.add_argument("--date", type=iso_date, required=True)
     e.add_argument("--format", choices=["xml", "csv"], required=True)
     e.add_argument("--out", type=Path, required=True)
-    e.set_defaults(func=cmd_export)
     return parser
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, ReceptionSettings], int]] = {
+    "checkin": cmd_checkin,
+    "declare": cmd_declare,
+    "pending": cmd_pending,
+    "reverify": cmd_reverify,
+    "step": cmd_step,
+    "confirm-number": cmd_confirm_number,
+    "demo": cmd_demo,
+    "export": cmd_export,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -551,9 +555,8 @@ def main(argv: list[str] | None = None) -> int:
             and (settings.oqs.url is None)
         ):
             raise UsageError("no OQS url: set oqs.url (or RECEPTION_OQS__URL), or give --world")
-        func = getattr(args, "func", cmd_tui)  # `reception` alone: the terminal's UI
-        code: int = func(args, settings)
-        return code
+        # `reception` alone: the terminal's UI
+        return COMMANDS.get(args.command or "", cmd_tui)(args, settings)
     except InvalidPin as exc:  # the message never repeats what was typed
         _err(
             "reception: 暗証番号は4桁の半角数字です。試行回数は減っていません。"

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -249,18 +250,19 @@ def cmd_signal(args: argparse.Namespace, signum: int) -> int:
     return EXIT_OK
 
 
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "new": cmd_new,
+    "show": cmd_show,
+    "serve": cmd_serve,
+    "remove": lambda args: cmd_signal(args, signal.SIGUSR1),
+    "insert": lambda args: cmd_signal(args, signal.SIGUSR2),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="vcard: %(message)s")
-    if args.command == "new":
-        return cmd_new(args)
-    if args.command == "show":
-        return cmd_show(args)
-    if args.command == "serve":
-        return cmd_serve(args)
-    if args.command == "remove":
-        return cmd_signal(args, signal.SIGUSR1)
-    return cmd_signal(args, signal.SIGUSR2)
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":
