@@ -353,6 +353,24 @@ class World:
     def registry_path(self) -> Path:
         return self.directory / "registry.sqlite"
 
+    # The layout the seeding writes (the terminal reads it through reception.sim.world)
+
+    @property
+    def terminal_cert(self) -> Path:
+        return self.directory / "terminal" / "cert.pem"
+
+    @property
+    def terminal_key(self) -> Path:
+        return self.directory / "terminal" / "key.pem"
+
+    @property
+    def face_certificate(self) -> Path:
+        return self.directory / "terminal" / FACE_AUTH_FILE
+
+    @property
+    def facility_ca(self) -> Path:
+        return self.directory / "facility-ca" / "cert.pem"
+
     def persona(self, persona_id: str) -> dict[str, Any]:
         for entry in self.index["personas"]:
             if entry["id"] == persona_id:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from mock_oqs.world import FACE_AUTH_FILE, World, seed_world
+from mock_oqs.world import World, seed_world
 from reader.jpki import JpkiClient
 from reader.pcsc import PcscTransport
 from reader.pin import Pin
@@ -67,8 +67,7 @@ async def measure(
     profile = load_profile(world.directory / entry["card"])
     cert_b64 = base64.b64encode(profile.certificate().public_bytes(Encoding.DER)).decode()
     key = profile.private_key()
-    d = world.directory / "terminal"
-    terminal = Terminal.load(d / "cert.pem", d / "key.pem", d / FACE_AUTH_FILE)
+    terminal = Terminal.load(world.terminal_cert, world.terminal_key, world.face_certificate)
     store = Store(tmp / f"{label}.sqlite")
     checkins: list[float] = []
     auths: list[float] = []

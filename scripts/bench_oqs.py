@@ -99,10 +99,8 @@ class LeanConnection:
 
 
 def client_context(world: World) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
-    ctx.load_cert_chain(
-        world.directory / "terminal" / "cert.pem", world.directory / "terminal" / "key.pem"
-    )
+    ctx = ssl.create_default_context(cafile=str(world.facility_ca))
+    ctx.load_cert_chain(world.terminal_cert, world.terminal_key)
     return ctx
 
 
@@ -333,7 +331,7 @@ def main() -> int:
             stderr=subprocess.DEVNULL,
         )
         try:
-            ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca/cert.pem"))
+            ctx = ssl.create_default_context(cafile=str(world.facility_ca))
             for _ in range(100):
                 try:
                     httpx.get(f"https://127.0.0.1:{port}/health", verify=ctx, timeout=1)

@@ -61,7 +61,7 @@ def test_errors_malformed_and_per_facility(own_world: World) -> None:
 
 def test_latency_and_hang(own_world: World) -> None:
     app = create_app(ServiceSettings(world=own_world.directory, today=WORLD_TODAY))
-    pem = (own_world.directory / "terminal" / "cert.pem").read_text()
+    pem = (own_world.terminal_cert).read_text()
     transport = httpx.ASGITransport(app=with_client_cert(app, pem))
 
     async def post() -> httpx.Response:

@@ -34,11 +34,9 @@ def server(world: World) -> Iterator[str]:
 
 
 def context(world: World, *, with_cert: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
+    ctx = ssl.create_default_context(cafile=str(world.facility_ca))
     if with_cert:
-        ctx.load_cert_chain(
-            world.directory / "terminal/cert.pem", world.directory / "terminal/key.pem"
-        )
+        ctx.load_cert_chain(world.terminal_cert, world.terminal_key)
     return ctx
 
 
@@ -172,7 +170,7 @@ def in_process(world: World, max_outstanding_nonces: int | None = 256) -> httpx.
     settings = ServiceSettings(
         world=world.directory, today=WORLD_TODAY, max_outstanding_nonces=max_outstanding_nonces
     )
-    pem = (world.directory / "terminal" / "cert.pem").read_text()
+    pem = (world.terminal_cert).read_text()
     return _SyncOverAsync(httpx.ASGITransport(app=with_client_cert(create_app(settings), pem)))
 
 

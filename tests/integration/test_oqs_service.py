@@ -150,7 +150,7 @@ def test_unknown_and_expired_nonces(world: World) -> None:
     app = create_app(
         ServiceSettings(world=world.directory, today=WORLD_TODAY, nonce_ttl_seconds=-1)
     )
-    pem = (world.directory / "terminal" / "cert.pem").read_text()
+    pem = (world.terminal_cert).read_text()
     expired = _SyncOverAsync(httpx.ASGITransport(app=with_client_cert(app, pem)))
     body = pin_body(world, "adult-kyokai", nonce(expired))
     response = confirm(expired, body)

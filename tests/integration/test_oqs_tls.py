@@ -37,7 +37,7 @@ def server(world: World) -> Iterator[str]:
 
 
 def terminal_context(world: World, cert_dir: Path | None = None) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
+    ctx = ssl.create_default_context(cafile=str(world.facility_ca))
     cert_dir = cert_dir or world.directory / "terminal"
     ctx.load_cert_chain(cert_dir / "cert.pem", cert_dir / "key.pem")
     return ctx
@@ -70,7 +70,7 @@ def test_pin_confirmation_over_tls(world: World, server: str) -> None:
 
 
 def test_without_client_certificate(world: World, server: str) -> None:
-    ctx = ssl.create_default_context(cafile=str(world.directory / "facility-ca" / "cert.pem"))
+    ctx = ssl.create_default_context(cafile=str(world.facility_ca))
     assert httpx.get(f"{server}/health", verify=ctx).json() == {"status": "ok"}
     response = httpx.post(f"{server}/v1/nonces", verify=ctx)
     assert response.status_code == 401 and response.json()["error"]["code"] == "MOCK-E001"
@@ -87,7 +87,7 @@ def test_terminal_certificate_from_another_ca_fails_the_handshake(
 
 
 def test_docs_need_the_terminal_certificate_like_everything_else(world: World, server: str) -> None:
-    stranger = ssl.create_default_context(cafile=str(world.directory / "facility-ca/cert.pem"))
+    stranger = ssl.create_default_context(cafile=str(world.facility_ca))
     for path in ("/openapi.json", "/docs"):
         refused = httpx.get(f"{server}{path}", verify=stranger)
         assert refused.status_code == 401

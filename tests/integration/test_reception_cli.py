@@ -39,13 +39,12 @@ def server(cli_world: World) -> Iterator[str]:
 @pytest.fixture
 def env(cli_world: World, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Settings through the environment, as a deployment would set them."""
-    d = cli_world.directory
     monkeypatch.setenv("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setenv("RECEPTION_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RECEPTION_OQS__URL", server)
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(d / "terminal" / "cert.pem"))
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(d / "terminal" / "key.pem"))
-    monkeypatch.setenv("RECEPTION_OQS__CA", str(d / "facility-ca" / "cert.pem"))
+    monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(cli_world.terminal_cert))
+    monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(cli_world.terminal_key))
+    monkeypatch.setenv("RECEPTION_OQS__CA", str(cli_world.facility_ca))
     return tmp_path / "data"
 
 

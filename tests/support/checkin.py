@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_oqs.world import FACE_AUTH_FILE, World
+from mock_oqs.world import World
 from reader.virtual.card import VirtualCard
 from reader.virtual.profile import load_profile
 from reception.checkin import Terminal
 
 
 def terminal_of(world: World) -> Terminal:
-    d = world.directory / "terminal"
-    return Terminal.load(d / "cert.pem", d / "key.pem", d / FACE_AUTH_FILE)
+    return Terminal.load(world.terminal_cert, world.terminal_key, world.face_certificate)
 
 
 def card_of(world: World, persona: str) -> VirtualCard:

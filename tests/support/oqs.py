@@ -59,7 +59,7 @@ class _SyncOverAsync(httpx.Client):
 
 def make_client(world: World, *, cert: bool = True, today: dt.date = WORLD_TODAY) -> httpx.Client:
     app = create_app(ServiceSettings(world=world.directory, today=today))
-    pem = (world.directory / "terminal" / "cert.pem").read_text() if cert else None
+    pem = (world.terminal_cert).read_text() if cert else None
     transport = httpx.ASGITransport(app=with_client_cert(app, pem))
     return _SyncOverAsync(transport)
 
@@ -88,25 +88,22 @@ def pin_body(world: World, persona: str, value: str, **consents: bool) -> dict[s
 
 
 def terminal_key(world: World) -> ec.EllipticCurvePrivateKey:
-    key = serialization.load_pem_private_key(
-        (world.directory / "terminal" / "key.pem").read_bytes(), password=None
-    )
+    key = serialization.load_pem_private_key((world.terminal_key).read_bytes(), password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return key
 
 
 def world_settings(world: World, url: str | None = None) -> OqsSettings:
-    d = world.directory
     return OqsSettings(
         url=url,
-        client_cert=d / "terminal" / "cert.pem",
-        client_key=d / "terminal" / "key.pem",
-        ca=d / "facility-ca" / "cert.pem",
+        client_cert=world.terminal_cert,
+        client_key=world.terminal_key,
+        ca=world.facility_ca,
     )
 
 
 def in_process(world: World) -> OqsClient:
     app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
-    pem = (world.directory / "terminal" / "cert.pem").read_text()
+    pem = (world.terminal_cert).read_text()
     transport = httpx.ASGITransport(app=with_client_cert(app, pem))
     return OqsClient(OqsSettings(), transport=transport)

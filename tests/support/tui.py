@@ -29,7 +29,7 @@ def services(world: World, tmp_path: Path, *, service_up: bool = True) -> Servic
     files = WorldFiles.open(world.directory)
     cards = LoopbackCards()
     app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
-    pem = (world.directory / "terminal" / "cert.pem").read_text()
+    pem = (world.terminal_cert).read_text()
     transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=with_client_cert(app, pem))
     if not service_up:
         transport = httpx.MockTransport(
@@ -37,14 +37,13 @@ def services(world: World, tmp_path: Path, *, service_up: bool = True) -> Servic
                 httpx.ConnectError("connection refused", request=request)
             )
         )
-    d = world.directory / "terminal"
     from reception.store import Store
 
     return Services(
         settings=settings,
         store=Store(settings.store_path),
         oqs=OqsSettings(retries=0),
-        terminal=Terminal.load(d / "cert.pem", d / "key.pem", d / "face-auth.cvc"),
+        terminal=Terminal.load(world.terminal_cert, world.terminal_key, world.face_certificate),
         cards=cards,
         demo=DemoControls(files, cards, [(str(p["id"]), "") for p in world.index["personas"]]),
         oqs_transport=transport,

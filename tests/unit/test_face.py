@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_oqs.world import FACE_AUTH_FILE, World
+from mock_oqs.world import World
 from reader.aids import CARD_FACE_AID, EF_FACE_NUMBER_IMAGE
 from reader.apdu import CommandApdu, check
 from reader.errors import CardStatusError, ForbiddenCommand, SecurityStatusNotSatisfied
@@ -29,10 +29,8 @@ from reader.virtual.profile import load_profile
 
 
 def terminal_of(world: World) -> tuple[TerminalCertificate, ec.EllipticCurvePrivateKey]:
-    cvc, _ = TerminalCertificate.parse((world.directory / "terminal" / FACE_AUTH_FILE).read_bytes())
-    key = serialization.load_pem_private_key(
-        (world.directory / "terminal" / "key.pem").read_bytes(), password=None
-    )
+    cvc, _ = TerminalCertificate.parse(world.face_certificate.read_bytes())
+    key = serialization.load_pem_private_key((world.terminal_key).read_bytes(), password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return cvc, key
 

@@ -156,10 +156,8 @@ def test_no_my_number_in_the_registry_or_index(world: World) -> None:
 
 
 def test_facility_pki(world: World) -> None:
-    ca = x509.load_pem_x509_certificate((world.directory / "facility-ca" / "cert.pem").read_bytes())
-    terminal = x509.load_pem_x509_certificate(
-        (world.directory / "terminal" / "cert.pem").read_bytes()
-    )
+    ca = x509.load_pem_x509_certificate((world.facility_ca).read_bytes())
+    terminal = x509.load_pem_x509_certificate((world.terminal_cert).read_bytes())
     server = x509.load_pem_x509_certificate((world.directory / "server" / "cert.pem").read_bytes())
     assert medical_institution_code(terminal) == world.index["institution_code"]
     assert medical_institution_code(server) is None
@@ -170,7 +168,7 @@ def test_facility_pki(world: World) -> None:
         cert.verify_directly_issued_by(ca)
     san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "localhost" in san.get_values_for_type(x509.DNSName)
-    assert (world.directory / "terminal" / "key.pem").stat().st_mode & 0o077 == 0
+    assert (world.terminal_key).stat().st_mode & 0o077 == 0
 
 
 def test_same_seed_same_world(world: World, tmp_path: Path) -> None:
