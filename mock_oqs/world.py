@@ -36,11 +36,12 @@ from mock_oqs.rules import insurer_check_digit
 from reader.terminal_auth import issue_terminal_certificate
 from reader.virtual.keys import MockJpkiCa, SeededStream
 from reader.virtual.profile import Variant, new_profile, save_profile
+from reader.virtual.world import FACE_AUTH_FILE as FACE_AUTH_FILE
+from reader.virtual.world import WORLD_FORMAT as WORLD_FORMAT
+from reader.virtual.world import WorldError as WorldError
+from reader.virtual.world import WorldFiles
 
-WORLD_FORMAT = "myna-sim/world/1"
 INSTITUTION_CODE = "1312345678"
-# terminal/: the card-verifiable certificate of the face path (reader/terminal_auth.py)
-FACE_AUTH_FILE = "face-auth.cvc"
 
 
 def _with_check_digit(body: str) -> str:
@@ -344,59 +345,12 @@ def _specs(today: dt.date) -> list[_Spec]:
     ]
 
 
-@dataclass
-class World:
-    directory: Path
-    index: dict[str, Any]
-
-    @property
-    def registry_path(self) -> Path:
-        return self.directory / "registry.sqlite"
-
-    # The layout the seeding writes (the terminal reads it through reception.sim.world)
-
-    @property
-    def terminal_cert(self) -> Path:
-        return self.directory / "terminal" / "cert.pem"
-
-    @property
-    def terminal_key(self) -> Path:
-        return self.directory / "terminal" / "key.pem"
-
-    @property
-    def face_certificate(self) -> Path:
-        return self.directory / "terminal" / FACE_AUTH_FILE
-
-    @property
-    def facility_ca(self) -> Path:
-        return self.directory / "facility-ca" / "cert.pem"
-
-    def persona(self, persona_id: str) -> dict[str, Any]:
-        for entry in self.index["personas"]:
-            if entry["id"] == persona_id:
-                return dict(entry)
-        known = ", ".join(e["id"] for e in self.index["personas"])
-        raise KeyError(f"no persona {persona_id!r} in {self.directory}; personas: {known}")
+class World(WorldFiles):
+    """A world as the service and its tools use it (the files: reader/virtual/world.py)."""
 
     @classmethod
     def load(cls, directory: Path) -> World:
-        path = directory / "world.json"
-        try:
-            index = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise WorldError(
-                f"{directory} is not a world (no world.json); make one with "
-                "'mock-oqs seed --out DIR'"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise WorldError(f"{path}: unreadable: {exc}") from None
-        if not isinstance(index, dict) or index.get("format") != WORLD_FORMAT:
-            raise WorldError(f"{path}: not a {WORLD_FORMAT} index")
-        return cls(directory, index)
-
-
-class WorldError(ValueError):
-    """A world directory is missing, incomplete or not empty where it must be."""
+        return cls.open(directory)
 
 
 def _person_name(rng: random.Random, sex: str | None = None) -> tuple[str, str, str]:

@@ -210,3 +210,10 @@ class CardInUse(ReaderUnavailable):
     """Another program holds the card (exclusive connection refused)."""
 
     title = "カードは他のプログラムが使用中です"
+
+
+class WorldError(ReaderError, ValueError):
+    """A simulated world that cannot be used: missing, incomplete, not a world, no such
+    persona (reader/virtual/world.py; mock_oqs and reception.sim raise it too)."""
+
+    title = "ワールドを読めません"

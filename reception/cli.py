@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reader.argtypes import QuietArgumentParser, iso_date
-from reader.errors import ReaderError
+from reader.errors import ReaderError, WorldError
 from reader.exitcodes import EPILOG as EXIT_EPILOG
 from reader.exitcodes import ExitCode
 from reader.jpki import ReadMode
@@ -572,7 +572,10 @@ def main(argv: list[str] | None = None) -> int:
     except OqsError as exc:
         _err(f"reception: {exc.title}: {exc}")
         return EXIT_FALLBACK if exc.fallback else EXIT_ERROR
-    except InputError as exc:  # settings, world, terminal, usage, not found, cancelled
+    except WorldError as exc:  # the simulator's world (--world, --persona)
+        _err(f"reception: {exc}")
+        return EXIT_USAGE
+    except InputError as exc:  # settings, terminal, usage, not found, cancelled
         _err(f"reception: {exc}")
         return EXIT_USAGE
     except (ReceptionError, ReaderError, OSError) as exc:

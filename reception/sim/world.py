@@ -8,7 +8,6 @@ as a separate program (design.md §1: no imports of mock_oqs).
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import signal
 import socket
@@ -17,69 +16,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from reception.errors import InputError
+from reader.virtual.world import WorldError as WorldError
+from reader.virtual.world import WorldFiles as SharedWorldFiles
 from reception.settings import FaceSettings, OqsSettings
 
 
-class WorldError(InputError):
-    title = "ワールドを読めません"
-
-
-@dataclass(frozen=True)
-class WorldFiles:
-    directory: Path
-    index: dict[str, Any]
-
-    @classmethod
-    def open(cls, directory: Path) -> WorldFiles:
-        path = directory / "world.json"
-        try:
-            index = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise WorldError(f"{path} not found: make a world with `mock-oqs seed`") from None
-        except (OSError, ValueError) as exc:
-            raise WorldError(f"{path}: {exc}") from None
-        if not isinstance(index, dict) or not isinstance(index.get("personas"), list):
-            raise WorldError(f"{path} is not a world index")
-        return cls(directory, index)
-
-    def persona(self, persona_id: str) -> dict[str, Any]:
-        for entry in self.index["personas"]:
-            if entry.get("id") == persona_id:
-                return dict(entry)
-        known = ", ".join(str(e.get("id")) for e in self.index["personas"])
-        raise WorldError(f"no persona {persona_id!r} in {self.directory} (known: {known})")
-
-    def card(self, persona_id: str) -> Path:
-        return self.directory / str(self.persona(persona_id)["card"])
-
-    # The world's layout as the terminal uses it — described here once (mock_oqs.world
-    # writes it: terminal/ holds the facility's terminal, facility-ca/ its CA).
-
-    @property
-    def terminal_cert(self) -> Path:
-        """The terminal's TLS client certificate (its subject carries the 医療機関コード)."""
-        return self.directory / "terminal" / "cert.pem"
-
-    @property
-    def terminal_key(self) -> Path:
-        return self.directory / "terminal" / "key.pem"
-
-    @property
-    def face_certificate(self) -> Path:
-        """The terminal's card-verifiable certificate for the face path."""
-        return self.directory / "terminal" / "face-auth.cvc"
-
-    @property
-    def facility_ca(self) -> Path:
-        """The CA of the service's TLS certificate and of the terminal certificates."""
-        return self.directory / "facility-ca" / "cert.pem"
+class WorldFiles(SharedWorldFiles):
+    """A world as the terminal's simulator uses it: its files (reader/virtual/world.py),
+    and the settings and service that go with them."""
 
     def served(self, **options: Any) -> contextlib.AbstractContextManager[str]:
         """``mock-oqs serve`` for this world (see :func:`served`)."""
