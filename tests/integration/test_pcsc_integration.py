@@ -28,7 +28,13 @@ from reader.transport import CardChannel
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.profile import CardProfile, save_profile
 from reader.virtual.vpcd import VpcdCardServer
-from tests.support.stack import TEST_PIN, TEST_READER, TEST_SLOT_PORT, wait_for_presence
+from tests.support.stack import (
+    TEST_PIN,
+    TEST_READER,
+    TEST_SLOT_PORT,
+    myna_reader,
+    wait_for_presence,
+)
 
 pytestmark = pytest.mark.usefixtures("pcscd")
 
@@ -181,17 +187,6 @@ def vcard_serve(
             proc.kill()
             proc.wait()
     wait_for_presence(TEST_READER, False)
-
-
-def myna_reader(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "myna-reader"), *args, "--reader", TEST_READER],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_cli_against_vcard_serve(

@@ -128,18 +128,7 @@ def test_wrong_pin_then_blocked_exit_codes(
 ) -> None:
     entry = cli_world.persona("family")
     wrong = "0000" if entry["pin"] != "0000" else "1111"
-    args = [
-        "checkin",
-        "--world",
-        str(cli_world.directory),
-        "--persona",
-        "family",
-        "--transport",
-        "loopback",
-        "--method",
-        "pin",
-        "--pin-stdin",
-    ]
+    args = family_pin_checkin(cli_world)
     code, out, err = run(args, monkeypatch, capsys, wrong + "\n")
     assert code == 5 and "あと2回" in out and "残り3回" in err
     code, out, err = run(args, monkeypatch, capsys, entry["pin"] + "\n")
@@ -415,18 +404,12 @@ def test_a_checkin_the_service_answers_reverifies_the_queue(
 # --- hardening (issue 9) -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("typed", ["212", "２１２０", "abcd", "12345", ""])
-def test_a_malformed_pin_exits_2_spends_no_try_and_cancels_the_reception(
-    cli_world: World,
-    env: Path,
-    typed: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    args = [
+def family_pin_checkin(world: World) -> list[str]:
+    """A headless PIN check-in of the family persona's card, the PIN on standard input."""
+    return [
         "checkin",
         "--world",
-        str(cli_world.directory),
+        str(world.directory),
         "--persona",
         "family",
         "--transport",
@@ -435,6 +418,17 @@ def test_a_malformed_pin_exits_2_spends_no_try_and_cancels_the_reception(
         "pin",
         "--pin-stdin",
     ]
+
+
+@pytest.mark.parametrize("typed", ["212", "２１２０", "abcd", "12345", ""])
+def test_a_malformed_pin_exits_2_spends_no_try_and_cancels_the_reception(
+    cli_world: World,
+    env: Path,
+    typed: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = family_pin_checkin(cli_world)
     code, out, err = run(args, monkeypatch, capsys, typed + "\n")
     assert code == 2, err
     assert "Traceback" not in err
@@ -456,18 +450,7 @@ def test_empty_pin_input_cancels_the_reception(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = [
-        "checkin",
-        "--world",
-        str(cli_world.directory),
-        "--persona",
-        "family",
-        "--transport",
-        "loopback",
-        "--method",
-        "pin",
-        "--pin-stdin",
-    ]
+    args = family_pin_checkin(cli_world)
     code, _, err = run(args, monkeypatch, capsys, "")
     assert code == 2 and "standard input is empty" in err
     (reception,) = Store(env / "reception.sqlite").receptions_on(now_jst().date())

@@ -35,7 +35,7 @@ from reception.flow import ConsentsGiven, Method, State
 from reception.store import Store
 from tests.support.checkin import pin_of, terminal_of
 from tests.support.oqs import in_process
-from tests.support.stack import TEST_READER, TEST_SLOT_PORT, wait_for_presence
+from tests.support.stack import TEST_READER, TEST_SLOT_PORT, myna_reader, wait_for_presence
 
 pytestmark = pytest.mark.usefixtures("pcscd")
 
@@ -134,16 +134,6 @@ def attack(
             other.wait(5)
         server.stop()
         wait_for_presence(TEST_READER, False)
-
-
-def myna_reader(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "myna-reader"), *args, "--reader", TEST_READER],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_every_myna_reader_command_under_attack(attack: Attack, world: World) -> None:

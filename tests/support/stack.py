@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,3 +64,15 @@ def mock_oqs_serving(
 
     with served(WorldFiles.open(world.directory), workers=workers, options=options) as url:
         yield world.directory / "mock-oqs.log", url
+
+
+def myna_reader(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``myna-reader ARGS --reader "Virtual PCD 00 01"`` as a program of its own."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "myna-reader"), *args, "--reader", TEST_READER],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
