@@ -16,8 +16,6 @@ class LoopbackTransport:
         self._card = card
         self._name = name
         self._present = True
-        self.remove_after: int | None = None
-        """Test hook: the card leaves the reader when this many more APDUs arrive."""
 
     @property
     def name(self) -> str:
@@ -38,12 +36,6 @@ class LoopbackTransport:
         self._card.power_off()
 
     def transmit(self, command: bytes) -> bytes:
-        if self.remove_after is not None:
-            if self.remove_after <= 0:
-                self.remove_card()
-                self.remove_after = None
-            else:
-                self.remove_after -= 1
         if not self._present:
             raise CardRemoved("the card was removed from the reader")
         return self._card.process(command)

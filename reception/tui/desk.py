@@ -139,7 +139,7 @@ class CheckinDesk(ReportsFailedWorkers):
     def failed(self, error: str) -> None:
         """The check-in's worker crashed: the panel is left clean, never half-way."""
         self.running = False
-        self.panel.show_done("error", error)
+        self.panel.show_done(ReceptionStatus.ERROR, error)
 
     @work(thread=True, exclusive=True, group="presence", exit_on_error=False)
     def _poll_reader(self) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, ContentSwitcher, RadioButton, Radi
 
 from reception.camera import FaceScenario
 from reception.flow import CheckinFlow, ConsentsGiven, Method, Variant
+from reception.store import ReceptionStatus
 from reception.tui.text import safe
 
 METHOD_KEYS = {"1": Method.FACE, "2": Method.PIN, "3": Method.VISUAL}
@@ -255,10 +256,12 @@ class ReaderPanel(Vertical):
         elif view is View.WORKING:
             self.query_one("#working-title", Static).update(self.t("working"))
 
-    def show_done(self, status: str, detail: str) -> None:
-        key = {"confirmed": "done", "fallback": "fallback", "pending": "fallback"}.get(
-            status, "error"
-        )
+    def show_done(self, status: ReceptionStatus | str, detail: str) -> None:
+        key = {
+            ReceptionStatus.CONFIRMED: "done",
+            ReceptionStatus.FALLBACK: "fallback",
+            ReceptionStatus.PENDING: "fallback",
+        }.get(ReceptionStatus(status), "error")
         self.show("done", None)
         self.query_one("#done-title", Static).update(self.t(key))
         self.query_one("#done-detail", Static).update(safe(detail))

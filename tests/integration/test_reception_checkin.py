@@ -23,7 +23,7 @@ from reception.reasons import FallbackReason
 from reception.store import Store
 from tests.support.checkin import card_of, pin_of, terminal_of
 from tests.support.oqs import in_process
-from tests.support.stack import WORLD_TODAY
+from tests.support.stack import WORLD_TODAY, CardLeavesAfter
 
 REASONS = {
     "certificate-lapsed": FallbackReason.CERTIFICATE_LAPSED,
@@ -154,8 +154,7 @@ def test_removal_after_every_apdu_leaves_a_clean_state(world: World, store: Stor
     assert full.state is State.CONFIRMED
     for after in range(full.apdus):
         card = card_of(world, "adult-kyokai")
-        transport = LoopbackTransport(card)
-        transport.remove_after = after
+        transport = CardLeavesAfter(card, after)
         request = CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai"))
         outcome = run(world, store, transport, request)
         assert outcome.state is State.CARD_REMOVED, after

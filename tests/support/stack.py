@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mock_oqs.world import World
+from reader.virtual.card import VirtualCard
+from reader.virtual.loopback import LoopbackTransport
 
 TEST_PIN = "4711"
 
@@ -76,3 +78,18 @@ def myna_reader(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]
         timeout=60,
         check=False,
     )
+
+
+class CardLeavesAfter(LoopbackTransport):
+    """A loopback reader whose card leaves when the ``after``-th next APDU arrives
+    (0: the very next one) — a patient pulling the card at any point of a check-in."""
+
+    def __init__(self, card: VirtualCard, after: int) -> None:
+        super().__init__(card)
+        self.after = after
+
+    def transmit(self, command: bytes) -> bytes:
+        if self.after == 0:
+            self.remove_card()
+        self.after -= 1
+        return super().transmit(command)

@@ -27,7 +27,7 @@ from reader.transport import CardChannel, TracingTransport
 from reader.virtual.card import VirtualCard
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile, Variant
-from tests.support.stack import TEST_PIN
+from tests.support.stack import TEST_PIN, CardLeavesAfter
 
 
 def make_client(
@@ -176,8 +176,9 @@ def test_card_removed_at_every_apdu(make_profile: Callable[..., CardProfile]) ->
     """Removal at any point: a typed error; the counter moves only by the patient's attempt."""
     for position in range(6):
         card = VirtualCard(make_profile(tries_left=2))
-        client, transport = make_client(card, ReadMode.EXTENDED)
-        transport.remove_after = position
+        client = JpkiClient(
+            CardChannel(CardLeavesAfter(card, position)), read_mode=ReadMode.EXTENDED
+        )
         with pytest.raises(CardRemoved):
             client.authenticate(Pin(TEST_PIN), b"x")
         # the VERIFY is APDU 5 (index 4): before it the counter is untouched; after it,
