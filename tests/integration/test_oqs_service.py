@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_oqs.app import ServiceSettings, create_app
-from mock_oqs.world import World
+from mock_oqs.world import World, persona_ids
 from reader.jpki import JpkiClient
 from reader.pin import Pin
 from reader.transport import CardChannel
@@ -99,33 +99,35 @@ REASON_CODES = {
 }
 
 
-def test_every_persona_gives_its_promised_outcome(world: World, client: httpx.Client) -> None:
-    for entry in world.index["personas"]:
-        expect = entry["expect"]
-        value = nonce(client)
-        if "pin" in expect["methods"]:
-            body = pin_body(world, entry["id"], value)
-        else:
-            body = face_body(world, entry["id"], value)
-        response = confirm(client, body)
-        assert response.status_code == 200, (entry["id"], response.text)
-        result = response.json()["MessageBody"]
-        entries = result["ResultList"]["ResultOfQualificationConfirmation"]
-        reason = expect["reason"]
-        if reason in REASON_CODES:
-            assert result["ProcessingResultStatus"] == "2", entry["id"]
-            assert result["ProcessingResultCode"] == REASON_CODES[reason], entry["id"]
-            continue
-        assert result["QualificationValidity"] == expect["validity"], entry["id"]
-        confirmed = (
-            result["ProcessingResultStatus"] == "1"
-            and result["QualificationValidity"] == "1"
-            and len(entries) == 1
-        )  # the client's rule (oqs.md §2)
-        assert confirmed == (expect["outcome"] == "confirmed"), entry["id"]
-        if confirmed:
-            assert entries[0]["InsuredPartialContributionRatio"] == expect["ratio"], entry["id"]
-            assert set(expect["notices"]) <= set(result["MockNotices"]), entry["id"]
+@pytest.mark.parametrize("persona", persona_ids(WORLD_TODAY))
+def test_every_persona_gives_its_promised_outcome(
+    world: World, client: httpx.Client, persona: str
+) -> None:
+    expect = world.persona(persona)["expect"]
+    value = nonce(client)
+    if "pin" in expect["methods"]:
+        body = pin_body(world, persona, value)
+    else:
+        body = face_body(world, persona, value)
+    response = confirm(client, body)
+    assert response.status_code == 200, response.text
+    result = response.json()["MessageBody"]
+    entries = result["ResultList"]["ResultOfQualificationConfirmation"]
+    reason = expect["reason"]
+    if reason in REASON_CODES:
+        assert result["ProcessingResultStatus"] == "2"
+        assert result["ProcessingResultCode"] == REASON_CODES[reason]
+        return
+    assert result["QualificationValidity"] == expect["validity"]
+    confirmed = (
+        result["ProcessingResultStatus"] == "1"
+        and result["QualificationValidity"] == "1"
+        and len(entries) == 1
+    )  # the client's rule (oqs.md §2)
+    assert confirmed == (expect["outcome"] == "confirmed")
+    if confirmed:
+        assert entries[0]["InsuredPartialContributionRatio"] == expect["ratio"]
+        assert set(expect["notices"]) <= set(result["MockNotices"])
 
 
 def test_certificate_grace_gives_qualification_only(world: World, client: httpx.Client) -> None:

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from mock_oqs.world import World
+from mock_oqs.world import World, persona_ids
 from reception.cli import main
 from reception.store import Store, now_jst
-from tests.support.stack import mock_oqs_serving
+from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 
 EXPECTED_EXIT = {"confirmed": 0, "fallback": 9}
 
@@ -93,31 +93,33 @@ def checkin(
     return code, json.loads(out) if out.strip().startswith("{") else {}, err
 
 
+@pytest.mark.parametrize("persona", persona_ids(WORLD_TODAY))
 @pytest.mark.parametrize("transport", ["loopback", "pcsc"])
 def test_every_persona_end_to_end(
     cli_world: World,
     env: Path,
     transport: str,
+    persona: str,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     if transport == "pcsc":
         request.getfixturevalue("pcscd")
-    for entry in cli_world.index["personas"]:
-        expect = entry["expect"]
-        code, data, err = checkin(cli_world, entry["id"], transport, monkeypatch, capsys)
-        where = (entry["id"], transport, err, data.get("message"))
-        assert code == EXPECTED_EXIT[expect["outcome"]], where
-        assert data["outcome"] == expect["outcome"], where
-        if expect["outcome"] == "confirmed":
-            assert data["qualification"]["InsuredPartialContributionRatio"] == expect["ratio"]
-        else:  # a stable code for scripts, beside the Japanese label
-            assert data["fallback_reason"] == expect["reason"], where
-            assert data["fallback_reason_label"], where
-        assert data["apdus"] > 0 and data["timings_ms"]["total"] > 0
-        if expect["methods"][0] == "pin" and entry["variant"] != "iphone":
-            assert "残り3回" in err, where  # tries shown before the attempt
+    entry = cli_world.persona(persona)
+    expect = entry["expect"]
+    code, data, err = checkin(cli_world, persona, transport, monkeypatch, capsys)
+    where = (err, data.get("message"))
+    assert code == EXPECTED_EXIT[expect["outcome"]], where
+    assert data["outcome"] == expect["outcome"], where
+    if expect["outcome"] == "confirmed":
+        assert data["qualification"]["InsuredPartialContributionRatio"] == expect["ratio"]
+    else:  # a stable code for scripts, beside the Japanese label
+        assert data["fallback_reason"] == expect["reason"], where
+        assert data["fallback_reason_label"], where
+    assert data["apdus"] > 0 and data["timings_ms"]["total"] > 0
+    if expect["methods"][0] == "pin" and entry["variant"] != "iphone":
+        assert "残り3回" in err, where  # tries shown before the attempt
 
 
 def test_wrong_pin_then_blocked_exit_codes(
