@@ -117,6 +117,8 @@ class PersonaEntry:
     birth_date: str
     numbers: dict[str, str]
     expect: Expectation
+    name: str = ""  # as the registry has it (family and given name, ASCII space)
+    name_kana: str = ""
 
 
 @dataclass
@@ -551,6 +553,8 @@ def _seed_persona(
         birth_date=birth.isoformat(),
         numbers=numbers,
         expect=spec.expect,
+        name=name,
+        name_kana=kana,
     )
 
 

@@ -221,12 +221,16 @@ def test_declare_pending_reverify_export(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    numbers = cli_world.persona("adult-kyokai")["numbers"]
+    persona = cli_world.persona("adult-kyokai")
+    numbers = persona["numbers"]
     form = tmp_path / "form.json"
     form.write_text(
         json.dumps(
             DECLARATION
             | {
+                "name": persona["name"],
+                "name_kana": persona["name_kana"],
+                "birth_date": persona["birth_date"],
                 "insurer_number": numbers["current_insurer_number"],
                 "symbol": numbers["current_symbol"],
                 "number": numbers["current_number"],
@@ -381,7 +385,8 @@ def test_a_checkin_the_service_answers_reverifies_the_queue(
     persona = cli_world.persona("elderly-70-2wari")  # 70–74: may declare 2割 or 3割
     n = persona["numbers"]
     form = DECLARATION | {
-        "name_kana": "カクウ ジロウ",
+        "name": persona["name"],
+        "name_kana": persona["name_kana"],
         "birth_date": persona["birth_date"],
         "declared_ratio": 30,
         "insurer_number": n["current_insurer_number"],

@@ -131,8 +131,8 @@ def test_service_down_fallback_declaration_then_reverified(
     pin = tui_world.persona("adult-kyokai")["pin"]
     n = tui_world.persona("adult-kyokai")["numbers"]
     form = {
-        "name": "架空 一郎",
-        "name_kana": "カクウ イチロウ",
+        "name": tui_world.persona("adult-kyokai")["name"],
+        "name_kana": tui_world.persona("adult-kyokai")["name_kana"],
         "birth_date": tui_world.persona("adult-kyokai")["birth_date"],
         "sex": "男",
         "address": "東京都千代田区",
