@@ -147,6 +147,9 @@ class CheckinOutcome:
     flow: CheckinFlow
     apdus: int
     timings: dict[str, float]
+    detail: str | None = None
+    """For developers (logs, the developer view): what failed, with codes — never shown
+    to staff, who read ``flow.message`` in Japanese."""
 
     @property
     def state(self) -> State:
@@ -285,14 +288,18 @@ async def check_in(
     flow, store_id = visit.flow, visit.reception_id
     try:
         await visit.run()
-    except CardRemovedError:
+    except CardRemovedError as exc:
+        visit.detail = f"{type(exc).__name__}: {exc}"
         flow.apply(CardRemoved())
     except (ReaderUnavailable, NoCard, TransportError) as exc:
+        visit.detail = f"{type(exc).__name__}: {exc}"
         flow.apply(ReaderLost(str(exc)))
     except OqsError as exc:
-        log.warning("OQS: %s", exc)
-        flow.apply(OqsFailed(f"{exc.title}: {exc}", exc.fallback))
+        visit.detail = f"OQS {type(exc).__name__}: {exc}"
+        log.warning("%s", visit.detail)  # staff read Japanese only (the flow's message)
+        flow.apply(OqsFailed(exc.staff_message, exc.fallback))
     except (ReaderError, CardFailedError) as exc:
+        visit.detail = f"{type(exc).__name__}: {exc}"
         flow.apply(CardFailed(str(exc)))
     except InvalidPin:
         # typed wrong (3 digits, full-width, empty): nothing reached the card, no try spent
@@ -338,6 +345,7 @@ class _Visit:
         self.camera: SimulatedCamera | None = None
         self.confirmation: CardConfirmation | None = None
         self.variant: Variant | None = None
+        self.detail: str | None = None  # what failed, for developers
 
     def _timed(self, name: str, since: float) -> None:
         spent = (time.perf_counter() - since) * 1000
@@ -494,7 +502,7 @@ class _Visit:
         return True
 
     def finish(self) -> CheckinOutcome:
-        return _finish(
+        outcome = _finish(
             self.store,
             self.reception_id,
             self.flow,
@@ -504,6 +512,8 @@ class _Visit:
             self.certificate_der,
             self.request,
         )
+        outcome.detail = self.detail
+        return outcome
 
 
 MALFORMED_PIN_REASON = (

@@ -86,7 +86,7 @@ async def confirm_by_number(
     except OqsError as exc:
         if new:
             status = ReceptionStatus.PENDING if exc.fallback else ReceptionStatus.ERROR
-            reason = f"{exc.title}: {exc}"
+            reason = exc.staff_message
             store.finish_reception(rid, status=status, reason=reason, method="number")
         raise
     detail = f"番号で照会: {result.validity_label}"

@@ -90,6 +90,18 @@ class OqsError(ReceptionError):
         super().__init__(message)
         self.message = message
 
+    @property
+    def staff_message(self) -> str:
+        """What staff read (Japanese only): what happened and what to do. The detail for
+        developers (HTTP status, mock codes) stays in the exception, the logs and the
+        developer view."""
+        if self.fallback:
+            return (
+                f"{self.title}。資格確認書や申立書などで確認してください"
+                "（サービスが戻れば自動で再確認します）"
+            )
+        return f"{self.title}。詳しくは開発者タブをご覧ください"
+
 
 class OqsUnavailable(OqsError):
     title = "資格確認サービスに接続できません"

@@ -88,9 +88,9 @@ async def reverify_pending(client: OqsClient, store: Store) -> ReverifySummary:
         try:
             result = await client.confirm_number(number_query(declaration))
         except OqsError as exc:
-            store.queue_error(item.declaration_id, f"{exc.title}: {exc}")
+            store.queue_error(item.declaration_id, f"{exc.title}: {exc}")  # developer detail
             if exc.fallback:  # the service is down: stop, keep the queue
-                summary.error = f"{exc.title}: {exc}"
+                summary.error = exc.staff_message
                 break
             summary.unknown.append(item.declaration_id)
             continue

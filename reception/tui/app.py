@@ -17,14 +17,14 @@ from textual.worker import Worker, WorkerState
 
 from reception.oqs_client import OqsClient
 from reception.store import ReceptionStatus
-from reception.tui.desk import CheckinDesk, CheckinFinished, DeveloperNote
+from reception.tui.desk import CheckinDesk, CheckinFinished
 from reception.tui.reader_panel import METHOD_KEYS, ReaderPanel
 from reception.tui.services import Services
 from reception.tui.text import safe
+from reception.tui.widgets import messages as msg
 from reception.tui.widgets.demo import DemoPanel
 from reception.tui.widgets.detail import ReceptionDetail
 from reception.tui.widgets.developer import DeveloperView
-from reception.tui.widgets.messages import ReceptionsChanged, ReceptionSelected, WorkerFailed
 from reception.tui.widgets.pending import PendingQueue
 from reception.tui.widgets.receptions import ReceptionList
 
@@ -109,7 +109,7 @@ class ReceptionApp(App[None]):
         if self.panel.shortcut(event.key) or (method is not None and self.desk.type_ahead(method)):
             event.stop()
 
-    def on_developer_note(self, message: DeveloperNote) -> None:
+    def on_developer_note(self, message: msg.DeveloperNote) -> None:
         self.log_dev(message.line)
 
     def on_checkin_finished(self, message: CheckinFinished) -> None:
@@ -126,9 +126,9 @@ class ReceptionApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
-            self.on_worker_failed(WorkerFailed(event.worker))
+            self.on_worker_failed(msg.WorkerFailed(event.worker))
 
-    def on_worker_failed(self, message: WorkerFailed) -> None:
+    def on_worker_failed(self, message: msg.WorkerFailed) -> None:
         """One place for workers that failed: say so, and leave a clean reader panel."""
         worker, error = message.worker, message.worker.error
         self.log_dev(f"worker {worker.name} failed: {error!r}")
@@ -142,12 +142,12 @@ class ReceptionApp(App[None]):
     async def on_unmount(self) -> None:
         await self.client.aclose()
 
-    def on_reception_selected(self, message: ReceptionSelected) -> None:
+    def on_reception_selected(self, message: msg.ReceptionSelected) -> None:
         self.selected = message.reception_id
         self.show_detail(message.reception_id)
         self.query_one("#staff", TabbedContent).active = "tab-detail"
 
-    def on_receptions_changed(self, message: ReceptionsChanged) -> None:
+    def on_receptions_changed(self, message: msg.ReceptionsChanged) -> None:
         self.refresh_lists()
         if message.reception_id is not None and message.reception_id == self.selected:
             self.show_detail(message.reception_id)

@@ -19,21 +19,13 @@ from reception.tui.interaction import ScreenInteraction
 from reception.tui.reader_panel import ReaderPanel
 from reception.tui.screens import VisualCheckScreen
 from reception.tui.services import Services
-from reception.tui.widgets.messages import ReportsFailedWorkers
+from reception.tui.widgets.messages import DeveloperNote, ReportsFailedWorkers
 
 
 class CheckinFinished(Message):
     def __init__(self, outcome: CheckinOutcome) -> None:
         super().__init__()
         self.outcome = outcome
-
-
-class DeveloperNote(Message):
-    """A line for the developer view (views shown, service requests)."""
-
-    def __init__(self, line: str) -> None:
-        super().__init__()
-        self.line = line
 
 
 class CardPresence(Message):
@@ -135,6 +127,8 @@ class CheckinDesk(ReportsFailedWorkers):
         )
         for line in self.services.last_trace():
             self.note(line)
+        if outcome.detail:
+            self.note(f"check-in {outcome.reception_id}: {outcome.detail}")
 
     def failed(self, error: str) -> None:
         """The check-in's worker crashed: the panel is left clean, never half-way."""

@@ -432,3 +432,35 @@ def test_a_typed_ahead_method_the_card_lacks_is_ignored(tui_world: World, tmp_pa
         assert app.panel.view == "method" and app.desk.interaction.waiting_for == "method"
 
     asyncio.run(drive(svc, scenario))
+
+
+def test_staff_read_japanese_and_developers_get_the_detail(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """Issue 11 §4: an outage of the service (injected: 503 MOCK-F001) — the patient's
+    panel and the staff detail say what happened in Japanese; the HTTP status and mock
+    code go to the developer view only."""
+    import subprocess
+    import sys
+
+    svc = services(tui_world, tmp_path)
+    mock_oqs = Path(sys.executable).parent / "mock-oqs"
+    outage = [str(mock_oqs), "faults", "--world", str(tui_world.directory), "--outage", "on"]
+    subprocess.run(outage, check=True, capture_output=True)
+    pin = tui_world.persona("adult-kyokai")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("adult-kyokai")
+        await at_view(pilot, app, "method")
+        await pilot.press("2")
+        await at_view(pilot, app, "pin")
+        await type_pin(pilot, pin)
+        await at_view(pilot, app, "done")
+        await until(pilot, lambda: "資格確認サービス" in text(app, "#detail"))
+        staff = text(app, "#done-detail") + text(app, "#detail")
+        for developer_detail in ("HTTP", "503", "MOCK-", "injected", "/v1/"):
+            assert developer_detail not in staff, developer_detail
+        assert "資格確認書や申立書などで確認してください" in staff
+        assert any("503" in line and "MOCK-F001" in line for line in app.dev_lines)
+
+    asyncio.run(drive(svc, scenario))

@@ -18,7 +18,7 @@ from reception.present import reception_detail
 from reception.store import Store
 from reception.tui.screens import DeclarationScreen, NumberQueryScreen
 from reception.tui.text import safe
-from reception.tui.widgets.messages import ReceptionsChanged, ReportsFailedWorkers
+from reception.tui.widgets.messages import DeveloperNote, ReceptionsChanged, ReportsFailedWorkers
 
 
 class ReceptionDetail(TabPane, ReportsFailedWorkers):
@@ -84,7 +84,8 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
                 self.client, self.store, query, reception_id=reception_id
             )
         except OqsError as exc:
-            self.notify(safe(f"{exc.title}: {exc}"), severity="error")
+            self.post_message(DeveloperNote(f"OQS: {type(exc).__name__}: {exc}"))
+            self.notify(safe(exc.staff_message), severity="error")
             return
         self.notify(safe(f"資格確認書の照会: {result.validity_label}"))
         self._changed(reception_id)

@@ -24,6 +24,14 @@ class ReceptionsChanged(Message):
         self.reception_id = reception_id
 
 
+class DeveloperNote(Message):
+    """A line for the developer view (views shown, service requests, failures' detail)."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+
+
 class CardPlaced(Message):
     """Demo: a persona's card is on the reader (or could not be placed: ``error``)."""
 
