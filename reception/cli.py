@@ -271,7 +271,8 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
     if flow.fallback_reason:
         _print(f"  理由: {flow.fallback_reason.label} → {LADDER_HINT}")
     if entry is not None:
-        for line in qualification_lines(entry):
+        valid = result is not None and result.message_body.qualification_validity == "1"
+        for line in qualification_lines(entry, valid=valid):
             _print(f"  {line}")
     for notice in data["notices"]:
         _print(f"  ※ {notice}")
@@ -397,8 +398,9 @@ def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) ->
 
         reception_id, result = asyncio.run(go())
     _print(f"受付 {reception_id}: {result.validity_label}")
+    valid = result.message_body.qualification_validity == "1"
     for entry in result.entries:
-        for line in qualification_lines(entry):
+        for line in qualification_lines(entry, valid=valid):
             _print(f"  {line}")
     return 0 if result.confirmed else EXIT_FALLBACK
 

@@ -43,9 +43,29 @@ def the_entry(result: QualificationResult | None) -> QualificationEntry | None:
     return result.entries[0]
 
 
-def qualification_lines(entry: QualificationEntry) -> list[str]:
-    """A qualification as staff read it: insurer, numbers, the person, the share."""
+LOSS_REASONS = {
+    "01": "死亡",
+    "02": "生活保護受給開始",
+    "03": "医療保険等の資格取得",
+    "99": "その他",
+}
+
+
+def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> list[str]:
+    """A qualification as staff read it: insurer, numbers, the person, the share. One that
+    is not valid shows when and why it was lost, never a share as if it still held."""
     extra = entry.model_extra or {}
+    if not valid:
+        lost = entry.disqualification_date or "—"
+        why = LOSS_REASONS.get(entry.reason_of_loss or "", entry.reason_of_loss or "—")
+        insurer = (entry.insurer_number or "").strip()
+        return [
+            f"保険者 {entry.insurer_name or '—'}  保険者番号 {insurer}",
+            f"記号 {entry.insured_card_symbol}  番号 {entry.insured_identification_number}"
+            f"  枝番 {entry.insured_branch_number}",
+            f"氏名 {entry.name}（{entry.name_kana}）  生年月日 {entry.birthdate}",
+            f"この資格は無効です — 喪失日 {lost}（事由 {why}）",
+        ]
     lines = [
         f"保険者 {entry.insurer_name or '—'}  保険者番号 {(entry.insurer_number or '').strip()}",
         f"記号 {entry.insured_card_symbol}  番号 {entry.insured_identification_number}"
@@ -96,8 +116,9 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
     if results:
         last = results[-1]
         lines.append(f"資格有効性 {last.validity_label}")
+        valid = last.message_body.qualification_validity == "1"
         for entry in last.entries:
-            lines += qualification_lines(entry)
+            lines += qualification_lines(entry, valid=valid)
         lines += [f"※ {n}" for n in last.notices]
     for step, detail in store.steps_of(reception_id):
         lines.append(f"代替確認: {step} — {detail}")

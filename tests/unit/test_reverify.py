@@ -1,4 +1,5 @@
-"""Re-verification of a 申立書 compares the person, not only the numbers (issue 11 §4)."""
+"""Re-verification compares the person, not only the numbers; an invalid qualification
+is shown as lost (issue 11 §4)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,32 @@ def test_another_birth_date_differs() -> None:
         declared(birth_date=birth.isoformat()), found("架空 花子", "19910517")
     )
     assert state == "differing" and difference["生年月日"] == ["19900517", "19910517"]
+
+
+def test_an_invalid_qualification_shows_its_loss_never_a_share() -> None:
+    """Issue 11 §4: 無効 — the 喪失日 and its reason, no 負担割合 as if it still held."""
+    from reception.present import qualification_lines
+
+    result = QualificationResult.parse(
+        {
+            "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
+            "MessageBody": {
+                "ProcessingResultStatus": "1",
+                "QualificationValidity": "2",
+                "ResultList": {
+                    "ResultOfQualificationConfirmation": [
+                        {
+                            "Name": "架空\u3000花子",
+                            "InsurerNumber": "01130012",
+                            "InsuredPartialContributionRatio": "030",
+                            "DisqualificationDate": "20261025",
+                            "ReasonOfLoss": "03",
+                        }
+                    ]
+                },
+            },
+        }
+    )
+    lines = "\n".join(qualification_lines(result.entries[0], valid=False))
+    assert "喪失日 20261025（事由 医療保険等の資格取得）" in lines
+    assert "負担割合" not in lines and "3割" not in lines
