@@ -161,18 +161,7 @@ def test_usage_errors_say_what(
     code, _, err = run(nobody, monkeypatch, capsys)
     assert code == 2 and "adult-kyokai" in err  # the known ids are listed
     code, _, err = run(
-        [
-            "checkin",
-            "--world",
-            str(cli_world.directory),
-            "--persona",
-            "family",
-            "--transport",
-            "loopback",
-            "--method",
-            "pin",
-            "--pin-stdin",
-        ],
+        family_pin_checkin(cli_world),
         monkeypatch,
         capsys,
         "",

@@ -87,3 +87,13 @@ async def drive(svc: Services, scenario: Scenario) -> ReceptionApp:
         await pilot.pause()
         await scenario(pilot, app)
     return app
+
+
+async def pin_to(pilot: Pilot[None], app: ReceptionApp, persona: str, pin: str, view: str) -> None:
+    """Place the persona's card, choose 暗証番号 (key 2), type the PIN; wait for ``view``."""
+    app.place_card(persona)
+    await at_view(pilot, app, "method")
+    await pilot.press("2")
+    await at_view(pilot, app, "pin")
+    await type_pin(pilot, pin)
+    await at_view(pilot, app, view)

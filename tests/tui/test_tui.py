@@ -17,7 +17,7 @@ from reception.store import now_jst
 from reception.tui.app import ReceptionApp
 from reception.tui.services import Services
 from reception.tui.widgets.demo import DemoPanel
-from tests.support.tui import at_view, drive, services, shown, text, type_pin, until
+from tests.support.tui import at_view, drive, pin_to, services, shown, text, type_pin, until
 
 
 @pytest.fixture
@@ -281,12 +281,7 @@ def test_developer_log_shows_service_requests(tui_world: World, tmp_path: Path) 
     pin = tui_world.persona("adult-kyokai")["pin"]
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
-        app.place_card("adult-kyokai")
-        await at_view(pilot, app, "method")
-        await pilot.press("2")
-        await at_view(pilot, app, "pin")
-        await type_pin(pilot, pin)
-        await at_view(pilot, app, "consents")
+        await pin_to(pilot, app, "adult-kyokai", pin, "consents")
         await pilot.press("n")
         await at_view(pilot, app, "done")
         log = "\n".join(app.dev_lines)
@@ -450,12 +445,7 @@ def test_staff_read_japanese_and_developers_get_the_detail(
     pin = tui_world.persona("adult-kyokai")["pin"]
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
-        app.place_card("adult-kyokai")
-        await at_view(pilot, app, "method")
-        await pilot.press("2")
-        await at_view(pilot, app, "pin")
-        await type_pin(pilot, pin)
-        await at_view(pilot, app, "done")
+        await pin_to(pilot, app, "adult-kyokai", pin, "done")
         await until(pilot, lambda: "資格確認サービス" in text(app, "#detail"))
         staff = text(app, "#done-detail") + text(app, "#detail")
         for developer_detail in ("HTTP", "503", "MOCK-", "injected", "/v1/"):
