@@ -31,11 +31,8 @@ import datetime as dt
 import json
 import multiprocessing
 import os
-import signal
-import socket
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -54,16 +50,10 @@ from mock_oqs.models import NumberConfirmationRequest
 from mock_oqs.service import Clock, QualificationService
 from mock_oqs.world import World, seed_world
 from reader.virtual.profile import load_profile
+from reception.sim.world import WorldFiles
 
 PERSONAS = ["adult-kyokai", "family", "kokuho", "limit-u", "dialysis", "late-elderly-1wari"]
 PREPARED_PER_SECOND = 4_000  # pre-signed nonces per second of the window (the pool's size)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class LeanConnection:
@@ -309,35 +299,12 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         world = seed_world(Path(tmp) / "world", seed=7)
-        port = free_port()
-        mock_oqs = Path(sys.executable).parent / "mock-oqs"
-        server = subprocess.Popen(
-            [
-                str(mock_oqs),
-                "serve",
-                "--world",
-                str(world.directory),
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-                # the window's nonces are issued to one facility before it starts (the work of
-                # many terminals): the per-facility cap of a real deployment is lifted here
-                "--max-outstanding-nonces",
-                "0",
-            ],
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            ctx = ssl.create_default_context(cafile=str(world.facility_ca))
-            for _ in range(100):
-                try:
-                    httpx.get(f"https://127.0.0.1:{port}/health", verify=ctx, timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+        # the window's nonces are issued to one facility before it starts (the work of many
+        # terminals): the per-facility cap of a real deployment is lifted here
+        nonces = ("--max-outstanding-nonces", "0")
+        served = WorldFiles.open(world.directory).served(workers=args.workers, options=nonces)
+        with served as url:
+            port = int(url.rsplit(":", 1)[1])
             began = time.perf_counter()
             prepared = prepare_confirmations(
                 world, port, int(args.seconds * PREPARED_PER_SECOND), args.clients
@@ -347,9 +314,6 @@ def main() -> int:
             del prepared
             full = measure(world.directory, port, args.seconds, args.clients, "full")
             floor = measure(world.directory, port, args.seconds, args.clients, "health")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
 
         print(
             f"mock-oqs serve --workers {args.workers}, {args.clients} keep-alive TLS clients "
