@@ -54,24 +54,18 @@ LOSS_REASONS = {
 def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> list[str]:
     """A qualification as staff read it: insurer, numbers, the person, the share. One that
     is not valid shows when and why it was lost, never a share as if it still held."""
-    extra = entry.model_extra or {}
-    if not valid:
-        lost = entry.disqualification_date or "—"
-        why = LOSS_REASONS.get(entry.reason_of_loss or "", entry.reason_of_loss or "—")
-        insurer = (entry.insurer_number or "").strip()
-        return [
-            f"保険者 {entry.insurer_name or '—'}  保険者番号 {insurer}",
-            f"記号 {entry.insured_card_symbol}  番号 {entry.insured_identification_number}"
-            f"  枝番 {entry.insured_branch_number}",
-            f"氏名 {entry.name}（{entry.name_kana}）  生年月日 {entry.birthdate}",
-            f"この資格は無効です — 喪失日 {lost}（事由 {why}）",
-        ]
+    person = f"氏名 {entry.name}（{entry.name_kana}）  生年月日 {entry.birthdate}"
     lines = [
         f"保険者 {entry.insurer_name or '—'}  保険者番号 {(entry.insurer_number or '').strip()}",
         f"記号 {entry.insured_card_symbol}  番号 {entry.insured_identification_number}"
         f"  枝番 {entry.insured_branch_number}",
-        f"氏名 {entry.name}（{entry.name_kana}）  生年月日 {entry.birthdate}"
-        f"  性別 {SEX.get(entry.sex1 or '', '未設定')}",
+    ]
+    if not valid:
+        lost = entry.disqualification_date or "—"
+        why = LOSS_REASONS.get(entry.reason_of_loss or "", entry.reason_of_loss or "—")
+        return [*lines, person, f"この資格は無効です — 喪失日 {lost}（事由 {why}）"]
+    lines += [
+        f"{person}  性別 {SEX.get(entry.sex1 or '', '未設定')}",
         f"本人・家族 {FAMILY.get(entry.personal_family_classification or '', '—')}"
         f"  負担割合 {entry.ratio}",
     ]
@@ -82,6 +76,7 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
         lines.append(f"限度額適用区分 {info.get('LimitApplicationCertificateClassificationFlag')}")
     if entry.specific_diseases_certificate_list:
         lines.append("特定疾病 あり")
+    extra = entry.model_extra or {}
     consent = "同意あり" if extra.get("PharmacistsInfoConsFlg") == "1" else "同意なし"
     lines.append(f"診療・薬剤情報 {consent}")
     return lines
