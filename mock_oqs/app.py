@@ -67,9 +67,14 @@ class ServiceSettings(BaseModel):
 TerminalKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 
+def _client_chain(scope: Scope) -> list[str]:
+    """The TLS-verified client certificate chain (PEM) the server put into the scope."""
+    chain: list[str] = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
+    return chain
+
+
 def _terminal(request: Request) -> tuple[str, TerminalKey]:
-    tls = request.scope.get("extensions", {}).get("tls", {})
-    chain = tls.get("client_cert_chain") or []
+    chain = _client_chain(request.scope)
     if not chain:
         raise Refusal("MOCK-E001", 401, "a client certificate from the facility CA is required")
     return _terminal_identity(chain[0])
@@ -97,7 +102,7 @@ def _institution_code(pem: str) -> str | None:
 
 
 def _facility_of(scope: Scope) -> str | None:
-    chain = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
+    chain = _client_chain(scope)
     return _institution_code(chain[0]) if chain else None
 
 
@@ -111,10 +116,6 @@ async def _send_json(send: Send, status: int, body: bytes, *, close: bool = Fals
 
 class BodyTooLarge(Exception):
     pass
-
-
-def _has_client_cert(scope: Scope) -> bool:
-    return bool(scope.get("extensions", {}).get("tls", {}).get("client_cert_chain"))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -209,7 +210,7 @@ class ServiceMiddleware:
         """Who is asking and how much they send are checked before a byte of the body is
         read: no terminal certificate, no work (every path but /health, /docs and the
         OpenAPI description included); a body over the cap is not read at all."""
-        if scope.get("path") != "/health" and not _has_client_cert(scope):
+        if scope.get("path") != "/health" and not _client_chain(scope):
             return 401, "MOCK-E001", "a client certificate from the facility CA is required"
         length = _content_length(scope)
         if length is not None and length < 0:
