@@ -502,18 +502,24 @@ class _Visit:
         return True
 
     def finish(self) -> CheckinOutcome:
-        outcome = _finish(
-            self.store,
+        """Record how the check-in ended (one transaction) and return the outcome."""
+        flow, der = self.flow, self.certificate_der
+        self.timings["total"] = round((time.perf_counter() - self.started) * 1000, 3)
+        apdus = self.channel.stats.apdus
+        self.store.finish_reception(
             self.reception_id,
-            self.flow,
-            self.channel,
-            self.timings,
-            self.started,
-            self.certificate_der,
-            self.request,
+            status=store_status(flow.state),
+            reason=None if flow.state is State.CONFIRMED else (flow.message or flow.state.value),
+            fallback_reason=flow.fallback_reason,
+            method=flow.method.value if flow.method else self.request.method.value,
+            variant=flow.variant.value if flow.variant else None,
+            certificate_sha256=hashlib.sha256(der).hexdigest().upper() if der else None,
+            result=flow.result,
+            apdu_count=apdus,
+            timings=self.timings,
+            actor=self.request.staff,
         )
-        outcome.detail = self.detail
-        return outcome
+        return CheckinOutcome(self.reception_id, flow, apdus, self.timings, self.detail)
 
 
 MALFORMED_PIN_REASON = (
@@ -549,34 +555,3 @@ def _face_template(channel: CardChannel, terminal: Terminal) -> list[float]:
         raise CardFailedError("この端末には顔認証用の端末証明書がありません")
     with channel.transaction(), face_path(channel):
         return read_face_template(channel, terminal.face_certificate, terminal.key)
-
-
-def _finish(
-    store: Store,
-    reception_id: str,
-    flow: CheckinFlow,
-    channel: CardChannel,
-    timings: dict[str, float],
-    started: float,
-    certificate_der: bytes | None,
-    request: CheckinRequest,
-) -> CheckinOutcome:
-    timings["total"] = round((time.perf_counter() - started) * 1000, 3)
-    apdus = channel.stats.apdus
-    reason = None if flow.state is State.CONFIRMED else (flow.message or flow.state.value)
-    store.finish_reception(
-        reception_id,
-        status=store_status(flow.state),
-        reason=reason,
-        fallback_reason=flow.fallback_reason,
-        method=flow.method.value if flow.method else request.method.value,
-        variant=flow.variant.value if flow.variant else None,
-        certificate_sha256=hashlib.sha256(certificate_der).hexdigest().upper()
-        if certificate_der
-        else None,
-        result=flow.result,
-        apdu_count=apdus,
-        timings=timings,
-        actor=request.staff,
-    )
-    return CheckinOutcome(reception_id, flow, apdus, timings)
