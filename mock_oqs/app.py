@@ -250,9 +250,15 @@ class ServiceMiddleware:
 
 
 def _respond(request: Request, message: dict[str, Any]) -> Response:
+    """JSON: ``MessageHeader`` and ``MessageBody`` with ``MockNotices`` beside them; XML: the
+    closed ``XmlMsg`` document alone. Both carry the notices in ``X-Mock-Notices``."""
+    headers = {"X-Mock-Notices": ",".join(message.get("MockNotices", []))}
     if "application/xml" in request.headers.get("accept", ""):
-        return Response(render_xml(message), media_type="application/xml; charset=utf-8")
-    return JSONResponse(message)
+        document = {k: v for k, v in message.items() if k != "MockNotices"}
+        return Response(
+            render_xml(document), media_type="application/xml; charset=utf-8", headers=headers
+        )
+    return JSONResponse(message, headers=headers)
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:

@@ -108,6 +108,13 @@ class Consent(LabelledCode):
     UNOBTAINABLE = "3"
 
 
+class PrescriptionIssue(LabelledCode):
+    """OQSCD017 処方箋の発行形態."""
+
+    ELECTRONIC = "1"
+    PAPER = "2"
+
+
 _LABELS: dict[str, dict[str, str]] = {
     "QualificationValidity": {
         "1": "有効",
@@ -162,4 +169,5 @@ _LABELS: dict[str, dict[str, str]] = {
         "3": "血液凝固因子製剤起因のHIV",
     },
     "Consent": {"0": "なし", "1": "あり", "2": "期限切れ", "3": "取得困難"},
+    "PrescriptionIssue": {"1": "電子処方箋", "2": "紙の処方箋"},
 }

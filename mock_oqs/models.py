@@ -43,7 +43,11 @@ class Consents(BaseModel):
     medication: bool = Field(default=False, description="診療情報・薬剤情報")
     checkup: bool = Field(default=False, description="特定健診情報")
     operation: bool = Field(default=False, description="手術情報")
-    limit: bool = Field(default=False, description="限度額情報の提供")
+    limit: bool = Field(
+        default=False,
+        description="限度額情報の提供 (true in the reader's flow since 2024-10-07, where it is "
+        "provided without a question; false only from the pre-2024 flow)",
+    )
 
 
 class NonceResponse(BaseModel):
@@ -71,6 +75,12 @@ class CardConfirmationRequest(BaseModel):
     )
     statement_signature: Base64 | None = None
     consents: Consents = Field(default_factory=lambda: Consents())
+    prescription_issue: str | None = Field(
+        default=None,
+        pattern=r"^[12]$",
+        description="処方箋の発行形態 the patient chose at the reader (OQSCD017: 1 電子, 2 紙); "
+        "echoed as PrescriptionIssueSelect",
+    )
     arbitrary_file_identifier: SafeText | None = Field(default=None, max_length=50)
 
 

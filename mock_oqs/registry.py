@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,7 +54,16 @@ CREATE TABLE IF NOT EXISTS qualifications (
     active_income INTEGER NOT NULL DEFAULT 0,
     limit_certificate_class TEXT,
     limit_application_class TEXT,
-    specific_disease TEXT
+    specific_disease TEXT,
+    issued_on TEXT NOT NULL,              -- 交付 (InsuredCertificateIssuanceDate)
+    valid_from TEXT NOT NULL,             -- 有効開始 (InsuredCardValidDate)
+    expires_on TEXT,                      -- 有効期限 (a 資格確認書's; InsuredCardExpirationDate)
+    limit_from TEXT,                      -- 限度額適用認定証: 有効開始 (交付 the same day)
+    limit_until TEXT,
+    limit_long_term TEXT,                 -- 長期入院該当年月日 (低所得 only)
+    specific_disease_from TEXT,           -- 特定疾病療養受療証: 有効開始 (交付 the same day)
+    specific_disease_until TEXT,
+    specific_disease_self_pay INTEGER     -- 月の自己負担上限, yen
 );
 CREATE INDEX IF NOT EXISTS qualifications_person ON qualifications(person_id);
 CREATE INDEX IF NOT EXISTS qualifications_card
@@ -156,6 +165,15 @@ class Qualification:
     limit_certificate_class: str | None = None
     limit_application_class: str | None = None
     specific_disease: str | None = None
+    issued_on: dt.date | None = None  # default: the qualification date
+    valid_from: dt.date | None = None  # default: the qualification date
+    expires_on: dt.date | None = None
+    limit_from: dt.date | None = None
+    limit_until: dt.date | None = None
+    limit_long_term: dt.date | None = None
+    specific_disease_from: dt.date | None = None
+    specific_disease_until: dt.date | None = None
+    specific_disease_self_pay: int | None = None
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -205,6 +223,15 @@ def qualification_row(q: Qualification) -> tuple[object, ...]:
         q.limit_certificate_class,
         q.limit_application_class,
         q.specific_disease,
+        (q.issued_on or q.qualification_date).isoformat(),
+        (q.valid_from or q.qualification_date).isoformat(),
+        _iso(q.expires_on),
+        _iso(q.limit_from),
+        _iso(q.limit_until),
+        _iso(q.limit_long_term),
+        _iso(q.specific_disease_from),
+        _iso(q.specific_disease_until),
+        q.specific_disease_self_pay,
     )
 
 
@@ -212,8 +239,10 @@ QUALIFICATION_INSERT = (
     "INSERT INTO qualifications(person_id, insurer_number, symbol, number, branch, "
     "personal_family, insured_name, card_classification, qualification_date, "
     "disqualification_date, reason_of_loss, registered_on, ratio_percent, active_income, "
-    "limit_certificate_class, limit_application_class, specific_disease) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "limit_certificate_class, limit_application_class, specific_disease, issued_on, "
+    "valid_from, expires_on, limit_from, limit_until, limit_long_term, "
+    "specific_disease_from, specific_disease_until, specific_disease_self_pay) "
+    "VALUES (" + ", ".join(["?"] * 26) + ")"
 )
 
 

@@ -30,9 +30,16 @@ MOCK-R002               200   ProcessingResultStatus 2: certificate expired, gra
 MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use
 ======================  ====  ==========================================================
 
-Notices (``MockNotices`` in the result body): ``certificate-grace``,
-``certificate-renewal-due``, ``public-expense-paper``, ``preschool-ratio``,
-``elderly-recipient``.
+Notices: the simulator's own facts, never inside ``XmlMsg`` (oqs.md §2). The JSON
+answer carries them beside the message (``"MockNotices"``, next to ``MessageHeader``
+and ``MessageBody``); every answer also in the ``X-Mock-Notices`` header:
+``certificate-grace``, ``certificate-renewal-due``, ``public-expense-paper``,
+``preschool-ratio``, ``elderly-recipient``, ``limit-<区分>``, ``specific-disease-<code>``.
+
+Consent flags (oqs.md §5): since 2024-10-07 the 限度額適用認定証 information — and
+with it the 特定疾病療養受療証's — is provided without asking, so a reader in today's
+flow sends ``limit`` true and both ``…RelatedConsFlg`` are 1; the service still
+honours false (the pre-2024 flow of old training material).
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from mock_oqs import registry
 from mock_oqs.codes import QualificationValidity
+from mock_oqs.format import result_kana, result_name, result_post_number
 from mock_oqs.models import CardConfirmationRequest, Consents, Method, NumberConfirmationRequest
 from mock_oqs.rules import (
     AgeBracket,
@@ -67,6 +75,7 @@ from mock_oqs.rules import (
     certificate_state,
     copayment_ratio,
     elderly_recipient_from,
+    late_elderly_from,
 )
 from mock_oqs.world import World
 
@@ -237,6 +246,62 @@ def _date(text: str | None) -> dt.date | None:
     return None if text is None else dt.date.fromisoformat(text)
 
 
+def _message(header: dict[str, Any], body: dict[str, Any], notices: list[str]) -> dict[str, Any]:
+    """The answer: the two parts of ``XmlMsg`` and, beside them, the simulator's notices."""
+    return {"MessageHeader": header, "MessageBody": body, "MockNotices": sorted(set(notices))}
+
+
+def _refused(header: dict[str, Any], code: str, message: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "ProcessingResultStatus": "2",
+        "ProcessingResultCode": code,
+        "ProcessingResultMessage": message,
+        "QualificationValidity": None,
+        "ResultList": {"ResultOfQualificationConfirmation": []},
+    }
+    return _message(header, body, [])
+
+
+def _elderly_info(row: sqlite3.Row, birth: dt.date, ratio_code: str) -> dict[str, Any]:
+    """高齢受給者証: from the 1st after reaching 70 (or joining) to the day before 75."""
+    start = max(elderly_recipient_from(birth), dt.date.fromisoformat(row["qualification_date"]))
+    return {
+        "ElderlyRecipientCertificateDate": _ymd(start),
+        "ElderlyRecipientValidStartDate": _ymd(start),
+        "ElderlyRecipientValidEndDate": _ymd(late_elderly_from(birth) - dt.timedelta(days=1)),
+        "ElderlyRecipientContributionRatio": ratio_code,
+    }
+
+
+def _limit_and_disease_info(row: sqlite3.Row, notices: list[str]) -> dict[str, Any]:
+    """限度額適用認定証 and 特定疾病療養受療証 information, where the insurer has one."""
+    info: dict[str, Any] = {}
+    if row["limit_application_class"]:
+        notices.append(f"limit-{row['limit_application_class']}")
+        info["LimitApplicationCertificateRelatedInfo"] = {
+            "LimitApplicationCertificateClassification": row["limit_certificate_class"],
+            "LimitApplicationCertificateClassificationFlag": row["limit_application_class"],
+            "LimitApplicationCertificateDate": _ymd(_date(row["limit_from"])),
+            "LimitApplicationCertificateValidStartDate": _ymd(_date(row["limit_from"])),
+            "LimitApplicationCertificateValidEndDate": _ymd(_date(row["limit_until"])),
+            "LimitApplicationCertificateLongTermDate": _ymd(_date(row["limit_long_term"])),
+        }
+    if row["specific_disease"]:
+        notices.append(f"specific-disease-{row['specific_disease']}")
+        info["SpecificDiseasesCertificateList"] = {
+            "SpecificDiseasesCertificateInfo": [
+                {
+                    "SpecificDiseasesDiseaseCategory": row["specific_disease"],
+                    "SpecificDiseasesCertificateDate": _ymd(_date(row["specific_disease_from"])),
+                    "SpecificDiseasesValidStartDate": _ymd(_date(row["specific_disease_from"])),
+                    "SpecificDiseasesValidEndDate": _ymd(_date(row["specific_disease_until"])),
+                    "SpecificDiseasesSelfPay": str(row["specific_disease_self_pay"]),
+                }
+            ]
+        }
+    return info
+
+
 class QualificationService:
     """Confirmations against one world's registry."""
 
@@ -313,14 +378,14 @@ class QualificationService:
         today = now.date()
         header = self._header(now, facility, "1", request.arbitrary_file_identifier)
         if link is None:
-            return self._refused(header, "MOCK-R003", "保険証利用登録がありません"), None
+            return _refused(header, "MOCK-R003", "保険証利用登録がありません"), None
         persona = link["persona"]
         if link["revoked_at"] is not None:
-            return self._refused(header, "MOCK-R001", "電子証明書は失効しています"), persona
+            return _refused(header, "MOCK-R001", "電子証明書は失効しています"), persona
         state = certificate_state(cert.not_valid_after_utc.astimezone(JST).date(), today)
         if state is CertificateState.LAPSED:
             return (
-                self._refused(
+                _refused(
                     header,
                     "MOCK-R002",
                     "電子証明書の有効期限が切れ、猶予期間も過ぎています。更新が必要です",
@@ -329,17 +394,20 @@ class QualificationService:
             )
         notices: list[str] = []
         message: str | None = None
-        consents: Consents | None = request.consents
+        consents: Consents = request.consents
         if state is CertificateState.GRACE:
             notices.append("certificate-grace")
             message = "電子証明書の有効期限が切れています（資格情報のみ）。更新してください"
-            consents = None  # qualification only: nothing is shared in the grace period
+            # qualification only: no records are shared in the grace period
+            consents = Consents(limit=consents.limit)
         elif state is CertificateState.RENEWAL_DUE:
             notices.append("certificate-renewal-due")
             message = "電子証明書の有効期限が3か月以内です。更新してください"
         rows = self._visible_rows("q.person_id = ?", (link["person_id"],), today)
-        body = self._qualification_body(rows, today, facility, consents, notices, message)
-        return {"MessageHeader": header, "MessageBody": body}, persona
+        body = self._qualification_body(
+            rows, today, facility, consents, notices, message, request.prescription_issue
+        )
+        return _message(header, body, notices), persona
 
     def _load_issued_certificate(self, der: bytes) -> x509.Certificate:
         """Parse and check the chain to the mock JPKI CA (cached per certificate in
@@ -449,6 +517,8 @@ class QualificationService:
         persons = {r["person_id"] for r in matches}
         persona = matches[0]["persona"] if len(persons) == 1 else None
         consents = Consents(limit=request.limit_consent)
+        notices: list[str] = []
+        body: dict[str, Any] | None = None
         if len(persons) == 1 and len(matches) == 1 and not self._valid(matches[0], today):
             # lost: is there a newer qualification of the same person?
             others = self._visible_rows("q.person_id = ?", (matches[0]["person_id"],), today)
@@ -459,19 +529,18 @@ class QualificationService:
                     today,
                     facility,
                     consents,
-                    [],
+                    notices,
                     None,
                 )
-                body["QualificationConfirmSearchInfo"] = self._search_info(request)
-                return {"MessageHeader": header, "MessageBody": body}, persona
-        body = self._qualification_body(matches, today, facility, consents, [], None)
+        if body is None:
+            body = self._qualification_body(matches, today, facility, consents, notices, None)
         body["QualificationConfirmSearchInfo"] = self._search_info(request)
-        return {"MessageHeader": header, "MessageBody": body}, persona
+        return _message(header, body, notices), persona
 
     @staticmethod
     def _search_info(request: NumberConfirmationRequest) -> dict[str, Any]:
         return {
-            "InsurerNumber": request.insurer_number,
+            "InsurerNumber": InsurerNumber(request.insurer_number.strip()).padded,
             "InsuredCardSymbol": request.symbol,
             "InsuredIdentificationNumber": request.number,
             "InsuredBranchNumber": request.branch,
@@ -507,9 +576,10 @@ class QualificationService:
         rows: list[sqlite3.Row],
         today: dt.date,
         facility: str,
-        consents: Consents | None,
+        consents: Consents,
         notices: list[str],
         message: str | None,
+        prescription: str | None = None,
     ) -> dict[str, Any]:
         valid = [r for r in rows if self._valid(r, today)]
         if len({r["person_id"] for r in rows}) > 1 or len(valid) > 1:
@@ -518,20 +588,33 @@ class QualificationService:
                 valid or rows,
                 today,
                 facility,
-                None,
+                consents,
                 notices,
                 message,
             )
         if len(valid) == 1:
             return self._body(
-                QualificationValidity.VALID, valid, today, facility, consents, notices, message
+                QualificationValidity.VALID,
+                valid,
+                today,
+                facility,
+                consents,
+                notices,
+                message,
+                prescription,
             )
         if rows:
             return self._body(
-                QualificationValidity.INVALID, rows[-1:], today, facility, None, notices, message
+                QualificationValidity.INVALID,
+                rows[-1:],
+                today,
+                facility,
+                consents,
+                notices,
+                message,
             )
         return self._body(
-            QualificationValidity.NO_MATCH, [], today, facility, None, notices, message
+            QualificationValidity.NO_MATCH, [], today, facility, consents, notices, message
         )
 
     def _body(
@@ -540,18 +623,21 @@ class QualificationService:
         rows: list[sqlite3.Row],
         today: dt.date,
         facility: str,
-        consents: Consents | None,
+        consents: Consents,
         notices: list[str],
         message: str | None,
+        prescription: str | None = None,
     ) -> dict[str, Any]:
-        notices = list(notices)
+        valid = validity is QualificationValidity.VALID
         entries = [
             self._entry(
                 r,
                 today,
                 facility,
-                consents if validity is QualificationValidity.VALID else None,
+                # records are shared, and a prescription form chosen, for a valid one only
+                consents if valid else Consents(limit=consents.limit),
                 notices,
+                prescription if valid else None,
             )
             for r in rows
         ]
@@ -561,7 +647,6 @@ class QualificationService:
             "ProcessingResultMessage": message,
             "QualificationValidity": validity.value,
             "ResultList": {"ResultOfQualificationConfirmation": entries},
-            "MockNotices": sorted(set(notices)),
         }
 
     def _entry(
@@ -569,8 +654,9 @@ class QualificationService:
         row: sqlite3.Row,
         today: dt.date,
         facility: str,
-        consents: Consents | None,
+        consents: Consents,
         notices: list[str],
+        prescription: str | None,
     ) -> dict[str, Any]:
         birth = dt.date.fromisoformat(row["birth_date"])
         insurer = InsurerNumber(row["insurer_number"])
@@ -583,49 +669,43 @@ class QualificationService:
         entry: dict[str, Any] = {
             "InsuredCardClassification": row["card_classification"],
             "InsurerNumber": insurer.padded,
-            "InsuredCardSymbol": row["symbol"],
+            "InsuredCardSymbol": row["symbol"] or None,
             "InsuredIdentificationNumber": row["number"],
-            "InsuredBranchNumber": row["branch"],
+            "InsuredBranchNumber": row["branch"] or None,
             "PersonalFamilyClassification": row["personal_family"],
-            "InsuredName": row["insured_name"] or row["name"],
-            "Name": row["name"],
-            "NameKana": row["name_kana"],
+            "InsuredName": result_name(row["insured_name"] or row["name"]),
+            "Name": result_name(row["name"]),
+            "NameKana": result_kana(row["name_kana"]),
             "Sex1": row["sex"],
             "Birthdate": _ymd(birth),
             "Address": row["address"],
-            "PostNumber": row["post_number"],
+            "PostNumber": result_post_number(row["post_number"]),
+            "InsuredCertificateIssuanceDate": _ymd(_date(row["issued_on"])),
+            "InsuredCardValidDate": _ymd(_date(row["valid_from"])),
+            "InsuredCardExpirationDate": _ymd(_date(row["expires_on"])),
             "QualificationDate": _ymd(_date(row["qualification_date"])),
             "DisqualificationDate": _ymd(_date(row["disqualification_date"])),
             "ReasonOfLoss": row["reason_of_loss"],
-            "InsuredPartialContributionRatio": ratio.code,
+            # 後期高齢者医療 only; 70–74 in 高齢受給者 info, others by age at the clinic
+            "InsuredPartialContributionRatio": ratio.code if insurer.law == "39" else None,
             "PreschoolClassification": "1" if ratio.bracket is AgeBracket.PRESCHOOL else None,
             "InsurerName": self._insurer_names.get(row["insurer_number"]),
         }
         if ratio.bracket is AgeBracket.PRESCHOOL:
             notices.append("preschool-ratio")
-        if ratio.bracket is AgeBracket.ELDERLY_RECIPIENT:
+        if ratio.bracket is AgeBracket.ELDERLY_RECIPIENT and insurer.law != "39":
             notices.append("elderly-recipient")
-            entry["ElderlyRecipientCertificateInfo"] = {
-                "ElderlyRecipientCertificateDate": _ymd(elderly_recipient_from(birth)),
-                "ElderlyRecipientContributionRatio": ratio.code,
-            }
+            entry["ElderlyRecipientCertificateInfo"] = _elderly_info(row, birth, ratio.code)
         if row["public_expense_note"]:
             notices.append("public-expense-paper")
-        if row["specific_disease"]:
-            entry["SpecificDiseasesCertificateList"] = [
-                {"DiseaseCategory": row["specific_disease"], "SelfPay": "10000"}
-            ]
-        if consents is None:
-            return entry
         stamp = self.clock.now().strftime("%Y%m%d%H%M%S")
-        entry["LimitApplicationCertificateRelatedConsFlg"] = "1" if consents.limit else "0"
+        limit_flag = "1" if consents.limit else "0"
+        entry["LimitApplicationCertificateRelatedConsFlg"] = limit_flag
+        entry["SpecificDiseasesCertificateRelatedConsFlg"] = limit_flag
         if consents.limit:
             entry["LimitApplicationCertificateRelatedConsTime"] = stamp
-            if row["limit_application_class"]:
-                entry["LimitApplicationCertificateRelatedInfo"] = {
-                    "LimitApplicationCertificateClassification": row["limit_certificate_class"],
-                    "LimitApplicationCertificateClassificationFlag": row["limit_application_class"],
-                }
+            entry["SpecificDiseasesCertificateRelatedConsTime"] = stamp
+            entry.update(_limit_and_disease_info(row, notices))
         reference: str | None = None
         until = time.time() + CONSENT_SECONDS
         if consents.medication or consents.checkup or consents.operation:
@@ -633,22 +713,18 @@ class QualificationService:
             reference, until = self.state.create_reference(row["person_id"], facility, consents)
         available = dt.datetime.fromtimestamp(until, JST).strftime("%Y%m%d%H%M%S")
         for prefix, flag in (
+            ("SpecificHealthCheckupsInfo", consents.checkup),
             ("PharmacistsInfo", consents.medication),
             ("DiagnosisInfo", consents.medication),
-            ("SpecificHealthCheckupsInfo", consents.checkup),
             ("OperationInfo", consents.operation),
         ):
             entry[f"{prefix}ConsFlg"] = "1" if flag else "0"
             if flag:
                 entry[f"{prefix}ConsTime"] = stamp
                 entry[f"{prefix}AvailableTime"] = available
-        if reference is not None:
-            entry["ReferenceNumber"] = reference
-        if row["limit_application_class"]:
-            notices.append(f"limit-{row['limit_application_class']}")
-        if row["specific_disease"]:
-            notices.append(f"specific-disease-{row['specific_disease']}")
-        return entry
+        entry["ReferenceNumber"] = reference
+        entry["PrescriptionIssueSelect"] = prescription
+        return {k: v for k, v in entry.items() if v is not None}
 
     def _header(
         self, now: dt.datetime, facility: str, classification: str, file_id: str | None
@@ -663,20 +739,6 @@ class QualificationService:
             "ErrorCode": None,
             "ErrorMessage": None,
             "CharacterCodeIdentifier": "0",
-        }
-
-    @staticmethod
-    def _refused(header: dict[str, Any], code: str, message: str) -> dict[str, Any]:
-        return {
-            "MessageHeader": header,
-            "MessageBody": {
-                "ProcessingResultStatus": "2",
-                "ProcessingResultCode": code,
-                "ProcessingResultMessage": message,
-                "QualificationValidity": None,
-                "ResultList": {"ResultOfQualificationConfirmation": []},
-                "MockNotices": [],
-            },
         }
 
     # -- shared records -----------------------------------------------------------------------

@@ -503,7 +503,7 @@ def _seed_persona(
                 branch=branch,
                 insured_name=name,
                 card_classification="01",
-                **qual,
+                **_certificate_dates(qual, today),
             ),
         )
         if i == len(spec.quals) - 1 or i == 0:
@@ -558,6 +558,20 @@ def _seed_persona(
     )
 
 
+def _certificate_dates(qual: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """A 限度額適用認定証 runs from 1 August to 31 July (the insurers' income year); a
+    特定疾病療養受療証 from the qualification, without an end, 10,000 yen a month."""
+    qual = dict(qual)
+    if qual.get("limit_application_class") and "limit_from" not in qual:
+        year = today.year if today >= dt.date(today.year, 8, 1) else today.year - 1
+        qual["limit_from"] = dt.date(year, 8, 1)
+        qual["limit_until"] = dt.date(year + 1, 7, 31)
+    if qual.get("specific_disease") and "specific_disease_from" not in qual:
+        qual["specific_disease_from"] = qual["qualification_date"]
+        qual.setdefault("specific_disease_self_pay", 10_000)
+    return qual
+
+
 def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today: dt.date) -> None:
     """``count`` generated persons with one valid qualification each (no card)."""
     insurers = [KYOKAI, KYOKAI_OSAKA, KUMIAI, KYOSAI, KOKUHO]
@@ -590,6 +604,9 @@ def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today:
                 None,
                 None,
                 None,
+                qualified,  # 交付
+                qualified,  # 有効開始
+                *([None] * 7),
             )
 
     with registry.transaction(conn):

@@ -258,6 +258,8 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         "face_score": flow.last_face_score,
         "validity": result.message_body.qualification_validity if result else None,
         "qualification": entry.model_dump(by_alias=True, exclude_none=True) if entry else None,
+        # 負担割合 as a code: stated (後期, 高齢受給者) or derived as the clinic derives it
+        "ratio": entry.ratio_code if entry else None,
         "notices": result.notices if result else [],
         "apdus": outcome.apdus,
         "timings_ms": outcome.timings,

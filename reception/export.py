@@ -1,9 +1,12 @@
 """Exports of a day's receptions: ``XmlMsg`` result files, or one CSV.
 
-XML: one file per reception with a result, laid out like the terminal's result
-folders (oqs.md §1): card confirmations in ``face/``, queries by number in ``res/``,
-named ``OQSsiquc01res_<ProcessExecutionTime>_<reception id>.xml``, UTF-8, with the
-``MessageHeader`` / ``MessageBody`` elements of oqs.md §2.
+XML: one file per result, laid out like the terminal's result folders (oqs.md §1,
+§7): card confirmations in ``face/`` as
+``OQSsiquc01res_face_<reception id>_<ProcessExecutionTime>.xml`` (the name folder
+watchers of clinic software match), queries by number in ``res/`` as
+``OQSsiquc01res_<reception id>_<ProcessExecutionTime>.xml``; UTF-8, the documented
+elements of oqs.md §2 only, in the format's order (the simulator's notices stay out).
+Every file appears whole: written under a hidden name, then renamed.
 CSV: ``receptions-YYYY-MM-DD.csv`` (UTF-8 with BOM, for spreadsheet programs).
 """
 
@@ -43,6 +46,8 @@ CSV_COLUMNS = [
 
 
 def _element(parent: ET.Element, name: str, value: Any) -> None:
+    if value is None:
+        return
     if isinstance(value, list):
         for item in value:
             _element(parent, name, item)
@@ -50,28 +55,44 @@ def _element(parent: ET.Element, name: str, value: Any) -> None:
     child = ET.SubElement(parent, name)
     if isinstance(value, dict):
         for key, inner in value.items():
-            if inner is not None:
-                _element(child, key, inner)
-    elif value is not None:
+            _element(child, key, inner)
+        if len(child) == 0:
+            parent.remove(child)  # an empty container is left out, as in real files
+    else:
         # the result came from outside: XML 1.0 cannot carry controls, so they are shown
         # as ␛ / � and the file stays well-formed whatever the service sent
         child.text = printable(str(value))
 
 
 def xml_message(result: QualificationResult) -> bytes:
-    data = result.model_dump(by_alias=True, exclude_none=True)
+    """The result as a real result file: ``XmlMsg`` with its two parts, nothing else."""
+    data = result.model_dump(by_alias=True, exclude_none=True, exclude={"mock_notices"})
     root = ET.Element("XmlMsg")
     for key in ("MessageHeader", "MessageBody"):
-        _element(root, key, data.get(key, {}))
+        child = ET.SubElement(root, key)
+        for name, value in data.get(key, {}).items():
+            _element(child, name, value)
     ET.indent(root)
-    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
+    body = ET.tostring(root, encoding="unicode")
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + body + "\n").encode()
 
 
-def _write(path: Path, data: bytes) -> None:
+def result_file_name(result: QualificationResult, reception_id: str) -> str:
+    """``face/…`` or ``res/…`` as oqs.md §2/§7 name them."""
+    header = result.message_header
+    if header.reference_classification == "2":
+        return f"res/OQSsiquc01res_{reception_id}_{header.process_execution_time}.xml"
+    return f"face/OQSsiquc01res_face_{reception_id}_{header.process_execution_time}.xml"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """The file appears whole or not at all: a watcher never sees it half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -79,11 +100,8 @@ def export_xml(store: Store, day: dt.date, out: Path) -> list[Path]:
     written = []
     for reception in store.receptions_on(day):
         for result in store.results_of(reception.reception_id):
-            header = result.message_header
-            folder = "res" if header.reference_classification == "2" else "face"
-            name = f"OQSsiquc01res_{header.process_execution_time}_{reception.reception_id}.xml"
-            path = out / folder / name
-            _write(path, xml_message(result))
+            path = out / result_file_name(result, reception.reception_id)
+            write_atomically(path, xml_message(result))
             written.append(path)
     return written
 

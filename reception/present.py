@@ -3,7 +3,7 @@ in one place (Japanese: staff read them at the counter)."""
 
 from __future__ import annotations
 
-from reception.results import QualificationEntry, QualificationResult
+from reception.results import QualificationEntry, QualificationResult, ratio_label
 from reception.store import Reception, ReceptionStatus, Store
 
 STATUS_LABELS = {
@@ -51,6 +51,13 @@ LOSS_REASONS = {
 }
 
 
+def day(text: str | None) -> str:
+    """ "20261124" → "2026/11/24"; anything else as it is ("—" when absent)."""
+    if text and len(text) == 8 and text.isdigit():
+        return f"{text[:4]}/{text[4:6]}/{text[6:]}"
+    return text or "—"
+
+
 def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> list[str]:
     """A qualification as staff read it: insurer, numbers, the person, the share. One that
     is not valid shows when and why it was lost, never a share as if it still held."""
@@ -69,16 +76,35 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
         f"本人・家族 {FAMILY.get(entry.personal_family_classification or '', '—')}"
         f"  負担割合 {entry.ratio}",
     ]
-    if entry.elderly_recipient_certificate_info:
-        lines.append("高齢受給者 あり")
-    if entry.limit_application_certificate_related_info:
-        info = entry.limit_application_certificate_related_info
-        lines.append(f"限度額適用区分 {info.get('LimitApplicationCertificateClassificationFlag')}")
-    if entry.specific_diseases_certificate_list:
-        lines.append("特定疾病 あり")
-    extra = entry.model_extra or {}
-    consent = "同意あり" if extra.get("PharmacistsInfoConsFlg") == "1" else "同意なし"
+    if entry.insured_card_valid_date:
+        until = entry.insured_card_expiration_date
+        lines.append(
+            f"有効開始 {day(entry.insured_card_valid_date)}"
+            + (f"  有効期限 {day(until)}" if until else "")
+        )
+    elderly = entry.elderly_recipient_certificate_info
+    if elderly is not None:
+        lines.append(
+            f"高齢受給者 {ratio_label(elderly.elderly_recipient_contribution_ratio)}"
+            f"（{day(elderly.elderly_recipient_valid_start_date)}〜"
+            f"{day(elderly.elderly_recipient_valid_end_date)}）"
+        )
+    limit = entry.limit_application_certificate_related_info
+    if limit is not None:
+        lines.append(
+            f"限度額適用区分 {limit.limit_application_certificate_classification_flag}"
+            f"（{day(limit.limit_application_certificate_valid_start_date)}〜"
+            f"{day(limit.limit_application_certificate_valid_end_date)}）"
+        )
+    for disease in entry.specific_diseases:
+        lines.append(
+            f"特定疾病 {disease.specific_diseases_disease_category}  自己負担上限 "
+            f"{disease.specific_diseases_self_pay}円/月"
+        )
+    consent = "同意あり" if entry.pharmacists_info_cons_flg == "1" else "同意なし"
     lines.append(f"診療・薬剤情報 {consent}")
+    if entry.prescription_label:
+        lines.append(f"処方箋 {entry.prescription_label}")
     return lines
 
 

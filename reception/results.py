@@ -8,8 +8,12 @@ fields and codes like any client of the real one would.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_pascal
 
@@ -30,6 +34,9 @@ NOTICE_LABELS = {
 }
 
 
+PRESCRIPTION_LABELS = {"1": "電子処方箋", "2": "紙の処方箋"}  # OQSCD017
+
+
 def notice_label(code: str) -> str:
     if code.startswith("limit-"):
         return f"限度額適用区分あり（{code.removeprefix('limit-')}）"
@@ -46,7 +53,8 @@ def ratio_label(code: str | None) -> str:
 
 
 class _Fields(BaseModel):
-    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="allow")
+    # the documented elements only (oqs.md §2), in the format's order: what the export writes
+    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore")
 
 
 class MessageHeader(_Fields):
@@ -59,6 +67,34 @@ class MessageHeader(_Fields):
     error_code: str | None = None
     error_message: str | None = None
     character_code_identifier: str | None = None
+
+
+class ElderlyRecipientInfo(_Fields):
+    elderly_recipient_certificate_date: str | None = None
+    elderly_recipient_valid_start_date: str | None = None
+    elderly_recipient_valid_end_date: str | None = None
+    elderly_recipient_contribution_ratio: str | None = None
+
+
+class LimitInfo(_Fields):
+    limit_application_certificate_classification: str | None = None
+    limit_application_certificate_classification_flag: str | None = None
+    limit_application_certificate_date: str | None = None
+    limit_application_certificate_valid_start_date: str | None = None
+    limit_application_certificate_valid_end_date: str | None = None
+    limit_application_certificate_long_term_date: str | None = None
+
+
+class SpecificDiseaseInfo(_Fields):
+    specific_diseases_disease_category: str | None = None
+    specific_diseases_certificate_date: str | None = None
+    specific_diseases_valid_start_date: str | None = None
+    specific_diseases_valid_end_date: str | None = None
+    specific_diseases_self_pay: str | None = None
+
+
+class SpecificDiseasesList(_Fields):
+    specific_diseases_certificate_info: list[SpecificDiseaseInfo] = Field(default_factory=list)
 
 
 class QualificationEntry(_Fields):
@@ -77,20 +113,85 @@ class QualificationEntry(_Fields):
     birthdate: str | None = None
     address: str | None = None
     post_number: str | None = None
+    insured_certificate_issuance_date: str | None = None
+    insured_card_valid_date: str | None = None
+    insured_card_expiration_date: str | None = None
     qualification_date: str | None = None
     disqualification_date: str | None = None
     reason_of_loss: str | None = None
     insured_partial_contribution_ratio: str | None = None
     preschool_classification: str | None = None
     insurer_name: str | None = None
-    elderly_recipient_certificate_info: dict[str, Any] | None = None
-    limit_application_certificate_related_info: dict[str, Any] | None = None
-    specific_diseases_certificate_list: list[dict[str, Any]] | None = None
     reference_number: str | None = None
+    elderly_recipient_certificate_info: ElderlyRecipientInfo | None = None
+    limit_application_certificate_related_cons_flg: str | None = None
+    limit_application_certificate_related_cons_time: str | None = None
+    limit_application_certificate_related_info: LimitInfo | None = None
+    specific_diseases_certificate_related_cons_flg: str | None = None
+    specific_diseases_certificate_related_cons_time: str | None = None
+    specific_diseases_certificate_list: SpecificDiseasesList | None = None
+    specific_health_checkups_info_cons_flg: str | None = None
+    specific_health_checkups_info_cons_time: str | None = None
+    specific_health_checkups_info_available_time: str | None = None
+    pharmacists_info_cons_flg: str | None = None
+    pharmacists_info_cons_time: str | None = None
+    pharmacists_info_available_time: str | None = None
+    diagnosis_info_cons_flg: str | None = None
+    diagnosis_info_cons_time: str | None = None
+    diagnosis_info_available_time: str | None = None
+    operation_info_cons_flg: str | None = None
+    operation_info_cons_time: str | None = None
+    operation_info_available_time: str | None = None
+    prescription_issue_select: str | None = None
+
+    @property
+    def ratio_code(self) -> str:
+        """負担割合 as a code ("030"): 後期高齢者医療 states it, 70–74 carry it in the
+        高齢受給者 information, and for everyone else the clinic derives it (oqs.md §2):
+        未就学 2割, else 3割."""
+        if self.insured_partial_contribution_ratio:
+            return self.insured_partial_contribution_ratio
+        elderly = self.elderly_recipient_certificate_info
+        if elderly is not None and elderly.elderly_recipient_contribution_ratio:
+            return elderly.elderly_recipient_contribution_ratio
+        return "020" if self.preschool_classification == "1" else "030"
 
     @property
     def ratio(self) -> str:
-        return ratio_label(self.insured_partial_contribution_ratio)
+        return ratio_label(self.ratio_code)
+
+    @property
+    def specific_diseases(self) -> list[SpecificDiseaseInfo]:
+        listed = self.specific_diseases_certificate_list
+        return [] if listed is None else listed.specific_diseases_certificate_info
+
+    @property
+    def prescription_label(self) -> str | None:
+        """処方箋の発行形態 the patient chose (OQSCD017), if they chose."""
+        return PRESCRIPTION_LABELS.get(self.prescription_issue_select or "")
+
+    def notice_codes(self) -> set[str]:
+        """What the entry itself says that staff must know (no simulator facts needed)."""
+        codes = set()
+        if self.preschool_classification == "1":
+            codes.add("preschool-ratio")
+        if self.elderly_recipient_certificate_info is not None:
+            codes.add("elderly-recipient")
+        limit = self.limit_application_certificate_related_info
+        if limit is not None and limit.limit_application_certificate_classification_flag:
+            codes.add(f"limit-{limit.limit_application_certificate_classification_flag}")
+        for disease in self.specific_diseases:
+            codes.add(f"specific-disease-{disease.specific_diseases_disease_category}")
+        return codes
+
+
+class SearchInfo(_Fields):
+    insurer_number: str | None = None
+    insured_card_symbol: str | None = None
+    insured_identification_number: str | None = None
+    insured_branch_number: str | None = None
+    birthdate: str | None = None
+    limit_application_certificate_related_cons_flg: str | None = None
 
 
 class ResultList(_Fields):
@@ -102,8 +203,8 @@ class MessageBody(_Fields):
     processing_result_code: str | None = None
     processing_result_message: str | None = None
     qualification_validity: str | None = None
+    qualification_confirm_search_info: SearchInfo | None = None
     result_list: ResultList = Field(default_factory=ResultList)
-    mock_notices: list[str] = Field(default_factory=list)
 
 
 class QualificationResult(_Fields):
@@ -111,6 +212,8 @@ class QualificationResult(_Fields):
 
     message_header: MessageHeader
     message_body: MessageBody
+    # the simulator's notices, beside the message in the mock's JSON (never in XmlMsg)
+    mock_notices: list[str] = Field(default_factory=list)
 
     @classmethod
     def parse(cls, data: Any) -> QualificationResult:
@@ -142,6 +245,88 @@ class QualificationResult(_Fields):
             return "照会エラー"
         return VALIDITY_LABELS.get(code or "", f"不明な資格有効性 ({code})")
 
+    def notice_codes(self) -> list[str]:
+        """The simulator's notices and what the entries themselves say, as codes."""
+        codes = set(self.mock_notices)
+        for entry in self.entries:
+            codes |= entry.notice_codes()
+        return sorted(codes)
+
     @property
     def notices(self) -> list[str]:
-        return [notice_label(code) for code in self.message_body.mock_notices]
+        """What staff should read beside the result, in Japanese. A real service states a
+        certificate notice in ``ProcessingResultMessage``; that is shown where the
+        simulator's own code for it is missing (e.g. a result file read back)."""
+        codes = self.notice_codes()
+        labels = [notice_label(code) for code in codes]
+        message = self.message_body.processing_result_message
+        if (
+            message
+            and self.message_body.processing_result_status == "1"
+            and not any(code.startswith("certificate-") for code in codes)
+        ):
+            labels.insert(0, message)
+        return labels
+
+    @classmethod
+    def from_xml(cls, data: bytes) -> QualificationResult:
+        """A result file (UTF-8 or Shift_JIS, as its XML declaration says), whatever the
+        order of its elements; ``ValueError`` names what is wrong."""
+        return cls.parse(xml_to_message(data))
+
+
+# elements that may occur more than once in their parent
+_REPEATED = {"ResultOfQualificationConfirmation", "SpecificDiseasesCertificateInfo"}
+
+
+def _as_data(element: Any) -> Any:
+    if len(element) == 0:
+        return element.text or ""
+    data: dict[str, Any] = {}
+    for child in element:
+        value = _as_data(child)
+        if child.tag in _REPEATED:
+            data.setdefault(child.tag, []).append(value)
+        else:
+            data[child.tag] = value
+    return data
+
+
+_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?\?>")
+_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+# Shift_JIS files from Windows software carry its extensions (①, ㈱, NEC 特殊文字)
+_CODECS = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "windows-31j": "cp932"}
+
+
+def _decoded(data: bytes) -> str:
+    """The document as text, decoded as its declaration says (expat cannot read
+    multi-byte encodings such as Shift_JIS itself)."""
+    declaration = _DECLARATION.match(data)
+    encoding = "utf-8"
+    if declaration:
+        named = _ENCODING.search(declaration.group())
+        if named:
+            encoding = named.group(1).decode().lower()
+        data = data[declaration.end() :]
+    try:
+        return data.decode(_CODECS.get(encoding, encoding).replace("utf-8", "utf-8-sig"))
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} in the XML declaration") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"not {encoding} as its declaration says: byte {exc.start} cannot be read"
+        ) from None
+
+
+def xml_to_message(data: bytes) -> dict[str, Any]:
+    """``<XmlMsg>`` → ``{"MessageHeader": …, "MessageBody": …}`` (entities refused)."""
+    try:
+        root = defused_fromstring(_decoded(data))
+    except (DefusedXmlException, ParseError, ValueError) as exc:
+        raise ValueError(f"not a well-formed XML document: {exc}") from None
+    if root.tag != "XmlMsg":
+        raise ValueError(f"the root element is {root.tag}, expected XmlMsg")
+    message = _as_data(root)
+    if not isinstance(message, dict):
+        raise ValueError("XmlMsg is empty")
+    return message

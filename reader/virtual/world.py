@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from reader.errors import WorldError
 
-WORLD_FORMAT = "myna-sim/world/1"
+WORLD_FORMAT = "myna-sim/world/2"
 FACE_AUTH_FILE = "face-auth.cvc"
 
 __all__ = ["FACE_AUTH_FILE", "WORLD_FORMAT", "WorldError", "WorldFiles"]
@@ -38,12 +38,13 @@ class WorldFiles:
             ) from None
         except (OSError, ValueError) as exc:
             raise WorldError(f"{path}: unreadable: {exc}") from None
-        if (
-            not isinstance(index, dict)
-            or index.get("format") != WORLD_FORMAT
-            or not isinstance(index.get("personas"), list)
-        ):
+        if not isinstance(index, dict) or not isinstance(index.get("personas"), list):
             raise WorldError(f"{path}: not a {WORLD_FORMAT} index")
+        if index.get("format") != WORLD_FORMAT:
+            raise WorldError(
+                f"{directory} was made by another version ({index.get('format')}, this one "
+                f"reads {WORLD_FORMAT}); seed a new world with 'mock-oqs seed --out DIR'"
+            )
         return cls(directory, index)
 
     def persona(self, persona_id: str) -> dict[str, Any]:

@@ -225,8 +225,8 @@ def test_xml_answers_stay_well_formed_whatever_the_data() -> None:
 
     message = {
         "MessageHeader": {"ArbitraryFileIdentifier": "x\x1b\x00\ufffe\u202ey"},
-        "MessageBody": {"Name": "偽\x07名"},
+        "MessageBody": {"ProcessingResultMessage": "偽\x07名"},
     }
     root = ET.fromstring(render_xml(message))  # noqa: S314 (our own output)
     assert root.findtext("MessageHeader/ArbitraryFileIdentifier") == "x␛␀��y"
-    assert root.findtext("MessageBody/Name") == "偽␇名"
+    assert root.findtext("MessageBody/ProcessingResultMessage") == "偽␇名"

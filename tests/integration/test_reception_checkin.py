@@ -75,9 +75,8 @@ def test_every_persona_and_method_gives_the_promised_outcome(
         if expect["outcome"] == "confirmed":
             assert outcome.state is State.CONFIRMED, where
             assert outcome.result is not None
-            ratio = outcome.result.entries[0].insured_partial_contribution_ratio
-            assert ratio == expect["ratio"], where
-            assert set(expect["notices"]) <= set(outcome.result.message_body.mock_notices)
+            assert outcome.result.entries[0].ratio_code == expect["ratio"], where
+            assert set(expect["notices"]) <= set(outcome.result.notice_codes()), where
             assert store.reception(outcome.reception_id).status == "confirmed"
         else:
             assert outcome.state is State.FALLBACK, where

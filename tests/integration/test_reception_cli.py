@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from mock_oqs.world import World, persona_ids
 from reception.cli import main
 from reception.store import Store, now_jst
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
+from tests.support.xmlmsg import check_xmlmsg
 
 EXPECTED_EXIT = {"confirmed": 0, "fallback": 9}
 
@@ -113,7 +115,7 @@ def test_every_persona_end_to_end(
     assert code == EXPECTED_EXIT[expect["outcome"]], where
     assert data["outcome"] == expect["outcome"], where
     if expect["outcome"] == "confirmed":
-        assert data["qualification"]["InsuredPartialContributionRatio"] == expect["ratio"]
+        assert data["ratio"] == expect["ratio"], where
     else:  # a stable code for scripts, beside the Japanese label
         assert data["fallback_reason"] == expect["reason"], where
         assert data["fallback_reason_label"], where
@@ -287,7 +289,11 @@ def test_declare_pending_reverify_export(
     )
     files = [Path(line) for line in out.split()]
     assert code == 0 and files and all(f.parent.name == "face" for f in files)
-    assert b"<XmlMsg>" in files[0].read_bytes()
+    for file in files:  # the name clinic software's folder watchers match (oqs.md §2)
+        assert re.fullmatch(r"OQSsiquc01res_face_[0-9A-Za-z-]+_[0-9]{14}\.xml", file.name), file
+        root = check_xmlmsg(file.read_bytes())
+        assert root.find(".//MockNotices") is None
+    assert not list((tmp_path / "x").rglob(".*"))  # nothing half-written left behind
     code, out, _ = run(
         ["export", "--date", day, "--format", "csv", "--out", str(tmp_path / "c")],
         monkeypatch,

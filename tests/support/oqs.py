@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mock_oqs.app import ServiceSettings, create_app
@@ -85,6 +87,47 @@ def pin_body(world: World, persona: str, value: str, **consents: bool) -> dict[s
         "signature": b64(auth.signature),
         "consents": consents,
     }
+
+
+def nonce(client: httpx.Client) -> str:
+    response = client.post("/v1/nonces")
+    assert response.status_code == 200, response.text
+    value: str = response.json()["nonce"]
+    return value
+
+
+def face_body(
+    world: World,
+    persona: str,
+    value: str,
+    *,
+    method: str = "face",
+    key: ec.EllipticCurvePrivateKey | None = None,
+    checked_at: dt.datetime | None = None,
+    statement_nonce: str | None = None,
+) -> dict[str, Any]:
+    _, jpki = card_of(world, persona)
+    der = jpki.fetch_auth_certificate_der()
+    statement = json.dumps(
+        {
+            "method": method,
+            "nonce": statement_nonce or value,
+            "certificate_sha256": hashlib.sha256(der).hexdigest().upper(),
+            "checked_at": (checked_at or dt.datetime.now(dt.UTC)).isoformat(),
+        }
+    )
+    signer = key or terminal_key(world)
+    return {
+        "certificate": b64(der),
+        "method": method,
+        "nonce": value,
+        "statement": statement,
+        "statement_signature": b64(signer.sign(statement.encode(), ec.ECDSA(hashes.SHA256()))),
+    }
+
+
+def confirm(client: httpx.Client, body: dict[str, Any], **kw: Any) -> httpx.Response:
+    return client.post("/v1/confirmations/card", json=body, **kw)
 
 
 def terminal_key(world: World) -> ec.EllipticCurvePrivateKey:
