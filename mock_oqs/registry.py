@@ -259,6 +259,14 @@ def link_certificate(
     )
 
 
+def revoke_serial(conn: sqlite3.Connection, serial: int, when: dt.datetime) -> None:
+    """Revoke one certificate (a reissued card's predecessor)."""
+    conn.execute(
+        "UPDATE certificates SET revoked_at = ? WHERE serial = ? AND revoked_at IS NULL",
+        (when.isoformat(timespec="seconds"), format(serial, "X")),
+    )
+
+
 def revoke_certificate(conn: sqlite3.Connection, person_id: str, when: dt.datetime) -> int:
     """Revoke every certificate of a person; returns how many were newly revoked."""
     cur = conn.execute(

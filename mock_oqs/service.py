@@ -541,9 +541,9 @@ class QualificationService:
     def _search_info(request: NumberConfirmationRequest) -> dict[str, Any]:
         return {
             "InsurerNumber": InsurerNumber(request.insurer_number.strip()).padded,
-            "InsuredCardSymbol": request.symbol,
+            "InsuredCardSymbol": request.symbol or None,
             "InsuredIdentificationNumber": request.number,
-            "InsuredBranchNumber": request.branch,
+            "InsuredBranchNumber": request.branch or None,
             "Birthdate": request.birth_date,
             "LimitApplicationCertificateRelatedConsFlg": "1" if request.limit_consent else "0",
         }

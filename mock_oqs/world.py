@@ -16,13 +16,13 @@ Dates are relative to ``today`` (the seeding day by default), so that "expired
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import os
 import random
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mock_oqs import registry
 from mock_oqs.pki import FacilityCa
 from mock_oqs.registry import Insurer, Person, Qualification
-from mock_oqs.rules import insurer_check_digit
+from mock_oqs.rules import insurer_check_digit, late_elderly_from
 from reader.terminal_auth import issue_terminal_certificate
 from reader.virtual.keys import MockJpkiCa, SeededStream
 from reader.virtual.profile import Variant, new_profile, save_profile
@@ -119,6 +119,7 @@ class PersonaEntry:
     expect: Expectation
     name: str = ""  # as the registry has it (family and given name, ASCII space)
     name_kana: str = ""
+    previous_card: str | None = None  # a reissued card's predecessor (its certificate revoked)
 
 
 @dataclass
@@ -133,6 +134,7 @@ class _Spec:
     cert_expires: dt.date | None = None
     tries_left: int = 3
     public_expense: str | None = None
+    reissued_days_ago: int | None = None  # a new card: the previous one's certificate revoked
 
 
 def _years(years: int, days: int = 0) -> int:
@@ -344,6 +346,25 @@ def _specs(today: dt.date) -> list[_Spec]:
             Expectation("confirmed", confirmed, "1", "030", ["public-expense-paper"]),
             public_expense="指定難病 医療受給者証",
         ),
+        _Spec(
+            "reissued",
+            "カード再発行（新しい電子証明書・同じ本人。旧カードは失効）",
+            _years(34),
+            [q(KYOKAI)],
+            Expectation("confirmed", confirmed, "1", "030"),
+            reissued_days_ago=20,
+        ),
+        # a 資格確認書 holder (no 保険証利用登録): valid for 30 more days, then it lapses
+        _Spec(
+            "kakunin-expiring",
+            "資格確認書（有効期限まで30日・保険証利用登録なし）",
+            _years(46),
+            [q(KOKUHO, issued_on=today - 335 * day, expires_on=today + 30 * day)],
+            Expectation(
+                "fallback", confirmed, reason="not-registered", number_query={"current": "1"}
+            ),
+            certificate="none",
+        ),
     ]
 
 
@@ -458,6 +479,9 @@ def _seed_persona(
 ) -> PersonaEntry:
     person_id = f"P{number:06d}"
     birth = today - dt.timedelta(days=spec.age_days)
+    if spec.cert_expires is not None:
+        # a certificate ends on the holder's birthday, the 5th after issue (card.md §2)
+        birth = _on_birthday(spec.cert_expires, birth.year)
     name, kana, sex = _person_name(rng)
     address, post = rng.choice(ADDRESSES)
     registry.add_person(
@@ -490,10 +514,12 @@ def _seed_persona(
         ),
     )
     numbers: dict[str, str] = {}
-    for i, qual in enumerate(spec.quals):
-        symbol = f"{rng.randrange(1000, 99999)}"
-        ident = f"{rng.randrange(1, 9_999_999)}"
+    for i, qual in enumerate(_aged(spec.quals, birth, person_id)):
+        symbol = f"{rng.randrange(1000, 99999)}" if "number" not in qual else ""
+        ident = qual.pop("number", None) or f"{rng.randrange(1, 9_999_999)}"
         branch = "00" if qual["personal_family"] == "1" else "01"
+        if qual["insurer_number"] == KOKI:  # 後期: an 8-digit 被保険者番号, no 記号 or 枝番
+            symbol, ident, branch = "", ident.zfill(8), ""
         registry.add_qualification(
             conn,
             Qualification(
@@ -506,6 +532,8 @@ def _seed_persona(
                 **_certificate_dates(qual, today),
             ),
         )
+        if i >= len(spec.quals):
+            continue  # the insurers' plan for the 75th birthday, not today's numbers
         if i == len(spec.quals) - 1 or i == 0:
             key = "old" if i == 0 and len(spec.quals) > 1 else "current"
             numbers[f"{key}_insurer_number"] = qual["insurer_number"]
@@ -514,7 +542,10 @@ def _seed_persona(
             numbers[f"{key}_branch"] = branch
 
     if spec.cert_expires is not None:
-        issued = spec.cert_expires - dt.timedelta(days=1500)
+        fifth_before = _on_birthday(spec.cert_expires, spec.cert_expires.year - 5)
+        issued = fifth_before + dt.timedelta(days=10)
+    elif spec.reissued_days_ago is not None:
+        issued = today - dt.timedelta(days=spec.reissued_days_ago)
     else:  # recent enough that the 5th birthday after issue is years away
         issued = today - dt.timedelta(days=200)
     profile, _ = new_profile(
@@ -530,6 +561,11 @@ def _seed_persona(
     )
     card_path = out / "cards" / f"{spec.id}.json"
     save_profile(profile, card_path)
+    previous = None
+    if spec.reissued_days_ago is not None:
+        previous = _seed_previous_card(
+            conn, out, spec, person_id, birth, stream, ca, today, terminal_ca_key
+        )
     if spec.certificate != "none":
         cert = profile.certificate()
         registry.link_certificate(
@@ -555,7 +591,84 @@ def _seed_persona(
         expect=spec.expect,
         name=name,
         name_kana=kana,
+        previous_card=previous,
     )
+
+
+def _seed_previous_card(
+    conn: sqlite3.Connection,
+    out: Path,
+    spec: _Spec,
+    person_id: str,
+    birth: dt.date,
+    stream: SeededStream,
+    ca: MockJpkiCa,
+    today: dt.date,
+    terminal_ca_key: str,
+) -> str:
+    """The card a reissue replaced: linked to the same person, its certificate revoked on
+    the day of the reissue (a lost or broken card is revoked when the new one is issued)."""
+    assert spec.reissued_days_ago is not None
+    profile, _ = new_profile(
+        variant=spec.variant,
+        seed=int.from_bytes(stream.child(f"card-{spec.id}-previous")(8), "big"),
+        ca=ca,
+        birth_date=birth,
+        issued=today - dt.timedelta(days=900),
+        terminal_ca_key=terminal_ca_key,
+    )
+    name = f"cards/{spec.id}-previous.json"
+    save_profile(profile, out / name)
+    cert = profile.certificate()
+    registry.link_certificate(
+        conn,
+        serial=cert.serial_number,
+        person_id=person_id,
+        fingerprint=hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest().upper(),
+        not_after=cert.not_valid_after_utc.date(),
+    )
+    reissued = today - dt.timedelta(days=spec.reissued_days_ago)
+    registry.revoke_serial(
+        conn, cert.serial_number, dt.datetime.combine(reissued, dt.time(), tzinfo=dt.UTC)
+    )
+    return name
+
+
+def _on_birthday(day: dt.date, year: int) -> dt.date:
+    """``day``'s month and day in ``year`` (29 February: 1 March in a common year)."""
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return dt.date(year, 3, 1)
+
+
+def _aged(quals: list[dict[str, Any]], birth: dt.date, person_id: str) -> list[dict[str, Any]]:
+    """The qualifications as the insurers have them, the 75th birthday included: there the
+    open qualification of any other insurer ends (喪失, 事由 03) and 後期高齢者医療 starts,
+    1割 — or 3割 for a 現役並み earner, who stays 3割 — registered two weeks before."""
+    quals = [dict(q) for q in quals]
+    open_ = [
+        q for q in quals if q["insurer_number"] != KOKI and q.get("disqualification_date") is None
+    ]
+    if not open_ or any(q["insurer_number"] == KOKI for q in quals):
+        return quals
+    turning = late_elderly_from(birth)
+    for qual in open_:
+        qual["disqualification_date"] = turning
+        qual["reason_of_loss"] = "03"
+    active = any(q.get("active_income") for q in open_)
+    quals.append(
+        {
+            "insurer_number": KOKI,
+            "personal_family": "1",
+            "qualification_date": turning,
+            "registered_on": turning - dt.timedelta(days=14),
+            "ratio_percent": 30 if active else 10,
+            "active_income": active,
+            "number": f"{int(person_id[1:]):08d}",
+        }
+    )
+    return quals
 
 
 def _certificate_dates(qual: dict[str, Any], today: dt.date) -> dict[str, Any]:
@@ -573,42 +686,52 @@ def _certificate_dates(qual: dict[str, Any], today: dt.date) -> dict[str, Any]:
 
 
 def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today: dt.date) -> None:
-    """``count`` generated persons with one valid qualification each (no card)."""
+    """``count`` generated persons with one valid qualification each (no card); those 75
+    and over in 後期高齢者医療, the others moving there on their 75th birthday."""
     insurers = [KYOKAI, KYOKAI_OSAKA, KUMIAI, KYOSAI, KOKUHO]
-    qualified = (today - dt.timedelta(days=800)).isoformat()
-
-    def persons() -> Iterator[tuple[object, ...]]:
-        for i in range(count):
-            name, kana, sex = _person_name(rng)
-            address, post = ADDRESSES[i % len(ADDRESSES)]
-            birth = today - dt.timedelta(days=rng.randrange(_years(1), _years(99)))
-            yield (f"X{i:08d}", None, name, kana, sex, birth.isoformat(), address, post, None)
-
-    def qualifications() -> Iterator[tuple[object, ...]]:
-        for i in range(count):
-            yield (
-                f"X{i:08d}",
-                insurers[i % len(insurers)],
-                f"{10000 + i // 10_000}",
-                f"{i:08d}",
-                "00",
-                "1",
-                "",
-                "01",
-                qualified,
-                None,
-                None,
-                qualified,
-                None,
-                0,
-                None,
-                None,
-                None,
-                qualified,  # 交付
-                qualified,  # 有効開始
-                *([None] * 7),
-            )
-
-    with registry.transaction(conn):
-        conn.executemany("INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", persons())
-        conn.executemany(registry.QUALIFICATION_INSERT, qualifications())
+    qualified = today - dt.timedelta(days=800)
+    persons: list[tuple[object, ...]] = []
+    quals: list[tuple[object, ...]] = []
+    for i in range(count):
+        person_id = f"X{i:08d}"
+        name, kana, sex = _person_name(rng)
+        address, post = ADDRESSES[i % len(ADDRESSES)]
+        birth = today - dt.timedelta(days=rng.randrange(_years(1), _years(99)))
+        persons.append((person_id, None, name, kana, sex, birth.isoformat(), address, post, None))
+        turning = late_elderly_from(birth)
+        first = Qualification(
+            person_id=person_id,
+            insurer_number=insurers[i % len(insurers)],
+            symbol=f"{10000 + i // 10_000}",
+            number=f"{i:08d}",
+            branch="00",
+            personal_family="1",
+            insured_name="",
+            card_classification="01",
+            qualification_date=qualified,
+            registered_on=qualified,
+        )
+        koki = Qualification(
+            person_id=person_id,
+            insurer_number=KOKI,
+            symbol="",
+            number=f"{i:08d}",
+            branch="",
+            personal_family="1",
+            insured_name="",
+            card_classification="01",
+            qualification_date=max(turning, qualified),
+            registered_on=max(turning, qualified) - dt.timedelta(days=14),
+            ratio_percent=10,
+        )
+        if turning <= qualified:
+            quals.append(registry.qualification_row(koki))
+        else:
+            lost = dataclasses.replace(first, disqualification_date=turning, reason_of_loss="03")
+            quals += [registry.qualification_row(lost), registry.qualification_row(koki)]
+        if len(persons) == 50_000 or i == count - 1:  # in batches: a million fit in memory
+            with registry.transaction(conn):
+                conn.executemany("INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", persons)
+                conn.executemany(registry.QUALIFICATION_INSERT, quals)
+            persons.clear()
+            quals.clear()

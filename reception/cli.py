@@ -45,11 +45,10 @@ from reception.declaration import DeclarationError, LadderStep, SelfDeclaration
 from reception.errors import InputError, ReceptionError
 from reception.export import export_csv, export_xml
 from reception.flow import ConsentsGiven, Method, State
-from reception.ladder import confirm_by_number, file_declaration, record_rung
+from reception.ladder import NumberAnswer, confirm_by_number, file_declaration, record_rung
 from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.present import LADDER_HINT, OUTCOME_SENTENCES, qualification_lines, the_entry
 from reception.redaction import configure_logging
-from reception.results import QualificationResult
 from reception.reverify import describe, reverify_pending, reverify_when_back
 from reception.settings import ReceptionSettings, TransportKind, load_settings
 from reception.store import Store, now_jst
@@ -392,19 +391,22 @@ def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) ->
     )
     with oqs_for(args, settings, _world(args)) as client:
 
-        async def go() -> tuple[str, QualificationResult]:
+        async def go() -> NumberAnswer:
             async with client:
                 return await confirm_by_number(
                     client, store, query, reception_id=args.reception, actor=args.staff
                 )
 
-        reception_id, result = asyncio.run(go())
-    _print(f"受付 {reception_id}: {result.validity_label}")
+        answer = asyncio.run(go())
+    result = answer.result
+    _print(f"受付 {answer.reception_id}: {answer.verdict}")
     valid = result.message_body.qualification_validity == "1"
     for entry in result.entries:
         for line in qualification_lines(entry, valid=valid):
             _print(f"  {line}")
-    return 0 if result.confirmed else EXIT_FALLBACK
+    for notice in result.notices:
+        _print(f"  ※ {notice}")
+    return 0 if answer.accepted else EXIT_FALLBACK
 
 
 def cmd_demo(args: argparse.Namespace, settings: ReceptionSettings) -> int:

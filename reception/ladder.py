@@ -68,6 +68,17 @@ def record_rung(
     store.record_step(reception_id, step, detail, actor=actor)
 
 
+@dataclass(frozen=True)
+class NumberAnswer:
+    """A 資格確認書 query: accepted only when the qualification is valid and the document
+    has not passed its 有効期限; ``verdict`` is what staff read."""
+
+    reception_id: str
+    result: QualificationResult
+    accepted: bool
+    verdict: str
+
+
 async def confirm_by_number(
     client: OqsClient,
     store: Store,
@@ -75,7 +86,7 @@ async def confirm_by_number(
     *,
     reception_id: str | None = None,
     actor: str = "staff",
-) -> tuple[str, QualificationResult]:
+) -> NumberAnswer:
     """The 資格確認書 rung: query the service by number and record it — on the given
     reception (its result added), or on a new one that ends with the answer. A failure
     of the service ends a new reception as pending (or error) and is raised."""
@@ -89,15 +100,19 @@ async def confirm_by_number(
             reason = exc.staff_message
             store.finish_reception(rid, status=status, reason=reason, method="number")
         raise
-    detail = f"番号で照会: {result.validity_label}"
+    expired = result.expired_document
+    accepted = result.confirmed and expired is None
+    why = None if accepted else result.validity_label
+    if expired is not None:
+        why = f"資格確認書の有効期限切れ（{expired[:4]}/{expired[4:6]}/{expired[6:]}）"
+    detail = f"番号で照会: {why or result.validity_label}"
     store.record_step(rid, LadderStep.CERTIFICATE, detail, actor=actor)
     if new:
-        status = ReceptionStatus.CONFIRMED if result.confirmed else ReceptionStatus.FALLBACK
-        why = None if result.confirmed else result.validity_label
+        status = ReceptionStatus.CONFIRMED if accepted else ReceptionStatus.FALLBACK
         store.finish_reception(rid, status=status, method="number", result=result, reason=why)
     else:
         store.add_result(rid, result)
-    return rid, result
+    return NumberAnswer(rid, result, accepted, why or result.validity_label)
 
 
 def declaration_prefill(store: Store, reception_id: str | None) -> dict[str, str]:

@@ -31,6 +31,7 @@ NOTICE_LABELS = {
     "public-expense-paper": "公費負担医療・助成の受給者証は紙での提示が必要です",
     "preschool-ratio": "未就学児：負担割合 2割",
     "elderly-recipient": "高齢受給者：負担割合は高齢受給者情報のとおり",
+    "document-expired": "資格確認書の有効期限切れ：新しい資格確認書をご確認ください",
 }
 
 
@@ -245,11 +246,25 @@ class QualificationResult(_Fields):
             return "照会エラー"
         return VALIDITY_LABELS.get(code or "", f"不明な資格有効性 ({code})")
 
+    @property
+    def expired_document(self) -> str | None:
+        """The 有効期限 (YYYYMMDD) of a 資格確認書 that has passed it on the day of the query,
+        else None: since 2026-04-01 an expired one is not accepted, valid qualification
+        or not (oqs.md §6)."""
+        day = self.message_header.qualification_confirmation_date or ""
+        for entry in self.entries:
+            until = entry.insured_card_expiration_date
+            if until and day and until < day:
+                return until
+        return None
+
     def notice_codes(self) -> list[str]:
         """The simulator's notices and what the entries themselves say, as codes."""
         codes = set(self.mock_notices)
         for entry in self.entries:
             codes |= entry.notice_codes()
+        if self.expired_document:
+            codes.add("document-expired")
         return sorted(codes)
 
     @property

@@ -139,9 +139,18 @@ def test_registry_is_consistent(world: World) -> None:
     assert dt.date.fromisoformat(lag[0]) > TODAY
     multiple = conn.execute(
         "SELECT COUNT(*) FROM qualifications q JOIN persons p USING (person_id) "
-        "WHERE p.persona = 'multiple' AND q.disqualification_date IS NULL"
+        "WHERE p.persona = 'multiple' AND q.qualification_date <= ? "
+        "AND (q.disqualification_date IS NULL OR q.disqualification_date > ?)",
+        (TODAY.isoformat(), TODAY.isoformat()),
     ).fetchone()[0]
     assert multiple == 2
+    # nobody stays with another insurer past the 75th birthday: there 後期 starts
+    late = conn.execute(
+        "SELECT COUNT(*) FROM qualifications q JOIN persons p USING (person_id) "
+        "WHERE q.insurer_number NOT LIKE '39%' AND (q.disqualification_date IS NULL "
+        "OR q.disqualification_date > date(p.birth_date, '+75 years'))"
+    ).fetchone()[0]
+    assert late == 0
     note = conn.execute(
         "SELECT public_expense_note FROM persons WHERE persona = 'public-expense'"
     ).fetchone()[0]

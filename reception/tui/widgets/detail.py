@@ -80,14 +80,17 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
     @work(exclusive=True, group="oqs", exit_on_error=False)
     async def query_by_number(self, reception_id: str, query: NumberQuery) -> None:
         try:
-            _, result = await confirm_by_number(
+            answer = await confirm_by_number(
                 self.client, self.store, query, reception_id=reception_id
             )
         except OqsError as exc:
             self.post_message(DeveloperNote(f"OQS: {type(exc).__name__}: {exc}"))
             self.notify(safe(exc.staff_message), severity="error")
             return
-        self.notify(safe(f"資格確認書の照会: {result.validity_label}"))
+        self.notify(
+            safe(f"資格確認書の照会: {answer.verdict}"),
+            severity="information" if answer.accepted else "warning",
+        )
         self._changed(reception_id)
 
     @on(Button.Pressed, "#ladder-declare")
