@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -54,7 +55,9 @@ from reception.flow import (
     CardPlaced,
     CardRemoved,
     CheckinFlow,
+    ConsentFlow,
     ConsentsGiven,
+    CounterRules,
     FaceCompared,
     InvalidTransition,
     Method,
@@ -63,6 +66,7 @@ from reception.flow import (
     PinAccepted,
     PinRejected,
     PinTriesRead,
+    Prescription,
     ReaderLost,
     ResultReceived,
     State,
@@ -137,6 +141,7 @@ class CheckinRequest:
     pin_source: PinSource | None = None
     face: FaceScenario = FaceScenario.SAME
     consents: ConsentsGiven = field(default_factory=ConsentsGiven)
+    prescription: Prescription | None = None  # where the clinic asks (CounterRules)
     staff: str = "staff"
     seed: int | None = None  # the simulated camera's, for reproducible runs
 
@@ -218,6 +223,8 @@ class Interaction(Protocol):
 
     async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None: ...
 
+    async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None: ...
+
     def progress(self, flow: CheckinFlow, doing: str) -> None: ...
 
 
@@ -255,6 +262,9 @@ class FixedInteraction:
     async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None:
         return self.request.consents
 
+    async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None:
+        return self.request.prescription
+
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         log.debug("check-in: %s (%s)", doing, flow.state.value)
 
@@ -269,6 +279,7 @@ async def check_in(
     face: FaceSettings | None = None,
     read_mode: ReadMode = ReadMode.SHORT,
     interaction: Interaction | None = None,
+    rules: CounterRules | None = None,
 ) -> CheckinOutcome:
     """Run one check-in and record it; never raises for card, reader or service trouble.
 
@@ -284,6 +295,7 @@ async def check_in(
         face or FaceSettings(),
         read_mode,
         interaction or FixedInteraction(request),
+        rules or CounterRules(),
     )
     flow, store_id = visit.flow, visit.reception_id
     try:
@@ -330,9 +342,11 @@ class _Visit:
         face: FaceSettings,
         read_mode: ReadMode,
         ask: Interaction,
+        rules: CounterRules,
     ) -> None:
         self.client, self.store, self.terminal, self.request = client, store, terminal, request
         self.ask = ask
+        self.rules = rules
         self.flow = CheckinFlow(face_tries=face.tries)
         self.reception_id = store.begin_reception(actor=request.staff)
         self.channel = CardChannel(transport)
@@ -482,6 +496,12 @@ class _Visit:
 
     async def consents(self) -> bool:
         given = await self.ask.give_consents(self.flow) or ConsentsGiven()
+        if self.rules.consent_flow is ConsentFlow.CURRENT:
+            # since 2024-10-07 限度額 information is provided by law, without a question
+            given = dataclasses.replace(given, limit=True)
+        if self.rules.electronic_prescriptions:
+            chosen = await self.ask.choose_prescription(self.flow)
+            given = dataclasses.replace(given, prescription=chosen)
         self.flow.apply(given)
         assert self.confirmation is not None
         self.confirmation.consents = {
@@ -490,6 +510,7 @@ class _Visit:
             "operation": given.operation,
             "limit": given.limit,
         }
+        self.confirmation.prescription_issue = given.prescription
         return True
 
     async def confirm(self) -> bool:

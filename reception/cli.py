@@ -44,7 +44,7 @@ from reception.checkin import (
 from reception.declaration import DeclarationError, LadderStep, SelfDeclaration
 from reception.errors import InputError, ReceptionError
 from reception.export import export_csv, export_xml
-from reception.flow import ConsentsGiven, Method, State
+from reception.flow import ConsentsGiven, Method, Prescription, State
 from reception.ladder import NumberAnswer, confirm_by_number, file_declaration, record_rung
 from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.present import LADDER_HINT, OUTCOME_SENTENCES, qualification_lines, the_entry
@@ -89,6 +89,9 @@ class UsageError(InputError):
     title = "使い方の誤り"
 
 
+PRESCRIPTION_CHOICES = {"electronic": Prescription.ELECTRONIC, "paper": Prescription.PAPER}
+
+
 def _consents(text: str | None) -> ConsentsGiven:
     if not text:
         return ConsentsGiven()
@@ -100,7 +103,12 @@ def _consents(text: str | None) -> ConsentsGiven:
         raise argparse.ArgumentTypeError(
             f"unknown consent {', '.join(sorted(unknown))}; use {', '.join(CONSENT_ITEMS)} or all"
         )
-    return ConsentsGiven(**{item: True for item in items})
+    return ConsentsGiven(
+        medication="medication" in items,
+        checkup="checkup" in items,
+        operation="operation" in items,
+        limit="limit" in items,
+    )
 
 
 def _print(text: str) -> None:
@@ -204,6 +212,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         pin_source=_pin_source(args),
         face=FaceScenario(args.face),
         consents=args.consent,
+        prescription=PRESCRIPTION_CHOICES[args.prescription] if args.prescription else None,
         staff=args.staff,
         seed=args.seed,
     )
@@ -227,6 +236,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
                     request,
                     face=settings.face,
                     read_mode=read_mode,
+                    rules=settings.reader.counter_rules(),
                 )
                 if outcome.result is not None and store.pending():
                     summary = await reverify_pending(client, store)  # the service answers
@@ -456,7 +466,15 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
         "--consent",
         type=_consents,
         default=ConsentsGiven(),
-        help="comma list of medication, checkup, operation, limit, or all",
+        help="comma list of medication, checkup, operation, or all (all = まとめて同意); "
+        "limit only counts in the pre-2024 flow (RECEPTION_READER__CONSENT_FLOW=pre-2024): "
+        "since 2024-10-07 限度額 information is provided without a question",
+    )
+    c.add_argument(
+        "--prescription",
+        choices=sorted(PRESCRIPTION_CHOICES),
+        help="処方箋の発行形態 the patient chooses, where the clinic issues electronic "
+        "prescriptions (RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS=true)",
     )
     c.add_argument("--extended", action="store_true", help="extended-length certificate reads")
     c.add_argument("--trace", type=Path, help="append the APDU trace here (VERIFY redacted)")

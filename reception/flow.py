@@ -138,12 +138,41 @@ class VisualConfirmed:
     staff: str
 
 
+class ConsentFlow(enum.StrEnum):
+    """Which reader flow asks the patient (oqs.md §5)."""
+
+    CURRENT = "2024-10"  # まとめて同意; 限度額 provided without a question
+    PRE_2024 = "pre-2024"  # each item, and 「限度額情報を提供しますか」 (old training material)
+
+
+class Prescription(enum.StrEnum):
+    """処方箋の発行形態 the patient chooses where the clinic issues electronic ones
+    (OQSCD017, sent as PrescriptionIssueSelect)."""
+
+    ELECTRONIC = "1"
+    PAPER = "2"
+
+    @property
+    def label(self) -> str:
+        return "電子処方箋" if self is Prescription.ELECTRONIC else "紙の処方箋"
+
+
+@dataclass(frozen=True)
+class CounterRules:
+    """How this clinic's reader asks: the consent flow, and whether it issues electronic
+    prescriptions (then the patient chooses the form at the reader)."""
+
+    consent_flow: ConsentFlow = ConsentFlow.CURRENT
+    electronic_prescriptions: bool = False
+
+
 @dataclass(frozen=True)
 class ConsentsGiven:
     medication: bool = False
     checkup: bool = False
     operation: bool = False
     limit: bool = False
+    prescription: Prescription | None = None
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class CardConfirmation(BaseModel):
     statement: str | None = None
     statement_signature: str | None = None
     consents: dict[str, bool] | None = None
+    prescription_issue: str | None = None  # OQSCD017: 1 電子, 2 紙 (the patient's choice)
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

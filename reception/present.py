@@ -3,6 +3,7 @@ in one place (Japanese: staff read them at the counter)."""
 
 from __future__ import annotations
 
+from reception.reasons import FallbackReason
 from reception.results import QualificationEntry, QualificationResult, ratio_label
 from reception.store import Reception, ReceptionStatus, Store
 
@@ -144,3 +145,15 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
     for step, detail in store.steps_of(reception_id):
         lines.append(f"代替確認: {step} — {detail}")
     return lines
+
+
+def patient_notices(result: QualificationResult | None, reason: FallbackReason | None) -> list[str]:
+    """What the patient must be told at the reader, as codes: the certificate's renewal
+    notice and its grace period (oqs.md §5), or that it can no longer be used."""
+    codes = [c for c in (result.notice_codes() if result else []) if c in _PATIENT_CODES]
+    if reason is FallbackReason.CERTIFICATE_LAPSED:
+        codes.append("certificate-lapsed")
+    return codes
+
+
+_PATIENT_CODES = {"certificate-renewal-due", "certificate-grace"}

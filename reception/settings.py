@@ -43,6 +43,7 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError as SourceError
 
 from reception.errors import InputError
+from reception.flow import ConsentFlow, CounterRules
 
 APP_NAME = "myna-reception"
 ENV_CONFIG = "RECEPTION_CONFIG"
@@ -107,6 +108,19 @@ class ReaderSettings(BaseModel):
     transport: TransportKind = TransportKind.PCSC
     name: str | None = Field(default=None, description="PC/SC reader (default: the first)")
     extended_length: bool = False
+    consent_flow: ConsentFlow = Field(
+        default=ConsentFlow.CURRENT,
+        description="2024-10: まとめて同意, 限度額 without a question (today's readers); "
+        "pre-2024: each item and the 限度額 question (old training material only)",
+    )
+    electronic_prescriptions: bool = Field(
+        default=False,
+        description="the clinic issues electronic prescriptions: the patient chooses "
+        "電子 / 紙 at the reader",
+    )
+
+    def counter_rules(self) -> CounterRules:
+        return CounterRules(self.consent_flow, self.electronic_prescriptions)
 
 
 class ReceptionSettings(BaseSettings):

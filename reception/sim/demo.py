@@ -79,6 +79,10 @@ def run_demo(settings: ReceptionSettings, world_dir: Path | None, *, loopback: b
             call_default_factory=True
         ) and not os.environ.get("RECEPTION_DATA_DIR"):
             settings = settings.model_copy(update={"data_dir": world_dir.parent / "reception"})
+        if "RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS" not in os.environ:
+            # the demo clinic issues electronic prescriptions: trainers see the choice
+            reader = settings.reader.model_copy(update={"electronic_prescriptions": True})
+            settings = settings.model_copy(update={"reader": reader})
         url = stack.enter_context(served(world))
         slot = None if loopback or not pcscd_ready("Virtual PCD 00 00") else 0
         services = demo_services(world, url, settings, pcsc_slot=slot)

@@ -52,7 +52,11 @@ class ReceptionApp(App[None]):
         s = self.services
         yield Header()
         with Horizontal():
-            yield ReaderPanel(demo=s.demo is not None, language=s.settings.language)
+            yield ReaderPanel(
+                demo=s.demo is not None,
+                language=s.settings.language,
+                consent_flow=s.settings.reader.consent_flow,
+            )
             with TabbedContent(id="staff", initial="tab-list"):
                 yield ReceptionList(s.store)
                 yield ReceptionDetail(s.store, self.client, s.settings.declarations_dir)

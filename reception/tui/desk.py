@@ -13,7 +13,7 @@ from textual.message import Message
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
 from reception.flow import CheckinFlow, Method, State
 from reception.oqs_client import OqsClient
-from reception.present import STATUS_LABELS
+from reception.present import STATUS_LABELS, patient_notices
 from reception.store import ReceptionStatus
 from reception.tui.interaction import ScreenInteraction
 from reception.tui.reader_panel import ReaderPanel
@@ -106,6 +106,7 @@ class CheckinDesk(ReportsFailedWorkers):
                 request,
                 face=s.settings.face,
                 interaction=self.interaction,
+                rules=s.settings.reader.counter_rules(),
             )
         finally:
             self.running = False
@@ -119,7 +120,8 @@ class CheckinDesk(ReportsFailedWorkers):
         detail = flow.message or ""
         if outcome.result is not None and outcome.result.entries and flow.state is State.CONFIRMED:
             detail = f"負担割合 {outcome.result.entries[0].ratio}"
-        self.panel.show_done(outcome.status, detail)
+        notices = patient_notices(outcome.result, flow.fallback_reason)
+        self.panel.show_done(outcome.status, detail, notices)
         confirmed = outcome.status is ReceptionStatus.CONFIRMED
         self.notify(
             f"受付 {outcome.reception_id}: {STATUS_LABELS[outcome.status]}",

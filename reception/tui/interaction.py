@@ -15,7 +15,7 @@ from typing import Any
 
 from reader.errors import CardRemoved
 from reception.camera import FaceScenario
-from reception.flow import CheckinFlow, ConsentsGiven, Method
+from reception.flow import CheckinFlow, ConsentsGiven, Method, Prescription
 
 ShowView = Callable[..., None]
 
@@ -84,6 +84,10 @@ class ScreenInteraction:
 
     async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None:
         answer: ConsentsGiven | None = await self._ask("consents", flow)
+        return answer
+
+    async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None:
+        answer: Prescription | None = await self._ask("prescription", flow)
         return answer
 
     def progress(self, flow: CheckinFlow, doing: str) -> None:

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, ContentSwitcher, RadioButton, RadioSet, Static
 
 from reception.camera import FaceScenario
-from reception.flow import CheckinFlow, ConsentsGiven, Method, Variant
+from reception.flow import CheckinFlow, ConsentFlow, ConsentsGiven, Method, Prescription, Variant
 from reception.store import ReceptionStatus
 from reception.tui.text import safe
 
@@ -36,6 +36,22 @@ TEXT: dict[str, dict[str, str]] = {
         "face_shoot": "撮影する",
         "visual": "職員が確認しています。しばらくお待ちください",
         "consents": "情報の提供に同意しますか",
+        "consents_items": "診療情報・薬剤情報 ／ 特定健診情報 ／ 手術情報",
+        "bundle": "まとめて同意",
+        "each": "個別に選ぶ",
+        "none": "同意しない",
+        "consents_keys": "y: まとめて同意 ・ n: 同意しない",
+        "prescription": "処方箋の受け取り方を選んでください",
+        "prescription_sub": "電子処方箋：薬局でマイナ保険証を提示して受け取ります",
+        "prescription_1": "電子処方箋",
+        "prescription_2": "紙の処方箋",
+        "prescription_keys": "1: 電子処方箋 ・ 2: 紙の処方箋",
+        "notice_certificate-renewal-due": "電子証明書の有効期限が近づいています。"
+        "お住まいの市区町村の窓口で更新してください",
+        "notice_certificate-grace": "電子証明書の有効期限が切れています。"
+        "今すぐお住まいの市区町村の窓口で更新してください（今回は保険資格のみ確認しました）",
+        "notice_certificate-lapsed": "電子証明書の有効期限が切れ、猶予期間も過ぎています。"
+        "市区町村の窓口で更新してください",
         "all": "すべて同意する",
         "limit": "限度額情報を提供しますか",
         "limit_yes": "提供する",
@@ -59,6 +75,22 @@ TEXT: dict[str, dict[str, str]] = {
         "face_shoot": "Take picture",
         "visual": "A staff member is checking. Please wait",
         "consents": "Do you agree to share your information?",
+        "consents_items": "Medical and medication / Health checkup / Surgery records",
+        "bundle": "Agree to all at once",
+        "each": "Choose item by item",
+        "none": "Do not agree",
+        "consents_keys": "y: agree to all · n: do not agree",
+        "prescription": "How would you like your prescription?",
+        "prescription_sub": "Electronic: collected at a pharmacy with your card",
+        "prescription_1": "Electronic",
+        "prescription_2": "Paper",
+        "prescription_keys": "1: electronic · 2: paper",
+        "notice_certificate-renewal-due": "Your card's certificate expires soon. "
+        "Please renew it at your municipal office",
+        "notice_certificate-grace": "Your card's certificate has expired. Please renew it "
+        "at your municipal office now (only your insurance was confirmed today)",
+        "notice_certificate-lapsed": "Your card's certificate has expired and can no longer "
+        "be used. Please renew it at your municipal office",
         "all": "Agree to all",
         "limit": "Share your limit (高額療養費) information?",
         "limit_yes": "Share",
@@ -92,6 +124,7 @@ class View(enum.StrEnum):
     FACE = "face"
     VISUAL = "visual"
     CONSENTS = "consents"
+    PRESCRIPTION = "prescription"
     WORKING = "working"
     DONE = "done"
 
@@ -109,9 +142,12 @@ class ReaderPanel(Vertical):
     class Ready(Message):
         """Every view has been laid out once: the panel is ready for a check-in."""
 
-    def __init__(self, *, demo: bool, language: str) -> None:
+    def __init__(
+        self, *, demo: bool, language: str, consent_flow: ConsentFlow = ConsentFlow.CURRENT
+    ) -> None:
         super().__init__(id="reader-panel")
         self.demo = demo
+        self.consent_flow = consent_flow
         self.language = language if language in TEXT else "ja"
         self.view = View.WAIT
         self.pin_digits = ""
@@ -161,19 +197,34 @@ class ReaderPanel(Vertical):
                 yield Static("", id="visual-title", classes="big")
             with Vertical(id="view-consents"):
                 yield Static("", id="consents-title", classes="big")
-                for key, ja, _ in CONSENT_ITEMS:
-                    yield Checkbox(ja, id=f"consent-{key}")
-                yield Button("すべて同意する", id="consent-all")
-                yield Static("", id="limit-title")
-                with RadioSet(id="consent-limit"):
-                    yield RadioButton("提供する", id="limit-yes")
-                    yield RadioButton("提供しない", value=True, id="limit-no")
-                yield Button("確定", id="consent-ok", variant="primary")
+                yield Static("", id="consents-items")
+                with Horizontal(id="consent-choices"):
+                    yield Button("まとめて同意", id="consent-bundle", variant="primary")
+                    yield Button("個別に選ぶ", id="consent-each")
+                    yield Button("同意しない", id="consent-none")
+                with Vertical(id="consent-one-by-one"):
+                    for key, ja, _ in CONSENT_ITEMS:
+                        yield Checkbox(ja, id=f"consent-{key}")
+                    yield Button("すべて同意する", id="consent-all", classes="pre-2024")
+                    yield Static("", id="limit-title", classes="pre-2024")
+                    with RadioSet(id="consent-limit", classes="pre-2024"):
+                        yield RadioButton("提供する", id="limit-yes")
+                        yield RadioButton("提供しない", value=True, id="limit-no")
+                    yield Button("確定", id="consent-ok", variant="primary")
+                yield Static("", id="consents-keys")
+            with Vertical(id="view-prescription"):
+                yield Static("", id="prescription-title", classes="big")
+                yield Static("", id="prescription-sub")
+                with Horizontal(id="prescription-choices"):
+                    yield Button("電子処方箋", id="prescription-1", classes="method")
+                    yield Button("紙の処方箋", id="prescription-2", classes="method")
+                yield Static("", id="prescription-keys")
             with Vertical(id="view-working"):
                 yield Static("", id="working-title", classes="big")
             with Vertical(id="view-done"):
                 yield Static("", id="done-title", classes="big")
                 yield Static("", id="done-detail")
+                yield Static("", id="done-notice", classes="message")
 
     def on_mount(self) -> None:
         self.query_one("#face-scenario").display = self.demo
@@ -183,7 +234,7 @@ class ReaderPanel(Vertical):
         # screen flashing by before any card is placed would invite a key press that no
         # question is there to take
         self.query_one("#views", ContentSwitcher).styles.visibility = "hidden"
-        self._warm(["method", "pin", "face", "consents", "done", "wait"])
+        self._warm(["method", "pin", "face", "consents", "prescription", "done", "wait"])
 
     def _warm(self, views: list[str]) -> None:
         if not views:
@@ -204,8 +255,24 @@ class ReaderPanel(Vertical):
 
     def retext(self) -> None:
         """(Re)write every fixed text in the current language."""
-        for view in ("wait", "method", "pin", "face", "visual", "consents", "working"):
+        for view in (
+            "wait",
+            "method",
+            "pin",
+            "face",
+            "visual",
+            "consents",
+            "prescription",
+            "working",
+        ):
             self.query_one(f"#{view}-title", Static).update(self.t(view))
+        for static, key in (
+            ("#consents-items", "consents_items"),
+            ("#consents-keys", "consents_keys"),
+            ("#prescription-sub", "prescription_sub"),
+            ("#prescription-keys", "prescription_keys"),
+        ):
+            self.query_one(static, Static).update(self.t(key))
         self.query_one("#wait-sub", Static).update(self.t("wait_sub"))
         self.query_one("#pin-keys", Static).update(self.t("pin_keys"))
         self.query_one("#limit-title", Static).update(self.t("limit"))
@@ -216,6 +283,11 @@ class ReaderPanel(Vertical):
             ("#consent-ok", "ok"),
             ("#pin-back", "back"),
             ("#face-back", "cancel"),
+            ("#consent-bundle", "bundle"),
+            ("#consent-each", "each"),
+            ("#consent-none", "none"),
+            ("#prescription-1", "prescription_1"),
+            ("#prescription-2", "prescription_2"),
         ):
             self.query_one(button_id, Button).label = self.t(key)
         for key, ja, en in CONSENT_ITEMS:
@@ -249,14 +321,41 @@ class ReaderPanel(Vertical):
             self.query_one("#face-message", Static).update(message)
             self.query_one("#face-shoot", Button).focus()
         elif view is View.CONSENTS:
-            for key, _, _ in CONSENT_ITEMS:
-                self.query_one(f"#consent-{key}", Checkbox).value = False
-            self.query_one("#limit-no", RadioButton).value = True
-            self.query_one("#consent-medication", Checkbox).focus()
+            self._consent_view()
+        elif view is View.PRESCRIPTION:
+            self.query_one("#prescription-1", Button).focus()
         elif view is View.WORKING:
             self.query_one("#working-title", Static).update(self.t("working"))
 
-    def show_done(self, status: ReceptionStatus | str, detail: str) -> None:
+    def _consent_view(self) -> None:
+        """Today's flow: まとめて同意 / 個別に選ぶ / 同意しない, no 限度額 question. The pre-2024
+        flow: each item, すべて同意する and 「限度額情報を提供しますか」."""
+        for key, _, _ in CONSENT_ITEMS:
+            self.query_one(f"#consent-{key}", Checkbox).value = False
+        self.query_one("#limit-no", RadioButton).value = True
+        old = self.consent_flow is ConsentFlow.PRE_2024
+        self.query_one("#consent-choices").display = not old
+        self.query_one("#consents-keys").display = not old
+        self.query_one("#consents-items").display = not old
+        self.query_one("#consent-one-by-one").display = old
+        for widget in self.query(".pre-2024"):
+            widget.display = old
+        if old:
+            self.query_one("#consent-medication", Checkbox).focus()
+        else:
+            self.query_one("#consent-bundle", Button).focus()
+
+    def _one_by_one(self) -> None:
+        self.query_one("#consent-choices").display = False
+        self.query_one("#consents-keys").display = False
+        self.query_one("#consent-one-by-one").display = True
+        self.query_one("#consent-medication", Checkbox).focus()
+
+    def show_done(
+        self, status: ReceptionStatus | str, detail: str, notices: list[str] | None = None
+    ) -> None:
+        """The last screen; ``notices``: codes of what the patient must be told (the
+        certificate's renewal or grace period), shown here and not only to staff."""
         key = {
             ReceptionStatus.CONFIRMED: "done",
             ReceptionStatus.FALLBACK: "fallback",
@@ -265,6 +364,10 @@ class ReaderPanel(Vertical):
         self.show("done", None)
         self.query_one("#done-title", Static).update(self.t(key))
         self.query_one("#done-detail", Static).update(safe(detail))
+        lines = [
+            self.t(f"notice_{code}") for code in notices or [] if f"notice_{code}" in TEXT["ja"]
+        ]
+        self.query_one("#done-notice", Static).update("\n".join(lines))
 
     def _method_buttons(self, methods: list[Method], flow: CheckinFlow | None) -> None:
         labels = METHOD_LABELS[self.language]
@@ -309,9 +412,16 @@ class ReaderPanel(Vertical):
                 self.answer(None)
                 return True
         if self.view is View.CONSENTS and key in ("y", "n"):
-            for item, _, _ in CONSENT_ITEMS:
-                self.query_one(f"#consent-{item}", Checkbox).value = key == "y"
-            self.query_one("#consent-ok", Button).press()
+            if self.consent_flow is ConsentFlow.PRE_2024:
+                for item, _, _ in CONSENT_ITEMS:
+                    self.query_one(f"#consent-{item}", Checkbox).value = key == "y"
+                self.query_one("#consent-ok", Button).press()
+            else:
+                agreed = key == "y"  # まとめて同意, or none
+                self.answer(ConsentsGiven(medication=agreed, checkup=agreed, operation=agreed))
+            return True
+        if self.view is View.PRESCRIPTION and key in ("1", "2"):
+            self.answer(Prescription(key))
             return True
         return self.pin_key(key)
 
@@ -358,6 +468,14 @@ class ReaderPanel(Vertical):
                 "scenario-poor": FaceScenario.POOR,
             }.get(pressed.id if pressed is not None and pressed.id else "", FaceScenario.SAME)
             self.answer(scenario)
+        elif button == "consent-bundle":
+            self.answer(ConsentsGiven(medication=True, checkup=True, operation=True))
+        elif button == "consent-none":
+            self.answer(ConsentsGiven())
+        elif button == "consent-each":
+            self._one_by_one()
+        elif button.startswith("prescription-"):
+            self.answer(Prescription(button.removeprefix("prescription-")))
         elif button == "consent-all":
             for key, _, _ in CONSENT_ITEMS:
                 self.query_one(f"#consent-{key}", Checkbox).value = True
@@ -367,4 +485,11 @@ class ReaderPanel(Vertical):
                 for key, _, _ in CONSENT_ITEMS
             }
             limit = self.query_one("#limit-yes", RadioButton).value
-            self.answer(ConsentsGiven(limit=limit, **values))
+            self.answer(
+                ConsentsGiven(
+                    medication=values["medication"],
+                    checkup=values["checkup"],
+                    operation=values["operation"],
+                    limit=limit,
+                )
+            )

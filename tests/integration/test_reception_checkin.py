@@ -17,7 +17,15 @@ from reader.virtual.card import VirtualCard
 from reader.virtual.loopback import LoopbackTransport
 from reception.camera import FaceScenario
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
-from reception.flow import CheckinFlow, ConsentsGiven, Method, State
+from reception.flow import (
+    CheckinFlow,
+    ConsentFlow,
+    ConsentsGiven,
+    CounterRules,
+    Method,
+    Prescription,
+    State,
+)
 from reception.oqs_client import OqsClient
 from reception.reasons import FallbackReason
 from reception.store import Store
@@ -231,11 +239,21 @@ class Scripted:
     async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None:
         return self.consents
 
+    async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None:
+        self.steps.append("prescription")
+        return Prescription.ELECTRONIC
+
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         self.steps.append(doing)
 
 
-def interactive(world: World, store: Store, card: VirtualCard, script: Scripted) -> Any:
+def interactive(
+    world: World,
+    store: Store,
+    card: VirtualCard,
+    script: Scripted,
+    rules: CounterRules | None = None,
+) -> Any:
     async def go() -> CheckinOutcome:
         async with in_process(world) as oqs:
             return await check_in(
@@ -245,9 +263,29 @@ def interactive(world: World, store: Store, card: VirtualCard, script: Scripted)
                 terminal_of(world),
                 CheckinRequest(Method.PIN),
                 interaction=script,
+                rules=rules,
             )
 
     return asyncio.run(go())
+
+
+def test_the_counter_rules_decide_limit_and_prescription(world: World, store: Store) -> None:
+    """Today's flow: 限度額 is provided whatever the front end asked (by law since
+    2024-10-07) and the 処方箋 choice is asked only where the clinic issues electronic ones;
+    the pre-2024 flow honours the patient's 限度額 answer."""
+    pin = world.persona("limit-u")["pin"]
+    declined = ConsentsGiven(medication=True, limit=False)
+    for rules, limit, prescription in (
+        (CounterRules(), "1", None),
+        (CounterRules(electronic_prescriptions=True), "1", "1"),
+        (CounterRules(ConsentFlow.PRE_2024), "0", None),
+    ):
+        script = Scripted([Method.PIN], pins=[pin], consents=declined)
+        outcome = interactive(world, store, card_of(world, "limit-u"), script, rules)
+        entry = outcome.result.entries[0]
+        assert entry.limit_application_certificate_related_cons_flg == limit, rules
+        assert entry.prescription_issue_select == prescription, rules
+        assert ("prescription" in script.steps) == rules.electronic_prescriptions
 
 
 def test_wrong_pin_then_right_pin_at_the_reader(world: World, store: Store) -> None:

@@ -636,3 +636,23 @@ def test_settings_errors_name_the_variable_or_file(
     code, _, err = run(["reverify"], monkeypatch, capsys)
     assert code == 2
     assert "RECEPTION_OQS__CLIENT_CERT" in err and "missing-cert.pem" in err
+
+
+def test_the_prescription_choice_from_the_command_line(
+    cli_world: World,
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS", "true")
+    extra = ["--prescription", "paper"]
+    code, data, err = checkin(
+        cli_world, "adult-kyokai", "loopback", monkeypatch, capsys, None, extra
+    )
+    assert code == 0, err
+    assert data["qualification"]["PrescriptionIssueSelect"] == "2"
+    assert data["qualification"]["LimitApplicationCertificateRelatedConsFlg"] == "1"
+    with pytest.raises(SystemExit) as exit_info:
+        run(["checkin", "--method", "pin", "--prescription", "pills"], monkeypatch, capsys)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "electronic" in err and "paper" in err

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import httpx
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Static
 
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from reception.checkin import Terminal
-from reception.settings import OqsSettings, ReceptionSettings
+from reception.settings import OqsSettings, ReaderSettings, ReceptionSettings
 from reception.sim.cards import DemoControls, LoopbackCards
 from reception.sim.world import WorldFiles
 from reception.tui.app import ReceptionApp, make_app
@@ -24,8 +25,14 @@ from tests.support.stack import WORLD_TODAY
 SIZE = (140, 44)
 
 
-def services(world: World, tmp_path: Path, *, service_up: bool = True) -> Services:
-    settings = ReceptionSettings(data_dir=tmp_path / "data")
+def services(
+    world: World,
+    tmp_path: Path,
+    *,
+    service_up: bool = True,
+    reader: ReaderSettings | None = None,
+) -> Services:
+    settings = ReceptionSettings(data_dir=tmp_path / "data", reader=reader or ReaderSettings())
     files = WorldFiles.open(world.directory)
     cards = LoopbackCards()
     app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
@@ -55,7 +62,9 @@ def text(app: ReceptionApp, selector: str) -> str:
 
 
 def shown(app: ReceptionApp, selector: str) -> bool:
-    return bool(app.query_one(selector).display)
+    """Displayed, and so is every container around it."""
+    widget = app.query_one(selector)
+    return all(node.display for node in [widget, *widget.ancestors] if isinstance(node, Widget))
 
 
 async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 10.0) -> None:

@@ -4,7 +4,6 @@ staff console, against the real app in process and the personas' virtual cards."
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ from reception.tui.widgets.demo import DemoPanel
 from tests.support.tui import at_view, drive, pin_to, services, shown, text, type_pin, until
 
 
-@pytest.fixture
-def tui_world(world: World, tmp_path: Path) -> World:
-    """A copy: the demo's cards persist their PIN counters."""
-    shutil.copytree(world.directory, tmp_path / "w")
-    return World.load(tmp_path / "w")
-
-
 def test_pin_success_with_consents(tui_world: World, tmp_path: Path) -> None:
     svc = services(tui_world, tmp_path)
     pin = tui_world.persona("adult-kyokai")["pin"]
@@ -40,8 +32,8 @@ def test_pin_success_with_consents(tui_world: World, tmp_path: Path) -> None:
         assert "残り3回" in text(app, "#pin-tries")
         await type_pin(pilot, pin)
         await at_view(pilot, app, "consents")
-        await pilot.click("#consent-all")
-        await pilot.click("#consent-ok")
+        assert not shown(app, "#limit-title")  # no 限度額 question since 2024-10-07
+        await pilot.click("#consent-bundle")  # まとめて同意
         await at_view(pilot, app, "done")
         assert "カードをお取りください" in text(app, "#done-title")
         assert "3割" in text(app, "#done-detail")
@@ -69,7 +61,7 @@ def test_wrong_pin_then_success(tui_world: World, tmp_path: Path) -> None:
         assert "あと2回" in text(app, "#pin-message")
         await type_pin(pilot, pin)
         await at_view(pilot, app, "consents")
-        await pilot.click("#consent-ok")
+        await pilot.click("#consent-none")
         await at_view(pilot, app, "done")
 
     asyncio.run(drive(svc, scenario))
@@ -98,7 +90,7 @@ def test_blocked_pin_then_face_fails_then_visual(tui_world: World, tmp_path: Pat
         await until(pilot, lambda: app.screen.__class__.__name__ == "VisualCheckScreen")
         await pilot.click("#visual-ok")
         await at_view(pilot, app, "consents")
-        await pilot.click("#consent-ok")
+        await pilot.click("#consent-none")
         await at_view(pilot, app, "done")
 
     asyncio.run(drive(svc, scenario))

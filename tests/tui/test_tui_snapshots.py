@@ -37,14 +37,6 @@ def app(tui_world: World, tmp_path: Path, pinned: None) -> ReceptionApp:
     return make_app(services(tui_world, tmp_path))
 
 
-@pytest.fixture
-def tui_world(world: World, tmp_path: Path) -> World:
-    import shutil
-
-    shutil.copytree(world.directory, tmp_path / "w")
-    return World.load(tmp_path / "w")
-
-
 async def ready(pilot: Pilot[None]) -> None:
     app: Any = pilot.app
     await until(pilot, lambda: app.panel.warmed)
@@ -84,6 +76,24 @@ def test_consents(snap_compare: Any, app: ReceptionApp, tui_world: World) -> Non
         await at_view(pilot, app, "pin")
         await type_pin(pilot, tui_world.persona("adult-kyokai")["pin"])
         await at_view(pilot, app, "consents")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_patient_notice_of_an_expired_certificate(
+    snap_compare: Any, app: ReceptionApp, tui_world: World
+) -> None:
+    """The patient reads the grace-period notice at the reader, not only staff."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        await to_method(pilot, "cert-grace")
+        await pilot.press("2")
+        await at_view(pilot, app, "pin")
+        await type_pin(pilot, tui_world.persona("cert-grace")["pin"])
+        await at_view(pilot, app, "consents")
+        await pilot.press("y")
+        await at_view(pilot, app, "done")
+        await until(pilot, lambda: "更新" in str(app.query_one("#done-notice").render()))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
 

@@ -1,0 +1,147 @@
+"""The reader's flow as it is since 2024-10-07 (oqs.md §5): まとめて同意 or item by item,
+no 限度額 question (provided by law), the 処方箋 choice where the clinic issues electronic
+prescriptions, the patient's certificate notices — and the pre-2024 flow as an option."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from mock_oqs.world import World
+from reception.flow import ConsentFlow
+from reception.results import QualificationEntry
+from reception.settings import ReaderSettings
+from reception.store import now_jst
+from reception.tui.app import ReceptionApp
+from reception.tui.services import Services
+from tests.support.tui import at_view, drive, pin_to, services, shown, text, until
+
+
+def last_entry(svc: Services) -> QualificationEntry:
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert reception.status == "confirmed", reception.reason
+    return svc.store.results_of(reception.reception_id)[-1].entries[0]
+
+
+def test_bundle_consent_by_keyboard_and_limit_without_a_question(
+    tui_world: World, tmp_path: Path
+) -> None:
+    svc = services(tui_world, tmp_path)
+    pin = tui_world.persona("limit-u")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await pin_to(pilot, app, "limit-u", pin, "consents")
+        assert shown(app, "#consent-bundle") and shown(app, "#consent-each")
+        assert not shown(app, "#limit-title") and not shown(app, "#consent-limit")
+        await pilot.press("y")  # まとめて同意
+        await at_view(pilot, app, "done")
+
+    asyncio.run(drive(svc, scenario))
+    entry = last_entry(svc)
+    flags = (
+        entry.pharmacists_info_cons_flg,
+        entry.specific_health_checkups_info_cons_flg,
+        entry.operation_info_cons_flg,
+        entry.limit_application_certificate_related_cons_flg,
+    )
+    assert flags == ("1", "1", "1", "1")
+    assert entry.limit_application_certificate_related_info is not None  # 区分ウ, unasked
+
+
+def test_item_by_item(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+    pin = tui_world.persona("adult-kyokai")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await pin_to(pilot, app, "adult-kyokai", pin, "consents")
+        assert not shown(app, "#consent-checkup")
+        await pilot.click("#consent-each")
+        await until(pilot, lambda: shown(app, "#consent-checkup"))
+        assert not shown(app, "#consent-all") and not shown(app, "#limit-title")
+        await pilot.click("#consent-checkup")
+        await pilot.click("#consent-ok")
+        await at_view(pilot, app, "done")
+
+    asyncio.run(drive(svc, scenario))
+    entry = last_entry(svc)
+    assert entry.specific_health_checkups_info_cons_flg == "1"
+    assert entry.pharmacists_info_cons_flg == "0" and entry.operation_info_cons_flg == "0"
+    assert entry.limit_application_certificate_related_cons_flg == "1"
+
+
+def test_the_patient_chooses_the_prescription_form(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path, reader=ReaderSettings(electronic_prescriptions=True))
+    pin = tui_world.persona("adult-kyokai")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await pin_to(pilot, app, "adult-kyokai", pin, "consents")
+        await pilot.press("n")
+        await at_view(pilot, app, "prescription")
+        assert "処方箋" in text(app, "#prescription-title")
+        await pilot.press("2")  # 紙の処方箋
+        await at_view(pilot, app, "done")
+        await until(pilot, lambda: "処方箋 紙の処方箋" in text(app, "#detail"))
+
+    asyncio.run(drive(svc, scenario))
+    assert last_entry(svc).prescription_issue_select == "2"
+
+
+def test_no_prescription_question_where_the_clinic_issues_paper_only(
+    tui_world: World, tmp_path: Path
+) -> None:
+    svc = services(tui_world, tmp_path)
+    pin = tui_world.persona("adult-kyokai")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await pin_to(pilot, app, "adult-kyokai", pin, "consents")
+        await pilot.click("#consent-bundle")
+        await at_view(pilot, app, "done")
+
+    asyncio.run(drive(svc, scenario))
+    assert last_entry(svc).prescription_issue_select is None
+
+
+def test_the_patient_reads_the_certificate_notices(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        for persona, says in (
+            ("cert-renewal-due", "有効期限が近づいています"),
+            ("cert-grace", "今すぐ"),
+            ("cert-lapsed", "猶予期間も過ぎています"),
+        ):
+            pin = tui_world.persona(persona)["pin"]
+            await pin_to(pilot, app, persona, pin, "consents")
+            await pilot.press("y")
+            await at_view(pilot, app, "done")
+            assert says in text(app, "#done-notice"), persona
+            assert "市区町村の窓口" in text(app, "#done-notice")
+            app.remove_card()
+            await at_view(pilot, app, "wait")
+        app.place_card("adult-kyokai")  # and nothing for a valid certificate
+        await at_view(pilot, app, "method")
+        await pilot.press("escape")
+        await at_view(pilot, app, "done")
+        assert text(app, "#done-notice") == ""
+
+    asyncio.run(drive(svc, scenario))
+
+
+def test_the_pre_2024_flow_stays_available(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path, reader=ReaderSettings(consent_flow=ConsentFlow.PRE_2024))
+    pin = tui_world.persona("limit-u")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await pin_to(pilot, app, "limit-u", pin, "consents")
+        assert shown(app, "#limit-title") and "限度額" in text(app, "#limit-title")
+        assert not shown(app, "#consent-bundle")
+        await pilot.press("y")  # every item; 限度額 left at 提供しない
+        await at_view(pilot, app, "done")
+
+    asyncio.run(drive(svc, scenario))
+    entry = last_entry(svc)
+    assert entry.pharmacists_info_cons_flg == "1"
+    assert entry.limit_application_certificate_related_cons_flg == "0"
+    assert entry.limit_application_certificate_related_info is None
