@@ -34,7 +34,13 @@ from reader.errors import (
     CardRemoved as CardRemovedError,
 )
 from reader.errors import (
+    ClassNotSupported,
+    FileNotFound,
+    InstructionNotSupported,
+    MalformedCardData,
+    MalformedResponse,
     NoCard,
+    NotAMyNumberCard,
     PinBlocked,
     PinIncorrect,
     PinNotSet,
@@ -174,8 +180,8 @@ def store_status(state: State) -> ReceptionStatus:
         return ReceptionStatus.CONFIRMED
     if state is State.FALLBACK:
         return ReceptionStatus.FALLBACK
-    if state is State.OQS_UNAVAILABLE:
-        return ReceptionStatus.PENDING
+    if state in (State.OQS_UNAVAILABLE, State.READER_LOST, State.CARD_UNREADABLE):
+        return ReceptionStatus.PENDING  # the ladder: staff take it from here
     return ReceptionStatus.ERROR
 
 
@@ -193,7 +199,7 @@ def identify(jpki: JpkiClient) -> tuple[Variant, int | None]:
         if token.kind is TokenKind.ANDROID:
             return Variant.ANDROID, jpki.pin_tries_left()
         if token.kind is not TokenKind.PHYSICAL_CARD:
-            raise CardFailedError(f"unsupported JPKI token {token.label!r} ({token.kind.value})")
+            raise CardDefect(f"unsupported JPKI token {token.label!r} ({token.kind.value})")
         try:
             return Variant.PHYSICAL, jpki.pin_tries_left()
         except PinNotSet:
@@ -201,7 +207,22 @@ def identify(jpki: JpkiClient) -> tuple[Variant, int | None]:
 
 
 class CardFailedError(Exception):
-    pass
+    """The check-in cannot go on (e.g. no PIN given to a headless run)."""
+
+
+class CardDefect(CardFailedError):
+    """The card cannot be used for 保険証 confirmation at this reader: a ladder case."""
+
+
+UNREADABLE_CARD = (
+    CardDefect,
+    NotAMyNumberCard,
+    MalformedResponse,
+    MalformedCardData,
+    FileNotFound,
+    InstructionNotSupported,
+    ClassNotSupported,
+)
 
 
 class CheckinCancelled(InputError):
@@ -312,7 +333,9 @@ async def check_in(
         flow.apply(OqsFailed(exc.staff_message, exc.fallback))
     except (ReaderError, CardFailedError) as exc:
         visit.detail = f"{type(exc).__name__}: {exc}"
-        flow.apply(CardFailed(str(exc)))
+        # a card that answers what a JPKI card never does cannot be read here (a ladder
+        # case); a guard refusal or a terminal problem stays an error
+        flow.apply(CardFailed(str(exc), defect=isinstance(exc, UNREADABLE_CARD)))
     except InvalidPin:
         # typed wrong (3 digits, full-width, empty): nothing reached the card, no try spent
         _abandon(store, store_id, ReceptionStatus.CANCELLED, MALFORMED_PIN_REASON, request)

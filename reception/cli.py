@@ -71,6 +71,7 @@ EXIT_CODES = {
     State.OQS_UNAVAILABLE: EXIT_FALLBACK,
     State.CARD_REMOVED: EXIT_CARD,
     State.READER_LOST: EXIT_CARD,
+    State.CARD_UNREADABLE: EXIT_FALLBACK,
     State.PIN_WRONG: EXIT_WRONG_PIN,
     State.PIN_BLOCKED: EXIT_PIN_BLOCKED,
     State.FACE_NOT_MATCHED: EXIT_FACE,
@@ -78,8 +79,9 @@ EXIT_CODES = {
 
 EPILOG = (
     EXIT_EPILOG
-    + " (checkin: 0 confirmed; 9 also when the service is unreachable and the reception "
-    "is kept as pending)"
+    + " (checkin: 0 confirmed; 9 also when the service is unreachable or the card cannot "
+    "be read, and 3 when the reader fails — the reception is kept as pending for the "
+    "ladder)"
 )
 
 CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")

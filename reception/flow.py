@@ -60,6 +60,7 @@ class State(enum.StrEnum):
     OQS_UNAVAILABLE = "oqs-unavailable"
     CARD_REMOVED = "card-removed"
     READER_LOST = "reader-lost"
+    CARD_UNREADABLE = "card-unreadable"
     ERROR = "error"
 
     @property
@@ -74,6 +75,7 @@ FINAL_STATES = frozenset(
         State.OQS_UNAVAILABLE,
         State.CARD_REMOVED,
         State.READER_LOST,
+        State.CARD_UNREADABLE,
         State.ERROR,
     }
 )
@@ -138,6 +140,14 @@ class VisualConfirmed:
     staff: str
 
 
+READER_FAULT_MESSAGE = (
+    "カードリーダーが使えません。職員の読み取り機（居宅同意取得型）か代替手段で確認してください"
+)
+CARD_DEFECT_MESSAGE = (
+    "カードを読み取れません。職員の読み取り機（居宅同意取得型）か代替手段で確認してください"
+)
+
+
 class ConsentFlow(enum.StrEnum):
     """Which reader flow asks the patient (oqs.md §5)."""
 
@@ -199,6 +209,7 @@ class ReaderLost:
 @dataclass(frozen=True)
 class CardFailed:
     message: str
+    defect: bool = False  # the card cannot be read (a ladder case), not a terminal error
 
 
 @dataclass(frozen=True)
@@ -308,9 +319,15 @@ class CheckinFlow:
             self.message = "カードが取り外されました。もう一度置いてください"
             return State.CARD_REMOVED
         if isinstance(event, ReaderLost) and not s.final:
-            self.message = f"カードリーダーが見つかりません: {event.message}"
+            # a ladder case (oqs.md §6): the reception waits for staff and their rungs
+            self.message = READER_FAULT_MESSAGE
+            self.fallback_reason = FallbackReason.READER_FAULT
             return State.READER_LOST
         if isinstance(event, CardFailed) and not s.final:
+            if event.defect:
+                self.message = CARD_DEFECT_MESSAGE
+                self.fallback_reason = FallbackReason.CARD_DEFECT
+                return State.CARD_UNREADABLE
             self.message = event.message
             return State.ERROR
         if isinstance(event, CardPlaced) and s is State.WAITING_CARD:

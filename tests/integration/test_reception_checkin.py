@@ -192,9 +192,31 @@ def test_reader_lost_mid_flow(world: World, store: Store) -> None:
         VanishingReader(card, 4),
         CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")),
     )
-    assert outcome.state is State.READER_LOST and "unplugged" in (outcome.flow.message or "")
+    assert outcome.state is State.READER_LOST and "unplugged" in (outcome.detail or "")
     assert card.profile.auth_pin.tries_left == 3
-    assert store.reception(outcome.reception_id).status == "error"
+    # a ladder case (oqs.md §6): pending for staff, the reason in Japanese
+    reception = store.reception(outcome.reception_id)
+    assert reception.status == "pending" and reception.fallback_reason == "reader-fault"
+    assert "居宅同意取得型" in (reception.reason or "")
+
+
+class NotJpki(LoopbackTransport):
+    """A card without the JPKI application (a bank card, a broken chip): 6A82 to it."""
+
+    def transmit(self, command: bytes) -> bytes:
+        if command[:4] == bytes.fromhex("00A4040C"):
+            return bytes.fromhex("6A82")
+        return super().transmit(command)
+
+
+def test_a_card_that_cannot_be_read_is_a_ladder_case(world: World, store: Store) -> None:
+    card = card_of(world, "adult-kyokai")
+    request = CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai"))
+    outcome = run(world, store, NotJpki(card), request)
+    assert outcome.state is State.CARD_UNREADABLE, outcome.detail
+    reception = store.reception(outcome.reception_id)
+    assert reception.status == "pending" and reception.fallback_reason == "card-defect"
+    assert "読み取れません" in (reception.reason or "")
 
 
 def test_core_imports_neither_the_service_nor_textual() -> None:
