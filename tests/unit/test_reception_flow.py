@@ -151,7 +151,9 @@ def test_removal_reader_loss_and_service_trouble_from_anywhere() -> None:
     assert flow.apply(CardRemoved()) is State.CARD_REMOVED
     assert flow.apply(Reset()) is State.WAITING_CARD and flow.variant is None
     flow.apply(CardPlaced(Variant.PHYSICAL))
-    assert flow.apply(ReaderLost("USB")) is State.READER_LOST and "USB" in (flow.message or "")
+    assert flow.apply(ReaderLost("USB")) is State.READER_LOST
+    assert "居宅同意取得型" in (flow.message or "")  # staff read Japanese and the next rung
+    assert flow.fallback_reason is FallbackReason.READER_FAULT
     flow.apply(Reset())
     to_consents(flow)
     assert flow.apply(OqsFailed("timeout", fallback=True)) is State.OQS_UNAVAILABLE
