@@ -41,17 +41,28 @@ from reception.checkin import (
     Terminal,
     check_in,
 )
-from reception.declaration import DeclarationError, LadderStep, SelfDeclaration
+from reception.declaration import (
+    NO_CARD_MESSAGE,
+    DeclarationError,
+    LadderStep,
+    SelfDeclaration,
+)
 from reception.errors import InputError, ReceptionError
 from reception.export import export_csv, export_xml
 from reception.flow import ConsentsGiven, Method, Prescription, State
-from reception.ladder import NumberAnswer, confirm_by_number, file_declaration, record_rung
+from reception.ladder import (
+    NumberAnswer,
+    confirm_by_number,
+    file_declaration,
+    record_no_card,
+    record_rung,
+)
 from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.present import LADDER_HINT, OUTCOME_SENTENCES, qualification_lines, the_entry
 from reception.redaction import configure_logging
 from reception.reverify import describe, reverify_pending, reverify_when_back
 from reception.settings import ReceptionSettings, TransportKind, load_settings
-from reception.store import Store, now_jst
+from reception.store import ReceptionStatus, Store, now_jst
 
 if TYPE_CHECKING:
     from reception.sim.world import WorldFiles
@@ -327,6 +338,14 @@ def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return 0
 
 
+def cmd_no_card(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    store = Store(args.store or settings.store_path)
+    reception_id = record_no_card(store, args.reception, actor=args.staff)
+    _print(f"受付 {reception_id}: {OUTCOME_SENTENCES[ReceptionStatus.SELF_PAY]}")
+    _print(f"  {NO_CARD_MESSAGE}")
+    return 0
+
+
 def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     store = Store(args.store or settings.store_path)
     items = store.pending()
@@ -508,11 +527,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = add("declare", help="record a 被保険者資格申立書 and print it")
     d.add_argument("--json-file", help="the form's fields as JSON (arguments override)")
     for name, field in SelfDeclaration.model_fields.items():
-        d.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=name,
-            help=(field.description or "").replace("%", "%%"),
-        )
+        described = (field.description or "").replace("%", "%%")
+        if field.annotation is bool:  # --card-shown: staff saw the マイナ保険証
+            option = f"--{name.replace('_', '-')}"
+            d.add_argument(option, dest=name, action="store_true", default=None, help=described)
+            continue
+        d.add_argument(f"--{name.replace('_', '-')}", dest=name, help=described)
     d.add_argument("--reception", help="the reception this declaration belongs to")
     d.add_argument("--out", type=Path, help="where the PDF goes")
 
@@ -529,6 +549,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("reception")
     s.add_argument("step", choices=["notice", "portal", "certificate", "declaration"])
     s.add_argument("--detail", required=True, help="what staff saw")
+
+    nc = add(
+        "no-card",
+        help="neither マイナ保険証 nor 資格確認書: 10割 now, refund from the insurer later",
+    )
+    nc.add_argument("--reception", help="the reception (default: a new one)")
 
     n = add("confirm-number", help="query by number (資格確認書)")
     n.add_argument("--world", type=Path)
@@ -558,6 +584,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, ReceptionSettings], int]] = {
     "reverify": cmd_reverify,
     "step": cmd_step,
     "confirm-number": cmd_confirm_number,
+    "no-card": cmd_no_card,
     "demo": cmd_demo,
     "export": cmd_export,
 }

@@ -52,6 +52,13 @@ class LadderStep(enum.StrEnum):
     PORTAL = "マイナポータル"
     CERTIFICATE = "資格確認書"
     DECLARATION = "被保険者資格申立書"
+    NO_CARD = "持参なし（10割負担）"
+
+
+NO_CARD_MESSAGE = (
+    "マイナ保険証も資格確認書もお持ちでない方は、申立書ではなく今回は10割（全額自己負担）です。"
+    "後日、加入している保険者に療養費を請求できます（領収書を保管してください）"
+)
 
 
 class InsuranceType(enum.StrEnum):
@@ -170,6 +177,10 @@ class SelfDeclaration(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    card_shown: bool = Field(
+        default=False,
+        description="マイナ保険証の提示（申立書はマイナ保険証とあわせて受け付けます）",
+    )
     declared_on: dt.date = Field(description="申立日")
     reason: FallbackReason = Field(description="申立ての理由（どの確認ができなかったか）")
     name: Text = Field(min_length=1, max_length=60, description="氏名")
@@ -235,6 +246,9 @@ class SelfDeclaration(BaseModel):
         if _stored(info):
             return self
         today = today_jst()
+        if not self.card_shown or self.reason is FallbackReason.NO_CARD:
+            # the form is for a valid qualification the card route could not confirm
+            raise ValueError(NO_CARD_MESSAGE)
         if self.birth_date < dt.date(1900, 1, 1):
             raise ValueError(f"生年月日が古すぎます（{self.birth_date}、1900年以降）")
         if self.declared_on > today + dt.timedelta(days=1):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reception.declaration import LadderStep, SelfDeclaration
+from reception.declaration import NO_CARD_MESSAGE, LadderStep, SelfDeclaration
 from reception.errors import InputError
 from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.pdf import FontMissing, render_declaration
@@ -113,6 +113,23 @@ async def confirm_by_number(
     else:
         store.add_result(rid, result)
     return NumberAnswer(rid, result, accepted, why or result.validity_label)
+
+
+def record_no_card(store: Store, reception_id: str | None = None, *, actor: str = "staff") -> str:
+    """A patient with neither マイナ保険証 nor 資格確認書 (oqs.md §6): not a 申立書 case —
+    10割 now, the refund claimed from the insurer later. Recorded on the reception (or a
+    new one), which ends as ``self-pay``."""
+    rid = reception_id if reception_id is not None else store.begin_reception(actor=actor)
+    store.reception(rid)
+    store.record_step(rid, LadderStep.NO_CARD, NO_CARD_MESSAGE, actor=actor)
+    store.finish_reception(
+        rid,
+        status=ReceptionStatus.SELF_PAY,
+        reason=NO_CARD_MESSAGE,
+        fallback_reason=FallbackReason.NO_CARD,
+        actor=actor,
+    )
+    return rid
 
 
 def declaration_prefill(store: Store, reception_id: str | None) -> dict[str, str]:

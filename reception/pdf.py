@@ -28,6 +28,7 @@ def _rows(d: SelfDeclaration) -> list[tuple[str, str]]:
     return [
         ("申立日", _wareki_free(d.declared_on)),
         ("申立ての理由", d.reason.label),
+        ("マイナ保険証の提示", "あり（確認済）" if d.card_shown else "なし"),
         ("氏名", d.name),
         ("フリガナ", d.name_kana),
         ("生年月日", _wareki_free(d.birth_date)),

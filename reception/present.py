@@ -10,7 +10,8 @@ from reception.store import Reception, ReceptionStatus, Store
 STATUS_LABELS = {
     ReceptionStatus.CONFIRMED: "確認済",
     ReceptionStatus.FALLBACK: "要代替確認",
-    ReceptionStatus.PENDING: "保留（サービス停止）",
+    ReceptionStatus.PENDING: "保留（要代替確認）",
+    ReceptionStatus.SELF_PAY: "10割負担（療養費払い）",
     ReceptionStatus.ERROR: "エラー",
     ReceptionStatus.CANCELLED: "取消",
     ReceptionStatus.INTERRUPTED: "中断（端末終了）",
@@ -19,7 +20,8 @@ STATUS_LABELS = {
 OUTCOME_SENTENCES = {
     ReceptionStatus.CONFIRMED: "資格確認できました",
     ReceptionStatus.FALLBACK: "資格確認できません（代替手段へ）",
-    ReceptionStatus.PENDING: "資格確認サービスに接続できません（保留）",
+    ReceptionStatus.PENDING: "資格確認を完了できません（保留：理由を確認し代替手段へ）",
+    ReceptionStatus.SELF_PAY: "今回は10割負担です（後日、保険者へ療養費を請求）",
     ReceptionStatus.ERROR: "中断しました",
     ReceptionStatus.CANCELLED: "取り消しました",
     ReceptionStatus.INTERRUPTED: "中断しました（端末終了）",

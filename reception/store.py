@@ -104,6 +104,7 @@ class ReceptionStatus(enum.StrEnum):
     ERROR = "error"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+    SELF_PAY = "self-pay"  # neither マイナ保険証 nor 資格確認書: 10割, refund from the insurer
 
 
 class DeclarationState(enum.StrEnum):
@@ -306,7 +307,8 @@ class Store:
                 "UPDATE receptions SET status = ?, reason = ?, fallback_reason = ?, "
                 "method = coalesce(?, method), variant = coalesce(?, variant), "
                 "certificate_sha256 = coalesce(?, certificate_sha256), finished_at = ?, "
-                "apdu_count = ?, timings = ? WHERE reception_id = ?",
+                "apdu_count = coalesce(?, apdu_count), timings = coalesce(?, timings) "
+                "WHERE reception_id = ?",
                 (
                     status,
                     reason,
@@ -316,7 +318,7 @@ class Store:
                     certificate_sha256,
                     at,
                     apdu_count,
-                    json.dumps(timings or {}),
+                    None if timings is None else json.dumps(timings),
                     reception_id,
                 ),
             ).rowcount

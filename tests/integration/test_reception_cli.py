@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from mock_oqs.world import World, persona_ids
 from reception.cli import main
@@ -202,6 +203,7 @@ DECLARATION = {
     "phone": "03-1234-5678",
     "insurance_type": "協会けんぽ",
     "declared_ratio": 30,
+    "card_shown": True,
 }
 
 
@@ -656,3 +658,34 @@ def test_the_prescription_choice_from_the_command_line(
         run(["checkin", "--method", "pin", "--prescription", "pills"], monkeypatch, capsys)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "electronic" in err and "paper" in err
+
+
+def test_a_declaration_needs_the_card_and_no_card_means_self_pay(
+    cli_world: World,
+    env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """oqs.md §6: the 申立書 goes with the マイナ保険証 shown; a patient with neither card nor
+    資格確認書 pays 10割 now and claims the refund from the insurer."""
+    form = tmp_path / "form.json"
+    form.write_text(json.dumps(DECLARATION | {"card_shown": False}, ensure_ascii=False))
+    code, _, err = run(["declare", "--json-file", str(form)], monkeypatch, capsys)
+    assert code == 2 and "マイナ保険証" in err and "10割" in err
+    code, out, err = run(["declare", "--json-file", str(form), "--card-shown"], monkeypatch, capsys)
+    assert code == 0, err
+    pdf = Path(out.split(": ", 1)[1].splitlines()[0])
+    text = "".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
+    assert "マイナ保険証の提示" in text
+    with_reason = DECLARATION | {"reason": "no-card"}
+    form.write_text(json.dumps(with_reason, ensure_ascii=False))
+    code, _, err = run(["declare", "--json-file", str(form)], monkeypatch, capsys)
+    assert code == 2 and "10割" in err
+
+    code, out, err = run(["no-card"], monkeypatch, capsys)
+    assert code == 0 and "10割" in out, err
+    store = Store(env / "reception.sqlite")
+    [reception] = [r for r in store.receptions_on(now_jst().date()) if r.status == "self-pay"]
+    assert reception.fallback_reason == "no-card"
+    assert [step for step, _ in store.steps_of(reception.reception_id)] == ["持参なし（10割負担）"]

@@ -26,6 +26,7 @@ def valid(**changes: Any) -> dict[str, Any]:
         "insurer_name": "全国健康保険協会 東京支部",
         "employer_name": "株式会社サンプル",
         "declared_ratio": 30,
+        "card_shown": True,
     }
     data.update(changes)
     return data

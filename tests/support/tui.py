@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from textual.dom import DOMNode
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Static
@@ -57,7 +58,7 @@ def services(
     )
 
 
-def text(app: ReceptionApp, selector: str) -> str:
+def text(app: DOMNode, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Static, TabbedContent
+from textual.widgets import Button, Checkbox, Input, Static, TabbedContent
 
 from mock_oqs.world import World
 from reader.transport import Transport
@@ -149,6 +149,9 @@ def test_service_down_fallback_declaration_then_reverified(
         for key, value in form.items():
             app.screen.query_one(f"#form-{key}").value = value  # type: ignore[attr-defined]
         app.screen.query_one("#form-ok", Button).press()  # below the fold: pressed, not clicked
+        await until(pilot, lambda: "マイナ保険証" in text(app.screen, "#form-errors"))
+        app.screen.query_one("#form-card_shown", Checkbox).value = True  # staff saw the card
+        app.screen.query_one("#form-ok", Button).press()
         await pilot.pause()
         errors = str(app.screen.query_one("#form-errors", Static).render())
         assert "3割" in errors  # 20% is not this age's share: the form says so, keeps the data
@@ -392,6 +395,29 @@ def test_the_declaration_form_takes_the_reason_of_the_selected_reception(
             await until(pilot, lambda: app.screen.__class__.__name__ != "DeclarationScreen")
 
     asyncio.run(drive(svc, scenario))
+
+
+def test_no_card_at_all_is_self_pay_not_a_declaration(tui_world: World, tmp_path: Path) -> None:
+    from reception.reasons import FallbackReason
+
+    svc = services(tui_world, tmp_path)
+    rid = svc.store.begin_reception()
+    svc.store.finish_reception(
+        rid, status="fallback", reason="該当資格なし", fallback_reason=FallbackReason.NO_MATCH
+    )
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.selected = rid
+        app.show_detail(rid)
+        app.query_one("#staff", TabbedContent).active = "tab-detail"
+        await pilot.pause()
+        app.query_one("#ladder-no-card", Button).press()
+        await until(pilot, lambda: "10割負担" in text(app, "#detail"))
+        assert "持参なし" in text(app, "#detail")
+
+    asyncio.run(drive(svc, scenario))
+    reception = svc.store.reception(rid)
+    assert reception.status == "self-pay" and reception.fallback_reason == "no-card"
 
 
 @pytest.mark.parametrize("when", ["with-the-card", "as-the-screen-shows"])

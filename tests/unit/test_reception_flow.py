@@ -153,7 +153,7 @@ def test_removal_reader_loss_and_service_trouble_from_anywhere() -> None:
     flow.apply(CardPlaced(Variant.PHYSICAL))
     assert flow.apply(ReaderLost("USB")) is State.READER_LOST
     assert "居宅同意取得型" in (flow.message or "")  # staff read Japanese and the next rung
-    assert flow.fallback_reason is FallbackReason.READER_FAULT
+    assert str(flow.fallback_reason) == FallbackReason.READER_FAULT.value
     flow.apply(Reset())
     to_consents(flow)
     assert flow.apply(OqsFailed("timeout", fallback=True)) is State.OQS_UNAVAILABLE

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from reception.declaration import DeclarationError, SelfDeclaration
 from reception.tui.text import safe
@@ -50,6 +50,10 @@ class DeclarationScreen(ModalScreen[SelfDeclaration | None]):
         with VerticalScroll(classes="dialog wide"):
             yield Static("被保険者資格申立書", classes="title")
             yield Static("", id="form-errors", classes="errors")  # on top: seen at once
+            yield Checkbox(
+                "マイナ保険証の提示を確認した（申立書はカードとあわせて受け付けます）",
+                id="form-card_shown",
+            )
             for key, label in FORM_FIELDS:
                 yield Label(label)
                 yield Input(value=self.prefill.get(key, ""), id=f"form-{key}")
@@ -64,7 +68,8 @@ class DeclarationScreen(ModalScreen[SelfDeclaration | None]):
         if event.button.id != "form-ok":
             self.dismiss(None)
             return
-        data = {k: v for k, v in self.values().items() if v}
+        data: dict[str, object] = {k: v for k, v in self.values().items() if v}
+        data["card_shown"] = self.query_one("#form-card_shown", Checkbox).value
         try:
             declaration = SelfDeclaration.parse(data)
         except DeclarationError as exc:

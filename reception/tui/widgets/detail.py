@@ -10,9 +10,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static, TabPane
 
-from reception.declaration import LadderStep, SelfDeclaration
+from reception.declaration import NO_CARD_MESSAGE, LadderStep, SelfDeclaration
 from reception.errors import InputError
-from reception.ladder import confirm_by_number, declaration_prefill, file_declaration, record_rung
+from reception.ladder import (
+    confirm_by_number,
+    declaration_prefill,
+    file_declaration,
+    record_no_card,
+    record_rung,
+)
 from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.present import reception_detail
 from reception.store import Store
@@ -40,6 +46,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
                 yield Button("マイナポータルを確認", id="ladder-portal")
                 yield Button("資格確認書で照会", id="ladder-number")
                 yield Button("申立書を作る", id="ladder-declare", variant="warning")
+                yield Button("持参なし（10割）", id="ladder-no-card", variant="error")
 
     def show(self, reception_id: str) -> None:
         self.reception_id = reception_id
@@ -64,6 +71,16 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             self.notify(safe(str(exc)), severity="warning")
             return
         field.value = ""
+        self._changed(self.reception_id)
+
+    @on(Button.Pressed, "#ladder-no-card")
+    def _no_card(self) -> None:
+        """Neither マイナ保険証 nor 資格確認書: not a 申立書 case (oqs.md §6)."""
+        if self.reception_id is None:
+            self.notify("受付を選んでください", severity="warning")
+            return
+        record_no_card(self.store, self.reception_id)
+        self.notify(NO_CARD_MESSAGE, severity="warning", timeout=10)
         self._changed(self.reception_id)
 
     @on(Button.Pressed, "#ladder-number")
