@@ -21,7 +21,7 @@ import logging
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -38,6 +38,8 @@ from mock_oqs.models import (
     ErrorResponse,
     NonceResponse,
     NumberConfirmationRequest,
+    PatientNumbers,
+    ReferenceRegistration,
 )
 from mock_oqs.pki import medical_institution_code
 from mock_oqs.service import Clock, QualificationService, Refusal
@@ -363,22 +365,28 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         request.state.outcome = message["MessageBody"]["QualificationValidity"]
         return _respond(request, message)
 
-    @app.get(
-        "/v1/records/{reference}/medications",
+    @app.post(
+        "/v1/records/{kind}",
         responses=ERRORS,
-        summary="mock medication history (needs the patient's consent, 24 h)",
+        summary="薬剤情報 (medications) or 特定健診情報 (checkups) of a patient, named by a "
+        "qualification's numbers: only with their consent at this facility (24 h)",
     )
-    async def medications(reference: str, request: Request) -> dict[str, Any]:
+    async def records(
+        kind: Literal["medications", "checkups"], body: PatientNumbers, request: Request
+    ) -> dict[str, Any]:
         facility, _ = _terminal(request)
-        return {"medications": service.records(reference, facility, "medications")}
+        found, request.state.persona = service.records(body, facility, kind)
+        return {kind: found}
 
-    @app.get(
-        "/v1/records/{reference}/checkups",
+    @app.post(
+        "/v1/reference-numbers",
         responses=ERRORS,
-        summary="mock checkup history (needs the patient's consent, 24 h)",
+        summary="register 照会番号 (the clinic's own patient id, ≤ 50 characters) for a "
+        "patient named by a qualification's numbers; later results carry it",
     )
-    async def checkups(reference: str, request: Request) -> dict[str, Any]:
+    async def reference_numbers(body: ReferenceRegistration, request: Request) -> dict[str, str]:
         facility, _ = _terminal(request)
-        return {"checkups": service.records(reference, facility, "checkups")}
+        answer, request.state.persona = service.register_reference_number(body, facility)
+        return answer
 
     return app

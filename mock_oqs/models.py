@@ -84,8 +84,9 @@ class CardConfirmationRequest(BaseModel):
     arbitrary_file_identifier: SafeText | None = Field(default=None, max_length=50)
 
 
-class NumberConfirmationRequest(BaseModel):
-    """Confirmation by the numbers on a 資格確認書 (or re-verification of a 申立書)."""
+class PatientNumbers(BaseModel):
+    """A patient, by the numbers of a qualification of theirs and the birth date (as the
+    clinic software's YZK / TKK / 照会番号 requests name one)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -94,8 +95,24 @@ class NumberConfirmationRequest(BaseModel):
     number: SafeText = Field(min_length=1, max_length=38, description="番号")
     branch: str = Field(default="", pattern=r"^([0-9]{2})?$", description="枝番")
     birth_date: str = Field(pattern=r"^[0-9]{8}$", description="生年月日 YYYYMMDD")
+
+
+class NumberConfirmationRequest(PatientNumbers):
+    """Confirmation by the numbers on a 資格確認書 (or re-verification of a 申立書)."""
+
     limit_consent: bool = Field(default=False, description="限度額情報の提供に同意")
     arbitrary_file_identifier: SafeText | None = Field(default=None, max_length=50)
+
+
+class ReferenceRegistration(PatientNumbers):
+    """照会番号: the clinic's own patient id (診察券番号) for that patient."""
+
+    reference_number: SafeText = Field(
+        min_length=1,
+        max_length=50,
+        pattern=r"^\S(.*\S)?$",
+        description="照会番号 (≤ 50 characters; no leading or trailing space)",
+    )
 
 
 class ErrorBody(BaseModel):

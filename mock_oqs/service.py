@@ -18,7 +18,7 @@ MOCK-E003               403   the card's signature over the nonce does not verif
 MOCK-E004               403   the certificate is not a mock JPKI certificate (or unusable)
 MOCK-E005               403   the face/visual statement is malformed, stale or unsigned
 MOCK-E006               422   the request is malformed (field errors in the message)
-MOCK-E007               404   unknown reference number
+MOCK-E007               404   no one person has a qualification with these numbers
 MOCK-E008               403   no valid consent for these records (or grace period)
 MOCK-E009               429   too many outstanding nonces for this facility
 MOCK-E010               404   no such endpoint (405: not with this method)
@@ -66,7 +66,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from mock_oqs import registry
 from mock_oqs.codes import QualificationValidity
 from mock_oqs.format import result_kana, result_name, result_post_number
-from mock_oqs.models import CardConfirmationRequest, Consents, Method, NumberConfirmationRequest
+from mock_oqs.models import (
+    CardConfirmationRequest,
+    Consents,
+    Method,
+    NumberConfirmationRequest,
+    PatientNumbers,
+    ReferenceRegistration,
+)
 from mock_oqs.rules import (
     AgeBracket,
     CertificateState,
@@ -115,13 +122,16 @@ CREATE TABLE IF NOT EXISTS nonces (
     nonce TEXT PRIMARY KEY, facility TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);
 CREATE INDEX IF NOT EXISTS nonces_facility ON nonces(facility, expires_at);
-CREATE TABLE IF NOT EXISTS refs (
-    reference TEXT PRIMARY KEY, person_id TEXT NOT NULL, facility TEXT NOT NULL,
-    created_at REAL NOT NULL);
--- one consent record per item the patient agreed to at the terminal, valid 24 h
-CREATE TABLE IF NOT EXISTS consents (
-    reference TEXT NOT NULL REFERENCES refs(reference), item TEXT NOT NULL,
-    given_at REAL NOT NULL, valid_until REAL NOT NULL, PRIMARY KEY (reference, item));
+-- one consent record per item a patient agreed to at a facility's reader, valid 24 h:
+-- the key to the shared records (oqs.md §5, §7)
+CREATE TABLE IF NOT EXISTS consent_records (
+    person_id TEXT NOT NULL, facility TEXT NOT NULL, item TEXT NOT NULL,
+    given_at REAL NOT NULL, valid_until REAL NOT NULL,
+    PRIMARY KEY (person_id, facility, item));
+-- 照会番号: the clinic's own patient id (診察券番号), registered against a person
+CREATE TABLE IF NOT EXISTS reference_numbers (
+    person_id TEXT NOT NULL, facility TEXT NOT NULL, reference_number TEXT NOT NULL,
+    registered_at REAL NOT NULL, PRIMARY KEY (person_id, facility));
 """
 
 CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
@@ -191,44 +201,49 @@ class ServiceState:
         if row[1] < time.time():
             raise Refusal("MOCK-E002", 409, "nonce expired: ask for a new one")
 
-    def create_reference(
-        self, person_id: str, facility: str, consents: Consents
-    ) -> tuple[str, float]:
-        """A reference number for this confirmation and a consent record per agreed item."""
-        reference = secrets.token_hex(8).upper()
+    def record_consents(self, person_id: str, facility: str, consents: Consents) -> float:
+        """A consent record per agreed item (a new consent renews the 24 h); its end."""
         now = time.time()
         until = now + CONSENT_SECONDS
         records = [
-            (reference, item, now, until) for item in CONSENT_ITEMS if getattr(consents, item)
+            (person_id, facility, item, now, until)
+            for item in CONSENT_ITEMS
+            if getattr(consents, item)
         ]
-        conn = self._conn()
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "INSERT INTO refs VALUES (?, ?, ?, ?)", (reference, person_id, facility, now)
-            )
-            conn.executemany("INSERT INTO consents VALUES (?, ?, ?, ?)", records)
-        return reference, until
-
-    def reference(self, reference: str) -> tuple[str, str] | None:
-        """The person and facility of a reference number, if it exists."""
-        row = (
-            self._conn()
-            .execute("SELECT person_id, facility FROM refs WHERE reference = ?", (reference,))
-            .fetchone()
+        self._conn().executemany(
+            "INSERT OR REPLACE INTO consent_records VALUES (?, ?, ?, ?, ?)", records
         )
-        return None if row is None else (row[0], row[1])
+        return until
 
-    def consent_valid(self, reference: str, item: str) -> bool:
+    def consent_valid(self, person_id: str, facility: str, item: str) -> bool:
         row = (
             self._conn()
             .execute(
-                "SELECT 1 FROM consents WHERE reference = ? AND item = ? AND valid_until >= ?",
-                (reference, item, time.time()),
+                "SELECT 1 FROM consent_records WHERE person_id = ? AND facility = ? "
+                "AND item = ? AND valid_until >= ?",
+                (person_id, facility, item, time.time()),
             )
             .fetchone()
         )
         return row is not None
+
+    def register_reference_number(self, person_id: str, facility: str, number: str) -> None:
+        self._conn().execute(
+            "INSERT OR REPLACE INTO reference_numbers VALUES (?, ?, ?, ?)",
+            (person_id, facility, number, time.time()),
+        )
+
+    def reference_number(self, person_id: str, facility: str) -> str | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT reference_number FROM reference_numbers "
+                "WHERE person_id = ? AND facility = ?",
+                (person_id, facility),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -495,25 +510,10 @@ class QualificationService:
     def confirm_number(
         self, request: NumberConfirmationRequest, facility: str
     ) -> tuple[dict[str, Any], str | None]:
-        try:
-            insurer = InsurerNumber.parse(request.insurer_number)
-            birth = dt.datetime.strptime(request.birth_date, "%Y%m%d").date()
-        except (RuleInputError, ValueError) as exc:
-            raise Refusal("MOCK-E006", 422, str(exc)) from None
         now = self.clock.now()
         today = now.date()
+        matches = self._numbered(request)
         header = self._header(now, facility, "2", request.arbitrary_file_identifier)
-        where = "q.insurer_number = ? AND q.symbol = ? AND q.number = ? AND p.birth_date = ?"
-        params: list[object] = [
-            insurer.digits,
-            request.symbol.strip(),
-            request.number.strip(),
-            birth.isoformat(),
-        ]
-        if request.branch:
-            where += " AND q.branch = ?"
-            params.append(request.branch)
-        matches = self._visible_rows(where, tuple(params), today)
         persons = {r["person_id"] for r in matches}
         persona = matches[0]["persona"] if len(persons) == 1 else None
         consents = Consents(limit=request.limit_consent)
@@ -706,11 +706,10 @@ class QualificationService:
             entry["LimitApplicationCertificateRelatedConsTime"] = stamp
             entry["SpecificDiseasesCertificateRelatedConsTime"] = stamp
             entry.update(_limit_and_disease_info(row, notices))
-        reference: str | None = None
         until = time.time() + CONSENT_SECONDS
         if consents.medication or consents.checkup or consents.operation:
-            # the key to the shared records: only when there is something to share
-            reference, until = self.state.create_reference(row["person_id"], facility, consents)
+            # the consent itself is the key to the shared records (24 h, this facility)
+            until = self.state.record_consents(row["person_id"], facility, consents)
         available = dt.datetime.fromtimestamp(until, JST).strftime("%Y%m%d%H%M%S")
         for prefix, flag in (
             ("SpecificHealthCheckupsInfo", consents.checkup),
@@ -722,7 +721,8 @@ class QualificationService:
             if flag:
                 entry[f"{prefix}ConsTime"] = stamp
                 entry[f"{prefix}AvailableTime"] = available
-        entry["ReferenceNumber"] = reference
+        # 照会番号: the clinic's own patient id, where it registered one for this person
+        entry["ReferenceNumber"] = self.state.reference_number(row["person_id"], facility)
         entry["PrescriptionIssueSelect"] = prescription
         return {k: v for k, v in entry.items() if v is not None}
 
@@ -743,13 +743,50 @@ class QualificationService:
 
     # -- shared records -----------------------------------------------------------------------
 
-    def records(self, reference: str, facility: str, kind: str) -> list[dict[str, str]]:
-        found = self.state.reference(reference)
-        if found is None or found[1] != facility:
-            raise Refusal("MOCK-E007", 404, "unknown reference number")
-        person_id = found[0]
+    def _numbered(self, request: PatientNumbers) -> list[sqlite3.Row]:
+        """The visible qualifications with these numbers and birth date (by-number queries,
+        照会番号, records)."""
+        try:
+            insurer = InsurerNumber.parse(request.insurer_number)
+            birth = dt.datetime.strptime(request.birth_date, "%Y%m%d").date()
+        except (RuleInputError, ValueError) as exc:
+            raise Refusal("MOCK-E006", 422, str(exc)) from None
+        where = "q.insurer_number = ? AND q.symbol = ? AND q.number = ? AND p.birth_date = ?"
+        params: list[object] = [
+            insurer.digits,
+            request.symbol.strip(),
+            request.number.strip(),
+            birth.isoformat(),
+        ]
+        if request.branch:
+            where += " AND q.branch = ?"
+            params.append(request.branch)
+        return self._visible_rows(where, tuple(params), self.clock.today())
+
+    def _person(self, request: PatientNumbers) -> tuple[str, str | None]:
+        """The one person whose qualification has these numbers (any validity)."""
+        persons = {(r["person_id"], r["persona"]) for r in self._numbered(request)}
+        if len(persons) != 1:
+            raise Refusal("MOCK-E007", 404, "no one person has a qualification with these numbers")
+        return persons.pop()
+
+    def register_reference_number(
+        self, request: ReferenceRegistration, facility: str
+    ) -> tuple[dict[str, str], str | None]:
+        """照会番号 (the clinic's patient id) against the person of these numbers; later
+        results of that person at this facility carry it as ``ReferenceNumber``."""
+        person_id, persona = self._person(request)
+        self.state.register_reference_number(person_id, facility, request.reference_number)
+        return {"ReferenceNumber": request.reference_number}, persona
+
+    def records(
+        self, request: PatientNumbers, facility: str, kind: str
+    ) -> tuple[list[dict[str, str]], str | None]:
+        """薬剤情報 / 特定健診情報 of the person of these numbers, if they consented at this
+        facility in the last 24 h (the consent is the key, not a number)."""
+        person_id, persona = self._person(request)
         item = "medication" if kind == "medications" else "checkup"
-        if not self.state.consent_valid(reference, item):
+        if not self.state.consent_valid(person_id, facility, item):
             raise Refusal(
                 "MOCK-E008", 403, f"the patient has not consented to share {kind} (or it expired)"
             )
@@ -762,4 +799,4 @@ class QualificationService:
             f"SELECT * FROM {table} WHERE person_id = ? ORDER BY {order} DESC",  # noqa: S608
             (person_id,),
         )
-        return [{k: v for k, v in dict(r).items() if k != "person_id"} for r in rows]
+        return [{k: v for k, v in dict(r).items() if k != "person_id"} for r in rows], persona

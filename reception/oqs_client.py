@@ -30,7 +30,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from reception.errors import ReceptionError
-from reception.results import QualificationResult
+from reception.results import QualificationEntry, QualificationResult
 from reception.settings import OqsSettings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,26 @@ class NumberQuery(BaseModel):
         if self.branch:
             body["branch"] = self.branch
         return body
+
+    @classmethod
+    def of_entry(cls, entry: QualificationEntry) -> NumberQuery:
+        """The numbers of a qualification in a result (to fetch records, register 照会番号)."""
+        birth = entry.birthdate or ""
+        try:
+            day = dt.datetime.strptime(birth, "%Y%m%d").date()
+        except ValueError:
+            raise ValueError(f"the result has no usable birth date ({birth!r})") from None
+        return cls(
+            insurer_number=(entry.insurer_number or "").strip(),
+            symbol=entry.insured_card_symbol or "",
+            number=entry.insured_identification_number or "",
+            branch=entry.insured_branch_number or "",
+            birth_date=day,
+        )
+
+    def patient(self) -> dict[str, Any]:
+        """The numbers alone: how records and 照会番号 requests name a patient."""
+        return {k: v for k, v in self.body().items() if k != "limit_consent"}
 
 
 class CardConfirmation(BaseModel):
@@ -294,9 +314,11 @@ class OqsClient:
             parse=QualificationResult.parse,
         )
 
-    async def records(self, reference: str, kind: str) -> list[dict[str, Any]]:
-        if kind not in ("medications", "checkups") or not reference.isalnum():
-            raise ValueError(f"no such records: {kind} of {reference!r}")
+    async def records(self, patient: NumberQuery, kind: str) -> list[dict[str, Any]]:
+        """薬剤情報 / 特定健診情報 of the patient of these numbers: the service gives them
+        only while the patient's consent at this facility holds (24 h)."""
+        if kind not in ("medications", "checkups"):
+            raise ValueError(f"no such records: {kind!r} (medications or checkups)")
 
         def parse(data: Any) -> list[dict[str, Any]]:
             rows = data[kind]
@@ -304,7 +326,23 @@ class OqsClient:
                 raise ValueError(f"{kind} is not a list of records")
             return rows
 
-        return await self._call("GET", f"/v1/records/{reference}/{kind}", retry=True, parse=parse)
+        return await self._call(
+            "POST", f"/v1/records/{kind}", json_body=patient.patient(), retry=True, parse=parse
+        )
+
+    async def register_reference_number(self, patient: NumberQuery, number: str) -> str:
+        """照会番号: the clinic's own patient id for this patient; later results carry it."""
+
+        def parse(data: Any) -> str:
+            value = data["ReferenceNumber"]
+            if value != number:
+                raise ValueError("the service registered another number")
+            return str(value)
+
+        body = patient.patient() | {"reference_number": number}
+        return await self._call(
+            "POST", "/v1/reference-numbers", json_body=body, retry=True, parse=parse
+        )
 
     # -- machinery --------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ certificate into the ASGI scope, as the real server does after the handshake.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -236,37 +237,97 @@ def test_xml_result(world: World, client: httpx.Client) -> None:
     assert number is not None and len(number) == 8 and number.startswith("  ")
 
 
-def test_consent_gated_records(world: World, client: httpx.Client) -> None:
-    body = pin_body(world, "adult-kyokai", nonce(client), medication=True)
+@pytest.fixture
+def fresh(world: World, tmp_path: Path) -> World:
+    """The world without the service's state: no consents or 照会番号 of other tests."""
+    shutil.copytree(world.directory, tmp_path / "w")
+    (tmp_path / "w" / "service-state.sqlite").unlink(missing_ok=True)
+    return World.load(tmp_path / "w")
+
+
+def patient(world: World, persona: str) -> dict[str, str]:
+    entry = world.persona(persona)
+    n = entry["numbers"]
+    return {
+        "insurer_number": n["current_insurer_number"],
+        "symbol": n["current_symbol"],
+        "number": n["current_number"],
+        "branch": n["current_branch"],
+        "birth_date": entry["birth_date"].replace("-", ""),
+    }
+
+
+def test_consent_gated_records(fresh: World) -> None:
+    """The consent at this facility is the key to the records (oqs.md §5, §7)."""
+    client = make_client(fresh)
+    who = patient(fresh, "adult-kyokai")
+    before = client.post("/v1/records/medications", json=who)
+    assert before.status_code == 403 and before.json()["error"]["code"] == "MOCK-E008"
+    body = pin_body(fresh, "adult-kyokai", nonce(client), medication=True)
     entry = confirm(client, body).json()["MessageBody"]["ResultList"][
         "ResultOfQualificationConfirmation"
     ][0]
-    assert (
-        entry["PharmacistsInfoConsFlg"] == "1" and entry["SpecificHealthCheckupsInfoConsFlg"] == "0"
-    )
-    reference = entry["ReferenceNumber"]
-    meds = client.get(f"/v1/records/{reference}/medications")
+    assert entry["PharmacistsInfoConsFlg"] == "1"
+    assert entry["SpecificHealthCheckupsInfoConsFlg"] == "0"
+    assert "ReferenceNumber" not in entry  # no 照会番号 registered: none made up
+    meds = client.post("/v1/records/medications", json=who)
     assert meds.status_code == 200 and len(meds.json()["medications"]) == 2
-    checkups = client.get(f"/v1/records/{reference}/checkups")
+    checkups = client.post("/v1/records/checkups", json=who)
     assert checkups.status_code == 403 and checkups.json()["error"]["code"] == "MOCK-E008"
-    assert client.get("/v1/records/NOPE/medications").status_code == 404
+    nobody = client.post("/v1/records/medications", json=who | {"number": "999"})
+    assert nobody.status_code == 404 and nobody.json()["error"]["code"] == "MOCK-E007"
+    assert client.post("/v1/records/diagnoses", json=who).status_code == 422
 
 
-def test_consent_records_last_24_hours(
-    world: World, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    body = pin_body(world, "adult-kyokai", nonce(client), checkup=True, limit=True)
-    entry = confirm(client, body).json()["MessageBody"]["ResultList"][
-        "ResultOfQualificationConfirmation"
-    ][0]
-    reference = entry["ReferenceNumber"]
-    assert client.get(f"/v1/records/{reference}/checkups").status_code == 200
+def test_consent_records_last_24_hours(fresh: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = make_client(fresh)
+    body = pin_body(fresh, "adult-kyokai", nonce(client), checkup=True, limit=True)
+    assert confirm(client, body).status_code == 200
+    who = patient(fresh, "adult-kyokai")
+    assert client.post("/v1/records/checkups", json=who).status_code == 200
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() + 24 * 3600 - 60)
-    assert client.get(f"/v1/records/{reference}/checkups").status_code == 200
+    assert client.post("/v1/records/checkups", json=who).status_code == 200
     monkeypatch.setattr(time, "time", lambda: real_time() + 24 * 3600 + 60)
-    expired = client.get(f"/v1/records/{reference}/checkups")
+    expired = client.post("/v1/records/checkups", json=who)
     assert expired.status_code == 403 and expired.json()["error"]["code"] == "MOCK-E008"
+
+
+def test_reference_number_is_the_clinics_own_patient_id(fresh: World) -> None:
+    """照会番号 (oqs.md §2, §7): registered by the clinic against a qualification, then
+    carried by later results of that person at that facility — card and number alike."""
+    client = make_client(fresh)
+    who = patient(fresh, "adult-kyokai")
+    registered = client.post("/v1/reference-numbers", json=who | {"reference_number": "診-000123"})
+    assert registered.status_code == 200, registered.text
+    assert registered.json() == {"ReferenceNumber": "診-000123"}
+    body = pin_body(fresh, "adult-kyokai", nonce(client))
+    card = confirm(client, body).json()["MessageBody"]["ResultList"]
+    assert card["ResultOfQualificationConfirmation"][0]["ReferenceNumber"] == "診-000123"
+    by_number = client.post("/v1/confirmations/number", json=who).json()["MessageBody"]
+    entry = by_number["ResultList"]["ResultOfQualificationConfirmation"][0]
+    assert entry["ReferenceNumber"] == "診-000123"
+    other = pin_body(fresh, "family", nonce(client))
+    family = confirm(client, other).json()["MessageBody"]["ResultList"]
+    assert "ReferenceNumber" not in family["ResultOfQualificationConfirmation"][0]
+    # registering again replaces it
+    client.post("/v1/reference-numbers", json=who | {"reference_number": "A-9"})
+    again = client.post("/v1/confirmations/number", json=who).json()["MessageBody"]
+    assert again["ResultList"]["ResultOfQualificationConfirmation"][0]["ReferenceNumber"] == "A-9"
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [("x" * 51, 422), ("", 422), (" 12", 422), ("12\x1b[2J", 422), ("ok", 404)],
+)
+def test_reference_number_refusals(fresh: World, number: str, code: int) -> None:
+    client = make_client(fresh)
+    who = patient(fresh, "adult-kyokai")
+    if code == 404:
+        who["number"] = "999"
+    response = client.post("/v1/reference-numbers", json=who | {"reference_number": number})
+    assert response.status_code == code, response.text
+    assert response.json()["error"]["code"] == ("MOCK-E007" if code == 404 else "MOCK-E006")
 
 
 @pytest.mark.parametrize(

@@ -54,16 +54,16 @@ def test_confirmation_in_process(world: World) -> None:
     result = asyncio.run(go())
     assert result.confirmed and result.validity_label == "有効"
     entry = result.entries[0]
-    assert entry.ratio == "3割" and entry.insurer_name and entry.reference_number
+    assert entry.ratio == "3割" and entry.insurer_name
+    assert entry.pharmacists_info_cons_flg == "1"  # the consent reached the service
 
 
 def test_confirmation_over_tls_and_records(world: World, server: str) -> None:
     async def go() -> tuple[QualificationResult, list[dict[str, Any]], bool]:
         async with OqsClient(world_settings(world, server)) as client:
             result = await pin_round(client, world, "child-preschool")
-            reference = result.entries[0].reference_number
-            assert reference is not None
-            return result, await client.records(reference, "medications"), await client.health()
+            patient = NumberQuery.of_entry(result.entries[0])
+            return result, await client.records(patient, "medications"), await client.health()
 
     result, meds, healthy = asyncio.run(go())
     assert result.confirmed and result.entries[0].ratio == "2割"
