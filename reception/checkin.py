@@ -55,6 +55,7 @@ from reader.terminal_auth import TerminalCertificate
 from reader.transport import CardChannel, Transport
 from reception import redaction
 from reception.camera import FaceMatcher, FaceScenario, SimulatedCamera
+from reception.declaration import LadderStep
 from reception.errors import InputError
 from reception.flow import (
     CardFailed,
@@ -75,6 +76,7 @@ from reception.flow import (
     Prescription,
     ReaderLost,
     ResultReceived,
+    Route,
     State,
     Variant,
     VisualConfirmed,
@@ -148,6 +150,8 @@ class CheckinRequest:
     face: FaceScenario = FaceScenario.SAME
     consents: ConsentsGiven = field(default_factory=ConsentsGiven)
     prescription: Prescription | None = None  # where the clinic asks (CounterRules)
+    route: Route = Route.READER
+    resume: str | None = None  # a pending reception this check-in settles (the counter route)
     staff: str = "staff"
     seed: int | None = None  # the simulated camera's, for reproducible runs
 
@@ -370,8 +374,19 @@ class _Visit:
         self.client, self.store, self.terminal, self.request = client, store, terminal, request
         self.ask = ask
         self.rules = rules
-        self.flow = CheckinFlow(face_tries=face.tries)
-        self.reception_id = store.begin_reception(actor=request.staff)
+        self.flow = CheckinFlow(face_tries=face.tries, route=request.route)
+        self.early_consents: ConsentsGiven | None = None
+        if request.resume is not None:
+            store.reception(request.resume)  # NotFound: a clear message
+            store.record_step(
+                request.resume,
+                LadderStep.COUNTER,
+                f"{request.route.label}で確認を始めました",
+                actor=request.staff,
+            )
+            self.reception_id = request.resume
+        else:
+            self.reception_id = store.begin_reception(actor=request.staff)
         self.channel = CardChannel(transport)
         self.jpki = JpkiClient(self.channel, read_mode=read_mode)
         self.matcher = FaceMatcher(face.threshold)
@@ -414,6 +429,9 @@ class _Visit:
         variant, tries = await self.card(identify, self.jpki)
         self.variant = variant
         flow.apply(CardPlaced(variant))
+        if flow.route is Route.COUNTER:
+            # 居宅同意取得型: the consent question comes first, then identity (PIN or 目視)
+            self.early_consents = await self.ask.give_consents(flow) or ConsentsGiven()
         flow.pin_tries_left = tries
         if tries == 0:
             flow.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
@@ -518,7 +536,7 @@ class _Visit:
         )
 
     async def consents(self) -> bool:
-        given = await self.ask.give_consents(self.flow) or ConsentsGiven()
+        given = self.early_consents or await self.ask.give_consents(self.flow) or ConsentsGiven()
         if self.rules.consent_flow is ConsentFlow.CURRENT:
             # since 2024-10-07 限度額 information is provided by law, without a question
             given = dataclasses.replace(given, limit=True)
@@ -562,6 +580,7 @@ class _Visit:
             apdu_count=apdus,
             timings=self.timings,
             actor=self.request.staff,
+            route=flow.route.value if flow.route is not Route.READER else None,
         )
         return CheckinOutcome(self.reception_id, flow, apdus, self.timings, self.detail)
 

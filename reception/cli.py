@@ -49,7 +49,7 @@ from reception.declaration import (
 )
 from reception.errors import InputError, ReceptionError
 from reception.export import export_csv, export_xml
-from reception.flow import ConsentsGiven, Method, Prescription, State
+from reception.flow import ConsentsGiven, Method, Prescription, Route, State
 from reception.ladder import (
     NumberAnswer,
     confirm_by_number,
@@ -220,8 +220,15 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         raise UsageError("--persona needs --world")
     terminal = _terminal(settings, world)
     store = Store(args.store or settings.store_path)
+    route = Route(args.route)
+    if route is Route.COUNTER and args.method == Method.FACE.value:
+        raise UsageError("居宅同意取得型にはカメラがありません: --method pin か visual です")
+    if args.reception and route is not Route.COUNTER:
+        raise UsageError("--reception settles a pending reception by --route counter")
     request = CheckinRequest(
         Method(args.method),
+        route=route,
+        resume=args.reception,
         pin_source=_pin_source(args),
         face=FaceScenario(args.face),
         consents=args.consent,
@@ -272,6 +279,7 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         "state": flow.state.value,
         "variant": flow.variant.value if flow.variant else None,
         "method": flow.method.value if flow.method else None,
+        "route": flow.route.value,
         "message": flow.message,
         # a stable code for scripts, beside the label staff read
         "fallback_reason": flow.fallback_reason.value if flow.fallback_reason else None,
@@ -496,6 +504,15 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
         choices=sorted(PRESCRIPTION_CHOICES),
         help="処方箋の発行形態 the patient chooses, where the clinic issues electronic "
         "prescriptions (RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS=true)",
+    )
+    c.add_argument(
+        "--route",
+        choices=[r.value for r in Route],
+        default=Route.READER.value,
+        help="counter: 居宅同意取得型 at a staff-held reader (consent first, then pin or visual)",
+    )
+    c.add_argument(
+        "--reception", help="the pending reception this check-in settles (with --route counter)"
     )
     c.add_argument("--extended", action="store_true", help="extended-length certificate reads")
     c.add_argument("--trace", type=Path, help="append the APDU trace here (VERIFY redacted)")

@@ -53,6 +53,7 @@ class LadderStep(enum.StrEnum):
     CERTIFICATE = "資格確認書"
     DECLARATION = "被保険者資格申立書"
     NO_CARD = "持参なし（10割負担）"
+    COUNTER = "居宅同意取得型"
 
 
 NO_CARD_MESSAGE = (

@@ -148,6 +148,19 @@ CARD_DEFECT_MESSAGE = (
 )
 
 
+class Route(enum.StrEnum):
+    """Where the card is read: the patient's face-recognition reader, or — since 2025-04,
+    when it is out of order or the patient cannot operate it — a staff-held reader at the
+    counter (居宅同意取得型, oqs.md §6 rung 0): consent first, then PIN or staff's 目視."""
+
+    READER = "reader"
+    COUNTER = "counter"
+
+    @property
+    def label(self) -> str:
+        return "顔認証付きカードリーダー" if self is Route.READER else "居宅同意取得型"
+
+
 class ConsentFlow(enum.StrEnum):
     """Which reader flow asks the patient (oqs.md §5)."""
 
@@ -253,6 +266,7 @@ class CheckinFlow:
     """One patient's check-in. ``face_tries``: failed captures before face is closed."""
 
     face_tries: int = 3
+    route: Route = Route.READER
     state: State = State.WAITING_CARD
     variant: Variant | None = None
     method: Method | None = None
@@ -278,7 +292,7 @@ class CheckinFlow:
         methods: list[Method] = []
         if self.variant is Variant.PHYSICAL and self.pin_tries_left != 0:
             methods.append(Method.PIN)
-        if self.face_failures < self.face_tries:
+        if self.face_failures < self.face_tries and self.route is Route.READER:
             methods.append(Method.FACE)
         methods.append(Method.VISUAL)
         return methods

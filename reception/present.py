@@ -35,8 +35,10 @@ LADDER_HINT = (
 )
 
 
-def method_label(method: str | None) -> str:
-    return METHOD_LABELS.get(method or "", method or "—")
+def method_label(method: str | None, route: str | None = None) -> str:
+    """「暗証番号」, or 「暗証番号（居宅同意取得型）」 where the staff-held reader read the card."""
+    label = METHOD_LABELS.get(method or "", method or "—")
+    return f"{label}（居宅同意取得型）" if route == "counter" else label
 
 
 def the_entry(result: QualificationResult | None) -> QualificationEntry | None:
@@ -119,7 +121,7 @@ def reception_row(store: Store, reception: Reception) -> list[str]:
     return [
         reception.started_at[11:16],
         entry.name if entry and entry.name else "—",
-        method_label(reception.method),
+        method_label(reception.method, reception.route),
         STATUS_LABELS[reception.status],
         entry.ratio if entry else "—",
         " / ".join(last.notices) if last else "",
@@ -131,7 +133,7 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
     reception = store.reception(reception_id)
     lines = [
         f"受付 {reception.reception_id}  {reception.started_at[:19]}",
-        f"方法 {METHOD_LABELS.get(reception.method or '', '—')}  結果 "
+        f"方法 {method_label(reception.method, reception.route)}  結果 "
         f"{STATUS_LABELS[reception.status]}",
     ]
     if reception.reason:

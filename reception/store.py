@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS receptions (
     apdu_count INTEGER,
     timings TEXT,                           -- JSON: phase → ms
     owner TEXT,                             -- the process running it: "pid:start-ticks"
-    fallback_reason TEXT                    -- a FallbackReason code, when the ladder is next
+    fallback_reason TEXT,                   -- a FallbackReason code, when the ladder is next
+    route TEXT                              -- "counter": 居宅同意取得型 at a staff-held reader
 );
 CREATE INDEX IF NOT EXISTS receptions_day ON receptions(day);
 CREATE TABLE IF NOT EXISTS results (
@@ -178,6 +179,7 @@ class Reception:
     apdu_count: int | None
     fallback_reason: FallbackReason | None
     timings: dict[str, float]
+    route: str | None = None  # "counter": confirmed at the staff-held reader (居宅同意取得型)
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ class Store:
         conn = self._conn()
         conn.executescript(SCHEMA)
         columns = {r["name"] for r in conn.execute("PRAGMA table_info(receptions)")}
-        for column in ("owner", "fallback_reason"):  # a store made before these columns
+        for column in ("owner", "fallback_reason", "route"):  # a store made before these columns
             if column not in columns:
                 conn.execute(f"ALTER TABLE receptions ADD COLUMN {column} TEXT")
         self.interrupted = self._mark_interrupted()
@@ -294,6 +296,7 @@ class Store:
         apdu_count: int | None = None,
         timings: dict[str, float] | None = None,
         actor: str = "terminal",
+        route: str | None = None,
     ) -> None:
         try:
             status = ReceptionStatus(status)
@@ -307,8 +310,8 @@ class Store:
                 "UPDATE receptions SET status = ?, reason = ?, fallback_reason = ?, "
                 "method = coalesce(?, method), variant = coalesce(?, variant), "
                 "certificate_sha256 = coalesce(?, certificate_sha256), finished_at = ?, "
-                "apdu_count = coalesce(?, apdu_count), timings = coalesce(?, timings) "
-                "WHERE reception_id = ?",
+                "apdu_count = coalesce(?, apdu_count), timings = coalesce(?, timings), "
+                "route = coalesce(?, route) WHERE reception_id = ?",
                 (
                     status,
                     reason,
@@ -319,6 +322,7 @@ class Store:
                     at,
                     apdu_count,
                     None if timings is None else json.dumps(timings),
+                    route,
                     reception_id,
                 ),
             ).rowcount
@@ -528,6 +532,7 @@ def _reception(row: sqlite3.Row) -> Reception:
         apdu_count=row["apdu_count"],
         timings=json.loads(row["timings"] or "{}"),
         fallback_reason=_reason(row["fallback_reason"]),
+        route=row["route"],
     )
 
 

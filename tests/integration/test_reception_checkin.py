@@ -24,6 +24,7 @@ from reception.flow import (
     CounterRules,
     Method,
     Prescription,
+    Route,
     State,
 )
 from reception.oqs_client import OqsClient
@@ -259,6 +260,7 @@ class Scripted:
         return "受付 山田"
 
     async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None:
+        self.steps.append("consents")
         return self.consents
 
     async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None:
@@ -321,7 +323,7 @@ def test_wrong_pin_then_right_pin_at_the_reader(world: World, store: Store) -> N
     outcome = interactive(world, store, card, script)
     assert outcome.state is State.CONFIRMED and script.shown_tries == [3, 2]
     assert card.profile.auth_pin.tries_left == 3
-    assert outcome.result.entries[0].reference_number  # the consent reached the service
+    assert outcome.result.entries[0].pharmacists_info_cons_flg == "1"  # the consent arrived
 
 
 def test_blocked_then_face_fails_then_visual(world: World, store: Store) -> None:
@@ -341,3 +343,42 @@ def test_leaving_the_pin_pad_goes_back_to_the_choice(world: World, store: Store)
     script = Scripted([Method.PIN, Method.FACE], pins=[None], faces=[FaceScenario.SAME])
     outcome = interactive(world, store, card_of(world, "family"), script)
     assert outcome.state is State.CONFIRMED and outcome.flow.method is Method.FACE
+
+
+def test_the_counter_route_settles_a_reader_fault(world: World, store: Store) -> None:
+    """oqs.md §6 rung 0: the face-recognition reader fails; staff read the card on their own
+    reader (居宅同意取得型): consent first, then PIN or 目視 — never the camera; the pending
+    reception becomes a normal card confirmation recorded as that route."""
+    pin = pin_of(world, "adult-kyokai")
+    broken = run(
+        world,
+        store,
+        VanishingReader(card_of(world, "adult-kyokai"), 4),
+        CheckinRequest(Method.PIN, pin_source=pin),
+    )
+    assert store.reception(broken.reception_id).status == "pending"
+    script = Scripted([Method.PIN], pins=[world.persona("adult-kyokai")["pin"]])
+    script.consents = ConsentsGiven(medication=True)
+
+    async def go() -> CheckinOutcome:
+        async with in_process(world) as oqs:
+            return await check_in(
+                LoopbackTransport(card_of(world, "adult-kyokai")),
+                oqs,
+                store,
+                terminal_of(world),
+                CheckinRequest(Method.PIN, route=Route.COUNTER, resume=broken.reception_id),
+                interaction=script,
+            )
+
+    outcome = asyncio.run(go())
+    assert outcome.reception_id == broken.reception_id and outcome.state is State.CONFIRMED
+    assert Method.FACE not in outcome.flow.methods()  # a staff-held reader has no camera
+    # the consent question came before the identity check
+    assert script.steps.index("consents") < script.steps.index("choose:choosing-method")
+    reception = store.reception(broken.reception_id)
+    assert reception.status == "confirmed" and reception.route == "counter"
+    assert reception.apdu_count and reception.apdu_count > 0
+    assert [step for step, _ in store.steps_of(reception.reception_id)] == ["居宅同意取得型"]
+    assert outcome.result is not None
+    assert outcome.result.entries[0].pharmacists_info_cons_flg == "1"

@@ -43,7 +43,7 @@ def test_pin_success_with_consents(tui_world: World, tmp_path: Path) -> None:
     receptions = svc.store.receptions_on(now_jst().date())
     assert [r.status for r in receptions] == ["confirmed"]
     result = svc.store.results_of(receptions[0].reception_id)[0]
-    assert result.entries[0].reference_number  # the consents reached the service
+    assert result.entries[0].pharmacists_info_cons_flg == "1"  # the consents reached the service
 
 
 def test_wrong_pin_then_success(tui_world: World, tmp_path: Path) -> None:
