@@ -600,8 +600,12 @@ def _abandon(
 ) -> None:
     """End a check-in that stops by an exception: the reception is ended with the reason
     (and an audit entry) before the exception goes on. A failing store does not hide
-    the original exception."""
+    the original exception. A check-in that was to settle a pending reception (the
+    counter route) leaves it pending, with the reason as a rung."""
     try:
+        if request.resume is not None:
+            store.record_step(request.resume, LadderStep.COUNTER, reason[:300], actor=request.staff)
+            return
         store.finish_reception(
             reception_id,
             status=status,

@@ -108,6 +108,11 @@ class ReaderSettings(BaseModel):
     transport: TransportKind = TransportKind.PCSC
     name: str | None = Field(default=None, description="PC/SC reader (default: the first)")
     extended_length: bool = False
+    counter_name: str | None = Field(
+        default=None,
+        description="the staff-held PC/SC reader of the 居宅同意取得型 route (when the "
+        "face-recognition reader fails or the patient cannot operate it); none: not offered",
+    )
     consent_flow: ConsentFlow = Field(
         default=ConsentFlow.CURRENT,
         description="2024-10: まとめて同意, 限度額 without a question (today's readers); "

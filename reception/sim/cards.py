@@ -116,12 +116,23 @@ class DemoControls:
     world: WorldFiles
     cards: LoopbackCards | VpcdCards
     personas: list[tuple[str, str]] = field(default_factory=list)  # (id, description)
+    counter: LoopbackCards | VpcdCards | None = None  # the staff-held reader (居宅同意取得型)
 
     def place(self, persona: str) -> None:
         self.cards.place(persona, self.world.card(persona))
 
     def remove(self) -> None:
         self.cards.remove()
+        self.remove_from_counter()
+
+    def place_on_counter(self, persona: str) -> None:
+        if self.counter is None:
+            raise NotImplementedError("職員の読み取り機がありません")
+        self.counter.place(persona, self.world.card(persona))
+
+    def remove_from_counter(self) -> None:
+        if self.counter is not None:
+            self.counter.remove()
 
     def toggle_reader(self) -> bool:
         """Unplug (True) or plug back (False) the virtual reader."""

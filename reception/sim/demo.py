@@ -40,10 +40,15 @@ def demo_services(
     cards: LoopbackCards | VpcdCards = (
         VpcdCards(pcsc_slot) if pcsc_slot is not None else LoopbackCards()
     )
+    # the staff-held reader of the 居宅同意取得型 route: vpcd's other slot, or in process
+    counter: LoopbackCards | VpcdCards = (
+        VpcdCards(1 - pcsc_slot) if pcsc_slot is not None else LoopbackCards()
+    )
     demo = DemoControls(
         world,
         cards,
         [(str(p["id"]), str(p.get("description", ""))) for p in world.index["personas"]],
+        counter,
     )
     settings = settings.model_copy(update={"face": world.face_settings(settings.face)})
     return Services(
@@ -55,6 +60,7 @@ def demo_services(
         ),
         cards=cards,
         demo=demo,
+        counter=counter,
     )
 
 

@@ -19,6 +19,7 @@ from reception.oqs_client import OqsClient
 from reception.store import ReceptionStatus
 from reception.tui.desk import CheckinDesk, CheckinFinished
 from reception.tui.reader_panel import METHOD_KEYS, ReaderPanel
+from reception.tui.screens.counter import CounterScreen
 from reception.tui.services import Services
 from reception.tui.text import safe
 from reception.tui.widgets import messages as msg
@@ -69,6 +70,7 @@ class ReceptionApp(App[None]):
 
     def on_mount(self) -> None:
         self.refresh_lists()
+        self.query_one("#ladder-counter").display = self.services.counter is not None
         if self.services.demo is not None:
             self.sub_title = f"デモ — {self.services.cards.description}"
 
@@ -150,6 +152,16 @@ class ReceptionApp(App[None]):
         self.selected = message.reception_id
         self.show_detail(message.reception_id)
         self.query_one("#staff", TabbedContent).active = "tab-detail"
+
+    def on_counter_requested(self, message: msg.CounterRequested) -> None:
+        """The 居宅同意取得型 route for a pending reception, at the staff-held reader."""
+        persona = self.query_one(DemoPanel).persona if self.services.demo else None
+        rid = message.reception_id
+
+        def done(_: object) -> None:
+            self.post_message(msg.ReceptionsChanged(rid))
+
+        self.push_screen(CounterScreen(self.services, self.client, rid, persona), done)
 
     def on_receptions_changed(self, message: msg.ReceptionsChanged) -> None:
         self.refresh_lists()

@@ -25,6 +25,7 @@ def run_terminal(settings: ReceptionSettings) -> int:
         oqs=oqs,
         terminal=terminal,
         cards=PcscCards(settings.reader.name),
+        counter=PcscCards(counter) if (counter := settings.reader.counter_name) else None,
     )
     make_app(services).run()
     return 0

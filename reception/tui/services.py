@@ -26,6 +26,12 @@ class Demo(Protocol):
 
     def remove(self) -> None: ...
 
+    def place_on_counter(self, persona: str) -> None:
+        """Put a persona's card on the staff-held reader (居宅同意取得型)."""
+        ...
+
+    def remove_from_counter(self) -> None: ...
+
     def toggle_reader(self) -> bool:
         """Unplug (True) or plug back (False) the reader; NotImplementedError if it can't."""
         ...
@@ -43,6 +49,7 @@ class Services:
     terminal: Terminal
     cards: CardSource
     demo: Demo | None = None
+    counter: CardSource | None = None  # the staff-held reader (居宅同意取得型), if any
     oqs_transport: httpx.AsyncBaseTransport | None = None  # tests: the service in process
     _tracer: TracingTransport | None = field(default=None, repr=False)
 

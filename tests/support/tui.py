@@ -36,6 +36,7 @@ def services(
     settings = ReceptionSettings(data_dir=tmp_path / "data", reader=reader or ReaderSettings())
     files = WorldFiles.open(world.directory)
     cards = LoopbackCards()
+    counter = LoopbackCards()  # the staff-held reader (居宅同意取得型)
     app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
     pem = (world.terminal_cert).read_text()
     transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=with_client_cert(app, pem))
@@ -53,7 +54,10 @@ def services(
         oqs=OqsSettings(retries=0),
         terminal=Terminal.load(world.terminal_cert, world.terminal_key, world.face_certificate),
         cards=cards,
-        demo=DemoControls(files, cards, [(str(p["id"]), "") for p in world.index["personas"]]),
+        demo=DemoControls(
+            files, cards, [(str(p["id"]), "") for p in world.index["personas"]], counter
+        ),
+        counter=counter,
         oqs_transport=transport,
     )
 
@@ -62,7 +66,7 @@ def text(app: DOMNode, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
 
-def shown(app: ReceptionApp, selector: str) -> bool:
+def shown(app: DOMNode, selector: str) -> bool:
     """Displayed, and so is every container around it."""
     widget = app.query_one(selector)
     return all(node.display for node in [widget, *widget.ancestors] if isinstance(node, Widget))

@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Button, Input, Select
 
 from mock_oqs.world import World
 from reception.flow import ConsentFlow
@@ -15,7 +16,9 @@ from reception.results import QualificationEntry
 from reception.settings import ReaderSettings
 from reception.store import now_jst
 from reception.tui.app import ReceptionApp
+from reception.tui.screens.counter import CounterScreen
 from reception.tui.services import Services
+from reception.tui.widgets.demo import DemoPanel
 from tests.support.tui import at_view, drive, pin_to, services, shown, text, until
 
 
@@ -145,3 +148,43 @@ def test_the_pre_2024_flow_stays_available(tui_world: World, tmp_path: Path) -> 
     assert entry.pharmacists_info_cons_flg == "1"
     assert entry.limit_application_certificate_related_cons_flg == "0"
     assert entry.limit_application_certificate_related_info is None
+
+
+def test_a_broken_reader_then_the_counter_route(tui_world: World, tmp_path: Path) -> None:
+    """oqs.md §6: the reader fails → pending with the rungs; staff read the card on their
+    own reader (居宅同意取得型): consent first, then the patient's PIN; confirmed as that
+    route on the same reception."""
+    svc = services(tui_world, tmp_path)
+    pin = tui_world.persona("adult-kyokai")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        app.query_one(DemoPanel).toggle_reader()  # the face-recognition reader fails
+        app.query_one(DemoPanel).query_one("#persona", Select).value = "adult-kyokai"
+        app.place_card("adult-kyokai")
+        await until(pilot, lambda: "保留" in text(app, "#detail"))
+        assert "居宅同意取得型" in text(app, "#detail")
+        app.query_one("#ladder-counter", Button).press()
+        await until(pilot, lambda: isinstance(app.screen, CounterScreen))
+        screen = app.screen
+        screen.query_one("#counter-place", Button).press()  # (demo) the card on their reader
+        await until(pilot, lambda: shown(screen, "#counter-bundle"))
+        assert not shown(screen, "#counter-pin")  # the consent comes before identity
+        screen.query_one("#counter-bundle", Button).press()
+        await until(pilot, lambda: shown(screen, "#counter-method-pin"))
+        screen.query_one("#counter-method-pin", Button).press()
+        await until(pilot, lambda: shown(screen, "#counter-pin-input"))
+        screen.query_one("#counter-pin-input", Input).value = "12"
+        screen.query_one("#counter-pin-ok", Button).press()
+        await until(pilot, lambda: "4桁" in text(screen, "#counter-status"))
+        screen.query_one("#counter-pin-input", Input).value = pin
+        screen.query_one("#counter-pin-ok", Button).press()
+        await until(pilot, lambda: "資格確認できました" in text(screen, "#counter-status"))
+        screen.query_one("#counter-close", Button).press()
+        await until(pilot, lambda: "暗証番号（居宅同意取得型）" in text(app, "#detail"))
+
+    asyncio.run(drive(svc, scenario))
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert reception.status == "confirmed" and reception.route == "counter"
+    entry = svc.store.results_of(reception.reception_id)[-1].entries[0]
+    assert entry.pharmacists_info_cons_flg == "1"

@@ -24,7 +24,12 @@ from reception.present import reception_detail
 from reception.store import Store
 from reception.tui.screens import DeclarationScreen, NumberQueryScreen
 from reception.tui.text import safe
-from reception.tui.widgets.messages import DeveloperNote, ReceptionsChanged, ReportsFailedWorkers
+from reception.tui.widgets.messages import (
+    CounterRequested,
+    DeveloperNote,
+    ReceptionsChanged,
+    ReportsFailedWorkers,
+)
 
 
 class ReceptionDetail(TabPane, ReportsFailedWorkers):
@@ -46,6 +51,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
                 yield Button("マイナポータルを確認", id="ladder-portal")
                 yield Button("資格確認書で照会", id="ladder-number")
                 yield Button("申立書を作る", id="ladder-declare", variant="warning")
+                yield Button("居宅同意取得型で確認", id="ladder-counter")
                 yield Button("持参なし（10割）", id="ladder-no-card", variant="error")
 
     def show(self, reception_id: str) -> None:
@@ -72,6 +78,13 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             return
         field.value = ""
         self._changed(self.reception_id)
+
+    @on(Button.Pressed, "#ladder-counter")
+    def _counter(self) -> None:
+        if self.reception_id is None:
+            self.notify("受付を選んでください", severity="warning")
+            return
+        self.post_message(CounterRequested(self.reception_id))
 
     @on(Button.Pressed, "#ladder-no-card")
     def _no_card(self) -> None:

@@ -24,6 +24,14 @@ class ReceptionsChanged(Message):
         self.reception_id = reception_id
 
 
+class CounterRequested(Message):
+    """Staff chose the 居宅同意取得型 route for a pending reception."""
+
+    def __init__(self, reception_id: str) -> None:
+        super().__init__()
+        self.reception_id = reception_id
+
+
 class DeveloperNote(Message):
     """A line for the developer view (views shown, service requests, failures' detail)."""
 
