@@ -61,7 +61,9 @@ def test_demo_runs_one_checkin_and_stops_everything(session: Path, tmp_path: Pat
     wait_for("残り3回")
     tmux("send-keys", "-t", SESSION, pin, "Enter")
     wait_for("情報の提供に同意しますか")
-    tmux("send-keys", "-t", SESSION, "y")
+    tmux("send-keys", "-t", SESSION, "y")  # まとめて同意
+    wait_for("処方箋の受け取り方")  # the demo clinic issues electronic prescriptions
+    tmux("send-keys", "-t", SESSION, "1")
     wait_for("受付が完了しました")
     assert "3割" in screen() and "確認済" in screen()
     assert pin not in screen().replace("残り3回", "")  # the PIN is never on screen
