@@ -483,6 +483,7 @@ def _seed_persona(
         # a certificate ends on the holder's birthday, the 5th after issue (card.md §2)
         birth = _on_birthday(spec.cert_expires, birth.year)
     name, kana, sex = _person_name(rng)
+    family = name.split(" ")[0]
     address, post = rng.choice(ADDRESSES)
     registry.add_person(
         conn,
@@ -527,7 +528,8 @@ def _seed_persona(
                 symbol=symbol,
                 number=ident,
                 branch=branch,
-                insured_name=name,
+                # 被保険者: a dependant's is the insured family member, not the patient
+                insured_name=name if qual["personal_family"] == "1" else f"{family} 健一",
                 card_classification="01",
                 **_certificate_dates(qual, today),
             ),

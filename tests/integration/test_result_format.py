@@ -41,7 +41,12 @@ def card_request(world: World, client: httpx.Client, persona: str) -> dict[str, 
 def check_person(entry: ET.Element, person: dict[str, Any]) -> None:
     family, given = person["name"].split(" ")
     assert entry.findtext("Name") == f"{family}\u3000{given}"
-    assert entry.findtext("InsuredName", "").count("\u3000") == 1
+    insured = entry.findtext("InsuredName", "")
+    assert insured.count("\u3000") == 1 and insured.startswith(family + "\u3000")
+    # a dependant (家族) is not the insured person (被保険者)
+    assert (insured == f"{family}\u3000{given}") == (
+        entry.findtext("PersonalFamilyClassification") == "1"
+    )
     kana = entry.findtext("NameKana", "")
     assert all(0xFF61 <= ord(c) <= 0xFF9F or c == " " for c in kana), kana
     assert unicodedata.normalize("NFKC", kana) == person["name_kana"]
