@@ -16,7 +16,6 @@ Dates are relative to ``today`` (the seeding day by default), so that "expired
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -700,37 +699,59 @@ def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today:
         address, post = ADDRESSES[i % len(ADDRESSES)]
         birth = today - dt.timedelta(days=rng.randrange(_years(1), _years(99)))
         persons.append((person_id, None, name, kana, sex, birth.isoformat(), address, post, None))
+        number = f"{i:08d}"
         turning = late_elderly_from(birth)
-        first = Qualification(
-            person_id=person_id,
-            insurer_number=insurers[i % len(insurers)],
-            symbol=f"{10000 + i // 10_000}",
-            number=f"{i:08d}",
-            branch="00",
-            personal_family="1",
-            insured_name="",
-            card_classification="01",
-            qualification_date=qualified,
-            registered_on=qualified,
+        # rows as registry.QUALIFICATION_INSERT orders them (built directly: a million of
+        # them are made for bench-oqs)
+        koki_from = max(turning, qualified).isoformat()
+        koki = (
+            person_id,
+            KOKI,
+            "",
+            number,
+            "",
+            "1",
+            "",
+            "01",
+            koki_from,
+            None,
+            None,
+            (max(turning, qualified) - dt.timedelta(days=14)).isoformat(),
+            10,
+            0,
+            None,
+            None,
+            None,
+            koki_from,
+            koki_from,
+            *([None] * 7),
         )
-        koki = Qualification(
-            person_id=person_id,
-            insurer_number=KOKI,
-            symbol="",
-            number=f"{i:08d}",
-            branch="",
-            personal_family="1",
-            insured_name="",
-            card_classification="01",
-            qualification_date=max(turning, qualified),
-            registered_on=max(turning, qualified) - dt.timedelta(days=14),
-            ratio_percent=10,
-        )
-        if turning <= qualified:
-            quals.append(registry.qualification_row(koki))
-        else:
-            lost = dataclasses.replace(first, disqualification_date=turning, reason_of_loss="03")
-            quals += [registry.qualification_row(lost), registry.qualification_row(koki)]
+        if turning > qualified:
+            quals.append(
+                (
+                    person_id,
+                    insurers[i % len(insurers)],
+                    f"{10000 + i // 10_000}",
+                    number,
+                    "00",
+                    "1",
+                    "",
+                    "01",
+                    qualified.isoformat(),
+                    turning.isoformat(),
+                    "03",
+                    qualified.isoformat(),
+                    None,
+                    0,
+                    None,
+                    None,
+                    None,
+                    qualified.isoformat(),
+                    qualified.isoformat(),
+                    *([None] * 7),
+                )
+            )
+        quals.append(koki)
         if len(persons) == 50_000 or i == count - 1:  # in batches: a million fit in memory
             with registry.transaction(conn):
                 conn.executemany("INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", persons)

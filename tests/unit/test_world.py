@@ -222,6 +222,20 @@ def test_extra_persons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     conn = registry.connect(out / "registry.sqlite", readonly=True)
     assert conn.execute("SELECT COUNT(*) FROM persons WHERE persona IS NULL").fetchone()[0] == 2000
     assert conn.execute("SELECT COUNT(*) FROM qualifications").fetchone()[0] >= 2000
+    # each has exactly one qualification valid today, and none outlives the 75th birthday
+    valid_today = conn.execute(
+        "SELECT person_id, COUNT(*) FROM qualifications WHERE person_id LIKE 'X%' "
+        "AND qualification_date <= ?1 AND (disqualification_date IS NULL "
+        "OR disqualification_date > ?1) GROUP BY person_id",
+        (TODAY.isoformat(),),
+    ).fetchall()
+    assert len(valid_today) == 2000 and {n for _, n in valid_today} == {1}
+    late = conn.execute(
+        "SELECT COUNT(*) FROM qualifications q JOIN persons p USING (person_id) "
+        "WHERE q.insurer_number NOT LIKE '39%' AND (q.disqualification_date IS NULL "
+        "OR q.disqualification_date > date(p.birth_date, '+75 years'))"
+    ).fetchone()[0]
+    assert late == 0
     index = json.loads((out / "world.json").read_text())
     assert index["extra_persons"] == 2000
 
