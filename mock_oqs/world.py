@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mock_oqs import registry
@@ -569,13 +570,7 @@ def _seed_persona(
         )
     if spec.certificate != "none":
         cert = profile.certificate()
-        registry.link_certificate(
-            conn,
-            serial=cert.serial_number,
-            person_id=person_id,
-            fingerprint=hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest().upper(),
-            not_after=cert.not_valid_after_utc.date(),
-        )
+        _link(conn, cert, person_id)
         if spec.certificate == "revoked":
             registry.revoke_certificate(
                 conn, person_id, dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
@@ -593,6 +588,17 @@ def _seed_persona(
         name=name,
         name_kana=kana,
         previous_card=previous,
+    )
+
+
+def _link(conn: sqlite3.Connection, cert: x509.Certificate, person_id: str) -> None:
+    """保険証利用登録: the certificate linked to its holder in the registry."""
+    registry.link_certificate(
+        conn,
+        serial=cert.serial_number,
+        person_id=person_id,
+        fingerprint=hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest().upper(),
+        not_after=cert.not_valid_after_utc.date(),
     )
 
 
@@ -621,13 +627,7 @@ def _seed_previous_card(
     name = f"cards/{spec.id}-previous.json"
     save_profile(profile, out / name)
     cert = profile.certificate()
-    registry.link_certificate(
-        conn,
-        serial=cert.serial_number,
-        person_id=person_id,
-        fingerprint=hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest().upper(),
-        not_after=cert.not_valid_after_utc.date(),
-    )
+    _link(conn, cert, person_id)
     reissued = today - dt.timedelta(days=spec.reissued_days_ago)
     registry.revoke_serial(
         conn, cert.serial_number, dt.datetime.combine(reissued, dt.time(), tzinfo=dt.UTC)

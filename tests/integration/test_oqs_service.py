@@ -36,6 +36,7 @@ from tests.support.oqs import (
     face_body,
     make_client,
     nonce,
+    patient_numbers,
     pin_body,
     with_client_cert,
 )
@@ -186,16 +187,7 @@ def test_no_client_certificate(world: World) -> None:
 
 def test_by_number(world: World, client: httpx.Client) -> None:
     def ask(persona: str, which: str = "current", **over: str) -> httpx.Response:
-        entry = world.persona(persona)
-        n = entry["numbers"]
-        body = {
-            "insurer_number": n[f"{which}_insurer_number"],
-            "symbol": n[f"{which}_symbol"],
-            "number": n[f"{which}_number"],
-            "branch": n[f"{which}_branch"],
-            "birth_date": entry["birth_date"].replace("-", ""),
-            "limit_consent": True,
-        }
+        body: dict[str, Any] = patient_numbers(world, persona, which) | {"limit_consent": True}
         body.update(over)
         return client.post("/v1/confirmations/number", json=body)
 
@@ -245,22 +237,10 @@ def fresh(world: World, tmp_path: Path) -> World:
     return World.load(tmp_path / "w")
 
 
-def patient(world: World, persona: str) -> dict[str, str]:
-    entry = world.persona(persona)
-    n = entry["numbers"]
-    return {
-        "insurer_number": n["current_insurer_number"],
-        "symbol": n["current_symbol"],
-        "number": n["current_number"],
-        "branch": n["current_branch"],
-        "birth_date": entry["birth_date"].replace("-", ""),
-    }
-
-
 def test_consent_gated_records(fresh: World) -> None:
     """The consent at this facility is the key to the records (oqs.md §5, §7)."""
     client = make_client(fresh)
-    who = patient(fresh, "adult-kyokai")
+    who = patient_numbers(fresh, "adult-kyokai")
     before = client.post("/v1/records/medications", json=who)
     assert before.status_code == 403 and before.json()["error"]["code"] == "MOCK-E008"
     body = pin_body(fresh, "adult-kyokai", nonce(client), medication=True)
@@ -283,7 +263,7 @@ def test_consent_records_last_24_hours(fresh: World, monkeypatch: pytest.MonkeyP
     client = make_client(fresh)
     body = pin_body(fresh, "adult-kyokai", nonce(client), checkup=True, limit=True)
     assert confirm(client, body).status_code == 200
-    who = patient(fresh, "adult-kyokai")
+    who = patient_numbers(fresh, "adult-kyokai")
     assert client.post("/v1/records/checkups", json=who).status_code == 200
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() + 24 * 3600 - 60)
@@ -297,7 +277,7 @@ def test_reference_number_is_the_clinics_own_patient_id(fresh: World) -> None:
     """照会番号 (oqs.md §2, §7): registered by the clinic against a qualification, then
     carried by later results of that person at that facility — card and number alike."""
     client = make_client(fresh)
-    who = patient(fresh, "adult-kyokai")
+    who = patient_numbers(fresh, "adult-kyokai")
     registered = client.post("/v1/reference-numbers", json=who | {"reference_number": "診-000123"})
     assert registered.status_code == 200, registered.text
     assert registered.json() == {"ReferenceNumber": "診-000123"}
@@ -322,7 +302,7 @@ def test_reference_number_is_the_clinics_own_patient_id(fresh: World) -> None:
 )
 def test_reference_number_refusals(fresh: World, number: str, code: int) -> None:
     client = make_client(fresh)
-    who = patient(fresh, "adult-kyokai")
+    who = patient_numbers(fresh, "adult-kyokai")
     if code == 404:
         who["number"] = "999"
     response = client.post("/v1/reference-numbers", json=who | {"reference_number": number})

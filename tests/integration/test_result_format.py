@@ -14,7 +14,7 @@ import pytest
 from mock_oqs.world import World, persona_ids
 from mock_oqs.xml import render_xml
 from reception.results import QualificationResult
-from tests.support.oqs import confirm, face_body, make_client, nonce, pin_body
+from tests.support.oqs import confirm, face_body, make_client, nonce, patient_numbers, pin_body
 from tests.support.stack import WORLD_TODAY
 from tests.support.xmlmsg import CONSENT_FLAGS, check_xmlmsg, entries
 
@@ -92,15 +92,7 @@ def test_card_results_are_real_result_files(
 def test_number_results_are_real_result_files(
     world: World, client: httpx.Client, persona: str
 ) -> None:
-    numbers = world.persona(persona)["numbers"]
-    body = {
-        "insurer_number": numbers["current_insurer_number"],
-        "symbol": numbers["current_symbol"],
-        "number": numbers["current_number"],
-        "branch": numbers["current_branch"],
-        "birth_date": world.persona(persona)["birth_date"].replace("-", ""),
-        "limit_consent": True,
-    }
+    body = patient_numbers(world, persona) | {"limit_consent": True}
     response = client.post("/v1/confirmations/number", json=body, headers=XML)
     assert response.status_code == 200, response.text
     root = check_xmlmsg(response.content)

@@ -23,7 +23,15 @@ from reception.oqs_client import NumberQuery, OqsClient
 from reception.results import QualificationResult
 from reception.settings import OqsSettings
 from reception.store import ReceptionStatus, Store
-from tests.support.oqs import b64, confirm, make_client, nonce, pin_body, with_client_cert
+from tests.support.oqs import (
+    b64,
+    confirm,
+    make_client,
+    nonce,
+    patient_numbers,
+    pin_body,
+    with_client_cert,
+)
 from tests.support.stack import WORLD_TODAY
 
 
@@ -49,15 +57,7 @@ def card_answer(world: World, persona: str, today: dt.date, *, card: str | None 
 
 
 def number_answer(world: World, persona: str, which: str, today: dt.date) -> dict[str, Any]:
-    entry = world.persona(persona)
-    numbers = entry["numbers"]
-    body = {
-        "insurer_number": numbers[f"{which}_insurer_number"],
-        "symbol": numbers[f"{which}_symbol"],
-        "number": numbers[f"{which}_number"],
-        "branch": numbers[f"{which}_branch"],
-        "birth_date": entry["birth_date"].replace("-", ""),
-    }
+    body = patient_numbers(world, persona, which)
     response = make_client(world, today=today).post("/v1/confirmations/number", json=body)
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()

@@ -130,6 +130,19 @@ def confirm(client: httpx.Client, body: dict[str, Any], **kw: Any) -> httpx.Resp
     return client.post("/v1/confirmations/card", json=body, **kw)
 
 
+def patient_numbers(world: World, persona: str, which: str = "current") -> dict[str, str]:
+    """A persona's qualification numbers and birth date, as by-number requests send them."""
+    entry = world.persona(persona)
+    n = entry["numbers"]
+    return {
+        "insurer_number": n[f"{which}_insurer_number"],
+        "symbol": n[f"{which}_symbol"],
+        "number": n[f"{which}_number"],
+        "branch": n[f"{which}_branch"],
+        "birth_date": entry["birth_date"].replace("-", ""),
+    }
+
+
 def terminal_key(world: World) -> ec.EllipticCurvePrivateKey:
     key = serialization.load_pem_private_key((world.terminal_key).read_bytes(), password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)

@@ -145,12 +145,7 @@ def test_registry_is_consistent(world: World) -> None:
     ).fetchone()[0]
     assert multiple == 2
     # nobody stays with another insurer past the 75th birthday: there 後期 starts
-    late = conn.execute(
-        "SELECT COUNT(*) FROM qualifications q JOIN persons p USING (person_id) "
-        "WHERE q.insurer_number NOT LIKE '39%' AND (q.disqualification_date IS NULL "
-        "OR q.disqualification_date > date(p.birth_date, '+75 years'))"
-    ).fetchone()[0]
-    assert late == 0
+    assert past_75(conn) == 0
     note = conn.execute(
         "SELECT public_expense_note FROM persons WHERE persona = 'public-expense'"
     ).fetchone()[0]
@@ -210,6 +205,16 @@ def test_cli_seed_revoke_and_bad_input(
     assert "not a whole number" in capsys.readouterr().err
 
 
+def past_75(conn: sqlite3.Connection) -> int:
+    """Qualifications of an insurer other than 後期 that outlive the 75th birthday."""
+    count: int = conn.execute(
+        "SELECT COUNT(*) FROM qualifications q JOIN persons p USING (person_id) "
+        "WHERE q.insurer_number NOT LIKE '39%' AND (q.disqualification_date IS NULL "
+        "OR q.disqualification_date > date(p.birth_date, '+75 years'))"
+    ).fetchone()[0]
+    return count
+
+
 def test_extra_persons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "big"
     assert (
@@ -230,12 +235,7 @@ def test_extra_persons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         (TODAY.isoformat(),),
     ).fetchall()
     assert len(valid_today) == 2000 and {n for _, n in valid_today} == {1}
-    late = conn.execute(
-        "SELECT COUNT(*) FROM qualifications q JOIN persons p USING (person_id) "
-        "WHERE q.insurer_number NOT LIKE '39%' AND (q.disqualification_date IS NULL "
-        "OR q.disqualification_date > date(p.birth_date, '+75 years'))"
-    ).fetchone()[0]
-    assert late == 0
+    assert past_75(conn) == 0
     index = json.loads((out / "world.json").read_text())
     assert index["extra_persons"] == 2000
 
