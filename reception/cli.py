@@ -19,7 +19,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -354,6 +357,64 @@ def cmd_no_card(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return 0
 
 
+def cmd_link(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    """The folder interface, in the foreground until Ctrl+C or SIGTERM; or, with --send,
+    one request dropped into req/ and its answer waited for (a tool for developers)."""
+    folder = args.folder or settings.link.folder
+    if folder is None:
+        raise UsageError("no folder: give --folder DIR (or set link.folder)")
+    if args.send:
+        return _send(folder, args.send, args.timeout)
+    from reception.link import Link  # the watcher only for this command
+
+    world = _world(args)
+    terminal = _terminal(settings, world)
+    with oqs_for(args, settings, world) as client:
+
+        async def serve() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            link = Link(
+                folder,
+                client,
+                institution_code=terminal.institution_code,
+                keep_done=not args.remove_done,
+                on_event=lambda e: _err(f"{e.at} {e.kind} {e.name} {e.detail}".rstrip()),
+            )
+            link.prepare()
+            _err(f"reception link: watching {link.req} (answers in {link.res}); Ctrl+C stops")
+            async with client:
+                await link.run(stop)
+
+        asyncio.run(serve())
+    return 0
+
+
+def _send(folder: Path, request: Path, timeout: float) -> int:
+    """Drop ``request`` into req/ whole (hidden name, then renamed) and print its answer."""
+    from reception.link import answer_name
+
+    try:
+        data = request.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{request}: {exc}") from None
+    (folder / "req").mkdir(parents=True, exist_ok=True)
+    hidden = folder / "req" / f".{request.name}.tmp"
+    hidden.write_bytes(data)
+    os.replace(hidden, folder / "req" / request.name)
+    answer = folder / "res" / answer_name(request.name)
+    deadline = time.monotonic() + timeout
+    while not answer.exists():
+        if time.monotonic() > deadline:
+            _err(f"reception link: no answer in {timeout:g} s ({answer}); is the link running?")
+            return EXIT_ERROR
+        time.sleep(0.01)
+    sys.stdout.buffer.write(answer.read_bytes())
+    return 0
+
+
 def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     store = Store(args.store or settings.store_path)
     items = store.pending()
@@ -587,6 +648,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--world", type=Path, help="reuse this world (default: a new one)")
     t.add_argument("--loopback", action="store_true", help="cards in process, not via pcscd")
 
+    k = add(
+        "link",
+        help="the folder interface for clinic software (req/ → res/, face/)",
+        description="Watch DIR/req and answer into DIR/res as a 資格確認端末 does (oqs.md §7).",
+    )
+    k.add_argument("--folder", type=Path, help="the shared folder (default: link.folder)")
+    k.add_argument("--world", type=Path, help="a simulator world (its service and terminal)")
+    k.add_argument(
+        "--remove-done", action="store_true", help="remove answered requests (default: req/done/)"
+    )
+    k.add_argument("--send", type=Path, help="drop this request file in and print its answer")
+    k.add_argument("--timeout", type=float, default=10.0, help="seconds --send waits")
+
     e = add("export", help="a day's results as XmlMsg files or CSV")
     e.add_argument("--date", type=iso_date, required=True)
     e.add_argument("--format", choices=["xml", "csv"], required=True)
@@ -602,6 +676,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, ReceptionSettings], int]] = {
     "step": cmd_step,
     "confirm-number": cmd_confirm_number,
     "no-card": cmd_no_card,
+    "link": cmd_link,
     "demo": cmd_demo,
     "export": cmd_export,
 }

@@ -64,8 +64,12 @@ def _element(parent: ET.Element, name: str, value: Any) -> None:
         child.text = printable(str(value))
 
 
+ENCODINGS = {"0": ("UTF-8", "utf-8"), "1": ("Shift_JIS", "cp932")}
+
+
 def xml_message(result: QualificationResult) -> bytes:
-    """The result as a real result file: ``XmlMsg`` with its two parts, nothing else."""
+    """The result as a real result file: ``XmlMsg`` with its two parts, nothing else, in
+    the encoding its ``CharacterCodeIdentifier`` names (0 UTF-8, 1 Shift_JIS)."""
     data = result.model_dump(by_alias=True, exclude_none=True, exclude={"mock_notices"})
     root = ET.Element("XmlMsg")
     for key in ("MessageHeader", "MessageBody"):
@@ -74,7 +78,12 @@ def xml_message(result: QualificationResult) -> bytes:
             _element(child, name, value)
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + body + "\n").encode()
+    name, codec = ENCODINGS.get(
+        result.message_header.character_code_identifier or "0", ENCODINGS["0"]
+    )
+    text = f'<?xml version="1.0" encoding="{name}" standalone="no"?>\n{body}\n'
+    # what Shift_JIS cannot carry becomes a character reference, never an error
+    return text.encode(codec, errors="xmlcharrefreplace")
 
 
 def result_file_name(result: QualificationResult, reception_id: str) -> str:

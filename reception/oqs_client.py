@@ -50,6 +50,7 @@ class NumberQuery(BaseModel):
     branch: str = ""
     birth_date: dt.date
     limit_consent: bool = False
+    arbitrary_file_identifier: str | None = None  # echoed in the answer's header
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -61,6 +62,8 @@ class NumberQuery(BaseModel):
         }
         if self.branch:
             body["branch"] = self.branch
+        if self.arbitrary_file_identifier:
+            body["arbitrary_file_identifier"] = self.arbitrary_file_identifier
         return body
 
     @classmethod
@@ -81,7 +84,11 @@ class NumberQuery(BaseModel):
 
     def patient(self) -> dict[str, Any]:
         """The numbers alone: how records and 照会番号 requests name a patient."""
-        return {k: v for k, v in self.body().items() if k != "limit_consent"}
+        return {
+            k: v
+            for k, v in self.body().items()
+            if k not in ("limit_consent", "arbitrary_file_identifier")
+        }
 
 
 class CardConfirmation(BaseModel):

@@ -128,6 +128,16 @@ class ReaderSettings(BaseModel):
         return CounterRules(self.consent_flow, self.electronic_prescriptions)
 
 
+class LinkSettings(BaseModel):
+    """The folder interface for clinic software (oqs.md §7)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    folder: Path | None = Field(
+        default=None, description="the shared folder (req/, res/, face/); none: no link"
+    )
+
+
 class ReceptionSettings(BaseSettings):
     """Everything the terminal can be told."""
 
@@ -145,6 +155,7 @@ class ReceptionSettings(BaseSettings):
     oqs: OqsSettings = OqsSettings()
     face: FaceSettings = FaceSettings()
     reader: ReaderSettings = ReaderSettings()
+    link: LinkSettings = LinkSettings()
 
     @property
     def store_path(self) -> Path:

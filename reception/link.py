@@ -1,0 +1,308 @@
+"""The folder interface of the 資格確認端末 (oqs.md §7): what a レセコン / 電子カルテ talks to.
+
+``DIR/req``: the clinic software drops a request; the answer appears in ``DIR/res`` with
+the same name, ``req`` replaced by ``res``; ``DIR/face``: every card confirmation at the
+reader, as it completes. Every answer is written under a hidden name and renamed, so a
+watcher on ``res/`` never reads half a file. A request answered is moved to
+``req/done/`` (or removed): a restart does not answer it again — and a request whose
+answer is already there (the terminal died between the two steps) is only moved.
+
+Requests (the element names of oqs.md §7):
+
+- ``OQSsiquc01req_*``: one query by 保険者番号・記号・番号・枝番 and birth date;
+- ``OQSsiimm01req_*``: register the clinic's 照会番号 (``ReferenceNumber``) for a patient;
+- ``YZKsiquc01req_*`` / ``TKKsiquc01req_*``: 薬剤情報 / 特定健診情報 of a consenting patient.
+
+A request that cannot be answered gets an answer all the same, ``SegmentOfResult`` 9 with
+a mock error code (there is no public list of the real ones; oqs.md §3):
+
+=========  ==============================================================================
+LINK-E001  not a well-formed XML document, or not in the encoding it declares
+LINK-E002  the file name's prefix is not a request this terminal answers
+LINK-E003  a required element is missing or malformed (the message names it)
+LINK-E004  the file is larger than 1 MiB
+LINK-E005  the service could not answer (unreachable, or it refused the request)
+LINK-E006  no consent for these records at this clinic (24 h after the card confirmation)
+=========  ==============================================================================
+
+A file that is not yet well-formed XML and was written in the last two seconds is taken
+for one still being written (a writer that has not finished): it is tried again once it
+has not changed for a moment, and only then answered as broken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reception.export import write_atomically, xml_message
+from reception.oqs_client import NumberQuery, OqsClient, OqsError
+from reception.results import QualificationResult, xml_to_message
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 1024 * 1024
+STILL_WRITING_SECONDS = 2.0
+RETRY_SECONDS = 0.25
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
+class LinkError(Exception):
+    """A request answered with ``SegmentOfResult`` 9."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LinkEvent:
+    """One thing the link did, for the staff console and the log."""
+
+    at: str
+    kind: str  # request | answer | error | face
+    name: str
+    detail: str = ""
+
+
+def answer_name(request: str) -> str:
+    """``OQSsiquc01req_0001.xml`` → ``OQSsiquc01res_0001.xml`` (oqs.md §7)."""
+    return request.replace("req", "res", 1) if "req" in request else f"res_{request}"
+
+
+def is_request_file(path: Path) -> bool:
+    """A visible ``.xml`` file: hidden and temporary names are how writers write whole."""
+    return path.suffix.lower() == ".xml" and not path.name.startswith((".", "~"))
+
+
+class Link:
+    """The folder interface over one directory, answering through the service."""
+
+    def __init__(
+        self,
+        folder: Path,
+        client: OqsClient,
+        *,
+        institution_code: str,
+        keep_done: bool = True,
+        on_event: Callable[[LinkEvent], None] | None = None,
+    ) -> None:
+        self.folder = folder
+        self.req, self.res, self.face = folder / "req", folder / "res", folder / "face"
+        self.done = self.req / "done"
+        self.client = client
+        self.institution_code = institution_code
+        self.keep_done = keep_done
+        self.on_event = on_event
+        self._busy: set[str] = set()
+
+    def prepare(self) -> None:
+        """The folders, and no half-written answer of a terminal that was killed."""
+        for directory in (self.req, self.res, self.face, self.done):
+            directory.mkdir(parents=True, exist_ok=True)
+        for directory in (self.res, self.face):
+            for stale in directory.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
+
+    def _event(self, kind: str, name: str, detail: str = "") -> None:
+        event = LinkEvent(dt.datetime.now(JST).isoformat(timespec="seconds"), kind, name, detail)
+        log.info("link %s %s %s", kind, name, detail)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    # -- the watcher ---------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Answer what is waiting, then every request as it arrives, until ``stop``."""
+        from watchfiles import Change, awatch  # only the link needs the watcher
+
+        self.prepare()
+        for path in sorted(self.req.iterdir()):
+            await self.handle(path)
+        async for changes in awatch(
+            self.req, stop_event=stop, step=5, debounce=400, recursive=False
+        ):
+            for change, name in sorted(changes, key=lambda c: c[1]):
+                if change is not Change.deleted:
+                    await self.handle(Path(name))
+
+    async def handle(self, path: Path) -> Path | None:
+        """Answer one request file; the answer's path, or None (not a request, already
+        answered, or still being written — then it is tried again shortly)."""
+        if not is_request_file(path) or path.parent != self.req or path.name in self._busy:
+            return None
+        self._busy.add(path.name)
+        try:
+            return await self._handle(path)
+        finally:
+            self._busy.discard(path.name)
+
+    async def _handle(self, path: Path) -> Path | None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None  # moved or removed meanwhile
+        answer = self.res / answer_name(path.name)
+        with contextlib.suppress(FileNotFoundError):
+            if answer.stat().st_mtime_ns >= stat.st_mtime_ns:
+                self._retire(path)  # answered before a restart: never twice
+                return None
+        request: dict[str, Any] | None = None
+        error: LinkError | None = None
+        if path.name.split("_", 1)[0] not in HANDLERS:
+            error = LinkError("LINK-E002", f"この端末が答える要求ではありません（{path.name}）")
+        else:
+            try:
+                data = await asyncio.to_thread(_read, path, stat.st_size)
+                if data is None:
+                    error = LinkError("LINK-E004", "1 MiB を超えています")
+                else:
+                    request = xml_to_message(data)
+            except ValueError as exc:
+                if time.time() - stat.st_mtime < STILL_WRITING_SECONDS:
+                    self._retry_later(path)  # a writer that has not finished
+                    return None
+                error = LinkError("LINK-E001", str(exc))
+        self._event("request", path.name)
+        document = await self._answer(path.name, request, error)
+        write_atomically(answer, document)
+        self._retire(path)
+        return answer
+
+    def _retry_later(self, path: Path) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(RETRY_SECONDS, lambda: asyncio.ensure_future(self.handle(path)))
+
+    def _retire(self, path: Path) -> None:
+        """Moved to req/done (or removed): a restart does not answer it again."""
+        if not self.keep_done:
+            path.unlink(missing_ok=True)
+            return
+        target = self.done / path.name
+        if target.exists():
+            stamp = dt.datetime.now(JST).strftime("%Y%m%d%H%M%S%f")
+            target = self.done / f"{path.stem}.{stamp}{path.suffix}"
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(path, target)
+
+    # -- answers ------------------------------------------------------------------------
+
+    async def _answer(
+        self, name: str, request: dict[str, Any] | None, error: LinkError | None
+    ) -> bytes:
+        header = (request or {}).get("MessageHeader")
+        header = header if isinstance(header, dict) else {}
+        try:
+            if error is not None:
+                raise error
+            assert request is not None
+            result = await HANDLERS[name.split("_", 1)[0]](self, request)
+        except LinkError as exc:
+            self._event("error", name, f"{exc.code} {exc.message}")
+            return xml_message(self._error(header, exc))
+        except OqsError as exc:
+            # a refusal names what was wrong in the request; an outage says to try later
+            failure = LinkError("LINK-E005", exc.staff_message if exc.fallback else str(exc))
+            self._event("error", name, f"LINK-E005 {type(exc).__name__}: {exc}")
+            return xml_message(self._error(header, failure))
+        result.message_header.character_code_identifier = _character_code(header)
+        self._event("answer", answer_name(name), result.validity_label)
+        return xml_message(result)
+
+    def _error(self, header: dict[str, Any], error: LinkError) -> QualificationResult:
+        now = dt.datetime.now(JST)
+        return QualificationResult.parse(
+            {
+                "MessageHeader": {
+                    "ProcessExecutionTime": now.strftime("%Y%m%d%H%M%S"),
+                    "QualificationConfirmationDate": now.strftime("%Y%m%d"),
+                    "MedicalInstitutionCode": self.institution_code,
+                    "ArbitraryFileIdentifier": _text(header, "ArbitraryFileIdentifier"),
+                    "ReferenceClassification": "2",
+                    "SegmentOfResult": "9",
+                    "ErrorCode": error.code,
+                    "ErrorMessage": error.message,
+                    "CharacterCodeIdentifier": _character_code(header),
+                },
+                "MessageBody": {"ProcessingResultStatus": "2"},
+            }
+        )
+
+    def write_face(self, reception_id: str, result: QualificationResult) -> Path:
+        """A card confirmation at the reader, into face/ as clinic software expects it."""
+        from reception.export import result_file_name
+
+        self.face.mkdir(parents=True, exist_ok=True)
+        path = self.folder / result_file_name(result, reception_id)
+        write_atomically(path, xml_message(result))
+        self._event("face", path.name, result.validity_label)
+        return path
+
+
+def _read(path: Path, size: int) -> bytes | None:
+    """The file, or None when it is over the limit (never read whole)."""
+    if size > MAX_REQUEST_BYTES:
+        return None
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_REQUEST_BYTES + 1)
+    return None if len(data) > MAX_REQUEST_BYTES else data
+
+
+def _text(element: dict[str, Any], name: str) -> str | None:
+    value = element.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _character_code(header: dict[str, Any]) -> str:
+    return "1" if _text(header, "CharacterCodeIdentifier") == "1" else "0"
+
+
+def _search(request: dict[str, Any], *required: str) -> dict[str, Any]:
+    body = request.get("MessageBody")
+    info = body.get("QualificationConfirmSearchInfo") if isinstance(body, dict) else None
+    if not isinstance(info, dict):
+        raise LinkError("LINK-E003", "MessageBody/QualificationConfirmSearchInfo がありません")
+    for name in required:
+        if _text(info, name) is None:
+            raise LinkError("LINK-E003", f"QualificationConfirmSearchInfo/{name} がありません")
+    return info
+
+
+def _patient(request: dict[str, Any]) -> NumberQuery:
+    """The patient a request names: 保険者番号 (国保 padded to 8), 記号, 番号, 枝番, 生年月日."""
+    info = _search(request, "InsurerNumber", "InsuredIdentificationNumber", "Birthdate")
+    birth = _text(info, "Birthdate") or ""
+    try:
+        day = dt.datetime.strptime(birth, "%Y%m%d").date()
+    except ValueError:
+        raise LinkError("LINK-E003", f"Birthdate は YYYYMMDD です（{birth!r}）") from None
+    header = request.get("MessageHeader")
+    return NumberQuery(
+        insurer_number=_text(info, "InsurerNumber") or "",
+        symbol=_text(info, "InsuredCardSymbol") or "",
+        number=_text(info, "InsuredIdentificationNumber") or "",
+        branch=_text(info, "InsuredBranchNumber") or "",
+        birth_date=day,
+        limit_consent=_text(info, "LimitApplicationCertificateRelatedConsFlg") == "1",
+        arbitrary_file_identifier=_text(header, "ArbitraryFileIdentifier")
+        if isinstance(header, dict)
+        else None,
+    )
+
+
+async def _single_query(link: Link, request: dict[str, Any]) -> QualificationResult:
+    return await link.client.confirm_number(_patient(request))
+
+
+HANDLERS: dict[str, Callable[[Link, dict[str, Any]], Any]] = {
+    "OQSsiquc01req": _single_query,
+}

@@ -1,0 +1,242 @@
+"""The folder interface (oqs.md §7) through real folders, a real `reception link` process
+and the real mock service over TLS: what a レセコン developer points their software at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mock_oqs.world import World, persona_ids
+from tests.support.stack import WORLD_TODAY
+from tests.support.xmlmsg import check_xmlmsg
+
+RECEPTION = str(Path(sys.executable).parent / "reception")
+
+
+def request_xml(
+    numbers: dict[str, str],
+    birth: str,
+    *,
+    file_id: str = "id-1",
+    encoding: str = "UTF-8",
+    code: str = "0",
+) -> bytes:
+    text = f"""<?xml version="1.0" encoding="{encoding}"?>
+<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>
+<MedicalInstitutionCode>1312345678</MedicalInstitutionCode>
+<ArbitraryFileIdentifier>{file_id}</ArbitraryFileIdentifier>
+<CharacterCodeIdentifier>{code}</CharacterCodeIdentifier></MessageHeader>
+<MessageBody><QualificationConfirmSearchInfo>
+<InsurerNumber>{numbers["current_insurer_number"].rjust(8)}</InsurerNumber>
+<InsuredCardSymbol>{numbers["current_symbol"]}</InsuredCardSymbol>
+<InsuredIdentificationNumber>{numbers["current_number"]}</InsuredIdentificationNumber>
+<InsuredBranchNumber>{numbers["current_branch"]}</InsuredBranchNumber>
+<Birthdate>{birth.replace("-", "")}</Birthdate>
+<LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>
+</QualificationConfirmSearchInfo></MessageBody></XmlMsg>"""
+    return text.encode("cp932" if encoding == "Shift_JIS" else "utf-8")
+
+
+def persona_request(world: World, persona: str, **kwargs: str) -> bytes:
+    entry = world.persona(persona)
+    return request_xml(entry["numbers"], entry["birth_date"], **kwargs)
+
+
+def drop(folder: Path, name: str, data: bytes) -> None:
+    """As careful clinic software does: written under a hidden name, then renamed."""
+    hidden = folder / "req" / f".{name}.tmp"
+    hidden.write_bytes(data)
+    os.replace(hidden, folder / "req" / name)
+
+
+def answer(folder: Path, name: str, seconds: float = 15.0) -> ET.Element:
+    path = folder / "res" / name.replace("req", "res", 1)
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"no answer {path.name}"
+        time.sleep(0.02)
+    return check_xmlmsg(path.read_bytes())
+
+
+class Running:
+    def __init__(self, world: World, folder: Path, tmp: Path) -> None:
+        self.world, self.folder, self.tmp = world, folder, tmp
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = os.environ | {
+            "RECEPTION_CONFIG": str(self.tmp / "none.toml"),
+            "RECEPTION_DATA_DIR": str(self.tmp / "data"),
+        }
+        command = [RECEPTION, "link", "--folder", str(self.folder)]
+        self.proc = subprocess.Popen(
+            [*command, "--world", str(self.world.directory)],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+        )
+        assert self.proc.stderr is not None
+        line = self.proc.stderr.readline().decode()  # once it watches
+        assert "watching" in line, line
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=20)
+        self.proc = None
+        return code
+
+
+@pytest.fixture(scope="module")
+def link_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> World:
+    directory = tmp_path_factory.mktemp("link") / "w"
+    shutil.copytree(world.directory, directory)
+    return World.load(directory)
+
+
+@pytest.fixture
+def link(link_world: World, tmp_path: Path) -> Iterator[Running]:
+    running = Running(link_world, tmp_path / "clinic", tmp_path)
+    running.start()
+    yield running
+    if running.proc is not None:
+        assert running.stop() == 0  # SIGTERM: a clean stop
+
+
+def test_every_persona_by_number(link: Running) -> None:
+    world, folder = link.world, link.folder
+    for number, persona in enumerate(persona_ids(WORLD_TODAY), start=1):
+        drop(folder, f"OQSsiquc01req_20261124_{number:04d}.xml", persona_request(world, persona))
+    for number, persona in enumerate(persona_ids(WORLD_TODAY), start=1):
+        root = answer(folder, f"OQSsiquc01req_20261124_{number:04d}.xml")
+        assert root.findtext("MessageHeader/SegmentOfResult") == "1", persona
+        assert root.findtext("MessageHeader/ReferenceClassification") == "2"
+        assert root.findtext("MessageHeader/ArbitraryFileIdentifier") == "id-1"
+        expect = world.persona(persona)["expect"]
+        query = expect.get("number_query") or {}
+        wanted = query.get("current") or ("1" if expect["validity"] == "1" else None)
+        if wanted:
+            assert root.findtext("MessageBody/QualificationValidity") == wanted, persona
+    done = sorted(p.name for p in (folder / "req" / "done").iterdir())
+    assert len(done) == len(persona_ids(WORLD_TODAY))
+    assert [p for p in (folder / "req").iterdir() if p.is_file()] == []
+
+
+def test_shift_jis_in_shift_jis_out(link: Running) -> None:
+    request = persona_request(link.world, "kokuho", encoding="Shift_JIS", code="1")
+    drop(link.folder, "OQSsiquc01req_sjis_0001.xml", request)
+    path = link.folder / "res" / "OQSsiquc01res_sjis_0001.xml"
+    root = answer(link.folder, "OQSsiquc01req_sjis_0001.xml")  # well-formed Shift_JIS
+    data = path.read_bytes()
+    assert data.startswith(b'<?xml version="1.0" encoding="Shift_JIS"')
+    assert root.findtext("MessageHeader/CharacterCodeIdentifier") == "1"
+    name = root.findtext(".//Name")
+    assert name == link.world.persona("kokuho")["name"].replace(" ", "\u3000")
+    assert "\u3000".encode("cp932") in data  # really Shift_JIS, not UTF-8
+
+
+def old(path: Path) -> None:
+    """Written a while ago: not a writer that has not finished."""
+    past = time.time() - 60
+    os.utime(path, (past, past))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "code", "says"),
+    [
+        ("OQSsiquc01req_bad_0001.xml", b"not xml at all", "LINK-E001", "well-formed"),
+        (
+            "OQSsiquc01req_bad_0002.xml",
+            b'<?xml version="1.0" encoding="Shift_JIS"?><XmlMsg>\x81</XmlMsg>',
+            "LINK-E001",
+            "shift_jis",
+        ),
+        ("ABCxxxxx01req_bad_0003.xml", b"<XmlMsg/>", "LINK-E002", "ABCxxxxx01req"),
+        (
+            "OQSsiquc01req_bad_0004.xml",
+            b"<XmlMsg><MessageHeader/><MessageBody><QualificationConfirmSearchInfo>"
+            b"<InsurerNumber>01130012</InsurerNumber></QualificationConfirmSearchInfo>"
+            b"</MessageBody></XmlMsg>",
+            "LINK-E003",
+            "InsuredIdentificationNumber",
+        ),
+        ("OQSsiquc01req_bad_0005.xml", b"<XmlMsg>" + b"x" * (2 << 20), "LINK-E004", "1 MiB"),
+    ],
+    ids=["not-xml", "wrong-encoding", "unknown-prefix", "missing-fields", "huge"],
+)
+def test_a_bad_file_gets_an_error_answer(
+    link: Running, name: str, data: bytes, code: str, says: str
+) -> None:
+    hidden = link.folder / "req" / f".{name}"
+    hidden.write_bytes(data)
+    old(hidden)
+    os.replace(hidden, link.folder / "req" / name)
+    root = answer(link.folder, name)
+    assert root.findtext("MessageHeader/SegmentOfResult") == "9"
+    assert root.findtext("MessageHeader/ErrorCode") == code
+    assert says in (root.findtext("MessageHeader/ErrorMessage") or "")
+    assert (link.folder / "req" / "done" / name).exists()  # answered once, moved aside
+
+
+def test_a_half_written_file_is_answered_once_complete(link: Running) -> None:
+    name = "OQSsiquc01req_slow_0001.xml"
+    request = persona_request(link.world, "adult-kyokai")
+    path = link.folder / "req" / name
+    with open(path, "wb") as fh:  # a writer that writes in place, slowly
+        fh.write(request[: len(request) // 2])
+        fh.flush()
+        time.sleep(0.6)
+        assert not (link.folder / "res" / name.replace("req", "res")).exists()
+        fh.write(request[len(request) // 2 :])
+    root = answer(link.folder, name)
+    assert root.findtext("MessageHeader/SegmentOfResult") == "1"
+    assert root.findtext("MessageBody/QualificationValidity") == "1"
+
+
+def test_kill_9_mid_batch_loses_nothing_and_answers_nothing_twice(link: Running) -> None:
+    folder, world = link.folder, link.world
+    names = [f"OQSsiquc01req_batch_{n:04d}.xml" for n in range(40)]
+    for name in names:
+        drop(folder, name, persona_request(world, "adult-kyokai", file_id=name[-8:-4]))
+    deadline = time.monotonic() + 15
+    while len(list((folder / "res").glob("OQS*batch*"))) < 5:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    link.stop(signal.SIGKILL)
+    before = {p.name: p.stat().st_mtime_ns for p in (folder / "res").glob("OQS*batch*")}
+    assert 0 < len(before) < len(names)  # killed mid-batch
+    link.start()
+    for name in names:
+        root = answer(folder, name)
+        assert root.findtext("MessageHeader/ArbitraryFileIdentifier") == name[-8:-4]
+    after = {p.name: p.stat().st_mtime_ns for p in (folder / "res").glob("OQS*batch*")}
+    assert len(after) == len(names)
+    assert all(after[n] == t for n, t in before.items())  # none answered a second time
+    assert not list((folder / "req").glob("*.xml"))
+    assert not list((folder / "res").glob(".*"))  # no half-written answer left behind
+
+
+def test_files_waiting_at_start_are_answered(link_world: World, tmp_path: Path) -> None:
+    folder = tmp_path / "clinic"
+    (folder / "req").mkdir(parents=True)
+    drop(folder, "OQSsiquc01req_early_0001.xml", persona_request(link_world, "family"))
+    running = Running(link_world, folder, tmp_path)
+    running.start()
+    try:
+        assert (
+            answer(folder, "OQSsiquc01req_early_0001.xml").findtext(
+                "MessageBody/QualificationValidity"
+            )
+            == "1"
+        )
+    finally:
+        assert running.stop(signal.SIGINT) == 0  # Ctrl+C: a clean stop too
