@@ -70,7 +70,14 @@ ENCODINGS = {"0": ("UTF-8", "utf-8"), "1": ("Shift_JIS", "cp932")}
 def xml_message(result: QualificationResult) -> bytes:
     """The result as a real result file: ``XmlMsg`` with its two parts, nothing else, in
     the encoding its ``CharacterCodeIdentifier`` names (0 UTF-8, 1 Shift_JIS)."""
-    data = result.model_dump(by_alias=True, exclude_none=True, exclude={"mock_notices"})
+    return xml_document(
+        result.model_dump(by_alias=True, exclude_none=True, exclude={"mock_notices"})
+    )
+
+
+def xml_document(data: dict[str, Any]) -> bytes:
+    """``{"MessageHeader": …, "MessageBody": …}`` as an ``XmlMsg`` document, elements in
+    the order given, absent (None) ones left out."""
     root = ET.Element("XmlMsg")
     for key in ("MessageHeader", "MessageBody"):
         child = ET.SubElement(root, key)
@@ -78,9 +85,8 @@ def xml_message(result: QualificationResult) -> bytes:
             _element(child, name, value)
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
-    name, codec = ENCODINGS.get(
-        result.message_header.character_code_identifier or "0", ENCODINGS["0"]
-    )
+    code = str(data.get("MessageHeader", {}).get("CharacterCodeIdentifier") or "0")
+    name, codec = ENCODINGS.get(code, ENCODINGS["0"])
     text = f'<?xml version="1.0" encoding="{name}" standalone="no"?>\n{body}\n'
     # what Shift_JIS cannot carry becomes a character reference, never an error
     return text.encode(codec, errors="xmlcharrefreplace")

@@ -13,6 +13,13 @@ Requests (the element names of oqs.md §7):
 - ``OQSsiimm01req_*``: register the clinic's 照会番号 (``ReferenceNumber``) for a patient;
 - ``YZKsiquc01req_*`` / ``TKKsiquc01req_*``: 薬剤情報 / 特定健診情報 of a consenting patient.
 
+The patient is named as in ``OQSsiquc01req``: ``MessageBody/QualificationConfirmSearchInfo``
+(保険者番号・記号・番号・枝番・生年月日); ``OQSsiimm01req`` adds ``MessageBody/ReferenceNumber``.
+The answers to OQSsiimm01 (``ReferenceNumber`` echoed) and to YZK / TKK
+(``MedicationInfoList/MedicationInfo`` with ``DispensedOn``, ``Drug``, ``Quantity``;
+``SpecificHealthCheckupInfoList/SpecificHealthCheckupInfo`` with ``ExaminedOn``, ``Item``,
+``Value``) are the simulator's own layout: the real ones are not public.
+
 A request that cannot be answered gets an answer all the same, ``SegmentOfResult`` 9 with
 a mock error code (there is no public list of the real ones; oqs.md §3):
 
@@ -23,6 +30,8 @@ LINK-E003  a required element is missing or malformed (the message names it)
 LINK-E004  the file is larger than 1 MiB
 LINK-E005  the service could not answer (unreachable, or it refused the request)
 LINK-E006  no consent for these records at this clinic (24 h after the card confirmation)
+LINK-E007  (log and staff console only) the answer could not be written — e.g. a full disk;
+           the request stays in req/ and is tried again when the folder is next swept
 =========  ==============================================================================
 
 A file that is not yet well-formed XML and was written in the last two seconds is taken
@@ -43,8 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reception.export import write_atomically, xml_message
-from reception.oqs_client import NumberQuery, OqsClient, OqsError
+from reception.export import write_atomically, xml_document, xml_message
+from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRefused
 from reception.results import QualificationResult, xml_to_message
 
 log = logging.getLogger(__name__)
@@ -52,6 +61,7 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 1024 * 1024
 STILL_WRITING_SECONDS = 2.0
 RETRY_SECONDS = 0.25
+SWEEP_SECONDS = 1
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
@@ -126,14 +136,26 @@ class Link:
         from watchfiles import Change, awatch  # only the link needs the watcher
 
         self.prepare()
-        for path in sorted(self.req.iterdir()):
-            await self.handle(path)
+        await self.sweep()
         async for changes in awatch(
-            self.req, stop_event=stop, step=5, debounce=400, recursive=False
+            self.req,
+            stop_event=stop,
+            step=5,
+            debounce=400,
+            recursive=False,
+            yield_on_timeout=True,
+            rust_timeout=SWEEP_SECONDS * 1000,
         ):
+            if not changes:  # quiet for a while: a request whose event was lost waits no more
+                await self.sweep()
             for change, name in sorted(changes, key=lambda c: c[1]):
                 if change is not Change.deleted:
                     await self.handle(Path(name))
+
+    async def sweep(self) -> None:
+        """Every request waiting in req/ (at start, and when the folder has been quiet)."""
+        for path in sorted(self.req.iterdir()):
+            await self.handle(path)
 
     async def handle(self, path: Path) -> Path | None:
         """Answer one request file; the answer's path, or None (not a request, already
@@ -143,6 +165,10 @@ class Link:
         self._busy.add(path.name)
         try:
             return await self._handle(path)
+        except Exception as exc:  # the watcher never dies of one request (a full disk …)
+            log.exception("link: %s could not be answered", path.name)
+            self._event("error", path.name, f"LINK-E007 {type(exc).__name__}: {exc}")
+            return None
         finally:
             self._busy.discard(path.name)
 
@@ -209,32 +235,41 @@ class Link:
         except LinkError as exc:
             self._event("error", name, f"{exc.code} {exc.message}")
             return xml_message(self._error(header, exc))
+        except OqsRefused as exc:
+            failure = _refusal(exc)
+            self._event("error", name, f"{failure.code} {type(exc).__name__}: {exc}")
+            return xml_message(self._error(header, failure))
         except OqsError as exc:
             # a refusal names what was wrong in the request; an outage says to try later
             failure = LinkError("LINK-E005", exc.staff_message if exc.fallback else str(exc))
             self._event("error", name, f"LINK-E005 {type(exc).__name__}: {exc}")
             return xml_message(self._error(header, failure))
-        result.message_header.character_code_identifier = _character_code(header)
-        self._event("answer", answer_name(name), result.validity_label)
-        return xml_message(result)
+        if isinstance(result, QualificationResult):
+            result.message_header.character_code_identifier = _character_code(header)
+            self._event("answer", answer_name(name), result.validity_label)
+            return xml_message(result)
+        document = {"MessageHeader": self._header(header, "1"), "MessageBody": result}
+        self._event("answer", answer_name(name))
+        return xml_document(document)
+
+    def _header(self, request: dict[str, Any], segment: str) -> dict[str, Any]:
+        """The answer's header: this terminal, the request's identifier and encoding."""
+        now = dt.datetime.now(JST)
+        return {
+            "ProcessExecutionTime": now.strftime("%Y%m%d%H%M%S"),
+            "QualificationConfirmationDate": now.strftime("%Y%m%d"),
+            "MedicalInstitutionCode": self.institution_code,
+            "ArbitraryFileIdentifier": _text(request, "ArbitraryFileIdentifier"),
+            "ReferenceClassification": "2",
+            "SegmentOfResult": segment,
+            "CharacterCodeIdentifier": _character_code(request),
+        }
 
     def _error(self, header: dict[str, Any], error: LinkError) -> QualificationResult:
-        now = dt.datetime.now(JST)
+        answer = self._header(header, "9")
+        answer |= {"ErrorCode": error.code, "ErrorMessage": error.message}
         return QualificationResult.parse(
-            {
-                "MessageHeader": {
-                    "ProcessExecutionTime": now.strftime("%Y%m%d%H%M%S"),
-                    "QualificationConfirmationDate": now.strftime("%Y%m%d"),
-                    "MedicalInstitutionCode": self.institution_code,
-                    "ArbitraryFileIdentifier": _text(header, "ArbitraryFileIdentifier"),
-                    "ReferenceClassification": "2",
-                    "SegmentOfResult": "9",
-                    "ErrorCode": error.code,
-                    "ErrorMessage": error.message,
-                    "CharacterCodeIdentifier": _character_code(header),
-                },
-                "MessageBody": {"ProcessingResultStatus": "2"},
-            }
+            {"MessageHeader": answer, "MessageBody": {"ProcessingResultStatus": "2"}}
         )
 
     def write_face(self, reception_id: str, result: QualificationResult) -> Path:
@@ -299,10 +334,49 @@ def _patient(request: dict[str, Any]) -> NumberQuery:
     )
 
 
+def _refusal(exc: OqsRefused) -> LinkError:
+    """What the service refused, said to the clinic software."""
+    if exc.code == "MOCK-E008":
+        return LinkError(
+            "LINK-E006", "この医療機関での同意がありません（または24時間を過ぎました）"
+        )
+    if exc.code in ("MOCK-E006", "MOCK-E007"):
+        return LinkError("LINK-E003", f"要求の内容で確認できません: {exc.reason}")
+    return LinkError("LINK-E005", f"資格確認サービスが要求を拒否しました: {exc.code}")
+
+
 async def _single_query(link: Link, request: dict[str, Any]) -> QualificationResult:
     return await link.client.confirm_number(_patient(request))
 
 
+async def _register_reference(link: Link, request: dict[str, Any]) -> dict[str, Any]:
+    """OQSsiimm01: 照会番号 (``MessageBody/ReferenceNumber``, ≤ 50 characters)."""
+    body = request.get("MessageBody")
+    number = _text(body, "ReferenceNumber") if isinstance(body, dict) else None
+    if number is None or len(number) > 50:
+        raise LinkError("LINK-E003", "MessageBody/ReferenceNumber（50文字まで）がありません")
+    registered = await link.client.register_reference_number(_patient(request), number)
+    return {"ProcessingResultStatus": "1", "ReferenceNumber": registered}
+
+
+def _records(kind: str, element: str) -> Callable[[Link, dict[str, Any]], Any]:
+    """YZK / TKK: the records of a patient who consented at this clinic (24 h)."""
+
+    async def fetch(link: Link, request: dict[str, Any]) -> dict[str, Any]:
+        rows = await link.client.records(_patient(request), kind)
+        items = [{_pascal(k): v for k, v in row.items()} for row in rows]
+        return {"ProcessingResultStatus": "1", f"{element}List": {element: items}}
+
+    return fetch
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
 HANDLERS: dict[str, Callable[[Link, dict[str, Any]], Any]] = {
     "OQSsiquc01req": _single_query,
+    "OQSsiimm01req": _register_reference,
+    "YZKsiquc01req": _records("medications", "MedicationInfo"),
+    "TKKsiquc01req": _records("checkups", "SpecificHealthCheckupInfo"),
 }
