@@ -305,6 +305,7 @@ async def check_in(
     read_mode: ReadMode = ReadMode.SHORT,
     interaction: Interaction | None = None,
     rules: CounterRules | None = None,
+    face_folder: Path | None = None,
 ) -> CheckinOutcome:
     """Run one check-in and record it; never raises for card, reader or service trouble.
 
@@ -352,7 +353,24 @@ async def check_in(
         reason = f"内部エラー: {type(exc).__name__}: {exc}"
         _abandon(store, store_id, ReceptionStatus.ERROR, reason, request)
         raise
-    return visit.finish()
+    outcome = visit.finish()
+    if face_folder is not None and outcome.result is not None:
+        write_face_result(face_folder, outcome.reception_id, outcome.result)
+    return outcome
+
+
+def write_face_result(folder: Path, reception_id: str, result: QualificationResult) -> Path | None:
+    """A card confirmation into the link's face/ folder, whole (oqs.md §2, §7). A folder
+    that cannot be written loses the file, never the check-in (it is in the store)."""
+    from reception.export import result_file_name, write_atomically, xml_message
+
+    path = folder / Path(result_file_name(result, reception_id)).name
+    try:
+        write_atomically(path, xml_message(result))
+    except OSError:
+        log.exception("the face/ result of %s could not be written", reception_id)
+        return None
+    return path
 
 
 class _Visit:

@@ -258,6 +258,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
                     terminal,
                     request,
                     face=settings.face,
+                    face_folder=settings.link.face_folder,
                     read_mode=read_mode,
                     rules=settings.reader.counter_rules(),
                 )

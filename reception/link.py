@@ -272,16 +272,6 @@ class Link:
             {"MessageHeader": answer, "MessageBody": {"ProcessingResultStatus": "2"}}
         )
 
-    def write_face(self, reception_id: str, result: QualificationResult) -> Path:
-        """A card confirmation at the reader, into face/ as clinic software expects it."""
-        from reception.export import result_file_name
-
-        self.face.mkdir(parents=True, exist_ok=True)
-        path = self.folder / result_file_name(result, reception_id)
-        write_atomically(path, xml_message(result))
-        self._event("face", path.name, result.validity_label)
-        return path
-
 
 def _read(path: Path, size: int) -> bytes | None:
     """The file, or None when it is over the limit (never read whole)."""

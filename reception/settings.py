@@ -137,6 +137,11 @@ class LinkSettings(BaseModel):
         default=None, description="the shared folder (req/, res/, face/); none: no link"
     )
 
+    @property
+    def face_folder(self) -> Path | None:
+        """Where card confirmations are written as they complete (oqs.md §7)."""
+        return None if self.folder is None else self.folder / "face"
+
 
 class ReceptionSettings(BaseSettings):
     """Everything the terminal can be told."""

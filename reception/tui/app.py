@@ -26,6 +26,7 @@ from reception.tui.widgets import messages as msg
 from reception.tui.widgets.demo import DemoPanel
 from reception.tui.widgets.detail import ReceptionDetail
 from reception.tui.widgets.developer import DeveloperView
+from reception.tui.widgets.link import LinkPane
 from reception.tui.widgets.pending import PendingQueue
 from reception.tui.widgets.receptions import ReceptionList
 
@@ -63,6 +64,8 @@ class ReceptionApp(App[None]):
                 yield ReceptionDetail(s.store, self.client, s.settings.declarations_dir)
                 yield PendingQueue(s.store, self.client, s.settings.data_dir / "export")
                 yield DeveloperView(s.cards, choose_reader=s.demo is None)
+                if s.settings.link.folder is not None:
+                    yield LinkPane(s.settings.link.folder, self.client, s.terminal.institution_code)
                 if s.demo is not None:
                     yield DemoPanel(s.demo, self.desk)
         yield Footer()
@@ -73,6 +76,8 @@ class ReceptionApp(App[None]):
         self.query_one("#ladder-counter").display = self.services.counter is not None
         if self.services.demo is not None:
             self.sub_title = f"デモ — {self.services.cards.description}"
+        if (folder := self.services.settings.link.folder) is not None:
+            self.sub_title = f"{self.sub_title} — 連携 {folder}".lstrip(" —")
 
     @property
     def panel(self) -> ReaderPanel:

@@ -105,6 +105,7 @@ class CheckinDesk(ReportsFailedWorkers):
                 s.terminal,
                 request,
                 face=s.settings.face,
+                face_folder=s.settings.link.face_folder,
                 interaction=self.interaction,
                 rules=s.settings.reader.counter_rules(),
             )

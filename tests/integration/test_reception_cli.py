@@ -689,3 +689,20 @@ def test_a_declaration_needs_the_card_and_no_card_means_self_pay(
     [reception] = [r for r in store.receptions_on(now_jst().date()) if r.status == "self-pay"]
     assert reception.fallback_reason == "no-card"
     assert [step for step, _ in store.steps_of(reception.reception_id)] == ["持参なし（10割負担）"]
+
+
+def test_a_headless_checkin_writes_its_face_result(
+    cli_world: World,
+    env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With a link folder set, every card confirmation lands in face/ (oqs.md §7)."""
+    monkeypatch.setenv("RECEPTION_LINK__FOLDER", str(tmp_path / "clinic"))
+    code, data, err = checkin(cli_world, "elderly-70-2wari", "loopback", monkeypatch, capsys)
+    assert code == 0, err
+    [face] = (tmp_path / "clinic" / "face").iterdir()
+    assert face.name.startswith(f"OQSsiquc01res_face_{data['reception_id']}_")
+    root = check_xmlmsg(face.read_bytes())
+    assert root.find(".//ElderlyRecipientCertificateInfo") is not None

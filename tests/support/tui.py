@@ -15,7 +15,7 @@ from textual.widgets import Static
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from reception.checkin import Terminal
-from reception.settings import OqsSettings, ReaderSettings, ReceptionSettings
+from reception.settings import LinkSettings, OqsSettings, ReaderSettings, ReceptionSettings
 from reception.sim.cards import DemoControls, LoopbackCards
 from reception.sim.world import WorldFiles
 from reception.tui.app import ReceptionApp, make_app
@@ -32,8 +32,13 @@ def services(
     *,
     service_up: bool = True,
     reader: ReaderSettings | None = None,
+    link: Path | None = None,
 ) -> Services:
-    settings = ReceptionSettings(data_dir=tmp_path / "data", reader=reader or ReaderSettings())
+    settings = ReceptionSettings(
+        data_dir=tmp_path / "data",
+        reader=reader or ReaderSettings(),
+        link=LinkSettings(folder=link),
+    )
     files = WorldFiles.open(world.directory)
     cards = LoopbackCards()
     counter = LoopbackCards()  # the staff-held reader (居宅同意取得型)

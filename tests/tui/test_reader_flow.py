@@ -19,7 +19,9 @@ from reception.tui.app import ReceptionApp
 from reception.tui.screens.counter import CounterScreen
 from reception.tui.services import Services
 from reception.tui.widgets.demo import DemoPanel
+from reception.tui.widgets.link import LinkPane
 from tests.support.tui import at_view, drive, pin_to, services, shown, text, until
+from tests.support.xmlmsg import check_xmlmsg
 
 
 def last_entry(svc: Services) -> QualificationEntry:
@@ -188,3 +190,49 @@ def test_a_broken_reader_then_the_counter_route(tui_world: World, tmp_path: Path
     assert reception.status == "confirmed" and reception.route == "counter"
     entry = svc.store.results_of(reception.reception_id)[-1].entries[0]
     assert entry.pharmacists_info_cons_flg == "1"
+
+
+def test_with_a_link_folder_the_terminal_answers_clinic_software(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """oqs.md §7: card confirmations land in face/ as they complete; requests in req/ are
+    answered into res/ while the terminal runs, and staff see the activity."""
+    folder = tmp_path / "clinic"
+    svc = services(tui_world, tmp_path, link=folder)
+    pin = tui_world.persona("adult-kyokai")["pin"]
+    entry = tui_world.persona("family")
+    n = entry["numbers"]
+    request = (
+        "<XmlMsg><MessageHeader><ArbitraryFileIdentifier>tui-1</ArbitraryFileIdentifier>"
+        "</MessageHeader><MessageBody><QualificationConfirmSearchInfo>"
+        f"<InsurerNumber>{n['current_insurer_number']}</InsurerNumber>"
+        f"<InsuredCardSymbol>{n['current_symbol']}</InsuredCardSymbol>"
+        f"<InsuredIdentificationNumber>{n['current_number']}</InsuredIdentificationNumber>"
+        f"<Birthdate>{entry['birth_date'].replace('-', '')}</Birthdate>"
+        "</QualificationConfirmSearchInfo></MessageBody></XmlMsg>"
+    )
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        assert str(folder) in app.sub_title
+        await pin_to(pilot, app, "adult-kyokai", pin, "consents")
+        await pilot.press("y")
+        await at_view(pilot, app, "done")
+        await until(pilot, lambda: any((folder / "face").glob("OQSsiquc01res_face_*.xml")))
+        hidden = folder / "req" / ".OQSsiquc01req_tui_0001.xml"
+        hidden.write_text(request, encoding="utf-8")
+        hidden.rename(folder / "req" / "OQSsiquc01req_tui_0001.xml")
+        answer = folder / "res" / "OQSsiquc01res_tui_0001.xml"
+        await until(pilot, answer.exists)
+        await until(
+            pilot, lambda: "OQSsiquc01res_tui_0001.xml" in str(app.query_one(LinkPane).events)
+        )
+
+    asyncio.run(drive(svc, scenario))
+    [face] = (folder / "face").glob("OQSsiquc01res_face_*.xml")
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert face.name.startswith(f"OQSsiquc01res_face_{reception.reception_id}_")
+    root = check_xmlmsg(face.read_bytes())
+    assert root.findtext("MessageHeader/ReferenceClassification") == "1"
+    answered = check_xmlmsg((folder / "res" / "OQSsiquc01res_tui_0001.xml").read_bytes())
+    assert answered.findtext("MessageHeader/ArbitraryFileIdentifier") == "tui-1"
+    assert answered.findtext("MessageBody/QualificationValidity") == "1"

@@ -134,6 +134,7 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
             s.terminal,
             request,
             face=s.settings.face,
+            face_folder=s.settings.link.face_folder,
             interaction=self,
             rules=s.settings.reader.counter_rules(),
         )

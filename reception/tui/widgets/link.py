@@ -1,0 +1,53 @@
+"""The folder interface's pane: the link to clinic software runs here while the terminal
+does (req/ → res/, oqs.md §7), and staff see what it answered."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static, TabPane
+
+from reception.link import Link, LinkEvent
+from reception.oqs_client import OqsClient
+from reception.tui.text import safe
+from reception.tui.widgets.messages import DeveloperNote, ReportsFailedWorkers
+
+KINDS = {"request": "要求", "answer": "回答", "error": "エラー", "face": "face"}
+
+
+class LinkPane(TabPane, ReportsFailedWorkers):
+    def __init__(self, folder: Path, client: OqsClient, institution_code: str) -> None:
+        super().__init__("連携", id="tab-link")
+        self.link = Link(folder, client, institution_code=institution_code, on_event=self.add)
+        self.stop = asyncio.Event()
+        self.events: list[LinkEvent] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(safe(f"連携フォルダ: {self.link.folder}"), id="link-folder")
+        yield DataTable(id="link-events", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("時刻", "種類", "ファイル", "内容")
+        self.link.prepare()
+        self.post_message(DeveloperNote(f"link: watching {self.link.req}"))
+        self.watch_folder()
+
+    def on_unmount(self) -> None:
+        self.stop.set()
+
+    @work(exclusive=True, group="link", exit_on_error=False)
+    async def watch_folder(self) -> None:
+        await self.link.run(self.stop)
+
+    def add(self, event: LinkEvent) -> None:
+        """One line per request, answer and error; the cursor on the newest."""
+        self.events.append(event)
+        table = self.query_one(DataTable)
+        row = [event.at[11:19], KINDS.get(event.kind, event.kind), event.name, event.detail]
+        table.add_row(*(safe(cell) for cell in row))
+        table.move_cursor(row=table.row_count - 1)
+        if event.kind == "error":
+            self.post_message(DeveloperNote(f"link {event.name}: {event.detail}"))
