@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_oqs.faults import FAULTS_FILE, FaultStore
 from mock_oqs.models import (
+    BulkConfirmationRequest,
     CardConfirmationRequest,
     ErrorResponse,
     NonceResponse,
@@ -42,7 +43,7 @@ from mock_oqs.models import (
     ReferenceRegistration,
 )
 from mock_oqs.pki import medical_institution_code
-from mock_oqs.service import Clock, QualificationService, Refusal
+from mock_oqs.service import BULK_MAX, Clock, QualificationService, Refusal
 from mock_oqs.world import World
 from mock_oqs.xml import render_xml
 
@@ -217,26 +218,30 @@ class ServiceMiddleware:
         length = _content_length(scope)
         if length is not None and length < 0:
             return 400, "MOCK-E006", "malformed request: Content-Length is not a number"
-        if length is not None and length > self.max_body_bytes:
-            return (
-                413,
-                "MOCK-E011",
-                f"request body of {length} bytes: at most {self.max_body_bytes}",
-            )
+        cap = self._cap(scope)
+        if length is not None and length > cap:
+            return (413, "MOCK-E011", f"request body of {length} bytes: at most {cap}")
         return None
+
+    def _cap(self, scope: Scope) -> int:
+        """A 一括照会 upload carries up to BULK_MAX queries; everything else a few kB."""
+        if scope.get("path") == "/v1/bulk-confirmations":
+            return max(self.max_body_bytes, BULK_MAX * 400)
+        return self.max_body_bytes
 
     async def _serve_capped(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A body sent without Content-Length (chunked) is counted as it arrives."""
         received = 0
         started = False
+        cap = self._cap(scope)
 
         async def counted() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge(f"request body over {self.max_body_bytes} bytes")
+                if received > cap:
+                    raise BodyTooLarge(f"request body over {cap} bytes")
             return message
 
         async def watched(message: Message) -> None:
@@ -377,6 +382,26 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         facility, _ = _terminal(request)
         found, request.state.persona = service.records(body, facility, kind)
         return {kind: found}
+
+    @app.post(
+        "/v1/bulk-confirmations",
+        status_code=202,
+        responses=ERRORS,
+        summary="一括照会: upload queries by number; the ReceptionNumber comes back at once",
+    )
+    async def bulk_start(body: BulkConfirmationRequest, request: Request) -> dict[str, Any]:
+        facility, _ = _terminal(request)
+        number = service.start_bulk(body.queries, facility)
+        return {"ReceptionNumber": number, "total": len(body.queries)}
+
+    @app.get(
+        "/v1/bulk-confirmations/{number}",
+        responses=ERRORS,
+        summary="一括照会: SegmentOfResult 2 while it runs, 1 with every answer when done",
+    )
+    async def bulk_fetch(number: str, request: Request) -> dict[str, Any]:
+        facility, _ = _terminal(request)
+        return service.bulk(number, facility)
 
     @app.post(
         "/v1/reference-numbers",

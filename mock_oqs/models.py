@@ -115,6 +115,14 @@ class ReferenceRegistration(PatientNumbers):
     )
 
 
+class BulkConfirmationRequest(BaseModel):
+    """一括照会: many queries by number at once (booked patients of a day)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queries: list[NumberConfirmationRequest] = Field(min_length=1, max_length=10_000)
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

@@ -25,6 +25,7 @@ MOCK-E010               404   no such endpoint (405: not with this method)
 MOCK-E011               413   request body over 64 KiB (431: headers over 16 KiB)
 MOCK-E012               408   the request did not arrive in time (slow or stalled sender)
 MOCK-E013               503   too many open connections to this worker
+MOCK-E014               404   no 一括照会 with this ReceptionNumber for this facility
 MOCK-R001               200   ProcessingResultStatus 2: the certificate is revoked
 MOCK-R002               200   ProcessingResultStatus 2: certificate expired, grace period over
 MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use
@@ -89,6 +90,8 @@ from mock_oqs.world import World
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 CONSENT_SECONDS = 24 * 3600
 STATEMENT_MAX_AGE = dt.timedelta(minutes=5)
+BULK_BATCH = 100  # answers stored per write of a 一括照会
+BULK_MAX = 10_000  # queries in one upload
 
 
 class Refusal(Exception):
@@ -128,6 +131,13 @@ CREATE TABLE IF NOT EXISTS consent_records (
     person_id TEXT NOT NULL, facility TEXT NOT NULL, item TEXT NOT NULL,
     given_at REAL NOT NULL, valid_until REAL NOT NULL,
     PRIMARY KEY (person_id, facility, item));
+-- 一括照会: a job per upload, and each query's answer as it is made
+CREATE TABLE IF NOT EXISTS bulk_jobs (
+    reception_number TEXT PRIMARY KEY, facility TEXT NOT NULL, total INTEGER NOT NULL,
+    created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS bulk_results (
+    reception_number TEXT NOT NULL, position INTEGER NOT NULL, message TEXT NOT NULL,
+    PRIMARY KEY (reception_number, position));
 -- 照会番号: the clinic's own patient id (診察券番号), registered against a person
 CREATE TABLE IF NOT EXISTS reference_numbers (
     person_id TEXT NOT NULL, facility TEXT NOT NULL, reference_number TEXT NOT NULL,
@@ -226,6 +236,34 @@ class ServiceState:
             .fetchone()
         )
         return row is not None
+
+    def start_bulk(self, facility: str, total: int) -> str:
+        number = secrets.token_hex(8).upper()
+        self._conn().execute(
+            "INSERT INTO bulk_jobs VALUES (?, ?, ?, ?)", (number, facility, total, time.time())
+        )
+        return number
+
+    def add_bulk_results(self, number: str, first: int, messages: list[dict[str, Any]]) -> None:
+        rows = [
+            (number, first + i, json.dumps(m, ensure_ascii=False)) for i, m in enumerate(messages)
+        ]
+        self._conn().executemany("INSERT INTO bulk_results VALUES (?, ?, ?)", rows)
+
+    def bulk(self, number: str, facility: str) -> tuple[int, list[dict[str, Any]]] | None:
+        """The job's size and the answers made so far (None: no such job here)."""
+        conn = self._conn()
+        job = conn.execute(
+            "SELECT total FROM bulk_jobs WHERE reception_number = ? AND facility = ?",
+            (number, facility),
+        ).fetchone()
+        if job is None:
+            return None
+        rows = conn.execute(
+            "SELECT message FROM bulk_results WHERE reception_number = ? ORDER BY position",
+            (number,),
+        )
+        return int(job[0]), [json.loads(r[0]) for r in rows]
 
     def register_reference_number(self, person_id: str, facility: str, number: str) -> None:
         self._conn().execute(
@@ -742,6 +780,48 @@ class QualificationService:
         }
 
     # -- shared records -----------------------------------------------------------------------
+
+    # -- 一括照会 -----------------------------------------------------------------------------
+
+    def start_bulk(self, queries: list[NumberConfirmationRequest], facility: str) -> str:
+        """一括照会: the ``ReceptionNumber`` at once; the queries run in a thread of their
+        own, their answers stored as they come (in batches), fetched by that number."""
+        number = self.state.start_bulk(facility, len(queries))
+
+        def run() -> None:
+            for first in range(0, len(queries), BULK_BATCH):
+                batch = queries[first : first + BULK_BATCH]
+                answers = [self._bulk_answer(query, facility) for query in batch]
+                self.state.add_bulk_results(number, first, answers)
+
+        threading.Thread(target=run, name=f"bulk-{number}", daemon=True).start()
+        return number
+
+    def _bulk_answer(self, query: NumberConfirmationRequest, facility: str) -> dict[str, Any]:
+        try:
+            message, _ = self.confirm_number(query, facility)
+        except Refusal as exc:  # one bad entry does not stop the others
+            message = _refused(
+                self._header(self.clock.now(), facility, "2", query.arbitrary_file_identifier),
+                exc.code,
+                exc.message,
+            )
+            message["MessageBody"]["QualificationConfirmSearchInfo"] = self._search_info(query)
+        return message
+
+    def bulk(self, number: str, facility: str) -> dict[str, Any]:
+        found = self.state.bulk(number, facility)
+        if found is None:
+            raise Refusal("MOCK-E014", 404, "no 一括照会 with this ReceptionNumber here")
+        total, answers = found
+        done = len(answers) >= total
+        return {
+            "ReceptionNumber": number,
+            "SegmentOfResult": "1" if done else "2",
+            "total": total,
+            "done": len(answers),
+            "results": answers if done else [],
+        }
 
     def _numbered(self, request: PatientNumbers) -> list[sqlite3.Row]:
         """The visible qualifications with these numbers and birth date (by-number queries,

@@ -27,7 +27,7 @@ a mock error code (there is no public list of the real ones; oqs.md §3):
 LINK-E001  not a well-formed XML document, or not in the encoding it declares
 LINK-E002  the file name's prefix is not a request this terminal answers
 LINK-E003  a required element is missing or malformed (the message names it)
-LINK-E004  the file is larger than 1 MiB
+LINK-E004  the file is larger than 4 MiB
 LINK-E005  the service could not answer (unreachable, or it refused the request)
 LINK-E006  no consent for these records at this clinic (24 h after the card confirmation)
 LINK-E007  (log and staff console only) the answer could not be written — e.g. a full disk;
@@ -58,11 +58,20 @@ from reception.results import QualificationResult, xml_to_message
 
 log = logging.getLogger(__name__)
 
-MAX_REQUEST_BYTES = 1024 * 1024
+MAX_REQUEST_BYTES = 4 * 1024 * 1024  # a 一括照会 of 10,000 patients fits
+BULK_MAX = 10_000
 STILL_WRITING_SECONDS = 2.0
 RETRY_SECONDS = 0.25
 SWEEP_SECONDS = 1
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer that is not a qualification result: its body and ``SegmentOfResult``."""
+
+    body: dict[str, Any]
+    segment: str = "1"
 
 
 class LinkError(Exception):
@@ -190,7 +199,7 @@ class Link:
             try:
                 data = await asyncio.to_thread(_read, path, stat.st_size)
                 if data is None:
-                    error = LinkError("LINK-E004", "1 MiB を超えています")
+                    error = LinkError("LINK-E004", "4 MiB を超えています")
                 else:
                     request = xml_to_message(data)
             except ValueError as exc:
@@ -248,8 +257,12 @@ class Link:
             result.message_header.character_code_identifier = _character_code(header)
             self._event("answer", answer_name(name), result.validity_label)
             return xml_message(result)
-        document = {"MessageHeader": self._header(header, "1"), "MessageBody": result}
-        self._event("answer", answer_name(name))
+        answer = result if isinstance(result, Answer) else Answer(result)
+        document = {
+            "MessageHeader": self._header(header, answer.segment),
+            "MessageBody": answer.body,
+        }
+        self._event("answer", answer_name(name), "処理中" if answer.segment == "2" else "")
         return xml_document(document)
 
     def _header(self, request: dict[str, Any], segment: str) -> dict[str, Any]:
@@ -294,6 +307,14 @@ def _character_code(header: dict[str, Any]) -> str:
 def _search(request: dict[str, Any], *required: str) -> dict[str, Any]:
     body = request.get("MessageBody")
     info = body.get("QualificationConfirmSearchInfo") if isinstance(body, dict) else None
+    if isinstance(info, list):
+        raise LinkError(
+            "LINK-E003", "QualificationConfirmSearchInfo は1件です（一括照会は OQSmuquc01）"
+        )
+    return _checked(info, *required)
+
+
+def _checked(info: Any, *required: str) -> dict[str, Any]:
     if not isinstance(info, dict):
         raise LinkError("LINK-E003", "MessageBody/QualificationConfirmSearchInfo がありません")
     for name in required:
@@ -302,9 +323,10 @@ def _search(request: dict[str, Any], *required: str) -> dict[str, Any]:
     return info
 
 
-def _patient(request: dict[str, Any]) -> NumberQuery:
+def _patient(request: dict[str, Any], info: Any = None) -> NumberQuery:
     """The patient a request names: 保険者番号 (国保 padded to 8), 記号, 番号, 枝番, 生年月日."""
-    info = _search(request, "InsurerNumber", "InsuredIdentificationNumber", "Birthdate")
+    needed = ("InsurerNumber", "InsuredIdentificationNumber", "Birthdate")
+    info = _search(request, *needed) if info is None else _checked(info, *needed)
     birth = _text(info, "Birthdate") or ""
     try:
         day = dt.datetime.strptime(birth, "%Y%m%d").date()
@@ -330,6 +352,8 @@ def _refusal(exc: OqsRefused) -> LinkError:
         return LinkError(
             "LINK-E006", "この医療機関での同意がありません（または24時間を過ぎました）"
         )
+    if exc.code == "MOCK-E014":
+        return LinkError("LINK-E003", "この ReceptionNumber の一括照会はありません")
     if exc.code in ("MOCK-E006", "MOCK-E007"):
         return LinkError("LINK-E003", f"要求の内容で確認できません: {exc.reason}")
     return LinkError("LINK-E005", f"資格確認サービスが要求を拒否しました: {exc.code}")
@@ -360,6 +384,43 @@ def _records(kind: str, element: str) -> Callable[[Link, dict[str, Any]], Any]:
     return fetch
 
 
+async def _bulk_upload(link: Link, request: dict[str, Any]) -> Answer:
+    """OQSmuquc01: many QualificationConfirmSearchInfo → a ReceptionNumber at once, 2 (処理中)."""
+    body = request.get("MessageBody")
+    infos = body.get("QualificationConfirmSearchInfo") if isinstance(body, dict) else None
+    infos = infos if isinstance(infos, list) else [infos]
+    queries = []
+    for position, info in enumerate(infos, start=1):
+        try:
+            queries.append(_patient(request, info))
+        except LinkError as exc:
+            raise LinkError(exc.code, f"{position}件目: {exc.message}") from None
+    if len(queries) > BULK_MAX:
+        raise LinkError("LINK-E003", f"一括照会は{BULK_MAX}件までです（{len(queries)}件）")
+    number = await link.client.start_bulk(queries)
+    return Answer({"ProcessingResultStatus": "1", "ReceptionNumber": number}, segment="2")
+
+
+async def _bulk_fetch(link: Link, request: dict[str, Any]) -> Answer:
+    """OQSmuquc02: 2 while the 一括照会 runs; 1 with every patient's result when done."""
+    body = request.get("MessageBody")
+    number = _text(body, "ReceptionNumber") if isinstance(body, dict) else None
+    if number is None or not number.isalnum():
+        raise LinkError("LINK-E003", "MessageBody/ReceptionNumber がありません")
+    results = await link.client.fetch_bulk(number)
+    if results is None:
+        return Answer({"ProcessingResultStatus": "1", "ReceptionNumber": number}, segment="2")
+    # each patient's answer: its MessageBody (the search echoed, validity, qualifications)
+    each = [r.message_body.model_dump(by_alias=True, exclude_none=True) for r in results]
+    return Answer(
+        {
+            "ProcessingResultStatus": "1",
+            "ReceptionNumber": number,
+            "QualificationConfirmationResultList": {"QualificationConfirmationResult": each},
+        }
+    )
+
+
 def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
@@ -369,4 +430,6 @@ HANDLERS: dict[str, Callable[[Link, dict[str, Any]], Any]] = {
     "OQSsiimm01req": _register_reference,
     "YZKsiquc01req": _records("medications", "MedicationInfo"),
     "TKKsiquc01req": _records("checkups", "SpecificHealthCheckupInfo"),
+    "OQSmuquc01req": _bulk_upload,
+    "OQSmuquc02req": _bulk_fetch,
 }

@@ -337,6 +337,32 @@ class OqsClient:
             "POST", f"/v1/records/{kind}", json_body=patient.patient(), retry=True, parse=parse
         )
 
+    async def start_bulk(self, queries: list[NumberQuery]) -> str:
+        """一括照会: the service's ``ReceptionNumber`` for these queries (answered later)."""
+
+        def parse(data: Any) -> str:
+            number = data["ReceptionNumber"]
+            if not isinstance(number, str) or not number.isalnum():
+                raise ValueError("ReceptionNumber is not a plain number")
+            return number
+
+        body = {"queries": [q.body() for q in queries]}
+        return await self._call(
+            "POST", "/v1/bulk-confirmations", json_body=body, retry=False, parse=parse
+        )
+
+    async def fetch_bulk(self, number: str) -> list[QualificationResult] | None:
+        """The answers of a 一括照会 once all are made; None while it runs."""
+        if not number.isalnum():
+            raise ValueError(f"not a ReceptionNumber: {number!r}")
+
+        def parse(data: Any) -> list[QualificationResult] | None:
+            if data["SegmentOfResult"] != "1":
+                return None
+            return [QualificationResult.parse(m) for m in data["results"]]
+
+        return await self._call("GET", f"/v1/bulk-confirmations/{number}", retry=True, parse=parse)
+
     async def register_reference_number(self, patient: NumberQuery, number: str) -> str:
         """照会番号: the clinic's own patient id for this patient; later results carry it."""
 

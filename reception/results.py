@@ -302,6 +302,9 @@ def _as_data(element: Any) -> Any:
         value = _as_data(child)
         if child.tag in _REPEATED:
             data.setdefault(child.tag, []).append(value)
+        elif child.tag in data:  # an element given more than once: all of them, in order
+            earlier = data[child.tag]
+            data[child.tag] = [*earlier, value] if isinstance(earlier, list) else [earlier, value]
         else:
             data[child.tag] = value
     return data

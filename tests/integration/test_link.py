@@ -175,7 +175,7 @@ def old(path: Path) -> None:
             "LINK-E003",
             "InsuredIdentificationNumber",
         ),
-        ("OQSsiquc01req_bad_0005.xml", b"<XmlMsg>" + b"x" * (2 << 20), "LINK-E004", "1 MiB"),
+        ("OQSsiquc01req_bad_0005.xml", b"<XmlMsg>" + b"x" * (5 << 20), "LINK-E004", "4 MiB"),
     ],
     ids=["not-xml", "wrong-encoding", "unknown-prefix", "missing-fields", "huge"],
 )
@@ -291,3 +291,58 @@ def test_records_only_with_the_patients_consent(link: Running) -> None:
     checkups = answer(folder, "TKKsiquc01req_20261124_0001.xml")
     item = checkups.find("MessageBody/SpecificHealthCheckupInfoList/SpecificHealthCheckupInfo")
     assert item is not None and item.findtext("Item") == "HbA1c"
+
+
+def bulk_upload(world: World, personas: list[str]) -> bytes:
+    """OQSmuquc01req: one QualificationConfirmSearchInfo per booked patient."""
+    infos = b""
+    for persona in personas:
+        single = persona_request(world, persona)
+        start = single.index(b"<QualificationConfirmSearchInfo>")
+        end = single.index(b"</MessageBody>")
+        infos += single[start:end]
+    head = persona_request(world, personas[0])
+    return (
+        head[: head.index(b"<QualificationConfirmSearchInfo>")] + infos + b"</MessageBody></XmlMsg>"
+    )
+
+
+def test_bulk_query_of_every_persona(link: Running) -> None:
+    """一括照会 in two phases: 01 gives a ReceptionNumber at once (2: 処理中); 02 with it
+    gives 2 while the queries run and every patient's answer when done."""
+    folder, world = link.folder, link.world
+    personas = persona_ids(WORLD_TODAY)
+    drop(folder, "OQSmuquc01req_20261124_0001.xml", bulk_upload(world, personas))
+    upload = answer(folder, "OQSmuquc01req_20261124_0001.xml")
+    assert upload.findtext("MessageHeader/SegmentOfResult") == "2"
+    number = upload.findtext("MessageBody/ReceptionNumber")
+    assert number
+    fetch = (
+        "<XmlMsg><MessageHeader><MedicalInstitutionCode>1312345678</MedicalInstitutionCode>"
+        f"</MessageHeader><MessageBody><ReceptionNumber>{number}</ReceptionNumber>"
+        "</MessageBody></XmlMsg>"
+    ).encode()
+    for attempt in range(1, 100):
+        name = f"OQSmuquc02req_20261124_{attempt:04d}.xml"
+        drop(folder, name, fetch)
+        result = answer(folder, name)
+        if result.findtext("MessageHeader/SegmentOfResult") == "1":
+            break
+        assert result.findtext("MessageHeader/SegmentOfResult") == "2"
+        time.sleep(0.05)
+    each = result.findall(
+        "MessageBody/QualificationConfirmationResultList/QualificationConfirmationResult"
+    )
+    assert len(each) == len(personas)
+    for persona, patient in zip(personas, each, strict=True):
+        numbers = world.persona(persona)["numbers"]
+        assert (
+            patient.findtext("QualificationConfirmSearchInfo/InsuredIdentificationNumber")
+            == (numbers["current_number"])
+        )
+        if world.persona(persona)["expect"]["validity"] == "1":
+            assert patient.findtext("QualificationValidity") == "1", persona
+    unknown = fetch.replace(number.encode(), b"FFFFFFFF00000000")
+    drop(folder, "OQSmuquc02req_20261124_9999.xml", unknown)
+    refused = answer(folder, "OQSmuquc02req_20261124_9999.xml")
+    assert refused.findtext("MessageHeader/ErrorCode") == "LINK-E003"
