@@ -149,7 +149,7 @@ class Link:
         async for changes in awatch(
             self.req,
             stop_event=stop,
-            step=5,
+            step=1,
             debounce=400,
             recursive=False,
             yield_on_timeout=True,

@@ -1,0 +1,187 @@
+"""Benchmark of the folder interface (oqs.md §7), machine time only.
+
+A `reception link` process watches a folder and answers through `mock-oqs serve` over TLS
+(started here, so that the service alone can be timed beside it). In this one run:
+
+- single query (OQSsiquc01): time from the request file appearing in req/ (renamed in
+  whole) to its answer existing in res/ — median and p99 over ``--singles`` queries
+  (target: median ≤ 50 ms); beside it the same query sent to the service directly by a
+  kept-alive client: the service's part, so that what the watcher adds shows;
+- 一括照会 of ``--bulk`` patients (OQSmuquc01 → OQSmuquc02 until SegmentOfResult 1):
+  from the 01 file appearing to the last result (target: 1,000 patients ≤ 5 s).
+
+Run: scripts/bench-link [--singles 200] [--bulk 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mock_oqs.world import World, seed_world
+from reception.oqs_client import NumberQuery, OqsClient
+from reception.settings import OqsSettings
+from reception.sim.world import WorldFiles, served
+
+RECEPTION = str(Path(sys.executable).parent / "reception")
+
+
+def request(info: str, file_id: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader>'
+        f"<ArbitraryFileIdentifier>{file_id}</ArbitraryFileIdentifier></MessageHeader>"
+        f"<MessageBody>{info}</MessageBody></XmlMsg>"
+    ).encode()
+
+
+def search_info(insurer: str, symbol: str, number: str, branch: str, birth: str) -> str:
+    return (
+        f"<QualificationConfirmSearchInfo><InsurerNumber>{insurer.rjust(8)}</InsurerNumber>"
+        f"<InsuredCardSymbol>{symbol}</InsuredCardSymbol>"
+        f"<InsuredIdentificationNumber>{number}</InsuredIdentificationNumber>"
+        f"<InsuredBranchNumber>{branch}</InsuredBranchNumber>"
+        f"<Birthdate>{birth.replace('-', '')}</Birthdate></QualificationConfirmSearchInfo>"
+    )
+
+
+def drop_and_wait(folder: Path, name: str, data: bytes, timeout: float = 30.0) -> float:
+    """Seconds from the request appearing whole in req/ to its answer in res/."""
+    hidden = folder / "req" / f".{name}.tmp"
+    hidden.write_bytes(data)
+    answer = folder / "res" / name.replace("req", "res", 1)
+    start = time.perf_counter()
+    os.replace(hidden, folder / "req" / name)
+    while not answer.exists():
+        if time.perf_counter() - start > timeout:
+            raise SystemExit(f"no answer for {name} in {timeout:g} s")
+        time.sleep(0.0002)
+    return time.perf_counter() - start
+
+
+def extra_patients(world: World, count: int) -> list[str]:
+    conn = sqlite3.connect(world.registry_path)
+    rows = conn.execute(
+        "SELECT q.insurer_number, q.symbol, q.number, q.branch, p.birth_date "
+        "FROM qualifications q JOIN persons p USING (person_id) "
+        "WHERE p.persona IS NULL AND q.qualification_date <= ? "
+        "AND (q.disqualification_date IS NULL OR q.disqualification_date > ?) LIMIT ?",
+        (dt.date.today().isoformat(), dt.date.today().isoformat(), count),
+    ).fetchall()
+    return [search_info(*row) for row in rows]
+
+
+def service_part(files: WorldFiles, url: str, query: NumberQuery, rounds: int) -> list[float]:
+    async def go() -> list[float]:
+        async with OqsClient(files.oqs_settings(OqsSettings(), url)) as client:
+            await client.confirm_number(query)
+            times = []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                await client.confirm_number(query)
+                times.append(time.perf_counter() - start)
+            return times
+
+    return asyncio.run(go())
+
+
+def p99(values: list[float]) -> float:
+    return sorted(values)[min(len(values) - 1, int(len(values) * 0.99))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--singles", type=int, default=200)
+    parser.add_argument("--bulk", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        world = seed_world(root / "world", seed=5, extra_persons=args.bulk)
+        files = WorldFiles.open(world.directory)
+        entry = world.persona("adult-kyokai")
+        n = entry["numbers"]
+        info = search_info(
+            n["current_insurer_number"],
+            n["current_symbol"],
+            n["current_number"],
+            n["current_branch"],
+            entry["birth_date"],
+        )
+        folder = root / "clinic"
+        with served(files) as url:
+            env = os.environ | {
+                "RECEPTION_CONFIG": str(root / "none.toml"),
+                "RECEPTION_DATA_DIR": str(root / "data"),
+                "RECEPTION_OQS__URL": url,
+            }
+            command = [RECEPTION, "link", "--folder", str(folder), "--world", str(world.directory)]
+            link = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+            assert link.stderr is not None
+            link.stderr.readline()  # watching
+            try:
+                drop_and_wait(folder, "OQSsiquc01req_warm_0000.xml", request(info, "warm"))
+                singles = [
+                    drop_and_wait(folder, f"OQSsiquc01req_b_{i:04d}.xml", request(info, str(i)))
+                    for i in range(args.singles)
+                ]
+                query = NumberQuery(
+                    insurer_number=n["current_insurer_number"],
+                    symbol=n["current_symbol"],
+                    number=n["current_number"],
+                    branch=n["current_branch"],
+                    birth_date=dt.date.fromisoformat(entry["birth_date"]),
+                )
+                service = service_part(files, url, query, args.singles)
+                bulk_seconds = bulk(folder, extra_patients(world, args.bulk))
+            finally:
+                link.terminate()
+                link.wait(timeout=20)
+    s_med, v_med = statistics.median(singles) * 1000, statistics.median(service) * 1000
+    print(f"machine: {os.cpu_count()} cpus; python {sys.version.split()[0]}")
+    print(
+        f"single query, request file → answer file: median {s_med:.1f} ms, "
+        f"p99 {p99(singles) * 1000:.1f} ms over {len(singles)} (target: median ≤ 50 ms)"
+    )
+    print(
+        f"  of which the service (same query, kept-alive client): median {v_med:.1f} ms, "
+        f"p99 {p99(service) * 1000:.1f} ms; the link adds {s_med - v_med:.1f} ms"
+    )
+    print(f"一括照会 of {args.bulk} patients, 01 → last result of 02: {bulk_seconds:.2f} s (≤ 5 s)")
+    return 0
+
+
+def bulk(folder: Path, infos: list[str]) -> float:
+    upload = request("".join(infos), "bulk")
+    hidden = folder / "req" / ".OQSmuquc01req_bulk_0001.xml.tmp"
+    hidden.write_bytes(upload)
+    start = time.perf_counter()
+    os.replace(hidden, folder / "req" / "OQSmuquc01req_bulk_0001.xml")
+    answer = folder / "res" / "OQSmuquc01res_bulk_0001.xml"
+    while not answer.exists():
+        time.sleep(0.001)
+    text = answer.read_text(encoding="utf-8")
+    number = text.split("<ReceptionNumber>")[1].split("<")[0]
+    fetch = f"<ReceptionNumber>{number}</ReceptionNumber>"
+    for attempt in range(1, 10_000):
+        name = f"OQSmuquc02req_bulk_{attempt:04d}.xml"
+        drop_and_wait(folder, name, request(fetch, "bulk"))
+        result = (folder / "res" / name.replace("req", "res", 1)).read_text(encoding="utf-8")
+        if "<SegmentOfResult>1<" in result:
+            count = result.count("<QualificationConfirmationResult>")
+            if count != len(infos):
+                raise SystemExit(f"一括照会 gave {count} results for {len(infos)} patients")
+            return time.perf_counter() - start
+        time.sleep(0.02)
+    raise SystemExit("一括照会 never finished")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
