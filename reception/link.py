@@ -286,6 +286,42 @@ class Link:
         )
 
 
+def describe_answer(path: Path) -> list[str]:
+    """An answer file as staff read it: one line per patient (一括照会: every patient)."""
+    from reception.results import VALIDITY_LABELS
+
+    try:
+        message = xml_to_message(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        return [f"読めません: {exc}"]
+    header = message.get("MessageHeader") or {}
+    if not isinstance(header, dict) or _text(header, "SegmentOfResult") == "9":
+        code = _text(header, "ErrorCode") if isinstance(header, dict) else None
+        return [f"エラー {code}: {_text(header, 'ErrorMessage') if code else ''}"]
+    body = message.get("MessageBody") or {}
+    bulk = body.get("QualificationConfirmationResultList") if isinstance(body, dict) else None
+    if _text(header, "SegmentOfResult") == "2":
+        return [f"処理中（ReceptionNumber {_text(body, 'ReceptionNumber')}）"]
+    patients = bulk.get("QualificationConfirmationResult") if isinstance(bulk, dict) else [body]
+    patients = patients if isinstance(patients, list) else [patients]
+    lines = [f"{len(patients)}件"] if bulk else []
+    for patient in patients:
+        if not isinstance(patient, dict):
+            continue
+        search = patient.get("QualificationConfirmSearchInfo")
+        who = _text(search, "InsuredIdentificationNumber") if isinstance(search, dict) else None
+        validity = VALIDITY_LABELS.get(_text(patient, "QualificationValidity") or "", "—")
+        entries = (patient.get("ResultList") or {}) if isinstance(patient, dict) else {}
+        found = (
+            entries.get("ResultOfQualificationConfirmation", [])
+            if isinstance(entries, dict)
+            else []
+        )
+        names = "、".join(e.get("Name", "") for e in found if isinstance(e, dict))
+        lines.append(f"番号 {who or '—'}  {validity}  {names}".rstrip())
+    return lines
+
+
 def _read(path: Path, size: int) -> bytes | None:
     """The file, or None when it is over the limit (never read whole)."""
     if size > MAX_REQUEST_BYTES:

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select
+from textual.widgets import Button, DataTable, Input, Select, TabbedContent
 
 from mock_oqs.world import World
 from reception.flow import ConsentFlow
@@ -192,6 +192,13 @@ def test_a_broken_reader_then_the_counter_route(tui_world: World, tmp_path: Path
     assert entry.pharmacists_info_cons_flg == "1"
 
 
+def send(folder: Path, name: str, text: str) -> None:
+    """As clinic software writes a request: under a hidden name, then renamed."""
+    hidden = folder / "req" / f".{name}"
+    hidden.write_text(text, encoding="utf-8")
+    hidden.rename(folder / "req" / name)
+
+
 def test_with_a_link_folder_the_terminal_answers_clinic_software(
     tui_world: World, tmp_path: Path
 ) -> None:
@@ -218,14 +225,36 @@ def test_with_a_link_folder_the_terminal_answers_clinic_software(
         await pilot.press("y")
         await at_view(pilot, app, "done")
         await until(pilot, lambda: any((folder / "face").glob("OQSsiquc01res_face_*.xml")))
-        hidden = folder / "req" / ".OQSsiquc01req_tui_0001.xml"
-        hidden.write_text(request, encoding="utf-8")
-        hidden.rename(folder / "req" / "OQSsiquc01req_tui_0001.xml")
+        send(folder, "OQSsiquc01req_tui_0001.xml", request)
         answer = folder / "res" / "OQSsiquc01res_tui_0001.xml"
         await until(pilot, answer.exists)
-        await until(
-            pilot, lambda: "OQSsiquc01res_tui_0001.xml" in str(app.query_one(LinkPane).events)
+        pane = app.query_one(LinkPane)
+        await until(pilot, lambda: any(e.kind == "answer" for e in pane.events))
+        # a 一括照会 of two patients, then its results opened from the list
+        start = request.index("<QualificationConfirmSearchInfo>")
+        info = request[start : request.index("</MessageBody>")]
+        send(folder, "OQSmuquc01req_tui_0001.xml", request.replace(info, info * 2))
+        first = folder / "res" / "OQSmuquc01res_tui_0001.xml"
+        await until(pilot, first.exists)
+        number = first.read_text(encoding="utf-8").split("<ReceptionNumber>")[1].split("<")[0]
+        fetch = (
+            "<XmlMsg><MessageBody>"
+            f"<ReceptionNumber>{number}</ReceptionNumber></MessageBody></XmlMsg>"
         )
+        for attempt in range(1, 50):
+            name = f"OQSmuquc02req_tui_{attempt:04d}.xml"
+            send(folder, name, fetch)
+            done = folder / "res" / name.replace("req", "res", 1)
+            await until(pilot, done.exists)
+            if "<SegmentOfResult>1<" in done.read_text(encoding="utf-8"):
+                break
+        app.query_one("#staff", TabbedContent).active = "tab-link"
+        await pilot.pause()
+        table = pane.query_one(DataTable)
+        table.move_cursor(row=len(pane.events) - 1)
+        table.action_select_cursor()
+        await until(pilot, lambda: "2件" in text(pane, "#link-answer"))
+        assert text(pane, "#link-answer").count("有効") == 2
 
     asyncio.run(drive(svc, scenario))
     [face] = (folder / "face").glob("OQSsiquc01res_face_*.xml")

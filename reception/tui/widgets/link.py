@@ -10,7 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static, TabPane
 
-from reception.link import Link, LinkEvent
+from reception.link import Link, LinkEvent, describe_answer
 from reception.oqs_client import OqsClient
 from reception.tui.text import safe
 from reception.tui.widgets.messages import DeveloperNote, ReportsFailedWorkers
@@ -28,6 +28,7 @@ class LinkPane(TabPane, ReportsFailedWorkers):
     def compose(self) -> ComposeResult:
         yield Static(safe(f"連携フォルダ: {self.link.folder}"), id="link-folder")
         yield DataTable(id="link-events", cursor_type="row")
+        yield Static("回答を選ぶと中身を表示します（一括照会は患者ごと）", id="link-answer")
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("時刻", "種類", "ファイル", "内容")
@@ -41,6 +42,18 @@ class LinkPane(TabPane, ReportsFailedWorkers):
     @work(exclusive=True, group="link", exit_on_error=False)
     async def watch_folder(self) -> None:
         await self.link.run(self.stop)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Open an answer: what it says, patient by patient (a 一括照会's results too)."""
+        chosen = self.events[event.cursor_row]
+        if chosen.kind == "answer":
+            self.open_answer(self.link.res / chosen.name)
+
+    @work(exclusive=True, group="link-open", exit_on_error=False)
+    async def open_answer(self, path: Path) -> None:
+        lines = await asyncio.to_thread(describe_answer, path)  # the file off the loop
+        text = f"{path.name}\n" + "\n".join(lines)
+        self.query_one("#link-answer", Static).update(safe(text))
 
     def add(self, event: LinkEvent) -> None:
         """One line per request, answer and error; the cursor on the newest."""
