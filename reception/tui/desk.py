@@ -10,7 +10,7 @@ from typing import Any
 from textual import work
 from textual.message import Message
 
-from reception.checkin import CheckinOutcome, CheckinRequest, check_in
+from reception.checkin import CheckinOutcome, CheckinRequest
 from reception.flow import CheckinFlow, Method, State
 from reception.oqs_client import OqsClient
 from reception.present import STATUS_LABELS, patient_notices
@@ -98,17 +98,7 @@ class CheckinDesk(ReportsFailedWorkers):
         s = self.services
         request = CheckinRequest(Method.PIN, staff="受付")
         try:
-            outcome = await check_in(
-                s.traced(),
-                self.client,
-                s.store,
-                s.terminal,
-                request,
-                face=s.settings.face,
-                face_folder=s.settings.link.face_folder,
-                interaction=self.interaction,
-                rules=s.settings.reader.counter_rules(),
-            )
+            outcome = await s.check_in(s.traced(), self.client, request, self.interaction)
         finally:
             self.running = False
             self.interaction.forget_typed_ahead()  # never into the next patient's turn

@@ -10,9 +10,10 @@ from typing import Protocol
 
 import httpx
 
-from reader.transport import TracingTransport
+from reader.transport import TracingTransport, Transport
 from reception.cards import CardSource
-from reception.checkin import Terminal
+from reception.checkin import CheckinOutcome, CheckinRequest, Interaction, Terminal, check_in
+from reception.oqs_client import OqsClient
 from reception.settings import OqsSettings, ReceptionSettings
 from reception.store import Store
 
@@ -52,6 +53,28 @@ class Services:
     counter: CardSource | None = None  # the staff-held reader (居宅同意取得型), if any
     oqs_transport: httpx.AsyncBaseTransport | None = None  # tests: the service in process
     _tracer: TracingTransport | None = field(default=None, repr=False)
+
+    async def check_in(
+        self,
+        transport: Transport,
+        client: OqsClient,
+        request: CheckinRequest,
+        interaction: Interaction,
+    ) -> CheckinOutcome:
+        """One check-in with this terminal's store, certificates and settings (the face
+        match, the counter's rules, the link's face/ folder)."""
+        settings = self.settings
+        return await check_in(
+            transport,
+            client,
+            self.store,
+            self.terminal,
+            request,
+            face=settings.face,
+            face_folder=settings.link.face_folder,
+            interaction=interaction,
+            rules=settings.reader.counter_rules(),
+        )
 
     def traced(self) -> TracingTransport:
         """The card's transport, recording the APDUs (VERIFY redacted) of this check-in."""

@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Static
 
 from reception.camera import FaceScenario
 from reception.cards import CardSource
-from reception.checkin import CheckinOutcome, CheckinRequest, check_in
+from reception.checkin import CheckinOutcome, CheckinRequest
 from reception.flow import CheckinFlow, ConsentsGiven, Method, Prescription, Route
 from reception.oqs_client import OqsClient
 from reception.present import OUTCOME_SENTENCES
@@ -123,21 +123,10 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         self.outcome = outcome
 
     async def _check_in(self, counter: CardSource) -> CheckinOutcome:
-        s = self.services
         request = CheckinRequest(
             Method.PIN, route=Route.COUNTER, resume=self.reception_id, staff="受付"
         )
-        return await check_in(
-            counter.transport(),
-            self.client,
-            s.store,
-            s.terminal,
-            request,
-            face=s.settings.face,
-            face_folder=s.settings.link.face_folder,
-            interaction=self,
-            rules=s.settings.reader.counter_rules(),
-        )
+        return await self.services.check_in(counter.transport(), self.client, request, self)
 
     # -- the interaction (reception.checkin.Interaction) ----------------------------------------
 
