@@ -165,6 +165,7 @@ class CheckinOutcome:
     detail: str | None = None
     """For developers (logs, the developer view): what failed, with codes — never shown
     to staff, who read ``flow.message`` in Japanese."""
+    face_file: Path | None = None  # the result as written to the link's face/ folder
 
     @property
     def state(self) -> State:
@@ -355,7 +356,7 @@ async def check_in(
         raise
     outcome = visit.finish()
     if face_folder is not None and outcome.result is not None:
-        write_face_result(face_folder, outcome.reception_id, outcome.result)
+        outcome.face_file = write_face_result(face_folder, outcome.reception_id, outcome.result)
     return outcome
 
 

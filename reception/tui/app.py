@@ -126,6 +126,8 @@ class ReceptionApp(App[None]):
     def on_checkin_finished(self, message: CheckinFinished) -> None:
         """The staff side of a finished check-in (the desk showed the patient's)."""
         outcome = message.outcome
+        if outcome.face_file is not None and self.query(LinkPane):
+            self.query_one(LinkPane).face_written(outcome.face_file, outcome)
         self.selected = outcome.reception_id
         self.refresh_lists()
         self.show_detail(outcome.reception_id)

@@ -10,8 +10,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static, TabPane
 
+from reception.checkin import CheckinOutcome
 from reception.link import Link, LinkEvent, describe_answer
 from reception.oqs_client import OqsClient
+from reception.store import now_jst
 from reception.tui.text import safe
 from reception.tui.widgets.messages import DeveloperNote, ReportsFailedWorkers
 
@@ -46,14 +48,20 @@ class LinkPane(TabPane, ReportsFailedWorkers):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Open an answer: what it says, patient by patient (a 一括照会's results too)."""
         chosen = self.events[event.cursor_row]
-        if chosen.kind == "answer":
-            self.open_answer(self.link.res / chosen.name)
+        if chosen.kind in ("answer", "face"):
+            folder = self.link.res if chosen.kind == "answer" else self.link.face
+            self.open_answer(folder / chosen.name)
 
     @work(exclusive=True, group="link-open", exit_on_error=False)
     async def open_answer(self, path: Path) -> None:
         lines = await asyncio.to_thread(describe_answer, path)  # the file off the loop
         text = f"{path.name}\n" + "\n".join(lines)
         self.query_one("#link-answer", Static).update(safe(text))
+
+    def face_written(self, path: Path, outcome: CheckinOutcome) -> None:
+        """A card confirmation at the reader went to face/ (the check-in wrote it)."""
+        label = outcome.result.validity_label if outcome.result is not None else ""
+        self.add(LinkEvent(now_jst().isoformat(timespec="seconds"), "face", path.name, label))
 
     def add(self, event: LinkEvent) -> None:
         """One line per request, answer and error; the cursor on the newest."""
