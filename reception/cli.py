@@ -381,7 +381,7 @@ def cmd_link(args: argparse.Namespace, settings: ReceptionSettings) -> int:
                 folder,
                 client,
                 institution_code=terminal.institution_code,
-                keep_done=not args.remove_done,
+                keep_done=not (args.remove_done or settings.link.remove_done),
                 on_event=lambda e: _err(f"{e.at} {e.kind} {e.name} {e.detail}".rstrip()),
             )
             link.prepare()

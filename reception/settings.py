@@ -137,6 +137,11 @@ class LinkSettings(BaseModel):
         default=None, description="the shared folder (req/, res/, face/); none: no link"
     )
 
+    remove_done: bool = Field(
+        default=False,
+        description="remove answered requests instead of moving them to req/done/",
+    )
+
     @property
     def face_folder(self) -> Path | None:
         """Where card confirmations are written as they complete (oqs.md §7)."""

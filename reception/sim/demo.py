@@ -86,8 +86,8 @@ def run_demo(settings: ReceptionSettings, world_dir: Path | None, *, loopback: b
         ) and not os.environ.get("RECEPTION_DATA_DIR"):
             settings = settings.model_copy(update={"data_dir": world_dir.parent / "reception"})
         if settings.link.folder is None and "RECEPTION_LINK__FOLDER" not in os.environ:
-            # the folder clinic software talks to (oqs.md §7), beside the world
-            link = settings.link.model_copy(update={"folder": world_dir.parent / "clinic"})
+            # the folder clinic software talks to (oqs.md §7), inside the world
+            link = settings.link.model_copy(update={"folder": world_dir / "clinic"})
             settings = settings.model_copy(update={"link": link})
         if "RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS" not in os.environ:
             # the demo clinic issues electronic prescriptions: trainers see the choice

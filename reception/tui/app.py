@@ -65,7 +65,7 @@ class ReceptionApp(App[None]):
                 yield PendingQueue(s.store, self.client, s.settings.data_dir / "export")
                 yield DeveloperView(s.cards, choose_reader=s.demo is None)
                 if s.settings.link.folder is not None:
-                    yield LinkPane(s.settings.link.folder, self.client, s.terminal.institution_code)
+                    yield LinkPane(s.settings.link, self.client, s.terminal.institution_code)
                 if s.demo is not None:
                     yield DemoPanel(s.demo, self.desk)
         yield Footer()

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static, TabPane
 from reception.checkin import CheckinOutcome
 from reception.link import Link, LinkEvent, describe_answer
 from reception.oqs_client import OqsClient
+from reception.settings import LinkSettings
 from reception.store import now_jst
 from reception.tui.text import safe
 from reception.tui.widgets.messages import DeveloperNote, ReportsFailedWorkers
@@ -21,9 +22,16 @@ KINDS = {"request": "要求", "answer": "回答", "error": "エラー", "face": 
 
 
 class LinkPane(TabPane, ReportsFailedWorkers):
-    def __init__(self, folder: Path, client: OqsClient, institution_code: str) -> None:
+    def __init__(self, settings: LinkSettings, client: OqsClient, institution_code: str) -> None:
         super().__init__("連携", id="tab-link")
-        self.link = Link(folder, client, institution_code=institution_code, on_event=self.add)
+        assert settings.folder is not None
+        self.link = Link(
+            settings.folder,
+            client,
+            institution_code=institution_code,
+            keep_done=not settings.remove_done,
+            on_event=self.add,
+        )
         self.stop = asyncio.Event()
         self.events: list[LinkEvent] = []
 
