@@ -230,7 +230,7 @@ def test_with_a_link_folder_the_terminal_answers_clinic_software(
         await until(pilot, answer.exists)
         pane = app.query_one(LinkPane)
         await until(pilot, lambda: any(e.kind == "answer" for e in pane.events))
-        assert [e.kind for e in pane.events][0] == "face"  # the check-in's face/ file, first
+        assert pane.events[0].kind == "face"  # the check-in's face/ file, first
         # a 一括照会 of two patients, then its results opened from the list
         start = request.index("<QualificationConfirmSearchInfo>")
         info = request[start : request.index("</MessageBody>")]
