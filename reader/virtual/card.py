@@ -21,7 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from reader.aids import (
@@ -508,15 +510,42 @@ class VirtualCard:
         k = self._key.key_size // 8
         if not apdu.data or len(apdu.data) > k - 11:
             return b"", SW_WRONG_LENGTH
-        numbers = self._key.private_numbers()
-        m = int.from_bytes(_pkcs1_type1(apdu.data, k), "big")
-        # RSA with the CRT (the card does the same in hardware)
-        s1 = pow(m, numbers.dmp1, numbers.p)
-        s2 = pow(m, numbers.dmq1, numbers.q)
-        h = (numbers.iqmp * (s1 - s2)) % numbers.p
-        signature = (s2 + h * numbers.q).to_bytes(k, "big")
-        return signature, SW_OK
+        known = _known_digest(apdu.data)
+        if known is not None:  # the usual case: OpenSSL, the same signature in 0.3 ms
+            algorithm, digest = known
+            signature = self._key.sign(digest, padding.PKCS1v15(), Prehashed(algorithm))
+            return signature, SW_OK
+        return _raw_sign(self._key, apdu.data, k), SW_OK
 
     def _persist(self) -> None:
         if self.path is not None:
             save_profile(self.profile, self.path)
+
+
+# DigestInfo prefixes (RFC 8017 §9.2 note 1) of the hashes OpenSSL signs for us
+_DIGEST_INFOS: dict[bytes, hashes.HashAlgorithm] = {
+    bytes.fromhex("3021300906052b0e03021a05000414"): hashes.SHA1(),  # noqa: S303 (clients send it)
+    bytes.fromhex("302d300d06096086480165030402040500041c"): hashes.SHA224(),
+    bytes.fromhex("3031300d060960864801650304020105000420"): hashes.SHA256(),
+    bytes.fromhex("3041300d060960864801650304020205000430"): hashes.SHA384(),
+    bytes.fromhex("3051300d060960864801650304020305000440"): hashes.SHA512(),
+}
+
+
+def _known_digest(data: bytes) -> tuple[hashes.HashAlgorithm, bytes] | None:
+    """(hash, digest) when ``data`` is exactly a DigestInfo OpenSSL knows, else None."""
+    for prefix, algorithm in _DIGEST_INFOS.items():
+        if data.startswith(prefix) and len(data) == len(prefix) + algorithm.digest_size:
+            return algorithm, data[len(prefix) :]
+    return None
+
+
+def _raw_sign(key: rsa.RSAPrivateKey, data: bytes, k: int) -> bytes:
+    """What the card does with anything else: type-1 padding of the data as given, then
+    RSA with the CRT (as the card's hardware does)."""
+    numbers = key.private_numbers()
+    m = int.from_bytes(_pkcs1_type1(data, k), "big")
+    s1 = pow(m, numbers.dmp1, numbers.p)
+    s2 = pow(m, numbers.dmq1, numbers.q)
+    h = (numbers.iqmp * (s1 - s2)) % numbers.p
+    return (s2 + h * numbers.q).to_bytes(k, "big")

@@ -97,6 +97,37 @@ def test_sign_needs_the_verified_pin(card: VirtualCard) -> None:
     key.verify(sig, b"challenge", padding.PKCS1v15(), hashes.SHA256())
 
 
+def test_openssl_signs_known_digests_exactly_as_the_raw_path(card: VirtualCard) -> None:
+    """Issue 13: a DigestInfo OpenSSL knows is signed by OpenSSL — the very signature the
+    card's own CRT arithmetic gives; anything else (MD5, bare data) takes the raw path."""
+    from reader.virtual.card import _raw_sign
+
+    tx(card, SELECT_JPKI)
+    tx(card, verify(TEST_PIN))
+    key = card._key
+    for name in ("sha1", "sha224", "sha256", "sha384", "sha512"):
+        digest = hashlib.new(name, b"challenge").digest()
+        algorithm = getattr(hashes, name.upper())()
+        info = _digest_info(algorithm, digest)
+        signature, sw = tx(card, sign(info))
+        assert sw == 0x9000 and signature == _raw_sign(key, info, 256), name
+        key.public_key().verify(signature, b"challenge", padding.PKCS1v15(), algorithm)
+    md5 = bytes.fromhex("3020300c06082a864886f70d020505000410") + hashlib.md5(b"x").digest()  # noqa: S324
+    for data in (md5, b"not a digest info", SHA256_DIGEST_INFO_PREFIX + bytes(31)):
+        signature, sw = tx(card, sign(data))
+        assert sw == 0x9000 and signature == _raw_sign(key, data, 256)
+        numbers = key.public_key().public_numbers()
+        padded = pow(int.from_bytes(signature, "big"), numbers.e, numbers.n).to_bytes(256, "big")
+        assert padded.endswith(b"\x00" + data) and padded.startswith(b"\x00\x01\xff")
+
+
+def _digest_info(algorithm: hashes.HashAlgorithm, digest: bytes) -> bytes:
+    from reader.virtual.card import _DIGEST_INFOS
+
+    (prefix,) = [p for p, a in _DIGEST_INFOS.items() if a.name == algorithm.name]
+    return prefix + digest
+
+
 def test_sign_after_selecting_the_key_ef(card: VirtualCard) -> None:
     tx(card, SELECT_JPKI)
     tx(card, "00A4020C020018")
