@@ -35,11 +35,12 @@ def seed(out: Path) -> float:
 
 
 def digest(world: Path) -> str:
-    """What the seed decides: the index, the keys and the cards (not the service's state)."""
+    """What the seed decides: the index (personas, numbers, PINs, outcomes), the cards with
+    their keys and certificates, every private key. (The facility PKI's certificates carry
+    ECDSA signatures, random by nature: the same keys, other signature bytes.)"""
     h = hashlib.sha256()
-    for path in sorted(world.rglob("*")):
-        if path.is_file() and path.suffix in (".json", ".pem") and "state" not in path.name:
-            h.update(path.read_bytes())
+    for path in sorted([*world.rglob("*.json"), *world.rglob("key.pem")]):
+        h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
