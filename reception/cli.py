@@ -31,19 +31,8 @@ from reader.argtypes import QuietArgumentParser, iso_date
 from reader.errors import ReaderError, WorldError
 from reader.exitcodes import EPILOG as EXIT_EPILOG
 from reader.exitcodes import ExitCode
-from reader.jpki import ReadMode
-from reader.pcsc import PcscTransport
-from reader.pin import InvalidPin, PinEntryUnavailable, ask_pin
 from reader.safe_text import json_safe, printable
-from reader.transport import TracingTransport, Transport
 from reception.camera import FaceScenario
-from reception.checkin import (
-    CheckinCancelled,
-    CheckinOutcome,
-    CheckinRequest,
-    Terminal,
-    check_in,
-)
 from reception.declaration import (
     NO_CARD_MESSAGE,
     DeclarationError,
@@ -51,24 +40,19 @@ from reception.declaration import (
     SelfDeclaration,
 )
 from reception.errors import InputError, ReceptionError
-from reception.export import export_csv, export_xml
 from reception.flow import ConsentsGiven, Method, Prescription, Route, State
-from reception.ladder import (
-    NumberAnswer,
-    confirm_by_number,
-    file_declaration,
-    record_no_card,
-    record_rung,
-)
-from reception.oqs_client import NumberQuery, OqsClient, OqsError
-from reception.present import LADDER_HINT, OUTCOME_SENTENCES, qualification_lines, the_entry
-from reception.redaction import configure_logging
-from reception.reverify import describe, reverify_pending, reverify_when_back
-from reception.settings import ReceptionSettings, TransportKind, load_settings
-from reception.store import ReceptionStatus, Store, now_jst
 
+# What a command needs is imported by the command: `reception --help` and the quick
+# commands start without the HTTP client, the card stack, the PDF or the settings machinery.
 if TYPE_CHECKING:
+    from reader.transport import Transport
+    from reception.checkin import CheckinOutcome, Terminal
+    from reception.ladder import NumberAnswer
+    from reception.oqs_client import OqsClient
+    from reception.settings import ReceptionSettings
     from reception.sim.world import WorldFiles
+
+TRANSPORTS = ("pcsc", "loopback")  # reception.settings.TransportKind (a test keeps them equal)
 
 EXIT_CONFIRMED = ExitCode.OK
 EXIT_ERROR = ExitCode.ERROR
@@ -151,6 +135,9 @@ def card_transport(
 ) -> Iterator[Transport]:
     """The reader for one check-in: the configured PC/SC reader with the patient's card,
     or — with ``--world --persona`` — the persona's virtual card (the simulator)."""
+    from reader.pcsc import PcscTransport
+    from reception.settings import TransportKind
+
     kind = TransportKind(args.transport or settings.reader.transport)
     if card_path is not None:
         from reception.sim.cards import persona_transport  # only the simulator loads it
@@ -170,6 +157,9 @@ def card_transport(
 
 
 def _pin_source(args: argparse.Namespace) -> Any:
+    from reader.pin import PinEntryUnavailable, ask_pin
+    from reception.checkin import CheckinCancelled
+
     def source(tries_left: int) -> str:
         try:
             return ask_pin(tries_left, from_stdin=args.pin_stdin)
@@ -183,6 +173,8 @@ def _pin_source(args: argparse.Namespace) -> Any:
 def oqs_for(
     args: argparse.Namespace, settings: ReceptionSettings, world: WorldFiles | None
 ) -> Iterator[OqsClient]:
+    from reception.oqs_client import OqsClient
+
     if settings.oqs.url is None and world is None:
         raise UsageError("no OQS url: set oqs.url (or RECEPTION_OQS__URL), or give --world")
     with contextlib.ExitStack() as stack:
@@ -203,6 +195,8 @@ def _world(args: argparse.Namespace) -> WorldFiles | None:
 
 
 def _terminal(settings: ReceptionSettings, world: WorldFiles | None) -> Terminal:
+    from reception.checkin import Terminal
+
     cert, key = settings.oqs.client_cert, settings.oqs.client_key
     face = settings.face.terminal_certificate
     if world is not None:
@@ -217,6 +211,12 @@ def _terminal(settings: ReceptionSettings, world: WorldFiles | None) -> Terminal
 
 
 def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reader.jpki import ReadMode
+    from reader.transport import TracingTransport
+    from reception.checkin import CheckinRequest, check_in
+    from reception.reverify import describe, reverify_pending
+    from reception.store import Store
+
     world = _world(args)
     card_path = world.card(args.persona) if world and args.persona else None
     if args.persona and world is None:
@@ -274,6 +274,8 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 
 def _report(outcome: CheckinOutcome, as_json: bool) -> None:
+    from reception.present import LADDER_HINT, OUTCOME_SENTENCES, qualification_lines, the_entry
+
     flow = outcome.flow
     result = outcome.result
     entry = the_entry(result)
@@ -317,6 +319,9 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
 
 
 def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.ladder import file_declaration
+    from reception.store import Store, now_jst
+
     data: dict[str, Any] = {}
     if args.json_file:
         try:
@@ -351,6 +356,10 @@ def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 
 def cmd_no_card(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.ladder import record_no_card
+    from reception.present import OUTCOME_SENTENCES
+    from reception.store import ReceptionStatus, Store
+
     store = Store(args.store or settings.store_path)
     reception_id = record_no_card(store, args.reception, actor=args.staff)
     _print(f"受付 {reception_id}: {OUTCOME_SENTENCES[ReceptionStatus.SELF_PAY]}")
@@ -417,6 +426,8 @@ def _send(folder: Path, request: Path, timeout: float) -> int:
 
 
 def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.store import Store
+
     store = Store(args.store or settings.store_path)
     items = store.pending()
     if args.json:
@@ -448,6 +459,9 @@ def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 
 def cmd_reverify(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.reverify import describe, reverify_pending, reverify_when_back
+    from reception.store import Store
+
     world = _world(args)
     store = Store(args.store or settings.store_path)
     with oqs_for(args, settings, world) as client:
@@ -468,6 +482,9 @@ def cmd_reverify(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 
 def cmd_step(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.ladder import record_rung
+    from reception.store import Store
+
     store = Store(args.store or settings.store_path)
     step = {
         "notice": LadderStep.NOTICE,
@@ -481,6 +498,11 @@ def cmd_step(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 
 def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.ladder import confirm_by_number
+    from reception.oqs_client import NumberQuery
+    from reception.present import qualification_lines
+    from reception.store import Store
+
     store = Store(args.store or settings.store_path)
     query = NumberQuery(
         insurer_number=args.insurer_number,
@@ -523,6 +545,9 @@ def cmd_tui(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.export import export_csv, export_xml
+    from reception.store import Store
+
     store = Store(args.store or settings.store_path)
     if args.format == "csv":
         _print(str(export_csv(store, args.date, args.out)))
@@ -541,7 +566,7 @@ def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 def _checkin_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--world", type=Path, help="a world made by `mock-oqs seed`")
     c.add_argument("--persona", help="whose virtual card (an id of the world's index)")
-    c.add_argument("--transport", choices=[k.value for k in TransportKind])
+    c.add_argument("--transport", choices=TRANSPORTS)
     c.add_argument("--reader", help="PC/SC reader name (default: the virtual slot or the first)")
     c.add_argument("--slot", type=int, choices=[0, 1], default=0, help="vpcd slot for a persona")
     c.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a card")
@@ -692,6 +717,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(unknown)} unrecognized argument(s), not shown; a PIN is read from the "
             "terminal or with --pin-stdin, never from the command line"
         )
+    from reader.pin import InvalidPin
+    from reception.oqs_client import OqsError
+    from reception.redaction import configure_logging
+    from reception.settings import load_settings
+
     configure_logging(args.log_level, args.log_file)
     try:
         settings = load_settings()

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from reception.reasons import FallbackReason
-from reception.results import QualificationResult
+
+if TYPE_CHECKING:  # types only: the flow is imported by every command, results are not
+    from reception.results import QualificationResult
 
 
 class Variant(enum.StrEnum):

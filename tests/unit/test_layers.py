@@ -100,3 +100,28 @@ def test_no_test_module_imports_another() -> None:
             if stripped.startswith(("from tests.", "import tests.")) and ".support" not in stripped:
                 offenders.append(f"{path.relative_to(ROOT)}: {stripped}")
     assert offenders == []
+
+
+def test_the_cli_transport_choices_are_the_settings_kinds() -> None:
+    """reception.cli lists them without importing the settings machinery (start-up time)."""
+    from reception.cli import TRANSPORTS
+    from reception.settings import TransportKind
+
+    assert tuple(k.value for k in TransportKind) == TRANSPORTS
+
+
+def test_help_starts_without_the_heavy_layers() -> None:
+    """`reception --help` imports no HTTP client, card stack, PDF, store or settings."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from reception.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "heavy = ('httpx', 'smartcard', 'fpdf', 'pydantic_settings', 'reception.store',"
+        " 'reception.checkin', 'textual')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]", out
