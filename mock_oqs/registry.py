@@ -246,6 +246,46 @@ QUALIFICATION_INSERT = (
 )
 
 
+def plain_qualification_row(
+    person_id: str,
+    insurer_number: str,
+    symbol: str,
+    number: str,
+    branch: str,
+    since: str,
+    registered_on: str,
+    *,
+    lost: str | None = None,
+    reason_of_loss: str | None = None,
+    ratio_percent: int | None = None,
+) -> tuple[object, ...]:
+    """A 本人 qualification without certificates, as :data:`QUALIFICATION_INSERT` orders
+    it (dates ISO; issued and valid from ``since``) — the generated persons' rows, made by
+    the million for bench-oqs without building a :class:`Qualification` each."""
+    return (
+        person_id,
+        insurer_number,
+        symbol,
+        number,
+        branch,
+        "1",
+        "",
+        "01",
+        since,
+        lost,
+        reason_of_loss,
+        registered_on,
+        ratio_percent,
+        0,
+        None,
+        None,
+        None,
+        since,
+        since,
+        *([None] * 7),
+    )
+
+
 def add_qualification(conn: sqlite3.Connection, q: Qualification) -> None:
     conn.execute(QUALIFICATION_INSERT, qualification_row(q))
 

@@ -701,57 +701,34 @@ def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today:
         persons.append((person_id, None, name, kana, sex, birth.isoformat(), address, post, None))
         number = f"{i:08d}"
         turning = late_elderly_from(birth)
-        # rows as registry.QUALIFICATION_INSERT orders them (built directly: a million of
-        # them are made for bench-oqs)
-        koki_from = max(turning, qualified).isoformat()
-        koki = (
-            person_id,
-            KOKI,
-            "",
-            number,
-            "",
-            "1",
-            "",
-            "01",
-            koki_from,
-            None,
-            None,
-            (max(turning, qualified) - dt.timedelta(days=14)).isoformat(),
-            10,
-            0,
-            None,
-            None,
-            None,
-            koki_from,
-            koki_from,
-            *([None] * 7),
-        )
-        if turning > qualified:
+        if turning > qualified:  # another insurer until the 75th birthday
+            since = qualified.isoformat()
             quals.append(
-                (
+                registry.plain_qualification_row(
                     person_id,
                     insurers[i % len(insurers)],
                     f"{10000 + i // 10_000}",
                     number,
                     "00",
-                    "1",
-                    "",
-                    "01",
-                    qualified.isoformat(),
-                    turning.isoformat(),
-                    "03",
-                    qualified.isoformat(),
-                    None,
-                    0,
-                    None,
-                    None,
-                    None,
-                    qualified.isoformat(),
-                    qualified.isoformat(),
-                    *([None] * 7),
+                    since,
+                    since,
+                    lost=turning.isoformat(),
+                    reason_of_loss="03",
                 )
             )
-        quals.append(koki)
+        koki_from = max(turning, qualified)
+        quals.append(
+            registry.plain_qualification_row(
+                person_id,
+                KOKI,
+                "",
+                number,
+                "",
+                koki_from.isoformat(),
+                (koki_from - dt.timedelta(days=14)).isoformat(),
+                ratio_percent=10,
+            )
+        )
         if len(persons) == 50_000 or i == count - 1:  # in batches: a million fit in memory
             with registry.transaction(conn):
                 conn.executemany("INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", persons)
