@@ -55,6 +55,7 @@ from typing import Any
 from reception.export import write_atomically, xml_document, xml_message
 from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRefused
 from reception.results import QualificationResult, xml_to_message
+from reception.store import now_jst
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,6 @@ BULK_MAX = 10_000
 STILL_WRITING_SECONDS = 2.0
 RETRY_SECONDS = 0.25
 SWEEP_SECONDS = 1
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class Link:
                 stale.unlink(missing_ok=True)
 
     def _event(self, kind: str, name: str, detail: str = "") -> None:
-        event = LinkEvent(dt.datetime.now(JST).isoformat(timespec="seconds"), kind, name, detail)
+        event = LinkEvent(now_jst().isoformat(timespec="seconds"), kind, name, detail)
         log.info("link %s %s %s", kind, name, detail)
         if self.on_event is not None:
             self.on_event(event)
@@ -224,7 +224,7 @@ class Link:
             return
         target = self.done / path.name
         if target.exists():
-            stamp = dt.datetime.now(JST).strftime("%Y%m%d%H%M%S%f")
+            stamp = now_jst().strftime("%Y%m%d%H%M%S%f")
             target = self.done / f"{path.stem}.{stamp}{path.suffix}"
         with contextlib.suppress(FileNotFoundError):
             os.replace(path, target)
@@ -267,7 +267,7 @@ class Link:
 
     def _header(self, request: dict[str, Any], segment: str) -> dict[str, Any]:
         """The answer's header: this terminal, the request's identifier and encoding."""
-        now = dt.datetime.now(JST)
+        now = now_jst()
         return {
             "ProcessExecutionTime": now.strftime("%Y%m%d%H%M%S"),
             "QualificationConfirmationDate": now.strftime("%Y%m%d"),
