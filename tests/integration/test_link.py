@@ -346,3 +346,18 @@ def test_bulk_query_of_every_persona(link: Running) -> None:
     drop(folder, "OQSmuquc02req_20261124_9999.xml", unknown)
     refused = answer(folder, "OQSmuquc02req_20261124_9999.xml")
     assert refused.findtext("MessageHeader/ErrorCode") == "LINK-E003"
+
+
+def test_hostile_text_in_a_request_never_reaches_an_answer_raw(link: Running) -> None:
+    """A bidi override in a request's identifier and number: the service refuses the
+    request (MOCK-E006), the answer is well-formed and carries no such character."""
+    request = persona_request(link.world, "adult-kyokai", file_id="ab\u202ecd")
+    request = request.replace(
+        b"<InsuredIdentificationNumber>", "<InsuredIdentificationNumber>\u202e".encode()
+    )
+    drop(link.folder, "OQSsiquc01req_evil_0001.xml", request)
+    root = answer(link.folder, "OQSsiquc01req_evil_0001.xml")
+    assert root.findtext("MessageHeader/SegmentOfResult") == "9"
+    assert root.findtext("MessageHeader/ErrorCode") == "LINK-E003"
+    data = (link.folder / "res" / "OQSsiquc01res_evil_0001.xml").read_bytes()
+    assert "\u202e".encode() not in data
