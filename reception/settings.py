@@ -73,6 +73,13 @@ class OqsSettings(BaseModel):
     breaker_cooldown: float = Field(
         default=30.0, gt=0, le=3600, description="seconds before one trial request"
     )
+    keepalive: float = Field(
+        default=5.0,
+        ge=0,
+        le=600,
+        description="seconds an idle connection is kept for the next request (0: a new "
+        "connection, with a resumed TLS session, every request)",
+    )
 
     @model_validator(mode="after")
     def _key_with_cert(self) -> OqsSettings:

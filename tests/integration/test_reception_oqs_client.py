@@ -71,6 +71,37 @@ def test_confirmation_over_tls_and_records(world: World, server: str) -> None:
     assert isinstance(meds, list) and healthy
 
 
+def test_a_new_connection_resumes_the_tls_session_and_keeps_the_terminal(
+    world: World, server: str
+) -> None:
+    """Every request on a new connection (keep-alive 0): after the first full handshake
+    each one resumes the session, and the service still knows the terminal (a nonce and
+    a confirmation need its certificate)."""
+    settings = world_settings(world, server).model_copy(update={"keepalive": 0})
+
+    async def go() -> tuple[list[QualificationResult], int, int]:
+        async with OqsClient(settings) as client:
+            results = [await pin_round(client, world, "adult-kyokai") for _ in range(3)]
+            assert client.tls is not None
+            return results, client.tls.connections, client.tls.resumed
+
+    results, connections, resumed = asyncio.run(go())
+    assert all(r.confirmed for r in results)
+    assert connections == 6  # a nonce and a confirmation each, none kept
+    assert resumed == 5
+
+
+def test_kept_alive_requests_share_one_connection(world: World, server: str) -> None:
+    async def go() -> tuple[int, int]:
+        async with OqsClient(world_settings(world, server)) as client:
+            for _ in range(3):
+                assert (await pin_round(client, world, "adult-kyokai")).confirmed
+            assert client.tls is not None
+            return client.tls.connections, client.tls.resumed
+
+    assert asyncio.run(go()) == (1, 0)
+
+
 def test_refusal_is_typed_and_not_a_fallback(world: World) -> None:
     async def go() -> None:
         async with in_process(world) as client:
