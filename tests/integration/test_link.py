@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mock_oqs.world import World, persona_ids
-from tests.support.oqs import confirm, make_client, nonce, pin_body
+from tests.support.oqs import confirm, forget_service_state, make_client, nonce, pin_body
 from tests.support.stack import WORLD_TODAY
 from tests.support.xmlmsg import check_xmlmsg
 
@@ -275,6 +275,7 @@ def test_reference_number_then_a_card_result_carries_it(link: Running) -> None:
 
 def test_records_only_with_the_patients_consent(link: Running) -> None:
     folder, world = link.folder, link.world
+    forget_service_state(world, "consent_records")  # other tests' consents last 24 h
     drop(folder, "YZKsiquc01req_20261124_0001.xml", persona_request(world, "dialysis"))
     refused = answer(folder, "YZKsiquc01req_20261124_0001.xml")
     assert refused.findtext("MessageHeader/SegmentOfResult") == "9"

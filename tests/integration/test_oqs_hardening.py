@@ -17,7 +17,7 @@ import pytest
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from mock_oqs.xml import render_xml
-from tests.support.oqs import _SyncOverAsync, with_client_cert
+from tests.support.oqs import _SyncOverAsync, forget_service_state, with_client_cert
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 
 LIMITS = ("--request-timeout", "2", "--max-connections", "8")
@@ -175,6 +175,7 @@ def in_process(world: World, max_outstanding_nonces: int | None = 256) -> httpx.
 
 
 def test_outstanding_nonces_per_facility_are_bounded(world: World, tmp_path: Path) -> None:
+    forget_service_state(world, "nonces")  # other tests' unused ones count too
     with in_process(world, max_outstanding_nonces=5) as client:
         issued = [client.post("/v1/nonces") for _ in range(5)]
         assert all(r.status_code == 200 for r in issued)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import ssl
 import sys
 from collections.abc import Iterator
@@ -107,4 +108,17 @@ def test_the_openapi_description_without_a_server(world: World) -> None:
         text=True,
         check=True,
     ).stdout
-    assert "/v1/confirmations/card" in json.loads(out)["paths"]
+    spec = json.loads(out)
+    assert "/v1/confirmations/card" in spec["paths"]
+    # every body is described, and every reference in the description resolves
+    card = spec["paths"]["/v1/confirmations/card"]["post"]["requestBody"]["content"]
+    assert card["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CardConfirmationRequest"
+    }
+    schemas = spec["components"]["schemas"]
+    assert {"nonce", "certificate", "consents"} <= set(
+        schemas["CardConfirmationRequest"]["properties"]
+    )
+    refs = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', out)
+    assert refs and all(name in schemas for name in refs)
+    assert '"$defs"' not in out

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -163,3 +165,12 @@ def in_process(world: World) -> OqsClient:
     pem = (world.terminal_cert).read_text()
     transport = httpx.ASGITransport(app=with_client_cert(app, pem))
     return OqsClient(OqsSettings(), transport=transport)
+
+
+def forget_service_state(world: World, table: str) -> None:
+    """Empty one table of the service's state file: the session's world is shared, and a
+    test that counts nonces or needs a patient without consent must not see what other
+    tests left there."""
+    with contextlib.closing(sqlite3.connect(world.directory / "service-state.sqlite")) as db:
+        db.execute(f"DELETE FROM {table}")  # noqa: S608 (a table name of the tests)
+        db.commit()
