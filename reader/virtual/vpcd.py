@@ -22,9 +22,25 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from reader.virtual.card import VirtualCard
+from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+
+class ServedCard(Protocol):
+    """What :class:`VpcdCardServer` needs of a card (a :class:`VirtualCard`, or the
+    benchmark's card that answers everything at once)."""
+
+    @property
+    def atr(self) -> bytes: ...
+
+    def power_on(self) -> None: ...
+
+    def power_off(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def process(self, apdu: bytes) -> bytes: ...
 
 VPCD_DEFAULT_PORT = 35963
 
@@ -93,7 +109,7 @@ class VpcdCardServer:
 
     def __init__(
         self,
-        card: VirtualCard,
+        card: ServedCard,
         host: str = "127.0.0.1",
         port: int = VPCD_DEFAULT_PORT,
         *,
