@@ -326,7 +326,10 @@ async def check_in(
     )
     flow, store_id = visit.flow, visit.reception_id
     try:
-        await visit.run()
+        try:
+            await visit.run()
+        finally:
+            visit.drop_prefetched()
     except CardRemovedError as exc:
         visit.detail = f"{type(exc).__name__}: {exc}"
         flow.apply(CardRemoved())
@@ -374,6 +377,11 @@ def write_face_result(folder: Path, reception_id: str, result: QualificationResu
     return path
 
 
+# a prefetched nonce older than this is not used (the service keeps one 120 s): a patient
+# who took long over the PIN or the face gets a fresh one
+PREFETCH_FRESH_SECONDS = 60.0
+
+
 class _Visit:
     """One check-in under way: the flow's state decides the next step, each a method that
     returns False when the check-in stops where it is (the patient left the question)."""
@@ -417,6 +425,8 @@ class _Visit:
         self.confirmation: CardConfirmation | None = None
         self.variant: Variant | None = None
         self.detail: str | None = None  # what failed, for developers
+        self._nonce_task: asyncio.Task[str] | None = None
+        self._nonce_asked = 0.0
 
     def _timed(self, name: str, since: float) -> None:
         spent = (time.perf_counter() - since) * 1000
@@ -430,10 +440,32 @@ class _Visit:
         finally:
             self._timed("card", t)
 
+    def prefetch_nonce(self) -> None:
+        """Ask the service for the first nonce while the card is read: by the time the
+        PIN is typed (or the face matched) it is there, and the patient never waits for
+        it. Failures surface where the nonce is used, as before."""
+        self._nonce_task = asyncio.create_task(self.client.nonce())
+        self._nonce_asked = time.monotonic()
+
+    def drop_prefetched(self) -> None:
+        """A nonce asked for and not used: cancel the request or forget the answer (an
+        unused nonce just expires at the service)."""
+        task, self._nonce_task = self._nonce_task, None
+        if task is not None:
+            task.cancel()
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: no "never retrieved" warning
+
     async def nonce(self) -> str:
         self.ask.progress(self.flow, "nonce")
         t = time.perf_counter()
-        value = await self.client.nonce()
+        task = self._nonce_task
+        if task is not None and time.monotonic() - self._nonce_asked < PREFETCH_FRESH_SECONDS:
+            self._nonce_task = None
+            value = await task
+        else:
+            self.drop_prefetched()
+            value = await self.client.nonce()
         self._timed("oqs", t)
         return value
 
@@ -445,6 +477,7 @@ class _Visit:
     async def run(self) -> None:
         flow = self.flow
         self.ask.progress(flow, "identify")
+        self.prefetch_nonce()
         variant, tries = await self.card(identify, self.jpki)
         self.variant = variant
         flow.apply(CardPlaced(variant))

@@ -146,7 +146,7 @@ async def measure(
 
 
 async def reconnects(settings: OqsSettings, rounds: int) -> tuple[float, float, float]:
-    """Median of one nonce request on the kept-alive connection, on a new connection that
+    """Median of one request (GET /health) on the kept-alive connection, on a new connection that
     resumes the TLS session (the terminal after an idle pause), and on a new connection
     with a full handshake (a new client: what the headless CLI pays once)."""
     kept: list[float] = []
@@ -166,7 +166,8 @@ async def reconnects(settings: OqsSettings, rounds: int) -> tuple[float, float, 
                 if forget:
                     client.tls.sessions.clear()
                 start = time.perf_counter()
-                await who.nonce()
+                if not await who.health():  # (a nonce each would hit the facility's cap)
+                    raise RuntimeError("the service did not answer")
                 samples.append(time.perf_counter() - start)
         if client.tls.resumed < rounds:
             sys.stderr.write(f"only {client.tls.resumed} of {rounds} connections resumed\n")
@@ -223,7 +224,7 @@ def main() -> int:
             f"{float(r['checkin_ms']) - float(r['in_card_ms']) - float(r['in_oqs_ms']):5.2f} ms\n"
         )
     sys.stdout.write(
-        f"one request (a nonce): kept-alive connection {kept_ms:5.2f} ms, new connection "
+        f"one request (GET /health): kept-alive connection {kept_ms:5.2f} ms, new connection "
         f"resuming the TLS session {resumed_ms:5.2f} ms, with a full handshake "
         f"{full_ms:5.2f} ms\n"
     )

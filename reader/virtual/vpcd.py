@@ -21,7 +21,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -41,6 +40,7 @@ class ServedCard(Protocol):
     def reset(self) -> None: ...
 
     def process(self, apdu: bytes) -> bytes: ...
+
 
 VPCD_DEFAULT_PORT = 35963
 

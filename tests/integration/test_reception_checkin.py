@@ -4,8 +4,10 @@ over loopback against the real app (ASGI), with the flow's failure states."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from reception.flow import (
 )
 from reception.oqs_client import OqsClient
 from reception.reasons import FallbackReason
+from reception.settings import OqsSettings
 from reception.store import Store
 from tests.support.checkin import card_of, pin_of, terminal_of
 from tests.support.oqs import in_process
@@ -382,3 +385,80 @@ def test_the_counter_route_settles_a_reader_fault(world: World, store: Store) ->
     assert [step for step, _ in store.steps_of(reception.reception_id)] == ["居宅同意取得型"]
     assert outcome.result is not None
     assert outcome.result.entries[0].pharmacists_info_cons_flg == "1"
+
+
+class SlowCard(LoopbackTransport):
+    """A card that takes 50 ms an APDU (an old contactless reader)."""
+
+    def transmit(self, command: bytes) -> bytes:
+        time.sleep(0.05)
+        return super().transmit(command)
+
+
+def exchanges_of(world: World) -> tuple[OqsClient, list[tuple[str, float]]]:
+    """An in-process client that records when each request ended (path, monotonic)."""
+    seen: list[tuple[str, float]] = []
+    client = in_process(world)
+    client.on_exchange = lambda _m, path, _o, _s: seen.append((path, time.monotonic()))
+    return client, seen
+
+
+def test_the_nonce_is_fetched_while_the_card_is_read(world: World, store: Store) -> None:
+    """The patient never waits for the nonce: it was asked for when the card was placed
+    and arrived while the (slow) card was still being read."""
+    client, seen = exchanges_of(world)
+    started = time.monotonic()
+    outcome = run(
+        world,
+        store,
+        SlowCard(card_of(world, "adult-kyokai")),
+        CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")),
+        client,
+    )
+    assert outcome.state is State.CONFIRMED
+    nonces = [t for path, t in seen if path == "/v1/nonces"]
+    assert len(nonces) == 1
+    assert nonces[0] - started < 0.1  # two APDUs of identification take 100 ms at least
+    assert outcome.timings["oqs"] < outcome.timings["card"]
+
+
+def test_a_stale_prefetched_nonce_is_replaced(
+    world: World, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("reception.checkin.PREFETCH_FRESH_SECONDS", 0.0)
+    client, seen = exchanges_of(world)
+    outcome = run(
+        world,
+        store,
+        card_of(world, "adult-kyokai"),
+        CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")),
+        client,
+    )
+    assert outcome.state is State.CONFIRMED
+    assert [path for path, _ in seen].count("/v1/nonces") == 2
+
+
+class SlowNotJpki(NotJpki):
+    """Unreadable, and slow to say so: the nonce request has failed by then."""
+
+    def transmit(self, command: bytes) -> bytes:
+        time.sleep(0.2)
+        return super().transmit(command)
+
+
+def test_a_card_failure_with_the_service_down_leaves_nothing_behind(
+    world: World, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The prefetched nonce's failure is retrieved, never logged as a lost task; the
+    check-in is the card's ladder case, not a service outage."""
+    down = OqsClient(OqsSettings(url="https://127.0.0.1:9", retries=0, connect_timeout=1))
+    outcome = run(
+        world,
+        store,
+        SlowNotJpki(card_of(world, "adult-kyokai")),
+        CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")),
+        down,
+    )
+    gc.collect()
+    assert outcome.state is State.CARD_UNREADABLE
+    assert "never retrieved" not in caplog.text
