@@ -44,6 +44,7 @@ from mock_oqs.models import (
     NumberConfirmationRequest,
     PatientNumbers,
     ReferenceRegistration,
+    RegistrationRequest,
 )
 from mock_oqs.pki import medical_institution_code
 from mock_oqs.service import BULK_MAX, Clock, QualificationService, Refusal
@@ -322,7 +323,8 @@ def _respond(request: Request, message: dict[str, Any]) -> Response:
     closed ``XmlMsg`` document alone. Both carry the notices in ``X-Mock-Notices``."""
     headers = {"X-Mock-Notices": ",".join(message.get("MockNotices", []))}
     if "application/xml" in request.headers.get("accept", ""):
-        document = {k: v for k, v in message.items() if k != "MockNotices"}
+        # the closed document: what travels beside it (notices, an offer) stays out
+        document = {k: message[k] for k in ("MessageHeader", "MessageBody")}
         return Response(
             render_xml(document), media_type="application/xml; charset=utf-8", headers=headers
         )
@@ -426,6 +428,22 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         facility, key = _terminal(request)
         body = await _parse(request, CardConfirmationRequest)
         message, persona = service.confirm_card(body, facility, key)
+        request.state.persona = persona
+        request.state.outcome = (
+            message["MessageBody"]["ProcessingResultCode"]
+            or message["MessageBody"]["QualificationValidity"]
+        )
+        return _respond(request, message)
+
+    @app.post(
+        "/v1/registrations",
+        responses=ERRORS,
+        summary="保険証利用登録 at the reader: registers the card of a MOCK-R003 answer's "
+        "RegistrationOffer (its holder proven moments ago) and answers that confirmation",
+    )
+    async def registration(body: RegistrationRequest, request: Request) -> Response:
+        facility, _ = _terminal(request)
+        message, persona = service.register(body.token, facility)
         request.state.persona = persona
         request.state.outcome = (
             message["MessageBody"]["ProcessingResultCode"]

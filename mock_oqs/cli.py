@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = sub.add_parser("revoke", help="revoke a persona's user-auth certificate")
     revoke.add_argument("--world", type=Path, required=True)
     revoke.add_argument("persona")
+    unregister = sub.add_parser(
+        "unregister",
+        help="undo a persona's 保険証利用登録 (a trainer resetting a card registered at a reader)",
+    )
+    unregister.add_argument("--world", type=Path, required=True)
+    unregister.add_argument("persona")
     return parser
 
 
@@ -182,11 +188,29 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unregister(args: argparse.Namespace) -> int:
+    world = World.load(args.world)
+    person_id = world.persona(args.persona)["person_id"]
+    conn = registry.connect(world.registry_path)
+    try:
+        with registry.transaction(conn):
+            count = registry.unregister_person(conn, person_id)
+    finally:
+        conn.close()
+    sys.stdout.write(
+        f"{args.persona}: 保険証利用登録 undone for {count} card(s)\n"
+        if count
+        else f"{args.persona}: nothing to undo (no card registered for 保険証 use)\n"
+    )
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "seed": cmd_seed,
     "serve": cmd_serve,
     "faults": lambda args: cmd_faults(args, World.load(args.world)),
     "revoke": cmd_revoke,
+    "unregister": cmd_unregister,
     "openapi": cmd_openapi,
 }
 

@@ -84,6 +84,17 @@ class CardConfirmationRequest(BaseModel):
     arbitrary_file_identifier: SafeText | None = Field(default=None, max_length=50)
 
 
+class RegistrationRequest(BaseModel):
+    """保険証利用登録 at the reader: the offer a card confirmation answered with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(
+        pattern=r"^[0-9a-f]{32}$",
+        description="RegistrationOffer.token of the MOCK-R003 answer (single use, 5 minutes)",
+    )
+
+
 class PatientNumbers(BaseModel):
     """A patient, by the numbers of a qualification of theirs and the birth date (as the
     clinic software's YZK / TKK / 照会番号 requests name one)."""

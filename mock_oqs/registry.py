@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,12 +68,15 @@ CREATE TABLE IF NOT EXISTS qualifications (
 CREATE INDEX IF NOT EXISTS qualifications_person ON qualifications(person_id);
 CREATE INDEX IF NOT EXISTS qualifications_card
     ON qualifications(insurer_number, symbol, number, branch);
+-- every card's user-auth certificate and its holder (J-LIS knows them all); a card is
+-- usable as 保険証 once registered for it (保険証利用登録: registered_at)
 CREATE TABLE IF NOT EXISTS certificates (
     serial TEXT PRIMARY KEY,              -- hex, upper case
     person_id TEXT NOT NULL REFERENCES persons(person_id),
     fingerprint TEXT NOT NULL UNIQUE,     -- SHA-256 of the DER
     not_after TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    registered_at TEXT                    -- NULL: not registered for 保険証 use
 );
 CREATE TABLE IF NOT EXISTS medications (
     person_id TEXT NOT NULL REFERENCES persons(person_id),
@@ -291,12 +294,49 @@ def add_qualification(conn: sqlite3.Connection, q: Qualification) -> None:
 
 
 def link_certificate(
-    conn: sqlite3.Connection, *, serial: int, person_id: str, fingerprint: str, not_after: dt.date
+    conn: sqlite3.Connection,
+    *,
+    serial: int,
+    person_id: str,
+    fingerprint: str,
+    not_after: dt.date,
+    registered_on: dt.date | None,
 ) -> None:
+    """A card's certificate and its holder; ``registered_on``: 保険証利用登録 (None: the
+    card is not registered for 保険証 use)."""
     conn.execute(
-        "INSERT INTO certificates(serial, person_id, fingerprint, not_after) VALUES (?, ?, ?, ?)",
-        (format(serial, "X"), person_id, fingerprint, not_after.isoformat()),
+        "INSERT INTO certificates(serial, person_id, fingerprint, not_after, registered_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (
+            format(serial, "X"),
+            person_id,
+            fingerprint,
+            not_after.isoformat(),
+            registered_on.isoformat() if registered_on else None,
+        ),
     )
+
+
+def register_certificate(conn: sqlite3.Connection, fingerprint: str, when: dt.datetime) -> bool:
+    """保険証利用登録 of one card (its certificate); False if it was registered already,
+    revoked, or unknown."""
+    cur = conn.execute(
+        "UPDATE certificates SET registered_at = ? WHERE fingerprint = ? "
+        "AND registered_at IS NULL AND revoked_at IS NULL",
+        (when.isoformat(timespec="seconds"), fingerprint),
+    )
+    return cur.rowcount == 1
+
+
+def unregister_person(conn: sqlite3.Connection, person_id: str) -> int:
+    """Undo the 保険証利用登録 of a person's cards (a trainer resetting a persona); returns
+    how many certificates were registered."""
+    cur = conn.execute(
+        "UPDATE certificates SET registered_at = NULL WHERE person_id = ? "
+        "AND registered_at IS NOT NULL",
+        (person_id,),
+    )
+    return cur.rowcount
 
 
 def revoke_serial(conn: sqlite3.Connection, serial: int, when: dt.datetime) -> None:

@@ -26,9 +26,13 @@ MOCK-E011               413   request body over 64 KiB (431: headers over 16 KiB
 MOCK-E012               408   the request did not arrive in time (slow or stalled sender)
 MOCK-E013               503   too many open connections to this worker
 MOCK-E014               404   no 一括照会 with this ReceptionNumber for this facility
+MOCK-E015               409   no such 保険証利用登録 offer for this facility (unknown, used,
+                              or older than 5 minutes)
 MOCK-R001               200   ProcessingResultStatus 2: the certificate is revoked
 MOCK-R002               200   ProcessingResultStatus 2: certificate expired, grace period over
-MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use
+MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use (the
+                              answer carries ``RegistrationOffer`` beside the message: the
+                              holder was proven, POST /v1/registrations registers the card)
 ======================  ====  ==========================================================
 
 Notices: the simulator's own facts, never inside ``XmlMsg`` (oqs.md §2). The JSON
@@ -140,6 +144,11 @@ CREATE TABLE IF NOT EXISTS bulk_jobs (
 CREATE TABLE IF NOT EXISTS bulk_results (
     reception_number TEXT NOT NULL, position INTEGER NOT NULL, message TEXT NOT NULL,
     PRIMARY KEY (reception_number, position));
+-- 保険証利用登録 offered at a reader: the holder was proven (PIN or face), the card is
+-- not registered; the terminal may register it within minutes with the token
+CREATE TABLE IF NOT EXISTS registration_offers (
+    token TEXT PRIMARY KEY, facility TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    request TEXT NOT NULL, expires_at REAL NOT NULL);
 -- 照会番号: the clinic's own patient id (診察券番号), registered against a person
 CREATE TABLE IF NOT EXISTS reference_numbers (
     person_id TEXT NOT NULL, facility TEXT NOT NULL, reference_number TEXT NOT NULL,
@@ -147,6 +156,7 @@ CREATE TABLE IF NOT EXISTS reference_numbers (
 """
 
 CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
+REGISTRATION_OFFER_SECONDS = 300.0
 MMAP_BYTES = 256 * 1024 * 1024  # address space, not memory: pages are the OS's cache
 
 
@@ -201,6 +211,37 @@ class ServiceState:
                 )
         conn.execute("INSERT INTO nonces VALUES (?, ?, ?)", (nonce, facility, expires))
         return nonce, expires
+
+    def offer_registration(self, facility: str, fingerprint: str, request: str) -> str:
+        token = secrets.token_hex(16)
+        conn = self._conn()
+        conn.execute("DELETE FROM registration_offers WHERE expires_at < ?", (time.time(),))
+        conn.execute(
+            "INSERT INTO registration_offers VALUES (?, ?, ?, ?, ?)",
+            (token, facility, fingerprint, request, time.time() + REGISTRATION_OFFER_SECONDS),
+        )
+        return token
+
+    def take_registration_offer(self, token: str, facility: str) -> tuple[str, str]:
+        """The offer's certificate fingerprint and original request (single use)."""
+        row = (
+            self._conn()
+            .execute(
+                # another facility's attempt neither sees nor spends the offer
+                "DELETE FROM registration_offers WHERE token = ? AND facility = ? "
+                "RETURNING facility, fingerprint, request, expires_at",
+                (token, facility),
+            )
+            .fetchone()
+        )
+        if row is None or row[3] < time.time():
+            raise Refusal(
+                "MOCK-E015",
+                409,
+                "no such 保険証利用登録 offer for this facility (unknown, used or expired): "
+                "confirm by card again",
+            )
+        return row[1], row[2]
 
     def consume_nonce(self, nonce: str, facility: str) -> None:
         """Single use: the row goes whatever follows; refusals say why."""
@@ -401,6 +442,15 @@ class QualificationService:
             for row in self._db().execute("SELECT insurer_number, name FROM insurers")
         }
 
+    def _writer(self) -> sqlite3.Connection:
+        """The registry, writable: 保険証利用登録 at a reader changes it."""
+        conn: sqlite3.Connection | None = getattr(self._local, "writer", None)
+        if conn is None:
+            conn = registry.connect(self.world.registry_path)
+            conn.isolation_level = None  # transactions by registry.transaction
+            self._local.writer = conn
+        return conn
+
     def _db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "db", None)
         if conn is None:
@@ -438,11 +488,42 @@ class QualificationService:
             self._verify_statement(cert, der, request, terminal_key)
 
         fingerprint = hashlib.sha256(der).hexdigest().upper()
+        expiry = cert.not_valid_after_utc.astimezone(JST).date()
+        return self._card_result(request, facility, fingerprint, expiry, now, offer=True)
+
+    def register(self, token: str, facility: str) -> tuple[dict[str, Any], str | None]:
+        """保険証利用登録 at the reader: the card of an offer (made when its holder was
+        proven moments ago) is registered at once, and the confirmation it was for
+        answered as if it had been registered before."""
+        fingerprint, stored = self.state.take_registration_offer(token, facility)
+        request = CardConfirmationRequest.model_validate_json(stored)
+        now = self.clock.now()
+        with registry.transaction(self._writer()) as conn:
+            registry.register_certificate(conn, fingerprint, now)
+        row = (
+            self._db()
+            .execute("SELECT not_after FROM certificates WHERE fingerprint = ?", (fingerprint,))
+            .fetchone()
+        )
+        expiry = dt.date.fromisoformat(row["not_after"])
+        return self._card_result(request, facility, fingerprint, expiry, now, offer=False)
+
+    def _card_result(
+        self,
+        request: CardConfirmationRequest,
+        facility: str,
+        fingerprint: str,
+        expiry: dt.date,
+        now: dt.datetime,
+        *,
+        offer: bool,
+    ) -> tuple[dict[str, Any], str | None]:
+        """The result for a proven holder of the card with this certificate."""
         link = (
             self._db()
             .execute(
-                "SELECT c.person_id, c.revoked_at, p.persona FROM certificates c "
-                "JOIN persons p USING (person_id) WHERE c.fingerprint = ?",
+                "SELECT c.person_id, c.revoked_at, c.registered_at, p.persona "
+                "FROM certificates c JOIN persons p USING (person_id) WHERE c.fingerprint = ?",
                 (fingerprint,),
             )
             .fetchone()
@@ -454,7 +535,7 @@ class QualificationService:
         persona = link["persona"]
         if link["revoked_at"] is not None:
             return _refused(header, "MOCK-R001", "電子証明書は失効しています"), persona
-        state = certificate_state(cert.not_valid_after_utc.astimezone(JST).date(), today)
+        state = certificate_state(expiry, today)
         if state is CertificateState.LAPSED:
             return (
                 _refused(
@@ -464,6 +545,14 @@ class QualificationService:
                 ),
                 persona,
             )
+        if link["registered_at"] is None:
+            answer = _refused(header, "MOCK-R003", "保険証利用登録がありません")
+            if offer:  # the holder is proven: the reader may register the card now
+                kept = request.model_dump_json()  # consents, prescription, file id
+                token = self.state.offer_registration(facility, fingerprint, kept)
+                until = dt.datetime.fromtimestamp(time.time() + REGISTRATION_OFFER_SECONDS, dt.UTC)
+                answer["RegistrationOffer"] = {"token": token, "expires_at": until.isoformat()}
+            return answer, persona
         notices: list[str] = []
         message: str | None = None
         consents: Consents = request.consents

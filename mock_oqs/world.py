@@ -568,13 +568,12 @@ def _seed_persona(
         previous = _seed_previous_card(
             conn, out, spec, person_id, birth, stream, ca, today, terminal_ca_key
         )
-    if spec.certificate != "none":
-        cert = profile.certificate()
-        _link(conn, cert, person_id)
-        if spec.certificate == "revoked":
-            registry.revoke_certificate(
-                conn, person_id, dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
-            )
+    cert = profile.certificate()
+    _link(conn, cert, person_id, None if spec.certificate == "none" else issued)
+    if spec.certificate == "revoked":
+        registry.revoke_certificate(
+            conn, person_id, dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+        )
     return PersonaEntry(
         id=spec.id,
         description=spec.description,
@@ -591,14 +590,18 @@ def _seed_persona(
     )
 
 
-def _link(conn: sqlite3.Connection, cert: x509.Certificate, person_id: str) -> None:
-    """保険証利用登録: the certificate linked to its holder in the registry."""
+def _link(
+    conn: sqlite3.Connection, cert: x509.Certificate, person_id: str, registered: dt.date | None
+) -> None:
+    """The card's certificate and its holder in the registry; ``registered``: the day of
+    its 保険証利用登録 (None: not registered)."""
     registry.link_certificate(
         conn,
         serial=cert.serial_number,
         person_id=person_id,
         fingerprint=hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest().upper(),
         not_after=cert.not_valid_after_utc.date(),
+        registered_on=registered,
     )
 
 
@@ -627,7 +630,7 @@ def _seed_previous_card(
     name = f"cards/{spec.id}-previous.json"
     save_profile(profile, out / name)
     cert = profile.certificate()
-    _link(conn, cert, person_id)
+    _link(conn, cert, person_id, today - dt.timedelta(days=900))
     reissued = today - dt.timedelta(days=spec.reissued_days_ago)
     registry.revoke_serial(
         conn, cert.serial_number, dt.datetime.combine(reissued, dt.time(), tzinfo=dt.UTC)

@@ -75,6 +75,7 @@ from reception.flow import (
     PinTriesRead,
     Prescription,
     ReaderLost,
+    RegistrationAnswered,
     ResultReceived,
     Route,
     State,
@@ -154,6 +155,7 @@ class CheckinRequest:
     resume: str | None = None  # a pending reception this check-in settles (the counter route)
     staff: str = "staff"
     seed: int | None = None  # the simulated camera's, for reproducible runs
+    register: bool = False  # agree to 保険証利用登録 when the card lacks it (headless)
 
 
 @dataclass
@@ -251,6 +253,8 @@ class Interaction(Protocol):
 
     async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None: ...
 
+    async def offer_registration(self, flow: CheckinFlow) -> bool | None: ...
+
     def progress(self, flow: CheckinFlow, doing: str) -> None: ...
 
 
@@ -290,6 +294,9 @@ class FixedInteraction:
 
     async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None:
         return self.request.prescription
+
+    async def offer_registration(self, flow: CheckinFlow) -> bool | None:
+        return self.request.register
 
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         log.debug("check-in: %s (%s)", doing, flow.state.value)
@@ -497,6 +504,7 @@ class _Visit:
             State.VISUAL_CHECK: self.visual,
             State.CONSENTS: self.consents,
             State.CONFIRMING: self.confirm,
+            State.REGISTRATION_OFFERED: self.registration,
         }
         while not flow.state.final:
             if not await steps[flow.state]():
@@ -608,11 +616,30 @@ class _Visit:
 
     async def confirm(self) -> bool:
         assert self.confirmation is not None
-        self.ask.progress(self.flow, "confirm")
+        flow = self.flow
         t = time.perf_counter()
-        result = await self.client.confirm_card(self.confirmation)
+        if flow.registering:
+            assert flow.result is not None and flow.result.registration_offer is not None
+            self.ask.progress(flow, "register")
+            result = await self.client.register(flow.result.registration_offer)
+            self.store.audit(
+                self.request.staff,
+                "registration",
+                "保険証利用登録（カードリーダー）",
+                self.reception_id,
+            )
+        else:
+            self.ask.progress(flow, "confirm")
+            result = await self.client.confirm_card(self.confirmation)
         self._timed("oqs", t)
-        self.flow.apply(ResultReceived(result))
+        flow.apply(ResultReceived(result))
+        return True
+
+    async def registration(self) -> bool:
+        """The card lacks 保険証利用登録: the patient may register it now (the answer None
+        or False: not now, the reception goes to the ladder)."""
+        agreed = await self.ask.offer_registration(self.flow)
+        self.flow.apply(RegistrationAnswered(bool(agreed)))
         return True
 
     def finish(self) -> CheckinOutcome:

@@ -238,6 +238,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         prescription=PRESCRIPTION_CHOICES[args.prescription] if args.prescription else None,
         staff=args.staff,
         seed=args.seed,
+        register=args.register,
     )
     read_mode = (
         ReadMode.EXTENDED if args.extended or settings.reader.extended_length else (ReadMode.SHORT)
@@ -299,11 +300,15 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         "notices": result.notices if result else [],
         "apdus": outcome.apdus,
         "timings_ms": outcome.timings,
+        # 保険証利用登録 made at the reader during this check-in
+        "registered": flow.registering and result is not None and result.confirmed,
     }
     if as_json:
         _print_json(data)
         return
     _print(f"受付 {outcome.reception_id}: {OUTCOME_SENTENCES[outcome.status]}")
+    if data["registered"]:
+        _print("  保険証利用登録をしました（このカードは今日から健康保険証として使えます）")
     if flow.message:
         _print(f"  {flow.message}")
     if flow.fallback_reason:
@@ -591,6 +596,12 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
         choices=sorted(PRESCRIPTION_CHOICES),
         help="処方箋の発行形態 the patient chooses, where the clinic issues electronic "
         "prescriptions (RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS=true)",
+    )
+    c.add_argument(
+        "--register",
+        action="store_true",
+        help="the card lacks 保険証利用登録: the patient agrees to register it at the reader "
+        "(the check-in then goes on; without this flag a 未登録 card goes to the ladder)",
     )
     c.add_argument(
         "--route",

@@ -58,6 +58,7 @@ class State(enum.StrEnum):
     VISUAL_CHECK = "visual-check"
     CONSENTS = "consents"
     CONFIRMING = "confirming"
+    REGISTRATION_OFFERED = "registration-offered"  # 保険証利用登録 offered at the reader
     CONFIRMED = "confirmed"
     FALLBACK = "fallback"
     OQS_UNAVAILABLE = "oqs-unavailable"
@@ -141,6 +142,13 @@ class FaceCompared:
 @dataclass(frozen=True)
 class VisualConfirmed:
     staff: str
+
+
+@dataclass(frozen=True)
+class RegistrationAnswered:
+    """The patient's answer to the 保険証利用登録 offer of a 未登録 card."""
+
+    agreed: bool
 
 
 READER_FAULT_MESSAGE = (
@@ -243,6 +251,7 @@ Event = (
     | VisualConfirmed
     | ConsentsGiven
     | ResultReceived
+    | RegistrationAnswered
     | OqsFailed
     | CardRemoved
     | ReaderLost
@@ -280,6 +289,7 @@ class CheckinFlow:
     result: QualificationResult | None = None
     fallback_reason: FallbackReason | None = None
     message: str | None = None
+    registering: bool = False  # the patient agreed to 保険証利用登録: confirm by registering
     history: list[State] = field(default_factory=list)
 
     # -- what staff and patient may do now ------------------------------------------------
@@ -314,6 +324,8 @@ class CheckinFlow:
             return ["visual-confirm", "cancel"]
         if self.state is State.CONSENTS:
             return ["consents"]
+        if self.state is State.REGISTRATION_OFFERED:
+            return ["register", "decline"]
         if self.state in (State.FALLBACK, State.OQS_UNAVAILABLE):
             return ["ladder", "reset"]
         if self.state.final:
@@ -382,7 +394,18 @@ class CheckinFlow:
             return State.CONFIRMING
         if isinstance(event, ResultReceived) and s is State.CONFIRMING:
             return self._classify(event.result)
-        if isinstance(event, OqsFailed) and s in AUTH_STATES | {State.CONFIRMING}:
+        if isinstance(event, RegistrationAnswered) and s is State.REGISTRATION_OFFERED:
+            if event.agreed:
+                self.registering = True
+                self.message = "保険証利用登録をしています"
+                return State.CONFIRMING
+            self.fallback_reason = FallbackReason.NOT_REGISTERED
+            self.message = "保険証利用登録がありません（登録しないを選びました）"
+            return State.FALLBACK
+        if isinstance(event, OqsFailed) and s in AUTH_STATES | {
+            State.CONFIRMING,
+            State.REGISTRATION_OFFERED,
+        }:
             self.message = event.message
             if event.fallback:
                 self.fallback_reason = FallbackReason.OQS_UNAVAILABLE
@@ -402,6 +425,7 @@ class CheckinFlow:
             "result",
             "fallback_reason",
             "message",
+            "registering",
         ):
             setattr(self, name, getattr(fresh, name))
         return State.WAITING_CARD
@@ -442,6 +466,11 @@ class CheckinFlow:
             self.message = result.message_body.processing_result_message
             return State.CONFIRMED
         if body.processing_result_status != "1":
+            if result.registration_offer is not None and not self.registering:
+                # the holder is proven and the card only lacks 保険証利用登録: real readers
+                # offer it on the spot (the check-in then continues as usual)
+                self.message = "マイナンバーカードの保険証利用登録がされていません。登録しますか"
+                return State.REGISTRATION_OFFERED
             reason = REFUSAL_FALLBACK.get(body.processing_result_code or "")
             self.message = body.processing_result_message or "資格確認ができませんでした"
             if reason is None:

@@ -30,7 +30,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from reception.errors import ReceptionError
-from reception.results import QualificationEntry, QualificationResult
+from reception.results import QualificationEntry, QualificationResult, RegistrationOffer
 from reception.settings import OqsSettings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -398,6 +398,17 @@ class OqsClient:
             "POST",
             "/v1/confirmations/card",
             json_body=confirmation.body(),
+            retry=False,
+            parse=QualificationResult.parse,
+        )
+
+    async def register(self, offer: RegistrationOffer) -> QualificationResult:
+        """保険証利用登録 of the card of a 未登録 answer, and that confirmation's result.
+        Never retried: the offer is single-use."""
+        return await self._call(
+            "POST",
+            "/v1/registrations",
+            json_body={"token": offer.token},
             retry=False,
             parse=QualificationResult.parse,
         )

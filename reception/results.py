@@ -208,6 +208,14 @@ class MessageBody(_Fields):
     result_list: ResultList = Field(default_factory=ResultList)
 
 
+class RegistrationOffer(_Fields):
+    """Beside a 未登録 answer (never in XmlMsg): the holder was proven, and the reader may
+    register the card for 保険証 use now (:meth:`OqsClient.register`)."""
+
+    token: str = Field(alias="token", pattern=r"^[0-9a-f]{32}$")
+    expires_at: str = Field(alias="expires_at")
+
+
 class QualificationResult(_Fields):
     """A whole result message, with the client-side rule of oqs.md §2."""
 
@@ -215,6 +223,7 @@ class QualificationResult(_Fields):
     message_body: MessageBody
     # the simulator's notices, beside the message in the mock's JSON (never in XmlMsg)
     mock_notices: list[str] = Field(default_factory=list)
+    registration_offer: RegistrationOffer | None = None
 
     @classmethod
     def parse(cls, data: Any) -> QualificationResult:

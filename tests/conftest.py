@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -115,6 +117,19 @@ def client(loopback: LoopbackTransport) -> JpkiClient:
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     """One seeded world for the session (its registry is only read by the tests)."""
     return seed_world(tmp_path_factory.mktemp("world") / "w", seed=11, today=WORLD_TODAY)
+
+
+@pytest.fixture
+def own_world(world: World, tmp_path: Path) -> World:
+    """A private copy of the session's world, for a test that changes the registry (a
+    保険証利用登録 at the reader) or the service's state."""
+    copy = tmp_path / "own-world"
+    shutil.copytree(
+        world.directory,
+        copy,
+        ignore=shutil.ignore_patterns("service-state.sqlite*", "mock-oqs.log", "clinic"),
+    )
+    return World.load(copy)
 
 
 # --- pcscd + vsmartcard-vpcd ---------------------------------------------------------

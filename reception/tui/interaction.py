@@ -90,5 +90,9 @@ class ScreenInteraction:
         answer: Prescription | None = await self._ask("prescription", flow)
         return answer
 
+    async def offer_registration(self, flow: CheckinFlow) -> bool | None:
+        answer: bool | None = await self._ask("register", flow)
+        return answer
+
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         self.show("working", flow, doing=doing)

@@ -46,6 +46,11 @@ TEXT: dict[str, dict[str, str]] = {
         "prescription_1": "電子処方箋",
         "prescription_2": "紙の処方箋",
         "prescription_keys": "1: 電子処方箋 ・ 2: 紙の処方箋",
+        "register": "マイナンバーカードの保険証利用登録がされていません",
+        "register_sub": "このまま登録すると、今日から健康保険証として使えます。登録しますか",
+        "register_yes": "登録する",
+        "register_no": "登録しない",
+        "register_keys": "y: 登録する ・ n: 登録しない",
         "notice_certificate-renewal-due": "電子証明書の有効期限が近づいています。"
         "お住まいの市区町村の窓口で更新してください",
         "notice_certificate-grace": "電子証明書の有効期限が切れています。"
@@ -85,6 +90,11 @@ TEXT: dict[str, dict[str, str]] = {
         "prescription_1": "Electronic",
         "prescription_2": "Paper",
         "prescription_keys": "1: electronic · 2: paper",
+        "register": "Your card is not registered for use as a health insurance card",
+        "register_sub": "Register it now to use it as your health insurance card from today?",
+        "register_yes": "Register",
+        "register_no": "Not now",
+        "register_keys": "y: register · n: not now",
         "notice_certificate-renewal-due": "Your card's certificate expires soon. "
         "Please renew it at your municipal office",
         "notice_certificate-grace": "Your card's certificate has expired. Please renew it "
@@ -125,6 +135,7 @@ class View(enum.StrEnum):
     VISUAL = "visual"
     CONSENTS = "consents"
     PRESCRIPTION = "prescription"
+    REGISTER = "register"
     WORKING = "working"
     DONE = "done"
 
@@ -219,6 +230,13 @@ class ReaderPanel(Vertical):
                     yield Button("電子処方箋", id="prescription-1", classes="method")
                     yield Button("紙の処方箋", id="prescription-2", classes="method")
                 yield Static("", id="prescription-keys")
+            with Vertical(id="view-register"):
+                yield Static("", id="register-title", classes="big")
+                yield Static("", id="register-sub")
+                with Horizontal(id="register-choices"):
+                    yield Button("登録する", id="register-yes", variant="primary")
+                    yield Button("登録しない", id="register-no")
+                yield Static("", id="register-keys")
             with Vertical(id="view-working"):
                 yield Static("", id="working-title", classes="big")
             with Vertical(id="view-done"):
@@ -234,7 +252,9 @@ class ReaderPanel(Vertical):
         # screen flashing by before any card is placed would invite a key press that no
         # question is there to take
         self.query_one("#views", ContentSwitcher).styles.visibility = "hidden"
-        self._warm(["method", "pin", "face", "consents", "prescription", "done", "wait"])
+        self._warm(
+            ["method", "pin", "face", "consents", "prescription", "register", "done", "wait"]
+        )
 
     def _warm(self, views: list[str]) -> None:
         if not views:
@@ -263,6 +283,7 @@ class ReaderPanel(Vertical):
             "visual",
             "consents",
             "prescription",
+            "register",
             "working",
         ):
             self.query_one(f"#{view}-title", Static).update(self.t(view))
@@ -271,6 +292,8 @@ class ReaderPanel(Vertical):
             ("#consents-keys", "consents_keys"),
             ("#prescription-sub", "prescription_sub"),
             ("#prescription-keys", "prescription_keys"),
+            ("#register-sub", "register_sub"),
+            ("#register-keys", "register_keys"),
         ):
             self.query_one(static, Static).update(self.t(key))
         self.query_one("#wait-sub", Static).update(self.t("wait_sub"))
@@ -288,6 +311,8 @@ class ReaderPanel(Vertical):
             ("#consent-none", "none"),
             ("#prescription-1", "prescription_1"),
             ("#prescription-2", "prescription_2"),
+            ("#register-yes", "register_yes"),
+            ("#register-no", "register_no"),
         ):
             self.query_one(button_id, Button).label = self.t(key)
         for key, ja, en in CONSENT_ITEMS:
@@ -324,6 +349,8 @@ class ReaderPanel(Vertical):
             self._consent_view()
         elif view is View.PRESCRIPTION:
             self.query_one("#prescription-1", Button).focus()
+        elif view is View.REGISTER:
+            self.query_one("#register-yes", Button).focus()
         elif view is View.WORKING:
             self.query_one("#working-title", Static).update(self.t("working"))
 
@@ -423,6 +450,9 @@ class ReaderPanel(Vertical):
         if self.view is View.PRESCRIPTION and key in ("1", "2"):
             self.answer(Prescription(key))
             return True
+        if self.view is View.REGISTER and key in ("y", "n"):
+            self.answer(key == "y")
+            return True
         return self.pin_key(key)
 
     def pin_key(self, key: str) -> bool:
@@ -476,6 +506,8 @@ class ReaderPanel(Vertical):
             self._one_by_one()
         elif button.startswith("prescription-"):
             self.answer(Prescription(button.removeprefix("prescription-")))
+        elif button in ("register-yes", "register-no"):
+            self.answer(button == "register-yes")
         elif button == "consent-all":
             for key, _, _ in CONSENT_ITEMS:
                 self.query_one(f"#consent-{key}", Checkbox).value = True

@@ -242,9 +242,11 @@ class Scripted:
         pins: list[str | None] | None = None,
         faces: list[FaceScenario | None] | None = None,
         consents: ConsentsGiven | None = None,
+        register: bool | None = None,
     ) -> None:
         self.methods, self.pins, self.faces = list(methods), list(pins or []), list(faces or [])
         self.consents = consents or ConsentsGiven()
+        self.register = register
         self.shown_tries: list[int] = []
         self.steps: list[str] = []
 
@@ -269,6 +271,10 @@ class Scripted:
     async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None:
         self.steps.append("prescription")
         return Prescription.ELECTRONIC
+
+    async def offer_registration(self, flow: CheckinFlow) -> bool | None:
+        self.steps.append("registration")
+        return self.register
 
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         self.steps.append(doing)

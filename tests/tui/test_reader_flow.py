@@ -134,6 +134,36 @@ def test_the_patient_reads_the_certificate_notices(tui_world: World, tmp_path: P
     asyncio.run(drive(svc, scenario))
 
 
+def test_registration_at_the_reader_then_the_check_in_goes_on(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """保険証利用登録 offered on the spot (issue 14 §2): n → the ladder as 未登録; y → the
+    card is registered and the reception confirmed; next time no question at all."""
+    svc = services(tui_world, tmp_path)
+    pin = tui_world.persona("not-registered")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        for answer in ("n", "y"):
+            await pin_to(pilot, app, "not-registered", pin, "consents")
+            await pilot.press("y")
+            await at_view(pilot, app, "register")
+            assert "保険証利用登録" in text(app, "#register-title")
+            await pilot.press(answer)
+            await at_view(pilot, app, "done")
+            app.remove_card()
+            await at_view(pilot, app, "wait")
+        await pin_to(pilot, app, "not-registered", pin, "consents")
+        await pilot.press("y")
+        await at_view(pilot, app, "done")
+
+    asyncio.run(drive(svc, scenario))
+    receptions = sorted(svc.store.receptions_on(now_jst().date()), key=lambda r: r.started_at)
+    assert [r.status for r in receptions] == ["fallback", "confirmed", "confirmed"]
+    assert receptions[0].fallback_reason == "not-registered"
+    actions = [row["action"] for row in svc.store.audit_trail()]
+    assert actions.count("registration") == 1
+
+
 def test_the_pre_2024_flow_stays_available(tui_world: World, tmp_path: Path) -> None:
     svc = services(tui_world, tmp_path, reader=ReaderSettings(consent_flow=ConsentFlow.PRE_2024))
     pin = tui_world.persona("limit-u")["pin"]

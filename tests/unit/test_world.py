@@ -95,11 +95,12 @@ def test_certificate_links_and_revocation(world: World) -> None:
     rows = {
         r["persona"]: r
         for r in conn.execute(
-            "SELECT p.persona, c.revoked_at, c.serial FROM persons p "
+            "SELECT p.persona, c.revoked_at, c.serial, c.registered_at FROM persons p "
             "LEFT JOIN certificates c ON c.person_id = p.person_id"
         )
     }
-    assert rows["not-registered"]["serial"] is None
+    assert rows["not-registered"]["serial"] is not None  # J-LIS knows the card …
+    assert rows["not-registered"]["registered_at"] is None  # … not registered for 保険証
     assert rows["revoked"]["revoked_at"] is not None
     assert rows["adult-kyokai"]["serial"] is not None and rows["adult-kyokai"]["revoked_at"] is None
     cert = load_profile(world.directory / world.persona("adult-kyokai")["card"]).certificate()

@@ -164,6 +164,11 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         )
         return answer
 
+    async def offer_registration(self, flow: CheckinFlow) -> bool | None:
+        # the simulator offers 保険証利用登録 at the patient's reader only: at the counter
+        # the reception goes to the ladder as 未登録 (the patient can register at a reader)
+        return None
+
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         self._status("確認しています…")
 
