@@ -468,11 +468,14 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @app.post(
         "/v1/records/{kind}",
         responses=ERRORS,
-        summary="薬剤情報 (medications) or 特定健診情報 (checkups) of a patient, named by a "
-        "qualification's numbers: only with their consent at this facility (24 h)",
+        summary="薬剤情報 (medications, 3 years), 診療情報 (diagnoses), 手術情報 (operations) "
+        "or 特定健診情報 (checkups; 5 years) of a patient, named by a qualification's numbers: "
+        "only with their consent at this facility (24 h)",
     )
     async def records(
-        kind: Literal["medications", "checkups"], body: PatientNumbers, request: Request
+        kind: Literal["medications", "diagnoses", "operations", "checkups"],
+        body: PatientNumbers,
+        request: Request,
     ) -> dict[str, Any]:
         facility, _ = _terminal(request)
         found, request.state.persona = service.records(body, facility, kind)

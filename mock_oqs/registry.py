@@ -78,18 +78,41 @@ CREATE TABLE IF NOT EXISTS certificates (
     revoked_at TEXT,
     registered_at TEXT                    -- NULL: not registered for 保険証 use
 );
+-- the shared records a patient may consent to (oqs.md §5): 薬剤情報 (3 years shown),
+-- 診療情報 and 手術情報 (5 years), 特定健診 results (5 years)
 CREATE TABLE IF NOT EXISTS medications (
     person_id TEXT NOT NULL REFERENCES persons(person_id),
     dispensed_on TEXT NOT NULL,
+    institution TEXT NOT NULL,
     drug TEXT NOT NULL,
-    quantity TEXT NOT NULL
+    dose TEXT NOT NULL,
+    days INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS medications_person ON medications(person_id, dispensed_on);
+CREATE TABLE IF NOT EXISTS diagnoses (
+    person_id TEXT NOT NULL REFERENCES persons(person_id),
+    treated_on TEXT NOT NULL,
+    institution TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    treatment TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS diagnoses_person ON diagnoses(person_id, treated_on);
+CREATE TABLE IF NOT EXISTS operations (
+    person_id TEXT NOT NULL REFERENCES persons(person_id),
+    operated_on TEXT NOT NULL,
+    institution TEXT NOT NULL,
+    operation TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS operations_person ON operations(person_id, operated_on);
 CREATE TABLE IF NOT EXISTS checkups (
     person_id TEXT NOT NULL REFERENCES persons(person_id),
     examined_on TEXT NOT NULL,
     item TEXT NOT NULL,
-    value TEXT NOT NULL
+    value TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    reference TEXT NOT NULL              -- the reference range, as printed on results
 );
+CREATE INDEX IF NOT EXISTS checkups_person ON checkups(person_id, examined_on);
 """
 
 

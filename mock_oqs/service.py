@@ -28,6 +28,7 @@ MOCK-E013               503   too many open connections to this worker
 MOCK-E014               404   no 一括照会 with this ReceptionNumber for this facility
 MOCK-E015               409   no such 保険証利用登録 offer for this facility (unknown, used,
                               or older than 5 minutes)
+MOCK-E016               403   the patient's consent for these records has expired (24 h)
 MOCK-R001               200   ProcessingResultStatus 2: the certificate is revoked
 MOCK-R002               200   ProcessingResultStatus 2: certificate expired, grace period over
 MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use (the
@@ -156,6 +157,23 @@ CREATE TABLE IF NOT EXISTS reference_numbers (
 """
 
 CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKind:
+    table: str
+    date: str
+    consent: str  # the consent item that opens it
+    years: int  # how far back the service shows
+
+
+RECORDS = {
+    # 診療情報・薬剤情報 are one consent; 薬剤情報 3 years, the others 5 (oqs.md §5)
+    "medications": RecordKind("medications", "dispensed_on", "medication", 3),
+    "diagnoses": RecordKind("diagnoses", "treated_on", "medication", 5),
+    "operations": RecordKind("operations", "operated_on", "operation", 5),
+    "checkups": RecordKind("checkups", "examined_on", "checkup", 5),
+}
 REGISTRATION_OFFER_SECONDS = 300.0
 MMAP_BYTES = 256 * 1024 * 1024  # address space, not memory: pages are the OS's cache
 
@@ -270,17 +288,20 @@ class ServiceState:
         )
         return until
 
-    def consent_valid(self, person_id: str, facility: str, item: str) -> bool:
+    def consent_state(self, person_id: str, facility: str, item: str) -> str:
+        """``valid``, ``expired`` (given here, more than 24 h ago) or ``none``."""
         row = (
             self._conn()
             .execute(
-                "SELECT 1 FROM consent_records WHERE person_id = ? AND facility = ? "
-                "AND item = ? AND valid_until >= ?",
-                (person_id, facility, item, time.time()),
+                "SELECT valid_until FROM consent_records WHERE person_id = ? AND facility = ? "
+                "AND item = ?",
+                (person_id, facility, item),
             )
             .fetchone()
         )
-        return row is not None
+        if row is None:
+            return "none"
+        return "valid" if row[0] >= time.time() else "expired"
 
     def start_bulk(self, facility: str, total: int) -> str:
         number = secrets.token_hex(8).upper()
@@ -969,22 +990,25 @@ class QualificationService:
 
     def records(
         self, request: PatientNumbers, facility: str, kind: str
-    ) -> tuple[list[dict[str, str]], str | None]:
-        """薬剤情報 / 特定健診情報 of the person of these numbers, if they consented at this
-        facility in the last 24 h (the consent is the key, not a number)."""
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The shared records of the person of these numbers (newest first, within the
+        window the service shows), if they consented at this facility in the last 24 h
+        — the consent is the key, not a number. MOCK-E008 without consent, MOCK-E016
+        once it has expired."""
         person_id, persona = self._person(request)
-        item = "medication" if kind == "medications" else "checkup"
-        if not self.state.consent_valid(person_id, facility, item):
-            raise Refusal(
-                "MOCK-E008", 403, f"the patient has not consented to share {kind} (or it expired)"
+        record = RECORDS[kind]
+        state = self.state.consent_state(person_id, facility, record.consent)
+        if state != "valid":
+            code, why = (
+                ("MOCK-E016", "the patient's consent has expired (24 h): ask again at the reader")
+                if state == "expired"
+                else ("MOCK-E008", "the patient has not consented to share these records")
             )
-        table, order = (
-            ("medications", "dispensed_on")
-            if kind == "medications"
-            else ("checkups", "examined_on")
-        )
+            raise Refusal(code, 403, f"{kind}: {why}")
+        since = self.clock.now().date() - dt.timedelta(days=365 * record.years)
         rows = self._db().execute(
-            f"SELECT * FROM {table} WHERE person_id = ? ORDER BY {order} DESC",  # noqa: S608
-            (person_id,),
+            f"SELECT * FROM {record.table} WHERE person_id = ? AND {record.date} >= ? "  # noqa: S608 (constants of this module)
+            f"ORDER BY {record.date} DESC",
+            (person_id, since.isoformat()),
         )
         return [{k: v for k, v in dict(r).items() if k != "person_id"} for r in rows], persona

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mock_oqs import registry
 from mock_oqs.pki import FacilityCa
+from mock_oqs.records import seed_records
 from mock_oqs.registry import Insurer, Person, Qualification
 from mock_oqs.rules import insurer_check_digit, late_elderly_from
 from reader.terminal_auth import issue_terminal_certificate
@@ -489,31 +490,8 @@ def _seed_persona(
         conn,
         Person(person_id, spec.id, name, kana, sex, birth, address, post, spec.public_expense),
     )
-    drugs = [
-        "アムロジピン錠5mg",
-        "ロキソプロフェン錠60mg",
-        "レバミピド錠100mg",
-        "モンテルカスト錠10mg",
-    ]
-    for months in (1, 3):
-        conn.execute(
-            "INSERT INTO medications VALUES (?, ?, ?, ?)",
-            (
-                person_id,
-                (today - dt.timedelta(days=30 * months)).isoformat(),
-                rng.choice(drugs),
-                f"{rng.choice((14, 28, 30))}日分",
-            ),
-        )
-    conn.execute(
-        "INSERT INTO checkups VALUES (?, ?, ?, ?)",
-        (
-            person_id,
-            (today - dt.timedelta(days=200)).isoformat(),
-            "HbA1c",
-            f"{rng.randrange(50, 70) / 10:.1f}%",
-        ),
-    )
+    history = random.Random(int.from_bytes(stream.child(f"records-{spec.id}")(8), "big"))
+    seed_records(conn, person_id, spec.id, birth, today, history)
     numbers: dict[str, str] = {}
     for i, qual in enumerate(_aged(spec.quals, birth, person_id)):
         symbol = f"{rng.randrange(1000, 99999)}" if "number" not in qual else ""

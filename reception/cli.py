@@ -372,6 +372,35 @@ def cmd_no_card(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return 0
 
 
+def cmd_records(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    """The doctor's view of a reception's shared records (the 診療情報 tab, headless)."""
+    from reception.records import fetch_records
+    from reception.store import Store
+
+    store = Store(args.store or settings.store_path)
+    world = _world(args)
+    with oqs_for(args, settings, world) as client:
+
+        async def go() -> list[Any]:
+            async with client:
+                return await fetch_records(client, store, args.reception, staff=args.staff)
+
+        sets = [s for s in asyncio.run(go()) if args.kind in ("all", s.kind.kind)]
+    if args.json:
+        _print_json(
+            {
+                "reception_id": args.reception,
+                "records": {s.kind.kind: {"status": s.status, "rows": s.rows} for s in sets},
+            }
+        )
+        return 0
+    for found in sets:
+        _print(f"{found.kind.label}: {found.summary}")
+        for row in found.rows:
+            _print("  " + " ・ ".join(str(row.get(key, "")) for key, _ in found.kind.columns))
+    return 0
+
+
 def cmd_link(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     """The folder interface, in the foreground until Ctrl+C or SIGTERM; or, with --send,
     one request dropped into req/ and its answer waited for (a tool for developers)."""
@@ -671,6 +700,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nc.add_argument("--reception", help="the reception (default: a new one)")
 
+    rc = add(
+        "records",
+        help="the doctor's view: 薬剤情報・診療情報・手術情報・特定健診 of a reception's patient "
+        "(only what they consented to share, 24 h; each look is audited)",
+    )
+    rc.add_argument("reception", help="a reception confirmed by card")
+    rc.add_argument(
+        "--kind",
+        choices=["all", "medications", "diagnoses", "operations", "checkups"],
+        default="all",
+    )
+    rc.add_argument("--world", type=Path)
+    rc.add_argument("--json", action="store_true")
+
     n = add("confirm-number", help="query by number (資格確認書)")
     n.add_argument("--world", type=Path)
     n.add_argument("--insurer-number", required=True)
@@ -713,6 +756,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, ReceptionSettings], int]] = {
     "step": cmd_step,
     "confirm-number": cmd_confirm_number,
     "no-card": cmd_no_card,
+    "records": cmd_records,
     "link": cmd_link,
     "demo": cmd_demo,
     "export": cmd_export,

@@ -16,9 +16,11 @@ Requests (the element names of oqs.md §7):
 The patient is named as in ``OQSsiquc01req``: ``MessageBody/QualificationConfirmSearchInfo``
 (保険者番号・記号・番号・枝番・生年月日); ``OQSsiimm01req`` adds ``MessageBody/ReferenceNumber``.
 The answers to OQSsiimm01 (``ReferenceNumber`` echoed) and to YZK / TKK
-(``MedicationInfoList/MedicationInfo`` with ``DispensedOn``, ``Drug``, ``Quantity``;
-``SpecificHealthCheckupInfoList/SpecificHealthCheckupInfo`` with ``ExaminedOn``, ``Item``,
-``Value``) are the simulator's own layout: the real ones are not public.
+(``MedicationInfoList/MedicationInfo`` with ``DispensedOn``, ``Institution``, ``Drug``,
+``Dose``, ``Days``; ``SpecificHealthCheckupInfoList/SpecificHealthCheckupInfo`` with
+``ExaminedOn``, ``Item``, ``Value``, ``Unit``, ``Reference``) are the simulator's own
+layout: the real ones are not public. They are the same records the staff console's
+診療情報 tab shows.
 
 A request that cannot be answered gets an answer all the same, ``SegmentOfResult`` 9 with
 a mock error code (there is no public list of the real ones; oqs.md §3):
@@ -385,9 +387,9 @@ def _patient(request: dict[str, Any], info: Any = None) -> NumberQuery:
 def _refusal(exc: OqsRefused) -> LinkError:
     """What the service refused, said to the clinic software."""
     if exc.code == "MOCK-E008":
-        return LinkError(
-            "LINK-E006", "この医療機関での同意がありません（または24時間を過ぎました）"
-        )
+        return LinkError("LINK-E006", "この医療機関での同意がありません")
+    if exc.code == "MOCK-E016":
+        return LinkError("LINK-E006", "同意の有効期限（24時間）が過ぎました")
     if exc.code == "MOCK-E014":
         return LinkError("LINK-E003", "この ReceptionNumber の一括照会はありません")
     if exc.code in ("MOCK-E006", "MOCK-E007"):

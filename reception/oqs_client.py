@@ -91,6 +91,9 @@ class NumberQuery(BaseModel):
         }
 
 
+RECORD_KINDS = ("medications", "diagnoses", "operations", "checkups")
+
+
 class CardConfirmation(BaseModel):
     """A confirmation by card: the body of ``POST /v1/confirmations/card`` — the card's
     signature over the nonce (PIN path) or the terminal's signed statement (face, 目視)."""
@@ -423,10 +426,12 @@ class OqsClient:
         )
 
     async def records(self, patient: NumberQuery, kind: str) -> list[dict[str, Any]]:
-        """薬剤情報 / 特定健診情報 of the patient of these numbers: the service gives them
-        only while the patient's consent at this facility holds (24 h)."""
-        if kind not in ("medications", "checkups"):
-            raise ValueError(f"no such records: {kind!r} (medications or checkups)")
+        """薬剤情報 (medications), 診療情報 (diagnoses), 手術情報 (operations) or 特定健診
+        (checkups) of the patient of these numbers: the service gives them only while the
+        patient's consent at this facility holds (24 h; :class:`OqsRefused` MOCK-E008
+        without one, MOCK-E016 once expired)."""
+        if kind not in RECORD_KINDS:
+            raise ValueError(f"no such records: {kind!r} ({', '.join(RECORD_KINDS)})")
 
         def parse(data: Any) -> list[dict[str, Any]]:
             rows = data[kind]

@@ -29,6 +29,7 @@ from reception.tui.widgets.developer import DeveloperView
 from reception.tui.widgets.link import LinkPane
 from reception.tui.widgets.pending import PendingQueue
 from reception.tui.widgets.receptions import ReceptionList
+from reception.tui.widgets.records import RecordsPane
 
 
 class ReceptionApp(App[None]):
@@ -63,6 +64,7 @@ class ReceptionApp(App[None]):
                 yield ReceptionList(s.store)
                 yield ReceptionDetail(s.store, self.client, s.settings.declarations_dir)
                 yield PendingQueue(s.store, self.client, s.settings.data_dir / "export")
+                yield RecordsPane(s.store, self.client)
                 yield DeveloperView(s.cards, choose_reader=s.demo is None)
                 if s.settings.link.folder is not None:
                     yield LinkPane(s.settings.link, self.client, s.terminal.institution_code)

@@ -251,12 +251,59 @@ def test_consent_gated_records(fresh: World) -> None:
     assert entry["SpecificHealthCheckupsInfoConsFlg"] == "0"
     assert "ReferenceNumber" not in entry  # no 照会番号 registered: none made up
     meds = client.post("/v1/records/medications", json=who)
-    assert meds.status_code == 200 and len(meds.json()["medications"]) == 2
-    checkups = client.post("/v1/records/checkups", json=who)
-    assert checkups.status_code == 403 and checkups.json()["error"]["code"] == "MOCK-E008"
+    assert meds.status_code == 200
+    rows = meds.json()["medications"]
+    assert rows and set(rows[0]) == {"dispensed_on", "institution", "drug", "dose", "days"}
+    assert [r["dispensed_on"] for r in rows] == sorted(
+        (r["dispensed_on"] for r in rows), reverse=True
+    )
+    # 診療情報 comes with the same consent (診療情報・薬剤情報); 手術 and 健診 have their own
+    assert client.post("/v1/records/diagnoses", json=who).status_code == 200
+    for kind in ("checkups", "operations"):
+        refused = client.post(f"/v1/records/{kind}", json=who)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "MOCK-E008"
     nobody = client.post("/v1/records/medications", json=who | {"number": "999"})
     assert nobody.status_code == 404 and nobody.json()["error"]["code"] == "MOCK-E007"
-    assert client.post("/v1/records/diagnoses", json=who).status_code == 422
+    assert client.post("/v1/records/prescriptions", json=who).status_code == 422
+
+
+def test_records_fit_each_persona_and_the_window_the_service_shows(fresh: World) -> None:
+    """Long histories, none at all, 特定健診 for 40–74 only; 薬剤情報 reach back 3 years and
+    the others 5 — older entries exist in the registry and are not shown."""
+    client = make_client(fresh)
+    today = WORLD_TODAY
+
+    def records(persona: str, kind: str) -> list[dict[str, object]]:
+        body = pin_body(
+            fresh, persona, nonce(client), medication=True, checkup=True, operation=True
+        )
+        assert confirm(client, body).status_code == 200
+        answer = client.post(f"/v1/records/{kind}", json=patient_numbers(fresh, persona))
+        assert answer.status_code == 200, answer.text
+        found: list[dict[str, object]] = answer.json()[kind]
+        return found
+
+    def oldest(rows: list[dict[str, object]], field: str) -> dt.date:
+        return min(dt.date.fromisoformat(str(r[field])) for r in rows)
+
+    meds = records("dialysis", "medications")
+    assert len(meds) > 50  # a long history …
+    assert oldest(meds, "dispensed_on") >= today - dt.timedelta(days=3 * 365)  # … cut at 3 years
+    diagnoses = records("dialysis", "diagnoses")
+    assert oldest(diagnoses, "treated_on") >= today - dt.timedelta(days=5 * 365)
+    assert oldest(diagnoses, "treated_on") < today - dt.timedelta(days=4 * 365)
+    assert any("透析" in str(d["treatment"]) for d in diagnoses)
+    assert any("シャント" in str(o["operation"]) for o in records("dialysis", "operations"))
+    assert records("late-elderly-2wari", "operations") == []  # its operation is 6 years old
+    checkups = records("kokuho", "checkups")  # 52: a 特定健診 every year
+    assert {c["item"] for c in checkups} >= {"HbA1c", "LDLコレステロール", "収縮期血圧"}
+    assert all(c["unit"] and c["reference"] for c in checkups)
+    for persona in ("android", "cert-renewal-due"):  # nobody has seen a doctor
+        for kind in ("medications", "diagnoses", "operations", "checkups"):
+            assert records(persona, kind) == [], (persona, kind)
+    assert records("child-preschool", "checkups") == []  # 特定健診: ages 40–74
+    assert records("child-preschool", "medications")  # but the paediatrician's
+    assert records("late-elderly-1wari", "checkups") == []  # 75 and over
 
 
 def test_consent_records_last_24_hours(fresh: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -270,7 +317,7 @@ def test_consent_records_last_24_hours(fresh: World, monkeypatch: pytest.MonkeyP
     assert client.post("/v1/records/checkups", json=who).status_code == 200
     monkeypatch.setattr(time, "time", lambda: real_time() + 24 * 3600 + 60)
     expired = client.post("/v1/records/checkups", json=who)
-    assert expired.status_code == 403 and expired.json()["error"]["code"] == "MOCK-E008"
+    assert expired.status_code == 403 and expired.json()["error"]["code"] == "MOCK-E016"
 
 
 def test_reference_number_is_the_clinics_own_patient_id(fresh: World) -> None:

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from mock_oqs.world import World, persona_ids
 from reception.cli import main
 from reception.store import Store, now_jst
+from tests.support.oqs import forget_service_state
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 from tests.support.xmlmsg import check_xmlmsg
 
@@ -706,3 +707,32 @@ def test_a_headless_checkin_writes_its_face_result(
     assert face.name.startswith(f"OQSsiquc01res_face_{data['reception_id']}_")
     root = check_xmlmsg(face.read_bytes())
     assert root.find(".//ElderlyRecipientCertificateInfo") is not None
+
+
+def test_the_doctors_view_from_the_command_line(
+    cli_world: World,
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, data, err = checkin(cli_world, "limit-u", "loopback", monkeypatch, capsys)
+    assert code == 0, err
+    reception = data["reception_id"]
+    code, out, err = run(["records", reception, "--json"], monkeypatch, capsys)
+    assert code == 0, err
+    records = json.loads(out)["records"]
+    assert records["medications"]["status"] is None and records["medications"]["rows"]
+    assert records["checkups"]["rows"] and records["checkups"]["rows"][0]["reference"]
+    code, out, _ = run(["records", reception, "--kind", "medications"], monkeypatch, capsys)
+    assert code == 0 and out.startswith("薬剤情報（3年）: ")
+    assert "用法" not in out and "1日" in out  # the rows, not the headers
+    # no consent given at the reader: said per kind, exit 0 (nothing failed)
+    forget_service_state(cli_world, "consent_records")  # earlier tests' consents last 24 h
+    code, data, _ = checkin(
+        cli_world, "kokuho", "loopback", monkeypatch, capsys, extra=["--consent", ""]
+    )
+    code, out, _ = run(["records", data["reception_id"]], monkeypatch, capsys)
+    assert code == 0 and out.count("同意なし") == 4
+    # a reception that is not a confirmed card check-in names no patient
+    code, _, err = run(["records", "R-nonexistent"], monkeypatch, capsys)
+    assert code == 2 and "R-nonexistent" in err

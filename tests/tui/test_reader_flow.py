@@ -164,6 +164,43 @@ def test_registration_at_the_reader_then_the_check_in_goes_on(
     assert actions.count("registration") == 1
 
 
+TITLE = "#records-medications-title"
+
+
+def test_the_doctor_sees_what_the_patient_agreed_to_share(tui_world: World, tmp_path: Path) -> None:
+    """The 診療情報 tab (issue 14 §1): after まとめて同意 each kind in its own table; after
+    同意しない a plain 「同意なし」 per kind; the looks are audited."""
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        tabs = app.query_one("#staff", TabbedContent)
+        for persona, key in (("dialysis", "y"), ("kokuho", "n")):
+            await pin_to(pilot, app, persona, tui_world.persona(persona)["pin"], "consents")
+            await pilot.press(key)
+            await at_view(pilot, app, "done")
+            app.remove_card()
+            await at_view(pilot, app, "wait")
+            tabs.active = "tab-records"
+            await until(pilot, lambda: "件" in text(app, TITLE) or "同意" in text(app, TITLE))
+            medications = app.query_one("#records-medications", DataTable)
+            checkups = app.query_one("#records-checkups", DataTable)
+            if key == "y":
+                assert medications.row_count > 20 and "件" in text(app, TITLE)
+                assert checkups.row_count > 0  # 61: a 特定健診 every year
+                assert "シャント" in str(
+                    app.query_one("#records-operations", DataTable).get_row_at(0)
+                )
+            else:
+                assert medications.row_count == 0
+                for kind in ("medications", "diagnoses", "operations", "checkups"):
+                    assert "同意なし" in text(app, f"#records-{kind}-title"), kind
+            tabs.active = "tab-list"
+
+    asyncio.run(drive(svc, scenario))
+    looks = [r for r in svc.store.audit_trail() if r["action"] == "records-view"]
+    assert len(looks) >= 8
+
+
 def test_the_pre_2024_flow_stays_available(tui_world: World, tmp_path: Path) -> None:
     svc = services(tui_world, tmp_path, reader=ReaderSettings(consent_flow=ConsentFlow.PRE_2024))
     pin = tui_world.persona("limit-u")["pin"]

@@ -115,6 +115,26 @@ def test_registration_offered_at_the_reader(
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
 
 
+def test_records_view_for_the_doctor(
+    snap_compare: Any, app: ReceptionApp, tui_world: World
+) -> None:
+    """診療情報: the records a patient agreed to share, each kind in its own table."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        await to_method(pilot, "limit-u")
+        await pilot.press("2")
+        await at_view(pilot, app, "pin")
+        await type_pin(pilot, tui_world.persona("limit-u")["pin"])
+        await at_view(pilot, app, "consents")
+        await pilot.press("y")
+        await at_view(pilot, app, "done")
+        app.query_one("#staff").active = "tab-records"  # type: ignore[attr-defined]
+        title = "#records-checkups-title"
+        await until(pilot, lambda: "件" in str(app.query_one(title).render()))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
 def test_result_detail_and_fallback_ladder(snap_compare: Any, app: ReceptionApp) -> None:
     async def run(pilot: Pilot[None]) -> None:
         await to_method(pilot, "new-employee")
