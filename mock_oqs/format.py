@@ -102,6 +102,45 @@ SPECIFIC_DISEASES = Element(
     ),
 )
 
+MEDICAL_AID = Element(
+    "PublicExpenseResultList",  # 医療扶助資格確認結果リスト
+    children=(
+        Element(
+            "MedicalTicketInfo",  # 医療券・調剤券情報
+            repeated=True,
+            required=True,
+            children=(
+                Element("TicketType", r"[12]", required=True),
+                Element("MedicalTicketValidDate", DATE),
+                Element("MedicalTicketExpirationDate", DATE),
+                Element("IssueNumber", r"[0-9]{1,20}"),
+                Element("MedicalTreatmentMonth", r"[0-9]{6}", required=True),
+                Element("DesignatedMedicalInstitutionCode", r"[0-9]{10}"),
+                Element("DesignatedMedicalInstitutionFlag", r"[01]", required=True),
+                Element("DesignatedMedicalInstitutionName"),
+                Element("PrescriptionIssuerMedicalInstitutionCode", r"[0-9]{10}"),
+                Element("PrescriptionIssuerMedicalInstitutionName"),
+                Element("InjuryName1"),
+                Element("InjuryName2"),
+                Element("InjuryName3"),
+                Element("MedicalTreatmentType", r"[12]"),
+                Element("SelfPayAmount", r"[0-9]{1,7}"),
+                Element("DistrictContactName"),
+                Element("HandlingContactName"),
+                Element("SingleOrCombinedUse", r"[12]"),
+                Element("StatusOfSocialInsurance"),
+                Element("ConsistencyFlag"),
+                Element("StatusOfInfecton"),  # sic: the published element name
+                Element("StatusOfElderlyMedicalCare"),
+                Element("StatusOfPrefecturalExpenses"),
+                Element("Remarks1"),
+                Element("Remarks2"),
+                Element("Remarks3"),
+            ),
+        ),
+    ),
+)
+
 RESULT = Element(
     "ResultOfQualificationConfirmation",
     repeated=True,
@@ -136,6 +175,7 @@ RESULT = Element(
         Element("SpecificDiseasesCertificateRelatedConsFlg", CONSENT, required=True),
         Element("SpecificDiseasesCertificateRelatedConsTime", TIME),
         SPECIFIC_DISEASES,
+        MEDICAL_AID,
         *_consent_block("SpecificHealthCheckupsInfo"),
         *_consent_block("PharmacistsInfo"),
         *_consent_block("DiagnosisInfo"),

@@ -113,6 +113,25 @@ CREATE TABLE IF NOT EXISTS checkups (
     reference TEXT NOT NULL              -- the reference range, as printed on results
 );
 CREATE INDEX IF NOT EXISTS checkups_person ON checkups(person_id, examined_on);
+-- 医療扶助 (生活保護): the 福祉事務所's 医療券 / 調剤券 of a recipient, one per month and
+-- institution it entrusts with the care (指定医療機関); only that institution sees them
+CREATE TABLE IF NOT EXISTS medical_tickets (
+    person_id TEXT NOT NULL REFERENCES persons(person_id),
+    ticket_type TEXT NOT NULL,            -- 1 医療券, 2 調剤券
+    treatment_month TEXT NOT NULL,        -- YYYY-MM
+    valid_from TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    issue_number TEXT NOT NULL,           -- 交付番号
+    institution_code TEXT NOT NULL,       -- the 指定医療機関 entrusted with the care
+    institution_name TEXT NOT NULL,
+    injury TEXT NOT NULL,                 -- 傷病名
+    treatment_type TEXT NOT NULL,         -- 診療別: 1 入院外, 2 入院
+    self_pay INTEGER NOT NULL,            -- 本人支払額 (yen)
+    district_contact TEXT NOT NULL,       -- 地区担当員
+    handling_contact TEXT NOT NULL,       -- 取扱担当者
+    single_or_combined TEXT NOT NULL      -- 1 単独, 2 併用
+);
+CREATE INDEX IF NOT EXISTS medical_tickets_person ON medical_tickets(person_id, treatment_month);
 """
 
 

@@ -40,7 +40,15 @@ Notices: the simulator's own facts, never inside ``XmlMsg`` (oqs.md §2). The JS
 answer carries them beside the message (``"MockNotices"``, next to ``MessageHeader``
 and ``MessageBody``); every answer also in the ``X-Mock-Notices`` header:
 ``certificate-grace``, ``certificate-renewal-due``, ``public-expense-paper``,
-``preschool-ratio``, ``elderly-recipient``, ``limit-<区分>``, ``specific-disease-<code>``.
+``preschool-ratio``, ``elderly-recipient``, ``limit-<区分>``, ``specific-disease-<code>``,
+``medical-aid`` (医療扶助: the 福祉事務所 is the contact, not an insurer),
+``medical-aid-not-designated`` (no 医療券 entrusts this institution this month).
+
+医療扶助 codes the public material leaves open (the element names are the real ones —
+``PublicExpenseResultList/MedicalTicketInfo``, as published clinic software reads them —
+the values are this simulator's): ``TicketType`` 1 医療券, 2 調剤券;
+``DesignatedMedicalInstitutionFlag`` 1 entrusted (this institution), 0 未委託・未登録;
+``MedicalTreatmentType`` 1 入院外, 2 入院; ``SingleOrCombinedUse`` 1 単独, 2 併用.
 
 Consent flags (oqs.md §5): since 2024-10-07 the 限度額適用認定証 information — and
 with it the 特定疾病療養受療証's — is provided without asking, so a reader in today's
@@ -858,9 +866,17 @@ class QualificationService:
             "PreschoolClassification": "1" if ratio.bracket is AgeBracket.PRESCHOOL else None,
             "InsurerName": self._insurer_names.get(row["insurer_number"]),
         }
-        if ratio.bracket is AgeBracket.PRESCHOOL:
+        medical_aid = row["card_classification"] == "A1"
+        if medical_aid:  # 医療扶助: the 福祉事務所 pays; the 医療券 says what the patient does
+            entry["PreschoolClassification"] = None
+            entry["PublicExpenseResultList"] = self._medical_tickets(row, today, facility, notices)
+        elif ratio.bracket is AgeBracket.PRESCHOOL:
             notices.append("preschool-ratio")
-        if ratio.bracket is AgeBracket.ELDERLY_RECIPIENT and insurer.law != "39":
+        if (
+            ratio.bracket is AgeBracket.ELDERLY_RECIPIENT
+            and insurer.law != "39"
+            and not medical_aid
+        ):
             notices.append("elderly-recipient")
             entry["ElderlyRecipientCertificateInfo"] = _elderly_info(row, birth, ratio.code)
         if row["public_expense_note"]:
@@ -892,6 +908,50 @@ class QualificationService:
         entry["ReferenceNumber"] = self.state.reference_number(row["person_id"], facility)
         entry["PrescriptionIssueSelect"] = prescription
         return {k: v for k, v in entry.items() if v is not None}
+
+    def _medical_tickets(
+        self, row: sqlite3.Row, today: dt.date, facility: str, notices: list[str]
+    ) -> dict[str, Any]:
+        """医療扶助資格確認結果リスト: this month's 医療券 / 調剤券 entrusting this
+        institution, whole; if none does, one entry that says so (指定医療機関確認フラグ
+        0: 未委託・未登録 — only the entrusted institution sees a ticket's details)."""
+        notices.append("medical-aid")
+        month = today.strftime("%Y-%m")
+        tickets = (
+            self._db()
+            .execute(
+                "SELECT * FROM medical_tickets WHERE person_id = ? AND treatment_month = ? "
+                "ORDER BY ticket_type",
+                (row["person_id"], month),
+            )
+            .fetchall()
+        )
+        mine = [t for t in tickets if t["institution_code"] == facility]
+        if not mine:
+            notices.append("medical-aid-not-designated")
+            flag = {"TicketType": "1", "MedicalTreatmentMonth": month.replace("-", "")}
+            return {"MedicalTicketInfo": [flag | {"DesignatedMedicalInstitutionFlag": "0"}]}
+        return {
+            "MedicalTicketInfo": [
+                {
+                    "TicketType": t["ticket_type"],
+                    "MedicalTicketValidDate": _ymd_text(t["valid_from"]),
+                    "MedicalTicketExpirationDate": _ymd_text(t["valid_until"]),
+                    "IssueNumber": t["issue_number"],
+                    "MedicalTreatmentMonth": t["treatment_month"].replace("-", ""),
+                    "DesignatedMedicalInstitutionCode": t["institution_code"],
+                    "DesignatedMedicalInstitutionFlag": "1",
+                    "DesignatedMedicalInstitutionName": t["institution_name"],
+                    "InjuryName1": t["injury"],
+                    "MedicalTreatmentType": t["treatment_type"],
+                    "SelfPayAmount": str(t["self_pay"]),
+                    "DistrictContactName": t["district_contact"],
+                    "HandlingContactName": t["handling_contact"],
+                    "SingleOrCombinedUse": t["single_or_combined"],
+                }
+                for t in mine
+            ]
+        }
 
     def _header(
         self, now: dt.datetime, facility: str, classification: str, file_id: str | None

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mock_oqs import registry
 from mock_oqs.pki import FacilityCa
-from mock_oqs.records import seed_records
+from mock_oqs.records import CLINIC, seed_records
 from mock_oqs.registry import Insurer, Person, Qualification
 from mock_oqs.rules import insurer_check_digit, late_elderly_from
 from reader.terminal_auth import issue_terminal_certificate
@@ -56,8 +56,11 @@ INSURERS = [
     Insurer(_with_check_digit("3113001"), "東京都職員共済組合", "kyosai"),
     Insurer(_with_check_digit("13801"), "千代田区国民健康保険", "kokuho"),
     Insurer(_with_check_digit("3913001"), "東京都後期高齢者医療広域連合", "koki"),
+    # 医療扶助: 法別 12 (生活保護), the 福祉事務所's 公費負担者番号
+    Insurer(_with_check_digit("1213601"), "千代田区福祉事務所", "seikatsu-hogo"),
 ]
-KYOKAI, KYOKAI_OSAKA, KUMIAI, KYOSAI, KOKUHO, KOKI = (i.insurer_number for i in INSURERS)
+KYOKAI, KYOKAI_OSAKA, KUMIAI, KYOSAI, KOKUHO, KOKI, FUKUSHI = (i.insurer_number for i in INSURERS)
+OTHER_CLINIC = ("1319876543", "ほしぞら内科医院")  # a 指定医療機関 that is not ours
 
 FAMILY_NAMES = [
     ("佐藤", "サトウ"),
@@ -136,6 +139,7 @@ class _Spec:
     tries_left: int = 3
     public_expense: str | None = None
     reissued_days_ago: int | None = None  # a new card: the previous one's certificate revoked
+    medical_ticket: tuple[str, str] | None = None  # 医療扶助: the 指定医療機関 (code, name)
 
 
 def _years(years: int, days: int = 0) -> int:
@@ -355,6 +359,26 @@ def _specs(today: dt.date) -> list[_Spec]:
             Expectation("confirmed", confirmed, "1", "030"),
             reissued_days_ago=20,
         ),
+        # 医療扶助 by card (since 2024-03): a 生活保護 recipient whose 医療券 entrusts this
+        # clinic, and one whose 医療券 names another clinic (the result says so)
+        _Spec(
+            "medical-aid",
+            "医療扶助（生活保護）・当院が指定医療機関",
+            _years(58),
+            [q(FUKUSHI, card_classification="A1", number="1234567")],
+            Expectation("confirmed", confirmed, "1", "000", ["medical-aid"]),
+            medical_ticket=(INSTITUTION_CODE, CLINIC),
+        ),
+        _Spec(
+            "medical-aid-elsewhere",
+            "医療扶助（生活保護）・指定医療機関は他院（未委託）",
+            _years(63),
+            [q(FUKUSHI, card_classification="A1", number="7654321")],
+            Expectation(
+                "confirmed", confirmed, "1", "000", ["medical-aid", "medical-aid-not-designated"]
+            ),
+            medical_ticket=OTHER_CLINIC,
+        ),
         # a 資格確認書 holder (no 保険証利用登録): valid for 30 more days, then it lapses
         _Spec(
             "kakunin-expiring",
@@ -492,6 +516,8 @@ def _seed_persona(
     )
     history = random.Random(int.from_bytes(stream.child(f"records-{spec.id}")(8), "big"))
     seed_records(conn, person_id, spec.id, birth, today, history)
+    if spec.medical_ticket is not None:
+        _medical_ticket(conn, person_id, spec.medical_ticket, today, history)
     numbers: dict[str, str] = {}
     for i, qual in enumerate(_aged(spec.quals, birth, person_id)):
         symbol = f"{rng.randrange(1000, 99999)}" if "number" not in qual else ""
@@ -499,6 +525,8 @@ def _seed_persona(
         branch = "00" if qual["personal_family"] == "1" else "01"
         if qual["insurer_number"] == KOKI:  # 後期: an 8-digit 被保険者番号, no 記号 or 枝番
             symbol, ident, branch = "", ident.zfill(8), ""
+        if qual.get("card_classification") == "A1":  # 医療扶助: 7-digit 受給者番号 alone
+            symbol, ident, branch = "", ident.zfill(7), ""
         registry.add_qualification(
             conn,
             Qualification(
@@ -508,7 +536,7 @@ def _seed_persona(
                 branch=branch,
                 # 被保険者: a dependant's is the insured family member, not the patient
                 insured_name=name if qual["personal_family"] == "1" else f"{family} 健一",
-                card_classification="01",
+                card_classification=qual.pop("card_classification", "01"),
                 **_certificate_dates(qual, today),
             ),
         )
@@ -624,11 +652,49 @@ def _on_birthday(day: dt.date, year: int) -> dt.date:
         return dt.date(year, 3, 1)
 
 
+def _medical_ticket(
+    conn: sqlite3.Connection,
+    person_id: str,
+    institution: tuple[str, str],
+    today: dt.date,
+    rng: random.Random,
+) -> None:
+    """This month's 医療券 of a 医療扶助 recipient, and its 調剤券 for the pharmacy (the
+    福祉事務所 registers them around the 15th; the seeded world has them already)."""
+    first = today.replace(day=1)
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    for ticket_type, code, name in (
+        ("1", *institution),
+        ("2", "1349876540", "みなと調剤薬局"),
+    ):
+        conn.execute(
+            "INSERT INTO medical_tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                person_id,
+                ticket_type,
+                first.strftime("%Y-%m"),
+                first.isoformat(),
+                last.isoformat(),
+                f"{rng.randrange(10**7, 10**8)}",
+                code,
+                name,
+                "高血圧症",
+                "1",
+                0,
+                "保護 一郎",
+                "医療 花子",
+                "1",
+            ),
+        )
+
+
 def _aged(quals: list[dict[str, Any]], birth: dt.date, person_id: str) -> list[dict[str, Any]]:
     """The qualifications as the insurers have them, the 75th birthday included: there the
     open qualification of any other insurer ends (喪失, 事由 03) and 後期高齢者医療 starts,
     1割 — or 3割 for a 現役並み earner, who stays 3割 — registered two weeks before."""
     quals = [dict(q) for q in quals]
+    if all(q.get("card_classification") == "A1" for q in quals):
+        return quals  # 医療扶助 is the 福祉事務所's: no insurer's plan for 75
     open_ = [
         q for q in quals if q["insurer_number"] != KOKI and q.get("disqualification_date") is None
     ]

@@ -40,7 +40,13 @@ def file_declaration(
     actor: str = "staff",
     out: Path | None = None,
 ) -> FiledDeclaration:
-    """Print the form into ``directory`` (or to ``out``), then store it in one go."""
+    """Print the form into ``directory`` (or to ``out``), then store it in one go.
+
+    Not for 医療扶助: a 生活保護 recipient is nobody's 被保険者 — the 申立書 declares an
+    insurance qualification; the 福祉事務所 issues the 医療券 (:class:`MedicalAidCase`)."""
+    refusal = declaration_refusal(store, reception_id)
+    if refusal is not None:
+        raise MedicalAidCase(refusal)
     declaration_id = new_id("D")
     pdf: Path | None = None
     error: str | None = None
@@ -54,6 +60,29 @@ def file_declaration(
         declaration, reception_id=reception_id, pdf=pdf, actor=actor, declaration_id=declaration_id
     )
     return FiledDeclaration(declaration_id, pdf, error)
+
+
+class MedicalAidCase(InputError):
+    """A ladder step that does not fit 医療扶助 (the 福祉事務所 is the contact)."""
+
+    title = "医療扶助の方です"
+
+
+MEDICAL_AID_NO_DECLARATION = (
+    "医療扶助（生活保護）の方に被保険者資格申立書は使えません: "
+    "福祉事務所に連絡し、医療券（紙でも可）の発行を依頼してください"
+)
+
+
+def declaration_refusal(store: Store, reception_id: str | None) -> str | None:
+    """Why this reception's patient cannot declare a qualification (None: they can) —
+    a 医療扶助 recipient, whose contact is the 福祉事務所."""
+    if reception_id is None:
+        return None
+    results = [r for r in store.results_of(reception_id) if r.entries]
+    if results and any(e.medical_aid for e in results[-1].entries):
+        return MEDICAL_AID_NO_DECLARATION
+    return None
 
 
 def record_rung(

@@ -63,14 +63,41 @@ def day(text: str | None) -> str:
     return text or "—"
 
 
+def medical_aid_lines(entry: QualificationEntry) -> list[str]:
+    """医療扶助: the 福祉事務所 and the month's 医療券 / 調剤券 entrusting this clinic — or
+    that none does, and whom to call."""
+    if not entry.medical_aid:
+        return []
+    lines = [
+        f"医療扶助（生活保護）  公費負担者 {entry.insurer_name or '—'}"
+        f"（{(entry.insurer_number or '').strip()}）  受給者番号 "
+        f"{entry.insured_identification_number}  連絡先は福祉事務所"
+    ]
+    for ticket in entry.medical_tickets:
+        month = ticket.medical_treatment_month or ""
+        if not ticket.entrusted:
+            lines.append(
+                f"{ticket.kind}（{month[:4]}年{month[4:]}月分）: 未委託・未登録 — "
+                "福祉事務所に医療券の発行を依頼してください"
+            )
+            continue
+        lines.append(
+            f"{ticket.kind} 交付番号 {ticket.issue_number}  "
+            f"{day(ticket.medical_ticket_valid_date)}〜{day(ticket.medical_ticket_expiration_date)}"
+            f"  指定 {ticket.designated_medical_institution_name}  本人支払額 "
+            f"{ticket.self_pay_amount or '0'}円  傷病名 {ticket.injury_name1 or '—'}"
+        )
+    return lines
+
+
 def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> list[str]:
     """A qualification as staff read it: insurer, numbers, the person, the share. One that
     is not valid shows when and why it was lost, never a share as if it still held."""
     person = f"氏名 {entry.name}（{entry.name_kana}）  生年月日 {entry.birthdate}"
     lines = [
         f"保険者 {entry.insurer_name or '—'}  保険者番号 {(entry.insurer_number or '').strip()}",
-        f"記号 {entry.insured_card_symbol}  番号 {entry.insured_identification_number}"
-        f"  枝番 {entry.insured_branch_number}",
+        f"記号 {entry.insured_card_symbol or '—'}  番号 {entry.insured_identification_number}"
+        f"  枝番 {entry.insured_branch_number or '—'}",
     ]
     if not valid:
         lost = entry.disqualification_date or "—"
@@ -106,6 +133,7 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
             f"特定疾病 {disease.specific_diseases_disease_category}  自己負担上限 "
             f"{disease.specific_diseases_self_pay}円/月"
         )
+    lines += medical_aid_lines(entry)
     consent = "同意あり" if entry.pharmacists_info_cons_flg == "1" else "同意なし"
     lines.append(f"診療・薬剤情報 {consent}")
     if entry.prescription_label:

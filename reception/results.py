@@ -32,6 +32,9 @@ NOTICE_LABELS = {
     "preschool-ratio": "未就学児：負担割合 2割",
     "elderly-recipient": "高齢受給者：負担割合は高齢受給者情報のとおり",
     "document-expired": "資格確認書の有効期限切れ：新しい資格確認書をご確認ください",
+    "medical-aid": "医療扶助（生活保護）：問い合わせ先は福祉事務所です（保険者ではありません）",
+    "medical-aid-not-designated": "当院宛ての医療券がありません（未委託・未登録）："
+    "福祉事務所に医療券の発行を依頼してください",
 }
 
 
@@ -98,6 +101,42 @@ class SpecificDiseasesList(_Fields):
     specific_diseases_certificate_info: list[SpecificDiseaseInfo] = Field(default_factory=list)
 
 
+class MedicalTicket(_Fields):
+    """医療扶助: one 医療券 (TicketType 1) or 調剤券 (2) of the month; only the entrusted
+    institution sees its details (``DesignatedMedicalInstitutionFlag`` 1)."""
+
+    ticket_type: str | None = None
+    medical_ticket_valid_date: str | None = None
+    medical_ticket_expiration_date: str | None = None
+    issue_number: str | None = None
+    medical_treatment_month: str | None = None
+    designated_medical_institution_code: str | None = None
+    designated_medical_institution_flag: str | None = None
+    designated_medical_institution_name: str | None = None
+    prescription_issuer_medical_institution_code: str | None = None
+    prescription_issuer_medical_institution_name: str | None = None
+    injury_name1: str | None = None
+    injury_name2: str | None = None
+    injury_name3: str | None = None
+    medical_treatment_type: str | None = None
+    self_pay_amount: str | None = None
+    district_contact_name: str | None = None
+    handling_contact_name: str | None = None
+    single_or_combined_use: str | None = None
+
+    @property
+    def entrusted(self) -> bool:
+        return self.designated_medical_institution_flag == "1"
+
+    @property
+    def kind(self) -> str:
+        return {"1": "医療券", "2": "調剤券"}.get(self.ticket_type or "", "医療券・調剤券")
+
+
+class MedicalAidList(_Fields):
+    medical_ticket_info: list[MedicalTicket] = Field(default_factory=list)
+
+
 class QualificationEntry(_Fields):
     """One ``ResultOfQualificationConfirmation``."""
 
@@ -131,6 +170,7 @@ class QualificationEntry(_Fields):
     specific_diseases_certificate_related_cons_flg: str | None = None
     specific_diseases_certificate_related_cons_time: str | None = None
     specific_diseases_certificate_list: SpecificDiseasesList | None = None
+    public_expense_result_list: MedicalAidList | None = None
     specific_health_checkups_info_cons_flg: str | None = None
     specific_health_checkups_info_cons_time: str | None = None
     specific_health_checkups_info_available_time: str | None = None
@@ -150,6 +190,8 @@ class QualificationEntry(_Fields):
         """負担割合 as a code ("030"): 後期高齢者医療 states it, 70–74 carry it in the
         高齢受給者 information, and for everyone else the clinic derives it (oqs.md §2):
         未就学 2割, else 3割."""
+        if self.medical_aid:
+            return "000"  # the 福祉事務所 pays; a 本人支払額 is on the 医療券
         if self.insured_partial_contribution_ratio:
             return self.insured_partial_contribution_ratio
         elderly = self.elderly_recipient_certificate_info
@@ -159,7 +201,19 @@ class QualificationEntry(_Fields):
 
     @property
     def ratio(self) -> str:
+        if self.medical_aid:
+            return "医療扶助（負担は医療券の本人支払額）"
         return ratio_label(self.ratio_code)
+
+    @property
+    def medical_aid(self) -> bool:
+        """医療扶助 (生活保護): 被保険者証区分 A1, the 福祉事務所 as 公費負担者."""
+        return self.insured_card_classification == "A1"
+
+    @property
+    def medical_tickets(self) -> list[MedicalTicket]:
+        listed = self.public_expense_result_list
+        return [] if listed is None else listed.medical_ticket_info
 
     @property
     def specific_diseases(self) -> list[SpecificDiseaseInfo]:
@@ -183,6 +237,10 @@ class QualificationEntry(_Fields):
             codes.add(f"limit-{limit.limit_application_certificate_classification_flag}")
         for disease in self.specific_diseases:
             codes.add(f"specific-disease-{disease.specific_diseases_disease_category}")
+        if self.medical_aid:
+            codes.add("medical-aid")
+            if not any(t.entrusted for t in self.medical_tickets):
+                codes.add("medical-aid-not-designated")
         return codes
 
 
@@ -300,7 +358,11 @@ class QualificationResult(_Fields):
 
 
 # elements that may occur more than once in their parent
-_REPEATED = {"ResultOfQualificationConfirmation", "SpecificDiseasesCertificateInfo"}
+_REPEATED = {
+    "ResultOfQualificationConfirmation",
+    "SpecificDiseasesCertificateInfo",
+    "MedicalTicketInfo",
+}
 
 
 def _as_data(element: Any) -> Any:

@@ -96,7 +96,10 @@ def test_every_persona_gives_its_promised_outcome(
 
 def share(entry: dict[str, Any]) -> str:
     """負担割合 as a client reads it: stated for 後期, in the 高齢受給者 information for
-    70–74, and otherwise 2割 for 未就学 and 3割 (oqs.md §2)."""
+    70–74, and otherwise 2割 for 未就学 and 3割 (oqs.md §2); 医療扶助 none (the 医療券's)."""
+    if entry["InsuredCardClassification"] == "A1":
+        assert "InsuredPartialContributionRatio" not in entry
+        return "000"
     if "InsuredPartialContributionRatio" in entry:
         assert entry["InsurerNumber"].startswith("39")  # 後期高齢者医療 only
         return str(entry["InsuredPartialContributionRatio"])

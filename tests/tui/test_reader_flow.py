@@ -164,6 +164,30 @@ def test_registration_at_the_reader_then_the_check_in_goes_on(
     assert actions.count("registration") == 1
 
 
+def test_medical_aid_shows_the_ticket_and_sends_staff_to_the_welfare_office(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """医療扶助 (issue 14 §3): the staff detail shows 未委託 and whom to call; the 申立書
+    is not offered — the 福祉事務所 is the contact."""
+    svc = services(tui_world, tmp_path)
+    persona = "medical-aid-elsewhere"
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await pin_to(pilot, app, persona, tui_world.persona(persona)["pin"], "consents")
+        await pilot.press("y")
+        await at_view(pilot, app, "done")
+        await until(pilot, lambda: "未委託" in text(app, "#detail"))
+        assert "福祉事務所" in text(app, "#detail")
+        app.query_one("#staff", TabbedContent).active = "tab-detail"
+        await pilot.pause()
+        app.query_one("#ladder-declare", Button).press()
+        await pilot.pause()
+        assert app.screen.__class__.__name__ != "DeclarationScreen"
+        assert any("福祉事務所" in str(n.message) for n in app._notifications)
+
+    asyncio.run(drive(svc, scenario))
+
+
 TITLE = "#records-medications-title"
 
 

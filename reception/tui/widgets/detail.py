@@ -15,6 +15,7 @@ from reception.errors import InputError
 from reception.ladder import (
     confirm_by_number,
     declaration_prefill,
+    declaration_refusal,
     file_declaration,
     record_no_card,
     record_rung,
@@ -125,6 +126,10 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
 
     @on(Button.Pressed, "#ladder-declare")
     def _declare(self) -> None:
+        refusal = declaration_refusal(self.store, self.reception_id)
+        if refusal is not None:  # 医療扶助: the 福祉事務所, not a form
+            self.notify(safe(refusal), severity="warning", timeout=10)
+            return
         prefill = declaration_prefill(self.store, self.reception_id)
         self.app.push_screen(DeclarationScreen(prefill), self._declared)
 
