@@ -141,6 +141,27 @@ MEDICAL_AID = Element(
     ),
 )
 
+SUBSIDIES = Element(
+    # 公費 by card where the pilot runs; names after the PMH API (mock_oqs/service.py)
+    "MedicalSubsidyList",
+    children=(
+        Element(
+            "MedicalSubsidyInfo",
+            repeated=True,
+            required=True,
+            children=(
+                Element("MedicalSubsidyInsurerNumber", r"[0-9]{8}", required=True),
+                Element("MedicalSubsidyRecipientNumber", r"[0-9]{1,30}", required=True),
+                Element("CertificationName", required=True, max_length=100),
+                Element("MedicalSubsidyValidStartDate", DATE, required=True),
+                Element("MedicalSubsidyValidEndDate", DATE, required=True),
+                Element("MaxCopaymentAmount", r"[0-9]{1,7}"),
+                Element("IsAlwaysReimbursement", r"[01]", required=True),
+            ),
+        ),
+    ),
+)
+
 RESULT = Element(
     "ResultOfQualificationConfirmation",
     repeated=True,
@@ -176,6 +197,7 @@ RESULT = Element(
         Element("SpecificDiseasesCertificateRelatedConsTime", TIME),
         SPECIFIC_DISEASES,
         MEDICAL_AID,
+        SUBSIDIES,
         *_consent_block("SpecificHealthCheckupsInfo"),
         *_consent_block("PharmacistsInfo"),
         *_consent_block("DiagnosisInfo"),

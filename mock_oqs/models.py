@@ -48,6 +48,12 @@ class Consents(BaseModel):
         description="限度額情報の提供 (true in the reader's flow since 2024-10-07, where it is "
         "provided without a question; false only from the pre-2024 flow)",
     )
+    subsidies: bool = Field(
+        default=False,
+        description="医療費助成の受給者証を利用する: where the pilot runs, the reader asks "
+        "「医療費助成の各種受給者証を利用しますか」; yes brings the 公費 information registered "
+        "by the municipality (MedicalSubsidyList)",
+    )
 
 
 class NonceResponse(BaseModel):

@@ -113,6 +113,19 @@ CREATE TABLE IF NOT EXISTS checkups (
     reference TEXT NOT NULL              -- the reference range, as printed on results
 );
 CREATE INDEX IF NOT EXISTS checkups_person ON checkups(person_id, examined_on);
+-- 医療費助成 受給者証 a municipality registered for use by card (the PMH pilot): the
+-- reader brings them with the result only where the pilot runs and the patient says yes
+CREATE TABLE IF NOT EXISTS medical_subsidies (
+    person_id TEXT NOT NULL REFERENCES persons(person_id),
+    insurer_number TEXT NOT NULL,         -- 公費負担者番号 (8 digits)
+    recipient_number TEXT NOT NULL,       -- 公費受給者番号
+    certificate_name TEXT NOT NULL,       -- 受給者証名
+    valid_from TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    copayment_cap INTEGER,                -- 自己負担上限額 (yen a month; NULL: none)
+    always_reimbursed TEXT NOT NULL       -- 常に償還払い: 0 no, 1 yes
+);
+CREATE INDEX IF NOT EXISTS medical_subsidies_person ON medical_subsidies(person_id);
 -- 医療扶助 (生活保護): the 福祉事務所's 医療券 / 調剤券 of a recipient, one per month and
 -- institution it entrusts with the care (指定医療機関); only that institution sees them
 CREATE TABLE IF NOT EXISTS medical_tickets (

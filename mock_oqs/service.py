@@ -42,7 +42,14 @@ and ``MessageBody``); every answer also in the ``X-Mock-Notices`` header:
 ``certificate-grace``, ``certificate-renewal-due``, ``public-expense-paper``,
 ``preschool-ratio``, ``elderly-recipient``, ``limit-<区分>``, ``specific-disease-<code>``,
 ``medical-aid`` (医療扶助: the 福祉事務所 is the contact, not an insurer),
-``medical-aid-not-designated`` (no 医療券 entrusts this institution this month).
+``medical-aid-not-designated`` (no 医療券 entrusts this institution this month),
+``public-expense-card`` (the patient's 医療費助成 受給者証 came by card: the pilot).
+
+公費 by card (the PMH pilot): the result-file element names are not public; the block
+``MedicalSubsidyList/MedicalSubsidyInfo`` takes the names of the PMH registration API the
+municipalities use (digital.go.jp, 2024: medicalSubsidyInsurerNumber,
+medicalSubsidyRecipientNumber, certificationName, validFrom/To, maxCopaymentAmount,
+isAlwaysReimbursement), PascalCase as the rest of the format.
 
 医療扶助 codes the public material leaves open (the element names are the real ones —
 ``PublicExpenseResultList/MedicalTicketInfo``, as published clinic software reads them —
@@ -879,7 +886,11 @@ class QualificationService:
         ):
             notices.append("elderly-recipient")
             entry["ElderlyRecipientCertificateInfo"] = _elderly_info(row, birth, ratio.code)
-        if row["public_expense_note"]:
+        subsidies = self._subsidies(row, today) if consents.subsidies else []
+        if subsidies:  # 公費 by card (the pilot): the 受給者証's information comes along
+            entry["MedicalSubsidyList"] = {"MedicalSubsidyInfo": subsidies}
+            notices.append("public-expense-card")
+        elif row["public_expense_note"]:
             notices.append("public-expense-paper")
         stamp = _stamp(self.clock.now())
         limit_flag = "1" if consents.limit else "0"
@@ -908,6 +919,29 @@ class QualificationService:
         entry["ReferenceNumber"] = self.state.reference_number(row["person_id"], facility)
         entry["PrescriptionIssueSelect"] = prescription
         return {k: v for k, v in entry.items() if v is not None}
+
+    def _subsidies(self, row: sqlite3.Row, today: dt.date) -> list[dict[str, Any]]:
+        """The person's 医療費助成 受給者証 valid today, as registered for use by card."""
+        day = today.isoformat()
+        rows = self._db().execute(
+            "SELECT * FROM medical_subsidies WHERE person_id = ? AND valid_from <= ? "
+            "AND valid_until >= ? ORDER BY insurer_number",
+            (row["person_id"], day, day),
+        )
+        found = []
+        for s in rows:
+            info = {
+                "MedicalSubsidyInsurerNumber": s["insurer_number"],
+                "MedicalSubsidyRecipientNumber": s["recipient_number"],
+                "CertificationName": s["certificate_name"],
+                "MedicalSubsidyValidStartDate": _ymd_text(s["valid_from"]),
+                "MedicalSubsidyValidEndDate": _ymd_text(s["valid_until"]),
+            }
+            if s["copayment_cap"] is not None:
+                info["MaxCopaymentAmount"] = str(s["copayment_cap"])
+            info["IsAlwaysReimbursement"] = s["always_reimbursed"]
+            found.append(info)
+        return found
 
     def _medical_tickets(
         self, row: sqlite3.Row, today: dt.date, facility: str, notices: list[str]

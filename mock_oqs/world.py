@@ -140,6 +140,7 @@ class _Spec:
     public_expense: str | None = None
     reissued_days_ago: int | None = None  # a new card: the previous one's certificate revoked
     medical_ticket: tuple[str, str] | None = None  # 医療扶助: the 指定医療機関 (code, name)
+    subsidy: tuple[str, str, int | None] | None = None  # 公費 by card: 法別+実施機関, name, cap
 
 
 def _years(years: int, days: int = 0) -> int:
@@ -379,6 +380,26 @@ def _specs(today: dt.date) -> list[_Spec]:
             ),
             medical_ticket=OTHER_CLINIC,
         ),
+        # 公費 by card where the pilot runs (PMH): the municipality registered the 受給者証;
+        # elsewhere (the clinic's setting off) the paper certificate is still needed
+        _Spec(
+            "kodomo-iryo",
+            "子ども医療費の受給者（公費を実証事業の地域ではカードで）",
+            _years(8),
+            [q(KYOKAI, personal_family="2")],
+            Expectation("confirmed", confirmed, "1", "030", ["public-expense-paper"]),
+            public_expense="子ども医療費受給者証",
+            subsidy=("8813601", "子ども医療費受給者証", 0),
+        ),
+        _Spec(
+            "nanbyo",
+            "指定難病の受給者（公費を実証事業の地域ではカードで）",
+            _years(47),
+            [q(KUMIAI)],
+            Expectation("confirmed", confirmed, "1", "030", ["public-expense-paper"]),
+            public_expense="特定医療費（指定難病）受給者証",
+            subsidy=("5413601", "特定医療費（指定難病）受給者証", 10000),
+        ),
         # a 資格確認書 holder (no 保険証利用登録): valid for 30 more days, then it lapses
         _Spec(
             "kakunin-expiring",
@@ -518,6 +539,21 @@ def _seed_persona(
     seed_records(conn, person_id, spec.id, birth, today, history)
     if spec.medical_ticket is not None:
         _medical_ticket(conn, person_id, spec.medical_ticket, today, history)
+    if spec.subsidy is not None:
+        body, certificate_name, cap = spec.subsidy
+        conn.execute(
+            "INSERT INTO medical_subsidies VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                person_id,
+                _with_check_digit(body),
+                f"{history.randrange(10**6, 10**7)}",
+                certificate_name,
+                (today - dt.timedelta(days=120)).isoformat(),
+                (today + dt.timedelta(days=245)).isoformat(),
+                cap,
+                "0",
+            ),
+        )
     numbers: dict[str, str] = {}
     for i, qual in enumerate(_aged(spec.quals, birth, person_id)):
         symbol = f"{rng.randrange(1000, 99999)}" if "number" not in qual else ""

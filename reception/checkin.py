@@ -156,6 +156,7 @@ class CheckinRequest:
     staff: str = "staff"
     seed: int | None = None  # the simulated camera's, for reproducible runs
     register: bool = False  # agree to 保険証利用登録 when the card lacks it (headless)
+    subsidies: bool = False  # use the 医療費助成 受給者証 by card, where the area's pilot runs
 
 
 @dataclass
@@ -255,6 +256,8 @@ class Interaction(Protocol):
 
     async def offer_registration(self, flow: CheckinFlow) -> bool | None: ...
 
+    async def use_subsidies(self, flow: CheckinFlow) -> bool | None: ...
+
     def progress(self, flow: CheckinFlow, doing: str) -> None: ...
 
 
@@ -297,6 +300,9 @@ class FixedInteraction:
 
     async def offer_registration(self, flow: CheckinFlow) -> bool | None:
         return self.request.register
+
+    async def use_subsidies(self, flow: CheckinFlow) -> bool | None:
+        return self.request.subsidies
 
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         log.debug("check-in: %s (%s)", doing, flow.state.value)
@@ -600,6 +606,9 @@ class _Visit:
         if self.rules.consent_flow is ConsentFlow.CURRENT:
             # since 2024-10-07 限度額 information is provided by law, without a question
             given = dataclasses.replace(given, limit=True)
+        if self.rules.public_expense_pilot:  # 公費 by card where the area runs it
+            use = await self.ask.use_subsidies(self.flow)
+            given = dataclasses.replace(given, subsidies=bool(use))
         if self.rules.electronic_prescriptions:
             chosen = await self.ask.choose_prescription(self.flow)
             given = dataclasses.replace(given, prescription=chosen)
@@ -610,6 +619,7 @@ class _Visit:
             "checkup": given.checkup,
             "operation": given.operation,
             "limit": given.limit,
+            "subsidies": given.subsidies,
         }
         self.confirmation.prescription_issue = given.prescription
         return True

@@ -239,6 +239,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         staff=args.staff,
         seed=args.seed,
         register=args.register,
+        subsidies=args.subsidies,
     )
     read_mode = (
         ReadMode.EXTENDED if args.extended or settings.reader.extended_length else (ReadMode.SHORT)
@@ -625,6 +626,12 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
         choices=sorted(PRESCRIPTION_CHOICES),
         help="処方箋の発行形態 the patient chooses, where the clinic issues electronic "
         "prescriptions (RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS=true)",
+    )
+    c.add_argument(
+        "--subsidies",
+        action="store_true",
+        help="the patient uses their 医療費助成 受給者証 by card (where the clinic's area runs "
+        "the pilot: RECEPTION_READER__PUBLIC_EXPENSE_PILOT=true; elsewhere ignored)",
     )
     c.add_argument(
         "--register",

@@ -193,11 +193,13 @@ class Prescription(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CounterRules:
-    """How this clinic's reader asks: the consent flow, and whether it issues electronic
-    prescriptions (then the patient chooses the form at the reader)."""
+    """How this clinic's reader asks: the consent flow, whether it issues electronic
+    prescriptions (then the patient chooses the form at the reader), and whether its area
+    runs 公費 by card (then the reader asks about the 医療費助成 受給者証)."""
 
     consent_flow: ConsentFlow = ConsentFlow.CURRENT
     electronic_prescriptions: bool = False
+    public_expense_pilot: bool = False  # the area runs 公費 by card: the reader asks
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ class ConsentsGiven:
     operation: bool = False
     limit: bool = False
     prescription: Prescription | None = None
+    subsidies: bool = False  # 医療費助成の受給者証を利用する (pilot areas)
 
 
 @dataclass(frozen=True)

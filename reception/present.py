@@ -134,6 +134,17 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
             f"{disease.specific_diseases_self_pay}円/月"
         )
     lines += medical_aid_lines(entry)
+    for subsidy in entry.medical_subsidies:
+        cap = subsidy.max_copayment_amount
+        lines.append(
+            f"公費 {subsidy.certification_name}  公費負担者番号 "
+            f"{subsidy.medical_subsidy_insurer_number}  受給者番号 "
+            f"{subsidy.medical_subsidy_recipient_number}  "
+            f"{day(subsidy.medical_subsidy_valid_start_date)}〜"
+            f"{day(subsidy.medical_subsidy_valid_end_date)}  自己負担上限 "
+            + (f"{cap}円/月" if cap is not None else "なし")
+            + ("  （常に償還払い）" if subsidy.is_always_reimbursement == "1" else "")
+        )
     consent = "同意あり" if entry.pharmacists_info_cons_flg == "1" else "同意なし"
     lines.append(f"診療・薬剤情報 {consent}")
     if entry.prescription_label:

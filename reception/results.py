@@ -32,6 +32,7 @@ NOTICE_LABELS = {
     "preschool-ratio": "未就学児：負担割合 2割",
     "elderly-recipient": "高齢受給者：負担割合は高齢受給者情報のとおり",
     "document-expired": "資格確認書の有効期限切れ：新しい資格確認書をご確認ください",
+    "public-expense-card": "医療費助成の受給者証の情報をカードで受け取りました（公費の実証事業）",
     "medical-aid": "医療扶助（生活保護）：問い合わせ先は福祉事務所です（保険者ではありません）",
     "medical-aid-not-designated": "当院宛ての医療券がありません（未委託・未登録）："
     "福祉事務所に医療券の発行を依頼してください",
@@ -133,6 +134,22 @@ class MedicalTicket(_Fields):
         return {"1": "医療券", "2": "調剤券"}.get(self.ticket_type or "", "医療券・調剤券")
 
 
+class MedicalSubsidy(_Fields):
+    """A 医療費助成 受給者証 that came by card (the PMH pilot)."""
+
+    medical_subsidy_insurer_number: str | None = None
+    medical_subsidy_recipient_number: str | None = None
+    certification_name: str | None = None
+    medical_subsidy_valid_start_date: str | None = None
+    medical_subsidy_valid_end_date: str | None = None
+    max_copayment_amount: str | None = None
+    is_always_reimbursement: str | None = None
+
+
+class MedicalSubsidyList(_Fields):
+    medical_subsidy_info: list[MedicalSubsidy] = Field(default_factory=list)
+
+
 class MedicalAidList(_Fields):
     medical_ticket_info: list[MedicalTicket] = Field(default_factory=list)
 
@@ -171,6 +188,7 @@ class QualificationEntry(_Fields):
     specific_diseases_certificate_related_cons_time: str | None = None
     specific_diseases_certificate_list: SpecificDiseasesList | None = None
     public_expense_result_list: MedicalAidList | None = None
+    medical_subsidy_list: MedicalSubsidyList | None = None
     specific_health_checkups_info_cons_flg: str | None = None
     specific_health_checkups_info_cons_time: str | None = None
     specific_health_checkups_info_available_time: str | None = None
@@ -211,6 +229,11 @@ class QualificationEntry(_Fields):
         return self.insured_card_classification == "A1"
 
     @property
+    def medical_subsidies(self) -> list[MedicalSubsidy]:
+        listed = self.medical_subsidy_list
+        return [] if listed is None else listed.medical_subsidy_info
+
+    @property
     def medical_tickets(self) -> list[MedicalTicket]:
         listed = self.public_expense_result_list
         return [] if listed is None else listed.medical_ticket_info
@@ -237,6 +260,8 @@ class QualificationEntry(_Fields):
             codes.add(f"limit-{limit.limit_application_certificate_classification_flag}")
         for disease in self.specific_diseases:
             codes.add(f"specific-disease-{disease.specific_diseases_disease_category}")
+        if self.medical_subsidies:
+            codes.add("public-expense-card")
         if self.medical_aid:
             codes.add("medical-aid")
             if not any(t.entrusted for t in self.medical_tickets):
@@ -362,6 +387,7 @@ _REPEATED = {
     "ResultOfQualificationConfirmation",
     "SpecificDiseasesCertificateInfo",
     "MedicalTicketInfo",
+    "MedicalSubsidyInfo",
 }
 
 

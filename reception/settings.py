@@ -131,8 +131,16 @@ class ReaderSettings(BaseModel):
         "電子 / 紙 at the reader",
     )
 
+    public_expense_pilot: bool = Field(
+        default=False,
+        description="the clinic's area runs 公費 by card (the PMH pilot): the reader asks "
+        "「医療費助成の各種受給者証を利用しますか」; off, paper 受給者証 stay the rule",
+    )
+
     def counter_rules(self) -> CounterRules:
-        return CounterRules(self.consent_flow, self.electronic_prescriptions)
+        return CounterRules(
+            self.consent_flow, self.electronic_prescriptions, self.public_expense_pilot
+        )
 
 
 class LinkSettings(BaseModel):

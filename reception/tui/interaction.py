@@ -94,5 +94,9 @@ class ScreenInteraction:
         answer: bool | None = await self._ask("register", flow)
         return answer
 
+    async def use_subsidies(self, flow: CheckinFlow) -> bool | None:
+        answer: bool | None = await self._ask("subsidy", flow)
+        return answer
+
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         self.show("working", flow, doing=doing)

@@ -46,6 +46,11 @@ TEXT: dict[str, dict[str, str]] = {
         "prescription_1": "電子処方箋",
         "prescription_2": "紙の処方箋",
         "prescription_keys": "1: 電子処方箋 ・ 2: 紙の処方箋",
+        "subsidy": "医療費助成の各種受給者証を利用しますか",
+        "subsidy_sub": "子ども医療費・難病など、お住まいの自治体の受給者証の情報を使います",
+        "subsidy_yes": "利用する",
+        "subsidy_no": "利用しない",
+        "subsidy_keys": "y: 利用する ・ n: 利用しない",
         "register": "マイナンバーカードの保険証利用登録がされていません",
         "register_sub": "このまま登録すると、今日から健康保険証として使えます。登録しますか",
         "register_yes": "登録する",
@@ -90,6 +95,11 @@ TEXT: dict[str, dict[str, str]] = {
         "prescription_1": "Electronic",
         "prescription_2": "Paper",
         "prescription_keys": "1: electronic · 2: paper",
+        "subsidy": "Use your medical subsidy certificates?",
+        "subsidy_sub": "Your municipality's certificates (children, intractable diseases …)",
+        "subsidy_yes": "Use them",
+        "subsidy_no": "Do not use",
+        "subsidy_keys": "y: use · n: do not use",
         "register": "Your card is not registered for use as a health insurance card",
         "register_sub": "Register it now to use it as your health insurance card from today?",
         "register_yes": "Register",
@@ -125,6 +135,20 @@ CONSENT_ITEMS = [
 ]
 
 
+# laid out once at start, in this order (the last is what shows)
+WARMED_VIEWS = [
+    "method",
+    "pin",
+    "face",
+    "consents",
+    "prescription",
+    "register",
+    "subsidy",
+    "done",
+    "wait",
+]
+
+
 class View(enum.StrEnum):
     """What the reader panel shows: one view per question of the check-in, and between."""
 
@@ -136,6 +160,7 @@ class View(enum.StrEnum):
     CONSENTS = "consents"
     PRESCRIPTION = "prescription"
     REGISTER = "register"
+    SUBSIDY = "subsidy"
     WORKING = "working"
     DONE = "done"
 
@@ -230,6 +255,13 @@ class ReaderPanel(Vertical):
                     yield Button("電子処方箋", id="prescription-1", classes="method")
                     yield Button("紙の処方箋", id="prescription-2", classes="method")
                 yield Static("", id="prescription-keys")
+            with Vertical(id="view-subsidy"):
+                yield Static("", id="subsidy-title", classes="big")
+                yield Static("", id="subsidy-sub")
+                with Horizontal(id="subsidy-choices"):
+                    yield Button("利用する", id="subsidy-yes", variant="primary")
+                    yield Button("利用しない", id="subsidy-no")
+                yield Static("", id="subsidy-keys")
             with Vertical(id="view-register"):
                 yield Static("", id="register-title", classes="big")
                 yield Static("", id="register-sub")
@@ -252,9 +284,7 @@ class ReaderPanel(Vertical):
         # screen flashing by before any card is placed would invite a key press that no
         # question is there to take
         self.query_one("#views", ContentSwitcher).styles.visibility = "hidden"
-        self._warm(
-            ["method", "pin", "face", "consents", "prescription", "register", "done", "wait"]
-        )
+        self._warm(WARMED_VIEWS)
 
     def _warm(self, views: list[str]) -> None:
         if not views:
@@ -284,6 +314,7 @@ class ReaderPanel(Vertical):
             "consents",
             "prescription",
             "register",
+            "subsidy",
             "working",
         ):
             self.query_one(f"#{view}-title", Static).update(self.t(view))
@@ -294,6 +325,8 @@ class ReaderPanel(Vertical):
             ("#prescription-keys", "prescription_keys"),
             ("#register-sub", "register_sub"),
             ("#register-keys", "register_keys"),
+            ("#subsidy-sub", "subsidy_sub"),
+            ("#subsidy-keys", "subsidy_keys"),
         ):
             self.query_one(static, Static).update(self.t(key))
         self.query_one("#wait-sub", Static).update(self.t("wait_sub"))
@@ -313,6 +346,8 @@ class ReaderPanel(Vertical):
             ("#prescription-2", "prescription_2"),
             ("#register-yes", "register_yes"),
             ("#register-no", "register_no"),
+            ("#subsidy-yes", "subsidy_yes"),
+            ("#subsidy-no", "subsidy_no"),
         ):
             self.query_one(button_id, Button).label = self.t(key)
         for key, ja, en in CONSENT_ITEMS:
@@ -351,6 +386,8 @@ class ReaderPanel(Vertical):
             self.query_one("#prescription-1", Button).focus()
         elif view is View.REGISTER:
             self.query_one("#register-yes", Button).focus()
+        elif view is View.SUBSIDY:
+            self.query_one("#subsidy-yes", Button).focus()
         elif view is View.WORKING:
             self.query_one("#working-title", Static).update(self.t("working"))
 
@@ -450,7 +487,7 @@ class ReaderPanel(Vertical):
         if self.view is View.PRESCRIPTION and key in ("1", "2"):
             self.answer(Prescription(key))
             return True
-        if self.view is View.REGISTER and key in ("y", "n"):
+        if self.view in (View.REGISTER, View.SUBSIDY) and key in ("y", "n"):
             self.answer(key == "y")
             return True
         return self.pin_key(key)
@@ -506,8 +543,8 @@ class ReaderPanel(Vertical):
             self._one_by_one()
         elif button.startswith("prescription-"):
             self.answer(Prescription(button.removeprefix("prescription-")))
-        elif button in ("register-yes", "register-no"):
-            self.answer(button == "register-yes")
+        elif button in ("register-yes", "register-no", "subsidy-yes", "subsidy-no"):
+            self.answer(button.endswith("-yes"))
         elif button == "consent-all":
             for key, _, _ in CONSENT_ITEMS:
                 self.query_one(f"#consent-{key}", Checkbox).value = True

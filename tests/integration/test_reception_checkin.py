@@ -276,6 +276,10 @@ class Scripted:
         self.steps.append("registration")
         return self.register
 
+    async def use_subsidies(self, flow: CheckinFlow) -> bool | None:
+        self.steps.append("subsidies")
+        return True
+
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         self.steps.append(doing)
 

@@ -188,6 +188,36 @@ def test_medical_aid_shows_the_ticket_and_sends_staff_to_the_welfare_office(
     asyncio.run(drive(svc, scenario))
 
 
+def test_where_the_pilot_runs_the_reader_asks_about_subsidy_certificates(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """公費 by card (issue 14 §4): 「医療費助成の各種受給者証を利用しますか」 after the
+    consents; yes brings the 受給者証 into the staff detail. Off, the question never comes."""
+    pilot = services(tui_world, tmp_path, reader=ReaderSettings(public_expense_pilot=True))
+    pin = tui_world.persona("kodomo-iryo")["pin"]
+
+    async def asked(pilot_: Pilot[None], app: ReceptionApp) -> None:
+        await pin_to(pilot_, app, "kodomo-iryo", pin, "consents")
+        await pilot_.press("y")
+        await at_view(pilot_, app, "subsidy")
+        assert "医療費助成" in text(app, "#subsidy-title")
+        await pilot_.press("y")
+        await at_view(pilot_, app, "done")
+        await until(pilot_, lambda: "子ども医療費受給者証" in text(app, "#detail"))
+        assert "公費負担者番号 88" in text(app, "#detail")
+
+    asyncio.run(drive(pilot, asked))
+    plain = services(tui_world, tmp_path / "plain")
+
+    async def not_asked(pilot_: Pilot[None], app: ReceptionApp) -> None:
+        await pin_to(pilot_, app, "kodomo-iryo", pin, "consents")
+        await pilot_.press("y")
+        await at_view(pilot_, app, "done")
+        await until(pilot_, lambda: "紙での提示" in text(app, "#detail"))
+
+    asyncio.run(drive(plain, not_asked))
+
+
 TITLE = "#records-medications-title"
 
 

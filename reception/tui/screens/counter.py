@@ -27,7 +27,14 @@ from reception.tui.services import Services
 from reception.tui.text import safe
 
 log = logging.getLogger(__name__)
-SECTIONS = ("counter-consents", "counter-methods", "counter-pin", "counter-visual", "counter-rx")
+SECTIONS = (
+    "counter-consents",
+    "counter-methods",
+    "counter-pin",
+    "counter-visual",
+    "counter-rx",
+    "counter-subsidy",
+)
 CARD_WAIT_SECONDS = 120.0
 
 
@@ -65,6 +72,9 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
             with Horizontal(id="counter-rx"):
                 yield Button("電子処方箋", id="counter-rx-1")
                 yield Button("紙の処方箋", id="counter-rx-2")
+            with Horizontal(id="counter-subsidy"):
+                yield Button("受給者証を使う", id="counter-subsidy-yes")
+                yield Button("使わない", id="counter-subsidy-no")
             with Horizontal():
                 yield Button("（デモ）カードを置く", id="counter-place")
                 yield Button("やめる", id="counter-close")
@@ -164,6 +174,12 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         )
         return answer
 
+    async def use_subsidies(self, flow: CheckinFlow) -> bool | None:
+        answer: bool | None = await self._ask(
+            "counter-subsidy", "医療費助成の受給者証をカードで使うか確認してください"
+        )
+        return answer
+
     async def offer_registration(self, flow: CheckinFlow) -> bool | None:
         # the simulator offers 保険証利用登録 at the patient's reader only: at the counter
         # the reception goes to the ladder as 未登録 (the patient can register at a reader)
@@ -189,6 +205,8 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
             self._answer("受付（居宅同意取得型）")
         elif button.startswith("counter-rx-"):
             self._answer(Prescription(button.removeprefix("counter-rx-")))
+        elif button.startswith("counter-subsidy-"):
+            self._answer(button == "counter-subsidy-yes")
         elif button == "counter-place" and self.demo_persona and self.services.demo:
             self.services.demo.place_on_counter(self.demo_persona)
         elif button == "counter-close":
