@@ -149,7 +149,15 @@ def card_transport(
         return
     if kind is TransportKind.LOOPBACK:
         raise UsageError("--transport loopback needs a virtual card: --world and --persona")
-    transport = PcscTransport(args.reader or settings.reader.name, wait_seconds=args.wait)
+    reader = args.reader or settings.reader.name
+    if args.medium == "phone" and not args.reader:
+        if settings.reader.phone_name is None:
+            raise UsageError(
+                "--medium phone: no reader for smartphones configured "
+                "(reader.phone_name / RECEPTION_READER__PHONE_NAME), or give --reader"
+            )
+        reader = settings.reader.phone_name
+    transport = PcscTransport(reader, wait_seconds=args.wait)
     try:
         yield transport
     finally:
@@ -604,6 +612,13 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--transport", choices=TRANSPORTS)
     c.add_argument("--reader", help="PC/SC reader name (default: the virtual slot or the first)")
     c.add_argument("--slot", type=int, choices=[0, 1], default=0, help="vpcd slot for a persona")
+    c.add_argument(
+        "--medium",
+        choices=["card", "phone"],
+        default="card",
+        help="what the patient chose at the reader: phone reads the clinic's reader for "
+        "smartphones (reader.phone_name) when it has one; the card itself tells what it is",
+    )
     c.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a card")
     c.add_argument("--method", choices=[m.value for m in Method], required=True)
     c.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input")

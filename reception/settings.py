@@ -115,6 +115,11 @@ class ReaderSettings(BaseModel):
     transport: TransportKind = TransportKind.PCSC
     name: str | None = Field(default=None, description="PC/SC reader (default: the first)")
     extended_length: bool = False
+    phone_name: str | None = Field(
+        default=None,
+        description="a second PC/SC reader for smartphones (many clinics add a generic NFC "
+        "reader); none: phones are held to the card reader",
+    )
     counter_name: str | None = Field(
         default=None,
         description="the staff-held PC/SC reader of the 居宅同意取得型 route (when the "

@@ -117,12 +117,21 @@ class DemoControls:
     cards: LoopbackCards | VpcdCards
     personas: list[tuple[str, str]] = field(default_factory=list)  # (id, description)
     counter: LoopbackCards | VpcdCards | None = None  # the staff-held reader (居宅同意取得型)
+    phones: LoopbackCards | VpcdCards | None = None  # the clinic's NFC reader for phones
 
     def place(self, persona: str) -> None:
         self.cards.place(persona, self.world.card(persona))
 
+    def is_phone(self, persona: str) -> bool:
+        return str(self.world.persona(persona).get("variant")) in ("android", "iphone")
+
+    def place_phone(self, persona: str) -> None:
+        (self.phones or self.cards).place(persona, self.world.card(persona))
+
     def remove(self) -> None:
         self.cards.remove()
+        if self.phones is not None:
+            self.phones.remove()
         self.remove_from_counter()
 
     def place_on_counter(self, persona: str) -> None:

@@ -40,15 +40,18 @@ def demo_services(
     cards: LoopbackCards | VpcdCards = (
         VpcdCards(pcsc_slot) if pcsc_slot is not None else LoopbackCards()
     )
-    # the staff-held reader of the 居宅同意取得型 route: vpcd's other slot, or in process
-    counter: LoopbackCards | VpcdCards = (
+    # the clinic's second reader, for smartphones (a generic NFC reader): vpcd's other
+    # slot, or in process; the staff-held reader of the 居宅同意取得型 route: in process
+    phones: LoopbackCards | VpcdCards = (
         VpcdCards(1 - pcsc_slot) if pcsc_slot is not None else LoopbackCards()
     )
+    counter = LoopbackCards()
     demo = DemoControls(
         world,
         cards,
         [(str(p["id"]), str(p.get("description", ""))) for p in world.index["personas"]],
         counter,
+        phones,
     )
     settings = settings.model_copy(update={"face": world.face_settings(settings.face)})
     return Services(
@@ -61,6 +64,7 @@ def demo_services(
         cards=cards,
         demo=demo,
         counter=counter,
+        phones=phones,
     )
 
 

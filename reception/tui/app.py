@@ -117,6 +117,9 @@ class ReceptionApp(App[None]):
     def on_reader_panel_answered(self, message: ReaderPanel.Answered) -> None:
         self.desk.answer(message.value)
 
+    def on_reader_panel_medium_chosen(self, message: ReaderPanel.MediumChosen) -> None:
+        self.desk.choose_medium(message.medium)
+
     def on_key(self, event: Any) -> None:
         method = METHOD_KEYS.get(event.key)
         if self.panel.shortcut(event.key) or (method is not None and self.desk.type_ahead(method)):

@@ -29,9 +29,10 @@ class CheckinFinished(Message):
 
 
 class CardPresence(Message):
-    def __init__(self, present: bool) -> None:
+    def __init__(self, present: bool, medium: str = "card") -> None:
         super().__init__()
         self.present = present
+        self.medium = medium  # which reader: "card", or "phone" (the clinic's NFC reader)
 
 
 class CheckinDesk(ReportsFailedWorkers):
@@ -45,6 +46,8 @@ class CheckinDesk(ReportsFailedWorkers):
         self.interaction = ScreenInteraction(self._show)
         self.running = False
         self.start_when_ready = False
+        self.chosen: str | None = None  # what the patient chose on the card-wait screen
+        self.medium = "card"  # the reader the running (or next) check-in reads
 
     def on_mount(self) -> None:
         if self.watch_reader:  # a real reader: poll it for cards
@@ -69,7 +72,7 @@ class CheckinDesk(ReportsFailedWorkers):
     def panel_ready(self) -> None:
         if self.start_when_ready:
             self.start_when_ready = False
-            self.start()
+            self.start(self.medium)  # the reader the card came to
 
     def answer(self, value: Any) -> None:
         """An answer from the panel; a method chosen before its question opened is kept."""
@@ -84,9 +87,18 @@ class CheckinDesk(ReportsFailedWorkers):
             return True
         return False
 
-    def start(self) -> None:
+    def choose_medium(self, medium: str) -> None:
+        """マイナンバーカード / スマートフォン chosen on the card-wait screen: the panel
+        says where to hold it. The check-in then reads whichever reader has it, and the
+        card's own applications tell what it is (automatic detection, as before)."""
+        self.chosen = medium
+        self.panel.show_medium(medium, separate_reader=self.services.phones is not None)
+        self.note(f"wait: the patient chose {medium}")
+
+    def start(self, medium: str = "card") -> None:
         if self.running:
             return
+        self.medium = medium
         if not self.panel.warmed:  # the card came before the screen was ready
             self.start_when_ready = True
             return
@@ -97,10 +109,14 @@ class CheckinDesk(ReportsFailedWorkers):
     async def _run(self) -> None:
         s = self.services
         request = CheckinRequest(Method.PIN, staff="受付")
+        if self.chosen is not None and self.chosen != self.medium:
+            self.note(f"chose {self.chosen}, read from the {self.medium} reader: detected")
         try:
-            outcome = await s.check_in(s.traced(), self.client, request, self.interaction)
+            traced = s.traced(self.medium)
+            outcome = await s.check_in(traced, self.client, request, self.interaction)
         finally:
             self.running = False
+            self.chosen = None
             self.interaction.forget_typed_ahead()  # never into the next patient's turn
         self._done(outcome)
         self.post_message(CheckinFinished(outcome))
@@ -130,13 +146,17 @@ class CheckinDesk(ReportsFailedWorkers):
 
     @work(thread=True, exclusive=True, group="presence", exit_on_error=False)
     def _poll_reader(self) -> None:
-        self.post_message(CardPresence(self.services.cards.present()))
+        readers = [("card", self.services.cards)]
+        if self.services.phones is not None:
+            readers.append(("phone", self.services.phones))
+        for medium, source in readers:
+            self.post_message(CardPresence(source.present(), medium))
 
     def on_card_presence(self, message: CardPresence) -> None:
         message.stop()
         if message.present and not self.running and self.panel.view == "wait":
-            self.start()
-        elif not message.present:
+            self.start(message.medium)
+        elif not message.present and (message.medium == self.medium or not self.running):
             self.card_left()
 
     def card_left(self) -> None:

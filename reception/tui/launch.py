@@ -26,6 +26,7 @@ def run_terminal(settings: ReceptionSettings) -> int:
         terminal=terminal,
         cards=PcscCards(settings.reader.name),
         counter=PcscCards(counter) if (counter := settings.reader.counter_name) else None,
+        phones=PcscCards(phone) if (phone := settings.reader.phone_name) else None,
     )
     make_app(services).run()
     return 0

@@ -27,7 +27,14 @@ METHOD_KEYS = {"1": Method.FACE, "2": Method.PIN, "3": Method.VISUAL}
 TEXT: dict[str, dict[str, str]] = {
     "ja": {
         "wait": "マイナンバーカードを置いてください",
-        "wait_sub": "スマートフォンの方は、読み取り部にかざしてください",
+        "wait_sub": "スマートフォンの方は「スマートフォン」を選んでください"
+        "（c: マイナンバーカード ・ s: スマートフォン）",
+        "wait_card": "マイナンバーカード",
+        "wait_phone": "スマートフォン",
+        "phone": "スマートフォンを読み取り部にかざしてください",
+        "phone_separate": "スマートフォンを、スマートフォン用の読み取り部にかざしてください",
+        "phone_sub": "Android：暗証番号はこの画面で入力 ・ iPhone：iPhone の画面で認証します",
+        "card": "マイナンバーカードを読み取り部に置いてください",
         "method": "本人確認の方法を選んでください",
         "pin": "暗証番号（数字4桁）を入力してください",
         "tries": "残り{n}回",
@@ -76,7 +83,13 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "en": {
         "wait": "Please place your My Number card",
-        "wait_sub": "Smartphone users: hold the phone over the reader",
+        "wait_sub": "Smartphone users: choose 「Smartphone」 (c: card · s: smartphone)",
+        "wait_card": "My Number card",
+        "wait_phone": "Smartphone",
+        "phone": "Hold your smartphone over the reader",
+        "phone_separate": "Hold your smartphone over the smartphone reader",
+        "phone_sub": "Android: enter the PIN here · iPhone: authenticate on the iPhone",
+        "card": "Place your My Number card on the reader",
         "method": "Choose how to confirm your identity",
         "pin": "Enter your 4-digit PIN",
         "tries": "{n} tries left",
@@ -178,6 +191,14 @@ class ReaderPanel(Vertical):
     class Ready(Message):
         """Every view has been laid out once: the panel is ready for a check-in."""
 
+    class MediumChosen(Message):
+        """マイナンバーカード or スマートフォン, chosen on the card-wait screen (real
+        readers ask it first; placing a card without choosing works all the same)."""
+
+        def __init__(self, medium: str) -> None:
+            super().__init__()
+            self.medium = medium  # "card" or "phone"
+
     def __init__(
         self, *, demo: bool, language: str, consent_flow: ConsentFlow = ConsentFlow.CURRENT
     ) -> None:
@@ -198,6 +219,9 @@ class ReaderPanel(Vertical):
         with ContentSwitcher(initial="view-wait", id="views"):
             with Vertical(id="view-wait"):
                 yield Static("", id="wait-title", classes="big")
+                with Horizontal(id="wait-choices"):
+                    yield Button("マイナンバーカード", id="wait-card", classes="method")
+                    yield Button("スマートフォン", id="wait-phone", classes="method")
                 yield Static("", id="wait-sub")
             with Vertical(id="view-method"):
                 yield Static("", id="method-title", classes="big")
@@ -330,6 +354,8 @@ class ReaderPanel(Vertical):
         ):
             self.query_one(static, Static).update(self.t(key))
         self.query_one("#wait-sub", Static).update(self.t("wait_sub"))
+        self.query_one("#wait-card", Button).label = self.t("wait_card")
+        self.query_one("#wait-phone", Button).label = self.t("wait_phone")
         self.query_one("#pin-keys", Static).update(self.t("pin_keys"))
         self.query_one("#limit-title", Static).update(self.t("limit"))
         self.query_one("#face-shoot", Button).label = self.t("face_shoot")
@@ -367,6 +393,8 @@ class ReaderPanel(Vertical):
         elif view is View.WAIT:
             self.query_one("#panel-variant", Static).update("")
         message = safe(flow.message) if flow is not None and flow.message else ""
+        if view is View.WAIT:
+            self.show_medium(None)
         if view is View.METHOD:
             self._method_buttons(context.get("methods", []), flow)
             self.query_one("#method-message", Static).update(message)
@@ -390,6 +418,16 @@ class ReaderPanel(Vertical):
             self.query_one("#subsidy-yes", Button).focus()
         elif view is View.WORKING:
             self.query_one("#working-title", Static).update(self.t("working"))
+
+    def show_medium(self, medium: str | None, *, separate_reader: bool = False) -> None:
+        """The card-wait screen after the patient chose (None: before any choice)."""
+        title, sub = {
+            None: ("wait", "wait_sub"),
+            "card": ("card", "wait_sub"),
+            "phone": ("phone_separate" if separate_reader else "phone", "phone_sub"),
+        }[medium]
+        self.query_one("#wait-title", Static).update(self.t(title))
+        self.query_one("#wait-sub", Static).update(self.t(sub))
 
     def _consent_view(self) -> None:
         """Today's flow: まとめて同意 / 個別に選ぶ / 同意しない, no 限度額 question. The pre-2024
@@ -466,7 +504,11 @@ class ReaderPanel(Vertical):
         self.post_message(self.Answered(value))
 
     def shortcut(self, key: str) -> bool:
-        """Keyboard alone: 1/2/3 pick 顔認証/暗証番号/目視; y/n answer all consents."""
+        """Keyboard alone: c/s pick カード/スマートフォン on the card-wait screen; 1/2/3 pick
+        顔認証/暗証番号/目視; y/n answer all consents."""
+        if self.view is View.WAIT and key in ("c", "s"):
+            self.post_message(self.MediumChosen("card" if key == "c" else "phone"))
+            return True
         if self.view is View.METHOD:
             method = METHOD_KEYS.get(key)
             if method is not None and self.query_one(f"#method-{method.value}").display:
@@ -543,6 +585,8 @@ class ReaderPanel(Vertical):
             self._one_by_one()
         elif button.startswith("prescription-"):
             self.answer(Prescription(button.removeprefix("prescription-")))
+        elif button in ("wait-card", "wait-phone"):
+            self.post_message(self.MediumChosen(button.removeprefix("wait-")))
         elif button in ("register-yes", "register-no", "subsidy-yes", "subsidy-no"):
             self.answer(button.endswith("-yes"))
         elif button == "consent-all":

@@ -27,6 +27,14 @@ class Demo(Protocol):
 
     def remove(self) -> None: ...
 
+    def is_phone(self, persona: str) -> bool:
+        """Whether the persona's "card" is a smartphone (held to the phone reader)."""
+        ...
+
+    def place_phone(self, persona: str) -> None:
+        """Hold a persona's smartphone to the phone reader."""
+        ...
+
     def place_on_counter(self, persona: str) -> None:
         """Put a persona's card on the staff-held reader (居宅同意取得型)."""
         ...
@@ -51,6 +59,7 @@ class Services:
     cards: CardSource
     demo: Demo | None = None
     counter: CardSource | None = None  # the staff-held reader (居宅同意取得型), if any
+    phones: CardSource | None = None  # a second reader for smartphones, if the clinic has one
     oqs_transport: httpx.AsyncBaseTransport | None = None  # tests: the service in process
     _tracer: TracingTransport | None = field(default=None, repr=False)
 
@@ -76,9 +85,14 @@ class Services:
             rules=settings.reader.counter_rules(),
         )
 
-    def traced(self) -> TracingTransport:
+    def source(self, medium: str) -> CardSource:
+        """Where a check-in's card is: the phone reader for ``phone`` (when the clinic has
+        one), else the card reader."""
+        return self.phones if medium == "phone" and self.phones is not None else self.cards
+
+    def traced(self, medium: str = "card") -> TracingTransport:
         """The card's transport, recording the APDUs (VERIFY redacted) of this check-in."""
-        self._tracer = TracingTransport(self.cards.transport())
+        self._tracer = TracingTransport(self.source(medium).transport())
         return self._tracer
 
     def last_trace(self) -> list[str]:

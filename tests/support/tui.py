@@ -42,6 +42,7 @@ def services(
     files = WorldFiles.open(world.directory)
     cards = LoopbackCards()
     counter = LoopbackCards()  # the staff-held reader (居宅同意取得型)
+    phones = LoopbackCards()  # the clinic's second reader, for smartphones
     app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
     pem = (world.terminal_cert).read_text()
     transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=with_client_cert(app, pem))
@@ -60,9 +61,10 @@ def services(
         terminal=Terminal.load(world.terminal_cert, world.terminal_key, world.face_certificate),
         cards=cards,
         demo=DemoControls(
-            files, cards, [(str(p["id"]), "") for p in world.index["personas"]], counter
+            files, cards, [(str(p["id"]), "") for p in world.index["personas"]], counter, phones
         ),
         counter=counter,
+        phones=phones,
         oqs_transport=transport,
     )
 
@@ -87,8 +89,8 @@ async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 
     raise AssertionError("the screen never got there")
 
 
-async def at_view(pilot: Pilot[None], app: ReceptionApp, view: str) -> None:
-    await until(pilot, lambda: app.panel.view == view)
+async def at_view(pilot: Pilot[None], app: ReceptionApp, view: str, seconds: float = 10.0) -> None:
+    await until(pilot, lambda: app.panel.view == view, seconds)
 
 
 async def type_pin(pilot: Pilot[None], pin: str) -> None:

@@ -53,6 +53,17 @@ def test_card_wait(snap_compare: Any, app: ReceptionApp) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
 
+def test_smartphone_chosen_at_the_card_wait(snap_compare: Any, app: ReceptionApp) -> None:
+    """「マイナンバーカード / スマートフォン」 first, as real readers ask (issue 14 §5)."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        await pilot.press("s")
+        await until(pilot, lambda: "スマートフォン用" in str(app.query_one("#wait-title").render()))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
 def test_method_choice(snap_compare: Any, app: ReceptionApp) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=to_method)
 

@@ -72,21 +72,27 @@ class DemoPanel(TabPane, ReportsFailedWorkers):
 
     @work(thread=True, exclusive=True, group="demo-card", exit_on_error=False)
     def _put_card(self, persona: str) -> None:
-        """Serving the card into vpcd takes a moment: off the event loop."""
+        """Serving the card into vpcd takes a moment: off the event loop. A smartphone
+        goes to the clinic's phone reader (the demo's second reader)."""
+        phone = self.demo.is_phone(persona)
         try:
-            self.demo.place(persona)
+            if phone:
+                self.demo.place_phone(persona)
+            else:
+                self.demo.place(persona)
         except Exception as exc:
             self.post_message(CardPlaced(persona, error=str(exc)))
             return
-        self.post_message(CardPlaced(persona))
+        self.post_message(CardPlaced(persona, medium="phone" if phone else "card"))
 
     def on_card_placed(self, message: CardPlaced) -> None:
         self.desk.running = False
         if message.error is not None:
             self.notify(safe(f"カードを置けませんでした: {message.error}"), severity="error")
             return
-        self.status(f"{message.persona} のカードを置きました（暗証番号は world.json に）")
-        self.desk.start()
+        what = "スマートフォンをかざしました" if message.medium == "phone" else "カードを置きました"
+        self.status(f"{message.persona} の{what}（暗証番号は world.json に）")
+        self.desk.start(message.medium)
 
     @on(Button.Pressed, "#demo-remove")
     def remove_card(self) -> None:

@@ -43,10 +43,11 @@ class DeveloperNote(Message):
 class CardPlaced(Message):
     """Demo: a persona's card is on the reader (or could not be placed: ``error``)."""
 
-    def __init__(self, persona: str, error: str | None = None) -> None:
+    def __init__(self, persona: str, error: str | None = None, medium: str = "card") -> None:
         super().__init__()
         self.persona = persona
         self.error = error
+        self.medium = medium  # which reader it went to: "card", or "phone"
 
 
 class CardTaken(Message):
