@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Select, TabbedContent
 
@@ -216,6 +217,32 @@ def test_where_the_pilot_runs_the_reader_asks_about_subsidy_certificates(
         await until(pilot_, lambda: "紙での提示" in text(app, "#detail"))
 
     asyncio.run(drive(plain, not_asked))
+
+
+@pytest.mark.parametrize(
+    ("persona", "says"),
+    [
+        ("medical-aid", "交付番号"),
+        ("medical-aid-elsewhere", "未委託・未登録"),
+        ("kodomo-iryo", "紙での提示"),  # outside the pilot: paper
+        ("nanbyo", "紙での提示"),
+    ],
+)
+def test_every_new_persona_keeps_its_promise_at_the_reader(
+    tui_world: World, tmp_path: Path, persona: str, says: str
+) -> None:
+    svc = services(tui_world, tmp_path)
+    expect = tui_world.persona(persona)["expect"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await pin_to(pilot, app, persona, tui_world.persona(persona)["pin"], "consents")
+        await pilot.press("y")
+        await at_view(pilot, app, "done")
+        await until(pilot, lambda: says in text(app, "#detail"))
+
+    asyncio.run(drive(svc, scenario))
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert reception.status == expect["outcome"]
 
 
 TITLE = "#records-medications-title"
