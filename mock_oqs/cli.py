@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -171,15 +172,25 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_revoke(args: argparse.Namespace) -> int:
+def _change_persona(
+    args: argparse.Namespace, change: Callable[[sqlite3.Connection, str], int]
+) -> int:
+    """Apply ``change(conn, person_id)`` to the persona's registry rows in one transaction
+    (a server running on the world sees it at once); how many rows changed."""
     world = World.load(args.world)
     person_id = world.persona(args.persona)["person_id"]
     conn = registry.connect(world.registry_path)
     try:
         with registry.transaction(conn):
-            count = registry.revoke_certificate(conn, person_id, dt.datetime.now(dt.UTC))
+            return change(conn, person_id)
     finally:
         conn.close()
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    count = _change_persona(
+        args, lambda conn, pid: registry.revoke_certificate(conn, pid, dt.datetime.now(dt.UTC))
+    )
     sys.stdout.write(
         f"{args.persona}: {count} certificate(s) revoked\n"
         if count
@@ -189,14 +200,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_unregister(args: argparse.Namespace) -> int:
-    world = World.load(args.world)
-    person_id = world.persona(args.persona)["person_id"]
-    conn = registry.connect(world.registry_path)
-    try:
-        with registry.transaction(conn):
-            count = registry.unregister_person(conn, person_id)
-    finally:
-        conn.close()
+    count = _change_persona(args, registry.unregister_person)
     sys.stdout.write(
         f"{args.persona}: 保険証利用登録 undone for {count} card(s)\n"
         if count

@@ -202,6 +202,10 @@ def test_cli_seed_revoke_and_bad_input(
     assert "no persona 'nobody'" in err and "adult-kyokai" in err
     assert mock_oqs(["revoke", "--world", str(tmp_path / "none"), "x"]) == 2
     assert "not a world" in capsys.readouterr().err
+    assert mock_oqs(["unregister", "--world", str(copy), "not-registered"]) == 0
+    assert "nothing to undo" in capsys.readouterr().out
+    assert mock_oqs(["unregister", "--world", str(copy), "nobody"]) == 2
+    assert "no persona 'nobody'" in capsys.readouterr().err
     assert mock_oqs(["seed", "--out", str(copy)]) == 2
     assert "not empty" in capsys.readouterr().err
     with pytest.raises(SystemExit):
