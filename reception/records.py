@@ -16,6 +16,7 @@ from typing import Any
 
 from reception.errors import InputError
 from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRefused
+from reception.results import QualificationEntry
 from reception.store import Store
 
 
@@ -88,8 +89,9 @@ class RecordSet:
         return self.status or f"{len(self.rows)}件"
 
 
-def patient_of(store: Store, reception_id: str) -> NumberQuery:
-    """The numbers of the reception's confirmed qualification (NotFound: no reception)."""
+def confirmed_entry(store: Store, reception_id: str) -> QualificationEntry:
+    """The reception's confirmed qualification (NotFound: no reception; NoRecordsPatient:
+    none confirmed)."""
     store.reception(reception_id)
     confirmed = [r for r in store.results_of(reception_id) if r.confirmed]
     if not confirmed:
@@ -97,7 +99,12 @@ def patient_of(store: Store, reception_id: str) -> NumberQuery:
             f"受付 {reception_id} には有効な資格確認の結果がありません（診療情報は、"
             "マイナ保険証で資格を確認し、本人が同意した患者についてだけ見られます）"
         )
-    return NumberQuery.of_entry(confirmed[-1].entries[0])
+    return confirmed[-1].entries[0]
+
+
+def patient_of(store: Store, reception_id: str) -> NumberQuery:
+    """The numbers of the reception's confirmed qualification."""
+    return NumberQuery.of_entry(confirmed_entry(store, reception_id))
 
 
 async def fetch_records(

@@ -19,7 +19,7 @@ from textual.widgets import Button, DataTable, Static, TabPane
 
 from reception.errors import ReceptionError
 from reception.oqs_client import OqsClient
-from reception.records import KINDS, RecordSet, fetch_records
+from reception.records import KINDS, RecordSet, confirmed_entry, fetch_records
 from reception.store import Store
 from reception.tui.text import plain, safe
 from reception.tui.widgets.messages import ReportsFailedWorkers
@@ -72,17 +72,12 @@ class RecordsPane(TabPane, ReportsFailedWorkers):
             self._clear()
             self.query_one("#records-patient", Static).update(safe(str(exc)))
             return
-        name = self._patient_name(reception_id)
+        name = confirmed_entry(self.store, reception_id).name or ""
         self.query_one("#records-patient", Static).update(
             safe(f"受付 {reception_id} ・ {name}（表示は監査記録に残ります）")
         )
         for found in sets:
             self._fill(found)
-
-    def _patient_name(self, reception_id: str) -> str:
-        confirmed = [r for r in self.store.results_of(reception_id) if r.confirmed]
-        entry = confirmed[-1].entries[0] if confirmed else None
-        return (entry.name if entry is not None else None) or ""
 
     def _clear(self, note: str = "") -> None:
         for kind in KINDS:
