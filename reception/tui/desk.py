@@ -156,7 +156,9 @@ class CheckinDesk(ReportsFailedWorkers):
         message.stop()
         if message.present and not self.running and self.panel.view == "wait":
             self.start(message.medium)
-        elif not message.present and (message.medium == self.medium or not self.running):
+        elif not message.present and message.medium == self.medium:
+            # the reader of the (last) check-in is empty: the other one being empty too
+            # must not end a check-in on this one, nor take its done screen away
             self.card_left()
 
     def card_left(self) -> None:

@@ -77,6 +77,11 @@ def test_a_second_pcsc_reader_for_phones_is_watched_too(tui_world: World, tmp_pa
             await at_view(pilot, app, "consents")
             await pilot.press("n")
             await at_view(pilot, app, "done")
+            # the card reader stays empty all along: that must not take the phone's done
+            # screen away while the phone is still on its reader (polled every 0.5 s)
+            await asyncio.sleep(1.5)
+            await pilot.pause()
+            assert app.panel.view == "done"
         await at_view(pilot, app, "wait", seconds=15)
 
     asyncio.run(drive(svc, scenario))
