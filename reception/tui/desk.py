@@ -127,6 +127,8 @@ class CheckinDesk(ReportsFailedWorkers):
         detail = flow.message or ""
         if outcome.result is not None and outcome.result.entries and flow.state is State.CONFIRMED:
             detail = f"負担割合 {outcome.result.entries[0].ratio}"
+            if flow.registering:  # registered on the spot: the patient should know
+                detail = f"保険証利用登録をしました ・ {detail}"
         notices = patient_notices(outcome.result, flow.fallback_reason)
         self.panel.show_done(outcome.status, detail, notices)
         confirmed = outcome.status is ReceptionStatus.CONFIRMED

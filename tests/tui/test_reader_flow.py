@@ -151,6 +151,8 @@ def test_registration_at_the_reader_then_the_check_in_goes_on(
             assert "保険証利用登録" in text(app, "#register-title")
             await pilot.press(answer)
             await at_view(pilot, app, "done")
+            registered = "保険証利用登録をしました" in text(app, "#done-detail")
+            assert registered == (answer == "y")
             app.remove_card()
             await at_view(pilot, app, "wait")
         await pin_to(pilot, app, "not-registered", pin, "consents")
