@@ -39,3 +39,11 @@ class PcscCards:
 
     def transport(self) -> Transport:
         return PcscTransport(self.reader)
+
+    def attached(self) -> bool:
+        """Whether pcscd knows this reader (or any reader, when none is named)."""
+        try:
+            names = [status.name for status in list_readers()]
+        except ReaderError:
+            return False
+        return bool(names) if self.reader is None else self.reader in names

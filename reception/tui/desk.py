@@ -10,6 +10,7 @@ from typing import Any
 from textual import work
 from textual.message import Message
 
+from reception.cards import PcscCards
 from reception.checkin import CheckinOutcome, CheckinRequest
 from reception.flow import CheckinFlow, Method, State
 from reception.oqs_client import OqsClient
@@ -19,6 +20,7 @@ from reception.tui.interaction import ScreenInteraction
 from reception.tui.reader_panel import ReaderPanel
 from reception.tui.screens import VisualCheckScreen
 from reception.tui.services import Services
+from reception.tui.text import safe
 from reception.tui.widgets.messages import DeveloperNote, ReportsFailedWorkers
 
 
@@ -52,6 +54,23 @@ class CheckinDesk(ReportsFailedWorkers):
     def on_mount(self) -> None:
         if self.watch_reader:  # a real reader: poll it for cards
             self.set_interval(0.5, self._poll_reader)
+            self._check_readers()
+
+    @work(thread=True, exclusive=True, group="readers", exit_on_error=False)
+    def _check_readers(self) -> None:
+        """A configured reader that is not there is said at start, not found out by the
+        first patient whose card nothing reads."""
+        for what, source in (
+            ("カード", self.services.cards),
+            ("スマートフォン用の", self.services.phones),
+            ("職員用（居宅同意取得型）の", self.services.counter),
+        ):
+            if isinstance(source, PcscCards) and not source.attached():
+                name = source.reader or "（最初のリーダー）"
+                self.app.notify(
+                    safe(f"{what}読み取り機が見つかりません: {name}"), severity="warning"
+                )
+                self.post_message(DeveloperNote(f"reader missing: {name}"))
 
     @property
     def panel(self) -> ReaderPanel:

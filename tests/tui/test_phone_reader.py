@@ -87,3 +87,29 @@ def test_a_second_pcsc_reader_for_phones_is_watched_too(tui_world: World, tmp_pa
     asyncio.run(drive(svc, scenario))
     [reception] = svc.store.receptions_on(now_jst().date())
     assert (reception.variant, reception.status) == ("android", "confirmed")
+
+
+@pytest.mark.usefixtures("pcscd")
+def test_a_configured_reader_that_is_missing_is_said_at_start(
+    tui_world: World, tmp_path: Path
+) -> None:
+    base = services(tui_world, tmp_path)
+    svc = Services(
+        settings=base.settings,
+        store=base.store,
+        oqs=base.oqs,
+        terminal=base.terminal,
+        cards=PcscCards(vpcd_reader(0)),
+        phones=PcscCards("No Such NFC Reader 00 00"),
+        oqs_transport=base.oqs_transport,
+    )
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        def said() -> list[str]:
+            return [str(n.message) for n in app._notifications]
+
+        await until(pilot, lambda: any("スマートフォン用" in m for m in said()))
+        assert not any("カード読み取り機" in m for m in said())  # slot 0 is there
+        assert any("No Such NFC Reader" in m for m in said())
+
+    asyncio.run(drive(svc, scenario))
