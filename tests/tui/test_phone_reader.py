@@ -113,3 +113,29 @@ def test_a_configured_reader_that_is_missing_is_said_at_start(
         assert any("No Such NFC Reader" in m for m in said())
 
     asyncio.run(drive(svc, scenario))
+
+
+@pytest.mark.usefixtures("pcscd")
+def test_the_demo_holds_a_smartphone_to_vpcds_other_slot(tui_world: World, tmp_path: Path) -> None:
+    """`reception demo` through pcscd: cards go to slot 0, a smartphone persona to slot 1
+    (the demo's reader for phones), where any PC/SC program sees it."""
+    from reception.settings import ReceptionSettings
+    from reception.sim.demo import demo_services
+    from reception.sim.world import WorldFiles
+
+    svc = demo_services(
+        WorldFiles.open(tui_world.directory),
+        "https://127.0.0.1:9",
+        ReceptionSettings(data_dir=tmp_path / "data"),
+        pcsc_slot=0,
+    )
+    assert svc.demo is not None and svc.phones is not None
+    assert svc.demo.is_phone("android") and not svc.demo.is_phone("adult-kyokai")
+    try:
+        svc.demo.place_phone("android")
+        assert PcscCards(vpcd_reader(1)).present()
+        assert not PcscCards(vpcd_reader(0)).present()
+        assert svc.source("phone").present()
+    finally:
+        svc.demo.remove()
+    assert not PcscCards(vpcd_reader(1)).present()
