@@ -12,6 +12,15 @@ from reception.store import Store, now_jst
 from reception.tui.text import plain
 from reception.tui.widgets.messages import ReceptionSelected
 
+COLUMNS = [
+    ("時刻", 5),
+    ("氏名", 14),  # 「山田　太郎」 and a little more
+    ("方法", 10),
+    ("結果", 8),
+    ("負担割合", 10),
+    ("お知らせ", 40),  # beyond the pane: the table scrolls sideways
+]
+
 
 class ReceptionList(TabPane):
     def __init__(self, store: Store) -> None:
@@ -23,8 +32,12 @@ class ReceptionList(TabPane):
         yield DataTable(id="receptions", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        # fixed widths (terminal cells; a kanji takes two): the list looks the same however
+        # the rows arrive — sized on content, the columns were sometimes measured before
+        # the rows and cut every name to the header's width
         table = self.query_one("#receptions", DataTable)
-        table.add_columns("時刻", "氏名", "方法", "結果", "負担割合", "お知らせ")
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
 
     def refresh_rows(self) -> None:
         table = self.query_one("#receptions", DataTable)
