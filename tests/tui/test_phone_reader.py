@@ -50,21 +50,27 @@ def test_the_patient_chooses_smartphone_and_holds_it_to_the_phone_reader(
     assert (reception.variant, reception.status) == ("android", "confirmed")
 
 
-@pytest.mark.usefixtures("pcscd")
-def test_a_second_pcsc_reader_for_phones_is_watched_too(tui_world: World, tmp_path: Path) -> None:
-    """Against real readers (pcscd + vpcd: slot 0 the card reader, slot 1 the clinic's
-    NFC reader for phones): a phone held to the second reader starts the check-in from
-    there, without anyone choosing first — detection as before."""
-    base = services(tui_world, tmp_path)
-    svc = Services(
+def real_readers(world: World, tmp_path: Path, phones: str) -> Services:
+    """The terminal against PC/SC readers, as deployed (no demo): vpcd's slot 0 for cards,
+    ``phones`` for smartphones; the service in process."""
+    base = services(world, tmp_path)
+    return Services(
         settings=base.settings,
         store=base.store,
         oqs=base.oqs,
         terminal=base.terminal,
         cards=PcscCards(vpcd_reader(0)),
-        phones=PcscCards(vpcd_reader(1)),
+        phones=PcscCards(phones),
         oqs_transport=base.oqs_transport,
     )
+
+
+@pytest.mark.usefixtures("pcscd")
+def test_a_second_pcsc_reader_for_phones_is_watched_too(tui_world: World, tmp_path: Path) -> None:
+    """Against real readers (pcscd + vpcd: slot 0 the card reader, slot 1 the clinic's
+    NFC reader for phones): a phone held to the second reader starts the check-in from
+    there, without anyone choosing first — detection as before."""
+    svc = real_readers(tui_world, tmp_path, vpcd_reader(1))
     pin = tui_world.persona("android")["pin"]
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
@@ -93,16 +99,7 @@ def test_a_second_pcsc_reader_for_phones_is_watched_too(tui_world: World, tmp_pa
 def test_a_configured_reader_that_is_missing_is_said_at_start(
     tui_world: World, tmp_path: Path
 ) -> None:
-    base = services(tui_world, tmp_path)
-    svc = Services(
-        settings=base.settings,
-        store=base.store,
-        oqs=base.oqs,
-        terminal=base.terminal,
-        cards=PcscCards(vpcd_reader(0)),
-        phones=PcscCards("No Such NFC Reader 00 00"),
-        oqs_transport=base.oqs_transport,
-    )
+    svc = real_readers(tui_world, tmp_path, "No Such NFC Reader 00 00")
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
         def said() -> list[str]:
