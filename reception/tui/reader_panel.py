@@ -148,6 +148,9 @@ CONSENT_ITEMS = [
 ]
 
 
+# questions the patient answers yes or no: the same view for each, its texts by name
+YES_NO_VIEWS = ("subsidy", "register")
+
 # laid out once at start, in this order (the last is what shows)
 WARMED_VIEWS = [
     "method",
@@ -279,20 +282,14 @@ class ReaderPanel(Vertical):
                     yield Button("電子処方箋", id="prescription-1", classes="method")
                     yield Button("紙の処方箋", id="prescription-2", classes="method")
                 yield Static("", id="prescription-keys")
-            with Vertical(id="view-subsidy"):
-                yield Static("", id="subsidy-title", classes="big")
-                yield Static("", id="subsidy-sub")
-                with Horizontal(id="subsidy-choices"):
-                    yield Button("利用する", id="subsidy-yes", variant="primary")
-                    yield Button("利用しない", id="subsidy-no")
-                yield Static("", id="subsidy-keys")
-            with Vertical(id="view-register"):
-                yield Static("", id="register-title", classes="big")
-                yield Static("", id="register-sub")
-                with Horizontal(id="register-choices"):
-                    yield Button("登録する", id="register-yes", variant="primary")
-                    yield Button("登録しない", id="register-no")
-                yield Static("", id="register-keys")
+            for view in YES_NO_VIEWS:  # a question answered yes (y) or no (n)
+                with Vertical(id=f"view-{view}"):
+                    yield Static("", id=f"{view}-title", classes="big")
+                    yield Static("", id=f"{view}-sub")
+                    with Horizontal(id=f"{view}-choices"):
+                        yield Button("", id=f"{view}-yes", variant="primary")
+                        yield Button("", id=f"{view}-no")
+                    yield Static("", id=f"{view}-keys")
             with Vertical(id="view-working"):
                 yield Static("", id="working-title", classes="big")
             with Vertical(id="view-done"):
@@ -347,10 +344,7 @@ class ReaderPanel(Vertical):
             ("#consents-keys", "consents_keys"),
             ("#prescription-sub", "prescription_sub"),
             ("#prescription-keys", "prescription_keys"),
-            ("#register-sub", "register_sub"),
-            ("#register-keys", "register_keys"),
-            ("#subsidy-sub", "subsidy_sub"),
-            ("#subsidy-keys", "subsidy_keys"),
+            *((f"#{v}-{part}", f"{v}_{part}") for v in YES_NO_VIEWS for part in ("sub", "keys")),
         ):
             self.query_one(static, Static).update(self.t(key))
         self.query_one("#wait-sub", Static).update(self.t("wait_sub"))
@@ -370,10 +364,11 @@ class ReaderPanel(Vertical):
             ("#consent-none", "none"),
             ("#prescription-1", "prescription_1"),
             ("#prescription-2", "prescription_2"),
-            ("#register-yes", "register_yes"),
-            ("#register-no", "register_no"),
-            ("#subsidy-yes", "subsidy_yes"),
-            ("#subsidy-no", "subsidy_no"),
+            *(
+                (f"#{v}-{answer}", f"{v}_{answer}")
+                for v in YES_NO_VIEWS
+                for answer in ("yes", "no")
+            ),
         ):
             self.query_one(button_id, Button).label = self.t(key)
         for key, ja, en in CONSENT_ITEMS:
@@ -412,10 +407,8 @@ class ReaderPanel(Vertical):
             self._consent_view()
         elif view is View.PRESCRIPTION:
             self.query_one("#prescription-1", Button).focus()
-        elif view is View.REGISTER:
-            self.query_one("#register-yes", Button).focus()
-        elif view is View.SUBSIDY:
-            self.query_one("#subsidy-yes", Button).focus()
+        elif view in YES_NO_VIEWS:
+            self.query_one(f"#{view}-yes", Button).focus()
         elif view is View.WORKING:
             self.query_one("#working-title", Static).update(self.t("working"))
 
@@ -529,7 +522,7 @@ class ReaderPanel(Vertical):
         if self.view is View.PRESCRIPTION and key in ("1", "2"):
             self.answer(Prescription(key))
             return True
-        if self.view in (View.REGISTER, View.SUBSIDY) and key in ("y", "n"):
+        if self.view in YES_NO_VIEWS and key in ("y", "n"):
             self.answer(key == "y")
             return True
         return self.pin_key(key)
@@ -587,7 +580,7 @@ class ReaderPanel(Vertical):
             self.answer(Prescription(button.removeprefix("prescription-")))
         elif button in ("wait-card", "wait-phone"):
             self.post_message(self.MediumChosen(button.removeprefix("wait-")))
-        elif button in ("register-yes", "register-no", "subsidy-yes", "subsidy-no"):
+        elif button.removesuffix("-yes").removesuffix("-no") in YES_NO_VIEWS:
             self.answer(button.endswith("-yes"))
         elif button == "consent-all":
             for key, _, _ in CONSENT_ITEMS:
