@@ -121,6 +121,28 @@ def test_huge_headers_are_cut_off_and_the_worker_stays_free(world: World, server
     assert health_is_quick(world, server) < 2
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"X-Big: " + b"a" * 20_000 + b"\r\n",
+        b"X-Big: " + b"a" * 64_000 + b"\r\n",
+        b"".join(b"X-H%03d: " % n + b"b" * 100 + b"\r\n" for n in range(200)),  # many small
+    ],
+    ids=["20KB", "64KB", "200x100B"],
+)
+def test_huge_headers_sent_in_one_piece_are_refused_too(
+    world: World, server: str, head: bytes
+) -> None:
+    """Issue 19: a header over 16 KiB that arrived in one read got through (200): the cap
+    counted only what was still unparsed after a read."""
+    with connect(world, server, with_cert=False) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n")
+        status, headers, body = answer(sock)
+    assert status == 431 and body["error"]["code"] == "MOCK-E011"  # type: ignore[index]
+    assert headers["connection"] == "close"
+    assert health_is_quick(world, server) < 2
+
+
 def test_a_slow_sender_is_dropped(world: World, server: str) -> None:
     """Half a request line, then nothing: 408 after the request timeout (2 s here)."""
     with connect(world, server) as sock:
