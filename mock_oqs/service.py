@@ -277,16 +277,20 @@ class ServiceState:
         return row[1], row[2]
 
     def consume_nonce(self, nonce: str, facility: str) -> None:
-        """Single use: the row goes whatever follows; refusals say why."""
+        """Single use: the facility's row goes whatever follows; refusals say why. Another
+        facility's attempt neither spends nor learns more than that the nonce is not its
+        own (the facility is part of the key of the delete)."""
         conn = self._conn()
         row = conn.execute(
-            "DELETE FROM nonces WHERE nonce = ? RETURNING facility, expires_at", (nonce,)
+            "DELETE FROM nonces WHERE nonce = ? AND facility = ? RETURNING expires_at",
+            (nonce, facility),
         ).fetchone()
         if row is None:
+            elsewhere = conn.execute("SELECT 1 FROM nonces WHERE nonce = ?", (nonce,)).fetchone()
+            if elsewhere is not None:
+                raise Refusal("MOCK-E002", 409, "nonce was issued to another facility")
             raise Refusal("MOCK-E002", 409, "nonce unknown or already used (a replay?)")
-        if row[0] != facility:
-            raise Refusal("MOCK-E002", 409, "nonce was issued to another facility")
-        if row[1] < time.time():
+        if row[0] < time.time():
             raise Refusal("MOCK-E002", 409, "nonce expired: ask for a new one")
 
     def record_consents(self, person_id: str, facility: str, consents: Consents) -> float:

@@ -17,7 +17,16 @@ import pytest
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from mock_oqs.xml import render_xml
-from tests.support.oqs import _SyncOverAsync, forget_service_state, with_client_cert
+from tests.support.oqs import (
+    _SyncOverAsync,
+    client_for,
+    confirm,
+    forget_service_state,
+    nonce,
+    pin_body,
+    stranger_pem,
+    with_client_cert,
+)
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 
 LIMITS = ("--request-timeout", "2", "--max-connections", "8")
@@ -216,6 +225,26 @@ def test_outstanding_nonces_per_facility_are_bounded(world: World, tmp_path: Pat
         )
         assert used.status_code in (403, 422)
         assert client.post("/v1/nonces").status_code == 200
+
+
+def test_another_facilitys_attempt_does_not_spend_a_nonce(world: World) -> None:
+    """Issue 19: the nonce row was deleted before its facility was compared, so a stranger
+    who learnt a nonce (or guessed it) spent it for the clinic it was issued to."""
+    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
+    with client_for(app, world.terminal_cert.read_text()) as clinic:
+        value = nonce(clinic)
+        with client_for(app, stranger_pem()) as stranger:
+            refused = confirm(stranger, pin_body(world, "adult-kyokai", value))
+        assert refused.status_code == 409
+        assert refused.json()["error"] == {
+            "code": "MOCK-E002",
+            "message": "nonce was issued to another facility",
+        }
+        mine = confirm(clinic, pin_body(world, "adult-kyokai", value))
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["MessageBody"]["QualificationValidity"] == "1"
+        again = confirm(clinic, pin_body(world, "adult-kyokai", value))  # single use still
+        assert again.status_code == 409 and again.json()["error"]["code"] == "MOCK-E002"
 
 
 @pytest.mark.parametrize("identifier", ["a\x1bb", "a\x00b", "\u202eabc", "a\x9bb", "\ufffe"])

@@ -68,6 +68,25 @@ def make_client(world: World, *, cert: bool = True, today: dt.date = WORLD_TODAY
     return _SyncOverAsync(transport)
 
 
+def stranger_pem(institution_code: str = "1399999999") -> str:
+    """Another clinic's terminal certificate (its own facility CA: the in-process app reads
+    only the 医療機関コード, the TLS layer is not there to check the chain)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from mock_oqs.pki import FacilityCa
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    other = FacilityCa.generate(None, not_before=start).issue_terminal(
+        None, not_before=start, institution_code=institution_code
+    )
+    return other.certificate.public_bytes(Encoding.PEM).decode()
+
+
+def client_for(app: ASGIApp, pem: str | None) -> httpx.Client:
+    """A synchronous client of an in-process app, as the terminal of ``pem``."""
+    return _SyncOverAsync(httpx.ASGITransport(app=with_client_cert(app, pem)))
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
