@@ -19,6 +19,7 @@ import gc
 import json
 import logging
 import os
+import secrets
 import ssl
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mock_oqs.app import ServiceSettings, create_app
+from mock_oqs.limits import ServiceLimits
+from mock_oqs.service import ENV_RUN
 
 ENV_WORLD = "MOCK_OQS_WORLD"
 ENV_TODAY = "MOCK_OQS_TODAY"
@@ -45,6 +48,7 @@ def _env_number(name: str, default: float) -> float:
 ENV_MAX_CONNECTIONS = "MOCK_OQS_MAX_CONNECTIONS"
 ENV_REQUEST_TIMEOUT = "MOCK_OQS_REQUEST_TIMEOUT"
 ENV_MAX_NONCES = "MOCK_OQS_MAX_NONCES"
+ENV_LIMITS = "MOCK_OQS_LIMITS"  # ServiceLimits as JSON
 MAX_HEADER_BYTES = 16 * 1024
 _REASONS = {
     400: "Bad Request",
@@ -193,11 +197,13 @@ def app_from_environment() -> FastAPI:
         access.setLevel(logging.INFO)
         access.propagate = False
     max_nonces = int(_env_number(ENV_MAX_NONCES, 256))
+    limits = os.environ.get(ENV_LIMITS)
     app = create_app(
         ServiceSettings(
             world=Path(world),
             today=dt.date.fromisoformat(today) if today else None,
             max_outstanding_nonces=max_nonces if max_nonces > 0 else None,
+            limits=ServiceLimits.model_validate_json(limits) if limits else ServiceLimits(),
         )
     )
     # long-lived objects made at start-up need no more cycle collection; fewer gen-0
@@ -218,9 +224,12 @@ def serve(
     max_connections: int = 256,
     request_timeout: float = 10.0,
     max_outstanding_nonces: int = 256,
+    limits: ServiceLimits | None = None,
 ) -> None:
     """Run the service until interrupted (SIGINT/SIGTERM)."""
     os.environ[ENV_WORLD] = str(world.resolve())
+    os.environ[ENV_LIMITS] = (limits or ServiceLimits()).model_dump_json()
+    os.environ[ENV_RUN] = secrets.token_hex(8)  # this run, shared by its workers
     os.environ[ENV_MAX_CONNECTIONS] = str(max_connections)
     os.environ[ENV_REQUEST_TIMEOUT] = str(request_timeout)
     os.environ[ENV_MAX_NONCES] = str(max_outstanding_nonces)

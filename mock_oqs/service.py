@@ -29,6 +29,13 @@ MOCK-E014               404   no 一括照会 with this ReceptionNumber for this
 MOCK-E015               409   no such 保険証利用登録 offer for this facility (unknown, used,
                               or older than 5 minutes)
 MOCK-E016               403   the patient's consent for these records has expired (24 h)
+MOCK-E017               403   not open to a holder proven this way: 保険証利用登録 after 目視,
+                              or on the 居宅同意取得型 route; a consent item the method or
+                              route does not offer (:data:`OPEN_AT`)
+MOCK-E018               429   lookups by number over this facility's limit (per minute,
+                              per day; a 一括照会's entries count, and a job over the
+                              per-job cap): ``Retry-After`` says when, if waiting helps
+MOCK-E019               429   一括照会 jobs over this facility's cap (running or stored)
 MOCK-R001               200   ProcessingResultStatus 2: the certificate is revoked
 MOCK-R002               200   ProcessingResultStatus 2: certificate expired, grace period over
 MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use (the
@@ -57,6 +64,12 @@ the values are this simulator's): ``TicketType`` 1 医療券, 2 調剤券;
 ``DesignatedMedicalInstitutionFlag`` 1 entrusted (this institution), 0 未委託・未登録;
 ``MedicalTreatmentType`` 1 入院外, 2 入院; ``SingleOrCombinedUse`` 1 単独, 2 併用.
 
+Limits per facility (design.md §6.9, :class:`ServiceLimits`): lookups by number — a
+confirmation by number, the shared records, a 照会番号 registration, each entry of a
+一括照会 — are rate-limited per facility; 一括照会 jobs are capped (running and stored) and
+their results purged. Every 429 is kept in the state file (table ``refusals``, one row per
+facility, code and minute; ``mock-oqs refusals`` prints them) and in the access log.
+
 Consent flags (oqs.md §5): since 2024-10-07 the 限度額適用認定証 information — and
 with it the 特定疾病療養受療証's — is provided without asking, so a reader in today's
 flow sends ``limit`` true and both ``…RelatedConsFlg`` are 1; the service still
@@ -71,10 +84,15 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
+import math
+import os
 import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +105,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from mock_oqs import registry
 from mock_oqs.codes import QualificationValidity
 from mock_oqs.format import result_kana, result_name, result_post_number
+from mock_oqs.limits import DAY, REFUSALS_KEEP_DAYS, STATE_FILE, ServiceLimits
 from mock_oqs.models import (
     CardConfirmationRequest,
     Consents,
@@ -107,21 +126,29 @@ from mock_oqs.rules import (
 )
 from mock_oqs.world import World
 
+log = logging.getLogger(__name__)
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 CONSENT_SECONDS = 24 * 3600
 STATEMENT_MAX_AGE = dt.timedelta(minutes=5)
 BULK_BATCH = 100  # answers stored per write of a 一括照会
-BULK_MAX = 10_000  # queries in one upload
+# the serving run: the worker processes of one `mock-oqs serve` share it (the parent sets
+# it in their environment); a 一括照会 left unfinished by another run has no thread any more
+ENV_RUN = "MOCK_OQS_RUN"
+RUN_ID = os.environ.get(ENV_RUN) or secrets.token_hex(8)
 
 
 class Refusal(Exception):
-    """A request the service refuses, with its mock code, HTTP status and message."""
+    """A request the service refuses, with its mock code, HTTP status and message;
+    ``retry_after``: seconds until the same request could succeed (rate limits)."""
 
-    def __init__(self, code: str, status: int, message: str) -> None:
+    def __init__(
+        self, code: str, status: int, message: str, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +180,13 @@ CREATE TABLE IF NOT EXISTS consent_records (
     person_id TEXT NOT NULL, facility TEXT NOT NULL, item TEXT NOT NULL,
     given_at REAL NOT NULL, valid_until REAL NOT NULL,
     PRIMARY KEY (person_id, facility, item));
--- 一括照会: a job per upload, and each query's answer as it is made
+-- 一括照会: a job per upload (run and pid: the serving run and worker whose thread makes
+-- its answers), and each query's answer as it is made; purged after ServiceLimits'
+-- bulk_keep_hours, and at start-up when its run is over
 CREATE TABLE IF NOT EXISTS bulk_jobs (
     reception_number TEXT PRIMARY KEY, facility TEXT NOT NULL, total INTEGER NOT NULL,
-    created_at REAL NOT NULL);
+    created_at REAL NOT NULL, run TEXT NOT NULL, pid INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS bulk_results (
     reception_number TEXT NOT NULL, position INTEGER NOT NULL, message TEXT NOT NULL,
     PRIMARY KEY (reception_number, position));
@@ -169,7 +199,17 @@ CREATE TABLE IF NOT EXISTS registration_offers (
 CREATE TABLE IF NOT EXISTS reference_numbers (
     person_id TEXT NOT NULL, facility TEXT NOT NULL, reference_number TEXT NOT NULL,
     registered_at REAL NOT NULL, PRIMARY KEY (person_id, facility));
+-- lookups by number per facility: one row per window (GCRA's theoretical arrival time)
+CREATE TABLE IF NOT EXISTS lookup_budget (
+    facility TEXT NOT NULL, window TEXT NOT NULL, tat REAL NOT NULL,
+    PRIMARY KEY (facility, window));
+-- the refusal audit (every 429): per facility, code and minute, how many and the last why
+CREATE TABLE IF NOT EXISTS refusals (
+    facility TEXT NOT NULL, code TEXT NOT NULL, minute INTEGER NOT NULL,
+    count INTEGER NOT NULL, last_at REAL NOT NULL, detail TEXT NOT NULL,
+    PRIMARY KEY (facility, code, minute));
 """
+STATE_VERSION = 2  # 2: bulk_jobs with run, pid and done (older jobs are dropped)
 
 CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
 
@@ -196,13 +236,40 @@ MMAP_BYTES = 256 * 1024 * 1024  # address space, not memory: pages are the OS's 
 class ServiceState:
     """Nonces and reference numbers, in a SQLite file shared by all workers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, bulk_keep_seconds: float = DAY) -> None:
         self._local = threading.local()
         self._issued = 0
         self.path = path
+        self.bulk_keep_seconds = bulk_keep_seconds
         conn = self._conn()
+        with self._transaction(conn):
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version < STATE_VERSION:  # jobs are short-lived: an old layout is dropped
+                conn.execute("DROP TABLE IF EXISTS bulk_results")
+                conn.execute("DROP TABLE IF EXISTS bulk_jobs")
         conn.executescript(STATE_SCHEMA)
-        conn.commit()
+        conn.execute(f"PRAGMA user_version = {STATE_VERSION}")
+        with self._transaction(conn):
+            # at start-up: 一括照会 jobs past their time or of a run that is over, and
+            # refusal rows older than the audit keeps
+            self._purge_bulk(conn)
+            conn.execute(
+                "DELETE FROM refusals WHERE last_at < ?",
+                (time.time() - REFUSALS_KEEP_DAYS * DAY,),
+            )
+
+    @staticmethod
+    @contextmanager
+    def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """One write transaction (the connection is in autocommit mode): taken at once, so
+        workers checking and charging the same facility's budget do it one after another."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -322,11 +389,107 @@ class ServiceState:
             return "none"
         return "valid" if row[0] >= time.time() else "expired"
 
-    def start_bulk(self, facility: str, total: int) -> str:
-        number = secrets.token_hex(8).upper()
-        self._conn().execute(
-            "INSERT INTO bulk_jobs VALUES (?, ?, ?, ?)", (number, facility, total, time.time())
+    # -- lookups by number: a budget per facility ----------------------------------------
+
+    def charge(
+        self, facility: str, cost: int, windows: Sequence[tuple[str, int, float]]
+    ) -> float | None:
+        """Charge ``cost`` lookups to each of the facility's windows ``(name, limit,
+        period)``; None when every window has room (then all are charged), else the
+        seconds until they would have (``math.inf``: never — more than a window holds).
+
+        Each window is a bucket of ``limit`` that refills evenly over ``period`` (GCRA: one
+        row per window holds the time at which the bucket would be full again), so a
+        clinic's burst is served at once and a flood is held to the refill rate."""
+        with self._transaction(self._conn()) as conn:
+            return self._charge(conn, facility, cost, windows)
+
+    @staticmethod
+    def _charge(
+        conn: sqlite3.Connection,
+        facility: str,
+        cost: int,
+        windows: Sequence[tuple[str, int, float]],
+    ) -> float | None:
+        now = time.time()
+        wait = 0.0
+        charged = []
+        for name, limit, period in windows:
+            row = conn.execute(
+                "SELECT tat FROM lookup_budget WHERE facility = ? AND window = ?",
+                (facility, name),
+            ).fetchone()
+            tat = max(now, row[0]) if row is not None else now
+            new = tat + cost * period / limit
+            if cost > limit:
+                wait = math.inf
+            elif new - now > period:
+                wait = max(wait, new - now - period)
+            charged.append((facility, name, new))
+        if wait > 0:
+            return wait
+        conn.executemany(
+            "INSERT INTO lookup_budget VALUES (?, ?, ?) "
+            "ON CONFLICT (facility, window) DO UPDATE SET tat = excluded.tat",
+            charged,
         )
+        return None
+
+    def record_refusal(self, facility: str, code: str, detail: str) -> None:
+        """The refusal audit: one row per facility, code and minute counts them."""
+        now = time.time()
+        self._conn().execute(
+            "INSERT INTO refusals VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (facility, code, "
+            "minute) DO UPDATE SET count = count + 1, last_at = excluded.last_at, "
+            "detail = excluded.detail",
+            (facility, code, int(now // 60), now, detail[:300]),
+        )
+
+    # -- 一括照会 ------------------------------------------------------------------------
+
+    def start_bulk(
+        self,
+        facility: str,
+        total: int,
+        limits: ServiceLimits,
+        windows: Sequence[tuple[str, int, float]],
+    ) -> str:
+        """A new job for the facility, within its caps (MOCK-E019) and with its entries
+        charged to its lookup budget (MOCK-E018) — checked, charged and made in one
+        transaction."""
+        number = secrets.token_hex(8).upper()
+        with self._transaction(self._conn()) as conn:
+            self._purge_bulk(conn)
+            jobs = conn.execute(
+                "SELECT created_at, done, run, pid FROM bulk_jobs WHERE facility = ? "
+                "ORDER BY created_at",
+                (facility,),
+            ).fetchall()
+            running = sum(1 for _, done, run, pid in jobs if not done and _alive(run, pid))
+            if running >= limits.bulk_running:
+                raise Refusal(
+                    "MOCK-E019",
+                    429,
+                    f"{running} 一括照会 jobs of this facility are still running (at most "
+                    f"{limits.bulk_running}): fetch their results first",
+                    retry_after=10.0,
+                )
+            if len(jobs) >= limits.bulk_stored:
+                oldest = jobs[0][0]
+                raise Refusal(
+                    "MOCK-E019",
+                    429,
+                    f"{len(jobs)} 一括照会 jobs of this facility are kept (at most "
+                    f"{limits.bulk_stored}, each {self.bulk_keep_seconds / 3600:g} h)",
+                    retry_after=max(1.0, oldest + self.bulk_keep_seconds - time.time()),
+                )
+            wait = self._charge(conn, facility, total, windows)
+            if wait is not None:
+                raise lookup_refusal(wait, total, windows)
+            conn.execute(
+                "INSERT INTO bulk_jobs VALUES (?, ?, ?, ?, ?, ?, 0)",
+                (number, facility, total, time.time(), RUN_ID, os.getpid()),
+            )
         return number
 
     def add_bulk_results(self, number: str, first: int, messages: list[dict[str, Any]]) -> None:
@@ -334,6 +497,32 @@ class ServiceState:
             (number, first + i, json.dumps(m, ensure_ascii=False)) for i, m in enumerate(messages)
         ]
         self._conn().executemany("INSERT INTO bulk_results VALUES (?, ?, ?)", rows)
+
+    def finish_bulk(self, number: str, *, failed: bool = False) -> None:
+        """The job's answers are all made (or it failed: then it goes, answers and all)."""
+        conn = self._conn()
+        if failed:
+            with self._transaction(conn):
+                conn.execute("DELETE FROM bulk_results WHERE reception_number = ?", (number,))
+                conn.execute("DELETE FROM bulk_jobs WHERE reception_number = ?", (number,))
+            return
+        conn.execute("UPDATE bulk_jobs SET done = 1 WHERE reception_number = ?", (number,))
+
+    def _purge_bulk(self, conn: sqlite3.Connection) -> None:
+        """Jobs past their keeping time, and unfinished jobs of a run or worker that is
+        gone (no thread will finish them), with their answers."""
+        before = time.time() - self.bulk_keep_seconds
+        gone = [
+            (number,)
+            for number, created, done, run, pid in conn.execute(
+                "SELECT reception_number, created_at, done, run, pid FROM bulk_jobs"
+            )
+            if created < before or (not done and not _alive(run, pid))
+        ]
+        if gone:
+            conn.executemany("DELETE FROM bulk_results WHERE reception_number = ?", gone)
+            conn.executemany("DELETE FROM bulk_jobs WHERE reception_number = ?", gone)
+            log.info("一括照会: %d job(s) purged", len(gone))
 
     def bulk(self, number: str, facility: str) -> tuple[int, list[dict[str, Any]]] | None:
         """The job's size and the answers made so far (None: no such job here)."""
@@ -367,6 +556,41 @@ class ServiceState:
             .fetchone()
         )
         return None if row is None else str(row[0])
+
+
+def _alive(run: str, pid: int) -> bool:
+    """A job's thread can still be running: this serving run, a worker that lives."""
+    if run != RUN_ID:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: not our worker
+        return False
+    return True
+
+
+def _per(period: float) -> str:
+    return {60.0: "minute", DAY: "day"}.get(period, f"{period:g} s")
+
+
+def lookup_refusal(wait: float, cost: int, windows: Sequence[tuple[str, int, float]]) -> Refusal:
+    """MOCK-E018: the facility's lookups by number are over a limit."""
+    limits = ", ".join(f"{limit} per {_per(period)}" for _, limit, period in windows)
+    what = f"{cost} lookups" if cost > 1 else "a lookup"
+    if math.isinf(wait):
+        return Refusal(
+            "MOCK-E018", 429, f"{what} by number: more than this facility may make ({limits})"
+        )
+    return Refusal(
+        "MOCK-E018",
+        429,
+        f"{what} by number over this facility's limit ({limits}): try again in {math.ceil(wait)} s",
+        retry_after=wait,
+    )
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -465,15 +689,20 @@ class QualificationService:
         nonce_ttl_seconds: float = 120.0,
         state_path: Path | None = None,
         max_outstanding_nonces: int | None = 256,
+        limits: ServiceLimits | None = None,
     ) -> None:
         self.world = world
         self.clock = clock or Clock()
         self.nonce_ttl_seconds = nonce_ttl_seconds
         self.max_outstanding_nonces = max_outstanding_nonces
+        self.limits = limits or ServiceLimits()
         self.jpki_ca = x509.load_pem_x509_certificate(
             (world.directory / "jpki-ca" / "cert.pem").read_bytes()
         )
-        self.state = ServiceState(state_path or world.directory / "service-state.sqlite")
+        self.state = ServiceState(
+            state_path or world.directory / STATE_FILE,
+            bulk_keep_seconds=self.limits.bulk_keep_hours * 3600,
+        )
         self._local = threading.local()
         # refusals are exceptions and so never cached
         self._issued_certificate = functools.lru_cache(maxsize=4096)(self._load_issued_certificate)
@@ -506,6 +735,34 @@ class QualificationService:
             facility, self.nonce_ttl_seconds, self.max_outstanding_nonces
         )
         return nonce, dt.datetime.fromtimestamp(expires, dt.UTC)
+
+    # -- limits per facility -------------------------------------------------------------
+
+    def _windows(self, *, bulk: bool) -> list[tuple[str, int, float]]:
+        """The lookup windows that apply: a single lookup counts per minute and per day, a
+        一括照会's entries per day (a job of a few hundred is one upload, not a burst)."""
+        windows: list[tuple[str, int, float]] = []
+        if self.limits.lookups_per_minute is not None and not bulk:
+            windows.append(("minute", self.limits.lookups_per_minute, 60.0))
+        if self.limits.lookups_per_day is not None:
+            windows.append(("day", self.limits.lookups_per_day, DAY))
+        return windows
+
+    def charge_lookup(self, facility: str) -> None:
+        """One lookup by number (a confirmation, the records, a 照会番号): MOCK-E018 past
+        the facility's limit."""
+        windows = self._windows(bulk=False)
+        if windows:
+            wait = self.state.charge(facility, 1, windows)
+            if wait is not None:
+                raise lookup_refusal(wait, 1, windows)
+
+    def record_refusal(self, facility: str | None, code: str, message: str) -> None:
+        """The audit of a refusal that a trainer or developer should see (every 429)."""
+        try:
+            self.state.record_refusal(facility or "-", code, message)
+        except sqlite3.Error:  # the audit failing never turns a 429 into a 500
+            log.exception("could not record the refusal %s of %s", code, facility)
 
     # -- by card ------------------------------------------------------------------------
 
@@ -1012,14 +1269,31 @@ class QualificationService:
 
     def start_bulk(self, queries: list[NumberConfirmationRequest], facility: str) -> str:
         """一括照会: the ``ReceptionNumber`` at once; the queries run in a thread of their
-        own, their answers stored as they come (in batches), fetched by that number."""
-        number = self.state.start_bulk(facility, len(queries))
+        own, their answers stored as they come (in batches), fetched by that number.
+        Within the facility's limits: entries per job and per day (MOCK-E018), jobs
+        running and kept (MOCK-E019)."""
+        cap = self.limits.bulk_entries
+        if len(queries) > cap:
+            raise Refusal(
+                "MOCK-E018",
+                429,
+                f"a 一括照会 of {len(queries)} entries: at most {cap} per job for this facility",
+            )
+        number = self.state.start_bulk(
+            facility, len(queries), self.limits, self._windows(bulk=True)
+        )
 
         def run() -> None:
-            for first in range(0, len(queries), BULK_BATCH):
-                batch = queries[first : first + BULK_BATCH]
-                answers = [self._bulk_answer(query, facility) for query in batch]
-                self.state.add_bulk_results(number, first, answers)
+            try:
+                for first in range(0, len(queries), BULK_BATCH):
+                    batch = queries[first : first + BULK_BATCH]
+                    answers = [self._bulk_answer(query, facility) for query in batch]
+                    self.state.add_bulk_results(number, first, answers)
+            except Exception:
+                log.exception("一括照会 %s failed; it is dropped", number)
+                self.state.finish_bulk(number, failed=True)
+                return
+            self.state.finish_bulk(number)
 
         threading.Thread(target=run, name=f"bulk-{number}", daemon=True).start()
         return number
