@@ -113,6 +113,7 @@ from mock_oqs.models import (
     NumberConfirmationRequest,
     PatientNumbers,
     ReferenceRegistration,
+    Route,
 )
 from mock_oqs.rules import (
     AgeBracket,
@@ -212,6 +213,60 @@ CREATE TABLE IF NOT EXISTS refusals (
 STATE_VERSION = 2  # 2: bulk_jobs with run, pid and done (older jobs are dropped)
 
 CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
+
+# What a holder proven this way may agree to, and whether 保険証利用登録 is offered
+# (design.md §6.9: "Registration for 保険証 use rests on the holder's proof (PIN or face),
+# never on 目視 alone; what a patient may consent to under 目視 follows what real readers
+# allow"). Anything else is refused with MOCK-E017 — whatever the terminal's flow did.
+#
+# Sources (searched 2026-12 for issue 19; the ministry's reader manual is not public):
+# 1. 目視 at the face-recognition reader (目視モード) opens the consents as PIN and face do:
+#    - 社会保障審議会 医療保険部会 第200回 (2025-10-16), 資料2「マイナ保険証の利用促進等
+#      について」p.12 (https://www.mhlw.go.jp/stf/newpage_64752.html; read through
+#      https://www.wic-net.com/material/document/22095/12): 目視モード, improved from
+#      2025-04 (switched at the reader with a 4-digit passcode; 134,736 facilities, about
+#      1.6 million uses by 2025-09); a facility reports that in 目視モード the patient
+#      enters the 薬剤情報等 consent themselves, or staff confirm it orally and help.
+#    - the ministry's description of the 顔認証マイナンバーカード as municipalities relay it
+#      (e.g. https://www.city.higashine.yamagata.jp/section_list/section007/2201):
+#      「顔認証または目視により確実な本人確認を行った上で、オンライン資格確認のほか、本人の
+#      同意により特定健診等の情報や診療、薬剤情報の閲覧が可能」.
+# 2. The 居宅同意取得型 route (マイナ資格確認アプリ; oqs.md §6 rung 0) proves the holder by
+#    PIN or 目視 and takes the consent to 薬剤情報・診療情報・特定健診情報 and the 処方箋
+#    form: https://ijnethp.com/news/ (「訪問診療等におけるオンライン資格確認（居宅同意取得
+#    型）について」); 京都府保険医協会 2025-03-01 (https://kyotoihou.t-reader.jp/?p=26483,
+#    the ministry's Q&A 問2: 目視, no PIN, because the app runs only on the clinic's own
+#    registered device); the portal's FAQ (https://iryohokenjyoho.service-now.com/csm?
+#    id=kb_article_view&sys_kb_id=091c338dc37b06d0a66d9c777a0131e2: 薬剤情報等 after
+#    identity by the card and the patient's consent).
+# 3. That route needs the card registered beforehand: 「本サービスのご利用にはマイナンバー
+#    カードの健康保険証利用の登録が必要です…マイナポータルサイトで登録」 (the portal's FAQ,
+#    sys_kb_id=011701188335d65852d354e0deaad374; https://myna-kango.com/guides/
+#    ons_smartphone): no registration offer on it.
+# Silent or conflicting, read conservatively:
+# - 手術情報 on the 居宅同意取得型 route: every source names 薬剤・診療・特定健診 only → not
+#   open there.
+# - the 医療費助成 受給者証 by card (the PMH pilot) after 目視 or on that route: no source
+#   → not open (the paper 受給者証 stays the rule).
+# - registration after 目視: one municipality's page (https://www.town.mikata-kami.lg.jp/
+#   www/contents/1704953676982/index.html) tells holders of a 顔認証マイナンバーカード to
+#   apply at a reader 「顔認証または目視確認により」; the ministry's own material found says
+#   nothing of it → design.md §6.9 holds: PIN or face only.
+_ALL = frozenset({"medication", "checkup", "operation", "limit", "subsidies", "registration"})
+_COUNTER = frozenset({"medication", "checkup", "limit"})
+OPEN_AT: dict[tuple[Route, Method], frozenset[str]] = {
+    (Route.READER, Method.PIN): _ALL,
+    (Route.READER, Method.FACE): _ALL,
+    (Route.READER, Method.VISUAL): _ALL - {"subsidies", "registration"},
+    (Route.COUNTER, Method.PIN): _COUNTER,  # a staff-held reader has no camera
+    (Route.COUNTER, Method.VISUAL): _COUNTER,
+}
+REGISTRATION_CLOSED = {
+    Method.VISUAL: "保険証利用登録がありません（目視確認では登録できません。暗証番号か顔認証で"
+    "本人確認すると登録できます）",
+    Route.COUNTER: "保険証利用登録がありません（居宅同意取得型では登録できません。顔認証付き"
+    "カードリーダーかマイナポータルで登録してください）",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -773,6 +828,7 @@ class QualificationService:
         terminal_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey | None,
     ) -> tuple[dict[str, Any], str | None]:
         """The result message, and the persona id (for the access log) if known."""
+        self._check_open(request)
         self.state.consume_nonce(request.nonce, facility)
         der = _b64(request.certificate, "certificate")
         cert = self._issued_certificate(der)
@@ -788,12 +844,44 @@ class QualificationService:
         expiry = cert.not_valid_after_utc.astimezone(JST).date()
         return self._card_result(request, facility, fingerprint, expiry, now, offer=True)
 
+    @staticmethod
+    def _check_open(request: CardConfirmationRequest) -> None:
+        """MOCK-E017 for what this route and method do not open (:data:`OPEN_AT`)."""
+        opened = OPEN_AT.get((request.route, request.method))
+        if opened is None:
+            raise Refusal(
+                "MOCK-E017",
+                403,
+                f"method {request.method.value} on the {request.route.value} route: the "
+                "居宅同意取得型 route proves the holder by pin or visual",
+            )
+        asked = [item for item in sorted(_ALL) if getattr(request.consents, item, False)]
+        closed = [item for item in asked if item not in opened]
+        if closed:
+            raise Refusal(
+                "MOCK-E017",
+                403,
+                f"consents {', '.join(closed)}: not open to a holder proven by "
+                f"{request.method.value} on the {request.route.value} route",
+            )
+
+    @staticmethod
+    def _registration_open(request: CardConfirmationRequest) -> bool:
+        return "registration" in OPEN_AT.get((request.route, request.method), frozenset())
+
     def register(self, token: str, facility: str) -> tuple[dict[str, Any], str | None]:
         """保険証利用登録 at the reader: the card of an offer (made when its holder was
-        proven moments ago) is registered at once, and the confirmation it was for
-        answered as if it had been registered before."""
+        proven moments ago by PIN or face) is registered at once, and the confirmation it
+        was for answered as if it had been registered before."""
         fingerprint, stored = self.state.take_registration_offer(token, facility)
         request = CardConfirmationRequest.model_validate_json(stored)
+        if not self._registration_open(request):  # offers are never made so: a guard
+            raise Refusal(
+                "MOCK-E017",
+                403,
+                f"保険証利用登録 rests on the holder's proof by pin or face at the reader, "
+                f"not {request.method.value} on the {request.route.value} route",
+            )
         now = self.clock.now()
         with registry.transaction(self._writer()) as conn:
             registry.register_certificate(conn, fingerprint, now)
@@ -843,6 +931,9 @@ class QualificationService:
                 persona,
             )
         if link["registered_at"] is None:
+            if offer and not self._registration_open(request):  # 目視, or that route
+                why = Route.COUNTER if request.route is Route.COUNTER else Method.VISUAL
+                return _refused(header, "MOCK-R003", REGISTRATION_CLOSED[why]), persona
             answer = _refused(header, "MOCK-R003", "保険証利用登録がありません")
             if offer:  # the holder is proven: the reader may register the card now
                 kept = request.model_dump_json()  # consents, prescription, file id

@@ -112,6 +112,7 @@ class CardConfirmation(BaseModel):
     statement_signature: str | None = None
     consents: dict[str, bool] | None = None
     prescription_issue: str | None = None  # OQSCD017: 1 電子, 2 紙 (the patient's choice)
+    route: str | None = None  # reader | counter (居宅同意取得型): what the patient may agree to
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
