@@ -38,9 +38,11 @@ MOCK-E018               429   lookups by number over this facility's limit (per 
 MOCK-E019               429   一括照会 jobs over this facility's cap (running or stored)
 MOCK-R001               200   ProcessingResultStatus 2: the certificate is revoked
 MOCK-R002               200   ProcessingResultStatus 2: certificate expired, grace period over
-MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use (the
-                              answer carries ``RegistrationOffer`` beside the message: the
-                              holder was proven, POST /v1/registrations registers the card)
+MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use (when
+                              the holder was proven by PIN or face at the reader, the answer
+                              carries ``RegistrationOffer`` beside the message: POST
+                              /v1/registrations registers the card; after 目視 or on the
+                              居宅同意取得型 route there is none, and the message says why)
 ======================  ====  ==========================================================
 
 Notices: the simulator's own facts, never inside ``XmlMsg`` (oqs.md §2). The JSON
