@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mock_oqs.app import ServiceSettings, create_app
+from mock_oqs.limits import ServiceLimits
 from mock_oqs.world import World
 from reader.jpki import JpkiClient
 from reader.pin import Pin
@@ -61,8 +62,14 @@ class _SyncOverAsync(httpx.Client):
         return asyncio.run(go())
 
 
+# A test about something else must not trip a clinic's limits (60 lookups a minute, 2,000
+# a day per facility: every in-process app and served world of the session shares one
+# facility and one state file); the limits' own tests make their apps with them.
+NO_LIMITS = ServiceLimits.unlimited()
+
+
 def make_client(world: World, *, cert: bool = True, today: dt.date = WORLD_TODAY) -> httpx.Client:
-    app = create_app(ServiceSettings(world=world.directory, today=today))
+    app = create_app(ServiceSettings(world=world.directory, today=today, limits=NO_LIMITS))
     pem = (world.terminal_cert).read_text() if cert else None
     transport = httpx.ASGITransport(app=with_client_cert(app, pem))
     return _SyncOverAsync(transport)
@@ -180,7 +187,7 @@ def world_settings(world: World, url: str | None = None) -> OqsSettings:
 
 
 def in_process(world: World) -> OqsClient:
-    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
+    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY, limits=NO_LIMITS))
     pem = (world.terminal_cert).read_text()
     transport = httpx.ASGITransport(app=with_client_cert(app, pem))
     return OqsClient(OqsSettings(), transport=transport)
