@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Coroutine
@@ -36,6 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_oqs.faults import FAULTS_FILE, FaultStore
+from mock_oqs.limits import BULK_MAX, ServiceLimits
 from mock_oqs.models import (
     BulkConfirmationRequest,
     CardConfirmationRequest,
@@ -47,7 +49,7 @@ from mock_oqs.models import (
     RegistrationRequest,
 )
 from mock_oqs.pki import medical_institution_code
-from mock_oqs.service import BULK_MAX, Clock, QualificationService, Refusal
+from mock_oqs.service import Clock, QualificationService, Refusal
 from mock_oqs.world import World
 from mock_oqs.xml import render_xml
 
@@ -55,11 +57,21 @@ access_log = logging.getLogger("mock_oqs.access")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "no client certificate (MOCK-E001)"},
-    403: {"model": ErrorResponse, "description": "signature, certificate or statement refused"},
+    403: {
+        "model": ErrorResponse,
+        "description": "signature, certificate or statement refused; MOCK-E017: not open to "
+        "a holder proven this way (保険証利用登録 after 目視, a consent item the method or "
+        "route does not offer)",
+    },
     409: {"model": ErrorResponse, "description": "nonce unknown, expired or used (MOCK-E002)"},
     413: {"model": ErrorResponse, "description": "request body over 64 KiB (MOCK-E011)"},
     422: {"model": ErrorResponse, "description": "malformed request (MOCK-E006)"},
-    429: {"model": ErrorResponse, "description": "too many outstanding nonces (MOCK-E009)"},
+    429: {
+        "model": ErrorResponse,
+        "description": "too many outstanding nonces (MOCK-E009); lookups by number over the "
+        "facility's limit (MOCK-E018); 一括照会 jobs over its cap (MOCK-E019) — with "
+        "Retry-After when waiting helps",
+    },
 }
 
 
@@ -69,6 +81,7 @@ class ServiceSettings(BaseModel):
     nonce_ttl_seconds: float = 120.0
     max_body_bytes: int = 64 * 1024  # a confirmation is a few kB
     max_outstanding_nonces: int | None = 256  # per facility; None: no limit
+    limits: ServiceLimits = ServiceLimits()  # lookups by number, 一括照会 (per facility)
 
 
 TerminalKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -174,6 +187,7 @@ class ServiceMiddleware:
                         "path": scope.get("path"),
                         "status": status,
                         "ms": round((time.perf_counter() - start) * 1000, 2),
+                        "facility": _facility_of(scope),
                         "persona": state.get("persona"),
                         "outcome": state.get("outcome"),
                     },
@@ -338,6 +352,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         clock=Clock(settings.today),
         nonce_ttl_seconds=settings.nonce_ttl_seconds,
         max_outstanding_nonces=settings.max_outstanding_nonces,
+        limits=settings.limits,
     )
     app = FastAPI(
         title="mock オンライン資格確認",
@@ -350,8 +365,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @app.exception_handler(Refusal)
     async def refused(request: Request, exc: Refusal) -> JSONResponse:
         request.state.outcome = exc.code
+        headers: dict[str, str] = {}
+        if exc.retry_after is not None:
+            headers["retry-after"] = str(max(1, math.ceil(exc.retry_after)))
+        if exc.status == 429:  # limits: kept for trainers and developers (mock-oqs refusals)
+            service.record_refusal(_facility_of(request.scope), exc.code, exc.message)
         return JSONResponse(
-            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status
+            {"error": {"code": exc.code, "message": exc.message}},
+            status_code=exc.status,
+            headers=headers,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -460,6 +482,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     async def by_number(request: Request) -> Response:
         facility, _ = _terminal(request)
         body = await _parse(request, NumberConfirmationRequest)
+        service.charge_lookup(facility)
         message, persona = service.confirm_number(body, facility)
         request.state.persona = persona
         request.state.outcome = message["MessageBody"]["QualificationValidity"]
@@ -478,6 +501,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         request: Request,
     ) -> dict[str, Any]:
         facility, _ = _terminal(request)
+        service.charge_lookup(facility)  # numbers and a birth date name the patient
         found, request.state.persona = service.records(body, facility, kind)
         return {kind: found}
 
@@ -485,7 +509,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         "/v1/bulk-confirmations",
         status_code=202,
         responses=ERRORS,
-        summary="一括照会: upload queries by number; the ReceptionNumber comes back at once",
+        summary="一括照会: upload queries by number; the ReceptionNumber comes back at once "
+        "(each entry counts against the facility's lookups; jobs per facility are capped)",
     )
     async def bulk_start(body: BulkConfirmationRequest, request: Request) -> dict[str, Any]:
         facility, _ = _terminal(request)
@@ -509,6 +534,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     async def reference_numbers(body: ReferenceRegistration, request: Request) -> dict[str, str]:
         facility, _ = _terminal(request)
+        service.charge_lookup(facility)
         answer, request.state.persona = service.register_reference_number(body, facility)
         return answer
 

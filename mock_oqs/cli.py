@@ -12,8 +12,10 @@ from pathlib import Path
 
 from mock_oqs import registry
 from mock_oqs.faults import FAULTS_FILE, FaultPlan, Faults, load_plan, save_plan
+from mock_oqs.limits import BULK_MAX, STATE_FILE, ServiceLimits
 from mock_oqs.world import World, WorldError, seed_world
 from reader.argtypes import fraction, iso_date, port, whole_number
+from reader.safe_text import printable as safe_text
 
 
 def cmd_faults(args: argparse.Namespace, world: World) -> int:
@@ -102,6 +104,64 @@ def build_parser() -> argparse.ArgumentParser:
         help="unused, unexpired nonces per facility; past it 429 MOCK-E009 (0: no limit; "
         "default 256, a benchmark that pre-issues its nonces needs more)",
     )
+    limits = serve.add_argument_group(
+        "limits per facility",
+        "lookups by number (confirmations by number, records, 照会番号, every 一括照会 "
+        "entry) and 一括照会 jobs; past them 429 MOCK-E018 / MOCK-E019, each refusal kept "
+        "(mock-oqs refusals). The defaults fit a clinic's real load (about 50 patients a "
+        "day, one 一括照会 of the day's bookings): a benchmark raises them explicitly.",
+    )
+    limits.add_argument(
+        "--lookups-per-minute",
+        type=whole_number(0, 10_000_000, "lookups"),
+        default=60,
+        metavar="N",
+        help="a bucket of N single lookups that refills over a minute (0: no limit; default 60)",
+    )
+    limits.add_argument(
+        "--lookups-per-day",
+        type=whole_number(0, 100_000_000, "lookups"),
+        default=2000,
+        metavar="N",
+        help="lookups and 一括照会 entries in a rolling day (0: no limit; default 2000)",
+    )
+    limits.add_argument(
+        "--bulk-entries",
+        type=whole_number(1, BULK_MAX, "entries"),
+        default=500,
+        metavar="N",
+        help=f"entries in one 一括照会 (default 500; the format allows {BULK_MAX:,})",
+    )
+    limits.add_argument(
+        "--bulk-running",
+        type=whole_number(1, 10_000, "jobs"),
+        default=2,
+        metavar="N",
+        help="一括照会 jobs running at once (default 2)",
+    )
+    limits.add_argument(
+        "--bulk-stored",
+        type=whole_number(1, 100_000, "jobs"),
+        default=20,
+        metavar="N",
+        help="一括照会 jobs kept with their results (default 20)",
+    )
+    limits.add_argument(
+        "--bulk-keep-hours",
+        type=whole_number(1, 24 * 90, "hours"),
+        default=24,
+        metavar="H",
+        help="hours a 一括照会's results are kept; older ones (and, at start-up, jobs a "
+        "stopped server left unfinished) are purged (default 24)",
+    )
+    refusals = sub.add_parser(
+        "refusals",
+        help="what the service refused for its limits (429: nonces, lookups, 一括照会 jobs), "
+        "per facility and minute, newest first",
+    )
+    refusals.add_argument("--world", type=Path, required=True)
+    refusals.add_argument("--facility", metavar="CODE", help="one 10-digit 医療機関コード")
+    refusals.add_argument("--json", action="store_true", help="one JSON object per line")
     openapi = sub.add_parser(
         "openapi", help="print the service's OpenAPI description (JSON) without serving it"
     )
@@ -143,6 +203,21 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
+def serve_limits(args: argparse.Namespace) -> ServiceLimits:
+    """The limits of ``serve``'s options (0: none)."""
+    return ServiceLimits(
+        lookups_per_minute=args.lookups_per_minute or None,
+        lookups_per_day=args.lookups_per_day or None,
+        bulk_entries=args.bulk_entries,
+        bulk_running=args.bulk_running,
+        bulk_stored=args.bulk_stored,
+        bulk_keep_hours=float(args.bulk_keep_hours),
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from mock_oqs.server import serve
 
@@ -157,7 +232,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         request_timeout=args.request_timeout,
         max_outstanding_nonces=args.max_outstanding_nonces,
+        limits=serve_limits(args),
     )
+    return 0
+
+
+def cmd_refusals(args: argparse.Namespace) -> int:
+    """The refusal audit of the world's service, read-only (a running service goes on)."""
+    import json
+
+    world = World.load(args.world)
+    path = world.directory / STATE_FILE
+    rows: list[sqlite3.Row] = []
+    if path.exists():
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            where, params = ("WHERE facility = ?", (args.facility,)) if args.facility else ("", ())
+            rows = conn.execute(
+                f"SELECT * FROM refusals {where} ORDER BY minute DESC, facility, code",  # noqa: S608 (a constant)
+                params,
+            ).fetchall()
+        except sqlite3.OperationalError:  # a state file from before the audit
+            rows = []
+        finally:
+            conn.close()
+    if not rows and not args.json:
+        sys.stdout.write("no refusals recorded\n")
+    for row in rows:
+        minute = dt.datetime.fromtimestamp(row["minute"] * 60, JST)
+        if args.json:
+            record = {
+                "facility": row["facility"],
+                "code": row["code"],
+                "minute": minute.isoformat(),
+                "count": row["count"],
+                "detail": row["detail"],
+            }
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            continue
+        sys.stdout.write(
+            f"{minute:%Y-%m-%d %H:%M} JST  {row['facility']}  {row['code']}  "
+            f"×{row['count']}  {safe_text(row['detail'])}\n"
+        )
     return 0
 
 
@@ -216,6 +333,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "revoke": cmd_revoke,
     "unregister": cmd_unregister,
     "openapi": cmd_openapi,
+    "refusals": cmd_refusals,
 }
 
 

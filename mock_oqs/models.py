@@ -35,6 +35,14 @@ class Method(enum.StrEnum):
     VISUAL = "visual"
 
 
+class Route(enum.StrEnum):
+    """Where the card was read: the patient's face-recognition reader, or a staff-held
+    reader of the 居宅同意取得型 route (oqs.md §6 rung 0)."""
+
+    READER = "reader"
+    COUNTER = "counter"
+
+
 class Consents(BaseModel):
     """What the patient agreed to share (診療・薬剤, 健診, 手術; 限度額情報)."""
 
@@ -88,6 +96,11 @@ class CardConfirmationRequest(BaseModel):
         "echoed as PrescriptionIssueSelect",
     )
     arbitrary_file_identifier: SafeText | None = Field(default=None, max_length=50)
+    route: Route = Field(
+        default=Route.READER,
+        description="where the card was read: what the patient may agree to, and whether "
+        "保険証利用登録 is offered, follows the route and the method (MOCK-E017)",
+    )
 
 
 class RegistrationRequest(BaseModel):

@@ -19,6 +19,7 @@ import gc
 import json
 import logging
 import os
+import secrets
 import ssl
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mock_oqs.app import ServiceSettings, create_app
+from mock_oqs.limits import ServiceLimits
+from mock_oqs.service import ENV_RUN
 
 ENV_WORLD = "MOCK_OQS_WORLD"
 ENV_TODAY = "MOCK_OQS_TODAY"
@@ -45,6 +48,7 @@ def _env_number(name: str, default: float) -> float:
 ENV_MAX_CONNECTIONS = "MOCK_OQS_MAX_CONNECTIONS"
 ENV_REQUEST_TIMEOUT = "MOCK_OQS_REQUEST_TIMEOUT"
 ENV_MAX_NONCES = "MOCK_OQS_MAX_NONCES"
+ENV_LIMITS = "MOCK_OQS_LIMITS"  # ServiceLimits as JSON
 MAX_HEADER_BYTES = 16 * 1024
 _REASONS = {
     400: "Bad Request",
@@ -54,12 +58,21 @@ _REASONS = {
 }
 
 
+class HeadTooLarge(Exception):
+    """Raised in a parser callback: the request's head is over :data:`MAX_HEADER_BYTES`."""
+
+
 class ClientCertHttpProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol, with the verified client certificate in the scope —
     and the limits a stranger must not get past, enforced before the app sees anything:
 
     - request headers over 16 KiB: 431 and the connection closes (uvicorn's httptools
-      protocol has no limit of its own: a 120 MB header used to stall the worker);
+      protocol has no limit of its own: a 120 MB header used to stall the worker). Two
+      counts, because a read can hold a request's whole head or only part of it: the raw
+      bytes read while the head is incomplete (a huge header streamed over many reads is
+      cut off before the parser buffers it all), and the request line and headers as the
+      parser hands them over (a head that arrives in one read, body and all, is parsed in
+      that read — issue 19: 20 KB and 64 KB heads in one piece used to get through);
     - a request (headers and body) not received within ``MOCK_OQS_REQUEST_TIMEOUT``
       seconds (10): 408 and closed (a slow sender holds nothing for long);
     - more than ``MOCK_OQS_MAX_CONNECTIONS`` (256) open connections to this worker: 503
@@ -73,6 +86,8 @@ class ClientCertHttpProtocol(HttpToolsProtocol):
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         self._client_chain = [ssl.DER_cert_to_PEM_cert(der)] if der else []
         self._header_bytes = 0
+        self._parsed_head = 0
+        self._head_too_large = False
         self._reading_headers = True
         self._deadline: asyncio.TimerHandle | None = None
         if len(self.connections) > _env_number(ENV_MAX_CONNECTIONS, 256):
@@ -113,7 +128,26 @@ class ClientCertHttpProtocol(HttpToolsProtocol):
         )
 
     def send_400_response(self, msg: str) -> None:
+        if self._head_too_large:  # the parser stopped because a callback refused the head
+            self._refuse(431, "MOCK-E011", f"request headers over {MAX_HEADER_BYTES} bytes")
+            return
         self._refuse(400, "MOCK-E006", f"malformed HTTP request: {msg}")
+
+    def _count_head(self, size: int) -> None:
+        """The request line and headers as parsed; raising in a parser callback stops the
+        parse (httptools reports it as a parser error: :meth:`send_400_response`)."""
+        self._parsed_head += size
+        if self._parsed_head > MAX_HEADER_BYTES:
+            self._head_too_large = True
+            raise HeadTooLarge(self._parsed_head)
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url) + 16)  # method, version, separators
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
 
     def data_received(self, data: bytes) -> None:
         if self._reading_headers:
@@ -132,6 +166,7 @@ class ClientCertHttpProtocol(HttpToolsProtocol):
         scope["extensions"] = {"tls": {"client_cert_chain": self._client_chain}}
         self._reading_headers = True
         self._header_bytes = 0
+        self._parsed_head = 0
         if self._deadline is None:
             self._arm()
 
@@ -162,11 +197,13 @@ def app_from_environment() -> FastAPI:
         access.setLevel(logging.INFO)
         access.propagate = False
     max_nonces = int(_env_number(ENV_MAX_NONCES, 256))
+    limits = os.environ.get(ENV_LIMITS)
     app = create_app(
         ServiceSettings(
             world=Path(world),
             today=dt.date.fromisoformat(today) if today else None,
             max_outstanding_nonces=max_nonces if max_nonces > 0 else None,
+            limits=ServiceLimits.model_validate_json(limits) if limits else ServiceLimits(),
         )
     )
     # long-lived objects made at start-up need no more cycle collection; fewer gen-0
@@ -187,9 +224,12 @@ def serve(
     max_connections: int = 256,
     request_timeout: float = 10.0,
     max_outstanding_nonces: int = 256,
+    limits: ServiceLimits | None = None,
 ) -> None:
     """Run the service until interrupted (SIGINT/SIGTERM)."""
     os.environ[ENV_WORLD] = str(world.resolve())
+    os.environ[ENV_LIMITS] = (limits or ServiceLimits()).model_dump_json()
+    os.environ[ENV_RUN] = secrets.token_hex(8)  # this run, shared by its workers
     os.environ[ENV_MAX_CONNECTIONS] = str(max_connections)
     os.environ[ENV_REQUEST_TIMEOUT] = str(request_timeout)
     os.environ[ENV_MAX_NONCES] = str(max_outstanding_nonces)

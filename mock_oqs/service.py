@@ -29,11 +29,20 @@ MOCK-E014               404   no 一括照会 with this ReceptionNumber for this
 MOCK-E015               409   no such 保険証利用登録 offer for this facility (unknown, used,
                               or older than 5 minutes)
 MOCK-E016               403   the patient's consent for these records has expired (24 h)
+MOCK-E017               403   not open to a holder proven this way: 保険証利用登録 after 目視,
+                              or on the 居宅同意取得型 route; a consent item the method or
+                              route does not offer (:data:`OPEN_AT`)
+MOCK-E018               429   lookups by number over this facility's limit (per minute,
+                              per day; a 一括照会's entries count, and a job over the
+                              per-job cap): ``Retry-After`` says when, if waiting helps
+MOCK-E019               429   一括照会 jobs over this facility's cap (running or stored)
 MOCK-R001               200   ProcessingResultStatus 2: the certificate is revoked
 MOCK-R002               200   ProcessingResultStatus 2: certificate expired, grace period over
-MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use (the
-                              answer carries ``RegistrationOffer`` beside the message: the
-                              holder was proven, POST /v1/registrations registers the card)
+MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use (when
+                              the holder was proven by PIN or face at the reader, the answer
+                              carries ``RegistrationOffer`` beside the message: POST
+                              /v1/registrations registers the card; after 目視 or on the
+                              居宅同意取得型 route there is none, and the message says why)
 ======================  ====  ==========================================================
 
 Notices: the simulator's own facts, never inside ``XmlMsg`` (oqs.md §2). The JSON
@@ -57,6 +66,12 @@ the values are this simulator's): ``TicketType`` 1 医療券, 2 調剤券;
 ``DesignatedMedicalInstitutionFlag`` 1 entrusted (this institution), 0 未委託・未登録;
 ``MedicalTreatmentType`` 1 入院外, 2 入院; ``SingleOrCombinedUse`` 1 単独, 2 併用.
 
+Limits per facility (design.md §6.9, :class:`ServiceLimits`): lookups by number — a
+confirmation by number, the shared records, a 照会番号 registration, each entry of a
+一括照会 — are rate-limited per facility; 一括照会 jobs are capped (running and stored) and
+their results purged. Every 429 is kept in the state file (table ``refusals``, one row per
+facility, code and minute; ``mock-oqs refusals`` prints them) and in the access log.
+
 Consent flags (oqs.md §5): since 2024-10-07 the 限度額適用認定証 information — and
 with it the 特定疾病療養受療証's — is provided without asking, so a reader in today's
 flow sends ``limit`` true and both ``…RelatedConsFlg`` are 1; the service still
@@ -71,10 +86,15 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
+import math
+import os
 import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +107,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from mock_oqs import registry
 from mock_oqs.codes import QualificationValidity
 from mock_oqs.format import result_kana, result_name, result_post_number
+from mock_oqs.limits import DAY, REFUSALS_KEEP_DAYS, STATE_FILE, ServiceLimits
 from mock_oqs.models import (
     CardConfirmationRequest,
     Consents,
@@ -94,6 +115,7 @@ from mock_oqs.models import (
     NumberConfirmationRequest,
     PatientNumbers,
     ReferenceRegistration,
+    Route,
 )
 from mock_oqs.rules import (
     AgeBracket,
@@ -107,21 +129,29 @@ from mock_oqs.rules import (
 )
 from mock_oqs.world import World
 
+log = logging.getLogger(__name__)
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 CONSENT_SECONDS = 24 * 3600
 STATEMENT_MAX_AGE = dt.timedelta(minutes=5)
 BULK_BATCH = 100  # answers stored per write of a 一括照会
-BULK_MAX = 10_000  # queries in one upload
+# the serving run: the worker processes of one `mock-oqs serve` share it (the parent sets
+# it in their environment); a 一括照会 left unfinished by another run has no thread any more
+ENV_RUN = "MOCK_OQS_RUN"
+RUN_ID = os.environ.get(ENV_RUN) or secrets.token_hex(8)
 
 
 class Refusal(Exception):
-    """A request the service refuses, with its mock code, HTTP status and message."""
+    """A request the service refuses, with its mock code, HTTP status and message;
+    ``retry_after``: seconds until the same request could succeed (rate limits)."""
 
-    def __init__(self, code: str, status: int, message: str) -> None:
+    def __init__(
+        self, code: str, status: int, message: str, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +183,13 @@ CREATE TABLE IF NOT EXISTS consent_records (
     person_id TEXT NOT NULL, facility TEXT NOT NULL, item TEXT NOT NULL,
     given_at REAL NOT NULL, valid_until REAL NOT NULL,
     PRIMARY KEY (person_id, facility, item));
--- 一括照会: a job per upload, and each query's answer as it is made
+-- 一括照会: a job per upload (run and pid: the serving run and worker whose thread makes
+-- its answers), and each query's answer as it is made; purged after ServiceLimits'
+-- bulk_keep_hours, and at start-up when its run is over
 CREATE TABLE IF NOT EXISTS bulk_jobs (
     reception_number TEXT PRIMARY KEY, facility TEXT NOT NULL, total INTEGER NOT NULL,
-    created_at REAL NOT NULL);
+    created_at REAL NOT NULL, run TEXT NOT NULL, pid INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS bulk_results (
     reception_number TEXT NOT NULL, position INTEGER NOT NULL, message TEXT NOT NULL,
     PRIMARY KEY (reception_number, position));
@@ -169,9 +202,73 @@ CREATE TABLE IF NOT EXISTS registration_offers (
 CREATE TABLE IF NOT EXISTS reference_numbers (
     person_id TEXT NOT NULL, facility TEXT NOT NULL, reference_number TEXT NOT NULL,
     registered_at REAL NOT NULL, PRIMARY KEY (person_id, facility));
+-- lookups by number per facility: one row per window (GCRA's theoretical arrival time)
+CREATE TABLE IF NOT EXISTS lookup_budget (
+    facility TEXT NOT NULL, window TEXT NOT NULL, tat REAL NOT NULL,
+    PRIMARY KEY (facility, window));
+-- the refusal audit (every 429): per facility, code and minute, how many and the last why
+CREATE TABLE IF NOT EXISTS refusals (
+    facility TEXT NOT NULL, code TEXT NOT NULL, minute INTEGER NOT NULL,
+    count INTEGER NOT NULL, last_at REAL NOT NULL, detail TEXT NOT NULL,
+    PRIMARY KEY (facility, code, minute));
 """
+STATE_VERSION = 2  # 2: bulk_jobs with run, pid and done (older jobs are dropped)
 
 CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
+
+# What a holder proven this way may agree to, and whether 保険証利用登録 is offered
+# (design.md §6.9: "Registration for 保険証 use rests on the holder's proof (PIN or face),
+# never on 目視 alone; what a patient may consent to under 目視 follows what real readers
+# allow"). Anything else is refused with MOCK-E017 — whatever the terminal's flow did.
+#
+# Sources (searched 2026-12 for issue 19; the ministry's reader manual is not public):
+# 1. 目視 at the face-recognition reader (目視モード) opens the consents as PIN and face do:
+#    - 社会保障審議会 医療保険部会 第200回 (2025-10-16), 資料2「マイナ保険証の利用促進等
+#      について」p.12 (https://www.mhlw.go.jp/stf/newpage_64752.html; read through
+#      https://www.wic-net.com/material/document/22095/12): 目視モード, improved from
+#      2025-04 (switched at the reader with a 4-digit passcode; 134,736 facilities, about
+#      1.6 million uses by 2025-09); a facility reports that in 目視モード the patient
+#      enters the 薬剤情報等 consent themselves, or staff confirm it orally and help.
+#    - the ministry's description of the 顔認証マイナンバーカード as municipalities relay it
+#      (e.g. https://www.city.higashine.yamagata.jp/section_list/section007/2201):
+#      「顔認証または目視により確実な本人確認を行った上で、オンライン資格確認のほか、本人の
+#      同意により特定健診等の情報や診療、薬剤情報の閲覧が可能」.
+# 2. The 居宅同意取得型 route (マイナ資格確認アプリ; oqs.md §6 rung 0) proves the holder by
+#    PIN or 目視 and takes the consent to 薬剤情報・診療情報・特定健診情報 and the 処方箋
+#    form: https://ijnethp.com/news/ (「訪問診療等におけるオンライン資格確認（居宅同意取得
+#    型）について」); 京都府保険医協会 2025-03-01 (https://kyotoihou.t-reader.jp/?p=26483,
+#    the ministry's Q&A 問2: 目視, no PIN, because the app runs only on the clinic's own
+#    registered device); the portal's FAQ (https://iryohokenjyoho.service-now.com/csm?
+#    id=kb_article_view&sys_kb_id=091c338dc37b06d0a66d9c777a0131e2: 薬剤情報等 after
+#    identity by the card and the patient's consent).
+# 3. That route needs the card registered beforehand: 「本サービスのご利用にはマイナンバー
+#    カードの健康保険証利用の登録が必要です…マイナポータルサイトで登録」 (the portal's FAQ,
+#    sys_kb_id=011701188335d65852d354e0deaad374; https://myna-kango.com/guides/
+#    ons_smartphone): no registration offer on it.
+# Silent or conflicting, read conservatively:
+# - 手術情報 on the 居宅同意取得型 route: every source names 薬剤・診療・特定健診 only → not
+#   open there.
+# - the 医療費助成 受給者証 by card (the PMH pilot) after 目視 or on that route: no source
+#   → not open (the paper 受給者証 stays the rule).
+# - registration after 目視: one municipality's page (https://www.town.mikata-kami.lg.jp/
+#   www/contents/1704953676982/index.html) tells holders of a 顔認証マイナンバーカード to
+#   apply at a reader 「顔認証または目視確認により」; the ministry's own material found says
+#   nothing of it → design.md §6.9 holds: PIN or face only.
+_ALL = frozenset({"medication", "checkup", "operation", "limit", "subsidies", "registration"})
+_COUNTER = frozenset({"medication", "checkup", "limit"})
+OPEN_AT: dict[tuple[Route, Method], frozenset[str]] = {
+    (Route.READER, Method.PIN): _ALL,
+    (Route.READER, Method.FACE): _ALL,
+    (Route.READER, Method.VISUAL): _ALL - {"subsidies", "registration"},
+    (Route.COUNTER, Method.PIN): _COUNTER,  # a staff-held reader has no camera
+    (Route.COUNTER, Method.VISUAL): _COUNTER,
+}
+REGISTRATION_CLOSED = {
+    Method.VISUAL: "保険証利用登録がありません（目視確認では登録できません。暗証番号か顔認証で"
+    "本人確認すると登録できます）",
+    Route.COUNTER: "保険証利用登録がありません（居宅同意取得型では登録できません。顔認証付き"
+    "カードリーダーかマイナポータルで登録してください）",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,13 +293,40 @@ MMAP_BYTES = 256 * 1024 * 1024  # address space, not memory: pages are the OS's 
 class ServiceState:
     """Nonces and reference numbers, in a SQLite file shared by all workers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, bulk_keep_seconds: float = DAY) -> None:
         self._local = threading.local()
         self._issued = 0
         self.path = path
+        self.bulk_keep_seconds = bulk_keep_seconds
         conn = self._conn()
+        with self._transaction(conn):
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version < STATE_VERSION:  # jobs are short-lived: an old layout is dropped
+                conn.execute("DROP TABLE IF EXISTS bulk_results")
+                conn.execute("DROP TABLE IF EXISTS bulk_jobs")
         conn.executescript(STATE_SCHEMA)
-        conn.commit()
+        conn.execute(f"PRAGMA user_version = {STATE_VERSION}")
+        with self._transaction(conn):
+            # at start-up: 一括照会 jobs past their time or of a run that is over, and
+            # refusal rows older than the audit keeps
+            self._purge_bulk(conn)
+            conn.execute(
+                "DELETE FROM refusals WHERE last_at < ?",
+                (time.time() - REFUSALS_KEEP_DAYS * DAY,),
+            )
+
+    @staticmethod
+    @contextmanager
+    def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """One write transaction (the connection is in autocommit mode): taken at once, so
+        workers checking and charging the same facility's budget do it one after another."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -277,16 +401,20 @@ class ServiceState:
         return row[1], row[2]
 
     def consume_nonce(self, nonce: str, facility: str) -> None:
-        """Single use: the row goes whatever follows; refusals say why."""
+        """Single use: the facility's row goes whatever follows; refusals say why. Another
+        facility's attempt neither spends nor learns more than that the nonce is not its
+        own (the facility is part of the key of the delete)."""
         conn = self._conn()
         row = conn.execute(
-            "DELETE FROM nonces WHERE nonce = ? RETURNING facility, expires_at", (nonce,)
+            "DELETE FROM nonces WHERE nonce = ? AND facility = ? RETURNING expires_at",
+            (nonce, facility),
         ).fetchone()
         if row is None:
+            elsewhere = conn.execute("SELECT 1 FROM nonces WHERE nonce = ?", (nonce,)).fetchone()
+            if elsewhere is not None:
+                raise Refusal("MOCK-E002", 409, "nonce was issued to another facility")
             raise Refusal("MOCK-E002", 409, "nonce unknown or already used (a replay?)")
-        if row[0] != facility:
-            raise Refusal("MOCK-E002", 409, "nonce was issued to another facility")
-        if row[1] < time.time():
+        if row[0] < time.time():
             raise Refusal("MOCK-E002", 409, "nonce expired: ask for a new one")
 
     def record_consents(self, person_id: str, facility: str, consents: Consents) -> float:
@@ -318,11 +446,107 @@ class ServiceState:
             return "none"
         return "valid" if row[0] >= time.time() else "expired"
 
-    def start_bulk(self, facility: str, total: int) -> str:
-        number = secrets.token_hex(8).upper()
-        self._conn().execute(
-            "INSERT INTO bulk_jobs VALUES (?, ?, ?, ?)", (number, facility, total, time.time())
+    # -- lookups by number: a budget per facility ----------------------------------------
+
+    def charge(
+        self, facility: str, cost: int, windows: Sequence[tuple[str, int, float]]
+    ) -> float | None:
+        """Charge ``cost`` lookups to each of the facility's windows ``(name, limit,
+        period)``; None when every window has room (then all are charged), else the
+        seconds until they would have (``math.inf``: never — more than a window holds).
+
+        Each window is a bucket of ``limit`` that refills evenly over ``period`` (GCRA: one
+        row per window holds the time at which the bucket would be full again), so a
+        clinic's burst is served at once and a flood is held to the refill rate."""
+        with self._transaction(self._conn()) as conn:
+            return self._charge(conn, facility, cost, windows)
+
+    @staticmethod
+    def _charge(
+        conn: sqlite3.Connection,
+        facility: str,
+        cost: int,
+        windows: Sequence[tuple[str, int, float]],
+    ) -> float | None:
+        now = time.time()
+        wait = 0.0
+        charged = []
+        for name, limit, period in windows:
+            row = conn.execute(
+                "SELECT tat FROM lookup_budget WHERE facility = ? AND window = ?",
+                (facility, name),
+            ).fetchone()
+            tat = max(now, row[0]) if row is not None else now
+            new = tat + cost * period / limit
+            if cost > limit:
+                wait = math.inf
+            elif new - now > period:
+                wait = max(wait, new - now - period)
+            charged.append((facility, name, new))
+        if wait > 0:
+            return wait
+        conn.executemany(
+            "INSERT INTO lookup_budget VALUES (?, ?, ?) "
+            "ON CONFLICT (facility, window) DO UPDATE SET tat = excluded.tat",
+            charged,
         )
+        return None
+
+    def record_refusal(self, facility: str, code: str, detail: str) -> None:
+        """The refusal audit: one row per facility, code and minute counts them."""
+        now = time.time()
+        self._conn().execute(
+            "INSERT INTO refusals VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (facility, code, "
+            "minute) DO UPDATE SET count = count + 1, last_at = excluded.last_at, "
+            "detail = excluded.detail",
+            (facility, code, int(now // 60), now, detail[:300]),
+        )
+
+    # -- 一括照会 ------------------------------------------------------------------------
+
+    def start_bulk(
+        self,
+        facility: str,
+        total: int,
+        limits: ServiceLimits,
+        windows: Sequence[tuple[str, int, float]],
+    ) -> str:
+        """A new job for the facility, within its caps (MOCK-E019) and with its entries
+        charged to its lookup budget (MOCK-E018) — checked, charged and made in one
+        transaction."""
+        number = secrets.token_hex(8).upper()
+        with self._transaction(self._conn()) as conn:
+            self._purge_bulk(conn)
+            jobs = conn.execute(
+                "SELECT created_at, done, run, pid FROM bulk_jobs WHERE facility = ? "
+                "ORDER BY created_at",
+                (facility,),
+            ).fetchall()
+            running = sum(1 for _, done, run, pid in jobs if not done and _alive(run, pid))
+            if running >= limits.bulk_running:
+                raise Refusal(
+                    "MOCK-E019",
+                    429,
+                    f"{running} 一括照会 jobs of this facility are still running (at most "
+                    f"{limits.bulk_running}): fetch their results first",
+                    retry_after=10.0,
+                )
+            if len(jobs) >= limits.bulk_stored:
+                oldest = jobs[0][0]
+                raise Refusal(
+                    "MOCK-E019",
+                    429,
+                    f"{len(jobs)} 一括照会 jobs of this facility are kept (at most "
+                    f"{limits.bulk_stored}, each {self.bulk_keep_seconds / 3600:g} h)",
+                    retry_after=max(1.0, oldest + self.bulk_keep_seconds - time.time()),
+                )
+            wait = self._charge(conn, facility, total, windows)
+            if wait is not None:
+                raise lookup_refusal(wait, total, windows)
+            conn.execute(
+                "INSERT INTO bulk_jobs VALUES (?, ?, ?, ?, ?, ?, 0)",
+                (number, facility, total, time.time(), RUN_ID, os.getpid()),
+            )
         return number
 
     def add_bulk_results(self, number: str, first: int, messages: list[dict[str, Any]]) -> None:
@@ -330,6 +554,32 @@ class ServiceState:
             (number, first + i, json.dumps(m, ensure_ascii=False)) for i, m in enumerate(messages)
         ]
         self._conn().executemany("INSERT INTO bulk_results VALUES (?, ?, ?)", rows)
+
+    def finish_bulk(self, number: str, *, failed: bool = False) -> None:
+        """The job's answers are all made (or it failed: then it goes, answers and all)."""
+        conn = self._conn()
+        if failed:
+            with self._transaction(conn):
+                conn.execute("DELETE FROM bulk_results WHERE reception_number = ?", (number,))
+                conn.execute("DELETE FROM bulk_jobs WHERE reception_number = ?", (number,))
+            return
+        conn.execute("UPDATE bulk_jobs SET done = 1 WHERE reception_number = ?", (number,))
+
+    def _purge_bulk(self, conn: sqlite3.Connection) -> None:
+        """Jobs past their keeping time, and unfinished jobs of a run or worker that is
+        gone (no thread will finish them), with their answers."""
+        before = time.time() - self.bulk_keep_seconds
+        gone = [
+            (number,)
+            for number, created, done, run, pid in conn.execute(
+                "SELECT reception_number, created_at, done, run, pid FROM bulk_jobs"
+            )
+            if created < before or (not done and not _alive(run, pid))
+        ]
+        if gone:
+            conn.executemany("DELETE FROM bulk_results WHERE reception_number = ?", gone)
+            conn.executemany("DELETE FROM bulk_jobs WHERE reception_number = ?", gone)
+            log.info("一括照会: %d job(s) purged", len(gone))
 
     def bulk(self, number: str, facility: str) -> tuple[int, list[dict[str, Any]]] | None:
         """The job's size and the answers made so far (None: no such job here)."""
@@ -363,6 +613,41 @@ class ServiceState:
             .fetchone()
         )
         return None if row is None else str(row[0])
+
+
+def _alive(run: str, pid: int) -> bool:
+    """A job's thread can still be running: this serving run, a worker that lives."""
+    if run != RUN_ID:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: not our worker
+        return False
+    return True
+
+
+def _per(period: float) -> str:
+    return {60.0: "minute", DAY: "day"}.get(period, f"{period:g} s")
+
+
+def lookup_refusal(wait: float, cost: int, windows: Sequence[tuple[str, int, float]]) -> Refusal:
+    """MOCK-E018: the facility's lookups by number are over a limit."""
+    limits = ", ".join(f"{limit} per {_per(period)}" for _, limit, period in windows)
+    what = f"{cost} lookups" if cost > 1 else "a lookup"
+    if math.isinf(wait):
+        return Refusal(
+            "MOCK-E018", 429, f"{what} by number: more than this facility may make ({limits})"
+        )
+    return Refusal(
+        "MOCK-E018",
+        429,
+        f"{what} by number over this facility's limit ({limits}): try again in {math.ceil(wait)} s",
+        retry_after=wait,
+    )
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -461,15 +746,20 @@ class QualificationService:
         nonce_ttl_seconds: float = 120.0,
         state_path: Path | None = None,
         max_outstanding_nonces: int | None = 256,
+        limits: ServiceLimits | None = None,
     ) -> None:
         self.world = world
         self.clock = clock or Clock()
         self.nonce_ttl_seconds = nonce_ttl_seconds
         self.max_outstanding_nonces = max_outstanding_nonces
+        self.limits = limits or ServiceLimits()
         self.jpki_ca = x509.load_pem_x509_certificate(
             (world.directory / "jpki-ca" / "cert.pem").read_bytes()
         )
-        self.state = ServiceState(state_path or world.directory / "service-state.sqlite")
+        self.state = ServiceState(
+            state_path or world.directory / STATE_FILE,
+            bulk_keep_seconds=self.limits.bulk_keep_hours * 3600,
+        )
         self._local = threading.local()
         # refusals are exceptions and so never cached
         self._issued_certificate = functools.lru_cache(maxsize=4096)(self._load_issued_certificate)
@@ -503,6 +793,34 @@ class QualificationService:
         )
         return nonce, dt.datetime.fromtimestamp(expires, dt.UTC)
 
+    # -- limits per facility -------------------------------------------------------------
+
+    def _windows(self, *, bulk: bool) -> list[tuple[str, int, float]]:
+        """The lookup windows that apply: a single lookup counts per minute and per day, a
+        一括照会's entries per day (a job of a few hundred is one upload, not a burst)."""
+        windows: list[tuple[str, int, float]] = []
+        if self.limits.lookups_per_minute is not None and not bulk:
+            windows.append(("minute", self.limits.lookups_per_minute, 60.0))
+        if self.limits.lookups_per_day is not None:
+            windows.append(("day", self.limits.lookups_per_day, DAY))
+        return windows
+
+    def charge_lookup(self, facility: str) -> None:
+        """One lookup by number (a confirmation, the records, a 照会番号): MOCK-E018 past
+        the facility's limit."""
+        windows = self._windows(bulk=False)
+        if windows:
+            wait = self.state.charge(facility, 1, windows)
+            if wait is not None:
+                raise lookup_refusal(wait, 1, windows)
+
+    def record_refusal(self, facility: str | None, code: str, message: str) -> None:
+        """The audit of a refusal that a trainer or developer should see (every 429)."""
+        try:
+            self.state.record_refusal(facility or "-", code, message)
+        except sqlite3.Error:  # the audit failing never turns a 429 into a 500
+            log.exception("could not record the refusal %s of %s", code, facility)
+
     # -- by card ------------------------------------------------------------------------
 
     def confirm_card(
@@ -512,6 +830,7 @@ class QualificationService:
         terminal_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey | None,
     ) -> tuple[dict[str, Any], str | None]:
         """The result message, and the persona id (for the access log) if known."""
+        self._check_open(request)
         self.state.consume_nonce(request.nonce, facility)
         der = _b64(request.certificate, "certificate")
         cert = self._issued_certificate(der)
@@ -527,12 +846,44 @@ class QualificationService:
         expiry = cert.not_valid_after_utc.astimezone(JST).date()
         return self._card_result(request, facility, fingerprint, expiry, now, offer=True)
 
+    @staticmethod
+    def _check_open(request: CardConfirmationRequest) -> None:
+        """MOCK-E017 for what this route and method do not open (:data:`OPEN_AT`)."""
+        opened = OPEN_AT.get((request.route, request.method))
+        if opened is None:
+            raise Refusal(
+                "MOCK-E017",
+                403,
+                f"method {request.method.value} on the {request.route.value} route: the "
+                "居宅同意取得型 route proves the holder by pin or visual",
+            )
+        asked = [item for item in sorted(_ALL) if getattr(request.consents, item, False)]
+        closed = [item for item in asked if item not in opened]
+        if closed:
+            raise Refusal(
+                "MOCK-E017",
+                403,
+                f"consents {', '.join(closed)}: not open to a holder proven by "
+                f"{request.method.value} on the {request.route.value} route",
+            )
+
+    @staticmethod
+    def _registration_open(request: CardConfirmationRequest) -> bool:
+        return "registration" in OPEN_AT.get((request.route, request.method), frozenset())
+
     def register(self, token: str, facility: str) -> tuple[dict[str, Any], str | None]:
         """保険証利用登録 at the reader: the card of an offer (made when its holder was
-        proven moments ago) is registered at once, and the confirmation it was for
-        answered as if it had been registered before."""
+        proven moments ago by PIN or face) is registered at once, and the confirmation it
+        was for answered as if it had been registered before."""
         fingerprint, stored = self.state.take_registration_offer(token, facility)
         request = CardConfirmationRequest.model_validate_json(stored)
+        if not self._registration_open(request):  # offers are never made so: a guard
+            raise Refusal(
+                "MOCK-E017",
+                403,
+                f"保険証利用登録 rests on the holder's proof by pin or face at the reader, "
+                f"not {request.method.value} on the {request.route.value} route",
+            )
         now = self.clock.now()
         with registry.transaction(self._writer()) as conn:
             registry.register_certificate(conn, fingerprint, now)
@@ -582,6 +933,9 @@ class QualificationService:
                 persona,
             )
         if link["registered_at"] is None:
+            if offer and not self._registration_open(request):  # 目視, or that route
+                why = Route.COUNTER if request.route is Route.COUNTER else Method.VISUAL
+                return _refused(header, "MOCK-R003", REGISTRATION_CLOSED[why]), persona
             answer = _refused(header, "MOCK-R003", "保険証利用登録がありません")
             if offer:  # the holder is proven: the reader may register the card now
                 kept = request.model_dump_json()  # consents, prescription, file id
@@ -1008,14 +1362,31 @@ class QualificationService:
 
     def start_bulk(self, queries: list[NumberConfirmationRequest], facility: str) -> str:
         """一括照会: the ``ReceptionNumber`` at once; the queries run in a thread of their
-        own, their answers stored as they come (in batches), fetched by that number."""
-        number = self.state.start_bulk(facility, len(queries))
+        own, their answers stored as they come (in batches), fetched by that number.
+        Within the facility's limits: entries per job and per day (MOCK-E018), jobs
+        running and kept (MOCK-E019)."""
+        cap = self.limits.bulk_entries
+        if len(queries) > cap:
+            raise Refusal(
+                "MOCK-E018",
+                429,
+                f"a 一括照会 of {len(queries)} entries: at most {cap} per job for this facility",
+            )
+        number = self.state.start_bulk(
+            facility, len(queries), self.limits, self._windows(bulk=True)
+        )
 
         def run() -> None:
-            for first in range(0, len(queries), BULK_BATCH):
-                batch = queries[first : first + BULK_BATCH]
-                answers = [self._bulk_answer(query, facility) for query in batch]
-                self.state.add_bulk_results(number, first, answers)
+            try:
+                for first in range(0, len(queries), BULK_BATCH):
+                    batch = queries[first : first + BULK_BATCH]
+                    answers = [self._bulk_answer(query, facility) for query in batch]
+                    self.state.add_bulk_results(number, first, answers)
+            except Exception:
+                log.exception("一括照会 %s failed; it is dropped", number)
+                self.state.finish_bulk(number, failed=True)
+                return
+            self.state.finish_bulk(number)
 
         threading.Thread(target=run, name=f"bulk-{number}", daemon=True).start()
         return number

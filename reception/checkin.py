@@ -606,14 +606,18 @@ class _Visit:
         if self.rules.consent_flow is ConsentFlow.CURRENT:
             # since 2024-10-07 限度額 information is provided by law, without a question
             given = dataclasses.replace(given, limit=True)
-        if self.rules.public_expense_pilot:  # 公費 by card where the area runs it
+        # 公費 by card where the area runs it — not after 目視 nor on the 居宅同意取得型
+        # route (design.md §6.9: no source opens it there; the paper 受給者証 stays)
+        if self.rules.public_expense_pilot and "subsidies" in self.flow.open_items():
             use = await self.ask.use_subsidies(self.flow)
             given = dataclasses.replace(given, subsidies=bool(use))
         if self.rules.electronic_prescriptions:
             chosen = await self.ask.choose_prescription(self.flow)
             given = dataclasses.replace(given, prescription=chosen)
         self.flow.apply(given)
+        given = self.flow.consents or given  # what this route and method open, no more
         assert self.confirmation is not None
+        self.confirmation.route = self.flow.route.value
         self.confirmation.consents = {
             "medication": given.medication,
             "checkup": given.checkup,

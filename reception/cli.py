@@ -40,7 +40,15 @@ from reception.declaration import (
     SelfDeclaration,
 )
 from reception.errors import InputError, ReceptionError
-from reception.flow import ConsentsGiven, Method, Prescription, Route, State
+from reception.flow import (
+    REGISTRATION_OPEN,
+    ConsentsGiven,
+    Method,
+    Prescription,
+    Route,
+    State,
+    open_items,
+)
 
 # What a command needs is imported by the command: `reception --help` and the quick
 # commands start without the HTTP client, the card stack, the PDF or the settings machinery.
@@ -92,22 +100,54 @@ class UsageError(InputError):
 PRESCRIPTION_CHOICES = {"electronic": Prescription.ELECTRONIC, "paper": Prescription.PAPER}
 
 
-def _consents(text: str | None) -> ConsentsGiven:
+def _consents(text: str | None) -> frozenset[str]:
+    """The items of ``--consent`` as named (``all``: まとめて同意, whatever the route offers)."""
     if not text:
-        return ConsentsGiven()
+        return frozenset()
     items = {part.strip() for part in text.split(",") if part.strip()}
-    if "all" in items:
-        items = (items - {"all"}) | set(CONSENT_ITEMS)
-    unknown = items - set(CONSENT_ITEMS)
+    unknown = items - set(CONSENT_ITEMS) - {"all"}
     if unknown:
         raise argparse.ArgumentTypeError(
             f"unknown consent {', '.join(sorted(unknown))}; use {', '.join(CONSENT_ITEMS)} or all"
         )
+    return frozenset(items)
+
+
+def _asked(args: argparse.Namespace, route: Route, method: Method) -> ConsentsGiven:
+    """What the headless patient agrees to — refused up front, before a reception begins,
+    where the route or method does not offer it (design.md §6.9; reception/flow.py
+    OPEN_ITEMS): 保険証利用登録 after 目視 or on the 居宅同意取得型 route, 手術情報 on that
+    route, the 受給者証 by card after 目視 or on that route."""
+    opened = open_items(route, method)
+    if args.register and (route, method) not in REGISTRATION_OPEN:
+        if route is Route.COUNTER:
+            raise UsageError(
+                "--register: 居宅同意取得型では保険証利用登録はできません（顔認証付きカード"
+                "リーダーかマイナポータルで登録してください）"
+            )
+        raise UsageError(
+            "--register: 保険証利用登録は本人が暗証番号か顔認証で確認したときだけです"
+            "（目視確認では登録できません）: --method pin か face にしてください"
+        )
+    if args.subsidies and "subsidies" not in opened:
+        raise UsageError(
+            "--subsidies: 目視確認や居宅同意取得型では医療費助成の受給者証をカードで使えません"
+            "（紙の受給者証を確認してください）"
+        )
+    named = set(args.consent)
+    if "all" in named:  # まとめて同意: every item this route and method offer
+        named = (named - {"all"}) | (set(CONSENT_ITEMS) & opened)
+    closed = named - opened
+    if closed:
+        raise UsageError(
+            f"--consent {','.join(sorted(closed))}: 居宅同意取得型で同意できるのは診療情報・"
+            "薬剤情報（medication）と特定健診情報（checkup）です"
+        )
     return ConsentsGiven(
-        medication="medication" in items,
-        checkup="checkup" in items,
-        operation="operation" in items,
-        limit="limit" in items,
+        medication="medication" in named,
+        checkup="checkup" in named,
+        operation="operation" in named,
+        limit="limit" in named,
     )
 
 
@@ -236,13 +276,14 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         raise UsageError("居宅同意取得型にはカメラがありません: --method pin か visual です")
     if args.reception and route is not Route.COUNTER:
         raise UsageError("--reception settles a pending reception by --route counter")
+    consents = _asked(args, route, Method(args.method))
     request = CheckinRequest(
         Method(args.method),
         route=route,
         resume=args.reception,
         pin_source=_pin_source(args),
         face=FaceScenario(args.face),
-        consents=args.consent,
+        consents=consents,
         prescription=PRESCRIPTION_CHOICES[args.prescription] if args.prescription else None,
         staff=args.staff,
         seed=args.seed,
@@ -631,10 +672,11 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--consent",
         type=_consents,
-        default=ConsentsGiven(),
-        help="comma list of medication, checkup, operation, or all (all = まとめて同意); "
-        "limit only counts in the pre-2024 flow (RECEPTION_READER__CONSENT_FLOW=pre-2024): "
-        "since 2024-10-07 限度額 information is provided without a question",
+        default=frozenset(),
+        help="comma list of medication, checkup, operation, or all (all = まとめて同意: what "
+        "the route offers — the 居宅同意取得型 route (--route counter) offers medication and "
+        "checkup); limit only counts in the pre-2024 flow (RECEPTION_READER__CONSENT_FLOW="
+        "pre-2024): since 2024-10-07 限度額 information is provided without a question",
     )
     c.add_argument(
         "--prescription",
@@ -646,13 +688,15 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
         "--subsidies",
         action="store_true",
         help="the patient uses their 医療費助成 受給者証 by card (where the clinic's area runs "
-        "the pilot: RECEPTION_READER__PUBLIC_EXPENSE_PILOT=true; elsewhere ignored)",
+        "the pilot: RECEPTION_READER__PUBLIC_EXPENSE_PILOT=true; elsewhere ignored); not "
+        "after 目視 nor on the 居宅同意取得型 route",
     )
     c.add_argument(
         "--register",
         action="store_true",
         help="the card lacks 保険証利用登録: the patient agrees to register it at the reader "
-        "(the check-in then goes on; without this flag a 未登録 card goes to the ladder)",
+        "(the check-in then goes on; without this flag a 未登録 card goes to the ladder); "
+        "only with --method pin or face at the reader — never after 目視",
     )
     c.add_argument(
         "--route",

@@ -11,6 +11,7 @@ expect raises :class:`InvalidTransition` and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -212,6 +213,61 @@ class ConsentsGiven:
     subsidies: bool = False  # 医療費助成の受給者証を利用する (pilot areas)
 
 
+# What a patient may be asked, by where the card is read and how the holder was proven
+# (design.md §6.9) — the terminal's half of a rule the service enforces too (mock_oqs/
+# service.py OPEN_AT, where the sources are cited in full). In short:
+# - 保険証利用登録 rests on the holder's own proof, PIN or face, at the reader; never on
+#   目視 alone; and the 居宅同意取得型 route needs a card registered beforehand (the
+#   ministry's FAQ on マイナ在宅受付Web / マイナ資格確認アプリ).
+# - 目視 at the reader (目視モード) opens the same consents as PIN or face: the ministry's
+#   material on 顔認証マイナンバーカード (「顔認証または目視により…本人の同意により特定健診
+#   等の情報や診療、薬剤情報の閲覧が可能」) and clinics' reports (医療保険部会 2025-10-16,
+#   資料2 p.12: in 目視モード the patient enters the 薬剤情報 consent, or staff help).
+# - the 居宅同意取得型 route asks for 薬剤情報・診療情報 and 特定健診情報 (and the 処方箋
+#   form), PIN or 目視 alike; the sources name no 手術情報 there: not asked (conservative).
+# - the 医療費助成 受給者証 by card (the pilot) under 目視 or on that route: no source says
+#   either way: not asked (the paper 受給者証 stays the rule).
+# The 限度額 information is provided by law everywhere; the 処方箋 choice is not a consent.
+ALL_ITEMS = frozenset({"medication", "checkup", "operation", "limit", "subsidies"})
+COUNTER_ITEMS = frozenset({"medication", "checkup", "limit"})
+OPEN_ITEMS: dict[tuple[Route, Method], frozenset[str]] = {
+    (Route.READER, Method.PIN): ALL_ITEMS,
+    (Route.READER, Method.FACE): ALL_ITEMS,
+    (Route.READER, Method.VISUAL): ALL_ITEMS - {"subsidies"},
+    (Route.COUNTER, Method.PIN): COUNTER_ITEMS,
+    (Route.COUNTER, Method.VISUAL): COUNTER_ITEMS,
+}
+REGISTRATION_OPEN = frozenset({(Route.READER, Method.PIN), (Route.READER, Method.FACE)})
+REGISTRATION_CLOSED_MESSAGE = {
+    Method.VISUAL: "マイナンバーカードの保険証利用登録がされていません。目視確認では登録できません"
+    "（本人が暗証番号か顔認証で確認すると、その場で登録できます）",
+    Route.COUNTER: "マイナンバーカードの保険証利用登録がされていません。居宅同意取得型では登録"
+    "できません（顔認証付きカードリーダーかマイナポータルで登録できます）",
+}
+
+
+def open_items(route: Route, method: Method | None) -> frozenset[str]:
+    """The consent items a patient may be asked: for a known method, its own; before the
+    method is chosen (the 居宅同意取得型 route asks first), what every method of the
+    route opens."""
+    if method is not None:
+        return OPEN_ITEMS.get((route, method), frozenset())
+    sets = [items for (r, _), items in OPEN_ITEMS.items() if r is route]
+    return frozenset.intersection(*sets)
+
+
+def within(given: ConsentsGiven, items: frozenset[str]) -> ConsentsGiven:
+    """``given`` with what ``items`` does not open taken out (never sent)."""
+    return dataclasses.replace(
+        given,
+        medication=given.medication and "medication" in items,
+        checkup=given.checkup and "checkup" in items,
+        operation=given.operation and "operation" in items,
+        limit=given.limit and "limit" in items,
+        subsidies=given.subsidies and "subsidies" in items,
+    )
+
+
 @dataclass(frozen=True)
 class ResultReceived:
     result: QualificationResult
@@ -313,6 +369,14 @@ class CheckinFlow:
         methods.append(Method.VISUAL)
         return methods
 
+    def open_items(self) -> frozenset[str]:
+        """The consent items the patient may be asked now (design.md §6.9)."""
+        return open_items(self.route, self.method)
+
+    def may_register(self) -> bool:
+        """保険証利用登録 may be offered: the holder proved it by PIN or face, at the reader."""
+        return self.method is not None and (self.route, self.method) in REGISTRATION_OPEN
+
     def options(self) -> list[str]:
         """The ways on from the current state, as action names for the UI."""
         if self.state in (State.CHOOSING_METHOD, State.PIN_BLOCKED, State.FACE_NOT_MATCHED):
@@ -393,7 +457,7 @@ class CheckinFlow:
         if isinstance(event, VisualConfirmed) and s is State.VISUAL_CHECK:
             return State.CONSENTS
         if isinstance(event, ConsentsGiven) and s is State.CONSENTS:
-            self.consents = event
+            self.consents = within(event, self.open_items())
             return State.CONFIRMING
         if isinstance(event, ResultReceived) and s is State.CONFIRMING:
             return self._classify(event.result)
@@ -469,12 +533,19 @@ class CheckinFlow:
             self.message = result.message_body.processing_result_message
             return State.CONFIRMED
         if body.processing_result_status != "1":
-            if result.registration_offer is not None and not self.registering:
+            offered = result.registration_offer is not None and not self.registering
+            if offered and self.may_register():
                 # the holder is proven and the card only lacks 保険証利用登録: real readers
                 # offer it on the spot (the check-in then continues as usual)
                 self.message = "マイナンバーカードの保険証利用登録がされていません。登録しますか"
                 return State.REGISTRATION_OFFERED
             reason = REFUSAL_FALLBACK.get(body.processing_result_code or "")
+            if reason is FallbackReason.NOT_REGISTERED and not self.may_register():
+                # 目視 alone, or the 居宅同意取得型 route: never asked, whatever came back
+                closed = self.route if self.route is Route.COUNTER else Method.VISUAL
+                self.fallback_reason = reason
+                self.message = REGISTRATION_CLOSED_MESSAGE[closed]
+                return State.FALLBACK
             self.message = body.processing_result_message or "資格確認ができませんでした"
             if reason is None:
                 return State.ERROR

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from reception.export import write_atomically, xml_document, xml_message
-from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRefused
+from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRateLimited, OqsRefused
 from reception.results import QualificationResult, xml_to_message
 from reception.store import now_jst
 
@@ -386,6 +386,8 @@ def _patient(request: dict[str, Any], info: Any = None) -> NumberQuery:
 
 def _refusal(exc: OqsRefused) -> LinkError:
     """What the service refused, said to the clinic software."""
+    if isinstance(exc, OqsRateLimited):  # held back (429): what to do, in Japanese
+        return LinkError("LINK-E005", exc.staff_message)
     if exc.code == "MOCK-E008":
         return LinkError("LINK-E006", "この医療機関での同意がありません")
     if exc.code == "MOCK-E016":

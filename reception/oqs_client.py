@@ -11,6 +11,11 @@
   ``breaker_cooldown`` seconds (an outage becomes an immediate fallback offer, not
   one timeout per patient); then one trial request decides.
 - Typed errors, each with a title for staff.
+- A 429 (the service holds this facility back: its lookups by number, its 一括照会 jobs,
+  its unused nonces) is never retried, and for the ``Retry-After`` it names the client
+  does not ask that kind of request again — it fails at once, without a request
+  (:class:`OqsRateLimited`): a queue of re-verifications or a folder of request files
+  does not hammer a service that said wait.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import datetime as dt
 import enum
 import json
 import logging
+import math
 import ssl
 import time
 from collections.abc import Callable
@@ -106,6 +112,7 @@ class CardConfirmation(BaseModel):
     statement_signature: str | None = None
     consents: dict[str, bool] | None = None
     prescription_issue: str | None = None  # OQSCD017: 1 電子, 2 紙 (the patient's choice)
+    route: str | None = None  # reader | counter (居宅同意取得型): what the patient may agree to
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -169,6 +176,55 @@ class OqsRefused(OqsError):
         self.status = status
         self.code = code
         self.reason = message
+
+
+class OqsRateLimited(OqsRefused):
+    """429: the service holds this facility back for a while (``retry_after`` seconds, if
+    waiting helps). The query cannot go on now, as when the service is down: a new
+    reception stays pending, re-verification stops, and the client does not ask that kind
+    of request again until the time has passed."""
+
+    title = "資格確認サービスの照会回数が上限に達しました"
+    fallback = True
+
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None) -> None:
+        super().__init__(status, code, message)
+        self.retry_after = retry_after
+
+    @property
+    def staff_message(self) -> str:
+        when = (
+            f"約{math.ceil(self.retry_after)}秒後に"
+            if self.retry_after is not None
+            else "時間をおいて"
+        )
+        if self.code == "MOCK-E019":
+            return f"一括照会が多すぎるため受け付けられませんでした。{when}もう一度送ってください"
+        if self.code == "MOCK-E009":
+            return f"資格確認の要求が多すぎるため受け付けられませんでした。{when}やり直してください"
+        if self.retry_after is None:  # a 一括照会 over the per-job cap: waiting won't help
+            return "一括照会の件数が上限を超えています。件数を減らして送り直してください"
+        return (
+            "この医療機関からの番号による照会が上限に達しました。"
+            f"{when}もう一度照会してください（資格確認書や申立書での確認もできます）"
+        )
+
+
+# kinds of request that a 429 holds back together (the service's own limits): lookups by
+# number one by one, 一括照会 uploads, nonces
+_LIMIT_GROUPS = (
+    ("/v1/confirmations/number", "lookup"),
+    ("/v1/records/", "lookup"),
+    ("/v1/reference-numbers", "lookup"),
+    ("/v1/bulk-confirmations", "bulk"),
+    ("/v1/nonces", "nonce"),
+)
+
+
+def _limit_group(method: str, path: str) -> str | None:
+    if method != "POST":  # fetching a 一括照会's answers is not limited
+        return None
+    return next((group for prefix, group in _LIMIT_GROUPS if path.startswith(prefix)), None)
 
 
 class BreakerState(enum.Enum):
@@ -345,7 +401,10 @@ class OqsClient:
             raise ValueError("no OQS url configured (settings oqs.url / RECEPTION_OQS__URL)")
         self.settings = settings
         self.on_exchange = on_exchange
+        self.clock = clock
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown, clock)
+        # a 429's Retry-After, per kind of request: until then, no request of that kind
+        self._held: dict[str, tuple[float, OqsRateLimited]] = {}
         timeout = httpx.Timeout(
             settings.read_timeout,
             connect=settings.connect_timeout,
@@ -494,11 +553,18 @@ class OqsClient:
         parse: Callable[[Any], T],
         json_body: dict[str, Any] | None = None,
     ) -> T:
+        group = _limit_group(method, path)
+        self._still_held(group, method, path)
         self.breaker.before()
         attempts = 1 + (self.settings.retries if retry else 0)
         for attempt in range(attempts):
             try:
                 result = await self._once(method, path, json_body, parse)
+            except OqsRateLimited as exc:  # never retried; held back while it says
+                self.breaker.success()  # the service is up and answering
+                if group is not None and exc.retry_after is not None:
+                    self._held[group] = (self.clock() + exc.retry_after, exc)
+                raise
             except (OqsUnavailable, OqsServerError) as exc:
                 retriable = isinstance(exc, OqsUnavailable) or exc.status == 503
                 if attempt + 1 < attempts and retriable:
@@ -515,6 +581,19 @@ class OqsClient:
             self.breaker.success()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _still_held(self, group: str | None, method: str, path: str) -> None:
+        """Within a 429's Retry-After for this kind of request: fail at once, unsent."""
+        if group is None or (held := self._held.get(group)) is None:
+            return
+        until, refused = held
+        left = until - self.clock()
+        if left <= 0:
+            del self._held[group]
+            return
+        if self.on_exchange is not None:
+            self.on_exchange(method, path, "held (429)", 0.0)
+        raise OqsRateLimited(refused.status, refused.code, refused.reason, left)
 
     async def _once(
         self,
@@ -558,6 +637,9 @@ class OqsClient:
             data = None
         if status >= 500:
             raise OqsServerError(status, f"HTTP {status} from {path}: {_error_text(data)}")
+        if status == 429:
+            code, message = _error_fields(data)
+            raise OqsRateLimited(status, code, message, _retry_after(response))
         if status >= 400:
             code, message = _error_fields(data)
             raise OqsRefused(status, code, message)
@@ -567,6 +649,18 @@ class OqsClient:
             return parse(data)
         except (ValueError, KeyError, TypeError) as exc:
             raise OqsMalformed(f"unexpected answer from {path}: {exc}") from None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """A 429's Retry-After in seconds (the service sends seconds; an HTTP date, garbage or
+    an absurd wait are taken as "not said"), at most a day."""
+    try:
+        seconds = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, 24 * 3600.0)
 
 
 def _error_fields(data: Any) -> tuple[str, str]:

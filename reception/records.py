@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reception.errors import InputError
-from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRefused
+from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRateLimited, OqsRefused
 from reception.results import QualificationEntry
 from reception.store import Store
 
@@ -117,6 +117,8 @@ async def fetch_records(
     async def one(kind: RecordKind) -> RecordSet:
         try:
             return RecordSet(kind, await client.records(patient, kind.kind))
+        except OqsRateLimited as exc:  # held back (429): what to do, not a code
+            return RecordSet(kind, status=f"取得できません（{exc.staff_message}）")
         except OqsRefused as exc:
             if exc.code == "MOCK-E016":
                 return RecordSet(kind, status=CONSENT_EXPIRED)

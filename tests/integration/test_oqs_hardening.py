@@ -17,7 +17,16 @@ import pytest
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.world import World
 from mock_oqs.xml import render_xml
-from tests.support.oqs import _SyncOverAsync, forget_service_state, with_client_cert
+from tests.support.oqs import (
+    _SyncOverAsync,
+    client_for,
+    confirm,
+    forget_service_state,
+    nonce,
+    pin_body,
+    stranger_pem,
+    with_client_cert,
+)
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 
 LIMITS = ("--request-timeout", "2", "--max-connections", "8")
@@ -121,6 +130,28 @@ def test_huge_headers_are_cut_off_and_the_worker_stays_free(world: World, server
     assert health_is_quick(world, server) < 2
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"X-Big: " + b"a" * 20_000 + b"\r\n",
+        b"X-Big: " + b"a" * 64_000 + b"\r\n",
+        b"".join(b"X-H%03d: " % n + b"b" * 100 + b"\r\n" for n in range(200)),  # many small
+    ],
+    ids=["20KB", "64KB", "200x100B"],
+)
+def test_huge_headers_sent_in_one_piece_are_refused_too(
+    world: World, server: str, head: bytes
+) -> None:
+    """Issue 19: a header over 16 KiB that arrived in one read got through (200): the cap
+    counted only what was still unparsed after a read."""
+    with connect(world, server, with_cert=False) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n")
+        status, headers, body = answer(sock)
+    assert status == 431 and body["error"]["code"] == "MOCK-E011"  # type: ignore[index]
+    assert headers["connection"] == "close"
+    assert health_is_quick(world, server) < 2
+
+
 def test_a_slow_sender_is_dropped(world: World, server: str) -> None:
     """Half a request line, then nothing: 408 after the request timeout (2 s here)."""
     with connect(world, server) as sock:
@@ -194,6 +225,26 @@ def test_outstanding_nonces_per_facility_are_bounded(world: World, tmp_path: Pat
         )
         assert used.status_code in (403, 422)
         assert client.post("/v1/nonces").status_code == 200
+
+
+def test_another_facilitys_attempt_does_not_spend_a_nonce(world: World) -> None:
+    """Issue 19: the nonce row was deleted before its facility was compared, so a stranger
+    who learnt a nonce (or guessed it) spent it for the clinic it was issued to."""
+    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
+    with client_for(app, world.terminal_cert.read_text()) as clinic:
+        value = nonce(clinic)
+        with client_for(app, stranger_pem()) as stranger:
+            refused = confirm(stranger, pin_body(world, "adult-kyokai", value))
+        assert refused.status_code == 409
+        assert refused.json()["error"] == {
+            "code": "MOCK-E002",
+            "message": "nonce was issued to another facility",
+        }
+        mine = confirm(clinic, pin_body(world, "adult-kyokai", value))
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["MessageBody"]["QualificationValidity"] == "1"
+        again = confirm(clinic, pin_body(world, "adult-kyokai", value))  # single use still
+        assert again.status_code == 409 and again.json()["error"]["code"] == "MOCK-E002"
 
 
 @pytest.mark.parametrize("identifier", ["a\x1bb", "a\x00b", "\u202eabc", "a\x9bb", "\ufffe"])

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mock_oqs.app import ServiceSettings, create_app
+from mock_oqs.limits import ServiceLimits
 from mock_oqs.world import World
 from reader.jpki import JpkiClient
 from reader.pin import Pin
@@ -61,11 +62,36 @@ class _SyncOverAsync(httpx.Client):
         return asyncio.run(go())
 
 
+# A test about something else must not trip a clinic's limits (60 lookups a minute, 2,000
+# a day per facility: every in-process app and served world of the session shares one
+# facility and one state file); the limits' own tests make their apps with them.
+NO_LIMITS = ServiceLimits.unlimited()
+
+
 def make_client(world: World, *, cert: bool = True, today: dt.date = WORLD_TODAY) -> httpx.Client:
-    app = create_app(ServiceSettings(world=world.directory, today=today))
+    app = create_app(ServiceSettings(world=world.directory, today=today, limits=NO_LIMITS))
     pem = (world.terminal_cert).read_text() if cert else None
     transport = httpx.ASGITransport(app=with_client_cert(app, pem))
     return _SyncOverAsync(transport)
+
+
+def stranger_pem(institution_code: str = "1399999999") -> str:
+    """Another clinic's terminal certificate (its own facility CA: the in-process app reads
+    only the 医療機関コード, the TLS layer is not there to check the chain)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from mock_oqs.pki import FacilityCa
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    other = FacilityCa.generate(None, not_before=start).issue_terminal(
+        None, not_before=start, institution_code=institution_code
+    )
+    return other.certificate.public_bytes(Encoding.PEM).decode()
+
+
+def client_for(app: ASGIApp, pem: str | None) -> httpx.Client:
+    """A synchronous client of an in-process app, as the terminal of ``pem``."""
+    return _SyncOverAsync(httpx.ASGITransport(app=with_client_cert(app, pem)))
 
 
 def b64(data: bytes) -> str:
@@ -161,7 +187,7 @@ def world_settings(world: World, url: str | None = None) -> OqsSettings:
 
 
 def in_process(world: World) -> OqsClient:
-    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY))
+    app = create_app(ServiceSettings(world=world.directory, today=WORLD_TODAY, limits=NO_LIMITS))
     pem = (world.terminal_cert).read_text()
     transport = httpx.ASGITransport(app=with_client_cert(app, pem))
     return OqsClient(OqsSettings(), transport=transport)

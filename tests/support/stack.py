@@ -61,10 +61,15 @@ def mock_oqs_serving(
     world: World, workers: int = 1, options: tuple[str, ...] = ()
 ) -> Iterator[tuple[Path, str]]:
     """``mock-oqs serve`` on a free loopback port until the block ends; yields its log
-    file (the world's mock-oqs.log, appended to) and its URL."""
+    file (the world's mock-oqs.log, appended to) and its URL. Without the lookup limits
+    unless ``options`` set them (a later option wins): the session's tests share one
+    facility and state file, and a test about something else must not trip them."""
     from reception.sim.world import WorldFiles, served
 
-    with served(WorldFiles.open(world.directory), workers=workers, options=options) as url:
+    unlimited = ("--lookups-per-minute", "0", "--lookups-per-day", "0")
+    with served(
+        WorldFiles.open(world.directory), workers=workers, options=(*unlimited, *options)
+    ) as url:
         yield world.directory / "mock-oqs.log", url
 
 

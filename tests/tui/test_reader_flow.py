@@ -167,6 +167,72 @@ def test_registration_at_the_reader_then_the_check_in_goes_on(
     assert actions.count("registration") == 1
 
 
+def test_after_visual_at_the_reader_no_registration_is_asked(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """Issue 19 (design.md §6.9): staff's 目視 alone never leads to 保険証利用登録 — the
+    patient is not asked, the reception goes to the ladder as 未登録, the card stays
+    未登録; nor is the 受給者証 by card asked in a pilot area."""
+    svc = services(tui_world, tmp_path, reader=ReaderSettings(public_expense_pilot=True))
+    views: list[str] = []
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("not-registered")
+        await at_view(pilot, app, "method")
+        await pilot.press("3")  # 目視確認
+        await until(pilot, lambda: app.screen.__class__.__name__ == "VisualCheckScreen")
+        await pilot.click("#visual-ok")
+        await at_view(pilot, app, "consents")
+        await pilot.press("y")  # まとめて同意: 目視 opens the records consents
+        for _ in range(200):
+            views.append(app.panel.view)
+            if app.panel.view == "done":
+                break
+            await pilot.pause(0.02)
+        await at_view(pilot, app, "done")
+        assert "目視確認では登録できません" in text(app, "#detail")
+
+    asyncio.run(drive(svc, scenario))
+    assert "register" not in views and "subsidy" not in views
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert reception.status == "fallback" and reception.fallback_reason == "not-registered"
+    assert "registration" not in [row["action"] for row in svc.store.audit_trail()]
+
+
+def test_the_counter_route_asks_what_it_offers(tui_world: World, tmp_path: Path) -> None:
+    """The 居宅同意取得型 route (design.md §6.9): まとめて同意 is 診療・薬剤 and 特定健診 —
+    no 手術情報, no 受給者証 by card even in a pilot area."""
+    svc = services(tui_world, tmp_path, reader=ReaderSettings(public_expense_pilot=True))
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        app.query_one(DemoPanel).toggle_reader()  # the face-recognition reader fails
+        app.query_one(DemoPanel).query_one("#persona", Select).value = "family"
+        app.place_card("family")
+        await until(pilot, lambda: "保留" in text(app, "#detail"))
+        app.query_one("#ladder-counter", Button).press()
+        await until(pilot, lambda: isinstance(app.screen, CounterScreen))
+        screen = app.screen
+        screen.query_one("#counter-place", Button).press()
+        await until(pilot, lambda: shown(screen, "#counter-bundle"))
+        assert "手術" not in text(screen, "#counter-status")
+        screen.query_one("#counter-bundle", Button).press()
+        await until(pilot, lambda: shown(screen, "#counter-method-visual"))
+        screen.query_one("#counter-method-visual", Button).press()
+        await until(pilot, lambda: shown(screen, "#counter-visual-ok"))
+        screen.query_one("#counter-visual-ok", Button).press()
+        await until(pilot, lambda: "資格確認できました" in text(screen, "#counter-status"))
+        assert not screen.query("#counter-subsidy")
+        screen.query_one("#counter-close", Button).press()
+
+    asyncio.run(drive(svc, scenario))
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert reception.status == "confirmed" and reception.route == "counter"
+    entry = svc.store.results_of(reception.reception_id)[-1].entries[0]
+    assert entry.pharmacists_info_cons_flg == entry.specific_health_checkups_info_cons_flg
+    assert entry.pharmacists_info_cons_flg == "1" and entry.operation_info_cons_flg == "0"
+
+
 def test_medical_aid_shows_the_ticket_and_sends_staff_to_the_welfare_office(
     tui_world: World, tmp_path: Path
 ) -> None:

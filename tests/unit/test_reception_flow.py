@@ -25,8 +25,10 @@ from reception.flow import (
     PinRejected,
     PinTriesRead,
     ReaderLost,
+    RegistrationAnswered,
     Reset,
     ResultReceived,
+    Route,
     State,
     Variant,
     VisualConfirmed,
@@ -211,3 +213,59 @@ def test_camera_scenarios_separate_at_the_threshold() -> None:
     assert not matcher.compare([1.0, 0.0], [1.0]).matched  # garbage never matches
     with pytest.raises(ValueError):
         FaceMatcher(1.5)
+
+
+def unregistered_with_offer() -> QualificationResult:
+    message = result(status="2", code="MOCK-R003").model_dump(by_alias=True)
+    message["RegistrationOffer"] = {"token": "ab" * 16, "expires_at": "2026-11-24T09:05:00"}
+    return QualificationResult.parse(message)
+
+
+def proven_by(method: Method, route: Route = Route.READER) -> CheckinFlow:
+    flow = CheckinFlow(route=route)
+    flow.apply(CardPlaced(Variant.PHYSICAL))
+    flow.pin_tries_left = 3
+    flow.apply(MethodChosen(method))
+    if method is Method.PIN:
+        flow.apply(PinAccepted())
+    elif method is Method.FACE:
+        flow.apply(FaceCompared(matched=True, score=0.9))
+    else:
+        flow.apply(VisualConfirmed("staff"))
+    flow.apply(ConsentsGiven(medication=True, checkup=True, operation=True, subsidies=True))
+    return flow
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "offered"),
+    [
+        (Method.PIN, Route.READER, True),
+        (Method.FACE, Route.READER, True),
+        (Method.VISUAL, Route.READER, False),
+        (Method.PIN, Route.COUNTER, False),
+        (Method.VISUAL, Route.COUNTER, False),
+    ],
+)
+def test_registration_is_offered_only_to_a_holder_proven_by_pin_or_face_at_the_reader(
+    method: Method, route: Route, offered: bool
+) -> None:
+    """Issue 19, design.md §6.9: whatever the service answered, the flow never asks a
+    patient proven by 目視 alone (or on the 居宅同意取得型 route) to register the card."""
+    flow = proven_by(method, route)
+    state = flow.apply(ResultReceived(unregistered_with_offer()))
+    if offered:
+        assert state is State.REGISTRATION_OFFERED and flow.options() == ["register", "decline"]
+        return
+    assert state is State.FALLBACK and flow.fallback_reason is FallbackReason.NOT_REGISTERED
+    assert "登録できません" in (flow.message or "")
+    with pytest.raises(InvalidTransition):
+        flow.apply(RegistrationAnswered(agreed=True))
+
+
+def test_consents_are_what_the_route_and_method_open() -> None:
+    visual = proven_by(Method.VISUAL)
+    assert visual.consents == ConsentsGiven(medication=True, checkup=True, operation=True)
+    counter = proven_by(Method.PIN, Route.COUNTER)
+    assert counter.consents == ConsentsGiven(medication=True, checkup=True)
+    face = proven_by(Method.FACE)
+    assert face.consents is not None and face.consents.operation and face.consents.subsidies

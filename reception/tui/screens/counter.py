@@ -2,7 +2,11 @@
 reader is out of order or the patient cannot operate it, staff read the card on their own
 reader — the consent question first, then the PIN (typed by the patient, masked) or
 staff's 目視. The check-in is the core's, with this screen as its interaction; it settles
-the pending reception as a normal card confirmation recorded as that route."""
+the pending reception as a normal card confirmation recorded as that route.
+
+The route asks what it offers (design.md §6.9, reception/flow.py OPEN_ITEMS): 診療情報・
+薬剤情報 and 特定健診情報 — no 手術情報, no 受給者証 by card, no 保険証利用登録 (the route
+needs a card registered beforehand)."""
 
 from __future__ import annotations
 
@@ -33,7 +37,6 @@ SECTIONS = (
     "counter-pin",
     "counter-visual",
     "counter-rx",
-    "counter-subsidy",
 )
 CARD_WAIT_SECONDS = 120.0
 
@@ -72,9 +75,6 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
             with Horizontal(id="counter-rx"):
                 yield Button("電子処方箋", id="counter-rx-1")
                 yield Button("紙の処方箋", id="counter-rx-2")
-            with Horizontal(id="counter-subsidy"):
-                yield Button("受給者証を使う", id="counter-subsidy-yes")
-                yield Button("使わない", id="counter-subsidy-no")
             with Horizontal():
                 yield Button("（デモ）カードを置く", id="counter-place")
                 yield Button("やめる", id="counter-close")
@@ -142,7 +142,7 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
 
     async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None:
         answer: ConsentsGiven | None = await self._ask(
-            "counter-consents", "診療情報・薬剤情報／特定健診情報／手術情報の提供に同意しますか"
+            "counter-consents", "診療情報・薬剤情報／特定健診情報の提供に同意しますか"
         )
         return answer
 
@@ -175,14 +175,11 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         return answer
 
     async def use_subsidies(self, flow: CheckinFlow) -> bool | None:
-        answer: bool | None = await self._ask(
-            "counter-subsidy", "医療費助成の受給者証をカードで使うか確認してください"
-        )
-        return answer
+        return None  # never asked on this route (the paper 受給者証 stays the rule)
 
     async def offer_registration(self, flow: CheckinFlow) -> bool | None:
-        # the simulator offers 保険証利用登録 at the patient's reader only: at the counter
-        # the reception goes to the ladder as 未登録 (the patient can register at a reader)
+        # never asked on this route: the reception goes to the ladder as 未登録 (the
+        # patient registers at a face-recognition reader or on マイナポータル)
         return None
 
     def progress(self, flow: CheckinFlow, doing: str) -> None:
@@ -193,8 +190,8 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         button = event.button.id or ""
-        if button == "counter-bundle":
-            self._answer(ConsentsGiven(medication=True, checkup=True, operation=True))
+        if button == "counter-bundle":  # まとめて同意: what this route offers
+            self._answer(ConsentsGiven(medication=True, checkup=True))
         elif button == "counter-none":
             self._answer(ConsentsGiven())
         elif button.startswith("counter-method-"):
@@ -205,8 +202,6 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
             self._answer("受付（居宅同意取得型）")
         elif button.startswith("counter-rx-"):
             self._answer(Prescription(button.removeprefix("counter-rx-")))
-        elif button.startswith("counter-subsidy-"):
-            self._answer(button == "counter-subsidy-yes")
         elif button == "counter-place" and self.demo_persona and self.services.demo:
             self.services.demo.place_on_counter(self.demo_persona)
         elif button == "counter-close":
