@@ -434,7 +434,9 @@ def cmd_link(args: argparse.Namespace, settings: ReceptionSettings) -> int:
                 client,
                 institution_code=terminal.institution_code,
                 keep_done=not (args.remove_done or settings.link.remove_done),
+                # name and detail come safe to show: a newline in a file name forges no line
                 on_event=lambda e: _err(f"{e.at} {e.kind} {e.name} {e.detail}".rstrip()),
+                privacy=settings.link.privacy,
             )
             link.prepare()
             _err(f"reception link: watching {link.req} (answers in {link.res}); Ctrl+C stops")
