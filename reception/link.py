@@ -121,6 +121,7 @@ BULK_MAX = 10_000
 STILL_WRITING_SECONDS = 2.0
 RETRY_SECONDS = 0.25
 SWEEP_SECONDS = 1
+BUSY_SWEEP_SECONDS = 10  # a folder never quiet for a second is swept this often all the same
 STALE_FACE_TEMP_SECONDS = 600  # face/ is written by check-ins of other processes too
 LOCK_NAME = ".reception-link.lock"
 JOURNAL_NAME = ".reception-link.journal"
@@ -278,11 +279,11 @@ class _Journal:
         if self.entries:
             lines = "".join(f"A {key} {temp}\n" for key, temp in self.entries.items())
             os.write(self.fd, lines.encode("ascii"))
-            os.fsync(self.fd)
 
     def answering(self, key: str, temp: str) -> None:
+        # written before the answer appears, so that a link killed after it finds it; not
+        # synced: what it covers is the process dying (kill -9), not a power cut
         os.write(self.fd, f"A {key} {temp}\n".encode("ascii"))
-        os.fsync(self.fd)  # before the answer appears: a crash after it must find this
         self.entries[key] = temp
 
     def done(self, key: str) -> None:
@@ -423,12 +424,17 @@ class Link:
             return self._dirs["done"].checked(self._fd("req"))
         return self._dirs[name].checked(self._root_fd)
 
-    def _req_unchanged(self) -> bool:
-        try:
-            status = os.stat("req", dir_fd=self._root_fd, follow_symlinks=False)
-        except OSError:
-            return False
-        return (status.st_dev, status.st_ino) == self._dirs["req"].identity
+    def _listing(self, unless_replaced: bool) -> list[str] | None:
+        """The names in req/ (on the file thread); None when ``unless_replaced`` and req/
+        is not the directory held open any more."""
+        if unless_replaced:
+            try:
+                status = os.stat("req", dir_fd=self._root_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return None
+            if (status.st_dev, status.st_ino) != self._dirs["req"].identity:
+                return None
+        return os.listdir(self._fd("req"))
 
     def close(self, *, wait: bool = False) -> None:
         """Release the folder once the file operations queued before are done (``wait``:
@@ -490,12 +496,14 @@ class Link:
             self.close()
 
     async def _watch(self, stop: asyncio.Event) -> None:
-        """Sweep whenever req/ changes, and every second it does not (an event lost, a
-        network share that reports nothing); return when req/ must be watched anew."""
-        from watchfiles import awatch  # only the link needs the watcher
+        """Answer what changes in req/ as it changes, and sweep it whenever it has been
+        quiet for a second (an event lost, a network share that reports nothing) or
+        busy for long; return when req/ must be watched anew (deleted, replaced)."""
+        from watchfiles import Change, awatch  # only the link needs the watcher
 
+        swept = time.monotonic()
         try:
-            async for _changes in awatch(
+            async for changes in awatch(
                 self.req,
                 stop_event=stop,
                 step=1,
@@ -504,9 +512,16 @@ class Link:
                 yield_on_timeout=True,
                 rust_timeout=SWEEP_SECONDS * 1000,
             ):
-                if not await self._on_io(self._req_unchanged):
-                    return  # deleted (made again by the sweep) or replaced
-                await self.sweep()
+                held = self._dirs["req"].identity
+                for change, path in sorted(changes, key=lambda c: c[1]):
+                    if change is not Change.deleted:
+                        await self.handle(os.path.basename(path))
+                if self._dirs["req"].identity != held:
+                    return  # found replaced while reading (and taken): watched anew
+                if not changes or time.monotonic() - swept > BUSY_SWEEP_SECONDS:
+                    swept = time.monotonic()
+                    if not await self.sweep(unless_replaced=True):
+                        return  # deleted (made again by the next sweep) or replaced
         except Exception as exc:  # e.g. a name that is not UTF-8: the watcher cannot say it
             cause: BaseException = exc
             while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
@@ -517,13 +532,16 @@ class Link:
             )
             await _wait(stop, RETRY_SECONDS)
 
-    async def sweep(self) -> bool:
+    async def sweep(self, *, unless_replaced: bool = False) -> bool:
         """Every request waiting in req/ (at start, on every change, when quiet); False
-        when req/ cannot be read now (said once)."""
+        when req/ cannot be read now (said once) — or, ``unless_replaced``, when it is not
+        the directory being watched any more (deleted or replaced)."""
         try:
-            names = await self._on_io(lambda: os.listdir(self._fd("req")))
+            names = await self._on_io(self._listing, unless_replaced)
         except OSError as exc:  # UnsafeFolder: req/ is a symlink now
             self._report_once("req/", f"LINK-E007 {exc.strerror or exc}")
+            return False
+        if names is None:
             return False
         self._reported.pop("req/", None)
         for name in sorted(names):
