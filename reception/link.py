@@ -33,8 +33,9 @@ LINK-E004  the file is larger than 4 MiB
 LINK-E005  the service could not answer (unreachable, or it refused the request)
 LINK-E006  no consent for these records at this clinic (24 h after the card confirmation)
 LINK-E007  (log and staff console only, once) the request could not be read or its answer
-           could not be written — e.g. a full disk; the request stays in req/ and is tried
-           again when the folder is next swept
+           could not be written — e.g. a full disk; the request stays in req/ and the
+           answer (kept, the service is not asked again) is written when the folder is
+           next swept
 LINK-E008  not a regular file: a symlink (never followed), a FIFO, a directory or a device
            named like a request; the entry itself is moved to req/done/ (a symlink or FIFO
            is removed when answered requests are)
@@ -325,6 +326,7 @@ class Link:
         self.privacy = privacy or FilePrivacy()
         self._busy: set[str] = set()
         self._reported: dict[str, set[str]] = {}
+        self._undelivered: dict[str, tuple[str, bytes]] = {}  # name → (request key, answer)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="link-io")
         self._closed = False
@@ -416,7 +418,7 @@ class Link:
                     status = os.stat(entry, dir_fd=fd, follow_symlinks=False)
                     if stat.S_ISREG(status.st_mode) and now - status.st_mtime >= age:
                         os.unlink(entry, dir_fd=fd)
-                        log.info("link: removed the stale temp file %s/%s", name, entry)
+                        log.info("link: removed the stale temp file %s/%s", name, shown_name(entry))
 
     def _fd(self, name: str) -> int:
         """A subfolder's descriptor, checked (see :meth:`_Directory.checked`)."""
@@ -562,7 +564,10 @@ class Link:
             return None
         except Exception as exc:  # the watcher never dies of one request (a full disk …)
             log.warning("link: %s could not be answered", shown_name(name), exc_info=True)
-            self._report_once(name, f"LINK-E007 {type(exc).__name__}: {exc}")
+            # an OSError's text names the file (a temp file's random name): said once
+            # means once per kind of trouble, so without it
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self._report_once(name, f"LINK-E007 {type(exc).__name__}: {reason}")
             return None
         finally:
             self._busy.discard(name)
@@ -573,8 +578,32 @@ class Link:
             return None  # moved or removed meanwhile
         assert self._journal is not None
         if request.key in self._journal.entries:
+            self._undelivered.pop(name, None)
             await self._on_io(self._retire_answered, request)  # answered before a restart
             return None
+        kept = self._undelivered.get(name)
+        if kept is not None and kept[0] == request.key:
+            document = kept[1]  # answered before, not written (a full disk): not asked again
+        else:
+            answered = await self._compose(request)
+            if answered is None:
+                return None
+            document = answered
+        try:
+            answer, retired = await self._on_io(self._deliver, request, document)
+        except BaseException:
+            self._undelivered[name] = (request.key, document)
+            raise
+        self._undelivered.pop(name, None)
+        self._reported.pop(name, None)
+        self._reported.pop("folder", None)
+        if not retired:  # rewritten while it was answered: the new content is answered too
+            self._retry_later(name)
+        return self.res / answer
+
+    async def _compose(self, request: _Request) -> bytes | None:
+        """The answer's document; None for a file that is still being written."""
+        name = request.name
         message: dict[str, Any] | None = None
         error: LinkError | None = None
         if request.kind != "file":
@@ -593,13 +622,7 @@ class Link:
         else:
             message = request.message
         self._event("request", name)
-        document = await self._answer(name, message, error)
-        answer, retired = await self._on_io(self._deliver, request, document)
-        self._reported.pop(name, None)
-        self._reported.pop("folder", None)
-        if not retired:  # rewritten while it was answered: the new content is answered too
-            self._retry_later(name)
-        return self.res / answer
+        return await self._answer(name, message, error)
 
     def _read(self, name: str) -> _Request | None:
         """The request as it is now (on the file thread): read and parsed if it is a

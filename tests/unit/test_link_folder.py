@@ -347,3 +347,35 @@ def test_the_link_group_is_a_group_this_user_can_give(
     assert load_settings().link.privacy == FilePrivacy(os.getegid())
     monkeypatch.delenv("RECEPTION_LINK__GROUP")
     assert load_settings().link.privacy == FilePrivacy(None)
+
+
+def test_a_full_disk_is_said_once_and_the_request_kept(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LINK-E007: the answer cannot be written. The request stays, its answer is written
+    at a later sweep without asking the service again; staff read it once (its text named
+    a random temp file: it was said every second)."""
+    import reception.link as module
+
+    service = Service()
+    full = iter(range(3))
+
+    def no_space(dir_fd: int, data: bytes, privacy: FilePrivacy) -> str:
+        raise OSError(28, "No space left on device", f".reception-{next(full)}.tmp")
+
+    async def scenario() -> list[LinkEvent]:
+        link, events = make_link(folder, service)
+        put(folder, "OQSsiquc01req_full_0001.xml", request("full"))
+        with monkeypatch.context() as patched:
+            patched.setattr(module, "stage", no_space)
+            for _ in range(3):
+                await link.sweep()
+        await link.sweep()  # space again
+        done_with(link)
+        return events
+
+    events = asyncio.run(scenario())
+    errors = [e.detail for e in events if e.kind == "error"]
+    assert errors == ["LINK-E007 OSError: No space left on device"]
+    assert service.asked == ["full"]
+    assert identifier(folder / "res" / "OQSsiquc01res_full_0001.xml") == "full"
