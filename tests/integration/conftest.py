@@ -24,6 +24,9 @@ def link_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> World:
 def link(link_world: World, tmp_path: Path) -> Iterator[Running]:
     running = Running(link_world, tmp_path / "clinic", tmp_path)
     running.start()
-    yield running
-    if running.proc is not None:
-        assert running.stop() == 0  # SIGTERM: a clean stop
+    try:
+        yield running
+        if running.proc is not None:
+            assert running.stop() == 0  # SIGTERM: a clean stop
+    finally:
+        running.reap()

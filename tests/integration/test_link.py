@@ -137,7 +137,10 @@ def test_files_waiting_at_start_are_answered(link_world: World, tmp_path: Path) 
             == "1"
         )
     finally:
-        assert running.stop(signal.SIGINT) == 0  # Ctrl+C: a clean stop too
+        try:
+            assert running.stop(signal.SIGINT) == 0  # Ctrl+C: a clean stop too
+        finally:
+            running.reap()
 
 
 def with_body(request: bytes, extra: str) -> bytes:

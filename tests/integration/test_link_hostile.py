@@ -36,6 +36,8 @@ def refused_at_start(running: Running) -> tuple[int, str]:
         proc.kill()
         proc.communicate()
         raise AssertionError("the link started") from None
+    finally:
+        running.reap()
     return proc.returncode, err.decode()
 
 
@@ -263,7 +265,10 @@ def test_answers_are_private_under_umask_022(link_world: World, tmp_path: Path) 
             assert stat.S_IMODE(status.st_mode) == mode
             assert gid is None or status.st_gid == gid
         finally:
-            assert running.stop() == 0
+            try:
+                assert running.stop() == 0
+            finally:
+                running.reap()
 
 
 # -- 5. names in the log --------------------------------------------------------------------

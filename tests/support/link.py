@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -92,6 +93,7 @@ class Running:
         self.proc: subprocess.Popen[bytes] | None = None
         self.lines: list[str] = []
         self._reader: threading.Thread | None = None
+        self._groups: list[int] = []
 
     def launch(self) -> subprocess.Popen[bytes]:
         env = os.environ | {
@@ -100,12 +102,15 @@ class Running:
             **self.env,
         }
         command = [RECEPTION, "link", "--folder", str(self.folder)]
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [*command, "--world", str(self.world.directory)],
             env=env,
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: see reap()
         )
+        self._groups.append(proc.pid)
+        return proc
 
     def start(self) -> None:
         self.proc = self.launch()
@@ -142,3 +147,12 @@ class Running:
             self._reader.join(timeout=5)
         self.proc = None
         return code
+
+    def reap(self) -> None:
+        """End what the links started and left behind: a link killed with SIGKILL cannot
+        stop the `mock-oqs serve` it started for --world, which would outlive the test
+        suite. Each link led a process group of its own; what is left of it is ended."""
+        for group in self._groups:
+            with contextlib.suppress(ProcessLookupError):  # nothing left
+                os.killpg(group, signal.SIGTERM)
+        self._groups.clear()
