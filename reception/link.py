@@ -85,6 +85,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 import socket
 import stat
 import time
@@ -189,6 +190,8 @@ def shown_name(name: str) -> str:
 
 
 Identity = tuple[int, int, int, int]
+_JOURNAL_KEY = re.compile(r"[0-9a-f]{40}")
+_OUR_TEMP = re.compile(re.escape(TEMP_PREFIX) + r"[0-9a-f]{16}" + re.escape(TEMP_SUFFIX))
 
 
 def _identity(status: os.stat_result) -> Identity:
@@ -267,7 +270,7 @@ class _Journal:
         entries: dict[str, str] = {}
         for line in text.splitlines():
             match line.split(" "):
-                case ["A", key, temp] if temp.startswith(TEMP_PREFIX):
+                case ["A", key, temp] if _JOURNAL_KEY.fullmatch(key) and _OUR_TEMP.fullmatch(temp):
                     entries[key] = temp
                 case ["R", key]:
                     entries.pop(key, None)
