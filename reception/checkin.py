@@ -85,6 +85,7 @@ from reception.flow import (
 from reception.oqs_client import CardConfirmation, OqsClient, OqsError
 from reception.results import QualificationResult
 from reception.settings import FaceSettings
+from reception.shared_folder import FilePrivacy
 from reception.store import ReceptionStatus, Store
 
 log = logging.getLogger(__name__)
@@ -320,6 +321,7 @@ async def check_in(
     interaction: Interaction | None = None,
     rules: CounterRules | None = None,
     face_folder: Path | None = None,
+    face_privacy: FilePrivacy | None = None,
 ) -> CheckinOutcome:
     """Run one check-in and record it; never raises for card, reader or service trouble.
 
@@ -372,18 +374,27 @@ async def check_in(
         raise
     outcome = visit.finish()
     if face_folder is not None and outcome.result is not None:
-        outcome.face_file = write_face_result(face_folder, outcome.reception_id, outcome.result)
+        outcome.face_file = write_face_result(
+            face_folder, outcome.reception_id, outcome.result, face_privacy
+        )
     return outcome
 
 
-def write_face_result(folder: Path, reception_id: str, result: QualificationResult) -> Path | None:
-    """A card confirmation into the link's face/ folder, whole (oqs.md §2, §7). A folder
-    that cannot be written loses the file, never the check-in (it is in the store)."""
+def write_face_result(
+    folder: Path,
+    reception_id: str,
+    result: QualificationResult,
+    privacy: FilePrivacy | None = None,
+) -> Path | None:
+    """A card confirmation into the link's face/ folder, whole, private (0600, or 0640
+    with the link's group) and never through a symlink planted there (oqs.md §2, §7;
+    design.md §6.8). A folder that cannot be written loses the file, never the check-in
+    (it is in the store)."""
     from reception.export import result_file_name, write_atomically, xml_message
 
     path = folder / Path(result_file_name(result, reception_id)).name
     try:
-        write_atomically(path, xml_message(result))
+        write_atomically(path, xml_message(result), privacy)
     except OSError:
         log.exception("the face/ result of %s could not be written", reception_id)
         return None

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import sys
 import time
@@ -310,6 +309,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
                     request,
                     face=settings.face,
                     face_folder=settings.link.face_folder,
+                    face_privacy=settings.link.privacy,
                     read_mode=read_mode,
                     rules=settings.reader.counter_rules(),
                 )
@@ -475,7 +475,9 @@ def cmd_link(args: argparse.Namespace, settings: ReceptionSettings) -> int:
                 client,
                 institution_code=terminal.institution_code,
                 keep_done=not (args.remove_done or settings.link.remove_done),
+                # name and detail come safe to show: a newline in a file name forges no line
                 on_event=lambda e: _err(f"{e.at} {e.kind} {e.name} {e.detail}".rstrip()),
+                privacy=settings.link.privacy,
             )
             link.prepare()
             _err(f"reception link: watching {link.req} (answers in {link.res}); Ctrl+C stops")
@@ -488,24 +490,31 @@ def cmd_link(args: argparse.Namespace, settings: ReceptionSettings) -> int:
 
 def _send(folder: Path, request: Path, timeout: float) -> int:
     """Drop ``request`` into req/ whole (hidden name, then renamed) and print its answer."""
-    from reception.link import answer_name
+    from reception.export import write_atomically
+    from reception.link import MAX_REQUEST_BYTES, answer_name
+    from reception.shared_folder import read_file
 
     try:
         data = request.read_bytes()
     except OSError as exc:
         raise UsageError(f"{request}: {exc}") from None
-    (folder / "req").mkdir(parents=True, exist_ok=True)
-    hidden = folder / "req" / f".{request.name}.tmp"
-    hidden.write_bytes(data)
-    os.replace(hidden, folder / "req" / request.name)
+    write_atomically(folder / "req" / request.name, data)  # exclusive temp, then renamed
     answer = folder / "res" / answer_name(request.name)
     deadline = time.monotonic() + timeout
-    while not answer.exists():
+    while True:
+        try:
+            found = read_file(answer, MAX_REQUEST_BYTES)  # never through a symlink
+            break
+        except FileNotFoundError:
+            pass
         if time.monotonic() > deadline:
             _err(f"reception link: no answer in {timeout:g} s ({answer}); is the link running?")
             return EXIT_ERROR
         time.sleep(0.01)
-    sys.stdout.buffer.write(answer.read_bytes())
+    if found is None:
+        _err(f"reception link: {answer} is larger than 4 MiB")
+        return EXIT_ERROR
+    sys.stdout.buffer.write(found)
     return 0
 
 
@@ -633,10 +642,11 @@ def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     from reception.store import Store
 
     store = Store(args.store or settings.store_path)
+    privacy = settings.link.privacy  # the clinic software's group, if it has one
     if args.format == "csv":
-        _print(str(export_csv(store, args.date, args.out)))
+        _print(str(export_csv(store, args.date, args.out, privacy)))
         return 0
-    written = export_xml(store, args.date, args.out)
+    written = export_xml(store, args.date, args.out, privacy)
     for path in written:
         _print(str(path))
     if not written:

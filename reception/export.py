@@ -6,7 +6,9 @@ XML: one file per result, laid out like the terminal's result folders (oqs.md §
 watchers of clinic software match), queries by number in ``res/`` as
 ``OQSsiquc01res_<reception id>_<ProcessExecutionTime>.xml``; UTF-8, the documented
 elements of oqs.md §2 only, in the format's order (the simulator's notices stay out).
-Every file appears whole: written under a hidden name, then renamed.
+Every file appears whole: written under a hidden name created exclusively, then renamed
+(never through a symlink, :mod:`reception.shared_folder`), and private: 0600, or 0640
+with the group of ``link.group``.
 CSV: ``receptions-YYYY-MM-DD.csv`` (UTF-8 with BOM, for spreadsheet programs).
 """
 
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
+import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 from reader.safe_text import printable
 from reception.results import QualificationResult
+from reception.shared_folder import FilePrivacy, write_file
 from reception.store import Store
 
 CSV_COLUMNS = [
@@ -100,32 +103,27 @@ def result_file_name(result: QualificationResult, reception_id: str) -> str:
     return f"face/OQSsiquc01res_face_{reception_id}_{header.process_execution_time}.xml"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """The file appears whole or not at all: a watcher never sees it half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def write_atomically(path: Path, data: bytes, privacy: FilePrivacy | None = None) -> None:
+    """The file appears whole or not at all (a watcher never sees it half-written),
+    private, and never through a symlink planted in its folder."""
+    write_file(path, data, privacy)
 
 
-def export_xml(store: Store, day: dt.date, out: Path) -> list[Path]:
+def export_xml(
+    store: Store, day: dt.date, out: Path, privacy: FilePrivacy | None = None
+) -> list[Path]:
     written = []
     for reception in store.receptions_on(day):
         for result in store.results_of(reception.reception_id):
             path = out / result_file_name(result, reception.reception_id)
-            write_atomically(path, xml_message(result))
+            write_atomically(path, xml_message(result), privacy)
             written.append(path)
     return written
 
 
-def export_csv(store: Store, day: dt.date, out: Path) -> Path:
+def export_csv(store: Store, day: dt.date, out: Path, privacy: FilePrivacy | None = None) -> Path:
     path = out / f"receptions-{day.isoformat()}.csv"
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+    with io.StringIO(newline="") as fh:
         writer = csv.DictWriter(fh, CSV_COLUMNS)
         writer.writeheader()
         for r in store.receptions_on(day):
@@ -153,5 +151,6 @@ def export_csv(store: Store, day: dt.date, out: Path) -> Path:
                 "total_ms": r.timings.get("total", ""),
             }
             writer.writerow({key: printable(str(value)) for key, value in row.items()})
-    os.replace(tmp, path)
+        text = fh.getvalue()
+    write_atomically(path, text.encode("utf-8-sig"), privacy)
     return path

@@ -4,8 +4,7 @@
 the same name, ``req`` replaced by ``res``; ``DIR/face``: every card confirmation at the
 reader, as it completes. Every answer is written under a hidden name and renamed, so a
 watcher on ``res/`` never reads half a file. A request answered is moved to
-``req/done/`` (or removed): a restart does not answer it again — and a request whose
-answer is already there (the terminal died between the two steps) is only moved.
+``req/done/`` (or removed): a restart does not answer it again.
 
 Requests (the element names of oqs.md §7):
 
@@ -26,37 +25,95 @@ A request that cannot be answered gets an answer all the same, ``SegmentOfResult
 a mock error code (there is no public list of the real ones; oqs.md §3):
 
 =========  ==============================================================================
-LINK-E001  not a well-formed XML document, or not in the encoding it declares
+LINK-E001  not a well-formed XML document, not in the encoding it declares, or nested
+           deeper than 64 elements
 LINK-E002  the file name's prefix is not a request this terminal answers
 LINK-E003  a required element is missing or malformed (the message names it)
 LINK-E004  the file is larger than 4 MiB
 LINK-E005  the service could not answer (unreachable, or it refused the request)
 LINK-E006  no consent for these records at this clinic (24 h after the card confirmation)
-LINK-E007  (log and staff console only) the answer could not be written — e.g. a full disk;
-           the request stays in req/ and is tried again when the folder is next swept
+LINK-E007  (log and staff console only, once) the request could not be read or its answer
+           could not be written — e.g. a full disk; the request stays in req/ and the
+           answer (kept, the service is not asked again) is written when the folder is
+           next swept
+LINK-E008  not a regular file: a symlink (never followed), a FIFO, a directory or a device
+           named like a request; the entry itself is moved to req/done/ (a symlink or FIFO
+           is removed when answered requests are)
 =========  ==============================================================================
 
 A file that is not yet well-formed XML and was written in the last two seconds is taken
 for one still being written (a writer that has not finished): it is tried again once it
 has not changed for a moment, and only then answered as broken.
+
+**The folder is hostile** (design.md §6.8): other machines and programs write it. The
+link opens ``DIR`` and then ``req/``, ``res/``, ``face/`` and ``req/done/`` once, each
+``O_DIRECTORY | O_NOFOLLOW``, and works relative to those descriptors (``dir_fd=``);
+before each use it checks that the name still leads to the directory it holds — a
+directory deleted is made again (the link keeps watching), one replaced by another real
+directory is taken, one replaced by a symlink is refused (logged once; at start the link
+does not start). Between that check and the use a swap cannot redirect anything: the
+descriptor still names the directory that was checked. Requests are read only when they
+are regular files, opened ``O_NOFOLLOW | O_NONBLOCK``; answers are written through an
+exclusive temp file (:mod:`reception.shared_folder`), 0600 (0640 with ``link.group``).
+Any file name is answered: names that are not UTF-8 (a Shift_JIS name from a Windows
+client) keep their bytes, and an answer name longer than a file name may be (255 bytes)
+is shortened by :func:`reception.shared_folder.fit_name` (its start, ``~``, 8 hex digits
+of its SHA-256, ``.xml``). Names are shown and logged with controls made visible.
+
+**Once and only once.** One link per folder: it holds ``flock`` on
+``DIR/.reception-link.lock`` (which says who holds it); a second link refuses to start
+and names the holder. Before an answer is renamed into place, the request it answers —
+name, size, modification time and SHA-256 of its content — is recorded in
+``DIR/.reception-link.journal`` with the name of the answer's temp file; the record is
+dropped once the request is moved out of req/. A link that finds a request in that record
+after a restart (``kill -9`` between the two steps) only moves it, unless the temp file
+is still there (then the answer never appeared, and it is answered). Nothing is decided
+from modification times, which copied files, reused sequence numbers and 2-second
+FAT/SMB clocks make unreliable: a request whose name was answered before is answered
+again. A request rewritten while it was being answered is not moved away: the new
+content is answered too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
+import errno
+import fcntl
+import hashlib
 import logging
 import os
+import re
+import socket
+import stat
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from reception.export import write_atomically, xml_document, xml_message
+from reader.safe_text import printable
+from reception.errors import InputError
+from reception.export import xml_document, xml_message
 from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRateLimited, OqsRefused
 from reception.results import QualificationResult, xml_to_message
+from reception.shared_folder import (
+    KIND_LABELS,
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
+    FilePrivacy,
+    NotRegular,
+    UnsafeFolder,
+    fit_name,
+    open_directory,
+    publish,
+    read_file,
+    read_regular,
+    stage,
+)
 from reception.store import now_jst
 
 log = logging.getLogger(__name__)
@@ -66,6 +123,14 @@ BULK_MAX = 10_000
 STILL_WRITING_SECONDS = 2.0
 RETRY_SECONDS = 0.25
 SWEEP_SECONDS = 1
+BUSY_SWEEP_SECONDS = 10  # a folder never quiet for a second is swept this often all the same
+STALE_FACE_TEMP_SECONDS = 600  # face/ is written by check-ins of other processes too
+LOCK_NAME = ".reception-link.lock"
+JOURNAL_NAME = ".reception-link.journal"
+MAX_JOURNAL_BYTES = 1 << 20
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,28 +150,164 @@ class LinkError(Exception):
         self.message = message
 
 
+class LinkFolderError(InputError):
+    """The folder cannot be used: a subfolder is a symlink, or another link holds it."""
+
+    title = "連携フォルダを使えません"
+
+
 @dataclass(frozen=True)
 class LinkEvent:
-    """One thing the link did, for the staff console and the log."""
+    """One thing the link did, for the staff console and the log. ``name`` and ``detail``
+    are safe to show (controls made visible); ``file`` is the file's real name."""
 
     at: str
     kind: str  # request | answer | error | face
     name: str
     detail: str = ""
+    file: str | None = None
 
 
 def answer_name(request: str) -> str:
-    """``OQSsiquc01req_0001.xml`` → ``OQSsiquc01res_0001.xml`` (oqs.md §7)."""
-    return request.replace("req", "res", 1) if "req" in request else f"res_{request}"
+    """``OQSsiquc01req_0001.xml`` → ``OQSsiquc01res_0001.xml`` (oqs.md §7); shortened
+    when it would be longer than a file name may be (:func:`fit_name`)."""
+    return fit_name(request.replace("req", "res", 1) if "req" in request else f"res_{request}")
 
 
-def is_request_file(path: Path) -> bool:
-    """A visible ``.xml`` file: hidden and temporary names are how writers write whole."""
-    return path.suffix.lower() == ".xml" and not path.name.startswith((".", "~"))
+def is_request_name(name: str) -> bool:
+    """A visible ``.xml`` name: hidden and temporary names are how writers write whole."""
+    return name.lower().endswith(".xml") and not name.startswith((".", "~"))
+
+
+def shown_name(name: str) -> str:
+    """A file name as staff read it: its bytes as UTF-8, else as Shift_JIS (a Windows
+    client's name), else with � for what cannot be read; controls made visible."""
+    raw = os.fsencode(name)
+    for codec in ("utf-8", "cp932"):
+        with contextlib.suppress(UnicodeDecodeError):
+            return printable(raw.decode(codec))
+    return printable(raw.decode("utf-8", errors="replace"))
+
+
+Identity = tuple[int, int, int, int]
+_JOURNAL_KEY = re.compile(r"[0-9a-f]{40}")
+_OUR_TEMP = re.compile(re.escape(TEMP_PREFIX) + r"[0-9a-f]{16}" + re.escape(TEMP_SUFFIX))
+
+
+def _identity(status: os.stat_result) -> Identity:
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A request as read from req/: what it is, and its content once parsed."""
+
+    name: str
+    kind: str  # file | symlink | fifo | directory | socket | device
+    identity: Identity
+    mtime: float
+    key: str  # name, size, mtime and content hash: what the journal records
+    too_large: bool = False
+    message: dict[str, Any] | None = None
+    parse_error: str | None = None
+
+
+class _Directory:
+    """One directory of the shared folder, held open by descriptor."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.fd = -1
+        self.identity = (0, 0)
+
+    def open(self, parent_fd: int) -> int:
+        fd = open_directory(self.name, dir_fd=parent_fd, create=True)
+        status = os.fstat(fd)
+        if self.fd >= 0:
+            os.close(self.fd)
+        self.fd, self.identity = fd, (status.st_dev, status.st_ino)
+        return fd
+
+    def checked(self, parent_fd: int) -> int:
+        """The descriptor, after checking that the name still leads to it: a directory
+        deleted is made again, one replaced is taken if real, a symlink refused."""
+        try:
+            status = os.stat(self.name, dir_fd=parent_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return self.open(parent_fd)
+        if (status.st_dev, status.st_ino) != self.identity:
+            return self.open(parent_fd)
+        return self.fd
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class _Journal:
+    """Requests answered and not yet moved out of req/ (see the module's docstring): one
+    line ``A <key> <temp>`` per answer about to be renamed into place, ``R <key>`` once
+    the request is gone; emptied whenever nothing is open."""
+
+    def __init__(self, fd: int, entries: dict[str, str]) -> None:
+        self.fd = fd
+        self.entries = entries
+
+    @classmethod
+    def load(cls, root_fd: int) -> _Journal:
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            fd = os.open(JOURNAL_NAME, flags | os.O_CLOEXEC, 0o600, dir_fd=root_fd)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise UnsafeFolder(exc.errno, f"{JOURNAL_NAME} がシンボリックリンクです") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UnsafeFolder(errno.EINVAL, f"{JOURNAL_NAME} が通常のファイルではありません")
+        text = os.pread(fd, MAX_JOURNAL_BYTES, 0).decode("ascii", errors="replace")
+        entries: dict[str, str] = {}
+        for line in text.splitlines():
+            match line.split(" "):
+                case ["A", key, temp] if _JOURNAL_KEY.fullmatch(key) and _OUR_TEMP.fullmatch(temp):
+                    entries[key] = temp
+                case ["R", key]:
+                    entries.pop(key, None)
+                case _:
+                    pass  # a torn last line, or someone else's writing: not ours
+        return cls(fd, entries)
+
+    def rewrite(self) -> None:
+        os.ftruncate(self.fd, 0)
+        if self.entries:
+            lines = "".join(f"A {key} {temp}\n" for key, temp in self.entries.items())
+            os.write(self.fd, lines.encode("ascii"))
+
+    def answering(self, key: str, temp: str) -> None:
+        # written before the answer appears, so that a link killed after it finds it; not
+        # synced: what it covers is the process dying (kill -9), not a power cut
+        os.write(self.fd, f"A {key} {temp}\n".encode("ascii"))
+        self.entries[key] = temp
+
+    def done(self, key: str) -> None:
+        if self.entries.pop(key, None) is None:
+            return
+        if self.entries:
+            os.write(self.fd, f"R {key}\n".encode("ascii"))
+        else:
+            os.ftruncate(self.fd, 0)
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 class Link:
-    """The folder interface over one directory, answering through the service."""
+    """The folder interface over one directory, answering through the service.
+
+    Every file operation runs on one thread of its own, in order: the event loop (the
+    TUI's reader panel and PIN pad) never waits for a disk, a network share or a parse,
+    and descriptors are closed only after the operations queued before."""
 
     def __init__(
         self,
@@ -116,6 +317,7 @@ class Link:
         institution_code: str,
         keep_done: bool = True,
         on_event: Callable[[LinkEvent], None] | None = None,
+        privacy: FilePrivacy | None = None,
     ) -> None:
         self.folder = folder
         self.req, self.res, self.face = folder / "req", folder / "res", folder / "face"
@@ -124,112 +326,393 @@ class Link:
         self.institution_code = institution_code
         self.keep_done = keep_done
         self.on_event = on_event
+        self.privacy = privacy or FilePrivacy()
         self._busy: set[str] = set()
+        self._reported: dict[str, set[str]] = {}
+        self._undelivered: dict[str, tuple[str, bytes]] = {}  # name → (request key, answer)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="link-io")
+        self._closed = False
+        self._root_fd = -1
+        self._lock_fd = -1
+        self._dirs = {
+            "req": _Directory("req"),
+            "res": _Directory("res"),
+            "face": _Directory("face"),
+            "done": _Directory("done"),
+        }
+        self._journal: _Journal | None = None
+
+    # -- the folder ---------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """The folders, and no half-written answer of a terminal that was killed."""
-        for directory in (self.req, self.res, self.face, self.done):
-            directory.mkdir(parents=True, exist_ok=True)
-        for directory in (self.res, self.face):
-            for stale in directory.glob(".*.tmp"):
-                stale.unlink(missing_ok=True)
+        """Open and lock the folder; :class:`LinkFolderError` when a subfolder is not a
+        real directory or another link holds it. Then no half-written answer of a
+        terminal that was killed."""
+        if self._root_fd >= 0:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._root_fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            self._lock()
+            for name in ("req", "res", "face"):
+                self._dirs[name].open(self._root_fd)
+            self._dirs["done"].open(self._dirs["req"].fd)
+            self._journal = _Journal.load(self._root_fd)
+            self._recover()
+        except UnsafeFolder as exc:
+            self._close_now()
+            raise LinkFolderError(f"{self.folder}: {exc.strerror}") from None
+        except BaseException:
+            self._close_now()
+            raise
 
-    def _event(self, kind: str, name: str, detail: str = "") -> None:
-        event = LinkEvent(now_jst().isoformat(timespec="seconds"), kind, name, detail)
-        log.info("link %s %s %s", kind, name, detail)
+    def _lock(self) -> None:
+        """One link per folder: the second says who holds it (pid, host, since when)."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(LOCK_NAME, flags, 0o644, dir_fd=self._root_fd)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise UnsafeFolder(exc.errno, f"{LOCK_NAME} がシンボリックリンクです") from None
+        self._lock_fd = fd
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeFolder(errno.EINVAL, f"{LOCK_NAME} が通常のファイルではありません")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 300, 0).decode("utf-8", errors="replace").strip()
+            raise LinkFolderError(
+                f"{self.folder}: 別の連携が使用中です（{printable(holder) or '不明'}）。"
+                "一つのフォルダに答える連携は一つだけです"
+            ) from None
+        since = now_jst().isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {since}\n".encode(), 0)
+
+    def _recover(self) -> None:
+        """After a crash: a journal entry whose temp file is still in res/ was never
+        answered (forgotten, answered again); then the temp files of a killed link go."""
+        assert self._journal is not None
+        res_fd = self._dirs["res"].fd
+        for key, temp in list(self._journal.entries.items()):
+            with contextlib.suppress(FileNotFoundError):
+                os.stat(temp, dir_fd=res_fd, follow_symlinks=False)
+                del self._journal.entries[key]
+        self._journal.rewrite()
+        now = time.time()
+        # res/ is this link's alone (it holds the lock): every hidden temp file there is a
+        # dead link's. face/ is written by check-ins of other processes too: only our
+        # writers' temp files (and the old writer's), and only old ones
+        for name, fd, age, prefixes in (
+            ("res", res_fd, 0.0, (".",)),
+            (
+                "face",
+                self._dirs["face"].fd,
+                STALE_FACE_TEMP_SECONDS,
+                (TEMP_PREFIX, ".OQSsiquc01res_face_"),
+            ),
+        ):
+            for entry in os.listdir(fd):
+                if not (entry.startswith(prefixes) and entry.endswith(TEMP_SUFFIX)):
+                    continue
+                with contextlib.suppress(OSError):
+                    status = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+                    if stat.S_ISREG(status.st_mode) and now - status.st_mtime >= age:
+                        os.unlink(entry, dir_fd=fd)
+                        log.info("link: removed the stale temp file %s/%s", name, shown_name(entry))
+
+    def _fd(self, name: str) -> int:
+        """A subfolder's descriptor, checked (see :meth:`_Directory.checked`)."""
+        if name == "done":
+            return self._dirs["done"].checked(self._fd("req"))
+        return self._dirs[name].checked(self._root_fd)
+
+    def _listing(self, unless_replaced: bool) -> list[str] | None:
+        """The names in req/ (on the file thread); None when ``unless_replaced`` and req/
+        is not the directory held open any more."""
+        if unless_replaced:
+            try:
+                status = os.stat("req", dir_fd=self._root_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return None
+            if (status.st_dev, status.st_ino) != self._dirs["req"].identity:
+                return None
+        return os.listdir(self._fd("req"))
+
+    def close(self, *, wait: bool = False) -> None:
+        """Release the folder once the file operations queued before are done (``wait``:
+        return only then; the event loop never waits for a stalled share)."""
+        if not self._closed:
+            self._closed = True
+            self._io.submit(self._close_now)
+        self._io.shutdown(wait=wait)
+
+    def _close_now(self) -> None:
+        for directory in self._dirs.values():
+            directory.close()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        for fd in (self._lock_fd, self._root_fd):
+            if fd >= 0:
+                os.close(fd)  # the lock goes with it
+        self._lock_fd = self._root_fd = -1
+
+    async def _on_io(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._io, lambda: fn(*args, **kwargs))
+
+    def _event(self, kind: str, name: str, detail: str = "", *, file: str | None = None) -> None:
+        event = LinkEvent(
+            now_jst().isoformat(timespec="seconds"),
+            kind,
+            shown_name(name),
+            printable(detail),
+            file if file is not None else name,
+        )
+        log.info("link %s %s %s", event.kind, event.name, event.detail)
         if self.on_event is not None:
             self.on_event(event)
+
+    def _report_once(self, name: str, detail: str, *, about: str | None = None) -> None:
+        """A trouble that is not answered (it stays, or recurs): said once, not every
+        second, until ``about`` (that name; a subfolder's trouble: "folder") is well."""
+        said = self._reported.setdefault(about or name, set())
+        if detail not in said:
+            said.add(detail)
+            self._event("error", name, detail)
 
     # -- the watcher ---------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Answer what is waiting, then every request as it arrives, until ``stop``."""
+        try:
+            await self._on_io(self.prepare)
+            while not stop.is_set():
+                if await self.sweep():
+                    await self._watch(stop)
+                else:  # req/ cannot be used now (said once): look again in a moment
+                    await _wait(stop, SWEEP_SECONDS)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            self.close()
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        """Answer what changes in req/ as it changes, and sweep it whenever it has been
+        quiet for a second (an event lost, a network share that reports nothing) or
+        busy for long; return when req/ must be watched anew (deleted, replaced)."""
         from watchfiles import Change, awatch  # only the link needs the watcher
 
-        self.prepare()
-        await self.sweep()
-        async for changes in awatch(
-            self.req,
-            stop_event=stop,
-            step=1,
-            debounce=400,
-            recursive=False,
-            yield_on_timeout=True,
-            rust_timeout=SWEEP_SECONDS * 1000,
-        ):
-            if not changes:  # quiet for a while: a request whose event was lost waits no more
-                await self.sweep()
-            for change, name in sorted(changes, key=lambda c: c[1]):
-                if change is not Change.deleted:
-                    await self.handle(Path(name))
-
-    async def sweep(self) -> None:
-        """Every request waiting in req/ (at start, and when the folder has been quiet)."""
-        for path in sorted(self.req.iterdir()):
-            await self.handle(path)
-
-    async def handle(self, path: Path) -> Path | None:
-        """Answer one request file; the answer's path, or None (not a request, already
-        answered, or still being written — then it is tried again shortly)."""
-        if not is_request_file(path) or path.parent != self.req or path.name in self._busy:
-            return None
-        self._busy.add(path.name)
+        swept = time.monotonic()
         try:
-            return await self._handle(path)
+            async for changes in awatch(
+                self.req,
+                stop_event=stop,
+                step=1,
+                debounce=400,
+                recursive=False,
+                yield_on_timeout=True,
+                rust_timeout=SWEEP_SECONDS * 1000,
+            ):
+                held = self._dirs["req"].identity
+                for change, path in sorted(changes, key=lambda c: c[1]):
+                    if change is not Change.deleted:
+                        await self.handle(os.path.basename(path))
+                if self._dirs["req"].identity != held:
+                    return  # found replaced while reading (and taken): watched anew
+                if not changes or time.monotonic() - swept > BUSY_SWEEP_SECONDS:
+                    swept = time.monotonic()
+                    if not await self.sweep(unless_replaced=True):
+                        return  # deleted (made again by the next sweep) or replaced
+        except Exception as exc:  # e.g. a name that is not UTF-8: the watcher cannot say it
+            cause: BaseException = exc
+            while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
+                cause = cause.exceptions[0]
+            said = f"{type(cause).__name__}: {cause}"
+            self._report_once(
+                "req/", f"LINK-E007 フォルダの監視をやり直します: {said}", about="watcher"
+            )
+            await _wait(stop, RETRY_SECONDS)
+
+    async def sweep(self, *, unless_replaced: bool = False) -> bool:
+        """Every request waiting in req/ (at start, on every change, when quiet); False
+        when req/ cannot be read now (said once) — or, ``unless_replaced``, when it is not
+        the directory being watched any more (deleted or replaced)."""
+        try:
+            names = await self._on_io(self._listing, unless_replaced)
+        except OSError as exc:  # UnsafeFolder: req/ is a symlink now
+            self._report_once("req/", f"LINK-E007 {exc.strerror or exc}")
+            return False
+        if names is None:
+            return False
+        self._reported.pop("req/", None)
+        for name in sorted(names):
+            await self.handle(name)
+        return True
+
+    async def handle(self, name: str | Path) -> Path | None:
+        """Answer one request of req/ by name; the answer's path, or None (not a request,
+        already answered, or still being written — then it is tried again shortly)."""
+        name = name.name if isinstance(name, Path) else name
+        if not is_request_name(name) or name in self._busy:
+            return None
+        self._busy.add(name)
+        try:
+            return await self._handle(name)
+        except UnsafeFolder as exc:  # res/ or req/done/ is a symlink now: nothing goes there
+            self._report_once(name, f"LINK-E007 {exc.strerror}", about="folder")
+            return None
         except Exception as exc:  # the watcher never dies of one request (a full disk …)
-            log.exception("link: %s could not be answered", path.name)
-            self._event("error", path.name, f"LINK-E007 {type(exc).__name__}: {exc}")
+            log.warning("link: %s could not be answered", shown_name(name), exc_info=True)
+            # an OSError's text names the file (a temp file's random name): said once
+            # means once per kind of trouble, so without it
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self._report_once(name, f"LINK-E007 {type(exc).__name__}: {reason}")
             return None
         finally:
-            self._busy.discard(path.name)
+            self._busy.discard(name)
 
-    async def _handle(self, path: Path) -> Path | None:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
+    async def _handle(self, name: str) -> Path | None:
+        request = await self._on_io(self._read, name)
+        if request is None:
             return None  # moved or removed meanwhile
-        answer = self.res / answer_name(path.name)
-        with contextlib.suppress(FileNotFoundError):
-            if answer.stat().st_mtime_ns >= stat.st_mtime_ns:
-                self._retire(path)  # answered before a restart: never twice
-                return None
-        request: dict[str, Any] | None = None
-        error: LinkError | None = None
-        if path.name.split("_", 1)[0] not in HANDLERS:
-            error = LinkError("LINK-E002", f"この端末が答える要求ではありません（{path.name}）")
+        assert self._journal is not None
+        if request.key in self._journal.entries:
+            self._undelivered.pop(name, None)
+            await self._on_io(self._retire_answered, request)  # answered before a restart
+            return None
+        kept = self._undelivered.get(name)
+        if kept is not None and kept[0] == request.key:
+            document = kept[1]  # answered before, not written (a full disk): not asked again
         else:
+            answered = await self._compose(request)
+            if answered is None:
+                return None
+            document = answered
+        try:
+            answer, retired = await self._on_io(self._deliver, request, document)
+        except BaseException:
+            self._undelivered[name] = (request.key, document)
+            raise
+        self._undelivered.pop(name, None)
+        self._reported.pop(name, None)
+        self._reported.pop("folder", None)
+        if not retired:  # rewritten while it was answered: the new content is answered too
+            self._retry_later(name)
+        return self.res / answer
+
+    async def _compose(self, request: _Request) -> bytes | None:
+        """The answer's document; None for a file that is still being written."""
+        name = request.name
+        message: dict[str, Any] | None = None
+        error: LinkError | None = None
+        if request.kind != "file":
+            label = KIND_LABELS.get(request.kind, request.kind)
+            error = LinkError("LINK-E008", f"{label}には答えません（通常のファイルではありません）")
+        elif name.split("_", 1)[0] not in HANDLERS:
+            prefix = shown_name(name)
+            error = LinkError("LINK-E002", f"この端末が答える要求ではありません（{prefix}）")
+        elif request.too_large:
+            error = LinkError("LINK-E004", "4 MiB を超えています")
+        elif request.parse_error is not None:
+            if time.time() - request.mtime < STILL_WRITING_SECONDS:
+                self._retry_later(name)  # a writer that has not finished
+                return None
+            error = LinkError("LINK-E001", request.parse_error)
+        else:
+            message = request.message
+        self._event("request", name)
+        return await self._answer(name, message, error)
+
+    def _read(self, name: str) -> _Request | None:
+        """The request as it is now (on the file thread): read and parsed if it is a
+        regular file of a request kind, else only looked at; None when gone. Nothing
+        is read while res/ cannot take the answer (:class:`UnsafeFolder`)."""
+        self._fd("res")
+        req_fd = self._fd("req")
+        try:
+            status, data = read_regular(req_fd, name, MAX_REQUEST_BYTES)
+        except FileNotFoundError:
+            return None
+        except NotRegular as exc:
             try:
-                data = await asyncio.to_thread(_read, path, stat.st_size)
-                if data is None:
-                    error = LinkError("LINK-E004", "4 MiB を超えています")
-                else:
-                    request = xml_to_message(data)
-            except ValueError as exc:
-                if time.time() - stat.st_mtime < STILL_WRITING_SECONDS:
-                    self._retry_later(path)  # a writer that has not finished
-                    return None
-                error = LinkError("LINK-E001", str(exc))
-        self._event("request", path.name)
-        document = await self._answer(path.name, request, error)
-        write_atomically(answer, document)
-        self._retire(path)
-        return answer
+                status = os.stat(name, dir_fd=req_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return None
+            return _Request(name, exc.kind, _identity(status), status.st_mtime, _key(name, status))
+        key = _key(name, status, data)
+        found = _Request(name, "file", _identity(status), status.st_mtime, key)
+        if data is None:
+            return _replace(found, too_large=True)
+        if name.split("_", 1)[0] not in HANDLERS:
+            return found
+        try:
+            return _replace(found, message=xml_to_message(data))
+        except ValueError as exc:
+            return _replace(found, parse_error=str(exc))
 
-    def _retry_later(self, path: Path) -> None:
-        loop = asyncio.get_running_loop()
-        loop.call_later(RETRY_SECONDS, lambda: asyncio.ensure_future(self.handle(path)))
+    def _deliver(self, request: _Request, document: bytes) -> tuple[str, bool]:
+        """The answer into res/, recorded, then the request moved out of req/ (on the file
+        thread); the answer's name, and whether the request was moved."""
+        assert self._journal is not None
+        res_fd = self._fd("res")
+        answer = answer_name(request.name)
+        temp = stage(res_fd, document, self.privacy)
+        self._journal.answering(request.key, temp)
+        try:
+            publish(res_fd, temp, answer)
+        except BaseException:
+            self._journal.done(request.key)  # never appeared: answered again next sweep
+            raise
+        retired = self._retire(request)
+        self._journal.done(request.key)
+        return answer, retired
 
-    def _retire(self, path: Path) -> None:
-        """Moved to req/done (or removed): a restart does not answer it again."""
-        if not self.keep_done:
-            path.unlink(missing_ok=True)
-            return
-        target = self.done / path.name
-        if target.exists():
-            stamp = now_jst().strftime("%Y%m%d%H%M%S%f")
-            target = self.done / f"{path.stem}.{stamp}{path.suffix}"
+    def _retire_answered(self, request: _Request) -> None:
+        """A request answered before a restart: moved, never answered twice."""
+        assert self._journal is not None
+        self._retire(request)
+        self._journal.done(request.key)
+
+    def _retire(self, request: _Request) -> bool:
+        """Moved to req/done (removed when ``keep_done`` is off; a directory stays there),
+        unless it changed since it was read: False then, and it stays in req/."""
+        req_fd, done_fd = self._fd("req"), self._fd("done")
+        try:
+            now = os.stat(request.name, dir_fd=req_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return True  # the clinic software took it back
+        if _identity(now) != request.identity:
+            return False
+        target = fit_name(request.name)
         with contextlib.suppress(FileNotFoundError):
-            os.replace(path, target)
+            os.stat(target, dir_fd=done_fd, follow_symlinks=False)
+            stem, suffix = os.path.splitext(request.name)
+            target = fit_name(f"{stem}.{now_jst():%Y%m%d%H%M%S%f}{suffix}")
+        os.rename(request.name, target, src_dir_fd=req_fd, dst_dir_fd=done_fd)
+        moved = os.stat(target, dir_fd=done_fd, follow_symlinks=False)
+        if _identity(moved) != request.identity:  # replaced in the instant between: back
+            with contextlib.suppress(FileNotFoundError):
+                os.stat(request.name, dir_fd=req_fd, follow_symlinks=False)
+                return False  # a newer one is there already
+            os.rename(target, request.name, src_dir_fd=done_fd, dst_dir_fd=req_fd)
+            return False
+        if not self.keep_done and request.kind != "directory":
+            os.unlink(target, dir_fd=done_fd)
+        return True
+
+    def _retry_later(self, name: str) -> None:
+        loop = asyncio.get_running_loop()
+
+        def again() -> None:
+            task = asyncio.ensure_future(self.handle(name))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        loop.call_later(RETRY_SECONDS, again)
 
     # -- answers ------------------------------------------------------------------------
 
@@ -238,6 +721,7 @@ class Link:
     ) -> bytes:
         header = (request or {}).get("MessageHeader")
         header = header if isinstance(header, dict) else {}
+        answer = answer_name(name)
         try:
             if error is not None:
                 raise error
@@ -257,14 +741,14 @@ class Link:
             return xml_message(self._error(header, failure))
         if isinstance(result, QualificationResult):
             result.message_header.character_code_identifier = _character_code(header)
-            self._event("answer", answer_name(name), result.validity_label)
+            self._event("answer", answer, result.validity_label)
             return xml_message(result)
-        answer = result if isinstance(result, Answer) else Answer(result)
+        reply = result if isinstance(result, Answer) else Answer(result)
         document = {
-            "MessageHeader": self._header(header, answer.segment),
-            "MessageBody": answer.body,
+            "MessageHeader": self._header(header, reply.segment),
+            "MessageBody": reply.body,
         }
-        self._event("answer", answer_name(name), "処理中" if answer.segment == "2" else "")
+        self._event("answer", answer, "処理中" if reply.segment == "2" else "")
         return xml_document(document)
 
     def _header(self, request: dict[str, Any], segment: str) -> dict[str, Any]:
@@ -288,12 +772,33 @@ class Link:
         )
 
 
+def _key(name: str, status: os.stat_result, data: bytes | None = b"") -> str:
+    """What identifies a request that was answered: its name, size, modification time and
+    content (a reused name with new content is a new request)."""
+    digest = hashlib.sha256(os.fsencode(name))
+    digest.update(f"\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    digest.update(hashlib.sha256(data or b"").digest())
+    return digest.hexdigest()[:40]
+
+
+def _replace(request: _Request, **changes: Any) -> _Request:
+    return dataclasses.replace(request, **changes)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
 def describe_answer(path: Path) -> list[str]:
     """An answer file as staff read it: one line per patient (一括照会: every patient)."""
     from reception.results import VALIDITY_LABELS
 
     try:
-        message = xml_to_message(path.read_bytes())
+        data = read_file(path, MAX_REQUEST_BYTES)  # never through a symlink, never a FIFO
+        if data is None:
+            return ["読めません: 4 MiB を超えています"]
+        message = xml_to_message(data)
     except (OSError, ValueError) as exc:
         return [f"読めません: {exc}"]
     header = message.get("MessageHeader") or {}
@@ -322,15 +827,6 @@ def describe_answer(path: Path) -> list[str]:
         names = "、".join(e.get("Name", "") for e in found if isinstance(e, dict))
         lines.append(f"番号 {who or '—'}  {validity}  {names}".rstrip())
     return lines
-
-
-def _read(path: Path, size: int) -> bytes | None:
-    """The file, or None when it is over the limit (never read whole)."""
-    if size > MAX_REQUEST_BYTES:
-        return None
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_REQUEST_BYTES + 1)
-    return None if len(data) > MAX_REQUEST_BYTES else data
 
 
 def _text(element: dict[str, Any], name: str) -> str | None:

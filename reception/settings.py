@@ -33,7 +33,14 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +51,7 @@ from pydantic_settings.exceptions import SettingsError as SourceError
 
 from reception.errors import InputError
 from reception.flow import ConsentFlow, CounterRules
+from reception.shared_folder import FilePrivacy, resolve_group
 
 APP_NAME = "myna-reception"
 ENV_CONFIG = "RECEPTION_CONFIG"
@@ -161,6 +169,25 @@ class LinkSettings(BaseModel):
         default=False,
         description="remove answered requests instead of moving them to req/done/",
     )
+    group: str | None = Field(
+        default=None,
+        description="the group (name or number) of clinic software that runs as another "
+        "user: answers in res/, card confirmations in face/ and exports are then 0640 with "
+        "this group (RECEPTION_LINK__GROUP=recept); none: 0600, for this user only. This "
+        "user must be a member of the group",
+    )
+
+    @field_validator("group")
+    @classmethod
+    def _usable_group(cls, value: str | None) -> str | None:
+        if value is not None:
+            resolve_group(value)  # ValueError says which group, and why not
+        return value
+
+    @property
+    def privacy(self) -> FilePrivacy:
+        """How files with personal data are written: 0600, or 0640 with ``group``."""
+        return FilePrivacy(None if self.group is None else resolve_group(self.group))
 
     @property
     def face_folder(self) -> Path | None:

@@ -8,7 +8,11 @@ A `reception link` process watches a folder and answers through `mock-oqs serve`
   (target: median ≤ 50 ms); beside it the same query sent to the service directly by a
   kept-alive client: the service's part, so that what the watcher adds shows;
 - 一括照会 of ``--bulk`` patients (OQSmuquc01 → OQSmuquc02 until SegmentOfResult 1):
-  from the 01 file appearing to the last result (target: 1,000 patients ≤ 5 s).
+  from the 01 file appearing to the last result (target: 1,000 patients ≤ 5 s);
+- hostile requests of repeated siblings (issue 19: a 240 KB one froze the TUI for 4.3 s,
+  parsed in quadratic time on the event loop): parsing 240 KB and 4 MiB of them, and,
+  with a link in this process, the longest event-loop stall while it answers the 4 MiB
+  one (target < 50 ms: the TUI's reader panel and PIN pad share that loop).
 
 Run: scripts/bench-link [--singles 200] [--bulk 1000]
 """
@@ -166,7 +170,63 @@ def main() -> int:
         f"p99 {p99(service) * 1000:.1f} ms; the link adds {s_med - v_med:.1f} ms"
     )
     print(f"一括照会 of {args.bulk} patients, 01 → last result of 02: {bulk_seconds:.2f} s (≤ 5 s)")
+    hostile()
     return 0
+
+
+def siblings(size: int) -> bytes:
+    """A request of nothing but repeated empty siblings, ``size`` bytes."""
+    head, tail = b"<XmlMsg><MessageHeader/><MessageBody>", b"</MessageBody></XmlMsg>"
+    return head + b"<a/>" * ((size - len(head) - len(tail)) // 4) + tail
+
+
+def hostile() -> None:
+    """Repeated siblings: parse time, and the event loop's longest stall meanwhile."""
+    from reception.link import Link
+    from reception.results import xml_to_message
+
+    for label, size in (("240 KB", 240 * 1024), ("4 MiB", 4 * 1024 * 1024 - 64)):
+        data = siblings(size)
+        start = time.perf_counter()
+        xml_to_message(data)
+        print(
+            f"repeated siblings, {label}: parsed in {(time.perf_counter() - start) * 1000:.0f} ms"
+        )
+
+    class NoService:
+        async def confirm_number(self, query: NumberQuery) -> None:
+            raise SystemExit("the 4 MiB request names no patient: it never reaches the service")
+
+    async def answer_while_ticking(folder: Path) -> tuple[float, float]:
+        link = Link(folder, NoService(), institution_code="1312345678")  # type: ignore[arg-type]
+        link.prepare()
+        (folder / "req" / ".big").write_bytes(siblings(4 * 1024 * 1024 - 64))
+        os.utime(folder / "req" / ".big", (time.time() - 60, time.time() - 60))
+        os.replace(folder / "req" / ".big", folder / "req" / "OQSsiquc01req_big_0001.xml")
+        worst, done = 0.0, False
+
+        async def tick() -> None:
+            nonlocal worst
+            while not done:
+                before = time.perf_counter()
+                await asyncio.sleep(0.001)
+                worst = max(worst, time.perf_counter() - before - 0.001)
+
+        ticker = asyncio.create_task(tick())
+        start = time.perf_counter()
+        await link.sweep()
+        took = time.perf_counter() - start
+        done = True
+        await ticker
+        link.close(wait=True)
+        return took, worst
+
+    with tempfile.TemporaryDirectory() as tmp:
+        took, worst = asyncio.run(answer_while_ticking(Path(tmp)))
+    print(
+        f"  a link answering the 4 MiB one: {took:.2f} s; the event loop's longest stall "
+        f"meanwhile {worst * 1000:.1f} ms (target < 50 ms)"
+    )
 
 
 def bulk(folder: Path, infos: list[str]) -> float:

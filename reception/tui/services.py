@@ -81,6 +81,7 @@ class Services:
             request,
             face=settings.face,
             face_folder=settings.link.face_folder,
+            face_privacy=settings.link.privacy,
             interaction=interaction,
             rules=settings.reader.counter_rules(),
         )

@@ -4,118 +4,16 @@ and the real mock service over TLS: what a レセコン developer points their s
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mock_oqs.world import World, persona_ids
+from tests.support.link import Running, answer, drop, old, persona_request
 from tests.support.oqs import confirm, forget_service_state, make_client, nonce, pin_body
 from tests.support.stack import WORLD_TODAY
-from tests.support.xmlmsg import check_xmlmsg
-
-RECEPTION = str(Path(sys.executable).parent / "reception")
-
-
-def request_xml(
-    numbers: dict[str, str],
-    birth: str,
-    *,
-    file_id: str = "id-1",
-    encoding: str = "UTF-8",
-    code: str = "0",
-) -> bytes:
-    text = f"""<?xml version="1.0" encoding="{encoding}"?>
-<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>
-<MedicalInstitutionCode>1312345678</MedicalInstitutionCode>
-<ArbitraryFileIdentifier>{file_id}</ArbitraryFileIdentifier>
-<CharacterCodeIdentifier>{code}</CharacterCodeIdentifier></MessageHeader>
-<MessageBody><QualificationConfirmSearchInfo>
-<InsurerNumber>{numbers["current_insurer_number"].rjust(8)}</InsurerNumber>
-<InsuredCardSymbol>{numbers["current_symbol"]}</InsuredCardSymbol>
-<InsuredIdentificationNumber>{numbers["current_number"]}</InsuredIdentificationNumber>
-<InsuredBranchNumber>{numbers["current_branch"]}</InsuredBranchNumber>
-<Birthdate>{birth.replace("-", "")}</Birthdate>
-<LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>
-</QualificationConfirmSearchInfo></MessageBody></XmlMsg>"""
-    return text.encode("cp932" if encoding == "Shift_JIS" else "utf-8")
-
-
-def persona_request(world: World, persona: str, **kwargs: str) -> bytes:
-    entry = world.persona(persona)
-    return request_xml(entry["numbers"], entry["birth_date"], **kwargs)
-
-
-def drop(folder: Path, name: str, data: bytes) -> None:
-    """As careful clinic software does: written under a hidden name, then renamed."""
-    hidden = folder / "req" / f".{name}.tmp"
-    hidden.write_bytes(data)
-    os.replace(hidden, folder / "req" / name)
-
-
-def answer(folder: Path, name: str, seconds: float = 15.0) -> ET.Element:
-    """The answer, once there; a qualification result (OQS…) checked against the format,
-    the simulator's own layouts (照会番号, YZK, TKK) only parsed."""
-    path = folder / "res" / name.replace("req", "res", 1)
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert time.monotonic() < deadline, f"no answer {path.name}"
-        time.sleep(0.02)
-    data = path.read_bytes()
-    if name.startswith("OQSsiquc") or b"<SegmentOfResult>9<" in data:
-        return check_xmlmsg(data)
-    return ET.fromstring(data)  # noqa: S314 (our own answer)
-
-
-class Running:
-    def __init__(self, world: World, folder: Path, tmp: Path) -> None:
-        self.world, self.folder, self.tmp = world, folder, tmp
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = os.environ | {
-            "RECEPTION_CONFIG": str(self.tmp / "none.toml"),
-            "RECEPTION_DATA_DIR": str(self.tmp / "data"),
-        }
-        command = [RECEPTION, "link", "--folder", str(self.folder)]
-        self.proc = subprocess.Popen(
-            [*command, "--world", str(self.world.directory)],
-            env=env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-        )
-        assert self.proc.stderr is not None
-        line = self.proc.stderr.readline().decode()  # once it watches
-        assert "watching" in line, line
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=20)
-        self.proc = None
-        return code
-
-
-@pytest.fixture(scope="module")
-def link_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> World:
-    directory = tmp_path_factory.mktemp("link") / "w"
-    shutil.copytree(world.directory, directory)
-    return World.load(directory)
-
-
-@pytest.fixture
-def link(link_world: World, tmp_path: Path) -> Iterator[Running]:
-    running = Running(link_world, tmp_path / "clinic", tmp_path)
-    running.start()
-    yield running
-    if running.proc is not None:
-        assert running.stop() == 0  # SIGTERM: a clean stop
 
 
 def test_every_persona_by_number(link: Running) -> None:
@@ -148,12 +46,6 @@ def test_shift_jis_in_shift_jis_out(link: Running) -> None:
     name = root.findtext(".//Name")
     assert name == link.world.persona("kokuho")["name"].replace(" ", "\u3000")
     assert "\u3000".encode("cp932") in data  # really Shift_JIS, not UTF-8
-
-
-def old(path: Path) -> None:
-    """Written a while ago: not a writer that has not finished."""
-    past = time.time() - 60
-    os.utime(path, (past, past))
 
 
 @pytest.mark.parametrize(
@@ -245,7 +137,10 @@ def test_files_waiting_at_start_are_answered(link_world: World, tmp_path: Path) 
             == "1"
         )
     finally:
-        assert running.stop(signal.SIGINT) == 0  # Ctrl+C: a clean stop too
+        try:
+            assert running.stop(signal.SIGINT) == 0  # Ctrl+C: a clean stop too
+        finally:
+            running.reap()
 
 
 def with_body(request: bytes, extra: str) -> bytes:
