@@ -18,11 +18,27 @@ from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.keys import MockJpkiCa, SeededStream
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile, Variant, new_profile
+from tests.support.processes import kill_all, mentioning, still_running
 from tests.support.stack import (
     TEST_PIN,
     WORLD_TODAY,
     pcscd_available,
 )
+
+# --- nothing outlives the suite ------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_outlives_the_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every program a test starts for its files — a service for a world, a card, a link —
+    names a path in the session's temporary directory: none may still run at the end. (A
+    run once left `mock-oqs serve --world …/link0/w` running for half an hour.)"""
+    yield
+    found = mentioning(f"{tmp_path_factory.getbasetemp()}/")
+    left = still_running(found)
+    kill_all(found)
+    assert not left, f"still running after the tests: {left}"
+
 
 # --- the honeypot invariant (design.md §6.2) ---------------------------------------
 

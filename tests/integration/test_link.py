@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mock_oqs.world import World, persona_ids
+from reader.children import spawn
 from tests.support.oqs import confirm, forget_service_state, make_client, nonce, pin_body
 from tests.support.stack import WORLD_TODAY
 from tests.support.xmlmsg import check_xmlmsg
@@ -84,7 +85,7 @@ class Running:
             "RECEPTION_DATA_DIR": str(self.tmp / "data"),
         }
         command = [RECEPTION, "link", "--folder", str(self.folder)]
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [*command, "--world", str(self.world.directory)],
             env=env,
             stderr=subprocess.PIPE,
