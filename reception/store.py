@@ -155,13 +155,20 @@ def _alive(owner: str | None) -> bool:
 
 
 def private_directory(path: Path) -> None:
-    """Create ``path`` (and missing parents) as 0700; tighten it if it is ours and open."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
-            path.chmod(0o700)
-    except OSError:
-        pass
+    """Make ``path`` a directory: what is missing of it is created 0700 (what goes in holds
+    names, birth dates and insurance numbers); a directory that exists is left exactly as
+    it is — it may be /tmp, or one the user named and shares with others."""
+    missing: list[Path] = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs, left as it is
+        if directory.stat().st_mode & 0o777 != 0o700:  # a umask that took more away
+            directory.chmod(0o700)
 
 
 STORE_TABLES = ("receptions", "audit")

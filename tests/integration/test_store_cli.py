@@ -1,12 +1,14 @@
 """Every `reception` command (and the TUI's start) on a store it cannot use: one clear
 message — which file, what is wrong, what to do —, exit 1, no traceback, and not one byte
-of the store changed."""
+of the store changed. And a store or a form put in a directory that exists (/tmp, one the
+user shares) leaves that directory exactly as it was."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +167,21 @@ def test_a_store_that_cannot_be_written_is_said_so(
     refused(proc, store, "書き込めません")
     assert str(data) in proc.stderr  # where to give the right to write
     assert snapshot(data) == before
+
+
+@pytest.mark.parametrize("shared_mode", [0o1777, 0o755], ids=["sticky-1777", "plain-0755"])
+def test_a_store_and_a_form_in_a_directory_that_exists_leave_it_alone(
+    own_world: World, tmp_path: Path, shared_mode: int
+) -> None:
+    """`--store /tmp/x.sqlite` and `declare --out /tmp/x.pdf` once made /tmp 0700."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(shared_mode)
+    form = tmp_path / "form.json"
+    form.write_text(json.dumps(valid()), encoding="utf-8")
+    args = ["--store", str(shared / "x.sqlite"), "declare", "--json-file", str(form)]
+    proc = reception([*args, "--out", str(shared / "x.pdf")], tmp_path / "data", own_world)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(shared.stat().st_mode) == shared_mode
+    for name in ("x.sqlite", "x.pdf"):
+        assert stat.S_IMODE((shared / name).stat().st_mode) == 0o600, name
