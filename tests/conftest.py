@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -38,6 +39,25 @@ def nothing_outlives_the_suite(tmp_path_factory: pytest.TempPathFactory) -> Iter
     left = still_running(found)
     kill_all(found)
     assert not left, f"still running after the tests: {left}"
+
+
+# --- logging as it was -----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def root_logging_as_it_was() -> Iterator[None]:
+    """A test that runs `reception`'s main() in process gets its log handler on the root
+    logger, writing to that test's captured stderr: it is removed afterwards. Left there,
+    every later warning (thousands of honeypot warnings in test_guard's property test)
+    failed to write to the closed stream and printed a traceback — ten times slower, and
+    past hypothesis's deadline on a busy machine."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 # --- the honeypot invariant (design.md §6.2) ---------------------------------------
