@@ -18,6 +18,7 @@ import datetime as dt
 import gc
 import json
 import logging
+import multiprocessing
 import os
 import secrets
 import ssl
@@ -31,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.limits import ServiceLimits
 from mock_oqs.service import ENV_RUN
+from reader.children import die_with_parent
 
 ENV_WORLD = "MOCK_OQS_WORLD"
 ENV_TODAY = "MOCK_OQS_TODAY"
@@ -185,6 +187,9 @@ class ClientCertHttpProtocol(HttpToolsProtocol):
 
 def app_from_environment() -> FastAPI:
     """The factory uvicorn's workers call (settings come through the environment)."""
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None:  # a worker of `serve --workers N`: it ends with the supervisor
+        die_with_parent(supervisor.pid)
     world = os.environ.get(ENV_WORLD)
     if not world:
         raise RuntimeError(f"{ENV_WORLD} is not set")

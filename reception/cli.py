@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -854,6 +855,7 @@ def main(argv: list[str] | None = None) -> int:
     from reception.settings import load_settings
 
     configure_logging(args.log_level, args.log_file)
+    settings: ReceptionSettings | None = None
     try:
         settings = load_settings()
         if (
@@ -885,6 +887,13 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:  # settings, terminal, usage, not found, cancelled
         _err(f"reception: {exc}")
         return EXIT_USAGE
+    except sqlite3.Error as exc:  # the store, found damaged past its first pages
+        from reception.store import store_problem
+
+        path = args.store or (settings.store_path if settings is not None else Path("?"))
+        unusable = store_problem(path, exc)
+        _err(f"reception: {unusable.title}: {unusable}")
+        return EXIT_ERROR
     except (ReceptionError, ReaderError, OSError) as exc:
         _err(f"reception: {getattr(exc, 'title', type(exc).__name__)}: {exc}")
         return EXIT_ERROR

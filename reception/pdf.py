@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from pathlib import Path
 
 from fpdf import FPDF
@@ -129,12 +130,18 @@ def render_declaration(
         0, 5, "この書類は医療機関で保管します。（シミュレーターの出力：実在の人物ではありません）"
     )
 
-    private_directory(out.parent)
-    tmp = out.with_suffix(".pdf.tmp")
+    private_directory(out.parent)  # made 0700 if missing; an existing one left as it is
+    # a fresh name beside the form (O_EXCL: nothing planted there is followed or reused),
     # 0600 from the start: the form carries a name, an address and a birth date
-    with open(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "wb") as fh:
-        fh.write(pdf.output())
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(out)
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with open(fd, "wb") as fh:
+            fh.write(pdf.output())
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return out

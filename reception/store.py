@@ -16,19 +16,24 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import errno
 import json
 import os
 import secrets
 import sqlite3
+import stat
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reader.exitcodes import ExitCode
 from reception.declaration import STORED, LadderStep, SelfDeclaration
-from reception.errors import NotFound
+from reception.errors import NotFound, ReceptionError
 from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 
@@ -150,13 +155,150 @@ def _alive(owner: str | None) -> bool:
 
 
 def private_directory(path: Path) -> None:
-    """Create ``path`` (and missing parents) as 0700; tighten it if it is ours and open."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Make ``path`` a directory: what is missing of it is created 0700 (what goes in holds
+    names, birth dates and insurance numbers); a directory that exists is left exactly as
+    it is — it may be /tmp, or one the user named and shares with others."""
+    missing: list[Path] = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs, left as it is
+        if directory.stat().st_mode & 0o777 != 0o700:  # a umask that took more away
+            directory.chmod(0o700)
+
+
+STORE_TABLES = ("receptions", "audit")
+"""A store made by any version of this program has these tables."""
+STORE_COLUMNS = ("reception_id", "started_at", "day", "status")
+"""… and its ``receptions`` these columns (from the first version on)."""
+
+WAL_MAGIC = (0x377F0682, 0x377F0683)  # the -wal header's checksums little- / big-endian
+WAL_VERSION = 3007000
+
+
+class StoreUnusable(ReceptionError):
+    """The store cannot be used as it is (damaged, another program's, not writable).
+    Nothing in it was changed; the message says which file, what is wrong and what to do."""
+
+    title = "受付の記録ファイルを使えません"
+    exit_code = ExitCode.ERROR
+
+    def __init__(self, path: Path, problem: str, remedy: str) -> None:
+        path = Path(os.path.abspath(path))  # which file, wherever the command was run
+        self.path, self.problem, self.remedy = path, problem, remedy
+        super().__init__(f"{path}: {problem}。{remedy}（ファイルには手を加えていません）")
+
+
+DAMAGED = "壊れているか、SQLite のデータベースではありません"
+DAMAGED_REMEDY = (
+    "このファイルを別の場所へ移してから始めると、新しい記録ファイルで受付できます。"
+    "これまでの記録が必要なら、バックアップから戻してください"
+)
+NOT_OURS = "受付の記録ファイルではありません（ほかのプログラムのデータベースです）"
+NOT_WRITABLE = "書き込めません（権限がないか、読み取り専用です）"
+DISK_FULL = "ディスクがいっぱいです"
+DISK_FULL_REMEDY = "空きを作ってからもう一度試してください"
+CHECK_PLACE = "記録ファイルの場所（RECEPTION_DATA_DIR か --store）を確かめてください"
+
+
+def _writable_remedy(path: Path) -> str:
+    return (
+        f"このファイルとフォルダ {path.parent} に、端末のプログラムを動かす利用者が"
+        "書き込めるようにしてください（読み取り専用の場所なら、書き込める場所を"
+        " RECEPTION_DATA_DIR か --store で指定してください）"
+    )
+
+
+def store_problem(path: Path, exc: sqlite3.Error | OSError) -> StoreUnusable:
+    """What ``exc``, met while using the store at ``path``, means to the person at the
+    terminal: which file, what is wrong, what to do."""
+    path = Path(os.path.abspath(path))
+    if isinstance(exc, OSError):
+        if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.EACCES):
+            return StoreUnusable(path, NOT_WRITABLE, _writable_remedy(path))
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreUnusable(path, DISK_FULL, DISK_FULL_REMEDY)
+        if isinstance(exc, IsADirectoryError):
+            return StoreUnusable(path, "ファイルではなくフォルダです", CHECK_PLACE)
+        if isinstance(exc, NotADirectoryError):
+            return StoreUnusable(path, "途中にフォルダでないものがあります", CHECK_PLACE)
+        return StoreUnusable(path, f"開けません（{exc.strerror or exc}）", CHECK_PLACE)
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return StoreUnusable(path, DAMAGED, DAMAGED_REMEDY)
+    if name.startswith("SQLITE_FULL"):
+        return StoreUnusable(path, DISK_FULL, DISK_FULL_REMEDY)
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StoreUnusable(
+            path,
+            "ほかのプログラムが使用中で、30 秒待っても空きませんでした",
+            "同じ記録ファイルを使うほかの端末のプログラムを確かめてください",
+        )
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")):
+        return StoreUnusable(path, NOT_WRITABLE, _writable_remedy(path))
+    return StoreUnusable(
+        path, f"読み書きできません（{name or type(exc).__name__}: {exc}）", DAMAGED_REMEDY
+    )
+
+
+def _remove_empty(made: list[Path]) -> None:
+    """Remove the -wal (when empty) and -shm that opening a file SQLite could not read
+    left beside it: they did not exist before, and hold nothing."""
+    for path in made:
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode) and (path.name.endswith("-shm") or info.st_size == 0):
+            path.unlink(missing_ok=True)
+
+
+def _check_header(path: Path, fd: int, size: int) -> None:
+    """The first bytes of a database file, and its size a whole number of its pages (a
+    file cut short by a page or less escapes SQLite's own check). Empty: a new store."""
+    if size == 0:
+        return
+    header = os.pread(fd, 100, 0)
+    page_size = int.from_bytes(header[16:18], "big") if len(header) == 100 else 0
+    page_size = 65536 if page_size == 1 else page_size
+    if not header.startswith(b"SQLite format 3\0") or page_size < 512 or size % page_size:
+        raise StoreUnusable(path, DAMAGED, DAMAGED_REMEDY)
+
+
+def _check_wal(path: Path) -> None:
+    """A -wal file beside the store must begin with a valid header: SQLite would silently
+    drop one that does not (and with it what it holds), then overwrite it. Empty, or zeros
+    (what a power cut can leave of a file being written), it holds nothing: SQLite's own
+    recovery applies."""
+    wal = path.with_name(path.name + "-wal")
     try:
-        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
-            path.chmod(0o700)
-    except OSError:
-        pass
+        with open(wal, "rb") as fh:
+            header = fh.read(32)
+    except FileNotFoundError:
+        return
+    if not header.strip(b"\0"):
+        return
+    if len(header) == 32:
+        magic, version = struct.unpack(">II", header[:8])
+        if magic in WAL_MAGIC and version == WAL_VERSION:
+            order = ">" if magic == WAL_MAGIC[1] else "<"
+            words = struct.unpack(f"{order}6I", header[:24])
+            s0 = s1 = 0
+            for i in range(0, 6, 2):
+                s0 = (s0 + words[i] + s1) & 0xFFFFFFFF
+                s1 = (s1 + words[i + 1] + s0) & 0xFFFFFFFF
+            if (s0, s1) == struct.unpack(">II", header[24:]):
+                return
+    raise StoreUnusable(
+        path,
+        f"書きかけの記録 {wal.name} が壊れています",
+        f"{wal.name} だけを別の場所へ移すと、最後に保存された時点までの記録で続けられます"
+        "（その後の数件が失われることがあります）。必要ならバックアップから戻してください",
+    )
 
 
 def now_jst() -> dt.datetime:
@@ -198,15 +340,70 @@ class Store:
     """The terminal's durable record. One connection per thread."""
 
     def __init__(self, path: Path) -> None:
+        """Open the store at ``path``, made (0600, in a 0700 directory made for it) when
+        there is none. A file that cannot be used as it is — not a database, damaged,
+        another program's, not writable — raises :class:`StoreUnusable` and is left exactly
+        as it was: its bytes, its -wal, its mode."""
         self.path = path
+        self._local = threading.local()
+        beside = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+        made = [p for p in beside if not os.path.lexists(p)]
+        try:
+            self._open()
+        except (StoreUnusable, sqlite3.Error, OSError) as exc:
+            self.close()
+            unusable = exc if isinstance(exc, StoreUnusable) else store_problem(path, exc)
+            if unusable.problem in (DAMAGED, NOT_OURS):
+                _remove_empty(made)  # what SQLite made beside a file it could not read
+            if unusable is exc:
+                raise
+            raise unusable from exc
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
+        path = self.path
         private_directory(path.parent)
         # the file (and so its -wal and -shm, which SQLite creates alike) readable by the
         # terminal's user alone: it holds names, birth dates and insurance numbers
-        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-        self._local = threading.local()
-        conn = self._conn()
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise StoreUnusable(path, "通常のファイルではありません", CHECK_PLACE)
+            for attempt in range(3):
+                try:
+                    _check_header(path, fd, os.fstat(fd).st_size)
+                    _check_wal(path)
+                    break
+                except StoreUnusable:
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.1)  # a read torn by another program writing it right now?
+            conn = self._conn()
+            # read before anything is written: a database of another program is not ours to
+            # change (setting WAL mode alone rewrites its header)
+            tables = {
+                r["name"]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+            columns = {r["name"] for r in conn.execute("PRAGMA table_info(receptions)")}
+            if tables and not (set(STORE_TABLES) <= tables and set(STORE_COLUMNS) <= columns):
+                raise StoreUnusable(path, NOT_OURS, CHECK_PLACE)
+            # every page read once (0.1 s for 250 MB, 30,000 receptions): a store damaged
+            # anywhere is refused before the first write could build on what is broken
+            (verdict,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+            if verdict != "ok":
+                raise StoreUnusable(path, DAMAGED, DAMAGED_REMEDY)
+            if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(SCHEMA)
         columns = {r["name"] for r in conn.execute("PRAGMA table_info(receptions)")}
         for column in ("owner", "fallback_reason", "route"):  # a store made before these columns
@@ -245,7 +442,7 @@ class Store:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            # journal_mode=WAL is kept in the file: set once, when the store opens
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from mock_oqs.world import World, seed_world
+from reader.children import spawn
 from reception.oqs_client import NumberQuery, OqsClient
 from reception.settings import OqsSettings
 from reception.sim.world import WorldFiles, served
@@ -138,7 +139,7 @@ def main() -> int:
                 "RECEPTION_OQS__URL": url,
             }
             command = [RECEPTION, "link", "--folder", str(folder), "--world", str(world.directory)]
-            link = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+            link = spawn(command, env=env, stderr=subprocess.PIPE)
             assert link.stderr is not None
             link.stderr.readline()  # watching
             try:

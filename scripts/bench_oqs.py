@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from mock_oqs.models import NumberConfirmationRequest
 from mock_oqs.service import Clock, QualificationService
 from mock_oqs.world import World, seed_world
+from reader.children import die_with_parent
 from reader.virtual.profile import load_profile
 from reception.sim.world import WorldFiles
 
@@ -125,7 +126,8 @@ def confirmed(status: int, body: bytes) -> bool:
 _signing_cards: list[tuple[str, rsa.RSAPrivateKey]] = []
 
 
-def _load_signing_cards(world_dir: str) -> None:
+def _load_signing_cards(world_dir: str, parent: int) -> None:
+    die_with_parent(parent)  # a pool worker: it ends with the benchmark, even on kill -9
     _signing_cards.extend(persona_cards(World.load(Path(world_dir))))
 
 
@@ -162,7 +164,7 @@ def prepare_confirmations(world: World, port: int, count: int, clients: int) -> 
     workers = os.cpu_count() or 1
     batches = [list(enumerate(nonces))[k::workers] for k in range(workers)]
     with ProcessPoolExecutor(
-        workers, initializer=_load_signing_cards, initargs=(str(world.directory),)
+        workers, initializer=_load_signing_cards, initargs=(str(world.directory), os.getpid())
     ) as pool:
         return [body for part in pool.map(_sign_batch, batches) for body in part]
 
@@ -235,7 +237,8 @@ async def drive(
     }
 
 
-def _run_drive(args: tuple[Any, ...], queue: Any) -> None:
+def _run_drive(args: tuple[Any, ...], queue: Any, parent: int) -> None:
+    die_with_parent(parent)  # it ends with the benchmark, even on kill -9
     try:
         import uvloop
 
@@ -256,9 +259,8 @@ def measure(
     """One timed window in a forked generator process (the prepared bodies travel by fork)."""
     ctx = multiprocessing.get_context("fork")
     queue: Any = ctx.Queue()
-    proc = ctx.Process(
-        target=_run_drive, args=((str(world), port, seconds, clients, kind, prepared or []), queue)
-    )
+    drive_args = (str(world), port, seconds, clients, kind, prepared or [])
+    proc = ctx.Process(target=_run_drive, args=(drive_args, queue, os.getpid()))
     pids = service_pids(world)
     proc.start()
     cpu = cpu_seconds(pids)

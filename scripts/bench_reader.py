@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from typing import Any
 
 from reader.aids import JPKI_AID
 from reader.apdu import CommandApdu
+from reader.children import die_with_parent
 from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode
 from reader.pin import Pin
 from reader.transport import CardChannel, Transport
@@ -91,7 +93,8 @@ class InstantCard:
         return b"\x90\x00"
 
 
-def _serve_instant(slot: int, stop: Any) -> None:
+def _serve_instant(slot: int, stop: Any, parent: int) -> None:
+    die_with_parent(parent)  # it ends with the benchmark, even on kill -9
     server = VpcdCardServer(InstantCard(), port=vpcd_port(slot)).start()
     stop.wait()
     server.stop()
@@ -104,7 +107,7 @@ def stack_floor_us(rounds: int) -> float:
 
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
-    proc = ctx.Process(target=_serve_instant, args=(SLOT, stop), daemon=True)
+    proc = ctx.Process(target=_serve_instant, args=(SLOT, stop, os.getpid()), daemon=True)
     proc.start()
     reader = vpcd_reader(SLOT)
     try:

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from reader.children import spawn
+
 BIN = Path(sys.executable).parent
 READY = "マイナンバーカードを置いてください"
 
@@ -46,30 +48,45 @@ def digest(world: Path) -> str:
 
 def demo_start(world: Path, tmp: Path) -> float:
     """Seconds from starting the demo in a terminal to its usable screen."""
-    session = f"bench-seed-{os.getpid()}"
+    session = "bench-seed"
+    # a tmux server of our own, in the foreground: it (and the demo in it) ends with this
+    # script, even on kill -9, and nobody else's session is touched
+    socket = str(tmp / "tmux.sock")
+
+    def tmux(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-S", socket, *args], capture_output=True, text=True, check=False
+        )
+
+    server = spawn(
+        ["tmux", "-S", socket, "-f", "/dev/null", "-D"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     env = f"RECEPTION_CONFIG={tmp}/none.toml RECEPTION_DATA_DIR={tmp}/data"
     command = f"{env} {BIN / 'reception'} demo --loopback --world {world}"
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50"], check=True
-    )
     try:
+        while tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "50").returncode:
+            if server.poll() is not None:
+                raise SystemExit("tmux did not start")
+            time.sleep(0.05)
         start = time.perf_counter()
-        subprocess.run(["tmux", "send-keys", "-t", session, command, "Enter"], check=True)
+        tmux("send-keys", "-t", session, command, "Enter")
         while True:
-            screen = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
-            ).stdout
+            screen = tmux("capture-pane", "-p", "-t", session).stdout
             if READY in screen:
                 elapsed = time.perf_counter() - start
                 break
             if time.perf_counter() - start > 120:
                 raise SystemExit(f"the demo did not come up:\n{screen}")
             time.sleep(0.02)
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+        tmux("send-keys", "-t", session, "C-q")
         time.sleep(1.5)
         return elapsed
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+        tmux("kill-server")
+        server.wait(timeout=10)
 
 
 def main() -> int:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from reader.children import spawn
 from reception.settings import ReceptionSettings
 from reception.sim.demo import demo_services
 from reception.sim.world import WorldFiles, served
@@ -77,7 +77,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--busy", action="store_true", help="a CPU-bound process runs meanwhile")
     args = parser.parse_args()
-    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
+    busy = spawn([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
         return measure(args.rounds, busy is not None)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -18,11 +19,46 @@ from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.keys import MockJpkiCa, SeededStream
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile, Variant, new_profile
+from tests.support.processes import kill_all, mentioning, still_running
 from tests.support.stack import (
     TEST_PIN,
     WORLD_TODAY,
     pcscd_available,
 )
+
+# --- nothing outlives the suite ------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_outlives_the_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every program a test starts for its files — a service for a world, a card, a link —
+    names a path in the session's temporary directory: none may still run at the end. (A
+    run once left `mock-oqs serve --world …/link0/w` running for half an hour.)"""
+    yield
+    found = mentioning(f"{tmp_path_factory.getbasetemp()}/")
+    left = still_running(found)
+    kill_all(found)
+    assert not left, f"still running after the tests: {left}"
+
+
+# --- logging as it was -----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def root_logging_as_it_was() -> Iterator[None]:
+    """A test that runs `reception`'s main() in process gets its log handler on the root
+    logger, writing to that test's captured stderr: it is removed afterwards. Left there,
+    every later warning (thousands of honeypot warnings in test_guard's property test)
+    failed to write to the closed stream and printed a traceback — ten times slower, and
+    past hypothesis's deadline on a busy machine."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
 
 # --- the honeypot invariant (design.md §6.2) ---------------------------------------
 

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from reader.children import spawn
+
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +73,7 @@ def card_in_slot(profile: Path, slot: int, *, seconds: float = 10.0) -> Iterator
 
     reader = vpcd_reader(slot)
     vcard = Path(sys.executable).parent / "vcard"
-    proc = subprocess.Popen(
+    proc = spawn(  # ends with this process, even on kill -9
         [str(vcard), "serve", "--profile", str(profile), "--port", str(vpcd_port(slot)), "--quiet"],
         stderr=subprocess.DEVNULL,
     )

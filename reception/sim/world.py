@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from reader.children import spawn
 from reader.virtual.world import WorldError as WorldError
 from reader.virtual.world import WorldFiles as SharedWorldFiles
 from reception.settings import FaceSettings, OqsSettings
@@ -77,7 +78,7 @@ def served(
     ``serve`` if given); yields its URL."""
     port = _free_port()
     log = open(world.directory / "mock-oqs.log", "ab")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
+    proc = spawn(  # ends with this process, even on kill -9
         [
             *_mock_oqs_command(),
             "serve",

@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from reader.children import spawn
 from reader.errors import CardRemoved, NoCard, PinIncorrect, ReaderUnavailable
 from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode
 from reader.pcsc import CardPresenceMonitor, PcscTransport, list_readers
@@ -161,7 +162,7 @@ def vcard_serve(
     procs: list[subprocess.Popen[str]] = []
 
     def start() -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
+        proc = spawn(
             [
                 str(BIN / "vcard"),
                 "serve",
@@ -264,7 +265,7 @@ def test_vcard_serve_waits_for_pcscd_and_exits_on_sigterm(
 ) -> None:
     profile = tmp_path / "card.json"
     save_profile(physical_profile, profile)
-    proc = subprocess.Popen(
+    proc = spawn(
         [str(BIN / "vcard"), "serve", "--profile", str(profile), "--port", "1"],
         stderr=subprocess.PIPE,
         text=True,

@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from mock_oqs.world import World, persona_ids
+from reader.children import spawn
 from reception.cli import main
 from reception.store import Store, now_jst
 from tests.support.oqs import forget_service_state
@@ -524,7 +525,7 @@ def test_a_declaration_killed_mid_way_is_stored_with_its_pdf_or_not_at_all(
 
     rng = random.Random(9)
     for _ in range(9):
-        proc = subprocess.Popen(
+        proc = spawn(
             [sys.executable, "-c", KILLED_DECLARER, str(tmp_path)],
             stdout=subprocess.PIPE,
             text=True,
@@ -559,7 +560,7 @@ def test_a_check_in_killed_mid_way_shows_as_interrupted(
     import signal
 
     path = env / "reception.sqlite"
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-c", KILLED_CHECKIN, str(path)], stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None

@@ -22,6 +22,7 @@ from smartcard import scard
 
 from mock_oqs.world import World
 from reader.aids import TEXT_AID
+from reader.children import spawn
 from reader.errors import ForbiddenCommand
 from reader.jpki import JpkiClient
 from reader.pcsc import PcscTransport
@@ -106,7 +107,7 @@ def attack(
     other: subprocess.Popen[str] | None = None
     try:
         wait_for_presence(TEST_READER, True)
-        other = subprocess.Popen(
+        other = spawn(
             [
                 sys.executable,
                 "-c",

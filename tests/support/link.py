@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from mock_oqs.world import World
+from reader.children import spawn
 from tests.support.xmlmsg import check_xmlmsg
 
 RECEPTION = str(Path(sys.executable).parent / "reception")
@@ -102,7 +103,7 @@ class Running:
             **self.env,
         }
         command = [RECEPTION, "link", "--folder", str(self.folder)]
-        proc = subprocess.Popen(
+        proc = spawn(
             [*command, "--world", str(self.world.directory)],
             env=env,
             stderr=subprocess.PIPE,

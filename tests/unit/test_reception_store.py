@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reader.children import spawn
 from reception.declaration import LadderStep, SelfDeclaration
 from reception.errors import NotFound
 from reception.results import QualificationResult
@@ -117,9 +118,7 @@ def test_committed_receptions_survive_kill_9(tmp_path: Path) -> None:
     rng = random.Random(20261124)
     committed: set[str] = set()
     for _ in range(30):
-        proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
-        )
+        proc = spawn([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         first = proc.stdout.readline().strip()  # wait until it writes
         assert first, "the writer did not start"
