@@ -252,7 +252,15 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
         self._filter_token += 1
         self._match(self._filter_token, self.needle, list(self.rows.values()))
 
-    @work(thread=True, exclusive=True, group="reception-list-filter", exit_on_error=False)
+    # a description given: by default the decorator writes the repr of every argument —
+    # here every row of the day — into the worker's name, on the loop (~15 ms at 3,000)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="reception-list-filter",
+        exit_on_error=False,
+        description="the list's filter",
+    )
     def _match(self, token: int, needle: str, rows: list[ListRow]) -> None:
         kept = matching(needle, rows)
         if not get_current_worker().is_cancelled:
@@ -264,7 +272,12 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
         if message.token == self._filter_token:  # else a later keystroke or change's follows
             self._fill(message.token, message.reception_ids)
 
-    @work(exclusive=True, group="reception-list-fill", exit_on_error=False)
+    @work(
+        exclusive=True,
+        group="reception-list-fill",
+        exit_on_error=False,
+        description="the list's rows into the table",
+    )
     async def _fill(self, token: int, reception_ids: list[str]) -> None:
         table = self.table
         table.clear()
