@@ -532,6 +532,8 @@ class Store:
     def add_result(self, reception_id: str, result: QualificationResult) -> None:
         with self._write() as conn:
             self._add_result(conn, reception_id, result, now_jst().isoformat())
+            # audited like every write to a reception: lists catch up through the trail
+            self._audit(conn, "terminal", "result-added", reception_id, "")
 
     @staticmethod
     def _add_result(
@@ -563,6 +565,30 @@ class Store:
             "SELECT * FROM receptions WHERE day = ? ORDER BY started_at", (day.isoformat(),)
         )
         return [_reception(r) for r in rows]
+
+    def change_mark(self) -> int:
+        """Where the store's history stands: its audit trail's last entry. Every write to a
+        reception audits it in the same transaction, so :meth:`receptions_changed` between
+        two marks names every reception written in between, by this program or another."""
+        row = self._conn().execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()
+        return int(row[0])
+
+    def receptions_changed(self, after: int, upto: int, *, limit: int) -> list[str] | None:
+        """The receptions written after mark ``after`` up to mark ``upto`` (of
+        :meth:`change_mark`), in no particular order — or None when more than ``limit``
+        were (then reading the day anew costs less than reading each)."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT DISTINCT reception_id FROM audit "
+                "WHERE seq > ? AND seq <= ? AND reception_id IS NOT NULL LIMIT ?",
+                (after, upto, limit + 1),
+            )
+            .fetchall()
+        )
+        if len(rows) > limit:
+            return None
+        return [r["reception_id"] for r in rows]
 
     def results_of(self, reception_id: str) -> list[QualificationResult]:
         rows = self._conn().execute(

@@ -101,7 +101,13 @@ class ReceptionApp(App[None]):
         self.query_one(DeveloperView).log_line(line)
 
     def refresh_lists(self) -> None:
-        self.query_one(ReceptionList).refresh_rows()
+        """The store changed: the lists show it (the day's list reads only what changed)."""
+        self.query_one(ReceptionList).catch_up()
+        self.query_one(PendingQueue).refresh_rows()
+
+    def reload_lists(self) -> None:
+        """F5: the lists read anew (the day's list off the event loop)."""
+        self.query_one(ReceptionList).reload()
         self.query_one(PendingQueue).refresh_rows()
 
     def show_detail(self, reception_id: str) -> None:
@@ -202,7 +208,7 @@ class ReceptionApp(App[None]):
         self.remove_card()
 
     def action_refresh(self) -> None:
-        self.refresh_lists()
+        self.reload_lists()
 
     def action_toggle_language(self) -> None:
         self.panel.toggle_language()
@@ -215,7 +221,7 @@ class ReceptionApp(App[None]):
         yield SystemCommand(
             "言語の切り替え", "読み取り画面の日本語／English", self.panel.toggle_language
         )
-        yield SystemCommand("一覧の更新", "受付一覧を読み直す", self.refresh_lists)
+        yield SystemCommand("一覧の更新", "受付一覧を読み直す", self.reload_lists)
         if self.services.demo is not None:
             unplug = self.query_one(DemoPanel).toggle_reader
             yield SystemCommand("リーダーを外す／つなぐ（デモ）", "リーダー障害の練習", unplug)

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,36 @@ def test_a_stored_declaration_outlives_the_rules_of_its_day(store: Store) -> Non
     did = store.add_declaration(old)
     assert store.declaration(did).declaration.declared_on == dt.date(2025, 1, 6)
     assert [d.declaration_id for d in store.pending()] == [did]
+
+
+def test_every_write_to_a_reception_is_in_the_change_feed(tmp_path: Path) -> None:
+    """The day's list reads only what changed since it last looked (issue 19): every
+    write that changes a reception's line names it between two change marks — written
+    through this connection or another program's, a result added on its own included."""
+    path = tmp_path / "reception.sqlite"
+    store = Store(path)
+    result = QualificationResult.parse(RESULT)
+
+    def changed_by(write: Callable[[], object]) -> list[str] | None:
+        before = store.change_mark()
+        write()
+        return store.receptions_changed(before, store.change_mark(), limit=5)
+
+    began: list[str] = []
+    assert changed_by(lambda: began.append(store.begin_reception())) == began
+    rid, other = began[0], store.begin_reception()
+    assert changed_by(lambda: store.finish_reception(rid, status="fallback")) == [rid]
+    assert changed_by(lambda: store.record_step(rid, LadderStep.NOTICE, "3割")) == [rid]
+    assert changed_by(lambda: store.add_result(rid, result)) == [rid]
+    did = store.add_declaration(SelfDeclaration.parse(valid()), reception_id=rid)
+    assert changed_by(lambda: store.settle(did, "confirmed", result=result)) == [rid]
+    another_program = Store(path)
+    assert changed_by(lambda: another_program.add_result(other, result)) == [other]
+    # a reception its program left in progress when it died: marked by the next to open
+    sqlite3.connect(path).execute(
+        "UPDATE receptions SET owner = '999999999:1' WHERE reception_id = ?", (other,)
+    ).connection.commit()
+    assert changed_by(lambda: Store(path)) == [other]
+    assert changed_by(lambda: store.audit("staff", "export", "本日分")) == []
+    # more than the caller reads one by one: it reads the day anew instead
+    assert changed_by(lambda: [store.begin_reception() for _ in range(6)]) is None
