@@ -35,6 +35,13 @@ class MalformedResponse(ReaderError):
     title = "カードの応答が不正です"
 
 
+class EndlessResponse(MalformedResponse):
+    """The card kept answering ``61xx`` ("more data") past any genuine answer's length:
+    the channel stops fetching (reader/guard.py, MAX_GET_RESPONSES)."""
+
+    title = "カードの応答が終わりません"
+
+
 class MalformedCardData(ReaderError):
     """A file read from the card does not hold what it should (bad DER header, label …)."""
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 from reader.apdu import INS_GET_RESPONSE, INS_SELECT, CommandApdu, ResponseApdu, redacted_hex
-from reader.errors import ForbiddenCommand, MalformedResponse, TransactionRefused
-from reader.guard import Guard
+from reader.errors import EndlessResponse, ForbiddenCommand, MalformedResponse, TransactionRefused
+from reader.guard import MAX_GET_RESPONSES, MAX_RESPONSE_BYTES, Guard
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +159,10 @@ class CardChannel:
     transaction — or where the reader refuses one — the channel sends nothing but
     SELECT by AID.
 
-    Also handles T=0 answers: ``61xx`` fetches the rest with GET RESPONSE and
-    ``6Cxx`` repeats the command with the right Le.
+    Also handles T=0 answers: ``61xx`` fetches the rest with GET RESPONSE — each one
+    passing the guard, which allows it only for the answer to our own command, and only
+    as many as a genuine answer needs — and ``6Cxx`` repeats the command once with the
+    Le the card asked for (our own command again, checked by the guard again).
     """
 
     transport: Transport
@@ -183,11 +185,23 @@ class CardChannel:
         """Send one command (guarded) and return the card's response."""
         response = self._send(apdu)
         if response.sw1 == 0x6C and apdu.le is not None:
+            # "wrong Le, xx available": the same command of ours once more, with Le = xx;
+            # it passes the guard again like any command (a second 6Cxx is returned as is)
             response = self._send(
                 CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data, le=response.sw2 or 256)
             )
         data = response.data
         while response.sw1 == 0x61:
+            if self.guard.answer_too_long:
+                pending = self.guard.pending
+                assert pending is not None
+                self.guard.reset()  # the card still holds an answer we do not take
+                raise EndlessResponse(
+                    f"the card kept answering 61xx (more data) after {pending.fetched} GET "
+                    f"RESPONSEs and {pending.received} bytes; no genuine answer needs more "
+                    f"than {MAX_GET_RESPONSES} or {MAX_RESPONSE_BYTES} bytes"
+                )
+            # the guard lets it through only right after a 61xx answer to our own command
             response = self._send(CommandApdu(0x00, INS_GET_RESPONSE, 0, 0, le=response.sw2 or 256))
             data += response.data
         return ResponseApdu(data, response.sw)
@@ -220,7 +234,7 @@ class CardChannel:
         if not exclusive:
             # nothing but another SELECT by AID may follow: where the card is stays unknown
             self.guard.reset()
-        elif apdu.ins != INS_GET_RESPONSE:
+        else:
             self.guard.observe(apdu, response)
         if self.on_exchange is not None:
             self.on_exchange(apdu, response)

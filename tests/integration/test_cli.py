@@ -137,6 +137,30 @@ def test_apdu_goes_through_the_guard(
         assert "refused by the My Number guard" in err
 
 
+@pytest.mark.parametrize(
+    "apdus",
+    [
+        ["00C0000004"],  # GET RESPONSE as the first command
+        ["80C0000004"],
+        ["00C00000"],
+        ["00A4040C0AD392F000260100000001", "00C0000004"],  # after a 9000
+        ["00A4040C0AD392F000260100000001", "00B0860020", "80C0000010"],  # after data, 9000
+    ],
+)
+def test_apdu_refuses_get_response(
+    profile_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    apdus: list[str],
+) -> None:
+    """GET RESPONSE by hand is never the rest of an answer of ours (the channel fetches
+    those itself): it could fetch another program's answer (issue 19)."""
+    code, _, err = run(capsys, monkeypatch, ["apdu", "--virtual", str(profile_path), *apdus])
+    assert code == 4, err
+    assert "refused by the My Number guard" in err
+    assert "GET RESPONSE refused: it is sent only" in err
+
+
 def test_apdu_rejects_garbage(
     profile_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
