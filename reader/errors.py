@@ -181,6 +181,14 @@ class NotAMyNumberCard(ReaderError):
     title = "マイナンバーカードではありません"
 
 
+class CardUnresponsive(ReaderError):
+    """The card (or the reader holding it) did not answer within the deadline: the
+    connection is abandoned (reader/transport.py, DeadlineTransport). A card fault, not a
+    lost reader: another card in the same reader works again."""
+
+    title = "カードが応答しません"
+
+
 class CardRemoved(ReaderError):
     """The card left the reader (or was reset by another program) during an operation."""
 

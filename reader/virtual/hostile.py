@@ -6,9 +6,13 @@ them — GET RESPONSE included.
 
 - :class:`T0Card`: a genuine card's way of answering over T=0 — no data with the status,
   ``61xx`` instead, the data fetched with GET RESPONSE in pieces.
+- :class:`EndlessCard`: answers ``61xx`` ("more data") for ever.
+- :class:`SilentCard`: stops answering APDUs, until it is taken out (powered off).
 """
 
 from __future__ import annotations
+
+import threading
 
 from reader.apdu import INS_GET_RESPONSE
 from reader.sw import StatusWord
@@ -86,4 +90,53 @@ class T0Card(_Wrapper):
 
     def power_off(self) -> None:
         self._waiting = b""
+        super().power_off()
+
+
+class EndlessCard(_Wrapper):
+    """From the ``after``-th APDU on (counted from 1), answers every command — GET
+    RESPONSE included — with ``piece`` bytes and ``61 00``: there is always more."""
+
+    def __init__(self, card: VirtualCard, after: int = 1, piece: int = 0) -> None:
+        super().__init__(card)
+        self.after = after
+        self.piece = b"\xa5" * piece
+        self.apdus = 0
+
+    def process(self, apdu: bytes) -> bytes:
+        answer = self.card.process(apdu)
+        self.apdus += 1
+        if self.apdus < self.after:
+            return answer
+        return self.piece + b"\x61\x00"
+
+
+class SilentCard(_Wrapper):
+    """From the ``after``-th APDU on (counted from 1), never answers: :meth:`process`
+    waits until the card is powered off (taken out of the reader, or the loopback
+    reader closed), then gives no answer at all (no status word). Put back (powered on)
+    it is silent again. ``waiting`` is set while an APDU hangs."""
+
+    def __init__(self, card: VirtualCard, after: int = 1) -> None:
+        super().__init__(card)
+        self.after = after
+        self.apdus = 0
+        self.waiting = threading.Event()
+        self._released = threading.Event()
+
+    def process(self, apdu: bytes) -> bytes:
+        self.apdus += 1
+        answer = self.card.process(apdu)  # executed (the honeypot sees it), never answered
+        if self.apdus < self.after:
+            return answer
+        self.waiting.set()
+        self._released.wait()
+        return b""
+
+    def power_on(self) -> None:
+        self._released.clear()
+        super().power_on()
+
+    def power_off(self) -> None:
+        self._released.set()
         super().power_off()

@@ -83,6 +83,7 @@ class Services:
             face_folder=settings.link.face_folder,
             interaction=interaction,
             rules=settings.reader.counter_rules(),
+            deadline=settings.reader.answer_timeout,
         )
 
     def source(self, medium: str) -> CardSource:
