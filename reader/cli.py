@@ -27,6 +27,7 @@ from reader.aids import EF_AUTH_CA_CERT, EF_AUTH_CERT
 from reader.apdu import CommandApdu
 from reader.argtypes import QuietArgumentParser, seconds
 from reader.errors import (
+    CardRemoved,
     ForbiddenCommand,
     MalformedApdu,
     NoCard,
@@ -525,8 +526,8 @@ COMMANDS = {
 def _code_for(exc: ReaderError) -> int:
     if isinstance(exc, ForbiddenCommand):
         return EXIT_FORBIDDEN
-    if isinstance(exc, ReaderUnavailable | NoCard):
-        return EXIT_NO_READER
+    if isinstance(exc, ReaderUnavailable | NoCard | CardRemoved):
+        return EXIT_NO_READER  # also when the card or the reader left mid-way
     if isinstance(exc, PinBlocked):
         return EXIT_PIN_BLOCKED
     if isinstance(exc, PinIncorrect):

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from reader.cli import main
+from reader.cli import Session, main
+from reader.virtual.card import VirtualCard
 from reader.virtual.profile import CardProfile, Variant, load_profile, save_profile
-from tests.support.stack import TEST_PIN
+from tests.support.stack import TEST_PIN, CardLeavesAfter
 
 PIN_HEX = TEST_PIN.encode().hex().upper()
 
@@ -242,3 +243,38 @@ def test_bad_profile_and_options(
         capsys, monkeypatch, ["probe", "--virtual", str(tmp_path / "none.json"), "--json"]
     )
     assert json.loads(out)["ok"] is False
+
+
+PULLED = {
+    "probe": ["probe"],
+    "cert": ["cert", "--format", "text"],
+    "cert --ca --extended": ["cert", "--ca", "--format", "text", "--extended"],
+    "pin-status": ["pin-status"],
+    "auth-test": ["auth-test", "--pin-stdin"],
+    "auth-test --extended": ["auth-test", "--pin-stdin", "--extended"],
+    "apdu": ["apdu", "00A4040C0AD392F000260100000001", "00B0860020", "00B08A0004"],
+}
+
+
+@pytest.mark.parametrize("command", PULLED)
+def test_a_card_pulled_at_any_apdu_exits_3(
+    profile_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    """Issue 19: ``auth-test`` exited 1 ("error") when the card was pulled; 3 is "the
+    card or the reader left mid-way". Every command, the card leaving at every APDU."""
+    after = 0
+    while True:
+        transport = CardLeavesAfter(VirtualCard(load_profile(profile_path)), after)
+        monkeypatch.setattr(Session, "_open", staticmethod(lambda _args, t=transport: t))
+        args = [*PULLED[command], "--virtual", str(profile_path)]
+        code, _, err = run(capsys, monkeypatch, args, TEST_PIN + "\n")
+        if transport.after >= 0:  # the card stayed to the end: the whole command ran
+            assert code == 0, err
+            break
+        assert code == 3, (after, err)
+        assert "カードが取り外されました" in err, err
+        after += 1
+    assert after >= 2  # the card left at each of the command's APDUs
