@@ -12,8 +12,9 @@ from cryptography import x509
 
 from reader.cli import Session, main
 from reader.virtual.card import VirtualCard
+from reader.virtual.hostile import T0Card
 from reader.virtual.profile import CardProfile, Variant, load_profile, save_profile
-from tests.support.stack import TEST_PIN, CardLeavesAfter
+from tests.support.stack import TEST_PIN, CardLeavesAfter, SharedReader
 
 PIN_HEX = TEST_PIN.encode().hex().upper()
 
@@ -278,3 +279,38 @@ def test_a_card_pulled_at_any_apdu_exits_3(
         assert "カードが取り外されました" in err, err
         after += 1
     assert after >= 2  # the card left at each of the command's APDUs
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["probe"],
+        ["cert", "--format", "text", "--extended"],
+        ["cert", "--ca", "--format", "text"],
+        ["pin-status"],
+        ["auth-test", "--pin-stdin"],
+        ["apdu", "00A4040C0AD392F000260100000001", "00B0860020", "00B08A0004"],
+        ["apdu", "00C0000010"],
+        ["apdu", "00A4040C0AD392F000260100000001", "80C0000010"],
+    ],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("t0", [False, True], ids=["t1", "t0"])
+def test_no_command_sends_where_we_did_not_select(
+    profile_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    t0: bool,
+) -> None:
+    """design.md §6.1 for every myna-reader command: another program left the text AP
+    selected; no APDU of ours runs in an application we did not select in the same
+    transaction (GET RESPONSE by hand is refused, exit 4)."""
+    card = VirtualCard(load_profile(profile_path))
+    reader = SharedReader(card, T0Card(card, chunk=64) if t0 else None)
+    monkeypatch.setattr(Session, "_open", staticmethod(lambda _args: reader))
+    code, _, err = run(
+        capsys, monkeypatch, [*args, "--virtual", str(profile_path)], TEST_PIN + "\n"
+    )
+    assert code == (4 if any(a[2:4] == "C0" for a in args) else 0), err
+    reader.assert_clean()

@@ -17,7 +17,7 @@ from mock_oqs.world import World, persona_ids
 from reader.errors import ReaderUnavailable
 from reader.transport import DEFAULT_DEADLINE_SECONDS
 from reader.virtual.card import VirtualCard
-from reader.virtual.hostile import EndlessCard, SilentCard
+from reader.virtual.hostile import EndlessCard, SilentCard, T0Card
 from reader.virtual.loopback import LoopbackTransport
 from reception.camera import FaceScenario
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
@@ -38,7 +38,7 @@ from reception.settings import OqsSettings
 from reception.store import Store
 from tests.support.checkin import card_of, pin_of, terminal_of
 from tests.support.oqs import in_process
-from tests.support.stack import WORLD_TODAY, CardLeavesAfter
+from tests.support.stack import WORLD_TODAY, CardLeavesAfter, SharedReader
 
 REASONS = {
     "certificate-lapsed": FallbackReason.CERTIFICATE_LAPSED,
@@ -262,6 +262,23 @@ def test_a_card_that_never_ends_its_answer_is_a_card_fault_at_every_apdu(
         transport.close()  # the patient takes the card away
         sane = run(world, store, card_of(world, persona), request)
         assert sane.state is State.CONFIRMED, after
+
+
+@pytest.mark.parametrize("t0", [False, True], ids=["t1", "t0"])
+@pytest.mark.parametrize("method", [Method.PIN, Method.FACE, Method.VISUAL])
+def test_no_apdu_of_ours_goes_where_we_did_not_select(
+    world: World, store: Store, method: Method, t0: bool
+) -> None:
+    """design.md §6.1 for every check-in path: another program selects the text AP before
+    and between our transactions; every APDU of ours (the channel's own GET RESPONSEs on
+    a T=0 card included) runs in an application we selected in the same transaction."""
+    card = card_of(world, "adult-kyokai")
+    reader = SharedReader(card, T0Card(card, chunk=100) if t0 else None)
+    request = CheckinRequest(method, pin_source=pin_of(world, "adult-kyokai"))
+    outcome = run(world, store, reader, request)
+    assert outcome.state is State.CONFIRMED, outcome.detail
+    assert reader.transactions >= 2
+    reader.assert_clean()
 
 
 def test_core_imports_neither_the_service_nor_textual() -> None:
