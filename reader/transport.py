@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Generic, Protocol, TextIO, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TextIO, TypeVar
 
 from reader.apdu import INS_GET_RESPONSE, INS_SELECT, CommandApdu, ResponseApdu, redacted_hex
 from reader.errors import (
@@ -156,7 +156,8 @@ class TracingTransport(TransportDecorator):
 
 
 class _Job(Generic[T]):
-    """One operation for the worker: run once, its result or exception kept."""
+    """One operation: run once by a worker, its result or exception kept for the caller;
+    ``done`` is set when it has run (and the worker is free again)."""
 
     def __init__(self, call: Callable[[], T]) -> None:
         self.call = call
@@ -164,45 +165,48 @@ class _Job(Generic[T]):
         self.result: T | None = None
         self.error: BaseException | None = None
 
-    def __call__(self) -> None:
+    def run(self) -> None:
         try:
             self.result = self.call()
-        except BaseException as exc:  # handed to the caller (or logged when nobody waits)
+        except BaseException as exc:  # handed to the caller (or lost with an abandoned one)
             self.error = exc
-        finally:
-            self.done.set()
 
 
 class _Worker:
-    """One daemon thread that runs a transport's operations in order. It ends after
-    ``idle`` seconds without work and starts again on the next; being a daemon, a call
-    stuck in a driver never keeps the process from exiting."""
+    """A daemon thread that runs the operations handed to it, one at a time. Free
+    workers wait in a pool shared by every transport — starting a thread costs more than
+    a whole exchange with the card — and end after :attr:`IDLE` seconds without work.
+    Being daemons, one stuck in a driver never keeps the process from exiting."""
 
-    def __init__(self, name: str, idle: float = 2.0) -> None:
-        self.name = name
-        self.idle = idle
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._running = False
+    IDLE = 2.0
+    _pool: ClassVar[list[_Worker]] = []
+    _pool_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def submit(self, job: Callable[[], None]) -> None:
-        with self._lock:
-            self._jobs.put(job)
-            if not self._running:
-                self._running = True
-                threading.Thread(target=self._loop, name=self.name, daemon=True).start()
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Job[Any]] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="card-io", daemon=True).start()
+
+    @classmethod
+    def run(cls, job: _Job[Any]) -> None:
+        """Hand ``job`` to a free worker (a new one when none is free)."""
+        with cls._pool_lock:
+            worker = cls._pool.pop() if cls._pool else None
+        (worker or cls())._jobs.put(job)
 
     def _loop(self) -> None:
         while True:
             try:
-                job = self._jobs.get(timeout=self.idle)
+                job = self._jobs.get(timeout=self.IDLE)
             except queue.Empty:
-                with self._lock:
-                    if self._jobs.empty():
-                        self._running = False
+                with self._pool_lock:
+                    if self in self._pool:  # not just taken for a job on its way
+                        self._pool.remove(self)
                         return
                 continue
-            job()
+            job.run()
+            with self._pool_lock:
+                self._pool.append(self)  # free again before the caller hears of it
+            job.done.set()
 
 
 class DeadlineTransport(TransportDecorator):
@@ -211,17 +215,17 @@ class DeadlineTransport(TransportDecorator):
     PC/SC has no time-out of its own for an exchange: ``SCardTransmit`` waits as long as
     the driver does, and vsmartcard-vpcd's driver reads the card's socket with no
     time-out, holding pcscd's lock on the reader meanwhile — a card that never answers
-    blocks the caller until it is pulled out. So the operations run, one at a time and in
-    order, in a worker thread, and the caller waits at most ``seconds`` for each.
+    blocks the caller until it is pulled out. So each operation runs in a worker thread
+    (one at a time: the caller waits for each), and the caller waits at most ``seconds``.
 
     When one does not return in time the connection is abandoned: that call raises
     :class:`~reader.errors.CardUnresponsive`, and so does every later one (nothing more
     goes down a connection whose last command has no answer). The end of the transaction
-    and ``close()`` are queued behind the stuck call and run when it returns — with
-    vpcd when the card leaves the reader, with a USB reader when its driver gives up —
-    and nobody waits for them. pcsc-lite makes every call on a context wait for the one
-    in flight, so they could not run earlier anyway. A new connection (another card, or
-    the same card again) starts clean.
+    and ``close()`` wait for the stuck call and run when it returns — with vpcd when the
+    card leaves the reader, with a USB reader when its driver gives up — and nobody waits
+    for them. pcsc-lite makes every call on a context wait for the one in flight, so they
+    could not run earlier anyway. A new connection (another card, or the same card again)
+    starts clean.
     """
 
     def __init__(self, inner: Transport, seconds: float = DEFAULT_DEADLINE_SECONDS) -> None:
@@ -229,8 +233,9 @@ class DeadlineTransport(TransportDecorator):
             raise ValueError(f"the deadline must be positive, got {seconds}")
         super().__init__(inner)
         self.seconds = seconds
-        self._worker = _Worker(f"card-io {inner.name}")
         self._stuck: str | None = None  # what did not return in time
+        self._last = threading.Event()  # set when everything handed on so far has run
+        self._last.set()
 
     def _run(self, what: str, call: Callable[[], T]) -> T:
         if self._stuck is not None:
@@ -239,9 +244,10 @@ class DeadlineTransport(TransportDecorator):
                 "used again on this connection; take it out and place it again"
             )
         job = _Job(call)
-        self._worker.submit(job)
+        _Worker.run(job)
         if not job.done.wait(self.seconds):
             self._stuck = what
+            self._last = job.done
             raise CardUnresponsive(
                 f"{self.name!r}: no answer within {self.seconds:g} s while {what}; the "
                 "connection was abandoned (take the card out; another card, or this one "
@@ -252,15 +258,21 @@ class DeadlineTransport(TransportDecorator):
         return job.result  # type: ignore[return-value]  # set: the job ran without error
 
     def _later(self, what: str, call: Callable[[], object]) -> None:
-        """Run ``call`` after whatever is queued, without waiting; errors are logged."""
+        """Run ``call`` once everything handed on before it has run (the stuck call
+        first), in a thread of its own; nobody waits for it, errors are logged."""
+        previous, finished = self._last, threading.Event()
+        self._last = finished
 
-        def job() -> None:
+        def run() -> None:
+            previous.wait()
             try:
                 call()
             except Exception as exc:
                 log.info("%s: %s after an abandoned exchange: %s", self.name, what, exc)
+            finally:
+                finished.set()
 
-        self._worker.submit(job)
+        threading.Thread(target=run, name="card-io cleanup", daemon=True).start()
 
     def transmit(self, command: bytes) -> bytes:
         return self._run("exchanging an APDU", lambda: self.inner.transmit(command))
