@@ -26,7 +26,8 @@ needs (SELECT, READ BINARY, VERIFY, PSO, GET RESPONSE) with CLA 00/80 pass —
 plus, in the face path and only inside the card-face AP, the GET CHALLENGE and
 EXTERNAL AUTHENTICATE of the simulated terminal authentication (reader/face.py) — and
 while the current DF is unknown (a new connection: another program may have
-left the card anywhere) only SELECT by AID passes. Selection by file id or
+left the card anywhere) only SELECT by AID (or of the MF, which leaves every
+application) passes. Selection by file id or
 path of anything but an EF of the current DF is refused, because a DF's file
 id could reach the text AP.
 
@@ -44,8 +45,10 @@ transaction left an answer pending; outside a transaction, or on a reader that r
 one, the channel sends nothing but SELECT by AID. The channel's own GET RESPONSE loop
 passes through :meth:`Guard.check` like any other command. Tested through pcscd + vpcd
 with a second process selecting the text AP in a loop
-(tests/integration/test_shared_reader.py) and by a property over random command
-sequences, transaction boundaries and another program (tests/unit/test_guard.py).
+(tests/integration/test_shared_reader.py), and by a property over random command
+sequences, transaction boundaries and another program that checks every command of ours
+ran in an application we selected in the same transaction (tests/unit/test_guard.py,
+tests/support/stack.py SharedReader).
 """
 
 from __future__ import annotations
