@@ -44,6 +44,19 @@ def fraction(text: str) -> float:
     return value
 
 
+def seconds(text: str) -> float:
+    """A time-out: more than 0, at most an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(
+            f"seconds must be more than 0 and at most 3600, got {text}"
+        )
+    return value
+
+
 port = whole_number(0, 65535, "a port")
 
 

@@ -25,8 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from reader.aids import EF_AUTH_CA_CERT, EF_AUTH_CERT
 from reader.apdu import CommandApdu
-from reader.argtypes import QuietArgumentParser
+from reader.argtypes import QuietArgumentParser, seconds
 from reader.errors import (
+    CardRemoved,
     ForbiddenCommand,
     MalformedApdu,
     NoCard,
@@ -43,7 +44,7 @@ from reader.exitcodes import ExitCode
 from reader.jpki import ExtendedLengthMemory, JpkiClient, ReadMode, TokenKind
 from reader.pin import InvalidPin, Pin, PinEntryUnavailable, ask_pin
 from reader.safe_text import json_safe, printable
-from reader.transport import CardChannel, TracingTransport, Transport
+from reader.transport import DEFAULT_DEADLINE_SECONDS, CardChannel, TracingTransport, Transport
 from reader.virtual.loopback import LoopbackTransport
 
 EXIT_OK = ExitCode.OK
@@ -85,6 +86,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.0,
         help="wait this long for a card to be placed (default: 0)",
+    )
+    g.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=seconds,
+        default=DEFAULT_DEADLINE_SECONDS,
+        help="give up on a card that does not answer within this long (default: "
+        f"{DEFAULT_DEADLINE_SECONDS:g}; a genuine card answers within a second)",
     )
     g.add_argument(
         "--extended",
@@ -182,7 +191,7 @@ class Session:
         inner: Transport = self.transport
         if args.trace:
             inner = TracingTransport(inner, sys.stderr)
-        self.channel = CardChannel(inner)
+        self.channel = CardChannel(inner, deadline=args.timeout)
         memory = ExtendedLengthMemory.default() if args.virtual is None else None
         self.client = JpkiClient(
             self.channel,
@@ -517,8 +526,8 @@ COMMANDS = {
 def _code_for(exc: ReaderError) -> int:
     if isinstance(exc, ForbiddenCommand):
         return EXIT_FORBIDDEN
-    if isinstance(exc, ReaderUnavailable | NoCard):
-        return EXIT_NO_READER
+    if isinstance(exc, ReaderUnavailable | NoCard | CardRemoved):
+        return EXIT_NO_READER  # also when the card or the reader left mid-way
     if isinstance(exc, PinBlocked):
         return EXIT_PIN_BLOCKED
     if isinstance(exc, PinIncorrect):

@@ -35,6 +35,13 @@ class MalformedResponse(ReaderError):
     title = "カードの応答が不正です"
 
 
+class EndlessResponse(MalformedResponse):
+    """The card kept answering ``61xx`` ("more data") past any genuine answer's length:
+    the channel stops fetching (reader/guard.py, MAX_GET_RESPONSES)."""
+
+    title = "カードの応答が終わりません"
+
+
 class MalformedCardData(ReaderError):
     """A file read from the card does not hold what it should (bad DER header, label …)."""
 
@@ -172,6 +179,14 @@ class NotAMyNumberCard(ReaderError):
     """The card in the reader has no JPKI application."""
 
     title = "マイナンバーカードではありません"
+
+
+class CardUnresponsive(ReaderError):
+    """The card (or the reader holding it) did not answer within the deadline: the
+    connection is abandoned (reader/transport.py, DeadlineTransport). A card fault, not a
+    lost reader: another card in the same reader works again."""
+
+    title = "カードが応答しません"
 
 
 class CardRemoved(ReaderError):

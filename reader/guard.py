@@ -12,14 +12,22 @@ everything card.md §8 forbids:
 - reading any number-bearing file and VERIFY of 照合番号A: the guard allows
   VERIFY only against the two JPKI PINs, so the number can never be command
   data;
-- short-file-id reads (P1 ≥ 80) while any DF other than the JPKI AP is current.
+- short-file-id reads (P1 ≥ 80) while any DF other than the JPKI AP is current;
+- GET RESPONSE, except right after our own command was answered ``61xx`` in the same
+  transaction, and only as many as a genuine answer needs (:data:`MAX_GET_RESPONSES`,
+  :data:`MAX_RESPONSE_BYTES`). GET RESPONSE names no application and no file: it
+  hands over whatever answer the card holds for the *last* command it executed. Sent as
+  the first command of a transaction, after a ``9000``, or after a refused command, that
+  last command may be another program's — a READ BINARY of the 個人番号 in the text AP
+  answered ``61xx`` — and the GET RESPONSE would hand us its data.
 
 It is an allow-list, not a deny-list: only the instructions the JPKI client
 needs (SELECT, READ BINARY, VERIFY, PSO, GET RESPONSE) with CLA 00/80 pass —
 plus, in the face path and only inside the card-face AP, the GET CHALLENGE and
 EXTERNAL AUTHENTICATE of the simulated terminal authentication (reader/face.py) — and
 while the current DF is unknown (a new connection: another program may have
-left the card anywhere) only SELECT by AID passes. Selection by file id or
+left the card anywhere) only SELECT by AID (or of the MF, which leaves every
+application) passes. Selection by file id or
 path of anything but an EF of the current DF is refused, because a DF's file
 id could reach the text AP.
 
@@ -32,9 +40,15 @@ inside an exclusive transaction (``SCardBeginTransaction``), which keeps every o
 program's commands out: :class:`~reader.transport.CardChannel` resets the guard to
 "unknown" when a transaction begins and when it ends, so a read or VERIFY passes only
 when the JPKI AP (or, in the face path, the card-face AP) was selected by its full AID
-*in the same transaction*; outside a transaction, or on a reader that refuses one, the
-channel sends nothing but SELECT by AID. Tested through pcscd + vpcd with a second
-process selecting the text AP in a loop (tests/test_shared_reader.py).
+*in the same transaction*, and a GET RESPONSE only when our own command of the same
+transaction left an answer pending; outside a transaction, or on a reader that refuses
+one, the channel sends nothing but SELECT by AID. The channel's own GET RESPONSE loop
+passes through :meth:`Guard.check` like any other command. Tested through pcscd + vpcd
+with a second process selecting the text AP in a loop
+(tests/integration/test_shared_reader.py), and by a property over random command
+sequences, transaction boundaries and another program that checks every command of ours
+ran in an application we selected in the same transaction (tests/unit/test_guard.py,
+tests/support/stack.py SharedReader).
 """
 
 from __future__ import annotations
@@ -81,8 +95,32 @@ _PIN_FILES = frozenset({EF_AUTH_PIN, EF_SIGN_PASSWORD})
 _TERMINAL_AUTH_INS = frozenset({0x84, 0x82})
 
 
+MAX_RESPONSE_BYTES = 65536
+"""The most data one command's answer may bring. 65,536 bytes is the largest Le a command
+can carry (extended Le ``0000``); the terminal's longest answer is a certificate of
+1–2 KB (jpki.MAX_CERT_SIZE: 8 KB)."""
+
+MAX_GET_RESPONSES = 256
+"""The most GET RESPONSEs for one command's answer: a genuine card hands over even the
+largest possible answer (:data:`MAX_RESPONSE_BYTES`) in 256 of 256 bytes each (``6100``),
+and a certificate in at most 8. A card that keeps answering ``61xx`` past this is
+faulty or hostile: the channel stops (reader.errors.EndlessResponse)."""
+
+
 def _success(response: ResponseApdu) -> bool:
     return response.sw == StatusWord.OK or response.sw1 == 0x61
+
+
+@dataclass
+class PendingAnswer:
+    """Our last command was answered ``61xx``: the rest waits for GET RESPONSE."""
+
+    fetched: int = 0  # GET RESPONSEs sent for it so far
+    received: int = 0  # data bytes of the answer so far
+
+    @property
+    def exhausted(self) -> bool:
+        return self.fetched >= MAX_GET_RESPONSES or self.received >= MAX_RESPONSE_BYTES
 
 
 @dataclass
@@ -96,16 +134,36 @@ class Guard:
     face_access: bool = False
     current_df: CurrentDf = CurrentDf.UNKNOWN
     current_ef: int | None = None
+    pending: PendingAnswer | None = None
 
     def reset(self) -> None:
-        """The card was reset, powered off or reconnected: where it is is unknown."""
+        """The card was reset, powered off or reconnected — or a transaction began or
+        ended: where it is, and whose answer it holds, is unknown."""
         self.current_df = CurrentDf.UNKNOWN
         self.current_ef = None
+        self.pending = None
+
+    @property
+    def answer_too_long(self) -> bool:
+        """Our command's answer is still pending after the most GET RESPONSEs (or bytes)
+        a genuine answer needs."""
+        return self.pending is not None and self.pending.exhausted
 
     # -- checking -----------------------------------------------------------
 
     def check(self, apdu: CommandApdu) -> None:
         """Raise :class:`ForbiddenCommand` unless ``apdu`` may be sent now."""
+        if apdu.ins != INS_GET_RESPONSE:
+            # whatever the card holds for GET RESPONSE is no longer the answer to our
+            # last command once another command is attempted, sent or not
+            self.pending = None
+        try:
+            self._check(apdu)
+        except ForbiddenCommand:
+            self.pending = None
+            raise
+
+    def _check(self, apdu: CommandApdu) -> None:
         if apdu.cla not in _ALLOWED_CLA:
             raise ForbiddenCommand(
                 f"CLA {apdu.cla:02X} refused: only CLA 00 and 80 are sent to the card "
@@ -129,6 +187,8 @@ class Guard:
             self._check_read(apdu)
         elif apdu.ins == INS_VERIFY:
             self._check_verify(apdu)
+        elif apdu.ins == INS_GET_RESPONSE:
+            self._check_get_response(apdu)
         elif apdu.ins == INS_PSO and self.current_df is not CurrentDf.JPKI:
             raise ForbiddenCommand(
                 f"PSO refused: the current DF is {self.current_df.value}, not the JPKI AP"
@@ -200,6 +260,27 @@ class Guard:
             "may be read"
         )
 
+    def _check_get_response(self, apdu: CommandApdu) -> None:
+        if self.pending is None:
+            raise ForbiddenCommand(
+                "GET RESPONSE refused: it is sent only to fetch the rest of our own "
+                "command's answer, right after the card answered it 61xx in the same "
+                "transaction; otherwise it could hand over the answer to another "
+                "program's command (a READ BINARY of the 個人番号)"
+            )
+        if apdu.p1 or apdu.p2 or apdu.data:
+            raise ForbiddenCommand(
+                f"GET RESPONSE refused: P1-P2 must be 0000 with no data, got "
+                f"{apdu.p1:02X}{apdu.p2:02X}"
+                + (f" and {len(apdu.data)} data bytes" if apdu.data else "")
+            )
+        if self.pending.exhausted:
+            raise ForbiddenCommand(
+                f"GET RESPONSE refused: the answer already took {self.pending.fetched} GET "
+                f"RESPONSEs and {self.pending.received} bytes, more than a genuine card "
+                f"needs (at most {MAX_GET_RESPONSES} and {MAX_RESPONSE_BYTES} bytes)"
+            )
+
     def _check_verify(self, apdu: CommandApdu) -> None:
         if self.current_df is not CurrentDf.JPKI:
             raise ForbiddenCommand(
@@ -225,7 +306,18 @@ class Guard:
     # -- tracking -------------------------------------------------------------
 
     def observe(self, apdu: CommandApdu, response: ResponseApdu) -> None:
-        """Update the current DF/EF from a command that was sent and its answer."""
+        """Update the current DF/EF from a command that was sent and its answer (and
+        whether the card holds the rest of that answer for GET RESPONSE)."""
+        more = response.sw1 == 0x61
+        if apdu.ins == INS_GET_RESPONSE:
+            # it continues our answer; it moves no DF and no EF
+            if self.pending is not None and more:
+                self.pending.fetched += 1
+                self.pending.received += len(response.data)
+            else:
+                self.pending = None
+            return
+        self.pending = PendingAnswer(received=len(response.data)) if more else None
         ok = _success(response)
         if apdu.ins == INS_SELECT:
             if apdu.p1 == 0x04:

@@ -185,6 +185,11 @@ class PcscTransport:
         self, reader: str | None = None, *, wait_seconds: float = 0.0, exclusive: bool = False
     ) -> None:
         self._share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
+        self._card: Any = None
+        self._in_transaction = False
+        # held while a PC/SC call on this card runs: close() never waits on it
+        self._io = threading.Lock()
+        self._close_requested = False
         self._ctx = PcscContext()
         try:
             statuses = self._ctx.status()
@@ -196,15 +201,17 @@ class PcscTransport:
             self._name = choose_reader(names, reader, present)
             if wait_seconds > 0 and not present.get(self._name):
                 self._ctx.wait_for([self._name], True, wait_seconds)
-            hr, self._card, self._protocol = scard.SCardConnect(
+            hr, card, self._protocol = scard.SCardConnect(
                 self._ctx.handle,
                 self._name,
                 self._share,
                 scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
             )
-            if hr == scard.SCARD_E_NO_SMARTCARD or hr == scard.SCARD_W_REMOVED_CARD:
+            if hr == scard.SCARD_S_SUCCESS:
+                self._card = card
+            elif hr == scard.SCARD_E_NO_SMARTCARD or hr == scard.SCARD_W_REMOVED_CARD:
                 raise NoCard(f"no card in {self._name!r}; place the card")
-            if hr == scard.SCARD_E_SHARING_VIOLATION:
+            elif hr == scard.SCARD_E_SHARING_VIOLATION:
                 raise CardInUse(
                     f"another program is using the card in {self._name!r}"
                     + (
@@ -214,13 +221,12 @@ class PcscTransport:
                         else " exclusively; close it and try again"
                     )
                 )
-            if hr != scard.SCARD_S_SUCCESS:
+            else:
                 raise _error(hr, "connecting to the card", self._name)
+            self._atr = self._read_atr()
         except BaseException:
-            self._ctx.close()
+            self.close()
             raise
-        self._atr = self._read_atr()
-        self._in_transaction = False
 
     def _read_atr(self) -> bytes:
         hr, _reader, _state, _protocol, atr = scard.SCardStatus(self._card)
@@ -236,8 +242,20 @@ class PcscTransport:
     def atr(self) -> bytes:
         return self._atr
 
+    @contextlib.contextmanager
+    def _calling(self, doing: str) -> Iterator[Any]:
+        """One PC/SC call on the card (yields the handle); a close() asked for meanwhile
+        from another thread is done as soon as it returns."""
+        with self._io:
+            if self._card is None:
+                raise TransportError(f"{doing} in {self._name!r}: the connection is closed")
+            yield self._card
+        if self._close_requested:
+            self._close_if_idle()
+
     def transmit(self, command: bytes) -> bytes:
-        hr, response = scard.SCardTransmit(self._card, self._protocol, list(command))
+        with self._calling("exchanging an APDU") as card:
+            hr, response = scard.SCardTransmit(card, self._protocol, list(command))
         if hr != scard.SCARD_S_SUCCESS:
             raise _error(hr, "exchanging an APDU", self._name)
         if len(response) < 2:
@@ -249,12 +267,13 @@ class PcscTransport:
         return bytes(response)
 
     def reset(self) -> None:
-        hr, self._protocol = scard.SCardReconnect(
-            self._card,
-            self._share,
-            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
-            scard.SCARD_RESET_CARD,
-        )
+        with self._calling("resetting the card") as card:
+            hr, self._protocol = scard.SCardReconnect(
+                card,
+                self._share,
+                scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+                scard.SCARD_RESET_CARD,
+            )
         if hr != scard.SCARD_S_SUCCESS:
             raise _error(hr, "resetting the card", self._name)
 
@@ -264,7 +283,8 @@ class PcscTransport:
         if self._in_transaction:
             yield
             return
-        hr = scard.SCardBeginTransaction(self._card)
+        with self._calling("starting an exclusive transaction") as card:
+            hr = scard.SCardBeginTransaction(card)
         if hr in _NO_TRANSACTIONS:
             raise TransactionRefused(
                 f"{self._name!r} refused an exclusive transaction: {_message(hr)} "
@@ -277,13 +297,27 @@ class PcscTransport:
             yield
         finally:
             self._in_transaction = False
-            scard.SCardEndTransaction(self._card, scard.SCARD_LEAVE_CARD)
+            with contextlib.suppress(TransportError), self._calling("ending a transaction") as card:
+                scard.SCardEndTransaction(card, scard.SCARD_LEAVE_CARD)
 
     def close(self) -> None:
-        if getattr(self, "_card", None) is not None:
-            scard.SCardDisconnect(self._card, scard.SCARD_LEAVE_CARD)
-            self._card = None
-        self._ctx.close()
+        """Disconnect and release the context. Never waits: while a call on this card is
+        in flight on another thread (a card that does not answer, given up on by
+        :class:`~reader.transport.DeadlineTransport`), pcsc-lite would hold every call on
+        the context until it returns — so that thread closes once it does."""
+        self._close_requested = True
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        if not self._io.acquire(blocking=False):
+            return  # the call in flight closes when it returns (_calling)
+        try:
+            if self._card is not None:
+                scard.SCardDisconnect(self._card, scard.SCARD_LEAVE_CARD)
+                self._card = None
+            self._ctx.close()
+        finally:
+            self._io.release()
 
     def __enter__(self) -> PcscTransport:
         return self

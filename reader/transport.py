@@ -8,22 +8,45 @@ The guard's idea of where the card is holds only while no other program can
 move it: the channel therefore sends nothing but SELECT by AID outside an
 exclusive transaction (:meth:`CardChannel.transaction`), and the guard forgets
 the card's position when a transaction begins and when it ends.
+
+Every exchange is bounded: the channel talks to its transport through a
+:class:`DeadlineTransport`, so a card that never answers costs the caller
+``deadline`` seconds, not the rest of the day; and it stops fetching an answer
+that a card keeps announcing with ``61xx`` past any genuine length.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Protocol, TextIO, TypeVar
 
 from reader.apdu import INS_GET_RESPONSE, INS_SELECT, CommandApdu, ResponseApdu, redacted_hex
-from reader.errors import ForbiddenCommand, MalformedResponse, TransactionRefused
-from reader.guard import Guard
+from reader.errors import (
+    CardUnresponsive,
+    EndlessResponse,
+    ForbiddenCommand,
+    MalformedResponse,
+    TransactionRefused,
+)
+from reader.guard import MAX_GET_RESPONSES, MAX_RESPONSE_BYTES, Guard
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_DEADLINE_SECONDS = 5.0
+"""How long the terminal waits for one answer of the card (or one step of the reader:
+a transaction, a reset). A genuine My Number card answers its slowest command, an
+RSA-2048 signature, in well under a second, a smartphone's JPKI token within a second
+or two; some PC/SC drivers wait far longer for a card that went silent, and
+vsmartcard-vpcd waits forever (it reads the card's socket with no time-out)."""
 
 
 class Transport(Protocol):
@@ -132,6 +155,185 @@ class TracingTransport(TransportDecorator):
         self.inner.reset()
 
 
+class _Job(Generic[T]):
+    """One operation: run once by a worker, its result or exception kept for the caller;
+    ``done`` is set when it has run (and the worker is free again)."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self.call = call
+        self.done = threading.Event()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.call()
+        except BaseException as exc:  # handed to the caller (or lost with an abandoned one)
+            self.error = exc
+
+
+class _Worker:
+    """A daemon thread that runs the operations handed to it, one at a time. Free
+    workers wait in a pool shared by every transport — starting a thread costs more than
+    a whole exchange with the card — and end after :attr:`IDLE` seconds without work.
+    Being daemons, one stuck in a driver never keeps the process from exiting."""
+
+    IDLE = 2.0
+    _pool: ClassVar[list[_Worker]] = []
+    _pool_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Job[Any]] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="card-io", daemon=True).start()
+
+    @classmethod
+    def run(cls, job: _Job[Any]) -> None:
+        """Hand ``job`` to a free worker (a new one when none is free)."""
+        with cls._pool_lock:
+            worker = cls._pool.pop() if cls._pool else None
+        (worker or cls())._jobs.put(job)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self.IDLE)
+            except queue.Empty:
+                with self._pool_lock:
+                    if self in self._pool:  # not just taken for a job on its way
+                        self._pool.remove(self)
+                        return
+                continue
+            job.run()
+            with self._pool_lock:
+                self._pool.append(self)  # free again before the caller hears of it
+            job.done.set()
+
+
+class DeadlineTransport(TransportDecorator):
+    """A transport whose every operation returns within ``seconds``.
+
+    PC/SC has no time-out of its own for an exchange: ``SCardTransmit`` waits as long as
+    the driver does, and vsmartcard-vpcd's driver reads the card's socket with no
+    time-out, holding pcscd's lock on the reader meanwhile — a card that never answers
+    blocks the caller until it is pulled out. So each operation runs in a worker thread
+    (one at a time: the caller waits for each), and the caller waits at most ``seconds``.
+
+    When one does not return in time the connection is abandoned: that call raises
+    :class:`~reader.errors.CardUnresponsive`, and so does every later one (nothing more
+    goes down a connection whose last command has no answer). The end of the transaction
+    and ``close()`` wait for the stuck call and run when it returns — with vpcd when the
+    card leaves the reader, with a USB reader when its driver gives up — and nobody waits
+    for them. pcsc-lite makes every call on a context wait for the one in flight, so they
+    could not run earlier anyway. A new connection (another card, or the same card again)
+    starts clean.
+    """
+
+    def __init__(self, inner: Transport, seconds: float = DEFAULT_DEADLINE_SECONDS) -> None:
+        if not seconds > 0:
+            raise ValueError(f"the deadline must be positive, got {seconds}")
+        super().__init__(inner)
+        self.seconds = seconds
+        self._stuck: str | None = None  # what did not return in time
+        self._last = threading.Event()  # set when everything handed on so far has run
+        self._last.set()
+
+    def _run(self, what: str, call: Callable[[], T]) -> T:
+        if self._stuck is not None:
+            raise CardUnresponsive(
+                f"{self.name!r}: the card did not answer while {self._stuck} and is not "
+                "used again on this connection; take it out and place it again"
+            )
+        job = _Job(call)
+        _Worker.run(job)
+        if not job.done.wait(self.seconds):
+            self._stuck = what
+            self._last = job.done
+            raise CardUnresponsive(
+                f"{self.name!r}: no answer within {self.seconds:g} s while {what}; the "
+                "connection was abandoned (take the card out; another card, or this one "
+                "placed again, starts afresh)"
+            )
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]  # set: the job ran without error
+
+    def _later(self, what: str, call: Callable[[], object]) -> None:
+        """Run ``call`` once everything handed on before it has run (the stuck call
+        first), in a thread of its own; nobody waits for it, errors are logged."""
+        previous, finished = self._last, threading.Event()
+        self._last = finished
+
+        def run() -> None:
+            previous.wait()
+            try:
+                call()
+            except Exception as exc:
+                log.info("%s: %s after an abandoned exchange: %s", self.name, what, exc)
+            finally:
+                finished.set()
+
+        threading.Thread(target=run, name="card-io cleanup", daemon=True).start()
+
+    def transmit(self, command: bytes) -> bytes:
+        return self._run("exchanging an APDU", lambda: self.inner.transmit(command))
+
+    def reset(self) -> None:
+        self._run("resetting the card", self.inner.reset)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        inner = self.inner.transaction()
+        began: list[bool] = []
+
+        def begin() -> None:
+            inner.__enter__()
+            began.append(True)
+
+        try:
+            self._run("starting an exclusive transaction", begin)
+        except CardUnresponsive:
+            # if it is granted after all, it ends as soon as it is (the same worker)
+            self._later(
+                "ending the transaction", lambda: began and inner.__exit__(None, None, None)
+            )
+            raise
+        try:
+            yield
+        except BaseException as exc:
+            self._leave(inner, type(exc), exc, exc.__traceback__)
+            raise
+        self._leave(inner, None, None, None)
+
+    def _leave(
+        self,
+        inner: contextlib.AbstractContextManager[None],
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stuck is not None:
+            self._later("ending the transaction", lambda: inner.__exit__(kind, exc, tb))
+            return
+        self._run("ending the transaction", lambda: inner.__exit__(kind, exc, tb))
+
+    def close(self) -> None:
+        """Close the connection; never waits for a card that does not answer."""
+        if self._stuck is not None:
+            self._later("closing", self.inner.close)
+            return
+        try:
+            self._run("closing the connection", self.inner.close)
+        except CardUnresponsive as exc:
+            log.warning("%s", exc)
+
+
+def bounded(transport: Transport, seconds: float = DEFAULT_DEADLINE_SECONDS) -> Transport:
+    """``transport`` with a deadline on every operation (as is, when it has one)."""
+    if isinstance(transport, DeadlineTransport):
+        return transport
+    return DeadlineTransport(transport, seconds)
+
+
 @dataclass
 class ChannelStats:
     apdus: int = 0
@@ -159,16 +361,26 @@ class CardChannel:
     transaction — or where the reader refuses one — the channel sends nothing but
     SELECT by AID.
 
-    Also handles T=0 answers: ``61xx`` fetches the rest with GET RESPONSE and
-    ``6Cxx`` repeats the command with the right Le.
+    Also handles T=0 answers: ``61xx`` fetches the rest with GET RESPONSE — each one
+    passing the guard, which allows it only for the answer to our own command, and only
+    as many as a genuine answer needs — and ``6Cxx`` repeats the command once with the
+    Le the card asked for (our own command again, checked by the guard again).
+
+    Every operation on the transport returns within ``deadline`` seconds
+    (:class:`DeadlineTransport`): a card that stops answering ends the operation with
+    :class:`~reader.errors.CardUnresponsive`.
     """
 
     transport: Transport
     guard: Guard = field(default_factory=Guard)
     stats: ChannelStats = field(default_factory=ChannelStats)
     on_exchange: Callable[[CommandApdu, ResponseApdu], None] | None = None
+    deadline: float = DEFAULT_DEADLINE_SECONDS
     _depth: int = field(default=0, init=False, repr=False)
     _exclusive: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.transport = bounded(self.transport, self.deadline)
 
     @property
     def reader_name(self) -> str:
@@ -183,11 +395,23 @@ class CardChannel:
         """Send one command (guarded) and return the card's response."""
         response = self._send(apdu)
         if response.sw1 == 0x6C and apdu.le is not None:
+            # "wrong Le, xx available": the same command of ours once more, with Le = xx;
+            # it passes the guard again like any command (a second 6Cxx is returned as is)
             response = self._send(
                 CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data, le=response.sw2 or 256)
             )
         data = response.data
         while response.sw1 == 0x61:
+            if self.guard.answer_too_long:
+                pending = self.guard.pending
+                assert pending is not None
+                self.guard.reset()  # the card still holds an answer we do not take
+                raise EndlessResponse(
+                    f"the card kept answering 61xx (more data) after {pending.fetched} GET "
+                    f"RESPONSEs and {pending.received} bytes; no genuine answer needs more "
+                    f"than {MAX_GET_RESPONSES} or {MAX_RESPONSE_BYTES} bytes"
+                )
+            # the guard lets it through only right after a 61xx answer to our own command
             response = self._send(CommandApdu(0x00, INS_GET_RESPONSE, 0, 0, le=response.sw2 or 256))
             data += response.data
         return ResponseApdu(data, response.sw)
@@ -220,7 +444,7 @@ class CardChannel:
         if not exclusive:
             # nothing but another SELECT by AID may follow: where the card is stays unknown
             self.guard.reset()
-        elif apdu.ins != INS_GET_RESPONSE:
+        else:
             self.guard.observe(apdu, response)
         if self.on_exchange is not None:
             self.on_exchange(apdu, response)

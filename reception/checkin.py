@@ -34,6 +34,7 @@ from reader.errors import (
     CardRemoved as CardRemovedError,
 )
 from reader.errors import (
+    CardUnresponsive,
     ClassNotSupported,
     FileNotFound,
     InstructionNotSupported,
@@ -52,7 +53,7 @@ from reader.face import face_path, read_face_template
 from reader.jpki import JpkiClient, ReadMode, TokenKind
 from reader.pin import InvalidPin, Pin
 from reader.terminal_auth import TerminalCertificate
-from reader.transport import CardChannel, Transport
+from reader.transport import DEFAULT_DEADLINE_SECONDS, CardChannel, Transport
 from reception import redaction
 from reception.camera import FaceMatcher, FaceScenario, SimulatedCamera
 from reception.declaration import LadderStep
@@ -226,7 +227,8 @@ class CardDefect(CardFailedError):
 UNREADABLE_CARD = (
     CardDefect,
     NotAMyNumberCard,
-    MalformedResponse,
+    CardUnresponsive,  # silent past the deadline: this card, not the reader (another works)
+    MalformedResponse,  # EndlessResponse too: 61xx past any genuine answer
     MalformedCardData,
     FileNotFound,
     InstructionNotSupported,
@@ -322,11 +324,14 @@ async def check_in(
     rules: CounterRules | None = None,
     face_folder: Path | None = None,
     face_privacy: FilePrivacy | None = None,
+    deadline: float = DEFAULT_DEADLINE_SECONDS,
 ) -> CheckinOutcome:
     """Run one check-in and record it; never raises for card, reader or service trouble.
 
     ``interaction`` asks the patient and staff (the TUI); without it the answers come
-    from ``request`` (headless).
+    from ``request`` (headless). ``deadline``: seconds to wait for one answer of the
+    card; a card silent for longer (or one that never ends its answer) ends the
+    check-in as a card that cannot be read — pending, for the ladder.
     """
     visit = _Visit(
         transport,
@@ -338,6 +343,7 @@ async def check_in(
         read_mode,
         interaction or FixedInteraction(request),
         rules or CounterRules(),
+        deadline,
     )
     flow, store_id = visit.flow, visit.reception_id
     try:
@@ -421,6 +427,7 @@ class _Visit:
         read_mode: ReadMode,
         ask: Interaction,
         rules: CounterRules,
+        deadline: float,
     ) -> None:
         self.client, self.store, self.terminal, self.request = client, store, terminal, request
         self.ask = ask
@@ -438,7 +445,7 @@ class _Visit:
             self.reception_id = request.resume
         else:
             self.reception_id = store.begin_reception(actor=request.staff)
-        self.channel = CardChannel(transport)
+        self.channel = CardChannel(transport, deadline=deadline)
         self.jpki = JpkiClient(self.channel, read_mode=read_mode)
         self.matcher = FaceMatcher(face.threshold)
         self.timings: dict[str, float] = {}

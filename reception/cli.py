@@ -313,6 +313,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
                     face_privacy=settings.link.privacy,
                     read_mode=read_mode,
                     rules=settings.reader.counter_rules(),
+                    deadline=settings.reader.answer_timeout,
                 )
                 if outcome.result is not None and store.pending():
                     summary = await reverify_pending(client, store)  # the service answers

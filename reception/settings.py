@@ -49,6 +49,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError as SourceError
 
+from reader.transport import DEFAULT_DEADLINE_SECONDS
 from reception.errors import InputError
 from reception.flow import ConsentFlow, CounterRules
 from reception.shared_folder import FilePrivacy, resolve_group
@@ -123,6 +124,14 @@ class ReaderSettings(BaseModel):
     transport: TransportKind = TransportKind.PCSC
     name: str | None = Field(default=None, description="PC/SC reader (default: the first)")
     extended_length: bool = False
+    answer_timeout: float = Field(
+        default=DEFAULT_DEADLINE_SECONDS,
+        gt=0,
+        le=120,
+        description="seconds to wait for one answer of the card (a genuine card signs "
+        "within a second): a card silent for longer ends the check-in as a card that "
+        "cannot be read, pending for the ladder",
+    )
     phone_name: str | None = Field(
         default=None,
         description="a second PC/SC reader for smartphones (many clinics add a generic NFC "

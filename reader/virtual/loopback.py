@@ -6,13 +6,14 @@ import contextlib
 from collections.abc import Iterator
 
 from reader.errors import CardRemoved
-from reader.virtual.card import VirtualCard
+from reader.virtual.vpcd import ServedCard
 
 
 class LoopbackTransport:
-    """Direct calls into a :class:`~reader.virtual.card.VirtualCard`, in process."""
+    """Direct calls into a :class:`~reader.virtual.card.VirtualCard` (or any card
+    :class:`~reader.virtual.vpcd.VpcdCardServer` can serve), in process."""
 
-    def __init__(self, card: VirtualCard, name: str = "Loopback virtual reader") -> None:
+    def __init__(self, card: ServedCard, name: str = "Loopback virtual reader") -> None:
         self._card = card
         self._name = name
         self._present = True
@@ -28,7 +29,7 @@ class LoopbackTransport:
         return self._card.atr
 
     @property
-    def card(self) -> VirtualCard:
+    def card(self) -> ServedCard:
         return self._card
 
     def remove_card(self) -> None:

@@ -158,9 +158,11 @@ class VpcdCardServer:
             self.on_event(text)
 
     def remove(self) -> None:
-        """Take the card out of the reader (close the socket; no reconnect)."""
+        """Take the card out of the reader (close the socket; no reconnect). The card
+        loses power at once — also a card still busy with (or silent on) a command."""
         self._inserted.clear()
         self._drop_socket()
+        self.card.power_off()
 
     def insert(self) -> None:
         """Put the card back (the serving loop reconnects)."""
@@ -170,6 +172,7 @@ class VpcdCardServer:
         self._stop.set()
         self._inserted.set()
         self._drop_socket()
+        self.card.power_off()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 

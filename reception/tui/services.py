@@ -84,6 +84,7 @@ class Services:
             face_privacy=settings.link.privacy,
             interaction=interaction,
             rules=settings.reader.counter_rules(),
+            deadline=settings.reader.answer_timeout,
         )
 
     def source(self, medium: str) -> CardSource:

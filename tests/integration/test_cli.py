@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from reader.cli import main
+from reader.cli import Session, main
+from reader.virtual.card import VirtualCard
+from reader.virtual.hostile import T0Card
 from reader.virtual.profile import CardProfile, Variant, load_profile, save_profile
-from tests.support.stack import TEST_PIN
+from tests.support.stack import TEST_PIN, CardLeavesAfter, SharedReader
 
 PIN_HEX = TEST_PIN.encode().hex().upper()
 
@@ -137,6 +139,30 @@ def test_apdu_goes_through_the_guard(
         assert "refused by the My Number guard" in err
 
 
+@pytest.mark.parametrize(
+    "apdus",
+    [
+        ["00C0000004"],  # GET RESPONSE as the first command
+        ["80C0000004"],
+        ["00C00000"],
+        ["00A4040C0AD392F000260100000001", "00C0000004"],  # after a 9000
+        ["00A4040C0AD392F000260100000001", "00B0860020", "80C0000010"],  # after data, 9000
+    ],
+)
+def test_apdu_refuses_get_response(
+    profile_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    apdus: list[str],
+) -> None:
+    """GET RESPONSE by hand is never the rest of an answer of ours (the channel fetches
+    those itself): it could fetch another program's answer (issue 19)."""
+    code, _, err = run(capsys, monkeypatch, ["apdu", "--virtual", str(profile_path), *apdus])
+    assert code == 4, err
+    assert "refused by the My Number guard" in err
+    assert "GET RESPONSE refused: it is sent only" in err
+
+
 def test_apdu_rejects_garbage(
     profile_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -218,3 +244,73 @@ def test_bad_profile_and_options(
         capsys, monkeypatch, ["probe", "--virtual", str(tmp_path / "none.json"), "--json"]
     )
     assert json.loads(out)["ok"] is False
+
+
+PULLED = {
+    "probe": ["probe"],
+    "cert": ["cert", "--format", "text"],
+    "cert --ca --extended": ["cert", "--ca", "--format", "text", "--extended"],
+    "pin-status": ["pin-status"],
+    "auth-test": ["auth-test", "--pin-stdin"],
+    "auth-test --extended": ["auth-test", "--pin-stdin", "--extended"],
+    "apdu": ["apdu", "00A4040C0AD392F000260100000001", "00B0860020", "00B08A0004"],
+}
+
+
+@pytest.mark.parametrize("command", PULLED)
+def test_a_card_pulled_at_any_apdu_exits_3(
+    profile_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    """Issue 19: ``auth-test`` exited 1 ("error") when the card was pulled; 3 is "the
+    card or the reader left mid-way". Every command, the card leaving at every APDU."""
+    after = 0
+    while True:
+        transport = CardLeavesAfter(VirtualCard(load_profile(profile_path)), after)
+        monkeypatch.setattr(Session, "_open", staticmethod(lambda _args, t=transport: t))
+        args = [*PULLED[command], "--virtual", str(profile_path)]
+        code, _, err = run(capsys, monkeypatch, args, TEST_PIN + "\n")
+        if transport.after >= 0:  # the card stayed to the end: the whole command ran
+            assert code == 0, err
+            break
+        assert code == 3, (after, err)
+        assert "カードが取り外されました" in err, err
+        after += 1
+    assert after >= 2  # the card left at each of the command's APDUs
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["probe"],
+        ["cert", "--format", "text", "--extended"],
+        ["cert", "--ca", "--format", "text"],
+        ["pin-status"],
+        ["auth-test", "--pin-stdin"],
+        ["apdu", "00A4040C0AD392F000260100000001", "00B0860020", "00B08A0004"],
+        ["apdu", "00C0000010"],
+        ["apdu", "00A4040C0AD392F000260100000001", "80C0000010"],
+    ],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("t0", [False, True], ids=["t1", "t0"])
+def test_no_command_sends_where_we_did_not_select(
+    profile_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    t0: bool,
+) -> None:
+    """design.md §6.1 for every myna-reader command: another program left the text AP
+    selected; no APDU of ours runs in an application we did not select in the same
+    transaction (GET RESPONSE by hand is refused, exit 4)."""
+    card = VirtualCard(load_profile(profile_path))
+    reader = SharedReader(card, T0Card(card, chunk=64) if t0 else None)
+    monkeypatch.setattr(Session, "_open", staticmethod(lambda _args: reader))
+    code, _, err = run(
+        capsys, monkeypatch, [*args, "--virtual", str(profile_path)], TEST_PIN + "\n"
+    )
+    assert code == (4 if any(a[2:4] == "C0" for a in args) else 0), err
+    reader.assert_clean()

@@ -115,6 +115,29 @@ def test_card_removed_in_the_middle_of_a_read(
     assert card.honeypot.empty
 
 
+def test_myna_reader_exits_3_when_the_card_is_pulled_at_any_apdu(
+    served: tuple[VpcdCardServer, VirtualCard],
+) -> None:
+    """Issue 19: ``myna-reader auth-test`` exited 1 when the card was pulled; 3 means the
+    card or the reader left mid-way. Through pcscd, the card pulled at every APDU."""
+    server, card = served
+    n = 1
+    while True:
+        server.remove_after_apdus = server.apdus_served + n
+        run = myna_reader("auth-test", "--pin-stdin", stdin=TEST_PIN + "\n")
+        if server.remove_after_apdus is not None:  # never pulled: the test ran to its end
+            assert run.returncode == 0, run.stderr
+            break
+        assert run.returncode == 3, (n, run.stderr)
+        assert "カードが取り外されました" in run.stderr
+        wait_for_presence(TEST_READER, False)
+        server.insert()
+        wait_for_presence(TEST_READER, True)
+        n += 1
+    assert n > 6
+    assert card.profile.auth_pin.tries_left == 3
+
+
 def test_presence_monitor_sees_removal_and_insertion(
     served: tuple[VpcdCardServer, VirtualCard],
 ) -> None:

@@ -15,11 +15,14 @@ import pytest
 
 from mock_oqs.world import World, persona_ids
 from reader.errors import ReaderUnavailable
+from reader.transport import DEFAULT_DEADLINE_SECONDS
 from reader.virtual.card import VirtualCard
+from reader.virtual.hostile import EndlessCard, SilentCard, T0Card
 from reader.virtual.loopback import LoopbackTransport
 from reception.camera import FaceScenario
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
 from reception.flow import (
+    CARD_DEFECT_MESSAGE,
     CheckinFlow,
     ConsentFlow,
     ConsentsGiven,
@@ -35,7 +38,7 @@ from reception.settings import OqsSettings
 from reception.store import Store
 from tests.support.checkin import card_of, pin_of, terminal_of
 from tests.support.oqs import in_process
-from tests.support.stack import WORLD_TODAY, CardLeavesAfter
+from tests.support.stack import WORLD_TODAY, CardLeavesAfter, SharedReader
 
 REASONS = {
     "certificate-lapsed": FallbackReason.CERTIFICATE_LAPSED,
@@ -53,12 +56,16 @@ def run(
     card: VirtualCard | LoopbackTransport,
     request: CheckinRequest,
     client: OqsClient | None = None,
+    *,
+    deadline: float = DEFAULT_DEADLINE_SECONDS,
 ) -> CheckinOutcome:
     transport = card if isinstance(card, LoopbackTransport) else LoopbackTransport(card)
 
     async def go() -> CheckinOutcome:
         async with client or in_process(world) as oqs:
-            return await check_in(transport, oqs, store, terminal_of(world), request)
+            return await check_in(
+                transport, oqs, store, terminal_of(world), request, deadline=deadline
+            )
 
     return asyncio.run(go())
 
@@ -221,6 +228,57 @@ def test_a_card_that_cannot_be_read_is_a_ladder_case(world: World, store: Store)
     reception = store.reception(outcome.reception_id)
     assert reception.status == "pending" and reception.fallback_reason == "card-defect"
     assert "読み取れません" in (reception.reason or "")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    ("kind", "method"),
+    [("silent", Method.PIN), ("silent", Method.FACE), ("endless", Method.PIN)],
+)
+def test_a_card_that_never_ends_its_answer_is_a_card_fault_at_every_apdu(
+    world: World, store: Store, kind: str, method: Method
+) -> None:
+    """Issue 19: a card answering 61xx for ever hung the reader side; a silent card
+    blocked with no deadline. Wherever it happens, the check-in now ends as a card that
+    cannot be read — pending for the ladder, the patient told so —, no PIN try is lost,
+    and the next card on the same reader is confirmed."""
+    persona = "adult-kyokai"
+    request = CheckinRequest(method, pin_source=pin_of(world, persona))
+    full = run(world, store, card_of(world, persona), request)
+    assert full.state is State.CONFIRMED
+    for after in range(1, full.apdus + 1):
+        card = card_of(world, persona)
+        hostile = SilentCard(card, after) if kind == "silent" else EndlessCard(card, after)
+        transport = LoopbackTransport(hostile)
+        request = CheckinRequest(method, pin_source=pin_of(world, persona))
+        outcome = run(world, store, transport, request, deadline=0.3)
+        assert outcome.state is State.CARD_UNREADABLE, (after, outcome.detail)
+        expected = "CardUnresponsive" if kind == "silent" else "EndlessResponse"
+        assert (outcome.detail or "").startswith(expected), outcome.detail
+        assert outcome.flow.message == CARD_DEFECT_MESSAGE
+        reception = store.reception(outcome.reception_id)
+        assert reception.status == "pending" and reception.fallback_reason == "card-defect"
+        assert card.profile.auth_pin.tries_left == 3, after
+        transport.close()  # the patient takes the card away
+        sane = run(world, store, card_of(world, persona), request)
+        assert sane.state is State.CONFIRMED, after
+
+
+@pytest.mark.parametrize("t0", [False, True], ids=["t1", "t0"])
+@pytest.mark.parametrize("method", [Method.PIN, Method.FACE, Method.VISUAL])
+def test_no_apdu_of_ours_goes_where_we_did_not_select(
+    world: World, store: Store, method: Method, t0: bool
+) -> None:
+    """design.md §6.1 for every check-in path: another program selects the text AP before
+    and between our transactions; every APDU of ours (the channel's own GET RESPONSEs on
+    a T=0 card included) runs in an application we selected in the same transaction."""
+    card = card_of(world, "adult-kyokai")
+    reader = SharedReader(card, T0Card(card, chunk=100) if t0 else None)
+    request = CheckinRequest(method, pin_source=pin_of(world, "adult-kyokai"))
+    outcome = run(world, store, reader, request)
+    assert outcome.state is State.CONFIRMED, outcome.detail
+    assert reader.transactions >= 2
+    reader.assert_clean()
 
 
 def test_core_imports_neither_the_service_nor_textual() -> None:

@@ -169,6 +169,22 @@ def test_raw_apdus_that_skip_the_select_are_refused_under_attack(attack: Attack)
     assert run.returncode == 4  # and the text AP stays out of reach, of course
 
 
+@pytest.mark.parametrize("get_response", ["00C0000004", "80C0000004", "00C00000"])
+def test_get_response_is_refused_under_attack(attack: Attack, get_response: str) -> None:
+    """Issue 19: GET RESPONSE as the first command of a transaction went into whatever
+    application the other program left selected — the text AP here; had its last
+    command been a READ BINARY answered 61xx, the answer would have been ours."""
+    for _ in range(3):
+        selects = attack.selects
+        while attack.selects == selects:  # the other program has just selected the text AP
+            time.sleep(0.005)
+        run = myna_reader("apdu", get_response, "--shared")
+        assert run.returncode == 4, run.stderr
+        assert "refused by the My Number guard" in run.stderr
+        assert "GET RESPONSE refused: it is sent only" in run.stderr
+        assert attack.ours() == []
+
+
 def test_check_in_under_attack(attack: Attack, world: World, tmp_path: Path) -> None:
     store = Store(tmp_path / "reception.sqlite")
     for method in (Method.PIN, Method.FACE):

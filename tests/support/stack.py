@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import socket
 import subprocess
 import sys
@@ -11,8 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mock_oqs.world import World
-from reader.virtual.card import VirtualCard
+from reader.aids import TEXT_AID
+from reader.apdu import INS_SELECT, CommandApdu
+from reader.errors import MalformedApdu
+from reader.virtual.card import Application, NumberAccess, VirtualCard
 from reader.virtual.loopback import LoopbackTransport
+from reader.virtual.vpcd import ServedCard
 
 TEST_PIN = "4711"
 
@@ -98,3 +103,89 @@ class CardLeavesAfter(LoopbackTransport):
             self.remove_card()
         self.after -= 1
         return super().transmit(command)
+
+
+class SharedReader(LoopbackTransport):
+    """A loopback reader shared with another program, which selects the text AP
+    (券面事項入力補助AP) whenever we are outside a transaction — before our first and
+    after each of ours — and which audits every APDU of ours: unless it is a SELECT (by
+    AID, or of the MF), the application the card is in must be one *we* selected by AID
+    *in this transaction*. ``served`` is what the card answers through (a
+    :class:`~reader.virtual.hostile.T0Card`, say); ``card`` the virtual card inside.
+
+    ``violations`` lists the APDUs that broke the rule; :meth:`ours` the honeypot's
+    records less the other program's (its SELECTs of the text AP are its business). The
+    card's honeypot is checked here (:meth:`assert_clean`), not by the suite-wide
+    fixture, which would count the other program's SELECTs."""
+
+    def __init__(self, card: VirtualCard, served: ServedCard | None = None) -> None:
+        super().__init__(served or card)
+        self.virtual = card
+        self.served = served or card
+        card.honeypot.deliberate = True  # see assert_clean
+        self.violations: list[str] = []
+        self.transactions = 0
+        self._theirs: set[int] = set()
+        self._ours: Application | None = None  # selected by us, in this transaction
+        self._depth = 0
+        self._other_program()
+
+    def other(self, *commands: CommandApdu) -> None:
+        """Commands of the other program (between our transactions), through the card's
+        way of answering — a T=0 card keeps its answer for GET RESPONSE."""
+        pot = self.virtual.honeypot
+        before = len(pot.accesses)
+        # the honeypot warns of every access; the other program's are not news
+        card_log = logging.getLogger("reader.virtual.card")
+        was, card_log.disabled = card_log.disabled, True
+        try:
+            for command in commands:
+                self.served.process(command.to_bytes())
+        finally:
+            card_log.disabled = was
+        self._theirs.update(range(before, len(pot.accesses)))
+
+    def _other_program(self) -> None:
+        self.other(CommandApdu(0x00, INS_SELECT, 0x04, 0x0C, TEXT_AID))
+
+    def assert_clean(self) -> None:
+        """Nothing of ours went into an application we had not selected in the same
+        transaction, and nothing of ours reached a number-bearing object."""
+        assert self.violations == [], self.violations
+        assert self.ours() == [], self.ours()
+
+    def ours(self) -> list[NumberAccess]:
+        pot = self.virtual.honeypot
+        return [a for i, a in enumerate(pot.accesses) if i not in self._theirs]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._depth += 1
+        if self._depth == 1:
+            self.transactions += 1
+            self._ours = None
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._ours = None
+                self._other_program()  # between two of ours
+
+    def transmit(self, command: bytes) -> bytes:
+        try:
+            apdu: CommandApdu | None = CommandApdu.parse(command)
+        except MalformedApdu:
+            apdu = None
+        select = apdu is not None and apdu.ins == INS_SELECT and apdu.p1 in (0x00, 0x04)
+        current = self.virtual.current_app
+        if not select and current is not None and (not self._depth or current is not self._ours):
+            self.violations.append(
+                f"{command[:4].hex().upper()} sent into the {current.label}, which we did not "
+                "select in this transaction"
+            )
+        answer = super().transmit(command)
+        selected = answer[-2:] == b"\x90\x00" or answer[-2:-1] == b"\x61"
+        if select and selected and self._depth and apdu is not None and apdu.p1 == 0x04:
+            self._ours = self.virtual.current_app
+        return answer

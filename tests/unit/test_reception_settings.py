@@ -13,7 +13,12 @@ from reception.settings import ENV_CONFIG, SettingsError, TransportKind, load_se
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "reception.toml"
     monkeypatch.setenv(ENV_CONFIG, str(path))
-    for name in ("RECEPTION_OQS__READ_TIMEOUT", "RECEPTION_FACE__TRIES", "RECEPTION_LANGUAGE"):
+    for name in (
+        "RECEPTION_OQS__READ_TIMEOUT",
+        "RECEPTION_FACE__TRIES",
+        "RECEPTION_LANGUAGE",
+        "RECEPTION_READER__ANSWER_TIMEOUT",
+    ):
         monkeypatch.delenv(name, raising=False)
     return path
 
@@ -52,6 +57,7 @@ def test_broken_toml_names_the_file(config: Path) -> None:
         ('[face]\ncolour = "blue"\n', "face.colour"),
         ('language = "fr"\n', "language"),
         ('[reader]\ntransport = "bluetooth"\n', "reader.transport"),
+        ("[reader]\nanswer_timeout = 0\n", "reader.answer_timeout"),
     ],
 )
 def test_bad_values_say_which(config: Path, text: str, fragment: str) -> None:
@@ -64,3 +70,10 @@ def test_bad_environment_value(config: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RECEPTION_FACE__TRIES", "many")
     with pytest.raises(SettingsError, match=r"face\.tries"):
         load_settings()
+
+
+def test_the_cards_answer_timeout(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """How long a check-in waits for one answer of the card (issue 19): 5 s by default."""
+    assert load_settings().reader.answer_timeout == 5.0
+    monkeypatch.setenv("RECEPTION_READER__ANSWER_TIMEOUT", "2.5")
+    assert load_settings().reader.answer_timeout == 2.5
