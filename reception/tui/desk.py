@@ -131,8 +131,8 @@ class CheckinDesk(ReportsFailedWorkers):
         if self.chosen is not None and self.chosen != self.medium:
             self.note(f"chose {self.chosen}, read from the {self.medium} reader: detected")
         try:
-            traced = s.traced(self.medium)
-            outcome = await s.check_in(traced, self.client, request, self.interaction)
+            source = s.source(self.medium)
+            outcome = await s.check_in(source, self.client, request, self.interaction)
         finally:
             self.running = False
             self.chosen = None

@@ -5,12 +5,13 @@ protocol, so the terminal against a real reader loads nothing of the simulator).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
 
-from reader.transport import TracingTransport, Transport
+from reader.transport import TracingTransport
 from reception.cards import CardSource
 from reception.checkin import CheckinOutcome, CheckinRequest, Interaction, Terminal, check_in
 from reception.oqs_client import OqsClient
@@ -65,37 +66,43 @@ class Services:
 
     async def check_in(
         self,
-        transport: Transport,
+        source: CardSource,
         client: OqsClient,
         request: CheckinRequest,
         interaction: Interaction,
     ) -> CheckinOutcome:
-        """One check-in with this terminal's store, certificates and settings (the face
-        match, the counter's rules, the link's face/ folder)."""
+        """One check-in with the card in ``source`` and this terminal's store, certificates
+        and settings (the face match, the counter's rules, the link's face/ folder).
+
+        The check-in owns its connection to the card: opened off the event loop (a PC/SC
+        connect waits while another program holds the card), its APDUs recorded for the
+        developer view (VERIFY redacted), and closed at the end whatever happened — a
+        connection left open holds a PC/SC handle and keeps every exclusive connection
+        (``myna-reader``'s default) off the reader."""
         settings = self.settings
-        return await check_in(
-            transport,
-            client,
-            self.store,
-            self.terminal,
-            request,
-            face=settings.face,
-            face_folder=settings.link.face_folder,
-            face_privacy=settings.link.privacy,
-            interaction=interaction,
-            rules=settings.reader.counter_rules(),
-            deadline=settings.reader.answer_timeout,
-        )
+        transport = await asyncio.to_thread(lambda: TracingTransport(source.transport()))
+        self._tracer = transport
+        try:
+            return await check_in(
+                transport,
+                client,
+                self.store,
+                self.terminal,
+                request,
+                face=settings.face,
+                face_folder=settings.link.face_folder,
+                face_privacy=settings.link.privacy,
+                interaction=interaction,
+                rules=settings.reader.counter_rules(),
+                deadline=settings.reader.answer_timeout,
+            )
+        finally:
+            await asyncio.to_thread(transport.close)  # never waits for a silent card
 
     def source(self, medium: str) -> CardSource:
         """Where a check-in's card is: the phone reader for ``phone`` (when the clinic has
         one), else the card reader."""
         return self.phones if medium == "phone" and self.phones is not None else self.cards
-
-    def traced(self, medium: str = "card") -> TracingTransport:
-        """The card's transport, recording the APDUs (VERIFY redacted) of this check-in."""
-        self._tracer = TracingTransport(self.source(medium).transport())
-        return self._tracer
 
     def last_trace(self) -> list[str]:
         if self._tracer is None:

@@ -136,7 +136,7 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         request = CheckinRequest(
             Method.PIN, route=Route.COUNTER, resume=self.reception_id, staff="受付"
         )
-        return await self.services.check_in(counter.transport(), self.client, request, self)
+        return await self.services.check_in(counter, self.client, request, self)
 
     # -- the interaction (reception.checkin.Interaction) ----------------------------------------
 
