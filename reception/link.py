@@ -531,9 +531,18 @@ class Link:
             cause: BaseException = exc
             while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
                 cause = cause.exceptions[0]
-            said = f"{type(cause).__name__}: {cause}"
+            # the library's own words (English, a path) go to the log; staff read one
+            # sentence, once: every request is still answered by the sweep
+            log.warning(
+                "link: the watcher stopped (%s: %s); watching again",
+                type(cause).__name__,
+                printable(str(cause)),
+            )
             self._report_once(
-                "req/", f"LINK-E007 フォルダの監視をやり直します: {said}", about="watcher"
+                "req/",
+                "LINK-E007 フォルダの監視をやり直しました（名前の読めないファイルなど）。"
+                "要求にはすべて答えます",
+                about="watcher",
             )
             await _wait(stop, RETRY_SECONDS)
 

@@ -133,8 +133,16 @@ def test_a_name_that_is_not_utf8_is_answered_and_the_link_keeps_going(link: Runn
     # the answer under the same bytes (the client finds it), shown as the client meant it
     assert os.fsencode(answer_path(link.folder, name).name) == name.replace(b"req", b"res", 1)
     link.said("OQSsiquc01res_受付_0001.xml")
+    second = b"OQSsiquc01req_" + "窓口".encode("cp932") + b"_0002.xml"
+    drop(link.folder, second, persona_request(link.world, "kokuho", file_id="sjis-2"))
+    assert answer(link.folder, second).findtext("MessageHeader/SegmentOfResult") == "1"
     drop(link.folder, "OQSsiquc01req_after_0001.xml", persona_request(link.world, "kokuho"))
     assert answer(link.folder, "OQSsiquc01req_after_0001.xml") is not None
+    # what staff read of the watcher's trouble: one Japanese sentence, once — the
+    # library's own words (English, the path) go to the log only
+    events = [line for line in link.lines if " error " in line and "LINK-E007" in line]
+    assert len(events) <= 1, events
+    assert not any("Watchfiles" in line or "decode" in line for line in events), events
 
 
 def test_a_fifo_is_refused_and_sigterm_still_stops_the_link(link: Running) -> None:
