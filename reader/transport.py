@@ -27,15 +27,26 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, TextIO, TypeVar
 
-from reader.apdu import INS_GET_RESPONSE, INS_SELECT, CommandApdu, ResponseApdu, redacted_hex
+from reader.apdu import (
+    INS_GET_RESPONSE,
+    INS_SELECT,
+    INS_VERIFY,
+    CommandApdu,
+    ResponseApdu,
+    redacted_hex,
+)
 from reader.errors import (
+    CardRemoved,
     CardUnresponsive,
     EndlessResponse,
     ForbiddenCommand,
     MalformedResponse,
+    NoCard,
+    ReaderUnavailable,
     TransactionRefused,
 )
 from reader.guard import MAX_GET_RESPONSES, MAX_RESPONSE_BYTES, Guard
+from reader.terminal_auth import INS_EXTERNAL_AUTHENTICATE
 
 log = logging.getLogger(__name__)
 
@@ -349,6 +360,12 @@ def _select_by_aid(apdu: CommandApdu) -> bool:
     return apdu.ins == INS_SELECT and apdu.p1 == 0x04
 
 
+def _unlocks(apdu: CommandApdu) -> bool:
+    """A command that may open the card's security state: a VERIFY carrying a PIN (an
+    empty VERIFY only asks the tries left), or the face path's EXTERNAL AUTHENTICATE."""
+    return (apdu.ins == INS_VERIFY and bool(apdu.data)) or apdu.ins == INS_EXTERNAL_AUTHENTICATE
+
+
 @dataclass
 class CardChannel:
     """The only way commands reach a card: guard first, then the transport.
@@ -369,6 +386,13 @@ class CardChannel:
     Every operation on the transport returns within ``deadline`` seconds
     (:class:`DeadlineTransport`): a card that stops answering ends the operation with
     :class:`~reader.errors.CardUnresponsive`.
+
+    A transaction that may have opened the card's security state — a VERIFY with a PIN,
+    or the face path's EXTERNAL AUTHENTICATE — ends with a reset of the card, before the
+    transaction lets other programs in: a card keeps a verified PIN (and the face
+    object's access) until it is reset or powered off, so without the reset any program
+    on the reader could sign with the holder's authentication key — the key of JPKI and
+    マイナポータル logins — without the PIN, or read the face photo (card.md §4, §5).
     """
 
     transport: Transport
@@ -378,6 +402,7 @@ class CardChannel:
     deadline: float = DEFAULT_DEADLINE_SECONDS
     _depth: int = field(default=0, init=False, repr=False)
     _exclusive: bool = field(default=False, init=False, repr=False)
+    _unlocking: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.transport = bounded(self.transport, self.deadline)
@@ -426,6 +451,8 @@ class CardChannel:
                 + (" (this reader refused the transaction)" if self._depth else "")
             )
         self.guard.check(apdu)
+        if _unlocks(apdu):  # whether it took effect or not: reset at the transaction's end
+            self._unlocking = True
         raw_command = apdu.to_bytes()
         try:
             raw = self.transport.transmit(raw_command)
@@ -481,7 +508,23 @@ class CardChannel:
             self._depth = 1
             try:
                 yield
+            except (CardRemoved, NoCard, ReaderUnavailable, CardUnresponsive):
+                # no card to reset (it lost power, or is abandoned); and vpcd, asked to
+                # reset a card that left, misses the next one placed
+                self._unlocking = False
+                raise
             finally:
+                if self._unlocking:
+                    self._relock()
                 self._depth = 0
                 self._exclusive = False
                 self.guard.reset()
+
+    def _relock(self) -> None:
+        """Reset the card while the transaction still keeps everyone else out: a PIN
+        verified (or the face object opened) in it is forgotten before they come in."""
+        self._unlocking = False
+        try:
+            self.transport.reset()
+        except Exception as exc:  # the card left, or went silent: nobody can use it either
+            log.info("%s: the card was not reset after use: %s", self.transport.name, exc)

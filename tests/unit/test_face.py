@@ -114,4 +114,5 @@ def test_stale_challenge_is_not_reusable(world: World) -> None:
         with pytest.raises(CardStatusError):
             again = CommandApdu(0x00, 0x82, 0, 0, authentication_data(cvc, key, b"\x00" * 8))
             check(channel.transmit(again))
-    assert card.terminal_authenticated  # the refusal does not undo the earlier success
+        assert card.terminal_authenticated  # the refusal does not undo the earlier success
+    assert not card.terminal_authenticated  # the transaction's end locked the card again
