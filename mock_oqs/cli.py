@@ -154,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="hours a 一括照会's results are kept; older ones (and, at start-up, jobs a "
         "stopped server left unfinished) are purged (default 24)",
     )
+    limits.add_argument(
+        "--birth-dates-per-patient",
+        type=whole_number(0, 10_000, "dates"),
+        default=3,
+        metavar="N",
+        help="different birth dates a facility may try with one patient's numbers in a day "
+        "— a guesser varies the date, a clinic retypes it once or twice; past it 429 "
+        "MOCK-E020 (0: no limit; default 3)",
+    )
     refusals = sub.add_parser(
         "refusals",
         help="what the service refused for its limits (429: nonces, lookups, 一括照会 jobs), "
@@ -215,6 +224,7 @@ def serve_limits(args: argparse.Namespace) -> ServiceLimits:
         bulk_running=args.bulk_running,
         bulk_stored=args.bulk_stored,
         bulk_keep_hours=float(args.bulk_keep_hours),
+        birth_dates_per_patient=args.birth_dates_per_patient or None,
     )
 
 
@@ -245,7 +255,7 @@ def cmd_refusals(args: argparse.Namespace) -> int:
     path = world.directory / STATE_FILE
     rows: list[sqlite3.Row] = []
     if path.exists():
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         conn.row_factory = sqlite3.Row
         try:
             where, params = ("WHERE facility = ?", (args.facility,)) if args.facility else ("", ())

@@ -24,6 +24,13 @@ class ServiceLimits(BaseModel):
     and 20 kept per facility, results kept 24 hours. A stranger with a clinic's certificate
     who guesses birth dates (issue 19: 6,000 queries in 6 s found one) gets 60 guesses
     then one a second, at most 2,000 a day — and every refusal is recorded.
+
+    Rate alone does not stop a guesser who is patient, or who puts a year of dates into
+    one 一括照会 (an outsider did, within the per-day budget). So the birth dates tried
+    with one patient's numbers are counted too: ``birth_dates_per_patient`` different
+    dates in a rolling day (a clinic retypes a date once or twice; it never tries a
+    year of them), whatever the way of asking — a single lookup, the records, a 照会番号,
+    a 一括照会's entries (a job that holds more is refused whole).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -34,6 +41,7 @@ class ServiceLimits(BaseModel):
     bulk_running: int = Field(default=2, ge=1)
     bulk_stored: int = Field(default=20, ge=1)
     bulk_keep_hours: float = Field(default=24.0, gt=0)
+    birth_dates_per_patient: int | None = Field(default=3, ge=1)
 
     @classmethod
     def unlimited(cls) -> ServiceLimits:
@@ -44,4 +52,5 @@ class ServiceLimits(BaseModel):
             bulk_entries=BULK_MAX,
             bulk_running=1_000,
             bulk_stored=10_000,
+            birth_dates_per_patient=None,
         )

@@ -36,6 +36,9 @@ MOCK-E018               429   lookups by number over this facility's limit (per 
                               per day; a 一括照会's entries count, and a job over the
                               per-job cap): ``Retry-After`` says when, if waiting helps
 MOCK-E019               429   一括照会 jobs over this facility's cap (running or stored)
+MOCK-E020               429   too many different birth dates tried with one patient's
+                              numbers at this facility (a rolling day; a 一括照会 holding
+                              more is refused whole): ``Retry-After`` says when
 MOCK-R001               200   ProcessingResultStatus 2: the certificate is revoked
 MOCK-R002               200   ProcessingResultStatus 2: certificate expired, grace period over
 MOCK-R003               200   ProcessingResultStatus 2: not registered for 保険証 use (when
@@ -211,6 +214,11 @@ CREATE TABLE IF NOT EXISTS refusals (
     facility TEXT NOT NULL, code TEXT NOT NULL, minute INTEGER NOT NULL,
     count INTEGER NOT NULL, last_at REAL NOT NULL, detail TEXT NOT NULL,
     PRIMARY KEY (facility, code, minute));
+-- the birth dates a facility tried with one patient's numbers (a digest of them) in the
+-- last day: a guesser varies the date, a clinic does not (ServiceLimits)
+CREATE TABLE IF NOT EXISTS tried_birth_dates (
+    facility TEXT NOT NULL, patient TEXT NOT NULL, birth TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (facility, patient, birth));
 """
 STATE_VERSION = 2  # 2: bulk_jobs with run, pid and done (older jobs are dropped)
 
@@ -492,6 +500,31 @@ class ServiceState:
         )
         return None
 
+    def try_birth_date(self, facility: str, patient: str, birth: str, limit: int) -> float | None:
+        """Note that ``facility`` named ``patient`` (a digest of the numbers) with
+        ``birth``; None when that is within ``limit`` different dates in a day (a date
+        tried before is always free), else the seconds until the oldest is forgotten."""
+        now = time.time()
+        with self._transaction(self._conn()) as conn:
+            conn.execute(
+                "DELETE FROM tried_birth_dates WHERE facility = ? AND patient = ? AND at < ?",
+                (facility, patient, now - DAY),
+            )
+            tried: dict[str, float] = dict(
+                conn.execute(
+                    "SELECT birth, at FROM tried_birth_dates WHERE facility = ? AND patient = ?",
+                    (facility, patient),
+                ).fetchall()
+            )
+            if birth in tried:
+                return None
+            if len(tried) >= limit:
+                return min(tried.values()) + DAY - now
+            conn.execute(
+                "INSERT INTO tried_birth_dates VALUES (?, ?, ?, ?)", (facility, patient, birth, now)
+            )
+        return None
+
     def record_refusal(self, facility: str, code: str, detail: str) -> None:
         """The refusal audit: one row per facility, code and minute counts them."""
         now = time.time()
@@ -648,6 +681,15 @@ def lookup_refusal(wait: float, cost: int, windows: Sequence[tuple[str, int, flo
         f"{what} by number over this facility's limit ({limits}): try again in {math.ceil(wait)} s",
         retry_after=wait,
     )
+
+
+def _patient_digest(request: PatientNumbers) -> str:
+    """One patient's numbers as the birth-date limit keys them: 保険者番号 (国保's padding
+    ignored), 記号 and 番号 — not the 枝番, which a guesser could vary as well."""
+    numbers = "|".join(
+        (request.insurer_number.strip(), request.symbol.strip(), request.number.strip())
+    )
+    return hashlib.sha256(numbers.encode()).hexdigest()[:32]
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -813,6 +855,42 @@ class QualificationService:
             wait = self.state.charge(facility, 1, windows)
             if wait is not None:
                 raise lookup_refusal(wait, 1, windows)
+
+    def check_birth_date(self, request: PatientNumbers, facility: str) -> None:
+        """MOCK-E020 when ``facility`` has tried too many different birth dates with these
+        numbers today (:class:`ServiceLimits` ``birth_dates_per_patient``)."""
+        limit = self.limits.birth_dates_per_patient
+        if limit is None:
+            return
+        wait = self.state.try_birth_date(
+            facility, _patient_digest(request), request.birth_date, limit
+        )
+        if wait is not None:
+            raise Refusal(
+                "MOCK-E020",
+                429,
+                f"more than {limit} different birth dates tried with these numbers at this "
+                f"facility within a day: try again in {math.ceil(wait)} s",
+                retry_after=wait,
+            )
+
+    def _check_bulk_birth_dates(self, queries: Sequence[PatientNumbers]) -> None:
+        """A 一括照会 that alone tries more birth dates with one patient's numbers than a
+        day allows is refused whole (MOCK-E020), before any entry is charged or run."""
+        limit = self.limits.birth_dates_per_patient
+        if limit is None:
+            return
+        dates: dict[str, set[str]] = {}
+        for query in queries:
+            dates.setdefault(_patient_digest(query), set()).add(query.birth_date)
+        most = max((len(tried) for tried in dates.values()), default=0)
+        if most > limit:
+            raise Refusal(
+                "MOCK-E020",
+                429,
+                f"a 一括照会 naming one patient's numbers with {most} different birth dates: "
+                f"at most {limit} a day at this facility",
+            )
 
     def record_refusal(self, facility: str | None, code: str, message: str) -> None:
         """The audit of a refusal that a trainer or developer should see (every 429)."""
@@ -1048,7 +1126,7 @@ class QualificationService:
     ) -> tuple[dict[str, Any], str | None]:
         now = self.clock.now()
         today = now.date()
-        matches = self._numbered(request)
+        matches = self._numbered(request, facility)
         header = self._header(now, facility, "2", request.arbitrary_file_identifier)
         persons = {r["person_id"] for r in matches}
         persona = matches[0]["persona"] if len(persons) == 1 else None
@@ -1372,6 +1450,7 @@ class QualificationService:
                 429,
                 f"a 一括照会 of {len(queries)} entries: at most {cap} per job for this facility",
             )
+        self._check_bulk_birth_dates(queries)
         number = self.state.start_bulk(
             facility, len(queries), self.limits, self._windows(bulk=True)
         )
@@ -1395,6 +1474,8 @@ class QualificationService:
         try:
             message, _ = self.confirm_number(query, facility)
         except Refusal as exc:  # one bad entry does not stop the others
+            if exc.status == 429:  # an entry over a limit: audited as a lookup's would be
+                self.record_refusal(facility, exc.code, exc.message)
             message = _refused(
                 self._header(self.clock.now(), facility, "2", query.arbitrary_file_identifier),
                 exc.code,
@@ -1417,9 +1498,11 @@ class QualificationService:
             "results": answers if done else [],
         }
 
-    def _numbered(self, request: PatientNumbers) -> list[sqlite3.Row]:
+    def _numbered(self, request: PatientNumbers, facility: str) -> list[sqlite3.Row]:
         """The visible qualifications with these numbers and birth date (by-number queries,
-        照会番号, records)."""
+        照会番号, records) — for a facility that has not tried too many birth dates with
+        these numbers (MOCK-E020)."""
+        self.check_birth_date(request, facility)
         try:
             insurer = InsurerNumber.parse(request.insurer_number)
             birth = dt.datetime.strptime(request.birth_date, "%Y%m%d").date()
@@ -1437,9 +1520,9 @@ class QualificationService:
             params.append(request.branch)
         return self._visible_rows(where, tuple(params), self.clock.today())
 
-    def _person(self, request: PatientNumbers) -> tuple[str, str | None]:
+    def _person(self, request: PatientNumbers, facility: str) -> tuple[str, str | None]:
         """The one person whose qualification has these numbers (any validity)."""
-        persons = {(r["person_id"], r["persona"]) for r in self._numbered(request)}
+        persons = {(r["person_id"], r["persona"]) for r in self._numbered(request, facility)}
         if len(persons) != 1:
             raise Refusal("MOCK-E007", 404, "no one person has a qualification with these numbers")
         return persons.pop()
@@ -1449,7 +1532,7 @@ class QualificationService:
     ) -> tuple[dict[str, str], str | None]:
         """照会番号 (the clinic's patient id) against the person of these numbers; later
         results of that person at this facility carry it as ``ReferenceNumber``."""
-        person_id, persona = self._person(request)
+        person_id, persona = self._person(request, facility)
         self.state.register_reference_number(person_id, facility, request.reference_number)
         return {"ReferenceNumber": request.reference_number}, persona
 
@@ -1460,7 +1543,7 @@ class QualificationService:
         window the service shows), if they consented at this facility in the last 24 h
         — the consent is the key, not a number. MOCK-E008 without consent, MOCK-E016
         once it has expired."""
-        person_id, persona = self._person(request)
+        person_id, persona = self._person(request, facility)
         record = RECORDS[kind]
         state = self.state.consent_state(person_id, facility, record.consent)
         if state != "valid":

@@ -192,7 +192,18 @@ class OqsRateLimited(OqsRefused):
         self.retry_after = retry_after
 
     @property
+    def holds_back(self) -> bool:
+        """Whether every request of its kind waits (the facility's rate), or only this
+        patient's numbers were refused (MOCK-E020: too many birth dates tried with them)."""
+        return self.code != "MOCK-E020"
+
+    @property
     def staff_message(self) -> str:
+        if self.code == "MOCK-E020":
+            return (
+                "この番号では多くの異なる生年月日で照会されたため、今日は受け付けられません。"
+                "資格確認書の番号と生年月日をもう一度確かめてください（申立書での受付もできます）"
+            )
         when = (
             f"約{math.ceil(self.retry_after)}秒後に"
             if self.retry_after is not None
@@ -562,7 +573,7 @@ class OqsClient:
                 result = await self._once(method, path, json_body, parse)
             except OqsRateLimited as exc:  # never retried; held back while it says
                 self.breaker.success()  # the service is up and answering
-                if group is not None and exc.retry_after is not None:
+                if group is not None and exc.retry_after is not None and exc.holds_back:
                     self._held[group] = (self.clock() + exc.retry_after, exc)
                 raise
             except (OqsUnavailable, OqsServerError) as exc:

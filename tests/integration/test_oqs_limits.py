@@ -5,6 +5,7 @@ capped and purged — each refusal a 429 in the service's error format, audited.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import sqlite3
 import ssl
@@ -44,7 +45,17 @@ def by_number(client: httpx.Client, world: World, persona: str = "kakunin-expiri
 def guesses(world: World, count: int) -> list[dict[str, str]]:
     """One patient's numbers with ``count`` different birth dates (the attack of issue 19)."""
     numbers = patient_numbers(world, "kakunin-expiring")
-    return [numbers | {"birth_date": f"{1940 + n // 365:04d}0101"} for n in range(count)]
+    first = dt.date(1940, 1, 1)
+    return [
+        numbers | {"birth_date": f"{first + dt.timedelta(days=n):%Y%m%d}"} for n in range(count)
+    ]
+
+
+def bookings(world: World, count: int) -> list[dict[str, str]]:
+    """A clinic's real 一括照会: ``count`` booked patients, each named once (numbers nobody
+    holds: each answered 該当資格なし, which is enough for the limits)."""
+    numbers = patient_numbers(world, "kakunin-expiring")
+    return [numbers | {"number": f"9{n:06d}"} for n in range(count)]
 
 
 def refusals(world: World) -> list[sqlite3.Row]:
@@ -102,16 +113,69 @@ def test_one_bulk_of_ten_thousand_guesses_is_refused(own_world: World) -> None:
         assert "retry-after" not in upload.headers  # waiting would not help
         # a clinic's real job: the day's booked patients
         assert (
-            client.post("/v1/bulk-confirmations", json={"queries": guesses(own_world, 300)})
+            client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 300)})
         ).status_code == 202
+
+
+def test_a_patients_birth_date_is_not_guessed_one_lookup_at_a_time(own_world: World) -> None:
+    """An outsider, within the rate: one patient's numbers with one birth date after
+    another. A clinic retypes a date once or twice; the fourth different date is refused
+    (MOCK-E020), whichever way it is asked — and every refusal is audited."""
+    tries = guesses(own_world, 6)
+    with clinic(app_of(own_world), own_world) as client:
+        answered = [client.post("/v1/confirmations/number", json=t) for t in tries[:3]]
+        assert [a.status_code for a in answered] == [200, 200, 200]
+        refused = client.post("/v1/confirmations/number", json=tries[3])
+        assert refused.status_code == 429
+        error = refused.json()["error"]
+        assert error["code"] == "MOCK-E020" and "birth dates" in error["message"]
+        assert int(refused.headers["retry-after"]) > 3600  # the first try is a day old then
+        for path in ("/v1/records/medications", "/v1/reference-numbers"):
+            body = tries[4] | ({"reference_number": "P-1"} if "reference" in path else {})
+            other_way = client.post(path, json=body)
+            assert other_way.status_code == 429
+            assert other_way.json()["error"]["code"] == "MOCK-E020"
+        # a date tried before is answered again (a re-verification repeats its date), and
+        # another patient is not held back
+        assert client.post("/v1/confirmations/number", json=tries[0]).status_code == 200
+        assert by_number(client, own_world, "family").status_code == 200
+    rows = [r for r in refusals(own_world) if r["code"] == "MOCK-E020"]
+    assert sum(r["count"] for r in rows) == 3
+
+
+def test_a_year_of_birth_dates_in_one_bulk_is_refused(own_world: World) -> None:
+    """An outsider used up the per-minute bucket, then put the 365 days of a year into one
+    一括照会 (within the job cap and the day's budget): it ran and gave the birth date,
+    name and address. A job that tries more dates with one patient's numbers than a day
+    allows is refused whole; its entries are not charged."""
+    limits = ServiceLimits(lookups_per_day=500)
+    with clinic(app_of(own_world, limits), own_world) as client:
+        year = guesses(own_world, 365)
+        upload = client.post("/v1/bulk-confirmations", json={"queries": year})
+        assert upload.status_code == 429
+        assert upload.json()["error"]["code"] == "MOCK-E020"
+        assert "365 different birth dates" in upload.json()["error"]["message"]
+        # spread over jobs of three dates each: the second job's entries are refused
+        first = client.post("/v1/bulk-confirmations", json={"queries": year[:3]})
+        assert first.status_code == 202
+        wait_done(client, first.json()["ReceptionNumber"])
+        second = client.post("/v1/bulk-confirmations", json={"queries": year[3:6]})
+        assert second.status_code == 202
+        answers = wait_done(client, second.json()["ReceptionNumber"])["results"]
+        codes = {a["MessageBody"].get("ProcessingResultCode") for a in answers}
+        assert codes == {"MOCK-E020"}
+        # the day's budget was charged for the jobs that ran, not for the refused one
+        rest = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 490)})
+        assert rest.status_code == 202
+    assert any(r["code"] == "MOCK-E020" for r in refusals(own_world))
 
 
 def test_bulk_entries_count_against_the_day(own_world: World) -> None:
     limits = ServiceLimits(lookups_per_minute=None, lookups_per_day=400)
     with clinic(app_of(own_world, limits), own_world) as client:
-        first = client.post("/v1/bulk-confirmations", json={"queries": guesses(own_world, 350)})
+        first = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 350)})
         assert first.status_code == 202
-        second = client.post("/v1/bulk-confirmations", json={"queries": guesses(own_world, 100)})
+        second = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 100)})
         assert second.status_code == 429 and second.json()["error"]["code"] == "MOCK-E018"
         assert int(second.headers["retry-after"]) > 3600  # hours: the day's budget refills
         assert by_number(client, own_world).status_code == 200  # 50 single lookups are left
@@ -141,18 +205,18 @@ def test_bulk_jobs_are_capped_running_and_kept(own_world: World) -> None:
 
     service._bulk_answer = held
     with clinic(app, own_world) as client:
-        first = client.post("/v1/bulk-confirmations", json={"queries": guesses(own_world, 3)})
+        first = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 3)})
         assert first.status_code == 202
-        busy = client.post("/v1/bulk-confirmations", json={"queries": guesses(own_world, 3)})
+        busy = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 3)})
         assert busy.status_code == 429
         assert busy.json()["error"]["code"] == "MOCK-E019" and "running" in busy.text
         assert busy.headers["retry-after"]
         release.set()
         assert wait_done(client, first.json()["ReceptionNumber"])["done"] == 3
-        second = client.post("/v1/bulk-confirmations", json={"queries": guesses(own_world, 3)})
+        second = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 3)})
         assert second.status_code == 202
         wait_done(client, second.json()["ReceptionNumber"])
-        full = client.post("/v1/bulk-confirmations", json={"queries": guesses(own_world, 3)})
+        full = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 3)})
         assert full.status_code == 429
         assert full.json()["error"]["code"] == "MOCK-E019" and "kept" in full.text
         assert int(full.headers["retry-after"]) > 3600  # the oldest goes after 24 h
@@ -171,7 +235,7 @@ def test_bulk_results_are_purged_after_their_time_and_at_start_up(own_world: Wor
     with clinic(app_of(own_world), own_world) as client:
         numbers = []
         for _ in range(2):
-            upload = client.post("/v1/bulk-confirmations", json={"queries": guesses(own_world, 5)})
+            upload = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 5)})
             numbers.append(upload.json()["ReceptionNumber"])
             wait_done(client, numbers[-1])
     old, fresh = numbers
@@ -197,7 +261,7 @@ def test_bulk_results_are_purged_after_their_time_and_at_start_up(own_world: Wor
 
 
 def test_refusals_are_listed_for_trainers(
-    own_world: World, capsys: pytest.CaptureFixture[str]
+    own_world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert main(["refusals", "--world", str(own_world.directory)]) == 0
     assert capsys.readouterr().out == "no refusals recorded\n"
@@ -218,6 +282,10 @@ def test_refusals_are_listed_for_trainers(
     assert {r["facility"] for r in records} == {"1312345678"}
     assert main(["refusals", "--world", str(own_world.directory), "--facility", "1399999999"]) == 0
     assert capsys.readouterr().out == "no refusals recorded\n"
+    # a world named relative to where the trainer stands (it crashed on Path.as_uri)
+    monkeypatch.chdir(own_world.directory.parent)
+    assert main(["refusals", "--world", own_world.directory.name]) == 0
+    assert "MOCK-E018" in capsys.readouterr().out
 
 
 def test_the_limits_are_options_of_serve(own_world: World) -> None:
@@ -238,7 +306,7 @@ def test_the_limits_are_options_of_serve(own_world: World) -> None:
             with httpx.Client(base_url=url, verify=ctx) as client:  # a new connection each
                 statuses.append(by_number(client, own_world).status_code)
         with httpx.Client(base_url=url, verify=ctx) as client:
-            bulk = client.post("/v1/bulk-confirmations", json={"queries": guesses(own_world, 11)})
+            bulk = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 11)})
     assert statuses == [200, 200, 200, 429]
     assert bulk.status_code == 429 and "at most 10 per job" in bulk.text
     logged = [json.loads(line) for line in log.read_text().splitlines() if '"MOCK-E018"' in line]

@@ -174,3 +174,43 @@ def test_the_folder_interface_answers_a_429_with_link_e005(
     message = third.findtext("MessageHeader/ErrorMessage") or ""
     assert message.startswith("この医療機関からの番号による照会が上限に達しました"), message
     assert "秒後に" in message
+
+
+def by_numbers(world: World, persona: str, birth: dt.date | None = None) -> NumberQuery:
+    n = patient_numbers(world, persona)
+    return NumberQuery(
+        insurer_number=n["insurer_number"],
+        symbol=n["symbol"],
+        number=n["number"],
+        branch=n["branch"],
+        birth_date=birth or dt.datetime.strptime(n["birth_date"], "%Y%m%d").date(),
+    )
+
+
+def test_too_many_birth_dates_hold_back_that_patient_only(own_world: World) -> None:
+    """MOCK-E020 refuses one patient's numbers (too many different birth dates tried with
+    them today): staff read what to check, and the clinic's other lookups go on."""
+    settings = ServiceSettings(world=own_world.directory, today=WORLD_TODAY)
+    app = with_client_cert(create_app(settings), own_world.terminal_cert.read_text())
+    client = OqsClient(OqsSettings(), transport=httpx.ASGITransport(app=app))
+
+    async def go() -> tuple[OqsError, str]:
+        for day in (1, 2, 3):  # three mistyped dates: answered (該当資格なし)
+            await client.confirm_number(
+                by_numbers(own_world, "kakunin-expiring", dt.date(1950, 1, day))
+            )
+        try:
+            await client.confirm_number(
+                by_numbers(own_world, "kakunin-expiring", dt.date(1950, 1, 9))
+            )
+        except OqsError as exc:
+            refused = exc
+        else:
+            raise AssertionError("the fourth different birth date was answered")
+        other = await client.confirm_number(by_numbers(own_world, "family"))
+        return refused, other.validity_label
+
+    refused, other = asyncio.run(go())
+    assert refused.staff_message.startswith("この番号では多くの異なる生年月日で照会された")
+    assert "MOCK" not in refused.staff_message
+    assert other == "有効"  # the clinic's next patient is not held back
