@@ -171,6 +171,9 @@ def private_directory(path: Path) -> None:
             directory.chmod(0o700)
 
 
+STORE_VERSION = 1
+"""The layout of this program's store (``PRAGMA user_version``; 0: made before it was
+numbered, the same layout). A store of a later layout is refused, never written."""
 STORE_TABLES = ("receptions", "audit")
 """A store made by any version of this program has these tables."""
 STORE_COLUMNS = ("reception_id", "started_at", "day", "status")
@@ -394,6 +397,15 @@ class Store:
             columns = {r["name"] for r in conn.execute("PRAGMA table_info(receptions)")}
             if tables and not (set(STORE_TABLES) <= tables and set(STORE_COLUMNS) <= columns):
                 raise StoreUnusable(path, NOT_OURS, CHECK_PLACE)
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version > STORE_VERSION:
+                raise StoreUnusable(
+                    path,
+                    f"新しい版の端末で作られた記録ファイルです（形式 {version}、この版は "
+                    f"{STORE_VERSION} まで）",
+                    "その版の端末で開くか、このファイルを別の場所へ移してから新しい記録"
+                    "ファイルで始めてください（この版では読み書きしません）",
+                )
             # every page read once (0.1 s for 250 MB, 30,000 receptions): a store damaged
             # anywhere is refused before the first write could build on what is broken
             (verdict,) = conn.execute("PRAGMA quick_check(1)").fetchone()
@@ -409,6 +421,7 @@ class Store:
         for column in ("owner", "fallback_reason", "route"):  # a store made before these columns
             if column not in columns:
                 conn.execute(f"ALTER TABLE receptions ADD COLUMN {column} TEXT")
+        conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
         self.interrupted = self._mark_interrupted()
         """Receptions found in progress under a dead process when this store opened."""
 

@@ -66,6 +66,15 @@ def a_receptions_table_of_another_shape(path: Path) -> None:
     conn.close()
 
 
+def a_store_of_a_newer_terminal(path: Path) -> None:
+    """Made by a later version of this program (its layout may differ in ways this one
+    would spoil by writing)."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.commit()
+    conn.close()
+
+
 def a_garbage_wal(path: Path) -> None:
     path.with_name(path.name + "-wal").write_bytes(os.urandom(4096 + 24))
 
@@ -88,6 +97,7 @@ DAMAGES: dict[str, tuple[Callable[[Path], None], str]] = {
     "page-overwritten": (a_page_overwritten, "壊れているか、SQLite のデータベースではありません"),
     "other-schema": (another_programs_database, "受付の記録ファイルではありません"),
     "other-receptions": (a_receptions_table_of_another_shape, "受付の記録ファイルではありません"),
+    "newer": (a_store_of_a_newer_terminal, "新しい版の端末で作られた記録ファイルです"),
     "garbage-wal": (a_garbage_wal, "reception.sqlite-wal が壊れています"),
     "directory": (a_directory, "フォルダです"),
     "fifo": (a_fifo, "通常のファイルではありません"),
