@@ -39,6 +39,10 @@ LINK-E007  (log and staff console only, once) the request could not be read or i
 LINK-E008  not a regular file: a symlink (never followed), a FIFO, a directory or a device
            named like a request; the entry itself is moved to req/done/ (a symlink or FIFO
            is removed when answered requests are)
+LINK-E009  (log and staff console only, once) a ``.reception-link.journal`` in the shared
+           folder (an earlier version's, or written there by someone else) was removed
+           unread: the link's record is in the terminal's data directory, and every
+           request the file named is answered
 =========  ==============================================================================
 
 A file that is not yet well-formed XML and was written in the last two seconds is taken
@@ -63,12 +67,14 @@ of its SHA-256, ``.xml``). Names are shown and logged with controls made visible
 **Once and only once.** One link per folder: it holds ``flock`` on
 ``DIR/.reception-link.lock`` (which says who holds it); a second link refuses to start
 and names the holder. Before an answer is renamed into place, the request it answers —
-name, size, modification time and SHA-256 of its content — is recorded in
-``DIR/.reception-link.journal`` with the name of the answer's temp file; the record is
-dropped once the request is moved out of req/. A link that finds a request in that record
-after a restart (``kill -9`` between the two steps) only moves it, unless the temp file
-is still there (then the answer never appeared, and it is answered). Nothing is decided
-from modification times, which copied files, reused sequence numbers and 2-second
+name, size, modification time and SHA-256 of its content — is recorded in a journal with
+the name of the answer's temp file; the record is dropped once the request is moved out
+of req/. A link that finds a request in that record after a restart (``kill -9`` between
+the two steps) only moves it, unless the temp file is still there (then the answer never
+appeared, and it is answered). The journal is kept in the terminal's private data
+directory (``settings.data_dir``), never in the shared folder, whose writers could
+otherwise make a request look answered (:class:`_Journal`). Nothing is decided from
+modification times, which copied files, reused sequence numbers and 2-second
 FAT/SMB clocks make unreliable: a request whose name was answered before is answered
 again. A request rewritten while it was being answered is not moved away: the new
 content is answered too.
@@ -114,7 +120,7 @@ from reception.shared_folder import (
     read_regular,
     stage,
 )
-from reception.store import now_jst
+from reception.store import now_jst, private_directory
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +132,8 @@ SWEEP_SECONDS = 1
 BUSY_SWEEP_SECONDS = 10  # a folder never quiet for a second is swept this often all the same
 STALE_FACE_TEMP_SECONDS = 600  # face/ is written by check-ins of other processes too
 LOCK_NAME = ".reception-link.lock"
-JOURNAL_NAME = ".reception-link.journal"
+JOURNAL_NAME = ".reception-link.journal"  # where earlier versions kept it: never read
+JOURNALS = "link-journals"  # in the terminal's private data directory: one per folder
 MAX_JOURNAL_BYTES = 1 << 20
 
 P = ParamSpec("P")
@@ -248,24 +255,40 @@ class _Directory:
 class _Journal:
     """Requests answered and not yet moved out of req/ (see the module's docstring): one
     line ``A <key> <temp>`` per answer about to be renamed into place, ``R <key>`` once
-    the request is gone; emptied whenever nothing is open."""
+    the request is gone; emptied whenever nothing is open.
 
-    def __init__(self, fd: int, entries: dict[str, str]) -> None:
+    It is kept in the terminal's private data directory (0700, the file 0600), one per
+    folder, named by the SHA-256 of the folder's real path — not in the shared folder.
+    There, whoever writes the folder could compute a request's key (its name, size, time
+    and content are theirs) and append a line: the link then took the request for
+    answered and moved it away unanswered, saying nothing. Authenticating each line
+    (an HMAC with a private key) would stop a forged line but not a genuine line copied
+    and appended again when the same request is sent again, nor the file deleted; kept
+    out of the folder, it is out of their reach altogether, with no key to keep. What it
+    costs: the record belongs to this terminal's data directory — a link with another
+    data directory taking over the folder after a ``kill -9`` may answer the one request
+    caught between the two steps again (never drop it)."""
+
+    def __init__(self, fd: int, entries: dict[str, str], header: str) -> None:
         self.fd = fd
         self.entries = entries
+        self.header = header
 
     @classmethod
-    def load(cls, root_fd: int) -> _Journal:
+    def load(cls, private_dir: Path, folder: Path) -> _Journal:
+        """The journal of ``folder`` (its real path), made if missing."""
+        directory = private_dir / JOURNALS
+        private_directory(directory)
+        name = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16] + ".journal"
+        dir_fd = open_directory(directory)
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
         try:
-            fd = os.open(JOURNAL_NAME, flags | os.O_CLOEXEC, 0o600, dir_fd=root_fd)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            raise UnsafeFolder(exc.errno, f"{JOURNAL_NAME} がシンボリックリンクです") from None
+            fd = os.open(name, flags | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise UnsafeFolder(errno.EINVAL, f"{JOURNAL_NAME} が通常のファイルではありません")
+            raise UnsafeFolder(errno.EINVAL, f"{directory / name} が通常のファイルではありません")
         text = os.pread(fd, MAX_JOURNAL_BYTES, 0).decode("ascii", errors="replace")
         entries: dict[str, str] = {}
         for line in text.splitlines():
@@ -275,14 +298,15 @@ class _Journal:
                 case ["R", key]:
                     entries.pop(key, None)
                 case _:
-                    pass  # a torn last line, or someone else's writing: not ours
-        return cls(fd, entries)
+                    pass  # the header, or a torn last line
+        # which folder it is for, for whoever looks (ASCII: the file is read as ASCII)
+        where = printable(str(folder)).encode("ascii", errors="backslashreplace").decode()
+        return cls(fd, entries, f"# reception link journal of {where}\n")
 
     def rewrite(self) -> None:
         os.ftruncate(self.fd, 0)
-        if self.entries:
-            lines = "".join(f"A {key} {temp}\n" for key, temp in self.entries.items())
-            os.write(self.fd, lines.encode("ascii"))
+        lines = "".join(f"A {key} {temp}\n" for key, temp in self.entries.items())
+        os.write(self.fd, (self.header + lines).encode("ascii"))
 
     def answering(self, key: str, temp: str) -> None:
         # written before the answer appears, so that a link killed after it finds it; not
@@ -296,14 +320,16 @@ class _Journal:
         if self.entries:
             os.write(self.fd, f"R {key}\n".encode("ascii"))
         else:
-            os.ftruncate(self.fd, 0)
+            self.rewrite()
 
     def close(self) -> None:
         os.close(self.fd)
 
 
 class Link:
-    """The folder interface over one directory, answering through the service.
+    """The folder interface over one directory, answering through the service;
+    ``private_dir`` is the terminal's own data directory (``settings.data_dir``), where
+    the link keeps its journal (:class:`_Journal`).
 
     Every file operation runs on one thread of its own, in order: the event loop (the
     TUI's reader panel and PIN pad) never waits for a disk, a network share or a parse,
@@ -315,6 +341,7 @@ class Link:
         client: OqsClient,
         *,
         institution_code: str,
+        private_dir: Path,
         keep_done: bool = True,
         on_event: Callable[[LinkEvent], None] | None = None,
         privacy: FilePrivacy | None = None,
@@ -324,6 +351,7 @@ class Link:
         self.done = self.req / "done"
         self.client = client
         self.institution_code = institution_code
+        self.private_dir = private_dir
         self.keep_done = keep_done
         self.on_event = on_event
         self.privacy = privacy or FilePrivacy()
@@ -342,6 +370,7 @@ class Link:
             "done": _Directory("done"),
         }
         self._journal: _Journal | None = None
+        self._notices: list[tuple[str, str]] = []  # found while preparing: said in run()
 
     # -- the folder ---------------------------------------------------------------------
 
@@ -358,7 +387,8 @@ class Link:
             for name in ("req", "res", "face"):
                 self._dirs[name].open(self._root_fd)
             self._dirs["done"].open(self._dirs["req"].fd)
-            self._journal = _Journal.load(self._root_fd)
+            self._journal = self._open_journal()
+            self._drop_shared_journal()
             self._recover()
         except UnsafeFolder as exc:
             self._close_now()
@@ -390,6 +420,35 @@ class Link:
         since = now_jst().isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {since}\n".encode(), 0)
+
+    def _open_journal(self) -> _Journal:
+        real = Path(os.path.realpath(self.folder))
+        try:
+            return _Journal.load(self.private_dir, real)
+        except UnsafeFolder:
+            raise
+        except OSError as exc:  # e.g. a data directory this user cannot write
+            raise LinkFolderError(
+                f"{self.private_dir / JOURNALS}: 連携の記録を置けません（{exc.strerror or exc}）"
+            ) from None
+
+    def _drop_shared_journal(self) -> None:
+        """A journal in the shared folder is never read (see :class:`_Journal`): an
+        earlier version kept it there, or someone wrote it to make requests look
+        answered. It is removed, and said once; every request it names is answered."""
+        try:
+            os.unlink(JOURNAL_NAME, dir_fd=self._root_fd)
+        except FileNotFoundError:
+            return
+        except OSError as exc:  # a directory of that name: left there, said all the same
+            log.warning("link: cannot remove %s (%s)", JOURNAL_NAME, exc.strerror)
+        self._notices.append(
+            (
+                JOURNAL_NAME,
+                "LINK-E009 共有フォルダの記録ファイルは使いません（削除しました）。"
+                "連携の記録は端末の中にあり、要求にはすべて答えます",
+            )
+        )
 
     def _recover(self) -> None:
         """After a crash: a journal entry whose temp file is still in res/ was never
@@ -490,6 +549,9 @@ class Link:
         """Answer what is waiting, then every request as it arrives, until ``stop``."""
         try:
             await self._on_io(self.prepare)
+            while self._notices:  # on the event loop: the TUI's pane is not thread-safe
+                name, detail = self._notices.pop(0)
+                self._event("error", name, detail)
             while not stop.is_set():
                 if await self.sweep():
                     await self._watch(stop)

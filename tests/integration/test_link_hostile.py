@@ -5,6 +5,7 @@ every one once, or refuses it in its log once, and never writes through a symlin
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -224,6 +225,39 @@ def test_a_request_older_than_an_answer_of_its_name_is_answered(link: Running) -
     wait_for(lambda: not (folder / "req" / "OQSsiquc01req_reuse_0001.xml").exists())
     root = answer(folder, "OQSsiquc01req_reuse_0001.xml")
     assert root.findtext("MessageHeader/ArbitraryFileIdentifier") == "today"
+
+
+def test_a_journal_line_written_into_the_folder_drops_no_request(
+    link_world: World, tmp_path: Path
+) -> None:
+    """The folder's writer computed a request's key from its name, size, time and content,
+    appended ``A <key> <temp>`` to DIR/.reception-link.journal, and at the link's next
+    start the request was moved to req/done/ with no answer and nothing said. The link's
+    record is not in the folder now: the request is answered, and staff are told once."""
+    folder = tmp_path / "clinic"
+    (folder / "req").mkdir(parents=True)
+    name = "OQSsiquc01req_forged_0001.xml"
+    drop(folder, name, persona_request(link_world, "kokuho", file_id="forged"))
+    status = (folder / "req" / name).stat()
+    key = hashlib.sha256(name.encode())  # the attacker's computation (tester's forge.py)
+    key.update(f"\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    key.update(hashlib.sha256((folder / "req" / name).read_bytes()).digest())
+    forged = f"A {key.hexdigest()[:40]} .reception-0123456789abcdef.tmp\n"
+    (folder / ".reception-link.journal").write_text(forged)
+    running = Running(link_world, folder, tmp_path)
+    running.start()
+    try:
+        root = answer(folder, name)
+        assert root.findtext("MessageHeader/ArbitraryFileIdentifier") == "forged"
+        assert root.findtext("MessageHeader/SegmentOfResult") == "1"
+        [said] = running.said(".reception-link.journal")
+        assert "LINK-E009" in said
+        assert not (folder / ".reception-link.journal").exists()  # nothing there to edit
+    finally:
+        try:
+            assert running.stop() == 0
+        finally:
+            running.reap()
 
 
 def test_a_second_link_on_the_folder_refuses_and_names_the_holder(

@@ -84,6 +84,7 @@ def make_link(folder: Path, service: Service, **kwargs: object) -> tuple[Link, l
         folder,
         cast(OqsClient, service),
         institution_code="1312345678",
+        private_dir=folder.parent / "data",
         on_event=events.append,
         **kwargs,  # type: ignore[arg-type]
     )

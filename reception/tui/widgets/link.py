@@ -25,13 +25,16 @@ KINDS = {"request": "要求", "answer": "回答", "error": "エラー", "face": 
 
 
 class LinkPane(TabPane, ReportsFailedWorkers):
-    def __init__(self, settings: LinkSettings, client: OqsClient, institution_code: str) -> None:
+    def __init__(
+        self, settings: LinkSettings, client: OqsClient, institution_code: str, data_dir: Path
+    ) -> None:
         super().__init__("連携", id="tab-link")
         assert settings.folder is not None
         self.link = Link(
             settings.folder,
             client,
             institution_code=institution_code,
+            private_dir=data_dir,  # the journal: out of the folder's reach
             keep_done=not settings.remove_done,
             on_event=self.add,
             privacy=settings.privacy,
