@@ -64,9 +64,11 @@ client) keep their bytes, and an answer name longer than a file name may be (255
 is shortened by :func:`reception.shared_folder.fit_name` (its start, ``~``, 8 hex digits
 of its SHA-256, ``.xml``). Names are shown and logged with controls made visible.
 
-**Once and only once.** One link per folder: it holds ``flock`` on
-``DIR/.reception-link.lock`` (which says who holds it); a second link refuses to start
-and names the holder. Before an answer is renamed into place, the request it answers —
+**Once and only once.** One link per folder: it holds ``flock`` on the folder's own
+directory — which whoever writes inside the folder cannot delete or replace — and on
+``DIR/.reception-link.lock`` (which says who holds it, and is made again if deleted); a
+second link refuses to start and names the holder (:meth:`Link._lock` says what NFS and
+SMB make of these locks). Before an answer is renamed into place, the request it answers —
 name, size, modification time and SHA-256 of its content — is recorded in a journal with
 the name of the answer's temp file; the record is dropped once the request is moved out
 of req/. A link that finds a request in that record after a restart (``kill -9`` between
@@ -92,6 +94,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import socket
 import stat
 import time
@@ -363,6 +366,7 @@ class Link:
         self._closed = False
         self._root_fd = -1
         self._lock_fd = -1
+        self._lock_file = (0, 0)  # the lock file's device and inode
         self._dirs = {
             "req": _Directory("req"),
             "res": _Directory("res"),
@@ -371,6 +375,7 @@ class Link:
         }
         self._journal: _Journal | None = None
         self._notices: list[tuple[str, str]] = []  # found while preparing: said in run()
+        self.started = False  # run() has the folder (a LinkFolderError later: it stopped)
 
     # -- the folder ---------------------------------------------------------------------
 
@@ -398,28 +403,99 @@ class Link:
             raise
 
     def _lock(self) -> None:
-        """One link per folder: the second says who holds it (pid, host, since when)."""
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        """One link per folder; a second one refuses, naming the holder (pid, host, since
+        when). The lock is ``flock`` on the folder's own directory, through the descriptor
+        the link holds: whoever writes inside the folder can delete or replace any file
+        there — with the lock on ``DIR/.reception-link.lock`` alone, ``rm`` of that file
+        let a second link answer beside the first — but not the directory itself.
+
+        On Linux's local file systems (ext4, xfs, btrfs, tmpfs) a directory's flock
+        excludes every other process. On NFS and SMB (cifs) mounts the kernel keeps a
+        directory's flock on the client: it excludes a second link on this machine only.
+        So the link also locks the file ``DIR/.reception-link.lock``: the NFS client (since
+        Linux 2.6.12, unless mounted ``local_lock=flock``) and cifs (since Linux 5.5, unless
+        mounted ``nobrl``) take a file's flock on the server, where links on other machines
+        see it. That file can be deleted: while the link runs it is checked every quiet
+        second and, if gone or replaced, made and locked again (:meth:`_keep_lock`)."""
         try:
-            fd = os.open(LOCK_NAME, flags, 0o644, dir_fd=self._root_fd)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
+            fcntl.flock(self._root_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise self._held() from None
+        except OSError as exc:  # a file system with no flock on directories
+            log.warning(
+                "link: %s cannot be locked itself (%s): only its lock file is",
+                printable(str(self.folder)),
+                exc.strerror,
+            )
+        self._take_lock_file()
+
+    def _held(self) -> LinkFolderError:
+        """Another link holds the folder: who, as the lock file says (if it still can)."""
+        try:
+            data = read_regular(self._root_fd, LOCK_NAME, 300)[1]
+        except OSError:
+            data = None  # deleted, or not a file: the lock of the directory says enough
+        holder = printable(data.decode("utf-8", errors="replace").strip()) if data else ""
+        return LinkFolderError(
+            f"{self.folder}: 別の連携が使用中です（{holder or '不明'}）。"
+            "一つのフォルダに答える連携は一つだけです"
+        )
+
+    def _take_lock_file(self) -> None:
+        """Lock ``DIR/.reception-link.lock`` and write in it who holds the folder: the file
+        that is there, or a new one renamed over the name when it is missing or is not a
+        regular file (a symlink is replaced, never followed)."""
+        root = self._root_fd
+        fd = -1
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISREG(os.stat(LOCK_NAME, dir_fd=root, follow_symlinks=False).st_mode):
+                flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+                with contextlib.suppress(OSError):  # swapped meanwhile: a new one below
+                    fd = os.open(LOCK_NAME, flags, dir_fd=root)
+                if fd >= 0 and not stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.close(fd)
+                    fd = -1
+        if fd < 0:
+            temp = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+            flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(temp, flags, 0o644, dir_fd=root)
+            try:
+                os.rename(temp, LOCK_NAME, src_dir_fd=root, dst_dir_fd=root)
+            except OSError as exc:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=root)
+                if isinstance(exc, IsADirectoryError):
+                    raise UnsafeFolder(exc.errno, f"{LOCK_NAME} がディレクトリです") from None
                 raise
-            raise UnsafeFolder(exc.errno, f"{LOCK_NAME} がシンボリックリンクです") from None
-        self._lock_fd = fd
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafeFolder(errno.EINVAL, f"{LOCK_NAME} が通常のファイルではありません")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 300, 0).decode("utf-8", errors="replace").strip()
-            raise LinkFolderError(
-                f"{self.folder}: 別の連携が使用中です（{printable(holder) or '不明'}）。"
-                "一つのフォルダに答える連携は一つだけです"
-            ) from None
+        except BaseException as exc:
+            os.close(fd)
+            if isinstance(exc, BlockingIOError):  # a link on another machine of a share
+                raise self._held() from None
+            raise
         since = now_jst().isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {since}\n".encode(), 0)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+        status = os.fstat(fd)
+        self._lock_fd, self._lock_file = fd, (status.st_dev, status.st_ino)
+
+    def _keep_lock(self) -> None:
+        """The lock file still the one this link holds (on the file thread): deleted or
+        replaced, it is made and locked again. :class:`LinkFolderError` when another link
+        took it meanwhile (on another machine of an NFS or SMB share): this one stops."""
+        with contextlib.suppress(FileNotFoundError):
+            now = os.stat(LOCK_NAME, dir_fd=self._root_fd, follow_symlinks=False)
+            if (now.st_dev, now.st_ino) == self._lock_file:
+                return
+        log.warning("link: %s was deleted or replaced; locked again", LOCK_NAME)
+        try:
+            self._take_lock_file()
+        except UnsafeFolder as exc:
+            raise LinkFolderError(f"{self.folder}: {exc.strerror}") from None
 
     def _open_journal(self) -> _Journal:
         real = Path(os.path.realpath(self.folder))
@@ -549,6 +625,7 @@ class Link:
         """Answer what is waiting, then every request as it arrives, until ``stop``."""
         try:
             await self._on_io(self.prepare)
+            self.started = True
             while self._notices:  # on the event loop: the TUI's pane is not thread-safe
                 name, detail = self._notices.pop(0)
                 self._event("error", name, detail)
@@ -587,8 +664,11 @@ class Link:
                     return  # found replaced while reading (and taken): watched anew
                 if not changes or time.monotonic() - swept > BUSY_SWEEP_SECONDS:
                     swept = time.monotonic()
+                    await self._on_io(self._keep_lock)
                     if not await self.sweep(unless_replaced=True):
                         return  # deleted (made again by the next sweep) or replaced
+        except LinkFolderError:
+            raise  # another link took the folder: this one stops (said by the caller)
         except Exception as exc:  # e.g. a name that is not UTF-8: the watcher cannot say it
             cause: BaseException = exc
             while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:

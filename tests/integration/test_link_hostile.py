@@ -272,6 +272,23 @@ def test_a_second_link_on_the_folder_refuses_and_names_the_holder(
     assert answer(link.folder, "OQSsiquc01req_one_0001.xml") is not None
 
 
+def test_deleting_the_lock_file_lets_no_second_link_in(link: Running, tmp_path: Path) -> None:
+    """After ``rm DIR/.reception-link.lock`` a second link started on the folder: with both
+    running, 27 of 200 requests were answered twice. The folder's own directory is locked
+    now; the lock file comes back, and names the holder again."""
+    lock = link.folder / ".reception-link.lock"
+    lock.unlink()
+    code, err = refused_at_start(Running(link.world, link.folder, tmp_path))
+    assert code == 2, err
+    assert "使用中" in err
+    wait_for(lock.exists)  # made again while the link runs
+    code, err = refused_at_start(Running(link.world, link.folder, tmp_path))
+    assert code == 2, err
+    assert link.proc is not None and f"pid {link.proc.pid}" in err
+    drop(link.folder, "OQSsiquc01req_lock_0001.xml", persona_request(link.world, "kokuho"))
+    assert answer(link.folder, "OQSsiquc01req_lock_0001.xml") is not None
+
+
 def test_deleting_req_does_not_stop_the_link(link: Running) -> None:
     shutil.rmtree(link.folder / "req")
     wait_for((link.folder / "req").is_dir)  # made again

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fcntl
 import os
 import stat
 import threading
@@ -18,7 +19,7 @@ import pytest
 
 from reception.checkin import write_face_result
 from reception.export import export_csv, export_xml
-from reception.link import Link, LinkEvent
+from reception.link import Link, LinkEvent, LinkFolderError
 from reception.oqs_client import NumberQuery, OqsClient
 from reception.results import QualificationResult
 from reception.settings import ENV_CONFIG, SettingsError, load_settings
@@ -380,3 +381,29 @@ def test_a_full_disk_is_said_once_and_the_request_kept(
     assert errors == ["LINK-E007 OSError: No space left on device"]
     assert service.asked == ["full"]
     assert identifier(folder / "res" / "OQSsiquc01res_full_0001.xml") == "full"
+
+
+def test_a_link_whose_lock_file_another_link_took_stops(folder: Path) -> None:
+    """On NFS and SMB a directory's flock is kept on the client: only the lock file's
+    lock reaches links on other machines. Deleted, the file is made and locked again; if
+    another link took it meanwhile, this one stops and says who holds the folder (two
+    links would answer requests twice)."""
+
+    async def scenario() -> None:
+        link, _ = make_link(folder, Service())
+        stop = asyncio.Event()
+        running = asyncio.create_task(link.run(stop))
+        lock = folder / ".reception-link.lock"
+        lock.unlink()
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)  # the other machine's link
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.write(fd, b"pid 4242 on other-host since 2026-11-24T09:00:00+09:00\n")
+            with pytest.raises(LinkFolderError, match="pid 4242 on other-host"):
+                await asyncio.wait_for(running, 30)
+            assert link.started
+        finally:
+            stop.set()
+            os.close(fd)
+
+    asyncio.run(scenario())

@@ -70,7 +70,9 @@ class LinkPane(TabPane, ReportsFailedWorkers):
         if event.worker.group == "link" and event.state is WorkerState.ERROR:
             error = event.worker.error
             if isinstance(error, LinkFolderError):
-                self.link_stopped(f"連携を開始できません: {error}")
+                # refused at start, or later (another link took the folder's lock file)
+                verb = "が止まりました" if self.link.started else "を開始できません"
+                self.link_stopped(f"連携{verb}: {error}")
             else:
                 self.link_stopped(
                     f"連携が止まりました（内部エラー）: {type(error).__name__}: {error}"
