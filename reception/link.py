@@ -78,8 +78,9 @@ directory (``settings.data_dir``), never in the shared folder, whose writers cou
 otherwise make a request look answered (:class:`_Journal`). Nothing is decided from
 modification times, which copied files, reused sequence numbers and 2-second
 FAT/SMB clocks make unreliable: a request whose name was answered before is answered
-again. A request rewritten while it was being answered is not moved away: the new
-content is answered too.
+again. A request rewritten while it was being answered — renamed over, or rewritten in
+place with the same size and time (a 2-second clock) — is not moved away: its content is
+compared with what was answered before it is moved, and the new content is answered too.
 """
 
 from __future__ import annotations
@@ -217,6 +218,7 @@ class _Request:
     identity: Identity
     mtime: float
     key: str  # name, size, mtime and content hash: what the journal records
+    digest: str | None = None  # SHA-256 of the content read (None: not read)
     too_large: bool = False
     message: dict[str, Any] | None = None
     parse_error: str | None = None
@@ -794,8 +796,9 @@ class Link:
             except FileNotFoundError:
                 return None
             return _Request(name, exc.kind, _identity(status), status.st_mtime, _key(name, status))
-        key = _key(name, status, data)
-        found = _Request(name, "file", _identity(status), status.st_mtime, key)
+        digest = hashlib.sha256(data).hexdigest() if data is not None else None
+        key = _key(name, status, digest)
+        found = _Request(name, "file", _identity(status), status.st_mtime, key, digest)
         if data is None:
             return _replace(found, too_large=True)
         if name.split("_", 1)[0] not in HANDLERS:
@@ -833,19 +836,21 @@ class Link:
         unless it changed since it was read: False then, and it stays in req/."""
         req_fd, done_fd = self._fd("req"), self._fd("done")
         try:
-            now = os.stat(request.name, dir_fd=req_fd, follow_symlinks=False)
+            if not _unchanged(req_fd, request.name, request):
+                return False
         except FileNotFoundError:
             return True  # the clinic software took it back
-        if _identity(now) != request.identity:
-            return False
         target = fit_name(request.name)
         with contextlib.suppress(FileNotFoundError):
             os.stat(target, dir_fd=done_fd, follow_symlinks=False)
             stem, suffix = os.path.splitext(request.name)
             target = fit_name(f"{stem}.{now_jst():%Y%m%d%H%M%S%f}{suffix}")
         os.rename(request.name, target, src_dir_fd=req_fd, dst_dir_fd=done_fd)
-        moved = os.stat(target, dir_fd=done_fd, follow_symlinks=False)
-        if _identity(moved) != request.identity:  # replaced in the instant between: back
+        try:
+            moved = _unchanged(done_fd, target, request)
+        except FileNotFoundError:
+            return True  # taken out of done/ at once: gone all the same
+        if not moved:  # replaced or rewritten in the instant between: back to req/
             with contextlib.suppress(FileNotFoundError):
                 os.stat(request.name, dir_fd=req_fd, follow_symlinks=False)
                 return False  # a newer one is there already
@@ -923,13 +928,34 @@ class Link:
         )
 
 
-def _key(name: str, status: os.stat_result, data: bytes | None = b"") -> str:
+def _key(name: str, status: os.stat_result, content: str | None = None) -> str:
     """What identifies a request that was answered: its name, size, modification time and
-    content (a reused name with new content is a new request)."""
+    content (``content``: its SHA-256; a reused name with new content is a new request)."""
     digest = hashlib.sha256(os.fsencode(name))
     digest.update(f"\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
-    digest.update(hashlib.sha256(data or b"").digest())
+    digest.update(bytes.fromhex(content or hashlib.sha256(b"").hexdigest()))
     return digest.hexdigest()[:40]
+
+
+def _unchanged(dir_fd: int, name: str, request: _Request) -> bool:
+    """Whether the entry is still the request as it was answered: the same file, size and
+    time — and, when its content was read, the same content (a file rewritten in place
+    within one tick of a 2-second FAT/SMB clock keeps all the rest).
+    ``FileNotFoundError`` when it is gone."""
+    status = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if _identity(status) != request.identity:
+        return False
+    if request.digest is None:  # not a regular file, or over 4 MiB: never read
+        return True
+    try:
+        status, data = read_regular(dir_fd, name, MAX_REQUEST_BYTES)
+    except NotRegular:
+        return False
+    return (
+        data is not None
+        and _identity(status) == request.identity
+        and hashlib.sha256(data).hexdigest() == request.digest
+    )
 
 
 def _replace(request: _Request, **changes: Any) -> _Request:

@@ -139,6 +139,37 @@ def test_a_request_rewritten_while_it_is_answered_is_answered_again(folder: Path
     assert b"second" in retired.read_bytes()
 
 
+def test_a_request_rewritten_in_place_on_a_coarse_clock_is_answered_again(folder: Path) -> None:
+    """With 2-second timestamps (FAT, SMB) a request rewritten in place with the same size
+    while it was answered kept its device, inode, size and time: it was moved to done/
+    and its new content — another patient — never answered. The content is compared."""
+    service = Service()
+    name = "OQSsiquc01req_inplace_0001.xml"
+
+    async def scenario() -> None:
+        link, _ = make_link(folder, service)
+        put(folder, name, request("first"))
+        path = folder / "req" / name
+        before = path.stat()
+        service.hold = asyncio.Event()
+        sweeping = asyncio.create_task(link.sweep())
+        await service.holding.wait()  # the first content is with the service
+        with open(path, "r+b") as fh:  # the same file, the same size
+            fh.write(request("other"))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # within one clock tick
+        assert path.stat().st_size == before.st_size
+        service.hold.set()
+        await sweeping
+        await link.sweep()  # the watcher's next look
+        done_with(link)
+
+    asyncio.run(scenario())
+    assert service.asked == ["first", "other"]
+    assert identifier(folder / "res" / "OQSsiquc01res_inplace_0001.xml") == "other"
+    [retired] = (folder / "req" / "done").iterdir()
+    assert b"other" in retired.read_bytes()
+
+
 class Died(BaseException):
     """As far as the folder can tell, the process died here (kill -9)."""
 
