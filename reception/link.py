@@ -28,7 +28,8 @@ a mock error code (there is no public list of the real ones; oqs.md §3):
 LINK-E001  not a well-formed XML document, not in the encoding it declares, or nested
            deeper than 64 elements
 LINK-E002  the file name's prefix is not a request this terminal answers
-LINK-E003  a required element is missing or malformed (the message names it)
+LINK-E003  a required element is missing or malformed (the message names it); also an
+           ``ArbitraryFileIdentifier`` longer than 50 characters (every answer echoes it)
 LINK-E004  the file is larger than 4 MiB
 LINK-E005  the service could not answer (unreachable, or it refused the request)
 LINK-E006  no consent for these records at this clinic (24 h after the card confirmation)
@@ -44,6 +45,13 @@ LINK-E009  (log and staff console only, once) a ``.reception-link.journal`` in t
            unread: the link's record is in the terminal's data directory, and every
            request the file named is answered
 =========  ==============================================================================
+
+What the link repeats of a request is bounded, by one function where text leaves it
+(:func:`excerpt`): an answer's ``ErrorMessage``, an event on the staff console and its log
+line, a line of the 連携 pane's view of an answer hold at most ``ECHO_LIMIT`` (160)
+characters, then ``…`` and the full length — a 3 MB ``Birthdate`` was written back 3 MB
+into the answer and twice into the log. An answer's header echoes an
+``ArbitraryFileIdentifier`` of at most 50 characters (the format's limit).
 
 A file that is not yet well-formed XML and was written in the last two seconds is taken
 for one still being written (a writer that has not finished): it is tried again once it
@@ -139,6 +147,9 @@ LOCK_NAME = ".reception-link.lock"
 JOURNAL_NAME = ".reception-link.journal"  # where earlier versions kept it: never read
 JOURNALS = "link-journals"  # in the terminal's private data directory: one per folder
 MAX_JOURNAL_BYTES = 1 << 20
+ECHO_LIMIT = 160  # characters of a message, an event or a log line about a request
+MAX_FILE_IDENTIFIER = 50  # ArbitraryFileIdentifier: what an answer's header may echo
+MAX_RECEPTION_NUMBER = 64  # the service's are 16 characters
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -177,6 +188,16 @@ class LinkEvent:
     name: str
     detail: str = ""
     file: str | None = None
+
+
+def excerpt(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text``, or its first ``limit`` characters, ``…`` and its length: how much of a
+    request any message, event or log line repeats. Applied where the text leaves the
+    link (the answer's ``ErrorMessage``, :meth:`Link._event`), whatever put it there — the
+    request's own values, a parser's message, the service's reason."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…（全{len(text)}文字）"
 
 
 def answer_name(request: str) -> str:
@@ -606,20 +627,23 @@ class Link:
             now_jst().isoformat(timespec="seconds"),
             kind,
             shown_name(name),
-            printable(detail),
+            excerpt(printable(detail)),
             file if file is not None else name,
         )
         log.info("link %s %s %s", event.kind, event.name, event.detail)
         if self.on_event is not None:
             self.on_event(event)
 
-    def _report_once(self, name: str, detail: str, *, about: str | None = None) -> None:
+    def _report_once(self, name: str, detail: str, *, about: str | None = None) -> bool:
         """A trouble that is not answered (it stays, or recurs): said once, not every
-        second, until ``about`` (that name; a subfolder's trouble: "folder") is well."""
+        second, until ``about`` (that name; a subfolder's trouble: "folder") is well.
+        Whether it was said now."""
         said = self._reported.setdefault(about or name, set())
-        if detail not in said:
-            said.add(detail)
-            self._event("error", name, detail)
+        if detail in said:
+            return False
+        said.add(detail)
+        self._event("error", name, detail)
+        return True
 
     # -- the watcher ---------------------------------------------------------------------
 
@@ -680,7 +704,7 @@ class Link:
             log.warning(
                 "link: the watcher stopped (%s: %s); watching again",
                 type(cause).__name__,
-                printable(str(cause)),
+                excerpt(printable(str(cause))),
             )
             self._report_once(
                 "req/",
@@ -719,11 +743,12 @@ class Link:
             self._report_once(name, f"LINK-E007 {exc.strerror}", about="folder")
             return None
         except Exception as exc:  # the watcher never dies of one request (a full disk …)
-            log.warning("link: %s could not be answered", shown_name(name), exc_info=True)
             # an OSError's text names the file (a temp file's random name): said once
             # means once per kind of trouble, so without it
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            self._report_once(name, f"LINK-E007 {type(exc).__name__}: {reason}")
+            if self._report_once(name, f"LINK-E007 {type(exc).__name__}: {reason}"):
+                # the traceback with it, once: not every second while it recurs
+                log.warning("link: %s could not be answered", shown_name(name), exc_info=True)
             return None
         finally:
             self._busy.discard(name)
@@ -878,6 +903,13 @@ class Link:
         header = (request or {}).get("MessageHeader")
         header = header if isinstance(header, dict) else {}
         answer = answer_name(name)
+        identifier = _text(header, "ArbitraryFileIdentifier") or ""
+        if error is None and len(identifier) > MAX_FILE_IDENTIFIER:
+            error = LinkError(
+                "LINK-E003",
+                f"MessageHeader/ArbitraryFileIdentifier は{MAX_FILE_IDENTIFIER}文字までです"
+                f"（{len(identifier)}文字）",
+            )
         try:
             if error is not None:
                 raise error
@@ -914,7 +946,7 @@ class Link:
             "ProcessExecutionTime": now.strftime("%Y%m%d%H%M%S"),
             "QualificationConfirmationDate": now.strftime("%Y%m%d"),
             "MedicalInstitutionCode": self.institution_code,
-            "ArbitraryFileIdentifier": _text(request, "ArbitraryFileIdentifier"),
+            "ArbitraryFileIdentifier": _file_identifier(request),
             "ReferenceClassification": "2",
             "SegmentOfResult": segment,
             "CharacterCodeIdentifier": _character_code(request),
@@ -922,7 +954,7 @@ class Link:
 
     def _error(self, header: dict[str, Any], error: LinkError) -> QualificationResult:
         answer = self._header(header, "9")
-        answer |= {"ErrorCode": error.code, "ErrorMessage": error.message}
+        answer |= {"ErrorCode": error.code, "ErrorMessage": excerpt(error.message)}
         return QualificationResult.parse(
             {"MessageHeader": answer, "MessageBody": {"ProcessingResultStatus": "2"}}
         )
@@ -968,7 +1000,12 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 
 
 def describe_answer(path: Path) -> list[str]:
-    """An answer file as staff read it: one line per patient (一括照会: every patient)."""
+    """An answer file as staff read it: one line per patient (一括照会: every patient),
+    each at most ``ECHO_LIMIT`` characters (res/ is written by others too)."""
+    return [excerpt(line) for line in _described(path)]
+
+
+def _described(path: Path) -> list[str]:
     from reception.results import VALIDITY_LABELS
 
     try:
@@ -1009,6 +1046,12 @@ def describe_answer(path: Path) -> list[str]:
 def _text(element: dict[str, Any], name: str) -> str | None:
     value = element.get(name)
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _file_identifier(header: dict[str, Any]) -> str | None:
+    """The request's ``ArbitraryFileIdentifier``, to echo: None when too long to."""
+    identifier = _text(header, "ArbitraryFileIdentifier")
+    return identifier if identifier is None or len(identifier) <= MAX_FILE_IDENTIFIER else None
 
 
 def _character_code(header: dict[str, Any]) -> str:
@@ -1118,8 +1161,15 @@ async def _bulk_fetch(link: Link, request: dict[str, Any]) -> Answer:
     """OQSmuquc02: 2 while the 一括照会 runs; 1 with every patient's result when done."""
     body = request.get("MessageBody")
     number = _text(body, "ReceptionNumber") if isinstance(body, dict) else None
-    if number is None or not number.isalnum():
+    if number is None:
         raise LinkError("LINK-E003", "MessageBody/ReceptionNumber がありません")
+    if not (number.isascii() and number.isalnum()) or len(number) > MAX_RECEPTION_NUMBER:
+        # (a 3 MB one made a URL too long to send: never answered, retried every second)
+        raise LinkError(
+            "LINK-E003",
+            f"MessageBody/ReceptionNumber は{MAX_RECEPTION_NUMBER}文字までの英数字です"
+            f"（{len(number)}文字: {number}）",
+        )
     results = await link.client.fetch_bulk(number)
     if results is None:
         return Answer({"ProcessingResultStatus": "1", "ReceptionNumber": number}, segment="2")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -298,7 +299,52 @@ def test_deleting_req_does_not_stop_the_link(link: Running) -> None:
     ) == ("1")
 
 
-# -- 4. private files ------------------------------------------------------------------------
+# -- 4. what the link repeats of a request ------------------------------------------------
+
+HUGE = "9" * 3_000_000
+
+
+@pytest.mark.parametrize(
+    ("element", "code"),
+    [
+        ("Birthdate", "LINK-E003"),  # repeated in the message: 'Birthdate は YYYYMMDD です'
+        ("ArbitraryFileIdentifier", "LINK-E003"),  # echoed in every answer's header
+        ("XmlMsg", "LINK-E001"),  # the root element's name, in the parser's message
+        ("ReceptionNumber", "LINK-E003"),  # a URL too long to send: never answered
+    ],
+)
+def test_request_text_is_repeated_only_in_part(link: Running, element: str, code: str) -> None:
+    """A 3 MB <Birthdate> produced a 3 MB error answer and two 3 MB lines of log (about
+    6 MB per request). Whatever a request holds, its answer, the event and the log line
+    repeat a part of it at most, and say how long it was."""
+    kind = "OQSmuquc02req" if element == "ReceptionNumber" else "OQSsiquc01req"
+    name = f"{kind}_huge_{element}.xml"
+    data = persona_request(link.world, "kokuho", file_id="huge").decode()
+    if element == "Birthdate":
+        data = re.sub(r"<Birthdate>\d+<", f"<Birthdate>{HUGE}<", data)
+    elif element == "ArbitraryFileIdentifier":
+        data = data.replace(">huge<", f">{HUGE}<")
+    elif element == "XmlMsg":
+        data = data.replace("XmlMsg", "X" + HUGE[: len(HUGE) // 2])  # opened and closed
+    else:
+        data = (
+            f"<XmlMsg><MessageBody><ReceptionNumber>{HUGE}</ReceptionNumber></MessageBody></XmlMsg>"
+        )
+    hidden = link.folder / "req" / ".huge"
+    hidden.write_text(data)
+    old(hidden)
+    os.replace(hidden, link.folder / "req" / name)
+    root = answer(link.folder, name)  # checked against the format: an identifier ≤ 50
+    assert root.findtext("MessageHeader/ErrorCode") == code
+    message = root.findtext("MessageHeader/ErrorMessage") or ""
+    assert "9" * 161 not in message and len(message) < 300, message[:300]
+    assert re.search(r"\d{7}文字", message), message  # how long it was
+    assert answer_path(link.folder, name).stat().st_size < 4096
+    link.said(f"error {name}")
+    assert max(len(line) for line in link.lines) < 1000
+
+
+# -- 5. private files ------------------------------------------------------------------------
 
 
 def test_answers_are_private_under_umask_022(link_world: World, tmp_path: Path) -> None:
@@ -330,7 +376,7 @@ def test_answers_are_private_under_umask_022(link_world: World, tmp_path: Path) 
                 running.reap()
 
 
-# -- 5. names in the log --------------------------------------------------------------------
+# -- 6. names in the log --------------------------------------------------------------------
 
 
 def test_a_newline_in_a_file_name_forges_no_line_of_the_log(link: Running) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from reception.checkin import write_face_result
 from reception.export import export_csv, export_xml
-from reception.link import Link, LinkEvent, LinkFolderError
+from reception.link import Link, LinkEvent, LinkFolderError, describe_answer
 from reception.oqs_client import NumberQuery, OqsClient
 from reception.results import QualificationResult
 from reception.settings import ENV_CONFIG, SettingsError, load_settings
@@ -438,3 +438,18 @@ def test_a_link_whose_lock_file_another_link_took_stops(folder: Path) -> None:
             os.close(fd)
 
     asyncio.run(scenario())
+
+
+def test_an_answer_planted_in_res_is_shown_in_part(folder: Path) -> None:
+    """res/ is written by others too: the 連携 pane showed a planted answer's 3 MB
+    ErrorMessage whole."""
+    (folder / "res").mkdir(parents=True)
+    planted = folder / "res" / "OQSsiquc01res_planted_0001.xml"
+    planted.write_bytes(
+        b"<XmlMsg><MessageHeader><SegmentOfResult>9</SegmentOfResult>"
+        b"<ErrorCode>LINK-E003</ErrorCode><ErrorMessage>" + b"x" * 3_000_000 + b"</ErrorMessage>"
+        b"</MessageHeader><MessageBody/></XmlMsg>"
+    )
+    [line] = describe_answer(planted)
+    assert line.startswith("エラー LINK-E003: xxx") and len(line) < 300
+    assert "（全3000015文字）" in line  # how long it was
