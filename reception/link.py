@@ -390,6 +390,7 @@ class Link:
         self._root_fd = -1
         self._lock_fd = -1
         self._lock_file = (0, 0)  # the lock file's device and inode
+        self._lock_trouble: str | None = None  # why it could not be made again (logged)
         self._dirs = {
             "req": _Directory("req"),
             "res": _Directory("res"),
@@ -509,16 +510,27 @@ class Link:
     def _keep_lock(self) -> None:
         """The lock file still the one this link holds (on the file thread): deleted or
         replaced, it is made and locked again. :class:`LinkFolderError` when another link
-        took it meanwhile (on another machine of an NFS or SMB share): this one stops."""
-        with contextlib.suppress(FileNotFoundError):
+        took it meanwhile (on another machine of an NFS or SMB share): this one stops.
+        A lock file that cannot be made now (a directory of its name, a share that does
+        not answer) is logged once and tried again: the folder's own lock still holds."""
+        try:
             now = os.stat(LOCK_NAME, dir_fd=self._root_fd, follow_symlinks=False)
             if (now.st_dev, now.st_ino) == self._lock_file:
                 return
-        log.warning("link: %s was deleted or replaced; locked again", LOCK_NAME)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return  # the folder cannot be read now: the sweep says so
         try:
             self._take_lock_file()
-        except UnsafeFolder as exc:
-            raise LinkFolderError(f"{self.folder}: {exc.strerror}") from None
+        except OSError as exc:
+            trouble = exc.strerror or str(exc)
+            if trouble != self._lock_trouble:
+                self._lock_trouble = trouble
+                log.warning("link: %s cannot be made again (%s)", LOCK_NAME, trouble)
+            return
+        self._lock_trouble = None
+        log.warning("link: %s was deleted or replaced; made and locked again", LOCK_NAME)
 
     def _open_journal(self) -> _Journal:
         real = Path(os.path.realpath(self.folder))
