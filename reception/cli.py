@@ -476,6 +476,7 @@ def cmd_link(args: argparse.Namespace, settings: ReceptionSettings) -> int:
                 folder,
                 client,
                 institution_code=terminal.institution_code,
+                private_dir=settings.data_dir,  # the journal: out of the folder's reach
                 keep_done=not (args.remove_done or settings.link.remove_done),
                 # name and detail come safe to show: a newline in a file name forges no line
                 on_event=lambda e: _err(f"{e.at} {e.kind} {e.name} {e.detail}".rstrip()),

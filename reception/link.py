@@ -28,7 +28,8 @@ a mock error code (there is no public list of the real ones; oqs.md §3):
 LINK-E001  not a well-formed XML document, not in the encoding it declares, or nested
            deeper than 64 elements
 LINK-E002  the file name's prefix is not a request this terminal answers
-LINK-E003  a required element is missing or malformed (the message names it)
+LINK-E003  a required element is missing or malformed (the message names it); also an
+           ``ArbitraryFileIdentifier`` longer than 50 characters (every answer echoes it)
 LINK-E004  the file is larger than 4 MiB
 LINK-E005  the service could not answer (unreachable, or it refused the request)
 LINK-E006  no consent for these records at this clinic (24 h after the card confirmation)
@@ -39,7 +40,18 @@ LINK-E007  (log and staff console only, once) the request could not be read or i
 LINK-E008  not a regular file: a symlink (never followed), a FIFO, a directory or a device
            named like a request; the entry itself is moved to req/done/ (a symlink or FIFO
            is removed when answered requests are)
+LINK-E009  (log and staff console only, once) a ``.reception-link.journal`` in the shared
+           folder (an earlier version's, or written there by someone else) was removed
+           unread: the link's record is in the terminal's data directory, and every
+           request the file named is answered
 =========  ==============================================================================
+
+What the link repeats of a request is bounded, by one function where text leaves it
+(:func:`excerpt`): an answer's ``ErrorMessage``, an event on the staff console and its log
+line, a line of the 連携 pane's view of an answer hold at most ``ECHO_LIMIT`` (160)
+characters, then ``…`` and the full length — a 3 MB ``Birthdate`` was written back 3 MB
+into the answer and twice into the log. An answer's header echoes an
+``ArbitraryFileIdentifier`` of at most 50 characters (the format's limit).
 
 A file that is not yet well-formed XML and was written in the last two seconds is taken
 for one still being written (a writer that has not finished): it is tried again once it
@@ -60,18 +72,23 @@ client) keep their bytes, and an answer name longer than a file name may be (255
 is shortened by :func:`reception.shared_folder.fit_name` (its start, ``~``, 8 hex digits
 of its SHA-256, ``.xml``). Names are shown and logged with controls made visible.
 
-**Once and only once.** One link per folder: it holds ``flock`` on
-``DIR/.reception-link.lock`` (which says who holds it); a second link refuses to start
-and names the holder. Before an answer is renamed into place, the request it answers —
-name, size, modification time and SHA-256 of its content — is recorded in
-``DIR/.reception-link.journal`` with the name of the answer's temp file; the record is
-dropped once the request is moved out of req/. A link that finds a request in that record
-after a restart (``kill -9`` between the two steps) only moves it, unless the temp file
-is still there (then the answer never appeared, and it is answered). Nothing is decided
-from modification times, which copied files, reused sequence numbers and 2-second
+**Once and only once.** One link per folder: it holds ``flock`` on the folder's own
+directory — which whoever writes inside the folder cannot delete or replace — and on
+``DIR/.reception-link.lock`` (which says who holds it, and is made again if deleted); a
+second link refuses to start and names the holder (:meth:`Link._lock` says what NFS and
+SMB make of these locks). Before an answer is renamed into place, the request it answers —
+name, size, modification time and SHA-256 of its content — is recorded in a journal with
+the name of the answer's temp file; the record is dropped once the request is moved out
+of req/. A link that finds a request in that record after a restart (``kill -9`` between
+the two steps) only moves it, unless the temp file is still there (then the answer never
+appeared, and it is answered). The journal is kept in the terminal's private data
+directory (``settings.data_dir``), never in the shared folder, whose writers could
+otherwise make a request look answered (:class:`_Journal`). Nothing is decided from
+modification times, which copied files, reused sequence numbers and 2-second
 FAT/SMB clocks make unreliable: a request whose name was answered before is answered
-again. A request rewritten while it was being answered is not moved away: the new
-content is answered too.
+again. A request rewritten while it was being answered — renamed over, or rewritten in
+place with the same size and time (a 2-second clock) — is not moved away: its content is
+compared with what was answered before it is moved, and the new content is answered too.
 """
 
 from __future__ import annotations
@@ -86,6 +103,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import socket
 import stat
 import time
@@ -114,7 +132,7 @@ from reception.shared_folder import (
     read_regular,
     stage,
 )
-from reception.store import now_jst
+from reception.store import now_jst, private_directory
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +144,12 @@ SWEEP_SECONDS = 1
 BUSY_SWEEP_SECONDS = 10  # a folder never quiet for a second is swept this often all the same
 STALE_FACE_TEMP_SECONDS = 600  # face/ is written by check-ins of other processes too
 LOCK_NAME = ".reception-link.lock"
-JOURNAL_NAME = ".reception-link.journal"
+JOURNAL_NAME = ".reception-link.journal"  # where earlier versions kept it: never read
+JOURNALS = "link-journals"  # in the terminal's private data directory: one per folder
 MAX_JOURNAL_BYTES = 1 << 20
+ECHO_LIMIT = 160  # characters of a message, an event or a log line about a request
+MAX_FILE_IDENTIFIER = 50  # ArbitraryFileIdentifier: what an answer's header may echo
+MAX_RECEPTION_NUMBER = 64  # the service's are 16 characters
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -166,6 +188,16 @@ class LinkEvent:
     name: str
     detail: str = ""
     file: str | None = None
+
+
+def excerpt(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text``, or its first ``limit`` characters, ``…`` and its length: how much of a
+    request any message, event or log line repeats. Applied where the text leaves the
+    link (the answer's ``ErrorMessage``, :meth:`Link._event`), whatever put it there — the
+    request's own values, a parser's message, the service's reason."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…（全{len(text)}文字）"
 
 
 def answer_name(request: str) -> str:
@@ -207,6 +239,7 @@ class _Request:
     identity: Identity
     mtime: float
     key: str  # name, size, mtime and content hash: what the journal records
+    digest: str | None = None  # SHA-256 of the content read (None: not read)
     too_large: bool = False
     message: dict[str, Any] | None = None
     parse_error: str | None = None
@@ -248,24 +281,40 @@ class _Directory:
 class _Journal:
     """Requests answered and not yet moved out of req/ (see the module's docstring): one
     line ``A <key> <temp>`` per answer about to be renamed into place, ``R <key>`` once
-    the request is gone; emptied whenever nothing is open."""
+    the request is gone; emptied whenever nothing is open.
 
-    def __init__(self, fd: int, entries: dict[str, str]) -> None:
+    It is kept in the terminal's private data directory (0700, the file 0600), one per
+    folder, named by the SHA-256 of the folder's real path — not in the shared folder.
+    There, whoever writes the folder could compute a request's key (its name, size, time
+    and content are theirs) and append a line: the link then took the request for
+    answered and moved it away unanswered, saying nothing. Authenticating each line
+    (an HMAC with a private key) would stop a forged line but not a genuine line copied
+    and appended again when the same request is sent again, nor the file deleted; kept
+    out of the folder, it is out of their reach altogether, with no key to keep. What it
+    costs: the record belongs to this terminal's data directory — a link with another
+    data directory taking over the folder after a ``kill -9`` may answer the one request
+    caught between the two steps again (never drop it)."""
+
+    def __init__(self, fd: int, entries: dict[str, str], header: str) -> None:
         self.fd = fd
         self.entries = entries
+        self.header = header
 
     @classmethod
-    def load(cls, root_fd: int) -> _Journal:
+    def load(cls, private_dir: Path, folder: Path) -> _Journal:
+        """The journal of ``folder`` (its real path), made if missing."""
+        directory = private_dir / JOURNALS
+        private_directory(directory)
+        name = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16] + ".journal"
+        dir_fd = open_directory(directory)
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
         try:
-            fd = os.open(JOURNAL_NAME, flags | os.O_CLOEXEC, 0o600, dir_fd=root_fd)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            raise UnsafeFolder(exc.errno, f"{JOURNAL_NAME} がシンボリックリンクです") from None
+            fd = os.open(name, flags | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise UnsafeFolder(errno.EINVAL, f"{JOURNAL_NAME} が通常のファイルではありません")
+            raise UnsafeFolder(errno.EINVAL, f"{directory / name} が通常のファイルではありません")
         text = os.pread(fd, MAX_JOURNAL_BYTES, 0).decode("ascii", errors="replace")
         entries: dict[str, str] = {}
         for line in text.splitlines():
@@ -275,14 +324,15 @@ class _Journal:
                 case ["R", key]:
                     entries.pop(key, None)
                 case _:
-                    pass  # a torn last line, or someone else's writing: not ours
-        return cls(fd, entries)
+                    pass  # the header, or a torn last line
+        # which folder it is for, for whoever looks (ASCII: the file is read as ASCII)
+        where = printable(str(folder)).encode("ascii", errors="backslashreplace").decode()
+        return cls(fd, entries, f"# reception link journal of {where}\n")
 
     def rewrite(self) -> None:
         os.ftruncate(self.fd, 0)
-        if self.entries:
-            lines = "".join(f"A {key} {temp}\n" for key, temp in self.entries.items())
-            os.write(self.fd, lines.encode("ascii"))
+        lines = "".join(f"A {key} {temp}\n" for key, temp in self.entries.items())
+        os.write(self.fd, (self.header + lines).encode("ascii"))
 
     def answering(self, key: str, temp: str) -> None:
         # written before the answer appears, so that a link killed after it finds it; not
@@ -296,14 +346,16 @@ class _Journal:
         if self.entries:
             os.write(self.fd, f"R {key}\n".encode("ascii"))
         else:
-            os.ftruncate(self.fd, 0)
+            self.rewrite()
 
     def close(self) -> None:
         os.close(self.fd)
 
 
 class Link:
-    """The folder interface over one directory, answering through the service.
+    """The folder interface over one directory, answering through the service;
+    ``private_dir`` is the terminal's own data directory (``settings.data_dir``), where
+    the link keeps its journal (:class:`_Journal`).
 
     Every file operation runs on one thread of its own, in order: the event loop (the
     TUI's reader panel and PIN pad) never waits for a disk, a network share or a parse,
@@ -315,6 +367,7 @@ class Link:
         client: OqsClient,
         *,
         institution_code: str,
+        private_dir: Path,
         keep_done: bool = True,
         on_event: Callable[[LinkEvent], None] | None = None,
         privacy: FilePrivacy | None = None,
@@ -324,6 +377,7 @@ class Link:
         self.done = self.req / "done"
         self.client = client
         self.institution_code = institution_code
+        self.private_dir = private_dir
         self.keep_done = keep_done
         self.on_event = on_event
         self.privacy = privacy or FilePrivacy()
@@ -335,6 +389,8 @@ class Link:
         self._closed = False
         self._root_fd = -1
         self._lock_fd = -1
+        self._lock_file = (0, 0)  # the lock file's device and inode
+        self._lock_trouble: str | None = None  # why it could not be made again (logged)
         self._dirs = {
             "req": _Directory("req"),
             "res": _Directory("res"),
@@ -342,6 +398,8 @@ class Link:
             "done": _Directory("done"),
         }
         self._journal: _Journal | None = None
+        self._notices: list[tuple[str, str]] = []  # found while preparing: said in run()
+        self.started = False  # run() has the folder (a LinkFolderError later: it stopped)
 
     # -- the folder ---------------------------------------------------------------------
 
@@ -358,7 +416,8 @@ class Link:
             for name in ("req", "res", "face"):
                 self._dirs[name].open(self._root_fd)
             self._dirs["done"].open(self._dirs["req"].fd)
-            self._journal = _Journal.load(self._root_fd)
+            self._journal = self._open_journal()
+            self._drop_shared_journal()
             self._recover()
         except UnsafeFolder as exc:
             self._close_now()
@@ -368,28 +427,139 @@ class Link:
             raise
 
     def _lock(self) -> None:
-        """One link per folder: the second says who holds it (pid, host, since when)."""
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        """One link per folder; a second one refuses, naming the holder (pid, host, since
+        when). The lock is ``flock`` on the folder's own directory, through the descriptor
+        the link holds: whoever writes inside the folder can delete or replace any file
+        there — with the lock on ``DIR/.reception-link.lock`` alone, ``rm`` of that file
+        let a second link answer beside the first — but not the directory itself.
+
+        On Linux's local file systems (ext4, xfs, btrfs, tmpfs) a directory's flock
+        excludes every other process. On NFS and SMB (cifs) mounts the kernel keeps a
+        directory's flock on the client: it excludes a second link on this machine only.
+        So the link also locks the file ``DIR/.reception-link.lock``: the NFS client (since
+        Linux 2.6.12, unless mounted ``local_lock=flock``) and cifs (since Linux 5.5, unless
+        mounted ``nobrl``) take a file's flock on the server, where links on other machines
+        see it. That file can be deleted: while the link runs it is checked every quiet
+        second and, if gone or replaced, made and locked again (:meth:`_keep_lock`)."""
         try:
-            fd = os.open(LOCK_NAME, flags, 0o644, dir_fd=self._root_fd)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
+            fcntl.flock(self._root_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise self._held() from None
+        except OSError as exc:  # a file system with no flock on directories
+            log.warning(
+                "link: %s cannot be locked itself (%s): only its lock file is",
+                printable(str(self.folder)),
+                exc.strerror,
+            )
+        self._take_lock_file()
+
+    def _held(self) -> LinkFolderError:
+        """Another link holds the folder: who, as the lock file says (if it still can)."""
+        try:
+            data = read_regular(self._root_fd, LOCK_NAME, 300)[1]
+        except OSError:
+            data = None  # deleted, or not a file: the lock of the directory says enough
+        holder = printable(data.decode("utf-8", errors="replace").strip()) if data else ""
+        return LinkFolderError(
+            f"{self.folder}: 別の連携が使用中です（{holder or '不明'}）。"
+            "一つのフォルダに答える連携は一つだけです"
+        )
+
+    def _take_lock_file(self) -> None:
+        """Lock ``DIR/.reception-link.lock`` and write in it who holds the folder: the file
+        that is there, or a new one renamed over the name when it is missing or is not a
+        regular file (a symlink is replaced, never followed)."""
+        root = self._root_fd
+        fd = -1
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISREG(os.stat(LOCK_NAME, dir_fd=root, follow_symlinks=False).st_mode):
+                flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+                with contextlib.suppress(OSError):  # swapped meanwhile: a new one below
+                    fd = os.open(LOCK_NAME, flags, dir_fd=root)
+                if fd >= 0 and not stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.close(fd)
+                    fd = -1
+        if fd < 0:
+            temp = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+            flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(temp, flags, 0o644, dir_fd=root)
+            try:
+                os.rename(temp, LOCK_NAME, src_dir_fd=root, dst_dir_fd=root)
+            except OSError as exc:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=root)
+                if isinstance(exc, IsADirectoryError):
+                    raise UnsafeFolder(exc.errno, f"{LOCK_NAME} がディレクトリです") from None
                 raise
-            raise UnsafeFolder(exc.errno, f"{LOCK_NAME} がシンボリックリンクです") from None
-        self._lock_fd = fd
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafeFolder(errno.EINVAL, f"{LOCK_NAME} が通常のファイルではありません")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 300, 0).decode("utf-8", errors="replace").strip()
-            raise LinkFolderError(
-                f"{self.folder}: 別の連携が使用中です（{printable(holder) or '不明'}）。"
-                "一つのフォルダに答える連携は一つだけです"
-            ) from None
+        except BaseException as exc:
+            os.close(fd)
+            if isinstance(exc, BlockingIOError):  # a link on another machine of a share
+                raise self._held() from None
+            raise
         since = now_jst().isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {since}\n".encode(), 0)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+        status = os.fstat(fd)
+        self._lock_fd, self._lock_file = fd, (status.st_dev, status.st_ino)
+
+    def _keep_lock(self) -> None:
+        """The lock file still the one this link holds (on the file thread): deleted or
+        replaced, it is made and locked again. :class:`LinkFolderError` when another link
+        took it meanwhile (on another machine of an NFS or SMB share): this one stops.
+        A lock file that cannot be made now (a directory of its name, a share that does
+        not answer) is logged once and tried again: the folder's own lock still holds."""
+        try:
+            now = os.stat(LOCK_NAME, dir_fd=self._root_fd, follow_symlinks=False)
+            if (now.st_dev, now.st_ino) == self._lock_file:
+                return
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return  # the folder cannot be read now: the sweep says so
+        try:
+            self._take_lock_file()
+        except OSError as exc:
+            trouble = exc.strerror or str(exc)
+            if trouble != self._lock_trouble:
+                self._lock_trouble = trouble
+                log.warning("link: %s cannot be made again (%s)", LOCK_NAME, trouble)
+            return
+        self._lock_trouble = None
+        log.warning("link: %s was deleted or replaced; made and locked again", LOCK_NAME)
+
+    def _open_journal(self) -> _Journal:
+        real = Path(os.path.realpath(self.folder))
+        try:
+            return _Journal.load(self.private_dir, real)
+        except UnsafeFolder:
+            raise
+        except OSError as exc:  # e.g. a data directory this user cannot write
+            raise LinkFolderError(
+                f"{self.private_dir / JOURNALS}: 連携の記録を置けません（{exc.strerror or exc}）"
+            ) from None
+
+    def _drop_shared_journal(self) -> None:
+        """A journal in the shared folder is never read (see :class:`_Journal`): an
+        earlier version kept it there, or someone wrote it to make requests look
+        answered. It is removed, and said once; every request it names is answered."""
+        try:
+            os.unlink(JOURNAL_NAME, dir_fd=self._root_fd)
+        except FileNotFoundError:
+            return
+        except OSError as exc:  # a directory of that name: left there, said all the same
+            log.warning("link: cannot remove %s (%s)", JOURNAL_NAME, exc.strerror)
+        self._notices.append(
+            (
+                JOURNAL_NAME,
+                "LINK-E009 共有フォルダの記録ファイルは使いません（削除しました）。"
+                "連携の記録は端末の中にあり、要求にはすべて答えます",
+            )
+        )
 
     def _recover(self) -> None:
         """After a crash: a journal entry whose temp file is still in res/ was never
@@ -469,20 +639,23 @@ class Link:
             now_jst().isoformat(timespec="seconds"),
             kind,
             shown_name(name),
-            printable(detail),
+            excerpt(printable(detail)),
             file if file is not None else name,
         )
         log.info("link %s %s %s", event.kind, event.name, event.detail)
         if self.on_event is not None:
             self.on_event(event)
 
-    def _report_once(self, name: str, detail: str, *, about: str | None = None) -> None:
+    def _report_once(self, name: str, detail: str, *, about: str | None = None) -> bool:
         """A trouble that is not answered (it stays, or recurs): said once, not every
-        second, until ``about`` (that name; a subfolder's trouble: "folder") is well."""
+        second, until ``about`` (that name; a subfolder's trouble: "folder") is well.
+        Whether it was said now."""
         said = self._reported.setdefault(about or name, set())
-        if detail not in said:
-            said.add(detail)
-            self._event("error", name, detail)
+        if detail in said:
+            return False
+        said.add(detail)
+        self._event("error", name, detail)
+        return True
 
     # -- the watcher ---------------------------------------------------------------------
 
@@ -490,6 +663,10 @@ class Link:
         """Answer what is waiting, then every request as it arrives, until ``stop``."""
         try:
             await self._on_io(self.prepare)
+            self.started = True
+            while self._notices:  # on the event loop: the TUI's pane is not thread-safe
+                name, detail = self._notices.pop(0)
+                self._event("error", name, detail)
             while not stop.is_set():
                 if await self.sweep():
                     await self._watch(stop)
@@ -525,8 +702,11 @@ class Link:
                     return  # found replaced while reading (and taken): watched anew
                 if not changes or time.monotonic() - swept > BUSY_SWEEP_SECONDS:
                     swept = time.monotonic()
+                    await self._on_io(self._keep_lock)
                     if not await self.sweep(unless_replaced=True):
                         return  # deleted (made again by the next sweep) or replaced
+        except LinkFolderError:
+            raise  # another link took the folder: this one stops (said by the caller)
         except Exception as exc:  # e.g. a name that is not UTF-8: the watcher cannot say it
             cause: BaseException = exc
             while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
@@ -536,7 +716,7 @@ class Link:
             log.warning(
                 "link: the watcher stopped (%s: %s); watching again",
                 type(cause).__name__,
-                printable(str(cause)),
+                excerpt(printable(str(cause))),
             )
             self._report_once(
                 "req/",
@@ -575,11 +755,12 @@ class Link:
             self._report_once(name, f"LINK-E007 {exc.strerror}", about="folder")
             return None
         except Exception as exc:  # the watcher never dies of one request (a full disk …)
-            log.warning("link: %s could not be answered", shown_name(name), exc_info=True)
             # an OSError's text names the file (a temp file's random name): said once
             # means once per kind of trouble, so without it
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            self._report_once(name, f"LINK-E007 {type(exc).__name__}: {reason}")
+            if self._report_once(name, f"LINK-E007 {type(exc).__name__}: {reason}"):
+                # the traceback with it, once: not every second while it recurs
+                log.warning("link: %s could not be answered", shown_name(name), exc_info=True)
             return None
         finally:
             self._busy.discard(name)
@@ -652,8 +833,9 @@ class Link:
             except FileNotFoundError:
                 return None
             return _Request(name, exc.kind, _identity(status), status.st_mtime, _key(name, status))
-        key = _key(name, status, data)
-        found = _Request(name, "file", _identity(status), status.st_mtime, key)
+        digest = hashlib.sha256(data).hexdigest() if data is not None else None
+        key = _key(name, status, digest)
+        found = _Request(name, "file", _identity(status), status.st_mtime, key, digest)
         if data is None:
             return _replace(found, too_large=True)
         if name.split("_", 1)[0] not in HANDLERS:
@@ -691,19 +873,21 @@ class Link:
         unless it changed since it was read: False then, and it stays in req/."""
         req_fd, done_fd = self._fd("req"), self._fd("done")
         try:
-            now = os.stat(request.name, dir_fd=req_fd, follow_symlinks=False)
+            if not _unchanged(req_fd, request.name, request):
+                return False
         except FileNotFoundError:
             return True  # the clinic software took it back
-        if _identity(now) != request.identity:
-            return False
         target = fit_name(request.name)
         with contextlib.suppress(FileNotFoundError):
             os.stat(target, dir_fd=done_fd, follow_symlinks=False)
             stem, suffix = os.path.splitext(request.name)
             target = fit_name(f"{stem}.{now_jst():%Y%m%d%H%M%S%f}{suffix}")
         os.rename(request.name, target, src_dir_fd=req_fd, dst_dir_fd=done_fd)
-        moved = os.stat(target, dir_fd=done_fd, follow_symlinks=False)
-        if _identity(moved) != request.identity:  # replaced in the instant between: back
+        try:
+            moved = _unchanged(done_fd, target, request)
+        except FileNotFoundError:
+            return True  # taken out of done/ at once: gone all the same
+        if not moved:  # replaced or rewritten in the instant between: back to req/
             with contextlib.suppress(FileNotFoundError):
                 os.stat(request.name, dir_fd=req_fd, follow_symlinks=False)
                 return False  # a newer one is there already
@@ -731,6 +915,13 @@ class Link:
         header = (request or {}).get("MessageHeader")
         header = header if isinstance(header, dict) else {}
         answer = answer_name(name)
+        identifier = _text(header, "ArbitraryFileIdentifier") or ""
+        if error is None and len(identifier) > MAX_FILE_IDENTIFIER:
+            error = LinkError(
+                "LINK-E003",
+                f"MessageHeader/ArbitraryFileIdentifier は{MAX_FILE_IDENTIFIER}文字までです"
+                f"（{len(identifier)}文字）",
+            )
         try:
             if error is not None:
                 raise error
@@ -767,7 +958,7 @@ class Link:
             "ProcessExecutionTime": now.strftime("%Y%m%d%H%M%S"),
             "QualificationConfirmationDate": now.strftime("%Y%m%d"),
             "MedicalInstitutionCode": self.institution_code,
-            "ArbitraryFileIdentifier": _text(request, "ArbitraryFileIdentifier"),
+            "ArbitraryFileIdentifier": _file_identifier(request),
             "ReferenceClassification": "2",
             "SegmentOfResult": segment,
             "CharacterCodeIdentifier": _character_code(request),
@@ -775,19 +966,40 @@ class Link:
 
     def _error(self, header: dict[str, Any], error: LinkError) -> QualificationResult:
         answer = self._header(header, "9")
-        answer |= {"ErrorCode": error.code, "ErrorMessage": error.message}
+        answer |= {"ErrorCode": error.code, "ErrorMessage": excerpt(error.message)}
         return QualificationResult.parse(
             {"MessageHeader": answer, "MessageBody": {"ProcessingResultStatus": "2"}}
         )
 
 
-def _key(name: str, status: os.stat_result, data: bytes | None = b"") -> str:
+def _key(name: str, status: os.stat_result, content: str | None = None) -> str:
     """What identifies a request that was answered: its name, size, modification time and
-    content (a reused name with new content is a new request)."""
+    content (``content``: its SHA-256; a reused name with new content is a new request)."""
     digest = hashlib.sha256(os.fsencode(name))
     digest.update(f"\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
-    digest.update(hashlib.sha256(data or b"").digest())
+    digest.update(bytes.fromhex(content or hashlib.sha256(b"").hexdigest()))
     return digest.hexdigest()[:40]
+
+
+def _unchanged(dir_fd: int, name: str, request: _Request) -> bool:
+    """Whether the entry is still the request as it was answered: the same file, size and
+    time — and, when its content was read, the same content (a file rewritten in place
+    within one tick of a 2-second FAT/SMB clock keeps all the rest).
+    ``FileNotFoundError`` when it is gone."""
+    status = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if _identity(status) != request.identity:
+        return False
+    if request.digest is None:  # not a regular file, or over 4 MiB: never read
+        return True
+    try:
+        status, data = read_regular(dir_fd, name, MAX_REQUEST_BYTES)
+    except NotRegular:
+        return False
+    return (
+        data is not None
+        and _identity(status) == request.identity
+        and hashlib.sha256(data).hexdigest() == request.digest
+    )
 
 
 def _replace(request: _Request, **changes: Any) -> _Request:
@@ -800,7 +1012,12 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 
 
 def describe_answer(path: Path) -> list[str]:
-    """An answer file as staff read it: one line per patient (一括照会: every patient)."""
+    """An answer file as staff read it: one line per patient (一括照会: every patient),
+    each at most ``ECHO_LIMIT`` characters (res/ is written by others too)."""
+    return [excerpt(line) for line in _described(path)]
+
+
+def _described(path: Path) -> list[str]:
     from reception.results import VALIDITY_LABELS
 
     try:
@@ -841,6 +1058,12 @@ def describe_answer(path: Path) -> list[str]:
 def _text(element: dict[str, Any], name: str) -> str | None:
     value = element.get(name)
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _file_identifier(header: dict[str, Any]) -> str | None:
+    """The request's ``ArbitraryFileIdentifier``, to echo: None when too long to."""
+    identifier = _text(header, "ArbitraryFileIdentifier")
+    return identifier if identifier is None or len(identifier) <= MAX_FILE_IDENTIFIER else None
 
 
 def _character_code(header: dict[str, Any]) -> str:
@@ -950,8 +1173,15 @@ async def _bulk_fetch(link: Link, request: dict[str, Any]) -> Answer:
     """OQSmuquc02: 2 while the 一括照会 runs; 1 with every patient's result when done."""
     body = request.get("MessageBody")
     number = _text(body, "ReceptionNumber") if isinstance(body, dict) else None
-    if number is None or not number.isalnum():
+    if number is None:
         raise LinkError("LINK-E003", "MessageBody/ReceptionNumber がありません")
+    if not (number.isascii() and number.isalnum()) or len(number) > MAX_RECEPTION_NUMBER:
+        # (a 3 MB one made a URL too long to send: never answered, retried every second)
+        raise LinkError(
+            "LINK-E003",
+            f"MessageBody/ReceptionNumber は{MAX_RECEPTION_NUMBER}文字までの英数字です"
+            f"（{len(number)}文字: {number}）",
+        )
     results = await link.client.fetch_bulk(number)
     if results is None:
         return Answer({"ProcessingResultStatus": "1", "ReceptionNumber": number}, segment="2")

@@ -216,7 +216,8 @@ class ReceptionSettings(BaseSettings):
     language: str = Field(default="ja", pattern="^(ja|en)$")
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)),
-        description="the store and the 申立書 PDFs",
+        description="the store, the 申立書 PDFs and the link's journal (link-journals/: what "
+        "it answered, kept out of the shared folder)",
     )
     oqs: OqsSettings = OqsSettings()
     face: FaceSettings = FaceSettings()

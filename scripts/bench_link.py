@@ -198,8 +198,14 @@ def hostile() -> None:
         async def confirm_number(self, query: NumberQuery) -> None:
             raise SystemExit("the 4 MiB request names no patient: it never reaches the service")
 
-    async def answer_while_ticking(folder: Path) -> tuple[float, float]:
-        link = Link(folder, NoService(), institution_code="1312345678")  # type: ignore[arg-type]
+    async def answer_while_ticking(root: Path) -> tuple[float, float]:
+        folder = root / "clinic"
+        link = Link(
+            folder,
+            NoService(),  # type: ignore[arg-type]
+            institution_code="1312345678",
+            private_dir=root / "data",
+        )
         link.prepare()
         (folder / "req" / ".big").write_bytes(siblings(4 * 1024 * 1024 - 64))
         os.utime(folder / "req" / ".big", (time.time() - 60, time.time() - 60))

@@ -67,7 +67,12 @@ class ReceptionApp(App[None]):
                 yield RecordsPane(s.store, self.client)
                 yield DeveloperView(s.cards, choose_reader=s.demo is None)
                 if s.settings.link.folder is not None:
-                    yield LinkPane(s.settings.link, self.client, s.terminal.institution_code)
+                    yield LinkPane(
+                        s.settings.link,
+                        self.client,
+                        s.terminal.institution_code,
+                        s.settings.data_dir,
+                    )
                 if s.demo is not None:
                     yield DemoPanel(s.demo, self.desk)
         yield Footer()

@@ -5,7 +5,9 @@ every one once, or refuses it in its log once, and never writes through a symlin
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -226,6 +228,39 @@ def test_a_request_older_than_an_answer_of_its_name_is_answered(link: Running) -
     assert root.findtext("MessageHeader/ArbitraryFileIdentifier") == "today"
 
 
+def test_a_journal_line_written_into_the_folder_drops_no_request(
+    link_world: World, tmp_path: Path
+) -> None:
+    """The folder's writer computed a request's key from its name, size, time and content,
+    appended ``A <key> <temp>`` to DIR/.reception-link.journal, and at the link's next
+    start the request was moved to req/done/ with no answer and nothing said. The link's
+    record is not in the folder now: the request is answered, and staff are told once."""
+    folder = tmp_path / "clinic"
+    (folder / "req").mkdir(parents=True)
+    name = "OQSsiquc01req_forged_0001.xml"
+    drop(folder, name, persona_request(link_world, "kokuho", file_id="forged"))
+    status = (folder / "req" / name).stat()
+    key = hashlib.sha256(name.encode())  # the attacker's computation (tester's forge.py)
+    key.update(f"\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    key.update(hashlib.sha256((folder / "req" / name).read_bytes()).digest())
+    forged = f"A {key.hexdigest()[:40]} .reception-0123456789abcdef.tmp\n"
+    (folder / ".reception-link.journal").write_text(forged)
+    running = Running(link_world, folder, tmp_path)
+    running.start()
+    try:
+        root = answer(folder, name)
+        assert root.findtext("MessageHeader/ArbitraryFileIdentifier") == "forged"
+        assert root.findtext("MessageHeader/SegmentOfResult") == "1"
+        [said] = running.said(".reception-link.journal")
+        assert "LINK-E009" in said
+        assert not (folder / ".reception-link.journal").exists()  # nothing there to edit
+    finally:
+        try:
+            assert running.stop() == 0
+        finally:
+            running.reap()
+
+
 def test_a_second_link_on_the_folder_refuses_and_names_the_holder(
     link: Running, tmp_path: Path
 ) -> None:
@@ -238,6 +273,23 @@ def test_a_second_link_on_the_folder_refuses_and_names_the_holder(
     assert answer(link.folder, "OQSsiquc01req_one_0001.xml") is not None
 
 
+def test_deleting_the_lock_file_lets_no_second_link_in(link: Running, tmp_path: Path) -> None:
+    """After ``rm DIR/.reception-link.lock`` a second link started on the folder: with both
+    running, 27 of 200 requests were answered twice. The folder's own directory is locked
+    now; the lock file comes back, and names the holder again."""
+    lock = link.folder / ".reception-link.lock"
+    lock.unlink()
+    code, err = refused_at_start(Running(link.world, link.folder, tmp_path))
+    assert code == 2, err
+    assert "使用中" in err
+    wait_for(lock.exists)  # made again while the link runs
+    code, err = refused_at_start(Running(link.world, link.folder, tmp_path))
+    assert code == 2, err
+    assert link.proc is not None and f"pid {link.proc.pid}" in err
+    drop(link.folder, "OQSsiquc01req_lock_0001.xml", persona_request(link.world, "kokuho"))
+    assert answer(link.folder, "OQSsiquc01req_lock_0001.xml") is not None
+
+
 def test_deleting_req_does_not_stop_the_link(link: Running) -> None:
     shutil.rmtree(link.folder / "req")
     wait_for((link.folder / "req").is_dir)  # made again
@@ -247,7 +299,52 @@ def test_deleting_req_does_not_stop_the_link(link: Running) -> None:
     ) == ("1")
 
 
-# -- 4. private files ------------------------------------------------------------------------
+# -- 4. what the link repeats of a request ------------------------------------------------
+
+HUGE = "9" * 3_000_000
+
+
+@pytest.mark.parametrize(
+    ("element", "code"),
+    [
+        ("Birthdate", "LINK-E003"),  # repeated in the message: 'Birthdate は YYYYMMDD です'
+        ("ArbitraryFileIdentifier", "LINK-E003"),  # echoed in every answer's header
+        ("XmlMsg", "LINK-E001"),  # the root element's name, in the parser's message
+        ("ReceptionNumber", "LINK-E003"),  # a URL too long to send: never answered
+    ],
+)
+def test_request_text_is_repeated_only_in_part(link: Running, element: str, code: str) -> None:
+    """A 3 MB <Birthdate> produced a 3 MB error answer and two 3 MB lines of log (about
+    6 MB per request). Whatever a request holds, its answer, the event and the log line
+    repeat a part of it at most, and say how long it was."""
+    kind = "OQSmuquc02req" if element == "ReceptionNumber" else "OQSsiquc01req"
+    name = f"{kind}_huge_{element}.xml"
+    data = persona_request(link.world, "kokuho", file_id="huge").decode()
+    if element == "Birthdate":
+        data = re.sub(r"<Birthdate>\d+<", f"<Birthdate>{HUGE}<", data)
+    elif element == "ArbitraryFileIdentifier":
+        data = data.replace(">huge<", f">{HUGE}<")
+    elif element == "XmlMsg":
+        data = data.replace("XmlMsg", "X" + HUGE[: len(HUGE) // 2])  # opened and closed
+    else:
+        data = (
+            f"<XmlMsg><MessageBody><ReceptionNumber>{HUGE}</ReceptionNumber></MessageBody></XmlMsg>"
+        )
+    hidden = link.folder / "req" / ".huge"
+    hidden.write_text(data)
+    old(hidden)
+    os.replace(hidden, link.folder / "req" / name)
+    root = answer(link.folder, name)  # checked against the format: an identifier ≤ 50
+    assert root.findtext("MessageHeader/ErrorCode") == code
+    message = root.findtext("MessageHeader/ErrorMessage") or ""
+    assert "9" * 161 not in message and len(message) < 300, message[:300]
+    assert re.search(r"\d{7}文字", message), message  # how long it was
+    assert answer_path(link.folder, name).stat().st_size < 4096
+    link.said(f"error {name}")
+    assert max(len(line) for line in link.lines) < 1000
+
+
+# -- 5. private files ------------------------------------------------------------------------
 
 
 def test_answers_are_private_under_umask_022(link_world: World, tmp_path: Path) -> None:
@@ -279,7 +376,7 @@ def test_answers_are_private_under_umask_022(link_world: World, tmp_path: Path) 
                 running.reap()
 
 
-# -- 5. names in the log --------------------------------------------------------------------
+# -- 6. names in the log --------------------------------------------------------------------
 
 
 def test_a_newline_in_a_file_name_forges_no_line_of_the_log(link: Running) -> None:

@@ -155,7 +155,9 @@ def test_the_folder_interface_answers_a_429_with_link_e005(
 
     async def go() -> list[ET.Element]:
         async with limited_client(own_world, per_minute=2) as client:
-            link = Link(folder, client, institution_code="1312345678")
+            link = Link(
+                folder, client, institution_code="1312345678", private_dir=tmp_path / "data"
+            )
             link.prepare()
             answers = []
             for n in range(3):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fcntl
 import os
 import stat
 import threading
@@ -18,7 +19,7 @@ import pytest
 
 from reception.checkin import write_face_result
 from reception.export import export_csv, export_xml
-from reception.link import Link, LinkEvent
+from reception.link import Link, LinkEvent, LinkFolderError, describe_answer
 from reception.oqs_client import NumberQuery, OqsClient
 from reception.results import QualificationResult
 from reception.settings import ENV_CONFIG, SettingsError, load_settings
@@ -84,6 +85,7 @@ def make_link(folder: Path, service: Service, **kwargs: object) -> tuple[Link, l
         folder,
         cast(OqsClient, service),
         institution_code="1312345678",
+        private_dir=folder.parent / "data",
         on_event=events.append,
         **kwargs,  # type: ignore[arg-type]
     )
@@ -135,6 +137,37 @@ def test_a_request_rewritten_while_it_is_answered_is_answered_again(folder: Path
     assert not (folder / "req" / "OQSsiquc01req_rw_0001.xml").exists()
     [retired] = (folder / "req" / "done").iterdir()
     assert b"second" in retired.read_bytes()
+
+
+def test_a_request_rewritten_in_place_on_a_coarse_clock_is_answered_again(folder: Path) -> None:
+    """With 2-second timestamps (FAT, SMB) a request rewritten in place with the same size
+    while it was answered kept its device, inode, size and time: it was moved to done/
+    and its new content — another patient — never answered. The content is compared."""
+    service = Service()
+    name = "OQSsiquc01req_inplace_0001.xml"
+
+    async def scenario() -> None:
+        link, _ = make_link(folder, service)
+        put(folder, name, request("first"))
+        path = folder / "req" / name
+        before = path.stat()
+        service.hold = asyncio.Event()
+        sweeping = asyncio.create_task(link.sweep())
+        await service.holding.wait()  # the first content is with the service
+        with open(path, "r+b") as fh:  # the same file, the same size
+            fh.write(request("other"))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # within one clock tick
+        assert path.stat().st_size == before.st_size
+        service.hold.set()
+        await sweeping
+        await link.sweep()  # the watcher's next look
+        done_with(link)
+
+    asyncio.run(scenario())
+    assert service.asked == ["first", "other"]
+    assert identifier(folder / "res" / "OQSsiquc01res_inplace_0001.xml") == "other"
+    [retired] = (folder / "req" / "done").iterdir()
+    assert b"other" in retired.read_bytes()
 
 
 class Died(BaseException):
@@ -379,3 +412,44 @@ def test_a_full_disk_is_said_once_and_the_request_kept(
     assert errors == ["LINK-E007 OSError: No space left on device"]
     assert service.asked == ["full"]
     assert identifier(folder / "res" / "OQSsiquc01res_full_0001.xml") == "full"
+
+
+def test_a_link_whose_lock_file_another_link_took_stops(folder: Path) -> None:
+    """On NFS and SMB a directory's flock is kept on the client: only the lock file's
+    lock reaches links on other machines. Deleted, the file is made and locked again; if
+    another link took it meanwhile, this one stops and says who holds the folder (two
+    links would answer requests twice)."""
+
+    async def scenario() -> None:
+        link, _ = make_link(folder, Service())
+        stop = asyncio.Event()
+        running = asyncio.create_task(link.run(stop))
+        lock = folder / ".reception-link.lock"
+        lock.unlink()
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)  # the other machine's link
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.write(fd, b"pid 4242 on other-host since 2026-11-24T09:00:00+09:00\n")
+            with pytest.raises(LinkFolderError, match="pid 4242 on other-host"):
+                await asyncio.wait_for(running, 30)
+            assert link.started
+        finally:
+            stop.set()
+            os.close(fd)
+
+    asyncio.run(scenario())
+
+
+def test_an_answer_planted_in_res_is_shown_in_part(folder: Path) -> None:
+    """res/ is written by others too: the 連携 pane showed a planted answer's 3 MB
+    ErrorMessage whole."""
+    (folder / "res").mkdir(parents=True)
+    planted = folder / "res" / "OQSsiquc01res_planted_0001.xml"
+    planted.write_bytes(
+        b"<XmlMsg><MessageHeader><SegmentOfResult>9</SegmentOfResult>"
+        b"<ErrorCode>LINK-E003</ErrorCode><ErrorMessage>" + b"x" * 3_000_000 + b"</ErrorMessage>"
+        b"</MessageHeader><MessageBody/></XmlMsg>"
+    )
+    [line] = describe_answer(planted)
+    assert line.startswith("エラー LINK-E003: xxx") and len(line) < 300
+    assert "（全3000015文字）" in line  # how long it was

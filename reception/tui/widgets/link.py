@@ -25,13 +25,16 @@ KINDS = {"request": "要求", "answer": "回答", "error": "エラー", "face": 
 
 
 class LinkPane(TabPane, ReportsFailedWorkers):
-    def __init__(self, settings: LinkSettings, client: OqsClient, institution_code: str) -> None:
+    def __init__(
+        self, settings: LinkSettings, client: OqsClient, institution_code: str, data_dir: Path
+    ) -> None:
         super().__init__("連携", id="tab-link")
         assert settings.folder is not None
         self.link = Link(
             settings.folder,
             client,
             institution_code=institution_code,
+            private_dir=data_dir,  # the journal: out of the folder's reach
             keep_done=not settings.remove_done,
             on_event=self.add,
             privacy=settings.privacy,
@@ -67,7 +70,9 @@ class LinkPane(TabPane, ReportsFailedWorkers):
         if event.worker.group == "link" and event.state is WorkerState.ERROR:
             error = event.worker.error
             if isinstance(error, LinkFolderError):
-                self.link_stopped(f"連携を開始できません: {error}")
+                # refused at start, or later (another link took the folder's lock file)
+                verb = "が止まりました" if self.link.started else "を開始できません"
+                self.link_stopped(f"連携{verb}: {error}")
             else:
                 self.link_stopped(
                     f"連携が止まりました（内部エラー）: {type(error).__name__}: {error}"
