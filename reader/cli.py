@@ -92,7 +92,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         type=seconds,
         default=DEFAULT_DEADLINE_SECONDS,
-        help="give up on a card that does not answer within this long (default: "
+        help="give up on a card whose answer to one command (all its pieces) takes longer "
+        "than this, or one operation (an exclusive transaction) twice this (default: "
         f"{DEFAULT_DEADLINE_SECONDS:g}; a genuine card answers within a second)",
     )
     g.add_argument(

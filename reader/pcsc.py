@@ -190,6 +190,7 @@ class PcscTransport:
         # held while a PC/SC call on this card runs: close() never waits on it
         self._io = threading.Lock()
         self._close_requested = False
+        self._given_up = False  # closed while a call was in flight
         self._ctx = PcscContext()
         try:
             statuses = self._ctx.status()
@@ -300,24 +301,47 @@ class PcscTransport:
             with contextlib.suppress(TransportError), self._calling("ending a transaction") as card:
                 scard.SCardEndTransaction(card, scard.SCARD_LEAVE_CARD)
 
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed (one closed while a call was in flight closes
+        when that call returns)."""
+        return self._card is None
+
     def close(self) -> None:
         """Disconnect and release the context. Never waits: while a call on this card is
         in flight on another thread (a card that does not answer, given up on by
         :class:`~reader.transport.DeadlineTransport`), pcsc-lite would hold every call on
-        the context until it returns — so that thread closes once it does."""
+        the context until it returns — so that thread closes once it does, and resets
+        the card then, unless it left or was reset meanwhile (as pcscd does for a client
+        that dies): whatever the call given up on did — a VERIFY that opened the card,
+        a signature still waiting to be asked for — is undone before anyone else comes
+        in."""
         self._close_requested = True
-        self._close_if_idle()
+        if not self._close_if_idle():
+            self._given_up = True
 
-    def _close_if_idle(self) -> None:
+    def _close_if_idle(self) -> bool:
+        """Close unless a call is in flight; False when one is (it closes on return)."""
         if not self._io.acquire(blocking=False):
-            return  # the call in flight closes when it returns (_calling)
+            return False  # the call in flight closes when it returns (_calling)
         try:
             if self._card is not None:
-                scard.SCardDisconnect(self._card, scard.SCARD_LEAVE_CARD)
+                scard.SCardDisconnect(self._card, self._disposition())
                 self._card = None
             self._ctx.close()
         finally:
             self._io.release()
+        return True
+
+    def _disposition(self) -> int:
+        if not self._given_up:
+            return int(scard.SCARD_LEAVE_CARD)
+        hr, *_ = scard.SCardStatus(self._card)
+        # a card that left, or was reset already, is left alone (vpcd, asked to reset a
+        # card that left, misses the next one placed)
+        return int(
+            scard.SCARD_RESET_CARD if hr == scard.SCARD_S_SUCCESS else scard.SCARD_LEAVE_CARD
+        )
 
     def __enter__(self) -> PcscTransport:
         return self

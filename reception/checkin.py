@@ -171,6 +171,10 @@ class CheckinOutcome:
     """For developers (logs, the developer view): what failed, with codes — never shown
     to staff, who read ``flow.message`` in Japanese."""
     face_file: Path | None = None  # the result as written to the link's face/ folder
+    card_error: str | None = None
+    """A card fault as the command-line tools print errors — its Japanese title, then
+    what happened, naming the reader (「カードが応答しません: 'Reader 0': …」): what staff
+    at a headless terminal need beyond ``flow.message``."""
 
     @property
     def state(self) -> State:
@@ -227,7 +231,7 @@ class CardDefect(CardFailedError):
 UNREADABLE_CARD = (
     CardDefect,
     NotAMyNumberCard,
-    CardUnresponsive,  # silent past the deadline: this card, not the reader (another works)
+    CardUnresponsive,  # silent or too slow: this card, not the reader (another works)
     MalformedResponse,  # EndlessResponse too: 61xx past any genuine answer
     MalformedCardData,
     FileNotFound,
@@ -365,7 +369,10 @@ async def check_in(
         visit.detail = f"{type(exc).__name__}: {exc}"
         # a card that answers what a JPKI card never does cannot be read here (a ladder
         # case); a guard refusal or a terminal problem stays an error
-        flow.apply(CardFailed(str(exc), defect=isinstance(exc, UNREADABLE_CARD)))
+        defect = isinstance(exc, UNREADABLE_CARD)
+        if defect and isinstance(exc, ReaderError):
+            visit.card_error = f"{exc.title}: {exc}"
+        flow.apply(CardFailed(str(exc), defect=defect))
     except InvalidPin:
         # typed wrong (3 digits, full-width, empty): nothing reached the card, no try spent
         _abandon(store, store_id, ReceptionStatus.CANCELLED, MALFORMED_PIN_REASON, request)
@@ -456,6 +463,7 @@ class _Visit:
         self.confirmation: CardConfirmation | None = None
         self.variant: Variant | None = None
         self.detail: str | None = None  # what failed, for developers
+        self.card_error: str | None = None  # a card fault, titled (CheckinOutcome)
         self._nonce_task: asyncio.Task[str] | None = None
         self._nonce_asked = 0.0
 
@@ -693,7 +701,9 @@ class _Visit:
             actor=self.request.staff,
             route=flow.route.value if flow.route is not Route.READER else None,
         )
-        return CheckinOutcome(self.reception_id, flow, apdus, self.timings, self.detail)
+        return CheckinOutcome(
+            self.reception_id, flow, apdus, self.timings, self.detail, card_error=self.card_error
+        )
 
 
 MALFORMED_PIN_REASON = (

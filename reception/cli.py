@@ -355,6 +355,8 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         # 保険証利用登録 made at the reader during this check-in
         "registered": flow.registering and result is not None and result.confirmed,
     }
+    if outcome.card_error:  # which reader, what to do (take the card out): on stderr
+        _err(f"reception: {outcome.card_error}")
     if as_json:
         _print_json(data)
         return

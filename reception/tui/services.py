@@ -11,7 +11,7 @@ from typing import Protocol
 
 import httpx
 
-from reader.transport import TracingTransport
+from reader.transport import TracingTransport, bounded
 from reception.cards import CardSource
 from reception.checkin import CheckinOutcome, CheckinRequest, Interaction, Terminal, check_in
 from reception.oqs_client import OqsClient
@@ -80,8 +80,12 @@ class Services:
         connection left open holds a PC/SC handle and keeps every exclusive connection
         (``myna-reader``'s default) off the reader."""
         settings = self.settings
-        transport = await asyncio.to_thread(lambda: TracingTransport(source.transport()))
-        self._tracer = transport
+        tracer = await asyncio.to_thread(lambda: TracingTransport(source.transport()))
+        self._tracer = tracer
+        # the check-in's channel runs on this one (bounded: as is), and so does the close
+        # below: behind a call the card did not answer in time, after the reset queued
+        # for a card whose PIN was verified (DeadlineTransport)
+        transport = bounded(tracer, settings.reader.answer_timeout)
         try:
             return await check_in(
                 transport,

@@ -1,5 +1,5 @@
 """Hostile cards through the real stack: pyscard → pcscd → vsmartcard-vpcd → a card that
-answers ``61xx`` for ever, or never answers at all (issue 19).
+answers ``61xx`` for ever, never answers at all, or answers slowly for ever (issue 19).
 
 vpcd reads the card's socket with no time-out, holding pcscd's lock on the reader: a
 silent card blocks ``SCardTransmit`` — and every other call on that reader — until it
@@ -10,27 +10,40 @@ and a sane one placed, the same reader must work again (our abandoned connection
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mock_oqs.world import World
 from reader.errors import CardUnresponsive
+from reader.guard import MAX_GET_RESPONSES
 from reader.jpki import JpkiClient
 from reader.pcsc import PcscTransport
 from reader.pin import Pin
 from reader.transport import CardChannel
 from reader.virtual.card import VirtualCard
-from reader.virtual.hostile import EndlessCard, SilentCard
+from reader.virtual.hostile import EndlessCard, SilentCard, SlowCard
 from reader.virtual.vpcd import ServedCard, VpcdCardServer
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
 from reception.flow import CARD_DEFECT_MESSAGE, Method, State
 from reception.store import Store
 from tests.support.checkin import card_of, pin_of, terminal_of
 from tests.support.oqs import in_process
-from tests.support.stack import TEST_READER, TEST_SLOT_PORT, myna_reader, wait_for_presence
+from tests.support.stack import (
+    TEST_READER,
+    TEST_SLOT_PORT,
+    mock_oqs_serving,
+    myna_reader,
+    wait_for_presence,
+)
 
 pytestmark = [pytest.mark.usefixtures("pcscd"), pytest.mark.timeout(120)]
 
@@ -137,3 +150,130 @@ def test_the_same_card_placed_again_works(world: World) -> None:
             client = JpkiClient(CardChannel(transport))
             assert client.authenticate(Pin(world.persona(PERSONA)["pin"]), b"x").signature
     assert card.profile.auth_pin.tries_left == 3
+
+
+# --- the programs as staff run them ---------------------------------------------------------
+
+RECEPTION = str(Path(sys.executable).parent / "reception")
+
+
+@pytest.fixture(scope="module")
+def service(world: World) -> Iterator[str]:
+    """``mock-oqs serve`` for the session's world, for ``reception checkin`` runs."""
+    with mock_oqs_serving(world) as (_, url):
+        yield url
+
+
+def reception_checkin(
+    world: World, url: str, data: Path, *, deadline: float = 1.0
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """``reception checkin`` at the test reader, the PIN on standard input, its answer
+    deadline (``RECEPTION_READER__ANSWER_TIMEOUT``) ``deadline``; with its JSON report."""
+    env = os.environ | {
+        "RECEPTION_CONFIG": str(data.parent / "none.toml"),
+        "RECEPTION_DATA_DIR": str(data),
+        "RECEPTION_OQS__URL": url,
+        "RECEPTION_OQS__CLIENT_CERT": str(world.terminal_cert),
+        "RECEPTION_OQS__CLIENT_KEY": str(world.terminal_key),
+        "RECEPTION_OQS__CA": str(world.facility_ca),
+        "RECEPTION_READER__ANSWER_TIMEOUT": f"{deadline:g}",
+    }
+    args = ["checkin", "--reader", TEST_READER, "--method", "pin", "--pin-stdin"]
+    run = subprocess.run(
+        [RECEPTION, *args, "--consent", "all", "--json"],
+        input=world.persona(PERSONA)["pin"] + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    return run, json.loads(run.stdout) if run.stdout.startswith("{") else {}
+
+
+def a_card_fault(run: subprocess.CompletedProcess[str], report: dict[str, Any]) -> bool:
+    """The check-in ended as a card that cannot be read: exit 9, pending, card-defect."""
+    return (
+        run.returncode == 9
+        and report.get("outcome") == "pending"
+        and report.get("fallback_reason") == "card-defect"
+    )
+
+
+# --- slow, but answering ----------------------------------------------------------------------
+
+
+def test_an_answer_in_slow_pieces_ends_within_one_commands_time(
+    world: World, service: str, tmp_path: Path
+) -> None:
+    """Issue 19: a card that answered every exchange just inside the deadline with ``AA
+    61 01`` (one byte, "one more") kept ``reception checkin`` busy for 1,158 s (258
+    APDUs), ``myna-reader auth-test`` for 77 s: the deadline held each exchange, not the
+    command. Now one command's whole answer gets the deadline."""
+    card = card_of(world, PERSONA)
+    slow = SlowCard(EndlessCard(card, after=2, piece=1), delay=0.25, after=2)
+    with in_the_reader(slow):
+        run, report = reception_checkin(world, service, tmp_path / "data")
+        assert a_card_fault(run, report), (run.returncode, run.stderr)
+        assert report["apdus"] < MAX_GET_RESPONSES  # before: 258, all it took
+        assert "did not finish its answer to one command within 1 s" in run.stderr
+        auth = myna_reader(
+            "auth-test", "--pin-stdin", "--timeout", "1", stdin=world.persona(PERSONA)["pin"]
+        )
+        assert auth.returncode == 1, auth.stderr
+        assert "did not finish its answer to one command within 1 s" in auth.stderr
+    assert card.profile.auth_pin.tries_left == 3
+
+
+def test_a_card_answering_every_command_slowly_cannot_hold_an_authentication(
+    world: World, service: str, tmp_path: Path
+) -> None:
+    """Each command in time, the PIN authentication (one exclusive transaction) past
+    twice the deadline: the check-in ends there as a card fault (before, it went on for
+    as long as the card took: 0.4 s × every APDU, confirmed)."""
+    card = card_of(world, PERSONA)
+    with in_the_reader(SlowCard(card, delay=0.4, after=4)):  # identified at full speed
+        run, report = reception_checkin(world, service, tmp_path / "data")
+    assert a_card_fault(run, report), (run.returncode, run.stderr)
+    assert "did not finish one card operation (an exclusive transaction) within 2 s" in run.stderr
+    assert card.profile.auth_pin.tries_left == 3
+
+
+# a signature with the holder's authentication key (P2 97), straight at what was left
+# current, without a VERIFY: what another program on the reader would try
+DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420") + bytes(32)
+SIGN_WITHOUT_PIN = bytes([0x80, 0x2A, 0x00, 0x97, len(DIGEST_INFO)]) + DIGEST_INFO + b"\x00"
+
+
+@pytest.mark.parametrize("closed_by", ["channel", "connection"])
+def test_a_card_given_up_on_after_its_pin_is_locked_when_it_answers_at_last(
+    world: World, closed_by: str
+) -> None:
+    """The PIN verified, the signature slower than the deadline: the connection is given
+    up on, and closed once the card answers at last — through the channel (behind the
+    late call: the reset queued for a verified PIN, the end of the transaction, the
+    close) or directly, as the terminal closed its connection. Before, either way left
+    the card verified: another program on the reader signed with the holder's key
+    without the PIN (the channel skipped its reset for a card that did not answer; a
+    direct close disconnected and left the card as it was)."""
+    card = card_of(world, PERSONA)
+    with in_the_reader(SlowCard(card, delay=2.0, after=9)):  # the 9th APDU: the signature
+        connection = PcscTransport(TEST_READER)
+        channel = CardChannel(connection, deadline=1.0)
+        with pytest.raises(CardUnresponsive, match="no answer within 1 s"):
+            JpkiClient(channel).authenticate(Pin(world.persona(PERSONA)["pin"]), b"x")
+        (channel.transport if closed_by == "channel" else connection).close()
+        assert closed(connection)  # once the signature came
+        with PcscTransport(TEST_READER) as other:
+            assert other.transmit(SIGN_WITHOUT_PIN)[-2:] != b"\x90\x00"
+    assert card.profile.auth_pin.tries_left == 3
+
+
+def closed(connection: PcscTransport, seconds: float = 30.0) -> bool:
+    """Whether ``connection`` is closed within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not connection.closed:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
