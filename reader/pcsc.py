@@ -20,6 +20,7 @@ from smartcard import scard
 from reader.errors import (
     CardInUse,
     CardRemoved,
+    MalformedResponse,
     NoCard,
     ReaderError,
     ReaderUnavailable,
@@ -259,11 +260,17 @@ class PcscTransport:
             hr, response = scard.SCardTransmit(card, self._protocol, list(command))
         if hr != scard.SCARD_S_SUCCESS:
             raise _error(hr, "exchanging an APDU", self._name)
-        if len(response) < 2:
+        if not response:
             # vpcd (and some readers) report a card that vanished mid-command as an
-            # empty answer rather than an error: no status word means no card.
+            # empty answer rather than an error: no answer at all means no card.
             raise CardRemoved(
                 f"the card in {self._name!r} gave no answer: it was removed or went mute"
+            )
+        if len(response) < 2:
+            # but a byte came: a card that is there and answers what no card may
+            raise MalformedResponse(
+                f"the card in {self._name!r} answered {bytes(response).hex().upper()}: a "
+                "response APDU has at least 2 bytes (the status word)"
             )
         return bytes(response)
 

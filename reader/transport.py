@@ -49,6 +49,7 @@ from reader.errors import (
     TransactionRefused,
 )
 from reader.guard import MAX_GET_RESPONSES, MAX_RESPONSE_BYTES, Guard
+from reader.sw import is_status_word
 from reader.terminal_auth import INS_EXTERNAL_AUTHENTICATE
 
 log = logging.getLogger(__name__)
@@ -510,6 +511,9 @@ class CardChannel:
     within ``operation_deadline`` (by default :data:`OPERATION_DEADLINE_FACTOR` times
     ``deadline``), from its first command to its last: a card that stops answering, or
     answers too slowly, ends the operation with :class:`~reader.errors.CardUnresponsive`.
+    A card that answers what no card sends — a status word outside ISO 7816's ``6x``
+    and ``9x``, ``6Cxx`` again to the Le it asked for — ends it with
+    :class:`~reader.errors.MalformedResponse`.
 
     A transaction that may have opened the card's security state — a VERIFY with a PIN,
     or the face path's EXTERNAL AUTHENTICATE — ends with a reset of the card, before the
@@ -554,10 +558,17 @@ class CardChannel:
         response = self._send(apdu)
         if response.sw1 == 0x6C and apdu.le is not None:
             # "wrong Le, xx available": the same command of ours once more, with Le = xx;
-            # it passes the guard again like any command (a second 6Cxx is returned as is)
+            # it passes the guard again like any command
+            first, le = response.sw, response.sw2 or 256
             response = self._send(
-                CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data, le=response.sw2 or 256)
+                CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data, le=le)
             )
+            if response.sw1 == 0x6C:
+                self.guard.reset()
+                raise MalformedResponse(
+                    f"the card answered {first:04X} (send again with Le={le}), then "
+                    f"{response.sw:04X} to that: it answers nonsense"
+                )
         data = response.data
         while response.sw1 == 0x61:
             if self.guard.answer_too_long:
@@ -598,6 +609,11 @@ class CardChannel:
         self.stats.bytes_received += len(raw)
         try:
             response = ResponseApdu.parse(raw)
+            if not is_status_word(response.sw):
+                raise MalformedResponse(
+                    f"the card answered {response.sw:04X}, which is no status word (ISO "
+                    "7816-4: 6x or 9x)"
+                )
         except MalformedResponse:
             self.guard.reset()
             raise

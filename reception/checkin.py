@@ -34,6 +34,7 @@ from reader.errors import (
     CardRemoved as CardRemovedError,
 )
 from reader.errors import (
+    CardStatusError,
     CardUnresponsive,
     ClassNotSupported,
     FileNotFound,
@@ -232,12 +233,28 @@ UNREADABLE_CARD = (
     CardDefect,
     NotAMyNumberCard,
     CardUnresponsive,  # silent or too slow: this card, not the reader (another works)
-    MalformedResponse,  # EndlessResponse too: 61xx past any genuine answer
+    MalformedResponse,  # EndlessResponse too: 61xx past any genuine answer; no status word
     MalformedCardData,
     FileNotFound,
     InstructionNotSupported,
     ClassNotSupported,
 )
+
+PIN_STATES = (PinIncorrect, PinBlocked, PinNotSet)
+"""Status words about the PIN: the flow's business (tries, blocked, no PIN), never a
+defect of the card."""
+
+
+def card_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` ends a check-in as a card that cannot be read here (pending, for
+    the ladder) rather than as an error of the terminal. Every status word the check-in
+    did not expect is one: a genuine card answers our commands as card.md says, so a card
+    that answers ``6Cxx`` to the Le it asked for, ``6F00``, or ``6A86`` to a command that
+    never has wrong parameters is a defective card — as is one that answers no status word
+    at all. A guard refusal or a terminal problem stays an error."""
+    if isinstance(exc, UNREADABLE_CARD):
+        return True
+    return isinstance(exc, CardStatusError) and not isinstance(exc, PIN_STATES)
 
 
 class CheckinCancelled(InputError):
@@ -368,8 +385,8 @@ async def check_in(
     except (ReaderError, CardFailedError) as exc:
         visit.detail = f"{type(exc).__name__}: {exc}"
         # a card that answers what a JPKI card never does cannot be read here (a ladder
-        # case); a guard refusal or a terminal problem stays an error
-        defect = isinstance(exc, UNREADABLE_CARD)
+        # case); a guard refusal or a terminal problem stays an error (card_fault)
+        defect = card_fault(exc)
         if defect and isinstance(exc, ReaderError):
             visit.card_error = f"{exc.title}: {exc}"
         flow.apply(CardFailed(str(exc), defect=defect))

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reader.argtypes import QuietArgumentParser, iso_date
-from reader.errors import ReaderError, WorldError
+from reader.errors import CardRemoved, NoCard, ReaderError, ReaderUnavailable, WorldError
 from reader.exitcodes import EPILOG as EXIT_EPILOG
 from reader.exitcodes import ExitCode
 from reader.safe_text import json_safe, printable
@@ -897,6 +897,11 @@ def main(argv: list[str] | None = None) -> int:
         unusable = store_problem(path, exc)
         _err(f"reception: {unusable.title}: {unusable}")
         return EXIT_ERROR
+    except (NoCard, ReaderUnavailable, CardRemoved) as exc:
+        # no reader, no card, pcscd not running, the card held by another connection:
+        # the reader's state, as myna-reader reports it (reader/exitcodes.py)
+        _err(f"reception: {exc.title}: {exc}")
+        return EXIT_CARD
     except (ReceptionError, ReaderError, OSError) as exc:
         _err(f"reception: {getattr(exc, 'title', type(exc).__name__)}: {exc}")
         return EXIT_ERROR

@@ -9,6 +9,8 @@ them — GET RESPONSE included.
 - :class:`EndlessCard`: answers ``61xx`` ("more data") for ever.
 - :class:`SilentCard`: stops answering APDUs, until it is taken out (powered off).
 - :class:`SlowCard`: answers as the card it wraps (any of these), each answer late.
+- :class:`NonsenseCard`: answers what no card may — a status word outside ``6x``/``9x``,
+  ``6Cxx`` for ever, a single byte.
 """
 
 from __future__ import annotations
@@ -164,3 +166,20 @@ class SlowCard(_Wrapper):
         if self.apdus >= self.after:
             time.sleep(self.delay)
         return answer
+
+
+class NonsenseCard(_Wrapper):
+    """From the ``after``-th APDU on (counted from 1), answers ``answer`` to every
+    command: ``EAE9`` (no card's status word: ISO 7816 allows ``6x`` and ``9x``), ``6C10``
+    (send again with Le 16 — and again), ``90`` (one byte)."""
+
+    def __init__(self, card: VirtualCard, answer: bytes, after: int = 1) -> None:
+        super().__init__(card)
+        self.answer = answer
+        self.after = after
+        self.apdus = 0
+
+    def process(self, apdu: bytes) -> bytes:
+        answer = self.card.process(apdu)
+        self.apdus += 1
+        return answer if self.apdus < self.after else self.answer

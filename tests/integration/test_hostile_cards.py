@@ -1,5 +1,6 @@
 """Hostile cards through the real stack: pyscard → pcscd → vsmartcard-vpcd → a card that
-answers ``61xx`` for ever, never answers at all, or answers slowly for ever (issue 19).
+answers ``61xx`` for ever, never answers at all, answers slowly for ever, or answers what
+no card may (issue 19).
 
 vpcd reads the card's socket with no time-out, holding pcscd's lock on the reader: a
 silent card blocks ``SCardTransmit`` — and every other call on that reader — until it
@@ -30,7 +31,7 @@ from reader.pcsc import PcscTransport
 from reader.pin import Pin
 from reader.transport import CardChannel
 from reader.virtual.card import VirtualCard
-from reader.virtual.hostile import EndlessCard, SilentCard, SlowCard
+from reader.virtual.hostile import EndlessCard, NonsenseCard, SilentCard, SlowCard
 from reader.virtual.vpcd import ServedCard, VpcdCardServer
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
 from reception.flow import CARD_DEFECT_MESSAGE, Method, State
@@ -277,3 +278,35 @@ def closed(connection: PcscTransport, seconds: float = 30.0) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+# --- exit codes that say what happened ------------------------------------------------------
+
+
+def test_a_check_in_with_no_card_exits_3(world: World, service: str, tmp_path: Path) -> None:
+    """As the help and reader/exitcodes.py say (before: 1)."""
+    wait_for_presence(TEST_READER, False)
+    run, _ = reception_checkin(world, service, tmp_path / "data")
+    assert run.returncode == 3, run.stderr
+    assert "カードが置かれていません" in run.stderr
+
+
+@pytest.mark.parametrize("answer", ["6C10", "EAE9", "90"])
+def test_a_card_answering_nonsense_is_a_card_fault(
+    world: World, service: str, tmp_path: Path, answer: str
+) -> None:
+    """``6Cxx`` to the Le it asked for, a status word no card sends, a single byte: before,
+    ``reception checkin`` exited 1 (「中断しました」) or — the single byte — 3, as if the
+    card had been taken out; ``myna-reader`` said "card removed" for the byte. A card
+    that answers nonsense is a defective card: a card fault (9) for the check-in, a
+    malformed answer (1) for myna-reader."""
+    card = card_of(world, PERSONA)
+    with in_the_reader(NonsenseCard(card, bytes.fromhex(answer), after=2)):
+        run, report = reception_checkin(world, service, tmp_path / "data")
+    assert a_card_fault(run, report), (run.returncode, run.stderr)
+    assert "カードの応答が不正です" in run.stderr
+    with in_the_reader(NonsenseCard(card, bytes.fromhex(answer), after=2)):
+        probe = myna_reader("probe")
+    assert probe.returncode == 1, probe.stderr
+    assert "カードの応答が不正です" in probe.stderr and "取り外されました" not in probe.stderr
+    assert card.profile.auth_pin.tries_left == 3

@@ -1,6 +1,7 @@
 """Every exchange with a card is bounded (issue 19): a card that answers ``61xx`` for
 ever, a card that never answers, a card that answers every exchange in time but slowly
-for ever (one command, one operation), and the ``6Cxx`` re-send.
+for ever (one command, one operation), the ``6Cxx`` re-send, and answers that are no
+status word.
 
 No test here measures time: a deadline that did not work would hang, and the suite's
 time-out (pytest-timeout) turns that into a failure.
@@ -21,13 +22,14 @@ from reader.errors import (
     CardUnresponsive,
     EndlessResponse,
     ForbiddenCommand,
+    MalformedResponse,
 )
 from reader.guard import MAX_GET_RESPONSES, CurrentDf, Guard
 from reader.jpki import JpkiClient, ReadMode
 from reader.pin import Pin
 from reader.transport import CardChannel, DeadlineTransport
 from reader.virtual.card import VirtualCard
-from reader.virtual.hostile import EndlessCard, SilentCard, SlowCard
+from reader.virtual.hostile import EndlessCard, NonsenseCard, SilentCard, SlowCard
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile
 from tests.support.stack import TEST_PIN
@@ -345,15 +347,34 @@ def test_6cxx_resends_our_own_command_once_through_the_guard(card: VirtualCard) 
 
 
 def test_6cxx_cannot_make_the_channel_loop_or_send_elsewhere(card: VirtualCard) -> None:
-    """A card answering 6Cxx to everything gets our command twice, then its 6Cxx back;
+    """A card answering 6Cxx to everything gets our command twice — then the channel
+    gives up on it: a card that answers 6Cxx to the Le it asked for answers nonsense
+    (before, its 6Cxx was handed back, and a check-in ended as an error of the terminal);
     and a command the guard refuses is never re-sent (it was never sent)."""
     wrong = WrongLe(card, always=True)
     channel = CardChannel(LoopbackTransport(wrong))
     with channel.transaction():
         channel.transmit(SELECT_JPKI)
-        assert channel.transmit(CommandApdu(0x00, 0xB0, 0x86, 0x00, le=4)).sw == 0x6C20
+        with pytest.raises(MalformedResponse, match=r"answered 6C20 .* then 6C20"):
+            channel.transmit(CommandApdu(0x00, 0xB0, 0x86, 0x00, le=4))
         assert wrong.sent[1:] == [bytes.fromhex("00B0860004"), bytes.fromhex("00B0860020")]
     with channel.transaction(), pytest.raises(ForbiddenCommand):
         channel.transmit(CommandApdu(0x00, 0xB0, 0x81, 0x00, le=4))  # DF unknown: refused
     assert len(wrong.sent) == 3
+    assert card.honeypot.empty
+
+
+# --- answers that no card gives --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sw", ["EAE9", "0000", "6000", "A000", "FFFF"])
+def test_an_answer_that_is_no_status_word_is_malformed(card: VirtualCard, sw: str) -> None:
+    """Before: handed on as a status word, and a check-in ended as an error of the
+    terminal ("中断しました", exit 1) instead of a card that cannot be read."""
+    channel = CardChannel(LoopbackTransport(NonsenseCard(card, bytes.fromhex(sw), after=2)))
+    with channel.transaction():
+        channel.transmit(SELECT_JPKI)
+        with pytest.raises(MalformedResponse, match=f"answered {sw}, which is no status word"):
+            channel.transmit(READ_TOKEN)
+        assert channel.guard.current_df is CurrentDf.UNKNOWN
     assert card.honeypot.empty
