@@ -222,9 +222,11 @@ class TransactionRefused(TransportError):
 
 
 class CardInUse(ReaderUnavailable):
-    """Another program holds the card (exclusive connection refused)."""
+    """Another connection holds the card (exclusive connection refused): another
+    program's — or one stuck in an exchange with a card that went silent, which pcscd
+    keeps until the card leaves (its program may be gone); nothing tells the two apart."""
 
-    title = "カードは他のプログラムが使用中です"
+    title = "カードは別の接続が使用中です"
 
 
 class WorldError(ReaderError, ValueError):

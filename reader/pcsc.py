@@ -20,6 +20,7 @@ from smartcard import scard
 from reader.errors import (
     CardInUse,
     CardRemoved,
+    CardUnresponsive,
     MalformedResponse,
     NoCard,
     ReaderError,
@@ -27,6 +28,7 @@ from reader.errors import (
     TransactionRefused,
     TransportError,
 )
+from reader.transport import DEFAULT_DEADLINE_SECONDS, in_worker
 
 _REMOVED = {
     scard.SCARD_W_REMOVED_CARD,
@@ -173,6 +175,47 @@ def choose_reader(names: list[str], wanted: str | None, present: dict[str, bool]
     )
 
 
+class _Connect:
+    """One ``SCardConnect``, run in a worker thread so that the caller can give up on it.
+    Given up, it closes what it gets when it returns at last — the connection, and the
+    context it was made on (pcsc-lite holds every call on a context while one is in
+    flight, so neither can be released before) — and nothing leaks."""
+
+    def __init__(self, ctx: PcscContext, reader: str, share: int) -> None:
+        self.ctx, self.reader, self.share = ctx, reader, share
+        self._lock = threading.Lock()
+        self._returned = False
+        self._given_up = False
+
+    def run(self) -> tuple[int, Any, int]:
+        result: tuple[int, Any, int] = scard.SCardConnect(
+            self.ctx.handle,
+            self.reader,
+            self.share,
+            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+        )
+        with self._lock:
+            self._returned = True
+            if not self._given_up:
+                return result
+        hr, card, _protocol = result
+        try:
+            if hr == scard.SCARD_S_SUCCESS:
+                scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
+        finally:
+            self.ctx.close()
+        return result
+
+    def give_up(self) -> bool:
+        """True: given up before it returned (it cleans up after itself); False: it had
+        returned just in time, and its result is the caller's."""
+        with self._lock:
+            if self._returned:
+                return False
+            self._given_up = True
+            return True
+
+
 class PcscTransport:
     """One card in one PC/SC reader.
 
@@ -180,11 +223,25 @@ class PcscTransport:
     while we hold it (the CLI's default). In shared mode (the terminal's: other programs
     may watch the reader) every multi-APDU operation still runs in an exclusive
     transaction (:meth:`transaction`), which the channel requires.
+
+    Connecting returns within ``deadline`` seconds, as every exchange does
+    (:class:`~reader.transport.DeadlineTransport`): a card that stopped answering in the
+    middle of an exchange — ours, given up on, or that of a program that has ended since
+    — keeps pcscd's lock on the reader until it leaves, and ``SCardConnect`` waits as
+    long. Past the deadline it raises :class:`~reader.errors.CardUnresponsive` naming the
+    reader; the connection, if it is granted later, is closed then.
     """
 
     def __init__(
-        self, reader: str | None = None, *, wait_seconds: float = 0.0, exclusive: bool = False
+        self,
+        reader: str | None = None,
+        *,
+        wait_seconds: float = 0.0,
+        exclusive: bool = False,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
+        if not deadline > 0:
+            raise ValueError(f"the deadline must be positive, got {deadline}")
         self._share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
         self._card: Any = None
         self._in_transaction = False
@@ -192,7 +249,7 @@ class PcscTransport:
         self._io = threading.Lock()
         self._close_requested = False
         self._given_up = False  # closed while a call was in flight
-        self._ctx = PcscContext()
+        self._ctx: PcscContext | None = PcscContext()
         try:
             statuses = self._ctx.status()
             names = [s.name for s in statuses]
@@ -203,25 +260,22 @@ class PcscTransport:
             self._name = choose_reader(names, reader, present)
             if wait_seconds > 0 and not present.get(self._name):
                 self._ctx.wait_for([self._name], True, wait_seconds)
-            hr, card, self._protocol = scard.SCardConnect(
-                self._ctx.handle,
-                self._name,
-                self._share,
-                scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
-            )
+            hr, card, self._protocol = self._connect(deadline)
             if hr == scard.SCARD_S_SUCCESS:
                 self._card = card
             elif hr == scard.SCARD_E_NO_SMARTCARD or hr == scard.SCARD_W_REMOVED_CARD:
                 raise NoCard(f"no card in {self._name!r}; place the card")
             elif hr == scard.SCARD_E_SHARING_VIOLATION:
+                # pcscd shows no difference between a program holding the card and a
+                # connection stuck in an exchange with a card that went silent (its
+                # program may be long gone): the message must be true of both
                 raise CardInUse(
-                    f"another program is using the card in {self._name!r}"
-                    + (
-                        " (exclusive access refused); close it, or share the card "
-                        "(myna-reader --shared)"
-                        if exclusive
-                        else " exclusively; close it and try again"
-                    )
+                    f"the card in {self._name!r} is held by another connection"
+                    + (" (exclusive access refused)" if exclusive else " exclusively")
+                    + ": either another program is using the card — close it"
+                    + (", or share the card (myna-reader --shared)" if exclusive else "")
+                    + " — or a connection whose card stopped answering mid-way still holds "
+                    "the reader: then take the card out and place it again"
                 )
             else:
                 raise _error(hr, "connecting to the card", self._name)
@@ -229,6 +283,21 @@ class PcscTransport:
         except BaseException:
             self.close()
             raise
+
+    def _connect(self, deadline: float) -> tuple[int, Any, int]:
+        assert self._ctx is not None
+        attempt = _Connect(self._ctx, self._name, self._share)
+        job = in_worker(attempt.run)
+        if not job.done.wait(deadline) and attempt.give_up():
+            self._ctx = None  # the attempt releases it when SCardConnect returns
+            raise CardUnresponsive(
+                f"{self._name!r}: the card there does not answer (no connection within "
+                f"{deadline:g} s): take it out. A card that stopped answering in the "
+                "middle of an exchange keeps the reader busy until it leaves; another "
+                "card, or this one placed again, starts afresh"
+            )
+        job.done.wait()
+        return job.outcome()
 
     def _read_atr(self) -> bytes:
         hr, _reader, _state, _protocol, atr = scard.SCardStatus(self._card)
@@ -335,7 +404,8 @@ class PcscTransport:
             if self._card is not None:
                 scard.SCardDisconnect(self._card, self._disposition())
                 self._card = None
-            self._ctx.close()
+            if self._ctx is not None:  # None: a connect given up on releases it
+                self._ctx.close()
         finally:
             self._io.release()
         return True

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -174,8 +175,8 @@ class CheckinOutcome:
     face_file: Path | None = None  # the result as written to the link's face/ folder
     card_error: str | None = None
     """A card fault as the command-line tools print errors — its Japanese title, then
-    what happened, naming the reader (「カードが応答しません: 'Reader 0': …」): what staff
-    at a headless terminal need beyond ``flow.message``."""
+    what happened, naming the reader (「カードが応答しません: 'Reader 0': … take it out」):
+    what staff at a headless terminal need beyond ``flow.message``."""
 
     @property
     def state(self) -> State:
@@ -255,6 +256,46 @@ def card_fault(exc: BaseException) -> bool:
     if isinstance(exc, UNREADABLE_CARD):
         return True
     return isinstance(exc, CardStatusError) and not isinstance(exc, PIN_STATES)
+
+
+class UnopenedCard:
+    """The card of a check-in whose connection could not be opened in time — the
+    transport's constructor raised :class:`~reader.errors.CardUnresponsive` (a card that
+    went silent in the middle of an exchange keeps pcscd's lock on the reader until it
+    leaves). Every operation raises that error, so the check-in ends as it does for a
+    card that goes silent at its first command: recorded, pending, card-defect."""
+
+    def __init__(self, error: CardUnresponsive) -> None:
+        self.error = error
+
+    @property
+    def name(self) -> str:
+        return "(not connected)"
+
+    @property
+    def atr(self) -> bytes:
+        return b""
+
+    def transmit(self, command: bytes) -> bytes:
+        raise self.error
+
+    def reset(self) -> None:
+        raise self.error
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+def open_card(connect: Callable[[], Transport]) -> Transport:
+    """``connect()``, or an :class:`UnopenedCard` when the card does not let itself be
+    connected within the deadline: the check-in then runs, and ends as a card fault."""
+    try:
+        return connect()
+    except CardUnresponsive as exc:
+        return UnopenedCard(exc)
 
 
 class CheckinCancelled(InputError):

@@ -197,7 +197,9 @@ def card_transport(
                 "(reader.phone_name / RECEPTION_READER__PHONE_NAME), or give --reader"
             )
         reader = settings.reader.phone_name
-    transport = PcscTransport(reader, wait_seconds=args.wait)
+    transport = PcscTransport(
+        reader, wait_seconds=args.wait, deadline=settings.reader.answer_timeout
+    )
     try:
         yield transport
     finally:
@@ -261,7 +263,7 @@ def _terminal(settings: ReceptionSettings, world: WorldFiles | None) -> Terminal
 def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     from reader.jpki import ReadMode
     from reader.transport import TracingTransport
-    from reception.checkin import CheckinRequest, check_in
+    from reception.checkin import CheckinRequest, check_in, open_card
     from reception.reverify import describe, reverify_pending
     from reception.store import Store
 
@@ -296,7 +298,11 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     with contextlib.ExitStack() as stack:
         trace = stack.enter_context(open(args.trace, "a", encoding="utf-8")) if args.trace else None
         client = stack.enter_context(oqs_for(args, settings, world))
-        transport = stack.enter_context(card_transport(args, settings, card_path))
+        # a card that does not let itself be connected in time ends the check-in as a
+        # card fault, recorded like one that goes silent at its first command
+        transport = open_card(
+            lambda: stack.enter_context(card_transport(args, settings, card_path))
+        )
         if trace is not None:
             transport = TracingTransport(transport, trace)
 

@@ -129,9 +129,10 @@ class ReaderSettings(BaseModel):
         gt=0,
         le=120,
         description="seconds the card may take to answer one command, all its pieces "
-        "included; one card operation (identifying the card, a PIN authentication) may "
-        "take twice that (a genuine card signs within a second): a card silent or slower "
-        "ends the check-in as a card that cannot be read, pending for the ladder",
+        "included, and to let itself be connected; one card operation (identifying the "
+        "card, a PIN authentication) may take twice that (a genuine card signs within a "
+        "second): a card silent or slower ends the check-in as a card that cannot be "
+        "read, pending for the ladder",
     )
     phone_name: str | None = Field(
         default=None,

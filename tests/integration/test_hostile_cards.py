@@ -3,9 +3,10 @@ answers ``61xx`` for ever, never answers at all, answers slowly for ever, or ans
 no card may (issue 19).
 
 vpcd reads the card's socket with no time-out, holding pcscd's lock on the reader: a
-silent card blocks ``SCardTransmit`` — and every other call on that reader — until it
-leaves. The deadline must return control all the same, and once the card is taken out
-and a sane one placed, the same reader must work again (our abandoned connection closed).
+silent card blocks ``SCardTransmit`` — and every other call on that reader, a connect
+included, also from the next program — until it leaves. The deadline must return control
+all the same, and once the card is taken out and a sane one placed, the same reader must
+work again (our abandoned connections closed).
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from mock_oqs.world import World
 from reader.errors import CardUnresponsive
 from reader.guard import MAX_GET_RESPONSES
 from reader.jpki import JpkiClient
-from reader.pcsc import PcscTransport
+from reader.pcsc import PcscContext, PcscTransport
 from reader.pin import Pin
 from reader.transport import CardChannel
 from reader.virtual.card import VirtualCard
 from reader.virtual.hostile import EndlessCard, NonsenseCard, SilentCard, SlowCard
 from reader.virtual.vpcd import ServedCard, VpcdCardServer
-from reception.checkin import CheckinOutcome, CheckinRequest, check_in
+from reception.cards import PcscCards
+from reception.checkin import CheckinOutcome, CheckinRequest, FixedInteraction, check_in
 from reception.flow import CARD_DEFECT_MESSAGE, Method, State
 from reception.store import Store
 from tests.support.checkin import card_of, pin_of, terminal_of
@@ -45,6 +47,7 @@ from tests.support.stack import (
     myna_reader,
     wait_for_presence,
 )
+from tests.support.tui import services
 
 pytestmark = [pytest.mark.usefixtures("pcscd"), pytest.mark.timeout(120)]
 
@@ -231,9 +234,9 @@ def test_a_card_answering_every_command_slowly_cannot_hold_an_authentication(
 ) -> None:
     """Each command in time, the PIN authentication (one exclusive transaction) past
     twice the deadline: the check-in ends there as a card fault (before, it went on for
-    as long as the card took: 0.4 s × every APDU, confirmed)."""
+    as long as the card took: 0.3 s × every APDU, confirmed)."""
     card = card_of(world, PERSONA)
-    with in_the_reader(SlowCard(card, delay=0.4, after=4)):  # identified at full speed
+    with in_the_reader(SlowCard(card, delay=0.3, after=4)):  # identified at full speed
         run, report = reception_checkin(world, service, tmp_path / "data")
     assert a_card_fault(run, report), (run.returncode, run.stderr)
     assert "did not finish one card operation (an exclusive transaction) within 2 s" in run.stderr
@@ -278,6 +281,92 @@ def closed(connection: PcscTransport, seconds: float = 30.0) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+# --- after a silent card: the next program --------------------------------------------------
+
+
+def released(contexts: list[PcscContext], seconds: float = 30.0) -> bool:
+    """Whether every one of ``contexts`` is released within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while any(context.handle is not None for context in contexts):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.timeout(300)
+def test_after_a_silent_card_the_next_programs_end_in_time(
+    world: World, service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the first check-in with a card gone silent ended properly (exit 9), but
+    pcscd kept the reader for its abandoned exchange until the card left — and the next
+    patient's ``reception checkin``, ``myna-reader probe --shared`` and the terminal's
+    check-in worker waited in ``SCardConnect`` for as long, with no word. Connecting has
+    the deadline too: each ends in time as a card fault, naming the reader; the
+    connections given up on are closed, their contexts released, once the card leaves."""
+    contexts: list[PcscContext] = []  # those of this process's connects below
+    plain_init = PcscContext.__init__
+
+    def recorded_init(context: PcscContext) -> None:
+        plain_init(context)
+        contexts.append(context)
+
+    data = tmp_path / "data"
+    with in_the_reader(SilentCard(card_of(world, PERSONA), after=2)):
+        first, report = reception_checkin(world, service, data)
+        assert a_card_fault(first, report), first.stderr
+        # the card is still in the reader: the next patient's check-in
+        second, report = reception_checkin(world, service, data)
+        assert a_card_fault(second, report), second.stderr
+        assert f"{TEST_READER!r}: the card there does not answer" in second.stderr
+        assert "take it out" in second.stderr
+        probe = myna_reader("probe", "--shared", "--timeout", "1")
+        assert probe.returncode == 1, probe.stderr
+        assert "カードが応答しません" in probe.stderr and "does not answer" in probe.stderr
+        # the terminal (TUI): its check-in opens the connection in a worker thread
+        svc = services(world, tmp_path)
+        request = CheckinRequest(Method.PIN, pin_source=pin_of(world, PERSONA))
+
+        async def at_the_terminal() -> CheckinOutcome:
+            async with in_process(world) as oqs:
+                cards = PcscCards(TEST_READER, deadline=1.0)
+                return await svc.check_in(cards, oqs, request, FixedInteraction(request))
+
+        monkeypatch.setattr(PcscContext, "__init__", recorded_init)
+        outcome = asyncio.run(at_the_terminal())
+        assert outcome.state is State.CARD_UNREADABLE, outcome.detail
+        with pytest.raises(CardUnresponsive, match="the card there does not answer"):
+            PcscTransport(TEST_READER, deadline=1.0)
+        monkeypatch.undo()
+        assert len(contexts) == 2  # given up on, both still waiting in pcscd
+        assert all(context.handle is not None for context in contexts)
+    # the card left: the connects returned, and closed what they got (released contexts)
+    assert released(contexts), [context.handle for context in contexts]
+    with in_the_reader(card_of(world, PERSONA)):
+        probe = myna_reader("probe")  # exclusive: no connection of ours is left over
+        assert probe.returncode == 0, probe.stderr
+
+
+@pytest.mark.timeout(300)
+def test_a_reader_held_for_a_silent_card_is_not_blamed_on_another_program(
+    world: World,
+) -> None:
+    """After ``myna-reader`` (exclusive) gave up on a silent card and ended, pcscd keeps
+    its connection until the card leaves, and every connect is refused: the message said
+    "another program is using the card", which no program was. pcscd shows no
+    difference between the two: the message names both, and what to do for each."""
+    with in_the_reader(SilentCard(card_of(world, PERSONA), after=3)):
+        pin = world.persona(PERSONA)["pin"]
+        first = myna_reader("auth-test", "--pin-stdin", "--timeout", "1", stdin=pin)
+        assert first.returncode == 1 and "no answer within 1 s" in first.stderr, first.stderr
+        for shared in ([], ["--shared"]):
+            run = myna_reader("probe", "--timeout", "1", *shared)
+            assert run.returncode == 3, run.stderr
+            assert "カードは別の接続が使用中です" in run.stderr
+            assert "card stopped answering mid-way" in run.stderr
+            assert "take the card out and place it again" in run.stderr
 
 
 # --- exit codes that say what happened ------------------------------------------------------
