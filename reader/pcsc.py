@@ -249,6 +249,7 @@ class PcscTransport:
         self._io = threading.Lock()
         self._close_requested = False
         self._given_up = False  # closed while a call was in flight
+        self._card_left = False  # the last call found the card gone
         self._ctx: PcscContext | None = PcscContext()
         try:
             statuses = self._ctx.status()
@@ -327,6 +328,7 @@ class PcscTransport:
     def transmit(self, command: bytes) -> bytes:
         with self._calling("exchanging an APDU") as card:
             hr, response = scard.SCardTransmit(card, self._protocol, list(command))
+            self._card_left = hr in _REMOVED or (hr == scard.SCARD_S_SUCCESS and not response)
         if hr != scard.SCARD_S_SUCCESS:
             raise _error(hr, "exchanging an APDU", self._name)
         if not response:
@@ -351,6 +353,7 @@ class PcscTransport:
                 scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
                 scard.SCARD_RESET_CARD,
             )
+            self._card_left = hr in _REMOVED
         if hr != scard.SCARD_S_SUCCESS:
             raise _error(hr, "resetting the card", self._name)
 
@@ -362,6 +365,7 @@ class PcscTransport:
             return
         with self._calling("starting an exclusive transaction") as card:
             hr = scard.SCardBeginTransaction(card)
+            self._card_left = hr in _REMOVED
         if hr in _NO_TRANSACTIONS:
             raise TransactionRefused(
                 f"{self._name!r} refused an exclusive transaction: {_message(hr)} "
@@ -411,11 +415,12 @@ class PcscTransport:
         return True
 
     def _disposition(self) -> int:
-        if not self._given_up:
+        # a card that left, or was reset already, is left alone (vpcd, asked to reset a
+        # card that left, misses the next one placed). The call given up on knows first
+        # that it left (an empty answer from vpcd): pcscd may not have noticed yet
+        if not self._given_up or self._card_left:
             return int(scard.SCARD_LEAVE_CARD)
         hr, *_ = scard.SCardStatus(self._card)
-        # a card that left, or was reset already, is left alone (vpcd, asked to reset a
-        # card that left, misses the next one placed)
         return int(
             scard.SCARD_RESET_CARD if hr == scard.SCARD_S_SUCCESS else scard.SCARD_LEAVE_CARD
         )

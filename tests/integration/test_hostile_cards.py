@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from mock_oqs.world import World
-from reader.errors import CardUnresponsive
+from reader.errors import CardUnresponsive, ReaderError
 from reader.guard import MAX_GET_RESPONSES
 from reader.jpki import JpkiClient
 from reader.pcsc import PcscContext, PcscTransport
@@ -55,15 +55,34 @@ PERSONA = "adult-kyokai"
 
 
 @contextmanager
-def in_the_reader(card: ServedCard) -> Iterator[VpcdCardServer]:
-    """``card`` in "Virtual PCD 00 01" until the block ends; then taken out."""
+def in_the_reader(card: ServedCard, *, settle: bool = False) -> Iterator[VpcdCardServer]:
+    """``card`` in "Virtual PCD 00 01" until the block ends; then taken out — with
+    ``settle``, once no connection holds it any more (or after 10 s): a program that gave
+    up on a slow card ended with a call in flight, which pcscd finishes before it resets
+    the card for the program gone, and vpcd asked to reset a card taken out meanwhile
+    misses the next one placed."""
     server = VpcdCardServer(card, port=TEST_SLOT_PORT).start()
     try:
         wait_for_presence(TEST_READER, True)
         yield server
     finally:
+        if settle:
+            unheld(TEST_READER)
         server.stop()
         wait_for_presence(TEST_READER, False)
+
+
+def unheld(reader: str, seconds: float = 10.0) -> bool:
+    """Whether an exclusive connection to ``reader`` is granted within ``seconds`` (it is
+    closed at once): no other connection holds the card."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            PcscTransport(reader, exclusive=True, deadline=1.0).close()
+            return True
+        except ReaderError:
+            time.sleep(0.05)
+    return False
 
 
 def check_in_at_the_reader(
@@ -216,11 +235,12 @@ def test_an_answer_in_slow_pieces_ends_within_one_commands_time(
     command. Now one command's whole answer gets the deadline."""
     card = card_of(world, PERSONA)
     slow = SlowCard(EndlessCard(card, after=2, piece=1), delay=0.25, after=2)
-    with in_the_reader(slow):
+    with in_the_reader(slow, settle=True):
         run, report = reception_checkin(world, service, tmp_path / "data")
         assert a_card_fault(run, report), (run.returncode, run.stderr)
         assert report["apdus"] < MAX_GET_RESPONSES  # before: 258, all it took
         assert "did not finish its answer to one command within 1 s" in run.stderr
+        assert unheld(TEST_READER)  # pcscd is done with the program that gave up
         auth = myna_reader(
             "auth-test", "--pin-stdin", "--timeout", "1", stdin=world.persona(PERSONA)["pin"]
         )
@@ -236,7 +256,7 @@ def test_a_card_answering_every_command_slowly_cannot_hold_an_authentication(
     twice the deadline: the check-in ends there as a card fault (before, it went on for
     as long as the card took: 0.3 s × every APDU, confirmed)."""
     card = card_of(world, PERSONA)
-    with in_the_reader(SlowCard(card, delay=0.3, after=4)):  # identified at full speed
+    with in_the_reader(SlowCard(card, delay=0.3, after=4), settle=True):  # identified fast
         run, report = reception_checkin(world, service, tmp_path / "data")
     assert a_card_fault(run, report), (run.returncode, run.stderr)
     assert "did not finish one card operation (an exclusive transaction) within 2 s" in run.stderr
@@ -261,7 +281,8 @@ def test_a_card_given_up_on_after_its_pin_is_locked_when_it_answers_at_last(
     without the PIN (the channel skipped its reset for a card that did not answer; a
     direct close disconnected and left the card as it was)."""
     card = card_of(world, PERSONA)
-    with in_the_reader(SlowCard(card, delay=2.0, after=9)):  # the 9th APDU: the signature
+    # the 9th APDU: the signature
+    with in_the_reader(SlowCard(card, delay=2.0, after=9), settle=True):
         connection = PcscTransport(TEST_READER)
         channel = CardChannel(connection, deadline=1.0)
         with pytest.raises(CardUnresponsive, match="no answer within 1 s"):
