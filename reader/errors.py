@@ -182,9 +182,10 @@ class NotAMyNumberCard(ReaderError):
 
 
 class CardUnresponsive(ReaderError):
-    """The card (or the reader holding it) did not answer within the deadline: the
-    connection is abandoned (reader/transport.py, DeadlineTransport). A card fault, not a
-    lost reader: another card in the same reader works again."""
+    """The card (or the reader holding it) did not answer within the deadline — one
+    exchange, one command's whole answer, one card operation, or a connection being
+    opened (reader/transport.py, DeadlineTransport; reader/pcsc.py, PcscTransport). A card
+    fault, not a lost reader: another card in the same reader works again."""
 
     title = "カードが応答しません"
 
