@@ -92,8 +92,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         type=seconds,
         default=DEFAULT_DEADLINE_SECONDS,
-        help="give up on a card that does not answer within this long (default: "
-        f"{DEFAULT_DEADLINE_SECONDS:g}; a genuine card answers within a second)",
+        help="give up on a card whose answer to one command (all its pieces) or whose "
+        "connection takes longer than this, or one operation (an exclusive transaction) "
+        f"twice this (default: {DEFAULT_DEADLINE_SECONDS:g}; a genuine card answers "
+        "within a second)",
     )
     g.add_argument(
         "--extended",
@@ -214,7 +216,9 @@ class Session:
             )
         from reader.pcsc import PcscTransport
 
-        return PcscTransport(args.reader, wait_seconds=args.wait, exclusive=not args.shared)
+        return PcscTransport(
+            args.reader, wait_seconds=args.wait, exclusive=not args.shared, deadline=args.timeout
+        )
 
     def close(self) -> None:
         self.transport.close()

@@ -182,9 +182,10 @@ class NotAMyNumberCard(ReaderError):
 
 
 class CardUnresponsive(ReaderError):
-    """The card (or the reader holding it) did not answer within the deadline: the
-    connection is abandoned (reader/transport.py, DeadlineTransport). A card fault, not a
-    lost reader: another card in the same reader works again."""
+    """The card (or the reader holding it) did not answer within the deadline — one
+    exchange, one command's whole answer, one card operation, or a connection being
+    opened (reader/transport.py, DeadlineTransport; reader/pcsc.py, PcscTransport). A card
+    fault, not a lost reader: another card in the same reader works again."""
 
     title = "カードが応答しません"
 
@@ -222,9 +223,11 @@ class TransactionRefused(TransportError):
 
 
 class CardInUse(ReaderUnavailable):
-    """Another program holds the card (exclusive connection refused)."""
+    """Another connection holds the card (exclusive connection refused): another
+    program's — or one stuck in an exchange with a card that went silent, which pcscd
+    keeps until the card leaves (its program may be gone); nothing tells the two apart."""
 
-    title = "カードは他のプログラムが使用中です"
+    title = "カードは別の接続が使用中です"
 
 
 class WorldError(ReaderError, ValueError):

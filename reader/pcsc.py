@@ -20,12 +20,15 @@ from smartcard import scard
 from reader.errors import (
     CardInUse,
     CardRemoved,
+    CardUnresponsive,
+    MalformedResponse,
     NoCard,
     ReaderError,
     ReaderUnavailable,
     TransactionRefused,
     TransportError,
 )
+from reader.transport import DEFAULT_DEADLINE_SECONDS, in_worker
 
 _REMOVED = {
     scard.SCARD_W_REMOVED_CARD,
@@ -172,6 +175,47 @@ def choose_reader(names: list[str], wanted: str | None, present: dict[str, bool]
     )
 
 
+class _Connect:
+    """One ``SCardConnect``, run in a worker thread so that the caller can give up on it.
+    Given up, it closes what it gets when it returns at last — the connection, and the
+    context it was made on (pcsc-lite holds every call on a context while one is in
+    flight, so neither can be released before) — and nothing leaks."""
+
+    def __init__(self, ctx: PcscContext, reader: str, share: int) -> None:
+        self.ctx, self.reader, self.share = ctx, reader, share
+        self._lock = threading.Lock()
+        self._returned = False
+        self._given_up = False
+
+    def run(self) -> tuple[int, Any, int]:
+        result: tuple[int, Any, int] = scard.SCardConnect(
+            self.ctx.handle,
+            self.reader,
+            self.share,
+            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+        )
+        with self._lock:
+            self._returned = True
+            if not self._given_up:
+                return result
+        hr, card, _protocol = result
+        try:
+            if hr == scard.SCARD_S_SUCCESS:
+                scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
+        finally:
+            self.ctx.close()
+        return result
+
+    def give_up(self) -> bool:
+        """True: given up before it returned (it cleans up after itself); False: it had
+        returned just in time, and its result is the caller's."""
+        with self._lock:
+            if self._returned:
+                return False
+            self._given_up = True
+            return True
+
+
 class PcscTransport:
     """One card in one PC/SC reader.
 
@@ -179,18 +223,34 @@ class PcscTransport:
     while we hold it (the CLI's default). In shared mode (the terminal's: other programs
     may watch the reader) every multi-APDU operation still runs in an exclusive
     transaction (:meth:`transaction`), which the channel requires.
+
+    Connecting returns within ``deadline`` seconds, as every exchange does
+    (:class:`~reader.transport.DeadlineTransport`): a card that stopped answering in the
+    middle of an exchange — ours, given up on, or that of a program that has ended since
+    — keeps pcscd's lock on the reader until it leaves, and ``SCardConnect`` waits as
+    long. Past the deadline it raises :class:`~reader.errors.CardUnresponsive` naming the
+    reader; the connection, if it is granted later, is closed then.
     """
 
     def __init__(
-        self, reader: str | None = None, *, wait_seconds: float = 0.0, exclusive: bool = False
+        self,
+        reader: str | None = None,
+        *,
+        wait_seconds: float = 0.0,
+        exclusive: bool = False,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
+        if not deadline > 0:
+            raise ValueError(f"the deadline must be positive, got {deadline}")
         self._share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
         self._card: Any = None
         self._in_transaction = False
         # held while a PC/SC call on this card runs: close() never waits on it
         self._io = threading.Lock()
         self._close_requested = False
-        self._ctx = PcscContext()
+        self._given_up = False  # closed while a call was in flight
+        self._card_left = False  # the last call found the card gone
+        self._ctx: PcscContext | None = PcscContext()
         try:
             statuses = self._ctx.status()
             names = [s.name for s in statuses]
@@ -201,25 +261,22 @@ class PcscTransport:
             self._name = choose_reader(names, reader, present)
             if wait_seconds > 0 and not present.get(self._name):
                 self._ctx.wait_for([self._name], True, wait_seconds)
-            hr, card, self._protocol = scard.SCardConnect(
-                self._ctx.handle,
-                self._name,
-                self._share,
-                scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
-            )
+            hr, card, self._protocol = self._connect(deadline)
             if hr == scard.SCARD_S_SUCCESS:
                 self._card = card
             elif hr == scard.SCARD_E_NO_SMARTCARD or hr == scard.SCARD_W_REMOVED_CARD:
                 raise NoCard(f"no card in {self._name!r}; place the card")
             elif hr == scard.SCARD_E_SHARING_VIOLATION:
+                # pcscd shows no difference between a program holding the card and a
+                # connection stuck in an exchange with a card that went silent (its
+                # program may be long gone): the message must be true of both
                 raise CardInUse(
-                    f"another program is using the card in {self._name!r}"
-                    + (
-                        " (exclusive access refused); close it, or share the card "
-                        "(myna-reader --shared)"
-                        if exclusive
-                        else " exclusively; close it and try again"
-                    )
+                    f"the card in {self._name!r} is held by another connection"
+                    + (" (exclusive access refused)" if exclusive else " exclusively")
+                    + ": either another program is using the card — close it"
+                    + (", or share the card (myna-reader --shared)" if exclusive else "")
+                    + " — or a connection whose card stopped answering mid-way still holds "
+                    "the reader: then take the card out and place it again"
                 )
             else:
                 raise _error(hr, "connecting to the card", self._name)
@@ -227,6 +284,21 @@ class PcscTransport:
         except BaseException:
             self.close()
             raise
+
+    def _connect(self, deadline: float) -> tuple[int, Any, int]:
+        assert self._ctx is not None
+        attempt = _Connect(self._ctx, self._name, self._share)
+        job = in_worker(attempt.run)
+        if not job.done.wait(deadline) and attempt.give_up():
+            self._ctx = None  # the attempt releases it when SCardConnect returns
+            raise CardUnresponsive(
+                f"{self._name!r}: the card there does not answer (no connection within "
+                f"{deadline:g} s): take it out. A card that stopped answering in the "
+                "middle of an exchange keeps the reader busy until it leaves; another "
+                "card, or this one placed again, starts afresh"
+            )
+        job.done.wait()
+        return job.outcome()
 
     def _read_atr(self) -> bytes:
         hr, _reader, _state, _protocol, atr = scard.SCardStatus(self._card)
@@ -256,13 +328,20 @@ class PcscTransport:
     def transmit(self, command: bytes) -> bytes:
         with self._calling("exchanging an APDU") as card:
             hr, response = scard.SCardTransmit(card, self._protocol, list(command))
+            self._card_left = hr in _REMOVED or (hr == scard.SCARD_S_SUCCESS and not response)
         if hr != scard.SCARD_S_SUCCESS:
             raise _error(hr, "exchanging an APDU", self._name)
-        if len(response) < 2:
+        if not response:
             # vpcd (and some readers) report a card that vanished mid-command as an
-            # empty answer rather than an error: no status word means no card.
+            # empty answer rather than an error: no answer at all means no card.
             raise CardRemoved(
                 f"the card in {self._name!r} gave no answer: it was removed or went mute"
+            )
+        if len(response) < 2:
+            # but a byte came: a card that is there and answers what no card may
+            raise MalformedResponse(
+                f"the card in {self._name!r} answered {bytes(response).hex().upper()}: a "
+                "response APDU has at least 2 bytes (the status word)"
             )
         return bytes(response)
 
@@ -274,6 +353,7 @@ class PcscTransport:
                 scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
                 scard.SCARD_RESET_CARD,
             )
+            self._card_left = hr in _REMOVED
         if hr != scard.SCARD_S_SUCCESS:
             raise _error(hr, "resetting the card", self._name)
 
@@ -285,6 +365,7 @@ class PcscTransport:
             return
         with self._calling("starting an exclusive transaction") as card:
             hr = scard.SCardBeginTransaction(card)
+            self._card_left = hr in _REMOVED
         if hr in _NO_TRANSACTIONS:
             raise TransactionRefused(
                 f"{self._name!r} refused an exclusive transaction: {_message(hr)} "
@@ -300,24 +381,49 @@ class PcscTransport:
             with contextlib.suppress(TransportError), self._calling("ending a transaction") as card:
                 scard.SCardEndTransaction(card, scard.SCARD_LEAVE_CARD)
 
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed (one closed while a call was in flight closes
+        when that call returns)."""
+        return self._card is None
+
     def close(self) -> None:
         """Disconnect and release the context. Never waits: while a call on this card is
         in flight on another thread (a card that does not answer, given up on by
         :class:`~reader.transport.DeadlineTransport`), pcsc-lite would hold every call on
-        the context until it returns — so that thread closes once it does."""
+        the context until it returns — so that thread closes once it does, and resets
+        the card then, unless it left or was reset meanwhile (as pcscd does for a client
+        that dies): whatever the call given up on did — a VERIFY that opened the card,
+        a signature still waiting to be asked for — is undone before anyone else comes
+        in."""
         self._close_requested = True
-        self._close_if_idle()
+        if not self._close_if_idle():
+            self._given_up = True
 
-    def _close_if_idle(self) -> None:
+    def _close_if_idle(self) -> bool:
+        """Close unless a call is in flight; False when one is (it closes on return)."""
         if not self._io.acquire(blocking=False):
-            return  # the call in flight closes when it returns (_calling)
+            return False  # the call in flight closes when it returns (_calling)
         try:
             if self._card is not None:
-                scard.SCardDisconnect(self._card, scard.SCARD_LEAVE_CARD)
+                scard.SCardDisconnect(self._card, self._disposition())
                 self._card = None
-            self._ctx.close()
+            if self._ctx is not None:  # None: a connect given up on releases it
+                self._ctx.close()
         finally:
             self._io.release()
+        return True
+
+    def _disposition(self) -> int:
+        # a card that left, or was reset already, is left alone (vpcd, asked to reset a
+        # card that left, misses the next one placed). The call given up on knows first
+        # that it left (an empty answer from vpcd): pcscd may not have noticed yet
+        if not self._given_up or self._card_left:
+            return int(scard.SCARD_LEAVE_CARD)
+        hr, *_ = scard.SCardStatus(self._card)
+        return int(
+            scard.SCARD_RESET_CARD if hr == scard.SCARD_S_SUCCESS else scard.SCARD_LEAVE_CARD
+        )
 
     def __enter__(self) -> PcscTransport:
         return self

@@ -28,3 +28,11 @@ class StatusWord(enum.IntEnum):
 def tries_left_sw(tries: int) -> int:
     """``63Cx``: x tries left (at most 15)."""
     return StatusWord.TRIES_LEFT | min(tries, 15)
+
+
+def is_status_word(sw: int) -> bool:
+    """Whether ``sw`` can be a card's status word at all: ISO/IEC 7816-3 allows SW1
+    ``61``..``6F`` and ``90``..``9F`` only (``60`` is a procedure byte). Anything else is
+    a card answering nonsense."""
+    sw1 = sw >> 8
+    return 0x61 <= sw1 <= 0x6F or 0x90 <= sw1 <= 0x9F

@@ -11,8 +11,11 @@ the card's position when a transaction begins and when it ends.
 
 Every exchange is bounded: the channel talks to its transport through a
 :class:`DeadlineTransport`, so a card that never answers costs the caller
-``deadline`` seconds, not the rest of the day; and it stops fetching an answer
-that a card keeps announcing with ``61xx`` past any genuine length.
+``deadline`` seconds, not the rest of the day; one command of ours — its whole
+``61xx`` chain and a ``6Cxx`` re-send included — gets ``deadline`` seconds in all,
+and one card operation (an exclusive transaction) twice that, so a card that answers
+slowly but for ever cannot hold a patient either; and the channel stops fetching an
+answer that a card keeps announcing with ``61xx`` past any genuine length.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from reader.errors import (
     TransactionRefused,
 )
 from reader.guard import MAX_GET_RESPONSES, MAX_RESPONSE_BYTES, Guard
+from reader.sw import is_status_word
 from reader.terminal_auth import INS_EXTERNAL_AUTHENTICATE
 
 log = logging.getLogger(__name__)
@@ -57,7 +61,19 @@ DEFAULT_DEADLINE_SECONDS = 5.0
 a transaction, a reset). A genuine My Number card answers its slowest command, an
 RSA-2048 signature, in well under a second, a smartphone's JPKI token within a second
 or two; some PC/SC drivers wait far longer for a card that went silent, and
-vsmartcard-vpcd waits forever (it reads the card's socket with no time-out)."""
+vsmartcard-vpcd waits forever (it reads the card's socket with no time-out).
+
+It bounds one command of ours as a whole — every GET RESPONSE of its answer and a
+``6Cxx`` re-send included — and, twice over, one card operation
+(:data:`OPERATION_DEADLINE_FACTOR`)."""
+
+OPERATION_DEADLINE_FACTOR = 2.0
+"""One card operation — an exclusive transaction: identifying the card, a PIN
+authentication, reading the face object — gets this many times the deadline of one
+command (10 s by default). A genuine card completes a whole PIN authentication in well
+under 2 s and a smartphone in a few; a card that answers each command just inside the
+deadline would otherwise hold the patient for a minute per operation (issue 19: 258
+answers of 4.5 s each kept a check-in for 19 minutes)."""
 
 
 class Transport(Protocol):
@@ -182,6 +198,12 @@ class _Job(Generic[T]):
         except BaseException as exc:  # handed to the caller (or lost with an abandoned one)
             self.error = exc
 
+    def outcome(self) -> T:
+        """The result of the call that has run, or its exception raised."""
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]  # set: the call ran without error
+
 
 class _Worker:
     """A daemon thread that runs the operations handed to it, one at a time. Free
@@ -220,23 +242,77 @@ class _Worker:
             job.done.set()
 
 
+def in_worker(call: Callable[[], T]) -> _Job[T]:
+    """Start ``call`` in a pooled worker thread; wait on the job's ``done`` for as long
+    as you are willing to (:class:`DeadlineTransport` does; so does opening a PC/SC
+    connection, reader/pcsc.py)."""
+    job = _Job(call)
+    _Worker.run(job)
+    return job
+
+
+_CARD_LEFT = (CardRemoved, NoCard, ReaderUnavailable)
+"""What a call ends with when the card left the reader (or the reader went): nothing to
+reset. vpcd, asked to reset a card that left, misses the next one placed."""
+
+
+class _Budget:
+    """Time granted to a group of operations — one command with its whole answer, one
+    card operation — measured from when the group began; each operation in it waits at
+    most what is left."""
+
+    __slots__ = ("calls", "seconds", "until", "what")
+
+    def __init__(self, seconds: float, what: str) -> None:
+        self.seconds = seconds
+        self.what = what
+        self.until = time.monotonic() + seconds
+        self.calls = 0
+
+
+class _Within:
+    """The context of :meth:`DeadlineTransport.within` (a class, not a generator: it
+    wraps every command, and costs a fraction of one)."""
+
+    __slots__ = ("budget", "owner")
+
+    def __init__(self, owner: DeadlineTransport, budget: _Budget) -> None:
+        self.owner = owner
+        self.budget = budget
+
+    def __enter__(self) -> None:
+        self.owner._budgets.append(self.budget)
+
+    def __exit__(self, *exc: object) -> None:
+        self.owner._budgets.remove(self.budget)
+
+
 class DeadlineTransport(TransportDecorator):
-    """A transport whose every operation returns within ``seconds``.
+    """A transport whose every operation returns within ``seconds`` — and a group of
+    them (:meth:`within`: one command with its whole answer, one card operation) within
+    the time granted to the group.
 
     PC/SC has no time-out of its own for an exchange: ``SCardTransmit`` waits as long as
     the driver does, and vsmartcard-vpcd's driver reads the card's socket with no
     time-out, holding pcscd's lock on the reader meanwhile — a card that never answers
     blocks the caller until it is pulled out. So each operation runs in a worker thread
-    (one at a time: the caller waits for each), and the caller waits at most ``seconds``.
+    (one at a time: the caller waits for each), and the caller waits at most ``seconds``,
+    or what is left of the group's time if that is less: a card that answers every
+    exchange just in time, but slowly and for ever (``61xx`` one byte at a time, or one
+    command after another), is given up when the group's time is spent.
 
     When one does not return in time the connection is abandoned: that call raises
     :class:`~reader.errors.CardUnresponsive`, and so does every later one (nothing more
     goes down a connection whose last command has no answer). The end of the transaction
     and ``close()`` wait for the stuck call and run when it returns — with vpcd when the
-    card leaves the reader, with a USB reader when its driver gives up — and nobody waits
-    for them. pcsc-lite makes every call on a context wait for the one in flight, so they
-    could not run earlier anyway. A new connection (another card, or the same card again)
-    starts clean.
+    card leaves the reader, with a USB reader when its driver gives up, with a slow card
+    when it answers at last — and nobody waits for them. pcsc-lite makes every call on a
+    context wait for the one in flight, so they could not run earlier anyway. A reset
+    asked for meanwhile (the channel's, at the end of a transaction that verified a PIN)
+    runs before them, unless the card left. A new connection (another card, or the same
+    card again) starts clean. A group whose time is spent between two operations only
+    refuses the next one: the connection stays usable (the transaction ends, the card is
+    reset, as usual).
     """
 
     def __init__(self, inner: Transport, seconds: float = DEFAULT_DEADLINE_SECONDS) -> None:
@@ -245,8 +321,30 @@ class DeadlineTransport(TransportDecorator):
         super().__init__(inner)
         self.seconds = seconds
         self._stuck: str | None = None  # what did not return in time
+        self._stuck_job: _Job[Any] | None = None
         self._last = threading.Event()  # set when everything handed on so far has run
         self._last.set()
+        self._budgets: list[_Budget] = []
+
+    @property
+    def abandoned(self) -> bool:
+        """Whether a call did not return in time (and nothing more goes down this one)."""
+        return self._stuck is not None
+
+    def within(self, seconds: float, what: str) -> contextlib.AbstractContextManager[None]:
+        """Every operation of the block returns within ``seconds`` of its start, in all.
+        ``what`` (a noun phrase: "its answer to one command") names the group in the
+        message of :class:`~reader.errors.CardUnresponsive`. Blocks nest: the tighter
+        time holds."""
+        if not seconds > 0:
+            raise ValueError(f"the time for {what} must be positive, got {seconds}")
+        return _Within(self, _Budget(seconds, what))
+
+    def _over(self, budget: _Budget) -> str:
+        return (
+            f"{self.name!r}: the card did not finish {budget.what} within "
+            f"{budget.seconds:g} s ({budget.calls} exchanges, each answered slowly)"
+        )
 
     def _run(self, what: str, call: Callable[[], T]) -> T:
         if self._stuck is not None:
@@ -254,19 +352,31 @@ class DeadlineTransport(TransportDecorator):
                 f"{self.name!r}: the card did not answer while {self._stuck} and is not "
                 "used again on this connection; take it out and place it again"
             )
-        job = _Job(call)
-        _Worker.run(job)
-        if not job.done.wait(self.seconds):
-            self._stuck = what
-            self._last = job.done
+        wait, binding = self.seconds, None
+        if self._budgets:
+            now = time.monotonic()
+            for budget in self._budgets:
+                if budget.until - now < wait:
+                    wait, binding = budget.until - now, budget
+            if binding is not None and wait <= 0:
+                # nothing is in flight: the connection stays usable (for the end of the
+                # transaction and the reset), only this group is over
+                raise CardUnresponsive(f"{self._over(binding)}; given up")
+            for budget in self._budgets:
+                budget.calls += 1
+        job = in_worker(call)
+        if not job.done.wait(wait):
+            self._stuck, self._stuck_job, self._last = what, job, job.done
+            if binding is not None and binding.calls > 1:
+                reason = self._over(binding)
+            else:
+                limit = self.seconds if binding is None else min(self.seconds, binding.seconds)
+                reason = f"{self.name!r}: no answer within {limit:g} s while {what}"
             raise CardUnresponsive(
-                f"{self.name!r}: no answer within {self.seconds:g} s while {what}; the "
-                "connection was abandoned (take the card out; another card, or this one "
-                "placed again, starts afresh)"
+                f"{reason}; the connection was abandoned (take the card out; another "
+                "card, or this one placed again, starts afresh)"
             )
-        if job.error is not None:
-            raise job.error
-        return job.result  # type: ignore[return-value]  # set: the job ran without error
+        return job.outcome()
 
     def _later(self, what: str, call: Callable[[], object]) -> None:
         """Run ``call`` once everything handed on before it has run (the stuck call
@@ -289,6 +399,18 @@ class DeadlineTransport(TransportDecorator):
         return self._run("exchanging an APDU", lambda: self.inner.transmit(command))
 
     def reset(self) -> None:
+        """Reset the card. On an abandoned connection the reset is queued behind the call
+        in flight, and runs when it returns unless the card left (a slow card that
+        answers at last is reset before the transaction ends); this call raises
+        :class:`~reader.errors.CardUnresponsive` all the same (it was not done now)."""
+        if self._stuck is not None:
+            stuck = self._stuck_job
+
+            def reset_if_still_there() -> None:
+                if stuck is None or not isinstance(stuck.error, _CARD_LEFT):
+                    self.inner.reset()
+
+            self._later("resetting the card", reset_if_still_there)
         self._run("resetting the card", self.inner.reset)
 
     @contextlib.contextmanager
@@ -338,7 +460,7 @@ class DeadlineTransport(TransportDecorator):
             log.warning("%s", exc)
 
 
-def bounded(transport: Transport, seconds: float = DEFAULT_DEADLINE_SECONDS) -> Transport:
+def bounded(transport: Transport, seconds: float = DEFAULT_DEADLINE_SECONDS) -> DeadlineTransport:
     """``transport`` with a deadline on every operation (as is, when it has one)."""
     if isinstance(transport, DeadlineTransport):
         return transport
@@ -384,8 +506,14 @@ class CardChannel:
     Le the card asked for (our own command again, checked by the guard again).
 
     Every operation on the transport returns within ``deadline`` seconds
-    (:class:`DeadlineTransport`): a card that stops answering ends the operation with
-    :class:`~reader.errors.CardUnresponsive`.
+    (:class:`DeadlineTransport`), and so does one command as a whole — each GET RESPONSE
+    and a ``6Cxx`` re-send waits only for what is left of it —, and one transaction
+    within ``operation_deadline`` (by default :data:`OPERATION_DEADLINE_FACTOR` times
+    ``deadline``), from its first command to its last: a card that stops answering, or
+    answers too slowly, ends the operation with :class:`~reader.errors.CardUnresponsive`.
+    A card that answers what no card sends — a status word outside ISO 7816's ``6x``
+    and ``9x``, ``6Cxx`` again to the Le it asked for — ends it with
+    :class:`~reader.errors.MalformedResponse`.
 
     A transaction that may have opened the card's security state — a VERIFY with a PIN,
     or the face path's EXTERNAL AUTHENTICATE — ends with a reset of the card, before the
@@ -400,12 +528,16 @@ class CardChannel:
     stats: ChannelStats = field(default_factory=ChannelStats)
     on_exchange: Callable[[CommandApdu, ResponseApdu], None] | None = None
     deadline: float = DEFAULT_DEADLINE_SECONDS
+    operation_deadline: float | None = None
     _depth: int = field(default=0, init=False, repr=False)
     _exclusive: bool = field(default=False, init=False, repr=False)
     _unlocking: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.transport = bounded(self.transport, self.deadline)
+        self._timed = bounded(self.transport, self.deadline)
+        self.transport = self._timed
+        if self.operation_deadline is None:
+            self.operation_deadline = OPERATION_DEADLINE_FACTOR * self.deadline
 
     @property
     def reader_name(self) -> str:
@@ -417,14 +549,26 @@ class CardChannel:
         return self._exclusive
 
     def transmit(self, apdu: CommandApdu) -> ResponseApdu:
-        """Send one command (guarded) and return the card's response."""
+        """Send one command (guarded) and return the card's response, whole: within
+        ``deadline`` seconds however many exchanges its answer takes."""
+        with self._timed.within(self.deadline, "its answer to one command"):
+            return self._transmit(apdu)
+
+    def _transmit(self, apdu: CommandApdu) -> ResponseApdu:
         response = self._send(apdu)
         if response.sw1 == 0x6C and apdu.le is not None:
             # "wrong Le, xx available": the same command of ours once more, with Le = xx;
-            # it passes the guard again like any command (a second 6Cxx is returned as is)
+            # it passes the guard again like any command
+            first, le = response.sw, response.sw2 or 256
             response = self._send(
-                CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data, le=response.sw2 or 256)
+                CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data, le=le)
             )
+            if response.sw1 == 0x6C:
+                self.guard.reset()
+                raise MalformedResponse(
+                    f"the card answered {first:04X} (send again with Le={le}), then "
+                    f"{response.sw:04X} to that: it answers nonsense"
+                )
         data = response.data
         while response.sw1 == 0x61:
             if self.guard.answer_too_long:
@@ -465,6 +609,11 @@ class CardChannel:
         self.stats.bytes_received += len(raw)
         try:
             response = ResponseApdu.parse(raw)
+            if not is_status_word(response.sw):
+                raise MalformedResponse(
+                    f"the card answered {response.sw:04X}, which is no status word (ISO "
+                    "7816-4: 6x or 9x)"
+                )
         except MalformedResponse:
             self.guard.reset()
             raise
@@ -506,11 +655,17 @@ class CardChannel:
                 self._exclusive = False
             self.guard.reset()
             self._depth = 1
+            assert self.operation_deadline is not None  # set in __post_init__
             try:
-                yield
-            except (CardRemoved, NoCard, ReaderUnavailable, CardUnresponsive):
-                # no card to reset (it lost power, or is abandoned); and vpcd, asked to
-                # reset a card that left, misses the next one placed
+                with self._timed.within(
+                    self.operation_deadline, "one card operation (an exclusive transaction)"
+                ):
+                    yield
+            except _CARD_LEFT:
+                # no card to reset (it lost power); and vpcd, asked to reset a card that
+                # left, misses the next one placed. A card that did not answer in time is
+                # reset: at once, or — when its call is still in flight — as soon as it
+                # returns, unless the card left meanwhile (DeadlineTransport.reset)
                 self._unlocking = False
                 raise
             finally:

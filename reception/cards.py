@@ -7,7 +7,7 @@ from typing import Protocol
 
 from reader.errors import ReaderError
 from reader.pcsc import PcscTransport, list_readers
-from reader.transport import Transport
+from reader.transport import DEFAULT_DEADLINE_SECONDS, Transport
 
 
 class CardSource(Protocol):
@@ -23,8 +23,9 @@ class CardSource(Protocol):
 class PcscCards:
     """A PC/SC reader (a USB reader, or vpcd's virtual one)."""
 
-    def __init__(self, reader: str | None) -> None:
+    def __init__(self, reader: str | None, deadline: float = DEFAULT_DEADLINE_SECONDS) -> None:
         self.reader = reader
+        self.deadline = deadline  # connecting, too, returns within it
         self.description = f"PC/SC: {reader or '最初のリーダー'}"
 
     def present(self) -> bool:
@@ -38,7 +39,7 @@ class PcscCards:
         return False
 
     def transport(self) -> Transport:
-        return PcscTransport(self.reader)
+        return PcscTransport(self.reader, deadline=self.deadline)
 
     def attached(self) -> bool:
         """Whether pcscd knows this reader (or any reader, when none is named)."""

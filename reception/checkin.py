@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -34,6 +35,7 @@ from reader.errors import (
     CardRemoved as CardRemovedError,
 )
 from reader.errors import (
+    CardStatusError,
     CardUnresponsive,
     ClassNotSupported,
     FileNotFound,
@@ -171,6 +173,10 @@ class CheckinOutcome:
     """For developers (logs, the developer view): what failed, with codes — never shown
     to staff, who read ``flow.message`` in Japanese."""
     face_file: Path | None = None  # the result as written to the link's face/ folder
+    card_error: str | None = None
+    """A card fault as the command-line tools print errors — its Japanese title, then
+    what happened, naming the reader (「カードが応答しません: 'Reader 0': … take it out」):
+    what staff at a headless terminal need beyond ``flow.message``."""
 
     @property
     def state(self) -> State:
@@ -227,13 +233,69 @@ class CardDefect(CardFailedError):
 UNREADABLE_CARD = (
     CardDefect,
     NotAMyNumberCard,
-    CardUnresponsive,  # silent past the deadline: this card, not the reader (another works)
-    MalformedResponse,  # EndlessResponse too: 61xx past any genuine answer
+    CardUnresponsive,  # silent or too slow: this card, not the reader (another works)
+    MalformedResponse,  # EndlessResponse too: 61xx past any genuine answer; no status word
     MalformedCardData,
     FileNotFound,
     InstructionNotSupported,
     ClassNotSupported,
 )
+
+PIN_STATES = (PinIncorrect, PinBlocked, PinNotSet)
+"""Status words about the PIN: the flow's business (tries, blocked, no PIN), never a
+defect of the card."""
+
+
+def card_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` ends a check-in as a card that cannot be read here (pending, for
+    the ladder) rather than as an error of the terminal. Every status word the check-in
+    did not expect is one: a genuine card answers our commands as card.md says, so a card
+    that answers ``6Cxx`` to the Le it asked for, ``6F00``, or ``6A86`` to a command that
+    never has wrong parameters is a defective card — as is one that answers no status word
+    at all. A guard refusal or a terminal problem stays an error."""
+    if isinstance(exc, UNREADABLE_CARD):
+        return True
+    return isinstance(exc, CardStatusError) and not isinstance(exc, PIN_STATES)
+
+
+class UnopenedCard:
+    """The card of a check-in whose connection could not be opened in time — the
+    transport's constructor raised :class:`~reader.errors.CardUnresponsive` (a card that
+    went silent in the middle of an exchange keeps pcscd's lock on the reader until it
+    leaves). Every operation raises that error, so the check-in ends as it does for a
+    card that goes silent at its first command: recorded, pending, card-defect."""
+
+    def __init__(self, error: CardUnresponsive) -> None:
+        self.error = error
+
+    @property
+    def name(self) -> str:
+        return "(not connected)"
+
+    @property
+    def atr(self) -> bytes:
+        return b""
+
+    def transmit(self, command: bytes) -> bytes:
+        raise self.error
+
+    def reset(self) -> None:
+        raise self.error
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+def open_card(connect: Callable[[], Transport]) -> Transport:
+    """``connect()``, or an :class:`UnopenedCard` when the card does not let itself be
+    connected within the deadline: the check-in then runs, and ends as a card fault."""
+    try:
+        return connect()
+    except CardUnresponsive as exc:
+        return UnopenedCard(exc)
 
 
 class CheckinCancelled(InputError):
@@ -364,8 +426,11 @@ async def check_in(
     except (ReaderError, CardFailedError) as exc:
         visit.detail = f"{type(exc).__name__}: {exc}"
         # a card that answers what a JPKI card never does cannot be read here (a ladder
-        # case); a guard refusal or a terminal problem stays an error
-        flow.apply(CardFailed(str(exc), defect=isinstance(exc, UNREADABLE_CARD)))
+        # case); a guard refusal or a terminal problem stays an error (card_fault)
+        defect = card_fault(exc)
+        if defect and isinstance(exc, ReaderError):
+            visit.card_error = f"{exc.title}: {exc}"
+        flow.apply(CardFailed(str(exc), defect=defect))
     except InvalidPin:
         # typed wrong (3 digits, full-width, empty): nothing reached the card, no try spent
         _abandon(store, store_id, ReceptionStatus.CANCELLED, MALFORMED_PIN_REASON, request)
@@ -456,6 +521,7 @@ class _Visit:
         self.confirmation: CardConfirmation | None = None
         self.variant: Variant | None = None
         self.detail: str | None = None  # what failed, for developers
+        self.card_error: str | None = None  # a card fault, titled (CheckinOutcome)
         self._nonce_task: asyncio.Task[str] | None = None
         self._nonce_asked = 0.0
 
@@ -693,7 +759,9 @@ class _Visit:
             actor=self.request.staff,
             route=flow.route.value if flow.route is not Route.READER else None,
         )
-        return CheckinOutcome(self.reception_id, flow, apdus, self.timings, self.detail)
+        return CheckinOutcome(
+            self.reception_id, flow, apdus, self.timings, self.detail, card_error=self.card_error
+        )
 
 
 MALFORMED_PIN_REASON = (

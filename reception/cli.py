@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reader.argtypes import QuietArgumentParser, iso_date
-from reader.errors import ReaderError, WorldError
+from reader.errors import CardRemoved, NoCard, ReaderError, ReaderUnavailable, WorldError
 from reader.exitcodes import EPILOG as EXIT_EPILOG
 from reader.exitcodes import ExitCode
 from reader.safe_text import json_safe, printable
@@ -197,7 +197,9 @@ def card_transport(
                 "(reader.phone_name / RECEPTION_READER__PHONE_NAME), or give --reader"
             )
         reader = settings.reader.phone_name
-    transport = PcscTransport(reader, wait_seconds=args.wait)
+    transport = PcscTransport(
+        reader, wait_seconds=args.wait, deadline=settings.reader.answer_timeout
+    )
     try:
         yield transport
     finally:
@@ -261,7 +263,7 @@ def _terminal(settings: ReceptionSettings, world: WorldFiles | None) -> Terminal
 def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     from reader.jpki import ReadMode
     from reader.transport import TracingTransport
-    from reception.checkin import CheckinRequest, check_in
+    from reception.checkin import CheckinRequest, check_in, open_card
     from reception.reverify import describe, reverify_pending
     from reception.store import Store
 
@@ -296,7 +298,11 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     with contextlib.ExitStack() as stack:
         trace = stack.enter_context(open(args.trace, "a", encoding="utf-8")) if args.trace else None
         client = stack.enter_context(oqs_for(args, settings, world))
-        transport = stack.enter_context(card_transport(args, settings, card_path))
+        # a card that does not let itself be connected in time ends the check-in as a
+        # card fault, recorded like one that goes silent at its first command
+        transport = open_card(
+            lambda: stack.enter_context(card_transport(args, settings, card_path))
+        )
         if trace is not None:
             transport = TracingTransport(transport, trace)
 
@@ -355,6 +361,8 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         # 保険証利用登録 made at the reader during this check-in
         "registered": flow.registering and result is not None and result.confirmed,
     }
+    if outcome.card_error:  # which reader, what to do (take the card out): on stderr
+        _err(f"reception: {outcome.card_error}")
     if as_json:
         _print_json(data)
         return
@@ -896,6 +904,11 @@ def main(argv: list[str] | None = None) -> int:
         unusable = store_problem(path, exc)
         _err(f"reception: {unusable.title}: {unusable}")
         return EXIT_ERROR
+    except (NoCard, ReaderUnavailable, CardRemoved) as exc:
+        # no reader, no card, pcscd not running, the card held by another connection:
+        # the reader's state, as myna-reader reports it (reader/exitcodes.py)
+        _err(f"reception: {exc.title}: {exc}")
+        return EXIT_CARD
     except (ReceptionError, ReaderError, OSError) as exc:
         _err(f"reception: {getattr(exc, 'title', type(exc).__name__)}: {exc}")
         return EXIT_ERROR

@@ -128,9 +128,11 @@ class ReaderSettings(BaseModel):
         default=DEFAULT_DEADLINE_SECONDS,
         gt=0,
         le=120,
-        description="seconds to wait for one answer of the card (a genuine card signs "
-        "within a second): a card silent for longer ends the check-in as a card that "
-        "cannot be read, pending for the ladder",
+        description="seconds the card may take to answer one command, all its pieces "
+        "included, and to let itself be connected; one card operation (identifying the "
+        "card, a PIN authentication) may take twice that (a genuine card signs within a "
+        "second): a card silent or slower ends the check-in as a card that cannot be "
+        "read, pending for the ladder",
     )
     phone_name: str | None = Field(
         default=None,

@@ -8,15 +8,20 @@ them — GET RESPONSE included.
   ``61xx`` instead, the data fetched with GET RESPONSE in pieces.
 - :class:`EndlessCard`: answers ``61xx`` ("more data") for ever.
 - :class:`SilentCard`: stops answering APDUs, until it is taken out (powered off).
+- :class:`SlowCard`: answers as the card it wraps (any of these), each answer late.
+- :class:`NonsenseCard`: answers what no card may — a status word outside ``6x``/``9x``,
+  ``6Cxx`` for ever, a single byte.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 from reader.apdu import INS_GET_RESPONSE
 from reader.sw import StatusWord
 from reader.virtual.card import VirtualCard
+from reader.virtual.vpcd import ServedCard
 
 SW_WRONG_P1P2 = StatusWord.WRONG_P1P2.to_bytes(2, "big")
 SW_CONDITIONS = StatusWord.CONDITIONS_NOT_SATISFIED.to_bytes(2, "big")
@@ -29,7 +34,7 @@ def _get_response(raw: bytes) -> bool:
 class _Wrapper:
     """What :class:`~reader.virtual.vpcd.ServedCard` needs, passed to the card."""
 
-    def __init__(self, card: VirtualCard) -> None:
+    def __init__(self, card: ServedCard) -> None:
         self.card = card
 
     @property
@@ -140,3 +145,41 @@ class SilentCard(_Wrapper):
     def power_off(self) -> None:
         self._released.set()
         super().power_off()
+
+
+class SlowCard(_Wrapper):
+    """From the ``after``-th APDU on (counted from 1), answers as the card it wraps — a
+    :class:`VirtualCard`, or an :class:`EndlessCard` for a card that answers ``61xx`` for
+    ever, slowly — each answer ``delay`` seconds late: every exchange within a deadline,
+    the whole taking for ever (issue 19: ``AA 61 01`` every 4.5 s held a check-in for 19
+    minutes)."""
+
+    def __init__(self, card: ServedCard, delay: float, after: int = 1) -> None:
+        super().__init__(card)
+        self.delay = delay
+        self.after = after
+        self.apdus = 0
+
+    def process(self, apdu: bytes) -> bytes:
+        answer = self.card.process(apdu)
+        self.apdus += 1
+        if self.apdus >= self.after:
+            time.sleep(self.delay)
+        return answer
+
+
+class NonsenseCard(_Wrapper):
+    """From the ``after``-th APDU on (counted from 1), answers ``answer`` to every
+    command: ``EAE9`` (no card's status word: ISO 7816 allows ``6x`` and ``9x``), ``6C10``
+    (send again with Le 16 — and again), ``90`` (one byte)."""
+
+    def __init__(self, card: VirtualCard, answer: bytes, after: int = 1) -> None:
+        super().__init__(card)
+        self.answer = answer
+        self.after = after
+        self.apdus = 0
+
+    def process(self, apdu: bytes) -> bytes:
+        answer = self.card.process(apdu)
+        self.apdus += 1
+        return answer if self.apdus < self.after else self.answer

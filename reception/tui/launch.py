@@ -19,14 +19,15 @@ def run_terminal(settings: ReceptionSettings) -> int:
             "reception.toml (or RECEPTION_OQS__*), or run `reception demo`"
         )
     terminal = Terminal.load(oqs.client_cert, oqs.client_key, settings.face.terminal_certificate)
+    deadline = settings.reader.answer_timeout
     services = Services(
         settings=settings,
         store=Store(settings.store_path),
         oqs=oqs,
         terminal=terminal,
-        cards=PcscCards(settings.reader.name),
-        counter=PcscCards(counter) if (counter := settings.reader.counter_name) else None,
-        phones=PcscCards(phone) if (phone := settings.reader.phone_name) else None,
+        cards=PcscCards(settings.reader.name, deadline),
+        counter=PcscCards(counter, deadline) if (counter := settings.reader.counter_name) else None,
+        phones=PcscCards(phone, deadline) if (phone := settings.reader.phone_name) else None,
     )
     make_app(services).run()
     return 0

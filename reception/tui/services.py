@@ -11,9 +11,16 @@ from typing import Protocol
 
 import httpx
 
-from reader.transport import TracingTransport
+from reader.transport import TracingTransport, bounded
 from reception.cards import CardSource
-from reception.checkin import CheckinOutcome, CheckinRequest, Interaction, Terminal, check_in
+from reception.checkin import (
+    CheckinOutcome,
+    CheckinRequest,
+    Interaction,
+    Terminal,
+    check_in,
+    open_card,
+)
 from reception.oqs_client import OqsClient
 from reception.settings import OqsSettings, ReceptionSettings
 from reception.store import Store
@@ -80,8 +87,15 @@ class Services:
         connection left open holds a PC/SC handle and keeps every exclusive connection
         (``myna-reader``'s default) off the reader."""
         settings = self.settings
-        transport = await asyncio.to_thread(lambda: TracingTransport(source.transport()))
-        self._tracer = transport
+        # a card that does not let itself be connected in time (it went silent in the
+        # middle of an exchange and still holds the reader) ends the check-in as a card
+        # fault, recorded: the connect returns within the deadline (PcscTransport)
+        tracer = await asyncio.to_thread(lambda: TracingTransport(open_card(source.transport)))
+        self._tracer = tracer
+        # the check-in's channel runs on this one (bounded: as is), and so does the close
+        # below: behind a call the card did not answer in time, after the reset queued
+        # for a card whose PIN was verified (DeadlineTransport)
+        transport = bounded(tracer, settings.reader.answer_timeout)
         try:
             return await check_in(
                 transport,

@@ -17,7 +17,7 @@ from mock_oqs.world import World, persona_ids
 from reader.errors import ReaderUnavailable
 from reader.transport import DEFAULT_DEADLINE_SECONDS
 from reader.virtual.card import VirtualCard
-from reader.virtual.hostile import EndlessCard, SilentCard, T0Card
+from reader.virtual.hostile import EndlessCard, NonsenseCard, SilentCard, T0Card
 from reader.virtual.loopback import LoopbackTransport
 from reception.camera import FaceScenario
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
@@ -262,6 +262,31 @@ def test_a_card_that_never_ends_its_answer_is_a_card_fault_at_every_apdu(
         transport.close()  # the patient takes the card away
         sane = run(world, store, card_of(world, persona), request)
         assert sane.state is State.CONFIRMED, after
+
+
+@pytest.mark.parametrize("answer", ["6C10", "EAE9", "6F00", "6A86"])
+def test_a_card_that_answers_nonsense_is_a_card_fault_at_every_apdu(
+    world: World, store: Store, answer: str
+) -> None:
+    """Issue 19: a card answering ``6Cxx`` for ever, a status word no card sends
+    (``EAE9``), or one that a genuine card never gives to our commands (``6F00``,
+    ``6A86``) ended the check-in as an error of the terminal — 「中断しました」, exit 1.
+    A card that answers nonsense is a defective card: pending for the ladder,
+    card-defect (exit 9), wherever it happens; no PIN try is lost."""
+    persona = "adult-kyokai"
+    request = CheckinRequest(Method.PIN, pin_source=pin_of(world, persona))
+    full = run(world, store, card_of(world, persona), request)
+    assert full.state is State.CONFIRMED
+    for after in range(1, full.apdus + 1):
+        card = card_of(world, persona)
+        transport = LoopbackTransport(NonsenseCard(card, bytes.fromhex(answer), after))
+        request = CheckinRequest(Method.PIN, pin_source=pin_of(world, persona))
+        outcome = run(world, store, transport, request)
+        assert outcome.state is State.CARD_UNREADABLE, (after, outcome.detail)
+        assert outcome.flow.message == CARD_DEFECT_MESSAGE
+        reception = store.reception(outcome.reception_id)
+        assert reception.status == "pending" and reception.fallback_reason == "card-defect"
+        assert card.profile.auth_pin.tries_left == 3, after
 
 
 @pytest.mark.parametrize("t0", [False, True], ids=["t1", "t0"])

@@ -1,5 +1,7 @@
 """Every exchange with a card is bounded (issue 19): a card that answers ``61xx`` for
-ever, a card that never answers, and the ``6Cxx`` re-send.
+ever, a card that never answers, a card that answers every exchange in time but slowly
+for ever (one command, one operation), the ``6Cxx`` re-send, and answers that are no
+status word.
 
 No test here measures time: a deadline that did not work would hang, and the suite's
 time-out (pytest-timeout) turns that into a failure.
@@ -13,15 +15,21 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from reader.aids import JPKI_AID
+from reader.aids import EF_AUTH_KEY, EF_AUTH_PIN, JPKI_AID
 from reader.apdu import CommandApdu
-from reader.errors import CardUnresponsive, EndlessResponse, ForbiddenCommand
+from reader.errors import (
+    CardRemoved,
+    CardUnresponsive,
+    EndlessResponse,
+    ForbiddenCommand,
+    MalformedResponse,
+)
 from reader.guard import MAX_GET_RESPONSES, CurrentDf, Guard
 from reader.jpki import JpkiClient, ReadMode
 from reader.pin import Pin
 from reader.transport import CardChannel, DeadlineTransport
 from reader.virtual.card import VirtualCard
-from reader.virtual.hostile import EndlessCard, SilentCard
+from reader.virtual.hostile import EndlessCard, NonsenseCard, SilentCard, SlowCard
 from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import CardProfile
 from tests.support.stack import TEST_PIN
@@ -31,6 +39,8 @@ pytestmark = pytest.mark.timeout(60)
 SELECT_JPKI = CommandApdu(0x00, 0xA4, 0x04, 0x0C, JPKI_AID)
 READ_TOKEN = CommandApdu(0x00, 0xB0, 0x86, 0x00, le=0x20)
 GET_RESPONSE = CommandApdu(0x00, 0xC0, 0x00, 0x00, le=256)
+VERIFY = CommandApdu(0x00, 0x20, 0x00, 0x80 | EF_AUTH_PIN, TEST_PIN.encode())
+SIGN = CommandApdu(0x80, 0x2A, 0x00, 0x80 | EF_AUTH_KEY, bytes(51), le=256)
 SHORT = 0.2  # seconds: these cards never answer, so no genuine answer can miss it
 
 
@@ -186,6 +196,102 @@ def test_the_deadline_is_the_channels_own() -> None:
     assert again.transport is channel.transport
 
 
+# --- slow, but answering: one command, one operation ------------------------------------
+
+
+def test_an_answer_in_slow_pieces_is_given_up_after_one_commands_time(card: VirtualCard) -> None:
+    """Issue 19: a card answering every exchange in 4.5 s with ``AA 61 01`` (one byte,
+    "one more") kept a check-in for 19 minutes — the deadline held each exchange, not the
+    command. Now the whole answer to one command, each GET RESPONSE included, gets the
+    deadline: given up long before the count of GET RESPONSEs would stop it."""
+    endless = Counting(card, after=2, piece=1)
+    channel = CardChannel(LoopbackTransport(SlowCard(endless, delay=SHORT / 4)), deadline=SHORT)
+    with channel.transaction():
+        channel.transmit(SELECT_JPKI)
+        with pytest.raises(
+            CardUnresponsive, match=r"did not finish its answer to one command within 0\.2 s"
+        ):
+            channel.transmit(READ_TOKEN)
+    assert 0 < endless.get_responses < MAX_GET_RESPONSES  # before: all 256 of them
+    assert card.honeypot.empty
+
+
+def test_a_card_answering_every_command_slowly_cannot_hold_an_operation(
+    make_profile: Callable[..., CardProfile],
+) -> None:
+    """Each command well within its deadline, the authentication as a whole past twice
+    that: given up there (before, it took as long as the card liked: 258 slow answers
+    are 19 minutes), before the PIN was sent."""
+    card = VirtualCard(make_profile())
+    channel = CardChannel(LoopbackTransport(SlowCard(card, delay=0.3)), deadline=1.0)
+    with pytest.raises(
+        CardUnresponsive,
+        match=r"did not finish one card operation \(an exclusive transaction\) within 2 s",
+    ):
+        JpkiClient(channel).authenticate(Pin(TEST_PIN), b"x")
+    assert card.profile.auth_pin.tries_left == 3
+    assert channel.operation_deadline == 2.0  # twice the deadline of one command
+
+
+class LateSignature:
+    """A transport that answers ``9000`` at once, but the signature only once
+    ``release`` is set: then with an answer, or — ``leaves`` — with the card gone."""
+
+    name = "late reader"
+    atr = b"\x3b\x00"
+
+    def __init__(self, leaves: bool) -> None:
+        self.leaves = leaves
+        self.release = threading.Event()
+        self.closed = threading.Event()
+        self.ran: list[str] = []
+
+    def transmit(self, command: bytes) -> bytes:
+        self.ran.append(f"{command[1]:02X}")
+        if command[1] == SIGN.ins:
+            self.release.wait()
+            if self.leaves:
+                raise CardRemoved("the card left")
+        return b"\x90\x00"
+
+    def reset(self) -> None:
+        self.ran.append("reset")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.ran.append("begin")
+        try:
+            yield
+        finally:
+            self.ran.append("end")
+
+    def close(self) -> None:
+        self.ran.append("close")
+        self.closed.set()
+
+
+@pytest.mark.parametrize("leaves", [False, True], ids=["answers-late", "leaves"])
+def test_a_card_given_up_after_its_pin_is_reset_before_others_come_in(leaves: bool) -> None:
+    """A PIN verified, then the signature late past the deadline: the connection is
+    abandoned, and the reset that locks the card again is queued behind the late call —
+    before the end of the transaction lets other programs in (before, it was skipped: a
+    card that answered at last stayed open to any program on the reader, to sign with
+    the holder's key without the PIN). A card that left is not reset (vpcd would then
+    miss the next card)."""
+    inner = LateSignature(leaves)
+    channel = CardChannel(inner, deadline=SHORT)
+    with pytest.raises(CardUnresponsive), channel.transaction():
+        channel.transmit(SELECT_JPKI)
+        channel.transmit(VERIFY)
+        channel.transmit(SIGN)
+    channel.transport.close()
+    assert "end" not in inner.ran  # not yet: the signature has not returned
+    inner.release.set()
+    assert inner.closed.wait(30)
+    late = ["end", "close"] if leaves else ["reset", "end", "close"]
+    assert inner.ran == ["begin", "A4", "20", "2A", *late]
+
+
 # --- 6Cxx: our own command again, through the guard again -------------------------------------
 
 
@@ -241,15 +347,34 @@ def test_6cxx_resends_our_own_command_once_through_the_guard(card: VirtualCard) 
 
 
 def test_6cxx_cannot_make_the_channel_loop_or_send_elsewhere(card: VirtualCard) -> None:
-    """A card answering 6Cxx to everything gets our command twice, then its 6Cxx back;
+    """A card answering 6Cxx to everything gets our command twice — then the channel
+    gives up on it: a card that answers 6Cxx to the Le it asked for answers nonsense
+    (before, its 6Cxx was handed back, and a check-in ended as an error of the terminal);
     and a command the guard refuses is never re-sent (it was never sent)."""
     wrong = WrongLe(card, always=True)
     channel = CardChannel(LoopbackTransport(wrong))
     with channel.transaction():
         channel.transmit(SELECT_JPKI)
-        assert channel.transmit(CommandApdu(0x00, 0xB0, 0x86, 0x00, le=4)).sw == 0x6C20
+        with pytest.raises(MalformedResponse, match=r"answered 6C20 .* then 6C20"):
+            channel.transmit(CommandApdu(0x00, 0xB0, 0x86, 0x00, le=4))
         assert wrong.sent[1:] == [bytes.fromhex("00B0860004"), bytes.fromhex("00B0860020")]
     with channel.transaction(), pytest.raises(ForbiddenCommand):
         channel.transmit(CommandApdu(0x00, 0xB0, 0x81, 0x00, le=4))  # DF unknown: refused
     assert len(wrong.sent) == 3
+    assert card.honeypot.empty
+
+
+# --- answers that no card gives --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sw", ["EAE9", "0000", "6000", "A000", "FFFF"])
+def test_an_answer_that_is_no_status_word_is_malformed(card: VirtualCard, sw: str) -> None:
+    """Before: handed on as a status word, and a check-in ended as an error of the
+    terminal ("中断しました", exit 1) instead of a card that cannot be read."""
+    channel = CardChannel(LoopbackTransport(NonsenseCard(card, bytes.fromhex(sw), after=2)))
+    with channel.transaction():
+        channel.transmit(SELECT_JPKI)
+        with pytest.raises(MalformedResponse, match=f"answered {sw}, which is no status word"):
+            channel.transmit(READ_TOKEN)
+        assert channel.guard.current_df is CurrentDf.UNKNOWN
     assert card.honeypot.empty
