@@ -16,6 +16,31 @@ The registry keeps its own forms; they are converted here, at the edge:
 - ``Name`` / ``InsuredName``: family and given name separated by U+3000;
 - ``NameKana``: half-width katakana with an ASCII space;
 - ``PostNumber``: ``NNN-NNNN``.
+
+Elements beyond oqs.md §2 that real readers look for, what we found and where
+(looked up 2026-12 with the search tool; read, not copied):
+
+- ``NameOfOther`` / ``NameOfOtherKana``: 通称名 and its reading. hangilc/myclinic-ts
+  (``packages/onshi-result/ResultOfQualificationConfirmation.ts``) documents them as
+  "a name other than the card-face name, reported for reasons such as a 通称" and its
+  half-width reading; YUKI-ENT/OQSDrug2 (``QualificationImportModels.cs``, ``NOO`` /
+  ``NOOK``; ``QualificationFaceExporter.cs``) imports and writes them right after
+  ``Name`` and ``NameKana``. Same forms as ``Name`` / ``NameKana``. Written where the
+  person reported one (persona ``tsushomei``).
+- ``Sex2``: myclinic-ts: set where the insurer applies the 2012 事務連絡 on the sex shown
+  on 被保険者証 (or the 医療券 記載要領); ``Sex1`` is the sex on the card's face. We write
+  ``Sex1`` as registered and ``Sex2`` as the card shows it, only where the two differ
+  (persona ``tsushomei``); codes as ``Sex1`` (1 男, 2 女, 3 未設定). Whether a real
+  result puts the printed sex in ``Sex1`` or ``Sex2`` for such a person is not public:
+  [uncertain]. OQSDrug2 reads ``Sex1`` first, then ``Sex2``.
+- ``QualificationConfirmationKey``: present in a real face/ file of a card confirmation
+  (YUKI-ENT/MynaReception ``docs/ReceptionAgent_ReferenceNumber_Registration_Spec.md``
+  §17 lists it with the insurance numbers and ``Birthdate``); its form and use are not
+  public. Ours: 32 upper-case hex characters, new for every card confirmation, in every
+  entry of the result; never on a confirmation by numbers.
+- ``DisqualificationDate`` / ``ReasonOfLoss``: a loss that happened. OQSDrug2's importer
+  maps ``DisqualificationDate`` to the qualification's end date, so a 有効 result
+  carries neither (the registry's plan for the 75th birthday stays in the registry).
 """
 
 from __future__ import annotations
@@ -174,8 +199,11 @@ RESULT = Element(
         Element("PersonalFamilyClassification", r"[12]", required=True),
         Element("InsuredName", r"[^\s　]+　[^\s　]+"),
         Element("Name", r"[^\s　]+　[^\s　]+", required=True),
+        Element("NameOfOther", r"[^\s　]+　[^\s　]+"),
         Element("NameKana", r"[\uff61-\uff9f]+ [\uff61-\uff9f]+", required=True),
+        Element("NameOfOtherKana", r"[\uff61-\uff9f]+ [\uff61-\uff9f]+"),
         Element("Sex1", r"[123]", required=True),
+        Element("Sex2", r"[123]"),
         Element("Birthdate", DATE, required=True),
         Element("Address"),
         Element("PostNumber", r"[0-9]{3}-[0-9]{4}"),
@@ -189,6 +217,7 @@ RESULT = Element(
         Element("PreschoolClassification", r"1"),
         Element("InsurerName", required=True),
         Element("ReferenceNumber", max_length=50),
+        Element("QualificationConfirmationKey", r"[0-9A-Z]{32}"),
         ELDERLY,
         Element("LimitApplicationCertificateRelatedConsFlg", CONSENT, required=True),
         Element("LimitApplicationCertificateRelatedConsTime", TIME),

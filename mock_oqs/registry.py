@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,7 +34,10 @@ CREATE TABLE IF NOT EXISTS persons (
     birth_date TEXT NOT NULL,
     address TEXT NOT NULL,
     post_number TEXT NOT NULL,
-    public_expense_note TEXT              -- a paper 公費 certificate is still needed
+    public_expense_note TEXT,             -- a paper 公費 certificate is still needed
+    name_of_other TEXT,                   -- 通称名 reported to the insurer (NameOfOther)
+    name_of_other_kana TEXT,
+    sex2 TEXT CHECK (sex2 IN ('1', '2', '3'))  -- the sex as the card shows it, where it differs
 );
 CREATE TABLE IF NOT EXISTS qualifications (
     qualification_id INTEGER PRIMARY KEY,
@@ -202,6 +205,9 @@ class Person:
     address: str
     post_number: str
     public_expense_note: str | None = None
+    name_of_other: str | None = None  # 通称名, family and given name (ASCII space)
+    name_of_other_kana: str | None = None
+    sex2: str | None = None  # the card's sex where it differs from ``sex``
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +253,7 @@ def add_insurer(conn: sqlite3.Connection, insurer: Insurer) -> None:
 
 def add_person(conn: sqlite3.Connection, p: Person) -> None:
     conn.execute(
-        "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             p.person_id,
             p.persona,
@@ -258,6 +264,9 @@ def add_person(conn: sqlite3.Connection, p: Person) -> None:
             p.address,
             p.post_number,
             p.public_expense_note,
+            p.name_of_other,
+            p.name_of_other_kana,
+            p.sex2,
         ),
     )
 

@@ -777,6 +777,20 @@ def _limit_and_disease_info(row: sqlite3.Row, notices: list[str]) -> dict[str, A
     return info
 
 
+def _loss(row: sqlite3.Row, today: dt.date) -> dict[str, Any]:
+    """喪失日 and its 事由, once the qualification is lost (on or before ``today``).
+
+    The registry keeps what insurers have planned too — every open non-後期 qualification
+    ends on the holder's 75th birthday (事由 03) — but a result carries a loss only once it
+    happened: a 有効 qualification has no ``DisqualificationDate``. Clinic software reads the
+    element as the qualification's end (OQSDrug2's importer maps it so), so a planned date
+    there would end every patient's insurance in its records."""
+    lost = _date(row["disqualification_date"])
+    if lost is None or lost > today:
+        return {}
+    return {"DisqualificationDate": _ymd(lost), "ReasonOfLoss": row["reason_of_loss"]}
+
+
 class QualificationService:
     """Confirmations against one world's registry."""
 
@@ -1036,6 +1050,11 @@ class QualificationService:
         body = self._qualification_body(
             rows, today, facility, consents, notices, message, request.prescription_issue
         )
+        results = body.get("ResultList") or {}
+        for entry in results.get("ResultOfQualificationConfirmation") or []:
+            # seen in real card results (face/ files); its form is not public: ours is an
+            # opaque key, new for every confirmation (mock_oqs/format.py)
+            entry["QualificationConfirmationKey"] = secrets.token_hex(16).upper()
         return _message(header, body, notices), persona
 
     def _load_issued_certificate(self, der: bytes) -> x509.Certificate:
@@ -1171,6 +1190,7 @@ class QualificationService:
         return list(
             self._db().execute(
                 "SELECT q.*, p.persona, p.name, p.name_kana, p.sex, p.birth_date, p.address, "  # noqa: S608 (where: a constant of this module)
+                "p.name_of_other, p.name_of_other_kana, p.sex2, "
                 "p.post_number, p.public_expense_note FROM qualifications q "
                 f"JOIN persons p USING (person_id) WHERE {where} AND q.registered_on <= ? "
                 "ORDER BY q.qualification_date",
@@ -1289,8 +1309,13 @@ class QualificationService:
             "PersonalFamilyClassification": row["personal_family"],
             "InsuredName": result_name(row["insured_name"] or row["name"]),
             "Name": result_name(row["name"]),
+            "NameOfOther": result_name(row["name_of_other"]) if row["name_of_other"] else None,
             "NameKana": result_kana(row["name_kana"]),
+            "NameOfOtherKana": (
+                result_kana(row["name_of_other_kana"]) if row["name_of_other_kana"] else None
+            ),
             "Sex1": row["sex"],
+            "Sex2": row["sex2"],
             "Birthdate": _ymd(birth),
             "Address": row["address"],
             "PostNumber": result_post_number(row["post_number"]),
@@ -1298,8 +1323,8 @@ class QualificationService:
             "InsuredCardValidDate": _ymd_text(row["valid_from"]),
             "InsuredCardExpirationDate": _ymd_text(row["expires_on"]),
             "QualificationDate": _ymd_text(row["qualification_date"]),
-            "DisqualificationDate": _ymd_text(row["disqualification_date"]),
-            "ReasonOfLoss": row["reason_of_loss"],
+            # a 喪失日 is a past event: the registry's plan (the 75th birthday) is not one
+            **_loss(row, today),
             # 後期高齢者医療 only; 70–74 in 高齢受給者 info, others by age at the clinic
             "InsuredPartialContributionRatio": ratio.code if insurer.law == "39" else None,
             "PreschoolClassification": "1" if ratio.bracket is AgeBracket.PRESCHOOL else None,

@@ -124,6 +124,9 @@ class PersonaEntry:
     name: str = ""  # as the registry has it (family and given name, ASCII space)
     name_kana: str = ""
     previous_card: str | None = None  # a reissued card's predecessor (its certificate revoked)
+    name_of_other: str | None = None  # 通称名 (as name)
+    name_of_other_kana: str | None = None
+    sex2: str | None = None  # the card's sex where it differs
 
 
 @dataclass
@@ -141,6 +144,9 @@ class _Spec:
     reissued_days_ago: int | None = None  # a new card: the previous one's certificate revoked
     medical_ticket: tuple[str, str] | None = None  # 医療扶助: the 指定医療機関 (code, name)
     subsidy: tuple[str, str, int | None] | None = None  # 公費 by card: 法別+実施機関, name, cap
+    # lives as the other sex ("1"/"2"): a 通称名 reported to the insurer, and the card's
+    # sex as the insurer's 性別表記 handling prints it (NameOfOther, Sex2; mock_oqs/format.py)
+    lives_as: str | None = None
 
 
 def _years(years: int, days: int = 0) -> int:
@@ -411,6 +417,16 @@ def _specs(today: dt.date) -> list[_Spec]:
             ),
             certificate="none",
         ),
+        # a 通称名 reported to the insurer and the card's sex printed as the person lives
+        # (事務連絡 on 被保険者証の性別表記 2012 and 氏名表記 2017): the result names both
+        _Spec(
+            "tsushomei",
+            "通称名を届出（券面の性別表記も本人の申出どおり）",
+            _years(35),
+            [q(KYOKAI)],
+            Expectation("confirmed", confirmed, "1", "030"),
+            lives_as="2",
+        ),
     ]
 
 
@@ -528,12 +544,31 @@ def _seed_persona(
     if spec.cert_expires is not None:
         # a certificate ends on the holder's birthday, the 5th after issue (card.md §2)
         birth = _on_birthday(spec.cert_expires, birth.year)
-    name, kana, sex = _person_name(rng)
+    other: tuple[str, str] | None = None
+    if spec.lives_as is None:
+        name, kana, sex = _person_name(rng)
+    else:
+        name, kana, sex = _person_name(rng, "2" if spec.lives_as == "1" else "1")
+        given, given_kana, _ = rng.choice([g for g in GIVEN_NAMES if g[2] == spec.lives_as])
+        other = (f"{name.split(' ')[0]} {given}", f"{kana.split(' ')[0]} {given_kana}")
     family = name.split(" ")[0]
     address, post = rng.choice(ADDRESSES)
     registry.add_person(
         conn,
-        Person(person_id, spec.id, name, kana, sex, birth, address, post, spec.public_expense),
+        Person(
+            person_id,
+            spec.id,
+            name,
+            kana,
+            sex,
+            birth,
+            address,
+            post,
+            spec.public_expense,
+            name_of_other=other[0] if other else None,
+            name_of_other_kana=other[1] if other else None,
+            sex2=spec.lives_as,
+        ),
     )
     history = random.Random(int.from_bytes(stream.child(f"records-{spec.id}")(8), "big"))
     seed_records(conn, person_id, spec.id, birth, today, history)
@@ -629,6 +664,9 @@ def _seed_persona(
         name=name,
         name_kana=kana,
         previous_card=previous,
+        name_of_other=other[0] if other else None,
+        name_of_other_kana=other[1] if other else None,
+        sex2=spec.lives_as,
     )
 
 
@@ -781,7 +819,22 @@ def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today:
         name, kana, sex = _person_name(rng)
         address, post = ADDRESSES[i % len(ADDRESSES)]
         birth = today - dt.timedelta(days=rng.randrange(_years(1), _years(99)))
-        persons.append((person_id, None, name, kana, sex, birth.isoformat(), address, post, None))
+        persons.append(
+            (
+                person_id,
+                None,
+                name,
+                kana,
+                sex,
+                birth.isoformat(),
+                address,
+                post,
+                None,
+                None,
+                None,
+                None,
+            )
+        )
         number = f"{i:08d}"
         turning = late_elderly_from(birth)
         if turning > qualified:  # another insurer until the 75th birthday
@@ -814,7 +867,9 @@ def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today:
         )
         if len(persons) == 50_000 or i == count - 1:  # in batches: a million fit in memory
             with registry.transaction(conn):
-                conn.executemany("INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", persons)
+                conn.executemany(
+                    "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", persons
+                )
                 conn.executemany(registry.QUALIFICATION_INSERT, quals)
             persons.clear()
             quals.clear()

@@ -7,6 +7,7 @@
   reception step      record a rung of the fallback ladder for a reception
   reception confirm-number   query by 保険者番号・記号・番号 (the 資格確認書 rung)
   reception export    a day's results as XmlMsg files or one CSV
+  reception result-file   the reception a face/ result file belongs to
 
 Settings: reception.toml in the config directory and RECEPTION_* variables
 (see reception/settings.py). A PIN is read from the terminal or, with --pin-stdin,
@@ -39,7 +40,7 @@ from reception.declaration import (
     LadderStep,
     SelfDeclaration,
 )
-from reception.errors import InputError, ReceptionError
+from reception.errors import InputError, NotFound, ReceptionError
 from reception.flow import (
     REGISTRATION_OPEN,
     ConsentsGiven,
@@ -665,6 +666,20 @@ def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return 0
 
 
+def cmd_result_file(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+    from reception.store import Store
+
+    store = Store(args.store or settings.store_path)
+    reception_id = store.reception_of_file(args.name)
+    if reception_id is None:
+        raise NotFound(
+            f"{printable(Path(args.name).name)}: no reception of this store wrote it (a face/ "
+            "result is named OQSsiquc01res_face_<医療機関コード><20 hex>_<yyyyMMddHHmmss>.xml)"
+        )
+    _print(reception_id)
+    return 0
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -832,6 +847,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--date", type=iso_date, required=True)
     e.add_argument("--format", choices=["xml", "csv"], required=True)
     e.add_argument("--out", type=Path, required=True)
+    r = add(
+        "result-file",
+        help="the reception a face/ result file belongs to",
+        description="Print the reception id of a face/ result file, found from its name "
+        "(OQSsiquc01res_face_<医療機関コード><20 hex>_<time>.xml); exit 2 when none of this "
+        "store's receptions has it.",
+    )
+    r.add_argument("name", help="the file's name or path (the file itself is not read)")
     return parser
 
 
@@ -847,6 +870,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, ReceptionSettings], int]] = {
     "link": cmd_link,
     "demo": cmd_demo,
     "export": cmd_export,
+    "result-file": cmd_result_file,
 }
 
 

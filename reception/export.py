@@ -2,8 +2,9 @@
 
 XML: one file per result, laid out like the terminal's result folders (oqs.md §1,
 §7): card confirmations in ``face/`` as
-``OQSsiquc01res_face_<reception id>_<ProcessExecutionTime>.xml`` (the name folder
-watchers of clinic software match), queries by number in ``res/`` as
+``OQSsiquc01res_face_<医療機関コード><20 hex>_<ProcessExecutionTime>.xml``, the form of real
+face files (:func:`reception.results.face_file_token`; ``reception result-file NAME``
+tells the reception of one), queries by number in ``res/`` as
 ``OQSsiquc01res_<reception id>_<ProcessExecutionTime>.xml``; UTF-8, the documented
 elements of oqs.md §2 only, in the format's order (the simulator's notices stay out).
 Every file appears whole: written under a hidden name created exclusively, then renamed
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reader.safe_text import printable
-from reception.results import QualificationResult
+from reception.results import QualificationResult, face_file_token
 from reception.shared_folder import FilePrivacy, write_file
 from reception.store import Store
 
@@ -100,7 +101,9 @@ def result_file_name(result: QualificationResult, reception_id: str) -> str:
     header = result.message_header
     if header.reference_classification == "2":
         return f"res/OQSsiquc01res_{reception_id}_{header.process_execution_time}.xml"
-    return f"face/OQSsiquc01res_face_{reception_id}_{header.process_execution_time}.xml"
+    code = header.medical_institution_code or "0" * 10
+    token = face_file_token(reception_id, header.process_execution_time)
+    return f"face/OQSsiquc01res_face_{code}{token}_{header.process_execution_time}.xml"
 
 
 def write_atomically(path: Path, data: bytes, privacy: FilePrivacy | None = None) -> None:

@@ -103,8 +103,13 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
         lost = entry.disqualification_date or "—"
         why = LOSS_REASONS.get(entry.reason_of_loss or "", entry.reason_of_loss or "—")
         return [*lines, person, f"この資格は無効です — 喪失日 {lost}（事由 {why}）"]
+    sex = SEX.get(entry.sex1 or "", "未設定")
+    if entry.sex2 and entry.sex2 != entry.sex1:  # the card prints the sex the patient lives as
+        sex += f"（券面 {SEX.get(entry.sex2, '未設定')}）"
+    lines.append(f"{person}  性別 {sex}")
+    if entry.name_of_other:  # a 通称名 reported to the insurer: the name the patient goes by
+        lines.append(f"通称名 {entry.name_of_other}（{entry.name_of_other_kana or '—'}）")
     lines += [
-        f"{person}  性別 {SEX.get(entry.sex1 or '', '未設定')}",
         f"本人・家族 {FAMILY.get(entry.personal_family_classification or '', '—')}"
         f"  負担割合 {entry.ratio}",
     ]

@@ -8,6 +8,7 @@ fields and codes like any client of the real one would.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -55,6 +56,23 @@ def ratio_label(code: str | None) -> str:
     if code is None or not code.isdigit() or int(code) % 10:
         return code or "不明"
     return f"{int(code) // 10}割"
+
+
+FACE_FILE = re.compile(r"OQSsiquc01res_face_([0-9]{10})([0-9a-f]{20})_([0-9]{14})\.xml")
+
+
+def face_file_token(reception_id: str, process_execution_time: str) -> str:
+    """The 20 hex characters after the 医療機関コード in a face/ file's name.
+
+    Real names read ``OQSsiquc01res_face_<医療機関コード><20 hex>_<yyyyMMddHHmmss>.xml``
+    (a real clinic's file in YUKI-ENT/MynaReception's docs:
+    ``OQSsiquc01res_face_27142063864da5260a16de5a3d3ad7_20260929160112.xml``); what the
+    hex stands for is not public. Ours is derived from the reception and the result's
+    time, so the same result always gets the same name (an export does not duplicate the
+    check-in's file) and the store can tell the reception of a file
+    (:meth:`reception.store.Store.reception_of_file`)."""
+    text = f"{reception_id}\0{process_execution_time}".encode()
+    return hashlib.sha256(text).hexdigest()[:20]
 
 
 class _Fields(BaseModel):
@@ -165,8 +183,11 @@ class QualificationEntry(_Fields):
     personal_family_classification: str | None = None
     insured_name: str | None = None
     name: str | None = None
+    name_of_other: str | None = None  # 通称名
     name_kana: str | None = None
+    name_of_other_kana: str | None = None
     sex1: str | None = None
+    sex2: str | None = None  # the card's sex where it differs (mock_oqs/format.py)
     birthdate: str | None = None
     address: str | None = None
     post_number: str | None = None
@@ -180,6 +201,7 @@ class QualificationEntry(_Fields):
     preschool_classification: str | None = None
     insurer_name: str | None = None
     reference_number: str | None = None
+    qualification_confirmation_key: str | None = None
     elderly_recipient_certificate_info: ElderlyRecipientInfo | None = None
     limit_application_certificate_related_cons_flg: str | None = None
     limit_application_certificate_related_cons_time: str | None = None

@@ -35,7 +35,7 @@ from reader.exitcodes import ExitCode
 from reception.declaration import STORED, LadderStep, SelfDeclaration
 from reception.errors import NotFound, ReceptionError
 from reception.reasons import FallbackReason
-from reception.results import QualificationResult
+from reception.results import FACE_FILE, QualificationResult, face_file_token
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
@@ -609,6 +609,25 @@ class Store:
             (reception_id,),
         )
         return [QualificationResult.parse(json.loads(r["message"])) for r in rows]
+
+    def reception_of_file(self, name: str) -> str | None:
+        """The reception a face/ result file belongs to, from its name alone (``face/…``
+        or a bare name): the file's time narrows the results, its token names one
+        (:func:`reception.results.face_file_token`). None: no reception of this store."""
+        match = FACE_FILE.fullmatch(Path(name).name)
+        if match is None:
+            return None
+        code, token, stamp = match.groups()
+        rows = self._conn().execute(
+            "SELECT DISTINCT reception_id FROM results "
+            "WHERE json_extract(message, '$.MessageHeader.ProcessExecutionTime') = ? "
+            "AND json_extract(message, '$.MessageHeader.MedicalInstitutionCode') = ?",
+            (stamp, code),
+        )
+        for row in rows:
+            if face_file_token(row["reception_id"], stamp) == token:
+                return str(row["reception_id"])
+        return None
 
     def record_step(
         self, reception_id: str, step: LadderStep, detail: str, *, actor: str = "staff"

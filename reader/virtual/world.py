@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from reader.errors import WorldError
 
-WORLD_FORMAT = "myna-sim/world/3"
+WORLD_FORMAT = "myna-sim/world/4"
 FACE_AUTH_FILE = "face-auth.cvc"
 
 __all__ = ["FACE_AUTH_FILE", "WORLD_FORMAT", "WorldError", "WorldFiles"]

@@ -293,10 +293,15 @@ def test_declare_pending_reverify_export(
     )
     files = [Path(line) for line in out.split()]
     assert code == 0 and files and all(f.parent.name == "face" for f in files)
-    for file in files:  # the name clinic software's folder watchers match (oqs.md §2)
-        assert re.fullmatch(r"OQSsiquc01res_face_[0-9A-Za-z-]+_[0-9]{14}\.xml", file.name), file
+    for file in files:  # real face files' names: 医療機関コード first (issue 20, oqs.md §7)
         root = check_xmlmsg(file.read_bytes())
+        code = root.findtext("MessageHeader/MedicalInstitutionCode")
+        stamp = root.findtext("MessageHeader/ProcessExecutionTime")
+        assert re.fullmatch(rf"OQSsiquc01res_face_{code}[0-9a-f]{{20}}_{stamp}\.xml", file.name)
         assert root.find(".//MockNotices") is None
+        # and the store still tells whose it is
+        code, out, _ = run(["result-file", str(file)], monkeypatch, capsys)
+        assert code == 0 and out.strip().startswith("R"), out
     assert not list((tmp_path / "x").rglob(".*"))  # nothing half-written left behind
     code, out, _ = run(
         ["export", "--date", day, "--format", "csv", "--out", str(tmp_path / "c")],
@@ -705,7 +710,12 @@ def test_a_headless_checkin_writes_its_face_result(
     code, data, err = checkin(cli_world, "elderly-70-2wari", "loopback", monkeypatch, capsys)
     assert code == 0, err
     [face] = (tmp_path / "clinic" / "face").iterdir()
-    assert face.name.startswith(f"OQSsiquc01res_face_{data['reception_id']}_")
+    # the real form (医療機関コード first), and the store maps the file to its reception
+    assert re.fullmatch(r"OQSsiquc01res_face_[0-9]{10}[0-9a-f]{20}_[0-9]{14}\.xml", face.name)
+    code, out, err = run(["result-file", face.name], monkeypatch, capsys)
+    assert (code, out.strip()) == (0, data["reception_id"]), err
+    code, _, err = run(["result-file", "OQSsiquc01res_face_1234_x.xml"], monkeypatch, capsys)
+    assert code == 2 and "no reception of this store wrote it" in err
     root = check_xmlmsg(face.read_bytes())
     assert root.find(".//ElderlyRecipientCertificateInfo") is not None
 

@@ -41,6 +41,16 @@ def card_request(world: World, client: httpx.Client, persona: str) -> dict[str, 
 def check_person(entry: ET.Element, person: dict[str, Any]) -> None:
     family, given = person["name"].split(" ")
     assert entry.findtext("Name") == f"{family}\u3000{given}"
+    # a 通称名 and the card's sex where the person reported them (persona tsushomei)
+    other = person.get("name_of_other")
+    assert entry.findtext("NameOfOther") == (other.replace(" ", "\u3000") if other else None)
+    other_kana = entry.findtext("NameOfOtherKana")
+    assert (other_kana is not None) == bool(other)
+    if other_kana is not None:
+        assert unicodedata.normalize("NFKC", other_kana) == person["name_of_other_kana"]
+    assert entry.findtext("Sex2") == person.get("sex2")
+    if person.get("sex2"):
+        assert entry.findtext("Sex2") != entry.findtext("Sex1")
     insured = entry.findtext("InsuredName", "")
     assert insured.count("\u3000") == 1 and insured.startswith(family + "\u3000")
     # a dependant (家族) is not the insured person (被保険者)
@@ -56,7 +66,18 @@ def check_person(entry: ET.Element, person: dict[str, Any]) -> None:
 
 def check_rules(root: ET.Element, *, chosen: str | None) -> None:
     valid = root.findtext("MessageBody/QualificationValidity") == "1"
+    by_card = root.findtext("MessageHeader/ReferenceClassification") == "1"
+    today = root.findtext("MessageHeader/QualificationConfirmationDate", "")
     for entry in entries(root):
+        # a 喪失日 is a past event: none on a 有効 result, none in the future (issue 20)
+        lost = entry.findtext("DisqualificationDate")
+        if valid:
+            assert lost is None and entry.find("ReasonOfLoss") is None, lost
+        assert lost is None or lost <= today, (lost, today)
+        assert (lost is None) == (entry.find("ReasonOfLoss") is None)
+        # seen in real card results only: a new key for every confirmation
+        key = entry.findtext("QualificationConfirmationKey")
+        assert (key is not None) == by_card, key
         insurer = entry.findtext("InsurerNumber", "")
         ratio = entry.find("InsuredPartialContributionRatio")
         assert (ratio is not None) == insurer.startswith("39"), insurer  # 後期 only
@@ -219,3 +240,25 @@ def test_nothing_outside_the_format_reaches_a_document() -> None:
     with pytest.raises(ValueError, match="Scenario"):
         entry = {"Name": "a", "Scenario": "x"}
         render_xml({"MessageBody": {"ResultList": {"ResultOfQualificationConfirmation": [entry]}}})
+
+
+def test_every_card_confirmation_has_its_own_key(world: World, client: httpx.Client) -> None:
+    keys = set()
+    for _ in range(2):
+        response = confirm(client, card_request(world, client, "adult-kyokai"), headers=XML)
+        (entry,) = entries(check_xmlmsg(response.content))
+        keys.add(entry.findtext("QualificationConfirmationKey"))
+    assert len(keys) == 2 and None not in keys
+
+
+def test_staff_see_the_name_the_patient_goes_by_and_the_card_sex(
+    world: World, client: httpx.Client
+) -> None:
+    from reception.present import qualification_lines
+
+    answer = confirm(client, card_request(world, client, "tsushomei")).json()
+    (entry,) = QualificationResult.parse(answer).entries
+    person = world.persona("tsushomei")
+    lines = "\n".join(qualification_lines(entry))
+    assert f"通称名 {person['name_of_other'].replace(' ', '　')}" in lines
+    assert "性別 男（券面 女）" in lines

@@ -476,7 +476,8 @@ def test_with_a_link_folder_the_terminal_answers_clinic_software(
     asyncio.run(drive(svc, scenario))
     [face] = (folder / "face").glob("OQSsiquc01res_face_*.xml")
     [reception] = svc.store.receptions_on(now_jst().date())
-    assert face.name.startswith(f"OQSsiquc01res_face_{reception.reception_id}_")
+    assert face.name.startswith("OQSsiquc01res_face_1")  # the 医療機関コード first
+    assert svc.store.reception_of_file(face.name) == reception.reception_id
     root = check_xmlmsg(face.read_bytes())
     assert root.findtext("MessageHeader/ReferenceClassification") == "1"
     answered = check_xmlmsg((folder / "res" / "OQSsiquc01res_tui_0001.xml").read_bytes())
