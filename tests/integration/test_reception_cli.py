@@ -295,13 +295,13 @@ def test_declare_pending_reverify_export(
     assert code == 0 and files and all(f.parent.name == "face" for f in files)
     for file in files:  # real face files' names: 医療機関コード first (issue 20, oqs.md §7)
         root = check_xmlmsg(file.read_bytes())
-        code = root.findtext("MessageHeader/MedicalInstitutionCode")
+        facility = root.findtext("MessageHeader/MedicalInstitutionCode")
         stamp = root.findtext("MessageHeader/ProcessExecutionTime")
-        assert re.fullmatch(rf"OQSsiquc01res_face_{code}[0-9a-f]{{20}}_{stamp}\.xml", file.name)
+        assert re.fullmatch(rf"OQSsiquc01res_face_{facility}[0-9a-f]{{20}}_{stamp}\.xml", file.name)
         assert root.find(".//MockNotices") is None
         # and the store still tells whose it is
-        code, out, _ = run(["result-file", str(file)], monkeypatch, capsys)
-        assert code == 0 and out.strip().startswith("R"), out
+        found, out, _ = run(["result-file", str(file)], monkeypatch, capsys)
+        assert found == 0 and out.strip().startswith("R"), out
     assert not list((tmp_path / "x").rglob(".*"))  # nothing half-written left behind
     code, out, _ = run(
         ["export", "--date", day, "--format", "csv", "--out", str(tmp_path / "c")],
