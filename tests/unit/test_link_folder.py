@@ -18,10 +18,10 @@ from typing import cast
 import pytest
 
 from reception.checkin import write_face_result
-from reception.export import export_csv, export_xml
+from reception.export import export_csv, export_xml, result_file_name
 from reception.link import Link, LinkEvent, LinkFolderError, describe_answer
 from reception.oqs_client import NumberQuery, OqsClient
-from reception.results import QualificationResult
+from reception.results import FACE_FILE, QualificationResult
 from reception.settings import ENV_CONFIG, SettingsError, load_settings
 from reception.shared_folder import FilePrivacy
 from reception.store import Store, now_jst
@@ -340,7 +340,8 @@ def test_the_face_writer_never_writes_through_a_symlink(folder: Path, tmp_path: 
     assert list(elsewhere.iterdir()) == []
     os.unlink(folder / "face")
     (folder / "face").mkdir()
-    name = "OQSsiquc01res_face_R1_20261124090000.xml"
+    name = Path(result_file_name(result(), "R1")).name
+    assert FACE_FILE.fullmatch(name), name  # the real form, 医療機関コード first
     os.symlink(victim, folder / "face" / f".{name}.tmp")  # where the old writer wrote
     written = write_face_result(folder / "face", "R1", result())
     assert written == folder / "face" / name and stat.S_ISREG(os.lstat(written).st_mode)
