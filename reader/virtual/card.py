@@ -65,11 +65,12 @@ from reader.terminal_auth import (
     check_authentication,
     face_object,
 )
-from reader.virtual.profile import CardProfile, Variant, save_profile
+from reader.virtual.profile import CardAtr, CardProfile, Variant, save_profile
 
 log = logging.getLogger(__name__)
 
-ATR = bytes.fromhex("3BE000FF8131FE4514")
+ATR = CardAtr.CONTACTLESS.atr
+"""The ATR a profile presents unless it chooses another (:class:`CardAtr`)."""
 CERT_FILE_SIZE = 2048
 
 SW_OK = StatusWord.OK
@@ -172,8 +173,6 @@ class VirtualCard:
     the counters live in memory only.
     """
 
-    atr = ATR
-
     def __init__(
         self,
         profile: CardProfile,
@@ -182,6 +181,7 @@ class VirtualCard:
         honeypot: Honeypot | None = None,
     ) -> None:
         self.profile = profile
+        self.atr = profile.atr.atr
         self.path = path
         self.honeypot = honeypot or Honeypot()
         self._key = profile.private_key()

@@ -63,6 +63,55 @@ class Variant(enum.StrEnum):
         return self in (Variant.PHYSICAL, Variant.ANDROID)
 
 
+class CardAtr(enum.StrEnum):
+    """Which Answer-to-Reset the card presents: what card tools (pcsc-tools' ``pcsc_scan``,
+    OpenSC) see before they send anything.
+
+    The bytes are the entries of pcsc-tools' ``smartcard_list.txt`` (LudovicRousseau/pcsc-tools;
+    checked in Debian 12's pcsc-tools 1.6.2, ``/usr/share/pcsc/smartcard_list.txt``, and in the
+    upstream list of 2026-06), which names them:
+
+    - ``contactless`` — ``3B 88 80 01 00 00 41 E0 B3 81 A1 00 3B``: the ATR a PC/SC reader
+      constructs for the card over its contactless (type B) interface, as the
+      顔認証付きカードリーダー and NFC readers present it — the usual case, so the default.
+      Debian's list: "ID card issued by Japan government (eID)",
+      ``https://www.kojinbango-card.go.jp/mynumber/index.html``; upstream: "Japanese Public Key
+      Infrastructure (PKI) … Japanese Individual Number Card (My Number Card) (eID)".
+    - ``contact`` — ``3B C5 FF 81 31 FB 45 80 73 C6 01 00 00``, one of the contact ATRs (they
+      vary by manufacturer): "Japanese Individual Number Card (eID)". T=1 only.
+    - ``juki`` — ``3B E0 00 FF 81 31 FE 45 14``, the old 住基カード's: "JUKICARD", digitally
+      sign tax documents in Japan. It was this simulator's only ATR before issue 20; it stays
+      for tests of old cards. OpenSC's JPKI driver lists it in its ATR table
+      (``card-jpki.c``), but OpenSC identifies the My Number card by selecting the JPKI AID
+      (``jpki_match_card``), so every choice here is claimed by its JPKI driver.
+
+    Software must identify the card by selecting the JPKI AID, not by the ATR (card.md §5).
+    """
+
+    CONTACTLESS = "contactless"
+    CONTACT = "contact"
+    JUKI = "juki"
+
+    @property
+    def atr(self) -> bytes:
+        return _ATRS[self]
+
+    @property
+    def label(self) -> str:
+        return {
+            CardAtr.CONTACTLESS: "My Number card through a contactless (NFC) reader",
+            CardAtr.CONTACT: "My Number card in a contact reader",
+            CardAtr.JUKI: "old 住基カード",
+        }[self]
+
+
+_ATRS: dict[CardAtr, bytes] = {
+    CardAtr.CONTACTLESS: bytes.fromhex("3B888001000041E0B381A1003B"),
+    CardAtr.CONTACT: bytes.fromhex("3BC5FF8131FB458073C6010000"),
+    CardAtr.JUKI: bytes.fromhex("3BE000FF8131FE4514"),
+}
+
+
 class ProfileError(ValueError):
     """A profile file is missing, unreadable or inconsistent. Says which and why."""
 
@@ -102,6 +151,11 @@ class CardProfile(BaseModel):
     signing_password: SigningPasswordState
     my_number: str = Field(pattern=r"^[0-9]{12}$", description="synthetic; honeypot bait")
     face_template: list[float] = Field(min_length=FACE_TEMPLATE_SIZE, max_length=FACE_TEMPLATE_SIZE)
+    atr: CardAtr = Field(
+        default=CardAtr.CONTACTLESS,
+        description="the ATR the card presents (profiles made before it existed: the usual "
+        "contactless one)",
+    )
     extended_length: bool = Field(
         default=True, description="whether the card answers extended APDUs (else 6700)"
     )
@@ -171,6 +225,7 @@ def new_profile(
     tries_left: int = 3,
     expires: dt.date | None = None,
     terminal_ca_key: str | None = None,
+    atr: CardAtr = CardAtr.CONTACTLESS,
 ) -> tuple[CardProfile, MockJpkiCa]:
     """Make a new card (and a throw-away CA when none is given).
 
@@ -232,6 +287,7 @@ def new_profile(
         my_number=synthetic_my_number(stream.child("number") if stream else None),
         face_template=[round(v / norm, 6) for v in template],
         terminal_ca_key=terminal_ca_key,
+        atr=atr,
     )
     return profile, ca
 

@@ -22,6 +22,7 @@ from reader.virtual.keys import (
     synthetic_my_number,
 )
 from reader.virtual.profile import (
+    CardAtr,
     CardProfile,
     ProfileError,
     Variant,
@@ -211,3 +212,35 @@ def test_signing_uses_the_profile_key(physical_profile: CardProfile) -> None:
     pub = physical_profile.certificate().public_key()
     assert isinstance(pub, rsa.RSAPublicKey)
     pub.verify(sig, b"m", padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_a_profile_saved_before_the_atr_choice_loads_as_a_contactless_card(
+    physical_profile: CardProfile, tmp_path: Path
+) -> None:
+    """Profiles written before issue 20 have no "atr": they load, as the usual card."""
+    raw = json.loads(physical_profile.model_dump_json())
+    del raw["atr"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(raw))
+    assert load_profile(path).atr is CardAtr.CONTACTLESS
+
+
+@pytest.mark.parametrize("atr", list(CardAtr))
+def test_vcard_new_chooses_the_atr_and_show_says_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], atr: CardAtr
+) -> None:
+    out = tmp_path / "c.json"
+    assert vcard(["new", "--out", str(out), "--seed", "7", "--atr", atr.value]) == 0
+    assert load_profile(out).atr is atr
+    capsys.readouterr()
+    assert vcard(["show", str(out)]) == 0
+    assert f"ATR:            {atr.atr.hex(' ').upper()} ({atr.value}" in capsys.readouterr().out
+
+
+def test_vcard_new_refuses_an_unknown_atr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        vcard(["new", "--out", str(tmp_path / "c.json"), "--atr", "felica"])
+    assert info.value.code == 2
+    assert "invalid choice: 'felica'" in capsys.readouterr().err

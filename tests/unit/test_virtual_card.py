@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -16,7 +17,7 @@ from reader.aids import JPKI_AID
 from reader.apdu import CommandApdu
 from reader.jpki import SHA256_DIGEST_INFO_PREFIX
 from reader.virtual.card import ATR, VirtualCard
-from reader.virtual.profile import CardProfile, Variant, load_profile, save_profile
+from reader.virtual.profile import CardAtr, CardProfile, Variant, load_profile, save_profile
 from tests.support.stack import TEST_PIN
 
 
@@ -42,8 +43,22 @@ def sign(data: bytes) -> CommandApdu:
     return CommandApdu(0x80, 0x2A, 0x00, 0x97, data, le=256)
 
 
-def test_atr() -> None:
-    assert ATR.hex().upper() == "3BE000FF8131FE4514"
+@pytest.mark.parametrize(
+    ("atr", "expected"),
+    [
+        (None, "3B888001000041E0B381A1003B"),  # the default: through a contactless reader
+        (CardAtr.CONTACTLESS, "3B888001000041E0B381A1003B"),
+        (CardAtr.CONTACT, "3BC5FF8131FB458073C6010000"),
+        (CardAtr.JUKI, "3BE000FF8131FE4514"),  # the old 住基カード's, for old-card tests
+    ],
+)
+def test_atr_is_a_my_number_cards_unless_chosen(
+    physical_profile: CardProfile, atr: CardAtr | None, expected: str
+) -> None:
+    if atr is not None:
+        physical_profile.atr = atr
+    assert VirtualCard(physical_profile).atr.hex().upper() == expected
+    assert ATR.hex().upper() == "3B888001000041E0B381A1003B"
 
 
 def test_unknown_aid_and_instruction(card: VirtualCard) -> None:
