@@ -58,7 +58,6 @@ from reader.apdu import (
 from reader.errors import MalformedApdu
 from reader.sw import StatusWord, tries_left_sw
 from reader.terminal_auth import (
-    CHALLENGE_BYTES,
     INS_EXTERNAL_AUTHENTICATE,
     INS_GET_CHALLENGE,
     TerminalAuthError,
@@ -324,11 +323,26 @@ class VirtualCard:
     # -- the simulated terminal authentication (reader/terminal_auth.py) ----------------------
 
     def _get_challenge(self, apdu: CommandApdu) -> tuple[bytes, int]:
-        if self.current_app is None or self.current_app.aid != CARD_FACE_AID:
+        """GET CHALLENGE (``00 84 00 00 Le``): Le random bytes, 1 to 256, with any
+        application selected or none.
+
+        As the real card answers it (soltia48/myna-card ``src/card.rs``,
+        ``Card::get_challenge``, measured on issued cards): every length from 1 to 256 is
+        honoured exactly, the extended form is refused with ``6985`` (so 256 is the
+        ceiling), P1-P2 must be ``00 00``, and the card answers at the MF level as well as
+        inside an application. OpenSC's PKCS#11 ``C_GenerateRandom`` sends it
+        (``iso7816_get_challenge``): ``pkcs11-tool -t`` tests it first. The challenge is
+        kept for the next EXTERNAL AUTHENTICATE of the simulated terminal authentication
+        (reader/terminal_auth.py), which only the card-face AP accepts; any SELECT of an
+        application drops it.
+        """
+        if apdu.p1 or apdu.p2:
+            return b"", SW_WRONG_P1P2
+        if apdu.data or apdu.le is None:
+            return b"", SW_WRONG_LENGTH
+        if apdu.is_extended:
             return b"", SW_CONDITIONS
-        if apdu.p1 or apdu.p2 or apdu.data or apdu.le != CHALLENGE_BYTES:
-            return b"", SW_WRONG_P1P2 if (apdu.p1 or apdu.p2) else SW_WRONG_LENGTH
-        self._challenge = os.urandom(CHALLENGE_BYTES)
+        self._challenge = os.urandom(apdu.le)
         return self._challenge, SW_OK
 
     def _external_authenticate(self, apdu: CommandApdu) -> int:

@@ -198,3 +198,30 @@ def test_opensc_reads_the_certificate_and_signs_with_the_auth_pin(
     )
     assert card.profile.auth_pin.tries_left == 3
     assert card.honeypot.empty
+
+
+def test_pkcs11_tool_self_test_passes_random_numbers_included(
+    serve: Callable[..., VirtualCard],
+    run_tool: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    """``pkcs11-tool -t`` starts with C_GenerateRandom, a GET CHALLENGE in the JPKI AP:
+    the card answered 6985 there (issue 20), and the self-test failed."""
+    card = serve()
+    done = run_tool(
+        "pkcs11-tool",
+        "--module",
+        opensc_pkcs11(),
+        "--token-label",
+        TOKEN_AUTH,
+        "--test",
+        "--login",
+        "--pin",
+        TEST_PIN,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "C_GenerateRandom failed" not in done.stdout + done.stderr
+    assert "C_GenerateRandom():\n  seeding (C_SeedRandom) not supported\n  seems to be OK" in (
+        done.stdout
+    )
+    assert "SHA256-RSA-PKCS: OK" in done.stdout and done.stdout.endswith("No errors\n")
+    assert card.honeypot.empty

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reader.aids import JPKI_AID
+from reader.aids import CARD_FACE_AID, JPKI_AID
 from reader.apdu import CommandApdu
 from reader.jpki import SHA256_DIGEST_INFO_PREFIX
 from reader.virtual.card import ATR, VirtualCard
@@ -285,3 +285,19 @@ def test_any_digest_info_is_signed_as_the_card_does(card: VirtualCard) -> None:
         assert sw == 0x9000
         recovered = pow(int.from_bytes(signature, "big"), e, n).to_bytes(256, "big")
         assert recovered == b"\x00\x01" + b"\xff" * (256 - 3 - len(info)) + b"\x00" + info
+
+
+def test_get_challenge_answers_in_every_application_as_the_real_card(card: VirtualCard) -> None:
+    """soltia48/myna-card src/card.rs (measured): 1 to 256 random bytes, P1-P2 00 00, at the
+    MF level and inside an application; the extended form 6985."""
+    for before in ("", SELECT_JPKI, "00A4040C0A" + CARD_FACE_AID.hex()):
+        if before:
+            assert tx(card, before)[1] == 0x9000
+        for le, n in (("01", 1), ("08", 8), ("10", 16), ("00", 256)):
+            first, sw = tx(card, "00840000" + le)
+            again, _ = tx(card, "00840000" + le)
+            assert sw == 0x9000 and len(first) == len(again) == n
+            assert n < 8 or first != again
+    assert tx(card, "0084000000 0010".replace(" ", ""))[1] == 0x6985  # extended Le
+    assert tx(card, "0084010008")[1] == 0x6A86
+    assert tx(card, "00840000")[1] == 0x6700  # no Le
