@@ -36,6 +36,7 @@ from reader.aids import (
     EF_FACE_COLLATION_A,
     EF_FACE_IMAGE,
     EF_FACE_NUMBER_IMAGE,
+    EF_SIGN_CA_CERT,
     EF_SIGN_KEY,
     EF_SIGN_PASSWORD,
     EF_TEXT_BASIC_INFO,
@@ -202,6 +203,7 @@ class VirtualCard:
         p = self.profile
         cert_der = p.certificate().public_bytes(Encoding.DER)
         ca_der = p.ca_certificate().public_bytes(Encoding.DER)
+        sign_ca = p.sign_ca_certificate()
         label = p.token_label.encode("ascii").ljust(32, b" ")
         android = p.variant is Variant.ANDROID
 
@@ -219,6 +221,10 @@ class VirtualCard:
             ElementaryFile(EF_SIGN_PASSWORD, b"", lambda: False),
         ):
             jpki.files[ef.fid] = ef
+        if sign_ca is not None:  # readable by anyone (MockJpkiCa.signing_ca_certificate)
+            jpki.files[EF_SIGN_CA_CERT] = ElementaryFile(
+                EF_SIGN_CA_CERT, _padded(sign_ca.public_bytes(Encoding.DER))
+            )
 
         number = p.my_number.encode("ascii")
         text = Application(TEXT_AID, "券面事項入力補助AP", honeypot=True)

@@ -190,6 +190,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"certificate:    {cert.subject.rfc4514_string()}",
         f"issuer:         {cert.issuer.rfc4514_string()}",
         f"valid:          {cert.not_valid_before_utc.date()} .. {cert.not_valid_after_utc.date()}",
+        "signing CA:     "
+        + (
+            "none (EF 0002 answers 6A82)"
+            if (sign_ca := profile.sign_ca_certificate()) is None
+            else f"{sign_ca.subject.rfc4514_string()} (EF 0002, readable by anyone)"
+        ),
         "PIN:            "
         + (
             "not set"

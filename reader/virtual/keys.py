@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 MOCK_CA_NAME = "Mock JPKI User Authentication CA (TEST ONLY, myna-sim)"
+MOCK_SIGN_CA_NAME = "Mock JPKI Digital Signature CA (TEST ONLY, myna-sim)"
 
 
 CA_KEY_USAGE = x509.KeyUsage(
@@ -177,6 +178,7 @@ class MockJpkiCa:
 
     certificate: x509.Certificate
     key: rsa.RSAPrivateKey
+    _signing_ca: x509.Certificate | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def generate(
@@ -261,6 +263,49 @@ class MockJpkiCa:
             )
             .sign(self.key, hashes.SHA256())
         )
+
+    def signing_ca_certificate(self) -> x509.Certificate:
+        """The mock 署名用CA証明書 (the digital-signature CA's certificate) that cards of this
+        CA carry in JPKI AP EF 0002, where anyone may read it.
+
+        On a real card EF 0002 is readable without a password: jpki/myna reads it for
+        ``myna jpki cert signca`` (src/jpki.rs ``cert_read``, no VERIFY before), OpenSC
+        lists it as certificate 04 with no auth id (pkcs15-jpki.c), and an Android JPKI
+        client reads it right after selecting the AP (``readSignCACert`` in an
+        IsoDep-based app); only the signing certificate itself (EF 0001) needs the signing
+        password (jpki/OpenSC issue #3, OpenSC issue #3169's trace: ``6982`` without it).
+
+        Derived from this CA's private key, so every card of one CA carries the same
+        signing CA, a seeded world stays reproducible, and no second key file is kept. The
+        signing CA's own key exists only to sign its certificate: the simulator issues no
+        signing certificate and verifies nothing against this CA (the signing key and
+        certificate are out of scope, card.md §2).
+        """
+        if self._signing_ca is None:
+            seed = hashlib.sha256(
+                self.key.private_bytes(
+                    serialization.Encoding.DER,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            ).digest()
+            stream = SeededStream(seed, "jpki-sign-ca")
+            key = generate_rsa_key(stream.child("key"))
+            subject = x509.Name(
+                [
+                    x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "myna-sim TEST ONLY"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, MOCK_SIGN_CA_NAME),
+                ]
+            )
+            self._signing_ca = self_signed_ca(
+                key,
+                subject,
+                stream.integer(2**63) + 1,
+                self.certificate.not_valid_before_utc,
+                self.certificate.not_valid_after_utc,
+            )
+        return self._signing_ca
 
     def certificate_pem(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.PEM)

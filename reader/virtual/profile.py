@@ -147,6 +147,12 @@ class CardProfile(BaseModel):
     certificate_pem: str
     key_pem: str
     ca_certificate_pem: str
+    sign_ca_certificate_pem: str | None = Field(
+        default=None,
+        description="the 署名用CA証明書 in JPKI AP EF 0002 (readable by anyone); none: the "
+        "card has no EF 0002 (6A82), as a 顔認証マイナンバーカード and profiles made before "
+        "issue 20",
+    )
     auth_pin: AuthPinState
     signing_password: SigningPasswordState
     my_number: str = Field(pattern=r"^[0-9]{12}$", description="synthetic; honeypot bait")
@@ -188,6 +194,11 @@ class CardProfile(BaseModel):
     def ca_certificate(self) -> x509.Certificate:
         return x509.load_pem_x509_certificate(self.ca_certificate_pem.encode())
 
+    def sign_ca_certificate(self) -> x509.Certificate | None:
+        if self.sign_ca_certificate_pem is None:
+            return None
+        return x509.load_pem_x509_certificate(self.sign_ca_certificate_pem.encode())
+
     def private_key(self) -> rsa.RSAPrivateKey:
         # OpenSSL's RSA key check costs ~35 ms with the GIL held (a visible stall in the
         # TUI whenever a card is placed); a broken key is still caught: it does not match
@@ -205,6 +216,7 @@ class CardProfile(BaseModel):
             cert = self.certificate()
             key = self.private_key()
             self.ca_certificate()
+            self.sign_ca_certificate()
         except ValueError as exc:
             raise ProfileError(f"the profile's certificate or key does not parse: {exc}") from exc
         public = cert.public_key()
@@ -282,6 +294,11 @@ def new_profile(
         certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
         key_pem=private_key_pem(key).decode(),
         ca_certificate_pem=ca.certificate_pem().decode(),
+        # 顔認証マイナンバーカード: no 署名用電子証明書 (card.md §6), so no CA certificate
+        # for it either — not observed on a card either way
+        sign_ca_certificate_pem=None
+        if variant is Variant.FACE_ONLY
+        else ca.signing_ca_certificate().public_bytes(serialization.Encoding.PEM).decode(),
         auth_pin=auth,
         signing_password=signing,
         my_number=synthetic_my_number(stream.child("number") if stream else None),

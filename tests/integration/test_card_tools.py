@@ -225,3 +225,17 @@ def test_pkcs11_tool_self_test_passes_random_numbers_included(
     )
     assert "SHA256-RSA-PKCS: OK" in done.stdout and done.stdout.endswith("No errors\n")
     assert card.honeypot.empty
+
+
+def test_opensc_reads_the_signing_ca_certificate(
+    serve: Callable[..., VirtualCard],
+    run_tool: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    """pkcs15-jpki.c lists EF 0002 as certificate 04 ("Digital Signature Certificate CA",
+    no PIN); the card answered 6A82 (issue 20): "Certificate read failed: File not found"."""
+    card = serve()
+    done = run_tool("pkcs15-tool", "--reader", TEST_READER, "--read-certificate", "04")
+    assert done.returncode == 0, done.stderr
+    read = x509.load_pem_x509_certificate(done.stdout.encode())
+    assert read == card.profile.sign_ca_certificate()
+    assert card.honeypot.empty

@@ -214,15 +214,19 @@ def test_signing_uses_the_profile_key(physical_profile: CardProfile) -> None:
     pub.verify(sig, b"m", padding.PKCS1v15(), hashes.SHA256())
 
 
-def test_a_profile_saved_before_the_atr_choice_loads_as_a_contactless_card(
-    physical_profile: CardProfile, tmp_path: Path
+def test_a_profile_saved_before_issue_20_still_loads(
+    physical_profile: CardProfile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Profiles written before issue 20 have no "atr": they load, as the usual card."""
+    """Profiles written before issue 20 have no "atr" and no signing CA: they load, as the
+    usual contactless card without EF 0002 (6A82, as before)."""
     raw = json.loads(physical_profile.model_dump_json())
-    del raw["atr"]
+    del raw["atr"], raw["sign_ca_certificate_pem"]
     path = tmp_path / "old.json"
     path.write_text(json.dumps(raw))
-    assert load_profile(path).atr is CardAtr.CONTACTLESS
+    old = load_profile(path)
+    assert old.atr is CardAtr.CONTACTLESS and old.sign_ca_certificate() is None
+    assert vcard(["show", str(path)]) == 0
+    assert "signing CA:     none (EF 0002 answers 6A82)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("atr", list(CardAtr))

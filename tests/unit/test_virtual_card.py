@@ -301,3 +301,35 @@ def test_get_challenge_answers_in_every_application_as_the_real_card(card: Virtu
     assert tx(card, "0084000000 0010".replace(" ", ""))[1] == 0x6985  # extended Le
     assert tx(card, "0084010008")[1] == 0x6A86
     assert tx(card, "00840000")[1] == 0x6700  # no Le
+
+
+def test_signing_ca_certificate_is_readable_by_anyone(
+    card: VirtualCard, make_profile: Callable[..., CardProfile]
+) -> None:
+    """JPKI AP EF 0002 (署名用CA証明書) is free on a real card (jpki/myna `cert signca`,
+    OpenSC certificate 04): no VERIFY before, 9000, a CA certificate with FF filler."""
+    tx(card, SELECT_JPKI)
+    assert tx(card, "00A4020C020002")[1] == 0x9000
+    head, sw = tx(card, "00B0000004")
+    assert sw == 0x9000 and head[:2] == b"\x30\x82"
+    total = int.from_bytes(head[2:4], "big") + 4
+    data, sw = tx(card, CommandApdu(0x00, 0xB0, 0x00, 0x00, le=65536))
+    assert sw == 0x9000 and data[total:] == b"\xff" * (len(data) - total)
+    sign_ca = x509.load_der_x509_certificate(data[:total])
+    assert sign_ca.subject == sign_ca.issuer  # self-signed, a CA of its own
+    assert "Digital Signature CA" in sign_ca.subject.rfc4514_string()
+    constraints = sign_ca.extensions.get_extension_for_class(x509.BasicConstraints).value
+    assert constraints.ca
+    assert sign_ca != card.profile.ca_certificate()
+    # every card of one CA carries the same signing CA
+    other = make_profile(Variant.ANDROID, seed=101)
+    assert other.sign_ca_certificate() == sign_ca
+    assert tx(card, "00A4020C020001")[1] == 0x6A82  # the signing certificate: out of scope
+
+
+def test_face_only_card_has_no_signing_ca_certificate(
+    make_profile: Callable[..., CardProfile],
+) -> None:
+    card = VirtualCard(make_profile(Variant.FACE_ONLY))
+    tx(card, SELECT_JPKI)
+    assert tx(card, "00A4020C020002")[1] == 0x6A82
