@@ -34,13 +34,16 @@ from reader.aids import (
     EF_AUTH_KEY,
     EF_AUTH_PIN,
     EF_FACE_COLLATION_A,
+    EF_FACE_COLLATION_B,
     EF_FACE_IMAGE,
     EF_FACE_NUMBER_IMAGE,
     EF_SIGN_CA_CERT,
     EF_SIGN_KEY,
     EF_SIGN_PASSWORD,
     EF_TEXT_BASIC_INFO,
+    EF_TEXT_BLOCKED_KEY,
     EF_TEXT_COLLATION_A,
+    EF_TEXT_COLLATION_B,
     EF_TEXT_MY_NUMBER,
     EF_TEXT_NUMBER_HASH,
     EF_TEXT_PIN,
@@ -65,7 +68,7 @@ from reader.terminal_auth import (
     check_authentication,
     face_object,
 )
-from reader.virtual.profile import CardAtr, CardProfile, Variant, save_profile
+from reader.virtual.profile import CardAtr, CardProfile, KeyCounter, Variant, save_profile
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +136,23 @@ class Honeypot:
 
 @dataclass
 class ElementaryFile:
+    """``recorded``: the honeypot records every SELECT, READ and VERIFY of it — a
+    number-bearing object, or a key reference our terminal never uses (card.md §8)."""
+
     fid: int
     content: bytes = b""
     readable: Callable[[], bool] = lambda: True
-    number_bearing: bool = False
+    recorded: bool = False
+
+
+@dataclass(frozen=True)
+class SurfaceKey:
+    """A key reference of the text AP or the card-face AP (behind the honeypot): which
+    counter of :class:`~reader.virtual.profile.SurfaceKeys` it uses and what it takes."""
+
+    name: str
+    value: Callable[[], str | None]
+    length: int
 
 
 @dataclass
@@ -194,7 +210,8 @@ class VirtualCard:
         self._challenge: bytes | None = None
         self.apdu_count = 0
         self.last_error: str | None = None
-        self._collation_tries = 10
+        self.surface_verified: set[str] = set()  # SurfaceKey names verified in this AP
+        self.surface_keys = self._surface_keys()
         self.apps = self._build_applications()
 
     # -- construction -----------------------------------------------------------
@@ -229,23 +246,42 @@ class VirtualCard:
         number = p.my_number.encode("ascii")
         text = Application(TEXT_AID, "券面事項入力補助AP", honeypot=True)
         basic = "氏名 テスト 太郎 / 住所 東京都千代田区 / 生年月日 / 性別 (synthetic)".encode()
+
+        def opened_by(*keys: str) -> Callable[[], bool]:
+            return lambda: bool(self.surface_verified.intersection(keys))
+
+        # What opens what (soltia48/myna-card src/ap/text.rs and surface.rs, measured):
+        # in the text AP the PIN opens everything, 照合番号A the 個人番号 (0001) and its
+        # hash record (0003), 照合番号B the 基本4情報 (0002); in the card-face AP either
+        # 照合番号 opens the card face (0002), only 照合番号A the number image (0005).
         for ef in (
-            ElementaryFile(EF_TEXT_MY_NUMBER, b"\xff\x40\x0c" + number, lambda: False, True),
-            ElementaryFile(EF_TEXT_BASIC_INFO, basic, lambda: False, True),
             ElementaryFile(
-                EF_TEXT_NUMBER_HASH, hashlib.sha256(number).digest(), lambda: False, True
+                EF_TEXT_MY_NUMBER, b"\xff\x40\x0c" + number, opened_by("text-pin", "text-a"), True
+            ),
+            ElementaryFile(EF_TEXT_BASIC_INFO, basic, opened_by("text-pin", "text-b"), True),
+            ElementaryFile(
+                EF_TEXT_NUMBER_HASH,
+                hashlib.sha256(number).digest(),
+                opened_by("text-pin", "text-a"),
+                True,
             ),
             ElementaryFile(EF_TEXT_PIN, b"", lambda: False, True),
+            ElementaryFile(EF_TEXT_BLOCKED_KEY, b"", lambda: False, True),
             ElementaryFile(EF_TEXT_COLLATION_A, b"", lambda: False, True),
+            ElementaryFile(EF_TEXT_COLLATION_B, b"", lambda: False, True),
         ):
             text.files[ef.fid] = ef
 
         card_face = Application(CARD_FACE_AID, "券面事項確認AP")
+        face_opened = opened_by("face-a", "face-b")
         for ef in (
             ElementaryFile(
-                EF_FACE_IMAGE, face_object(p.face_template), lambda: self.terminal_authenticated
+                EF_FACE_IMAGE,
+                face_object(p.face_template),
+                lambda: self.terminal_authenticated or face_opened(),
             ),
-            ElementaryFile(EF_FACE_NUMBER_IMAGE, b"\x30\x00" + number, lambda: False, True),
+            ElementaryFile(EF_FACE_NUMBER_IMAGE, b"\x30\x00" + number, opened_by("face-a"), True),
+            ElementaryFile(EF_FACE_COLLATION_B, b"", lambda: False, True),
             ElementaryFile(EF_FACE_COLLATION_A, b"", lambda: False, True),
         ):
             card_face.files[ef.fid] = ef
@@ -255,6 +291,44 @@ class VirtualCard:
         # Order matters for selection by AID prefix: the honeypot APs come first,
         # so a careless partial AID lands where the honeypot sees it.
         return [text, card_face, juki, common, jpki]
+
+    def _surface_keys(self) -> dict[tuple[bytes, int], SurfaceKey]:
+        """The key references of the text AP and the card-face AP, each with its own
+        counter (:class:`~reader.virtual.profile.SurfaceKeys`: tries and sources).
+
+        What each takes: the 券面事項入力補助用暗証番号 is 4 digits — this test card sets it to
+        the 利用者証明用 PIN (citizens may choose the same number for both; a card without
+        that PIN has none set); 照合番号A is the 12-digit 個人番号 (soltia48/myna-card
+        ``MyNumber::as_verification_code_a``, confirmed on a card; jpki/myna's ``visual``
+        command verifies the card-face AP's with it); 照合番号B is 14 digits
+        (:func:`~reader.virtual.keys.collation_number_b`). File ids: text AP 0011 / 0014 /
+        0015, card-face AP 0013 / 0012 (jpki/myna ``pin status``, @aokiapp/mynacard's
+        constants, soltia48/myna-card). Our terminal touches none of them (the guard
+        refuses every VERIFY outside the JPKI AP); the honeypot records every touch.
+        """
+        p = self.profile
+        text_pin = SurfaceKey("text-pin", lambda: p.auth_pin.pin, 4)
+        a_text = SurfaceKey("text-a", lambda: p.my_number, 12)
+        b_text = SurfaceKey("text-b", p.collation_number_b, 14)
+        a_face = SurfaceKey("face-a", lambda: p.my_number, 12)
+        b_face = SurfaceKey("face-b", p.collation_number_b, 14)
+        return {
+            (TEXT_AID, EF_TEXT_PIN): text_pin,
+            (TEXT_AID, EF_TEXT_COLLATION_A): a_text,
+            (TEXT_AID, EF_TEXT_COLLATION_B): b_text,
+            (CARD_FACE_AID, EF_FACE_COLLATION_A): a_face,
+            (CARD_FACE_AID, EF_FACE_COLLATION_B): b_face,
+        }
+
+    def _surface_counter(self, key: SurfaceKey) -> KeyCounter:
+        keys = self.profile.surface_keys
+        return {
+            "text-pin": keys.text_pin,
+            "text-a": keys.text_collation_a,
+            "text-b": keys.text_collation_b,
+            "face-a": keys.face_collation_a,
+            "face-b": keys.face_collation_b,
+        }[key.name]
 
     # -- power ---------------------------------------------------------------------
 
@@ -278,6 +352,7 @@ class VirtualCard:
         self.current_ef = None
         self.auth_verified = False
         self.terminal_authenticated = False
+        self.surface_verified.clear()
         self._challenge = None
 
     # -- processing ----------------------------------------------------------------
@@ -384,6 +459,7 @@ class VirtualCard:
                     self.current_ef = None
                     self.auth_verified = False  # re-selecting the AP clears the PIN state
                     self.terminal_authenticated = False
+                    self.surface_verified.clear()
                     self._challenge = None
                     return SW_OK
             return SW_NOT_FOUND
@@ -401,7 +477,7 @@ class VirtualCard:
             ef = self.current_app.files.get(fid)
             if ef is None:
                 return SW_NOT_FOUND
-            if ef.number_bearing:
+            if ef.recorded:
                 self.honeypot.record(self.current_app.label, f"SELECT EF {fid:04X}")
             self.current_ef = fid
             return SW_OK
@@ -425,7 +501,7 @@ class VirtualCard:
                 return b"", SW_NO_CURRENT_EF
             ef = app.files[self.current_ef]
             offset = ((apdu.p1 & 0x7F) << 8) | apdu.p2
-        if ef.number_bearing:
+        if ef.recorded:
             self.honeypot.record(app.label, f"READ BINARY EF {ef.fid:04X}")
         if apdu.data:
             return b"", SW_WRONG_P1P2
@@ -459,17 +535,42 @@ class VirtualCard:
             if target == EF_SIGN_PASSWORD:
                 return self._verify_signing_password(apdu.data)
             return SW_REF_NOT_FOUND
-        if target in (EF_TEXT_COLLATION_A, EF_FACE_COLLATION_A, EF_TEXT_PIN):
+        if app.aid == TEXT_AID and target == EF_TEXT_BLOCKED_KEY:
+            # blocked on every card examined, never presented to (soltia48/myna-card
+            # src/ap/text.rs BLOCKED_0012): empty VERIFY 63C0, any value 6984
             self.honeypot.record(app.label, f"VERIFY EF {target:04X}")
-            if not apdu.data:
-                return tries_left_sw(self._collation_tries)
-            if target != EF_TEXT_PIN and hmac.compare_digest(
-                apdu.data, self.profile.my_number.encode()
-            ):
-                return SW_OK
-            self._collation_tries = max(0, self._collation_tries - 1)
-            return tries_left_sw(self._collation_tries)
-        return SW_REF_NOT_FOUND
+            return tries_left_sw(0) if not apdu.data else SW_BLOCKED
+        key = self.surface_keys.get((app.aid, target))
+        if key is None:
+            return SW_REF_NOT_FOUND
+        self.honeypot.record(app.label, f"VERIFY EF {target:04X}")
+        return self._verify_surface_key(key, apdu.data)
+
+    def _verify_surface_key(self, key: SurfaceKey, data: bytes) -> int:
+        """As the JPKI PINs: an empty VERIFY answers 63Cx, a wrong value counts down to
+        63C0, then 6984; the right one resets the counter and opens the AP's files until
+        the next SELECT of an application; a value of the wrong length is refused (6700)
+        without counting, as for the 利用者証明用 PIN."""
+        value = key.value()
+        if value is None:
+            return SW_REF_NOT_FOUND  # no such PIN set on this card
+        counter = self._surface_counter(key)
+        if not data:
+            return tries_left_sw(counter.tries_left)
+        if counter.tries_left == 0:
+            return SW_BLOCKED
+        if len(data) != key.length:
+            return SW_WRONG_LENGTH
+        if hmac.compare_digest(data, value.encode("ascii")):
+            self.surface_verified.add(key.name)
+            if counter.tries_left != counter.max_tries:
+                counter.tries_left = counter.max_tries
+                self._persist()
+            return SW_OK
+        self.surface_verified.discard(key.name)
+        counter.tries_left -= 1
+        self._persist()
+        return tries_left_sw(counter.tries_left)
 
     def _verify_auth_pin(self, data: bytes) -> int:
         state = self.profile.auth_pin

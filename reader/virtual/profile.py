@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import hashlib
 import json
 import os
 import tempfile
@@ -26,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from reader.virtual.keys import (
     MockJpkiCa,
     SeededStream,
+    card_expiry,
+    collation_number_b,
     generate_rsa_key,
     my_number_check_digit,
     opaque_cn,
@@ -127,6 +130,45 @@ class AuthPinState(BaseModel):
     max_tries: int = Field(default=3, ge=1, le=15)
 
 
+class KeyCounter(BaseModel):
+    """The try counter of one key reference of the 券面 applications."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tries_left: int = Field(ge=0, le=15)
+    max_tries: int = Field(ge=1, le=15)
+
+
+def _counter(tries: int) -> KeyCounter:
+    return KeyCounter(tries_left=tries, max_tries=tries)
+
+
+class SurfaceKeys(BaseModel):
+    """The try counters of the 券面事項入力補助AP's (text AP) and 券面事項確認AP's
+    (card-face AP) key references — each its own, as on a real card (card.md §4).
+
+    - 券面事項入力補助用暗証番号 (text AP EF 0011): 3 tries — municipal pages list it with
+      the two JPKI passwords (八代市 "マイナンバーカード用電子証明書の暗証番号の初期化・
+      再設定について": 券面事項入力補助用暗証番号, 4桁, ロックまでの回数 3回); AokiApp's card
+      dump tool checks for 3 tries left before it verifies it.
+    - 照合番号A (text AP EF 0014, card-face AP EF 0013) and 照合番号B (text AP EF 0015,
+      card-face AP EF 0012): 10 tries each — soltia48/myna-card ``src/data.rs`` ("a counter
+      of ten attempts"), AokiApp's dump tool (checks for 10 before verifying A or B), a
+      vendor's eKYC guide quoted in public notes (ロック回数「10回」 for the 14-digit
+      照合番号B).
+
+    Profiles made before issue 20 have none: they load with full counters.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text_pin: KeyCounter = Field(default_factory=lambda: _counter(3))
+    text_collation_a: KeyCounter = Field(default_factory=lambda: _counter(10))
+    text_collation_b: KeyCounter = Field(default_factory=lambda: _counter(10))
+    face_collation_a: KeyCounter = Field(default_factory=lambda: _counter(10))
+    face_collation_b: KeyCounter = Field(default_factory=lambda: _counter(10))
+
+
 class SigningPasswordState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -156,6 +198,18 @@ class CardProfile(BaseModel):
     auth_pin: AuthPinState
     signing_password: SigningPasswordState
     my_number: str = Field(pattern=r"^[0-9]{12}$", description="synthetic; honeypot bait")
+    surface_keys: SurfaceKeys = Field(default_factory=SurfaceKeys)
+    security_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4}$",
+        description="the 4-digit セキュリティコード printed on the card (part of 照合番号B); "
+        "none: derived from the synthetic 個人番号",
+    )
+    card_expires: dt.date | None = Field(
+        default=None,
+        description="the card's own 有効期限 (part of 照合番号B); none: from the certificate's "
+        "issue date and the birth date (keys.card_expiry)",
+    )
     face_template: list[float] = Field(min_length=FACE_TEMPLATE_SIZE, max_length=FACE_TEMPLATE_SIZE)
     atr: CardAtr = Field(
         default=CardAtr.CONTACTLESS,
@@ -198,6 +252,20 @@ class CardProfile(BaseModel):
         if self.sign_ca_certificate_pem is None:
             return None
         return x509.load_pem_x509_certificate(self.sign_ca_certificate_pem.encode())
+
+    def card_expiry(self) -> dt.date:
+        if self.card_expires is not None:
+            return self.card_expires
+        return card_expiry(self.certificate().not_valid_before_utc.date(), self.holder_birth_date)
+
+    def collation_number_b(self) -> str:
+        """照合番号B of this card (keys.collation_number_b). A profile without a security
+        code takes one derived from its synthetic 個人番号: stable, never shown."""
+        code = self.security_code
+        if code is None:
+            digest = hashlib.sha256(b"security-code\x00" + self.my_number.encode()).digest()
+            code = f"{int.from_bytes(digest[:4], 'big') % 10_000:04d}"
+        return collation_number_b(self.holder_birth_date, self.card_expiry(), code)
 
     def private_key(self) -> rsa.RSAPrivateKey:
         # OpenSSL's RSA key check costs ~35 ms with the GIL held (a visible stall in the
@@ -287,6 +355,8 @@ def new_profile(
         for i in range(0, len(template_raw), 2)
     ]
     norm = sum(v * v for v in template) ** 0.5 or 1.0
+    my_number = synthetic_my_number(stream.child("number") if stream else None)
+    security_code = f"{below(10_000):04d}"  # drawn last: earlier draws stay as they were
     profile = CardProfile(
         variant=variant,
         token_label=variant.token_label,
@@ -301,7 +371,9 @@ def new_profile(
         else ca.signing_ca_certificate().public_bytes(serialization.Encoding.PEM).decode(),
         auth_pin=auth,
         signing_password=signing,
-        my_number=synthetic_my_number(stream.child("number") if stream else None),
+        my_number=my_number,
+        security_code=security_code,
+        card_expires=card_expiry(issued, birth_date),
         face_template=[round(v / norm, 6) for v in template],
         terminal_ca_key=terminal_ca_key,
         atr=atr,

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reader.aids import CARD_FACE_AID, JPKI_AID
+from reader.aids import CARD_FACE_AID, JPKI_AID, TEXT_AID
 from reader.apdu import CommandApdu
 from reader.jpki import SHA256_DIGEST_INFO_PREFIX
-from reader.virtual.card import ATR, VirtualCard
+from reader.virtual.card import ATR, Honeypot, VirtualCard
 from reader.virtual.profile import CardAtr, CardProfile, Variant, load_profile, save_profile
 from tests.support.stack import TEST_PIN
 
@@ -333,3 +333,120 @@ def test_face_only_card_has_no_signing_ca_certificate(
     card = VirtualCard(make_profile(Variant.FACE_ONLY))
     tx(card, SELECT_JPKI)
     assert tx(card, "00A4020C020002")[1] == 0x6A82
+
+
+# --- the text AP's and card-face AP's keys (behind the honeypot) ---------------------------
+
+SELECT_TEXT = "00A4040C0A" + TEXT_AID.hex()
+SELECT_FACE = "00A4040C0A" + CARD_FACE_AID.hex()
+
+
+def surface_card(profile: CardProfile, path: Path | None = None) -> VirtualCard:
+    """A card whose honeypot is poked on purpose: these objects are what it guards."""
+    return VirtualCard(profile, path=path, honeypot=Honeypot(deliberate=True))
+
+
+def empty_verify(card: VirtualCard, select: str, ef: int) -> int:
+    tx(card, select)
+    assert tx(card, f"00A4020C02{ef:04X}")[1] == 0x9000
+    return tx(card, "00200080")[1]
+
+
+def verify_current(card: VirtualCard, value: str) -> int:
+    data = value.encode()
+    return tx(card, f"00200080{len(data):02X}" + data.hex())[1]
+
+
+def test_each_surface_key_has_its_own_counter_and_the_text_pin_three_tries(
+    physical_profile: CardProfile,
+) -> None:
+    """Issue 20: one counter of 10 was shared by text-AP EF 0011 and both 照合番号A."""
+    card = surface_card(physical_profile)
+    assert empty_verify(card, SELECT_TEXT, 0x0011) == 0x63C3
+    assert [verify_current(card, "0000") for _ in range(4)] == [0x63C2, 0x63C1, 0x63C0, 0x6984]
+    assert verify_current(card, TEST_PIN) == 0x6984  # blocked: even the right PIN
+    assert tx(card, "00200080")[1] == 0x63C0
+    for select, ef in ((SELECT_TEXT, 0x14), (SELECT_TEXT, 0x15), (SELECT_FACE, 0x13)):
+        assert empty_verify(card, select, ef) == 0x63CA
+    assert empty_verify(card, SELECT_FACE, 0x12) == 0x63CA
+    assert verify_current(card, "00000000000000") == 0x63C9
+    assert empty_verify(card, SELECT_TEXT, 0x15) == 0x63CA  # the text AP's B: untouched
+    assert empty_verify(card, SELECT_FACE, 0x12) == 0x63C9
+    tx(card, SELECT_JPKI)
+    assert tx(card, EMPTY_VERIFY)[1] == 0x63C3  # the JPKI PIN: its own
+    assert physical_profile.surface_keys.text_pin.tries_left == 0
+    assert physical_profile.surface_keys.face_collation_b.tries_left == 9
+
+
+def test_collation_number_b_opens_the_basic_info_and_the_card_face_not_the_number(
+    physical_profile: CardProfile,
+) -> None:
+    """照合番号B (text AP EF 0015, card-face AP EF 0012; answered 6A82 before issue 20):
+    14 digits, birth date in the Japanese era year + expiry year + security code."""
+    card = surface_card(physical_profile)
+    b = physical_profile.collation_number_b()
+    assert len(b) == 14 and b.startswith("550615")  # 1980-06-15 is 昭和55
+    assert b[6:10] == "2034"  # issued 2025-04-01 to an adult: 10th birthday after, 2034-06-15
+    assert b[10:] == physical_profile.security_code
+    assert empty_verify(card, SELECT_TEXT, 0x15) == 0x63CA
+    assert verify_current(card, b[:13]) == 0x6700  # wrong length: not counted
+    assert verify_current(card, b) == 0x9000
+    assert tx(card, "00A4020C020002")[1] == 0x9000
+    assert tx(card, "00B0000010")[1] == 0x9000  # 基本4情報: opened
+    tx(card, "00A4020C020001")
+    assert tx(card, "00B0000010")[1] == 0x6982  # the 個人番号: not by B
+    assert empty_verify(card, SELECT_FACE, 0x12) == 0x63CA
+    assert verify_current(card, b) == 0x9000
+    tx(card, "00A4020C020002")
+    assert tx(card, "00B0000010")[1] == 0x9000  # the card face
+    tx(card, "00A4020C020005")
+    assert tx(card, "00B0000010")[1] == 0x6982  # the number image: only 照合番号A
+    tx(card, SELECT_FACE)  # selecting the AP again closes it
+    tx(card, "00A4020C020002")
+    assert tx(card, "00B0000010")[1] == 0x6982
+
+
+def test_text_pin_is_the_auth_pin_and_opens_the_text_ap(physical_profile: CardProfile) -> None:
+    card = surface_card(physical_profile)
+    empty_verify(card, SELECT_TEXT, 0x0011)
+    assert verify_current(card, "9999") == 0x63C2
+    assert verify_current(card, TEST_PIN) == 0x9000
+    assert tx(card, "00200080")[1] == 0x63C3  # reset by the right PIN
+    for ef in ("0001", "0002", "0003"):
+        tx(card, "00A4020C02" + ef)
+        assert tx(card, "00B0000001")[1] == 0x9000
+    assert {a.operation for a in card.honeypot.accesses} >= {
+        "SELECT EF 0011",
+        "VERIFY EF 0011",
+        "READ BINARY EF 0001",
+    }
+
+
+def test_a_card_without_a_pin_has_no_text_pin(make_profile: Callable[..., CardProfile]) -> None:
+    card = surface_card(make_profile(Variant.FACE_ONLY))
+    assert empty_verify(card, SELECT_TEXT, 0x0011) == 0x6A88
+
+
+def test_text_ap_ef_0012_is_a_blocked_key(physical_profile: CardProfile) -> None:
+    """soltia48/myna-card src/ap/text.rs: blocked on every card examined."""
+    card = surface_card(physical_profile)
+    assert empty_verify(card, SELECT_TEXT, 0x0012) == 0x63C0
+    assert verify_current(card, "1234") == 0x6984
+
+
+def test_surface_counters_persist_and_every_touch_is_recorded(
+    physical_profile: CardProfile, tmp_path: Path
+) -> None:
+    path = tmp_path / "card.json"
+    save_profile(physical_profile, path)
+    card = surface_card(load_profile(path), path)
+    empty_verify(card, SELECT_TEXT, 0x0015)
+    verify_current(card, "12345678901234")
+    assert load_profile(path).surface_keys.text_collation_b.tries_left == 9
+    reborn = surface_card(load_profile(path), path)
+    assert empty_verify(reborn, SELECT_TEXT, 0x0015) == 0x63C9
+    operations = [a.operation for a in card.honeypot.accesses]
+    assert "SELECT EF 0015" in operations and "VERIFY EF 0015" in operations
+    face = surface_card(load_profile(path), path)
+    empty_verify(face, SELECT_FACE, 0x0012)
+    assert [a.operation for a in face.honeypot.accesses] == ["SELECT EF 0012", "VERIFY EF 0012"]
