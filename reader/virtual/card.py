@@ -445,6 +445,33 @@ class VirtualCard:
         return SW_OK
 
     def _select(self, apdu: CommandApdu) -> int:
+        """SELECT: an application by (a prefix of) its AID, an EF of the current one, the MF.
+
+        What a selection does to a verified PIN — the evidence found for issue 20:
+
+        - **Re-selecting the JPKI AP clears it** (so does selecting any other application).
+          OpenSC relies on exactly this: since 0.24 (PR #2807 "Implemented logout for some
+          card drivers", merged 2023-08-01) ``card-jpki.c`` implements PKCS#11 ``C_Logout``
+          as ``jpki_logout`` → ``jpki_select_ap``, a re-SELECT of the JPKI AP; were the PIN
+          to survive it, OpenSC's logout would leave the card open. Against it stands only
+          meowkawaiijp/pyjpki, whose ``sign_data`` verifies, re-selects the JPKI AP and
+          then signs (``pyjpki/card.py``), with no record of having run on a card (its
+          history shows no test against one). Every client known to work with real cards
+          verifies and signs without re-selecting in between: OpenSC's ``jpki_pin_cmd`` then
+          ``jpki_set_security_env``, jpki/myna (``src/jpki.rs`` ``verify`` then
+          ``pkey_sign``), gebogebogebo/JPKIReader, siketyan/jpki-rs, soltia48/myna-card,
+          an Android NFC client (``signDataUsingAuthKey``). No trace from a real card of a
+          sign after a re-SELECT was found; one would settle it.
+        - **Selecting an EF keeps it**, and signing does not use it up: jpki/myna's CMS
+          signature verifies the password, selects and reads EF 0001, selects EF 001A and
+          signs (``src/jpki.rs`` ``cms_sign``), and its マイナポータル helper signs several
+          digests after one VERIFY and then reads the certificate (``mpa/src/main.rs``
+          ``sign``); OpenSC selects 0018 to verify and 0017 to sign.
+        - **A SELECT that fails** (``6A82``: another driver probing for its own AID, as
+          OpenSC's card matching does) leaves the current application and its state as
+          they were — ISO 7816-4's rule; not observed on this card either way.
+        - **Reset or power-off** clears it (card.md §4).
+        """
         if apdu.p2 not in (0x00, 0x0C):
             return SW_WRONG_P1P2
         if apdu.p1 == 0x04:
@@ -457,7 +484,7 @@ class VirtualCard:
                         self.honeypot.record(app.label, f"SELECT by AID {apdu.data.hex().upper()}")
                     self.current_app = app
                     self.current_ef = None
-                    self.auth_verified = False  # re-selecting the AP clears the PIN state
+                    self.auth_verified = False  # re-selecting the AP too (see above)
                     self.terminal_authenticated = False
                     self.surface_verified.clear()
                     self._challenge = None
@@ -627,6 +654,10 @@ class VirtualCard:
             return b"", SW_REF_NOT_FOUND
         phone_checked = self.profile.variant is Variant.IPHONE
         if not (self.auth_verified or phone_checked):
+            # 6982, security status not satisfied: what this card answers for a key or
+            # file behind a PIN not presented — soltia48/myna-card src/card.rs (INTERNAL
+            # AUTHENTICATE of a PIN-protected key: 6982) and src/ap/text.rs, OpenSC issue
+            # #3169's trace (READ BINARY of EF 0001 without the signing password: 69 82)
             return b"", SW_SECURITY
         k = self._key.key_size // 8
         if not apdu.data or len(apdu.data) > k - 11:

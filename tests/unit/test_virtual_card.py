@@ -450,3 +450,29 @@ def test_surface_counters_persist_and_every_touch_is_recorded(
     face = surface_card(load_profile(path), path)
     empty_verify(face, SELECT_FACE, 0x0012)
     assert [a.operation for a in face.honeypot.accesses] == ["SELECT EF 0012", "VERIFY EF 0012"]
+
+
+def test_verified_pin_survives_ef_selects_and_signatures_not_another_application(
+    card: VirtualCard,
+) -> None:
+    """jpki/myna (cms_sign, mpa's sign): VERIFY, select and read a certificate, select the
+    key, sign several times — all on one VERIFY. Selecting another application, or the
+    JPKI AP again (OpenSC's logout, card-jpki.c since 0.24), clears it; a SELECT that
+    fails leaves it."""
+    di = SHA256_DIGEST_INFO_PREFIX + bytes(32)
+    tx(card, SELECT_JPKI)
+    tx(card, "00A4020C020018")
+    assert verify_current(card, TEST_PIN) == 0x9000
+    tx(card, "00A4020C02000A")
+    assert tx(card, "00B0000004")[1] == 0x9000
+    tx(card, "00A4020C020017")
+    key = CommandApdu(0x80, 0x2A, 0x00, 0x80, di, le=256)
+    assert [tx(card, key)[1] for _ in range(3)] == [0x9000] * 3
+    assert tx(card, "00A4040C05A000000003")[1] == 0x6A82  # another driver's probe
+    assert tx(card, sign(di))[1] == 0x9000
+    for elsewhere in (SELECT_FACE, SELECT_JPKI):
+        tx(card, SELECT_JPKI)
+        tx(card, verify(TEST_PIN))
+        tx(card, elsewhere)
+        tx(card, SELECT_JPKI)
+        assert tx(card, sign(di))[1] == 0x6982
