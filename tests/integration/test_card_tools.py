@@ -21,9 +21,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from reader.virtual.card import VirtualCard
+from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.profile import CardAtr, CardProfile
 from reader.virtual.vpcd import VpcdCardServer
+from tests.support.client_sequences import (
+    MYNA_PIN_STATUS,
+    MYNA_PIN_STATUS_TOUCHES,
+    PYJPKI_SIGN_DATA_ANSWERS,
+    myna_jpki_cert,
+    pyjpki_sign_data,
+    run,
+)
 from tests.support.stack import TEST_PIN, TEST_READER, TEST_SLOT_PORT, wait_for_presence
 
 pytestmark = pytest.mark.usefixtures("pcscd")
@@ -79,11 +87,11 @@ def serve(
     """Serve a card (profile options as keywords) into slot 1 until the test ends."""
     servers: list[VpcdCardServer] = []
 
-    def start(**options: object) -> VirtualCard:
+    def start(honeypot: Honeypot | None = None, **options: object) -> VirtualCard:
         profile = make_profile()
         for name, value in options.items():
             setattr(profile, name, value)
-        card = VirtualCard(profile)
+        card = VirtualCard(profile, honeypot=honeypot)
         servers.append(VpcdCardServer(card, port=TEST_SLOT_PORT).start())
         wait_for_presence(TEST_READER, True)
         return card
@@ -239,3 +247,59 @@ def test_opensc_reads_the_signing_ca_certificate(
     read = x509.load_pem_x509_certificate(done.stdout.encode())
     assert read == card.profile.sign_ca_certificate()
     assert card.honeypot.empty
+
+
+# --- public clients' APDU sequences, through pcscd + vpcd ----------------------------------
+
+
+@pytest.fixture
+def connect_raw() -> Iterator[Callable[[], Callable[[bytes], bytes]]]:
+    """Another program's plain connection to slot 1 (made once a card is served): no guard
+    of ours in the way."""
+    from smartcard.System import readers
+
+    connections = []
+
+    def connect() -> Callable[[bytes], bytes]:
+        (reader,) = [r for r in readers() if str(r) == TEST_READER]
+        connection = reader.createConnection()
+        connection.connect()
+        connections.append(connection)
+
+        def transmit(command: bytes) -> bytes:
+            data, sw1, sw2 = connection.transmit(list(command))
+            return bytes([*data, sw1, sw2])
+
+        return transmit
+
+    yield connect
+    for connection in connections:
+        connection.disconnect()
+
+
+def test_myna_and_pyjpki_sequences_through_pcscd(
+    serve: Callable[..., VirtualCard], connect_raw: Callable[[], Callable[[bytes], bytes]]
+) -> None:
+    """jpki/myna's ``pin status`` and ``cert auth/authca/signca``, pyjpki's signing, sent
+    by another program through pcscd + vpcd (tests/support/client_sequences.py)."""
+    card = serve(honeypot=Honeypot(deliberate=True))
+    raw_card = connect_raw()
+    replies = [(command, run(raw_card, command)[1]) for command, _ in MYNA_PIN_STATUS]
+    assert replies == MYNA_PIN_STATUS
+    expected = {
+        "auth": card.profile.certificate(),
+        "authca": card.profile.ca_certificate(),
+        "signca": card.profile.sign_ca_certificate(),
+    }
+    for which, certificate in expected.items():
+        der, sent = myna_jpki_cert(raw_card, which)
+        assert {sw for _, sw in sent} == {0x9000}, which
+        assert x509.load_der_x509_certificate(der) == certificate
+    signing = [run(raw_card, command)[1] for command in pyjpki_sign_data(TEST_PIN, b"x")]
+    assert signing == PYJPKI_SIGN_DATA_ANSWERS
+    touched = [
+        (a.application, a.operation)
+        for a in card.honeypot.accesses
+        if not a.operation.startswith("command ")
+    ]
+    assert touched == MYNA_PIN_STATUS_TOUCHES
