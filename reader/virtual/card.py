@@ -2,10 +2,36 @@
 
 It carries the JPKI AP (what the terminal uses) and, as a honeypot, the text
 AP and the card-face AP with a synthetic 個人番号. Every access to a
-number-bearing object is recorded in :class:`Honeypot`; the test suite asserts
-the record is empty after every flow.
+number-bearing object (or to a key our terminal never uses) is recorded in
+:class:`Honeypot`; the test suite asserts the record is empty after every flow.
 
 :meth:`VirtualCard.process` is total: any bytes in, a response APDU out.
+
+What it does, and where each fact comes from (card.md keeps the list; there is no
+public J-LIS specification, so the sources are public clients and their authors'
+measurements on issued cards):
+
+- Applications by AID (reader/aids.py; OpenSC ``jpki.h`` ``AID_JPKI``, jpki/myna
+  ``src/text.rs``/``visual.rs``, soltia48/myna-card ``src/ap/*.rs``). A DF is found by a
+  *prefix* of its name (JICSAP 4.2 (1), quoted by soltia48/myna-card ``Card::select_df``
+  and IPA's JICSAP summary: "DFは正確なDF名および名の上位桁からの部分桁からでも参照できる"):
+  the honeypot applications come first, so a careless partial AID lands where the honeypot
+  sees it. An unknown AID answers ``6A82``, an unknown instruction ``6D00``, another class
+  ``6E00`` (card.md §5: OpenSC 0.23 run against an emulator — a card answering 9000 to
+  every SELECT is claimed by other drivers first).
+- JPKI AP files (card.md §2): EF 0006 the token label (32 bytes read by jpki/myna
+  ``jpki_ap``; JPKIAPICCTOKEN2 card, JPKIAPGPSETOKEN Android — jpki/myna's old Go
+  ``libmyna/api.go`` checks both and calls JPKIAPICCTOKEN a 住基カード), 000A/000B the auth
+  certificate and its CA, 0002 the signing CA (:meth:`MockJpkiCa.signing_ca_certificate`
+  for why anyone may read it), 0017/0018 the auth key and PIN, 001A/001B the signing key
+  and password. Certificates are followed by ``FF`` filler (soltia48/myna-card
+  ``TlvFields``: "a file read straight off the card carries filler"); the Android token's
+  certificate is read only after the PIN (jpki/myna ``run_jpki_cert`` verifies first for
+  JPKIAPGPSETOKEN, and its issue #6).
+- READ BINARY (:meth:`VirtualCard._read`), VERIFY (:meth:`VirtualCard._verify_auth_pin`),
+  the signature (:meth:`VirtualCard._sign`), GET CHALLENGE, SELECT and the verified state
+  (:meth:`VirtualCard._select`): each says its sources.
+- The text AP's and card-face AP's keys: :meth:`VirtualCard._surface_keys`.
 """
 
 from __future__ import annotations
@@ -511,6 +537,17 @@ class VirtualCard:
         return SW_WRONG_P1P2
 
     def _read(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        """READ BINARY: offset ``(P1 & 7F) << 8 | P2`` of the current EF, or with P1 ``8x``
+        the EF of short id ``x`` (it becomes current) at the 8-bit offset P2 (JICSAP Table 5,
+        quoted by soltia48/myna-card ``read_binary_chunk_sfi``). Le ``00`` is 256; extended
+        Le passes through pcscd + vpcd unchanged (card.md §3). A read that runs past the end
+        returns what is left with ``9000`` (JICSAP 6.4.1 (4): "the card reads to the end of
+        the file within that limit"); one that starts past it answers ``6B00`` (JICSAP 7.3.1,
+        soltia48/myna-card ``is_end_of_file``; pyjpki's ``read_certificate`` stops on it).
+        The known clients size a certificate each their own way and all are served:
+        OpenSC 4 bytes then 256-byte chunks (``jpki_select_file``), jpki/myna 7 bytes then
+        the rest (``read_binary_all``), pyjpki 255-byte chunks until ``6B00``.
+        """
         app = self.current_app
         if apdu.p1 & 0x80:
             if apdu.p1 & 0x60:
@@ -600,6 +637,19 @@ class VirtualCard:
         return tries_left_sw(counter.tries_left)
 
     def _verify_auth_pin(self, data: bytes) -> int:
+        """VERIFY of the 利用者証明用 PIN (4 ASCII digits, 3 tries: OpenSC ``jpki.h``
+        ``JPKI_AUTH_PIN_MAX_TRIES``, municipal pages).
+
+        An empty VERIFY answers ``63Cx`` with the tries left — also after a successful
+        VERIFY: a real card's trace in OpenSC PR #959 (hamano: correct PIN → ``90 00``,
+        then ``00 20 00 80`` → ``63 C3``); OpenSC's ``jpki_pin_cmd`` refuses any other
+        answer (``sw1 != 0x63``), so a card answering ``9000`` there is unusable. The
+        attempt that exhausts the counter answers ``63C0``, every VERIFY with data after it
+        ``6984`` (soltia48/myna-card README, "Retry counters"). The right PIN resets the
+        counter. A PIN of another length is refused (``6700``) without counting — this
+        model's rule, not observed on a card. A card with no PIN set (顔認証マイナンバーカード,
+        iPhone) answers ``6A88``.
+        """
         state = self.profile.auth_pin
         if state.pin is None:
             return SW_REF_NOT_FOUND  # no PIN set: 顔認証マイナンバーカード / iPhone
@@ -638,6 +688,14 @@ class VirtualCard:
         return tries_left_sw(state.tries_left)
 
     def _sign(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        """COMPUTE DIGITAL SIGNATURE, the card's own ``80 2A 00 P2``: P2 ``80`` signs with
+        the current EF's key, ``8x`` with the key of short id ``x`` (0017: ``97``). The card
+        pads the data as given with PKCS#1 v1.5 type 1 and returns 256 bytes — P1 ``00``,
+        "PKCS #1 v1.5 over data exactly as supplied, 1 to 245 bytes" (soltia48/myna-card
+        ``SignatureScheme::Verbatim``, every P1 exercised on a card); clients hand it a
+        DigestInfo (OpenSC ``jpki_compute_signature``, jpki/myna ``signature``). The other
+        P1 values soltia48 found (the card hashing, PSS) are not simulated: ``6A86``.
+        """
         if apdu.cla != 0x80:
             return b"", SW_CLA
         if apdu.p1 != 0x00:
