@@ -15,7 +15,14 @@ from types import FrameType
 from reader.argtypes import iso_date, whole_number
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.keys import MockJpkiCa
-from reader.virtual.profile import ProfileError, Variant, load_profile, new_profile, save_profile
+from reader.virtual.profile import (
+    CardAtr,
+    ProfileError,
+    Variant,
+    load_profile,
+    new_profile,
+    save_profile,
+)
 from reader.virtual.vpcd import VPCD_DEFAULT_PORT, VpcdCardServer
 
 EXIT_OK = 0
@@ -68,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new.add_argument(
         "--no-extended", action="store_true", help="the card answers 6700 to extended APDUs"
+    )
+    new.add_argument(
+        "--atr",
+        choices=[a.value for a in CardAtr],
+        default=CardAtr.CONTACTLESS.value,
+        help="the ATR card tools see: contactless (default; a My Number card on a "
+        "face-recognition or NFC reader, 3B 88 80 01 …), contact (a My Number card in a "
+        "contact reader, 3B C5 FF 81 …), juki (the old 住基カード, 3B E0 00 FF …, for tests of "
+        "old cards)",
     )
     new.add_argument("--force", action="store_true", help="overwrite an existing file")
 
@@ -132,6 +148,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             birth_date=args.birth_date,
             issued=args.issued,
             tries_left=args.tries_left,
+            atr=CardAtr(args.atr),
         )
     except (ProfileError, ValueError) as exc:
         _err(str(exc))
@@ -173,6 +190,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"certificate:    {cert.subject.rfc4514_string()}",
         f"issuer:         {cert.issuer.rfc4514_string()}",
         f"valid:          {cert.not_valid_before_utc.date()} .. {cert.not_valid_after_utc.date()}",
+        "signing CA:     "
+        + (
+            "none (EF 0002 answers 6A82)"
+            if (sign_ca := profile.sign_ca_certificate()) is None
+            else f"{sign_ca.subject.rfc4514_string()} (EF 0002, readable by anyone)"
+        ),
         "PIN:            "
         + (
             "not set"
@@ -181,6 +204,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             + (" (BLOCKED)" if pin.tries_left == 0 else "")
         ),
         f"extended APDUs: {'yes' if profile.extended_length else 'no (6700)'}",
+        f"ATR:            {profile.atr.atr.hex(' ').upper()} ({profile.atr.value}: "
+        f"{profile.atr.label})",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 MOCK_CA_NAME = "Mock JPKI User Authentication CA (TEST ONLY, myna-sim)"
+MOCK_SIGN_CA_NAME = "Mock JPKI Digital Signature CA (TEST ONLY, myna-sim)"
 
 
 CA_KEY_USAGE = x509.KeyUsage(
@@ -151,6 +152,11 @@ def synthetic_my_number(stream: SeededStream | None = None) -> str:
 
 def fifth_birthday_after(issued: dt.date, birth_date: dt.date) -> dt.date:
     """The holder's 5th birthday strictly after ``issued`` (29 Feb → 28 Feb)."""
+    return nth_birthday_after(issued, birth_date, 5)
+
+
+def nth_birthday_after(issued: dt.date, birth_date: dt.date, n: int) -> dt.date:
+    """The holder's ``n``-th birthday strictly after ``issued`` (29 Feb → 28 Feb)."""
 
     def birthday(year: int) -> dt.date:
         try:
@@ -161,7 +167,46 @@ def fifth_birthday_after(issued: dt.date, birth_date: dt.date) -> dt.date:
     first = birthday(issued.year)
     if first <= issued:
         first = birthday(issued.year + 1)
-    return birthday(first.year + 4)
+    return birthday(first.year + n - 1)
+
+
+def card_expiry(issued: dt.date, birth_date: dt.date) -> dt.date:
+    """The card's own 有効期限 (printed on its face; not the certificates'): the 10th birthday
+    after issue for a holder aged 18 or more when the card was made, the 5th below 18
+    (applications from 2022-04-01; 20 was the age before). Sources: 港区 FAQ "マイナンバー
+    カードの有効期限はあるのか" and 鴻巣市 "マイナンバーカードの有効期限" (municipal pages)."""
+    eighteenth = nth_birthday_after(birth_date, birth_date, 18)
+    return nth_birthday_after(issued, birth_date, 10 if issued >= eighteenth else 5)
+
+
+_ERAS = (  # (first day, name): 令和, 平成, 昭和, 大正, 明治
+    (dt.date(2019, 5, 1), "令和"),
+    (dt.date(1989, 1, 8), "平成"),
+    (dt.date(1926, 12, 25), "昭和"),
+    (dt.date(1912, 7, 30), "大正"),
+    (dt.date(1868, 10, 23), "明治"),
+)
+
+
+def era_yymmdd(day: dt.date) -> str:
+    """The date as ``YYMMDD`` with the Japanese era's year (1980-02-17 → ``550217``, 昭和55)."""
+    for start, _name in _ERAS:
+        if day >= start:
+            year = day.year - start.year + 1
+            return f"{year:02d}{day.month:02d}{day.day:02d}"
+    raise ValueError(f"{day} is before the Meiji era")
+
+
+def collation_number_b(birth_date: dt.date, card_expires: dt.date, security_code: str) -> str:
+    """照合番号B: 14 ASCII digits — the birth date as ``YYMMDD`` in the Japanese era year,
+    the Gregorian year the card expires (4 digits) and the 4-digit security code printed on
+    the card. Source: soltia48/myna-card ``src/data.rs`` ``verification_code_b``, confirmed
+    on a card (born 1980-02-17, 昭和55, card expiring in 2035, code 2285 → ``55021720352285``),
+    agreeing with a vendor's eKYC guide quoted in public notes ("生年月日6桁＋有効期限西暦4桁＋
+    セキュリティコード4桁") and with AokiApp's @aokiapp/mynacard ("PIN B (14 digits)")."""
+    if len(security_code) != 4 or not security_code.isascii() or not security_code.isdigit():
+        raise ValueError("a security code is 4 digits")
+    return f"{era_yymmdd(birth_date)}{card_expires.year:04d}{security_code}"
 
 
 def opaque_cn(stream: SeededStream | None = None) -> str:
@@ -177,6 +222,7 @@ class MockJpkiCa:
 
     certificate: x509.Certificate
     key: rsa.RSAPrivateKey
+    _signing_ca: x509.Certificate | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def generate(
@@ -261,6 +307,49 @@ class MockJpkiCa:
             )
             .sign(self.key, hashes.SHA256())
         )
+
+    def signing_ca_certificate(self) -> x509.Certificate:
+        """The mock 署名用CA証明書 (the digital-signature CA's certificate) that cards of this
+        CA carry in JPKI AP EF 0002, where anyone may read it.
+
+        On a real card EF 0002 is readable without a password: jpki/myna reads it for
+        ``myna jpki cert signca`` (src/jpki.rs ``cert_read``, no VERIFY before), OpenSC
+        lists it as certificate 04 with no auth id (pkcs15-jpki.c), and an Android JPKI
+        client reads it right after selecting the AP (``readSignCACert`` in an
+        IsoDep-based app); only the signing certificate itself (EF 0001) needs the signing
+        password (jpki/OpenSC issue #3, OpenSC issue #3169's trace: ``6982`` without it).
+
+        Derived from this CA's private key, so every card of one CA carries the same
+        signing CA, a seeded world stays reproducible, and no second key file is kept. The
+        signing CA's own key exists only to sign its certificate: the simulator issues no
+        signing certificate and verifies nothing against this CA (the signing key and
+        certificate are out of scope, card.md §2).
+        """
+        if self._signing_ca is None:
+            seed = hashlib.sha256(
+                self.key.private_bytes(
+                    serialization.Encoding.DER,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            ).digest()
+            stream = SeededStream(seed, "jpki-sign-ca")
+            key = generate_rsa_key(stream.child("key"))
+            subject = x509.Name(
+                [
+                    x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "myna-sim TEST ONLY"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, MOCK_SIGN_CA_NAME),
+                ]
+            )
+            self._signing_ca = self_signed_ca(
+                key,
+                subject,
+                stream.integer(2**63) + 1,
+                self.certificate.not_valid_before_utc,
+                self.certificate.not_valid_after_utc,
+            )
+        return self._signing_ca
 
     def certificate_pem(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.PEM)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import hashlib
 import json
 import os
 import tempfile
@@ -26,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from reader.virtual.keys import (
     MockJpkiCa,
     SeededStream,
+    card_expiry,
+    collation_number_b,
     generate_rsa_key,
     my_number_check_digit,
     opaque_cn,
@@ -63,6 +66,55 @@ class Variant(enum.StrEnum):
         return self in (Variant.PHYSICAL, Variant.ANDROID)
 
 
+class CardAtr(enum.StrEnum):
+    """Which Answer-to-Reset the card presents: what card tools (pcsc-tools' ``pcsc_scan``,
+    OpenSC) see before they send anything.
+
+    The bytes are the entries of pcsc-tools' ``smartcard_list.txt`` (LudovicRousseau/pcsc-tools;
+    checked in Debian 12's pcsc-tools 1.6.2, ``/usr/share/pcsc/smartcard_list.txt``, and in the
+    upstream list of 2026-06), which names them:
+
+    - ``contactless`` — ``3B 88 80 01 00 00 41 E0 B3 81 A1 00 3B``: the ATR a PC/SC reader
+      constructs for the card over its contactless (type B) interface, as the
+      顔認証付きカードリーダー and NFC readers present it — the usual case, so the default.
+      Debian's list: "ID card issued by Japan government (eID)",
+      ``https://www.kojinbango-card.go.jp/mynumber/index.html``; upstream: "Japanese Public Key
+      Infrastructure (PKI) … Japanese Individual Number Card (My Number Card) (eID)".
+    - ``contact`` — ``3B C5 FF 81 31 FB 45 80 73 C6 01 00 00``, one of the contact ATRs (they
+      vary by manufacturer): "Japanese Individual Number Card (eID)". T=1 only.
+    - ``juki`` — ``3B E0 00 FF 81 31 FE 45 14``, the old 住基カード's: "JUKICARD", digitally
+      sign tax documents in Japan. It was this simulator's only ATR before issue 20; it stays
+      for tests of old cards. OpenSC's JPKI driver lists it in its ATR table
+      (``card-jpki.c``), but OpenSC identifies the My Number card by selecting the JPKI AID
+      (``jpki_match_card``), so every choice here is claimed by its JPKI driver.
+
+    Software must identify the card by selecting the JPKI AID, not by the ATR (card.md §5).
+    """
+
+    CONTACTLESS = "contactless"
+    CONTACT = "contact"
+    JUKI = "juki"
+
+    @property
+    def atr(self) -> bytes:
+        return _ATRS[self]
+
+    @property
+    def label(self) -> str:
+        return {
+            CardAtr.CONTACTLESS: "My Number card through a contactless (NFC) reader",
+            CardAtr.CONTACT: "My Number card in a contact reader",
+            CardAtr.JUKI: "old 住基カード",
+        }[self]
+
+
+_ATRS: dict[CardAtr, bytes] = {
+    CardAtr.CONTACTLESS: bytes.fromhex("3B888001000041E0B381A1003B"),
+    CardAtr.CONTACT: bytes.fromhex("3BC5FF8131FB458073C6010000"),
+    CardAtr.JUKI: bytes.fromhex("3BE000FF8131FE4514"),
+}
+
+
 class ProfileError(ValueError):
     """A profile file is missing, unreadable or inconsistent. Says which and why."""
 
@@ -76,6 +128,45 @@ class AuthPinState(BaseModel):
     pin: Digits4 | None = Field(description="None: no PIN set (顔認証マイナンバーカード, iPhone)")
     tries_left: int = Field(ge=0, le=3)
     max_tries: int = Field(default=3, ge=1, le=15)
+
+
+class KeyCounter(BaseModel):
+    """The try counter of one key reference of the 券面 applications."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tries_left: int = Field(ge=0, le=15)
+    max_tries: int = Field(ge=1, le=15)
+
+
+def _counter(tries: int) -> KeyCounter:
+    return KeyCounter(tries_left=tries, max_tries=tries)
+
+
+class SurfaceKeys(BaseModel):
+    """The try counters of the 券面事項入力補助AP's (text AP) and 券面事項確認AP's
+    (card-face AP) key references — each its own, as on a real card (card.md §4).
+
+    - 券面事項入力補助用暗証番号 (text AP EF 0011): 3 tries — municipal pages list it with
+      the two JPKI passwords (八代市 "マイナンバーカード用電子証明書の暗証番号の初期化・
+      再設定について": 券面事項入力補助用暗証番号, 4桁, ロックまでの回数 3回); AokiApp's card
+      dump tool checks for 3 tries left before it verifies it.
+    - 照合番号A (text AP EF 0014, card-face AP EF 0013) and 照合番号B (text AP EF 0015,
+      card-face AP EF 0012): 10 tries each — soltia48/myna-card ``src/data.rs`` ("a counter
+      of ten attempts"), AokiApp's dump tool (checks for 10 before verifying A or B), a
+      vendor's eKYC guide quoted in public notes (ロック回数「10回」 for the 14-digit
+      照合番号B).
+
+    Profiles made before issue 20 have none: they load with full counters.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text_pin: KeyCounter = Field(default_factory=lambda: _counter(3))
+    text_collation_a: KeyCounter = Field(default_factory=lambda: _counter(10))
+    text_collation_b: KeyCounter = Field(default_factory=lambda: _counter(10))
+    face_collation_a: KeyCounter = Field(default_factory=lambda: _counter(10))
+    face_collation_b: KeyCounter = Field(default_factory=lambda: _counter(10))
 
 
 class SigningPasswordState(BaseModel):
@@ -98,10 +189,33 @@ class CardProfile(BaseModel):
     certificate_pem: str
     key_pem: str
     ca_certificate_pem: str
+    sign_ca_certificate_pem: str | None = Field(
+        default=None,
+        description="the 署名用CA証明書 in JPKI AP EF 0002 (readable by anyone); none: the "
+        "card has no EF 0002 (6A82), as a 顔認証マイナンバーカード and profiles made before "
+        "issue 20",
+    )
     auth_pin: AuthPinState
     signing_password: SigningPasswordState
     my_number: str = Field(pattern=r"^[0-9]{12}$", description="synthetic; honeypot bait")
+    surface_keys: SurfaceKeys = Field(default_factory=SurfaceKeys)
+    security_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4}$",
+        description="the 4-digit セキュリティコード printed on the card (part of 照合番号B); "
+        "none: derived from the synthetic 個人番号",
+    )
+    card_expires: dt.date | None = Field(
+        default=None,
+        description="the card's own 有効期限 (part of 照合番号B); none: from the certificate's "
+        "issue date and the birth date (keys.card_expiry)",
+    )
     face_template: list[float] = Field(min_length=FACE_TEMPLATE_SIZE, max_length=FACE_TEMPLATE_SIZE)
+    atr: CardAtr = Field(
+        default=CardAtr.CONTACTLESS,
+        description="the ATR the card presents (profiles made before it existed: the usual "
+        "contactless one)",
+    )
     extended_length: bool = Field(
         default=True, description="whether the card answers extended APDUs (else 6700)"
     )
@@ -134,6 +248,25 @@ class CardProfile(BaseModel):
     def ca_certificate(self) -> x509.Certificate:
         return x509.load_pem_x509_certificate(self.ca_certificate_pem.encode())
 
+    def sign_ca_certificate(self) -> x509.Certificate | None:
+        if self.sign_ca_certificate_pem is None:
+            return None
+        return x509.load_pem_x509_certificate(self.sign_ca_certificate_pem.encode())
+
+    def card_expiry(self) -> dt.date:
+        if self.card_expires is not None:
+            return self.card_expires
+        return card_expiry(self.certificate().not_valid_before_utc.date(), self.holder_birth_date)
+
+    def collation_number_b(self) -> str:
+        """照合番号B of this card (keys.collation_number_b). A profile without a security
+        code takes one derived from its synthetic 個人番号: stable, never shown."""
+        code = self.security_code
+        if code is None:
+            digest = hashlib.sha256(b"security-code\x00" + self.my_number.encode()).digest()
+            code = f"{int.from_bytes(digest[:4], 'big') % 10_000:04d}"
+        return collation_number_b(self.holder_birth_date, self.card_expiry(), code)
+
     def private_key(self) -> rsa.RSAPrivateKey:
         # OpenSSL's RSA key check costs ~35 ms with the GIL held (a visible stall in the
         # TUI whenever a card is placed); a broken key is still caught: it does not match
@@ -151,6 +284,7 @@ class CardProfile(BaseModel):
             cert = self.certificate()
             key = self.private_key()
             self.ca_certificate()
+            self.sign_ca_certificate()
         except ValueError as exc:
             raise ProfileError(f"the profile's certificate or key does not parse: {exc}") from exc
         public = cert.public_key()
@@ -171,6 +305,7 @@ def new_profile(
     tries_left: int = 3,
     expires: dt.date | None = None,
     terminal_ca_key: str | None = None,
+    atr: CardAtr = CardAtr.CONTACTLESS,
 ) -> tuple[CardProfile, MockJpkiCa]:
     """Make a new card (and a throw-away CA when none is given).
 
@@ -220,6 +355,8 @@ def new_profile(
         for i in range(0, len(template_raw), 2)
     ]
     norm = sum(v * v for v in template) ** 0.5 or 1.0
+    my_number = synthetic_my_number(stream.child("number") if stream else None)
+    security_code = f"{below(10_000):04d}"  # drawn last: earlier draws stay as they were
     profile = CardProfile(
         variant=variant,
         token_label=variant.token_label,
@@ -227,11 +364,19 @@ def new_profile(
         certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
         key_pem=private_key_pem(key).decode(),
         ca_certificate_pem=ca.certificate_pem().decode(),
+        # 顔認証マイナンバーカード: no 署名用電子証明書 (card.md §6), so no CA certificate
+        # for it either — not observed on a card either way
+        sign_ca_certificate_pem=None
+        if variant is Variant.FACE_ONLY
+        else ca.signing_ca_certificate().public_bytes(serialization.Encoding.PEM).decode(),
         auth_pin=auth,
         signing_password=signing,
-        my_number=synthetic_my_number(stream.child("number") if stream else None),
+        my_number=my_number,
+        security_code=security_code,
+        card_expires=card_expiry(issued, birth_date),
         face_template=[round(v / norm, 6) for v in template],
         terminal_ca_key=terminal_ca_key,
+        atr=atr,
     )
     return profile, ca
 

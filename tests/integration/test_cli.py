@@ -180,7 +180,7 @@ def test_probe_and_cert(
     code, out, _ = run(capsys, monkeypatch, ["probe", "--virtual", str(profile_path), "--json"])
     info = json.loads(out)
     assert code == 0 and info["jpki"] and info["token_label"] == "JPKIAPICCTOKEN2"
-    assert info["atr"] == "3BE000FF8131FE4514" and info["pin_tries_left"] == 3
+    assert info["atr"] == "3B888001000041E0B381A1003B" and info["pin_tries_left"] == 3
     code, out, _ = run(capsys, monkeypatch, ["cert", "--virtual", str(profile_path)])
     cert = x509.load_pem_x509_certificate(out.encode())
     assert cert == load_profile(profile_path).certificate()

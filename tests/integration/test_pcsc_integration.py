@@ -68,7 +68,7 @@ def test_authenticate_through_pcscd(
     _, card = served
     client, transport = client_for(mode)
     with transport:
-        assert transport.atr.hex().upper() == "3BE000FF8131FE4514"
+        assert transport.atr.hex().upper() == "3B888001000041E0B381A1003B"
         auth = client.authenticate(Pin(TEST_PIN), b"challenge")
         assert auth.certificate == card.profile.certificate()
         key = auth.certificate.public_key()
@@ -270,7 +270,7 @@ def test_list_shows_the_virtual_readers(
     )
     readers = {r["name"]: r for r in json.loads(listed.stdout)["readers"]}
     assert readers[TEST_READER]["card_present"] is True
-    assert readers[TEST_READER]["atr"] == "3BE000FF8131FE4514"
+    assert readers[TEST_READER]["atr"] == "3B888001000041E0B381A1003B"
 
 
 def test_honeypot_file_records_when_poked(physical_profile: CardProfile, tmp_path: Path) -> None:

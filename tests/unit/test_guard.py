@@ -151,8 +151,10 @@ def test_face_access_allows_only_the_face_object() -> None:
     for forbidden in (
         select_ef(0x0005),
         select_ef(0x0013),
+        select_ef(0x0012),  # 照合番号B of the card-face AP
         CommandApdu(0x00, 0xB0, 0x85, 0x00, le=16),
         CommandApdu(0x00, 0x20, 0x00, 0x93, b"123456789012"),
+        CommandApdu(0x00, 0x20, 0x00, 0x92, b"55021720352285"),
         CommandApdu(0x00, 0x20, 0x00, 0x80),
         CommandApdu(0x00, 0xB0, 0x00, 0x00, le=16),  # no EF selected yet
     ):

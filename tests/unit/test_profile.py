@@ -17,11 +17,15 @@ from cryptography.x509.oid import NameOID
 from reader.virtual.cli import main as vcard
 from reader.virtual.keys import (
     MockJpkiCa,
+    card_expiry,
+    collation_number_b,
+    era_yymmdd,
     fifth_birthday_after,
     my_number_check_digit,
     synthetic_my_number,
 )
 from reader.virtual.profile import (
+    CardAtr,
     CardProfile,
     ProfileError,
     Variant,
@@ -211,3 +215,73 @@ def test_signing_uses_the_profile_key(physical_profile: CardProfile) -> None:
     pub = physical_profile.certificate().public_key()
     assert isinstance(pub, rsa.RSAPublicKey)
     pub.verify(sig, b"m", padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_a_profile_saved_before_issue_20_still_loads(
+    physical_profile: CardProfile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Profiles written before issue 20 have no "atr" and no signing CA: they load, as the
+    usual contactless card without EF 0002 (6A82, as before)."""
+    raw = json.loads(physical_profile.model_dump_json())
+    for added in ("atr", "sign_ca_certificate_pem", "surface_keys", "security_code"):
+        del raw[added]
+    del raw["card_expires"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(raw))
+    old = load_profile(path)
+    assert old.atr is CardAtr.CONTACTLESS and old.sign_ca_certificate() is None
+    assert old.surface_keys.text_pin.tries_left == 3
+    assert old.surface_keys.face_collation_b.tries_left == 10
+    b = old.collation_number_b()  # derived: the card expiry from the certificate's issue
+    assert b[:10] == "5506152034" and b == old.collation_number_b()
+    assert vcard(["show", str(path)]) == 0
+    assert "signing CA:     none (EF 0002 answers 6A82)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("atr", list(CardAtr))
+def test_vcard_new_chooses_the_atr_and_show_says_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], atr: CardAtr
+) -> None:
+    out = tmp_path / "c.json"
+    assert vcard(["new", "--out", str(out), "--seed", "7", "--atr", atr.value]) == 0
+    assert load_profile(out).atr is atr
+    capsys.readouterr()
+    assert vcard(["show", str(out)]) == 0
+    assert f"ATR:            {atr.atr.hex(' ').upper()} ({atr.value}" in capsys.readouterr().out
+
+
+def test_vcard_new_refuses_an_unknown_atr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        vcard(["new", "--out", str(tmp_path / "c.json"), "--atr", "felica"])
+    assert info.value.code == 2
+    assert "invalid choice: 'felica'" in capsys.readouterr().err
+
+
+def test_collation_number_b_as_soltia48s_card() -> None:
+    """soltia48/myna-card src/data.rs: born 1980-02-17 (昭和55), card expiring in 2035,
+    security code 2285 → 55021720352285 (confirmed on a card there)."""
+    assert collation_number_b(dt.date(1980, 2, 17), dt.date(2035, 2, 17), "2285") == (
+        "55021720352285"
+    )
+    assert era_yymmdd(dt.date(2019, 5, 1)) == "010501"  # 令和元年
+    assert era_yymmdd(dt.date(2019, 4, 30)) == "310430"  # 平成31年
+    assert era_yymmdd(dt.date(1989, 1, 7)) == "640107"  # 昭和64年
+    with pytest.raises(ValueError, match="4 digits"):
+        collation_number_b(dt.date(1980, 2, 17), dt.date(2035, 2, 17), "228")
+
+
+@pytest.mark.parametrize(
+    ("issued", "birth", "expires"),
+    [
+        (dt.date(2025, 4, 1), dt.date(1980, 6, 15), dt.date(2034, 6, 15)),  # adult: 10th
+        (dt.date(2025, 4, 1), dt.date(2007, 4, 1), dt.date(2035, 4, 1)),  # 18 that day
+        (dt.date(2025, 3, 31), dt.date(2007, 4, 1), dt.date(2029, 4, 1)),  # 17: the 5th
+        (dt.date(2025, 4, 1), dt.date(2021, 12, 7), dt.date(2029, 12, 7)),
+    ],
+)
+def test_card_expiry_is_the_10th_birthday_or_the_5th_below_18(
+    issued: dt.date, birth: dt.date, expires: dt.date
+) -> None:
+    assert card_expiry(issued, birth) == expires

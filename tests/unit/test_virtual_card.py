@@ -6,17 +6,18 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reader.aids import JPKI_AID
+from reader.aids import CARD_FACE_AID, JPKI_AID, TEXT_AID
 from reader.apdu import CommandApdu
 from reader.jpki import SHA256_DIGEST_INFO_PREFIX
-from reader.virtual.card import ATR, VirtualCard
-from reader.virtual.profile import CardProfile, Variant, load_profile, save_profile
+from reader.virtual.card import ATR, Honeypot, VirtualCard
+from reader.virtual.profile import CardAtr, CardProfile, Variant, load_profile, save_profile
 from tests.support.stack import TEST_PIN
 
 
@@ -42,8 +43,22 @@ def sign(data: bytes) -> CommandApdu:
     return CommandApdu(0x80, 0x2A, 0x00, 0x97, data, le=256)
 
 
-def test_atr() -> None:
-    assert ATR.hex().upper() == "3BE000FF8131FE4514"
+@pytest.mark.parametrize(
+    ("atr", "expected"),
+    [
+        (None, "3B888001000041E0B381A1003B"),  # the default: through a contactless reader
+        (CardAtr.CONTACTLESS, "3B888001000041E0B381A1003B"),
+        (CardAtr.CONTACT, "3BC5FF8131FB458073C6010000"),
+        (CardAtr.JUKI, "3BE000FF8131FE4514"),  # the old 住基カード's, for old-card tests
+    ],
+)
+def test_atr_is_a_my_number_cards_unless_chosen(
+    physical_profile: CardProfile, atr: CardAtr | None, expected: str
+) -> None:
+    if atr is not None:
+        physical_profile.atr = atr
+    assert VirtualCard(physical_profile).atr.hex().upper() == expected
+    assert ATR.hex().upper() == "3B888001000041E0B381A1003B"
 
 
 def test_unknown_aid_and_instruction(card: VirtualCard) -> None:
@@ -270,3 +285,194 @@ def test_any_digest_info_is_signed_as_the_card_does(card: VirtualCard) -> None:
         assert sw == 0x9000
         recovered = pow(int.from_bytes(signature, "big"), e, n).to_bytes(256, "big")
         assert recovered == b"\x00\x01" + b"\xff" * (256 - 3 - len(info)) + b"\x00" + info
+
+
+def test_get_challenge_answers_in_every_application_as_the_real_card(card: VirtualCard) -> None:
+    """soltia48/myna-card src/card.rs (measured): 1 to 256 random bytes, P1-P2 00 00, at the
+    MF level and inside an application; the extended form 6985."""
+    for before in ("", SELECT_JPKI, "00A4040C0A" + CARD_FACE_AID.hex()):
+        if before:
+            assert tx(card, before)[1] == 0x9000
+        for le, n in (("01", 1), ("08", 8), ("10", 16), ("00", 256)):
+            first, sw = tx(card, "00840000" + le)
+            again, _ = tx(card, "00840000" + le)
+            assert sw == 0x9000 and len(first) == len(again) == n
+            assert n < 8 or first != again
+    assert tx(card, "0084000000 0010".replace(" ", ""))[1] == 0x6985  # extended Le
+    assert tx(card, "0084010008")[1] == 0x6A86
+    assert tx(card, "00840000")[1] == 0x6700  # no Le
+
+
+def test_signing_ca_certificate_is_readable_by_anyone(
+    card: VirtualCard, make_profile: Callable[..., CardProfile]
+) -> None:
+    """JPKI AP EF 0002 (署名用CA証明書) is free on a real card (jpki/myna `cert signca`,
+    OpenSC certificate 04): no VERIFY before, 9000, a CA certificate with FF filler."""
+    tx(card, SELECT_JPKI)
+    assert tx(card, "00A4020C020002")[1] == 0x9000
+    head, sw = tx(card, "00B0000004")
+    assert sw == 0x9000 and head[:2] == b"\x30\x82"
+    total = int.from_bytes(head[2:4], "big") + 4
+    data, sw = tx(card, CommandApdu(0x00, 0xB0, 0x00, 0x00, le=65536))
+    assert sw == 0x9000 and data[total:] == b"\xff" * (len(data) - total)
+    sign_ca = x509.load_der_x509_certificate(data[:total])
+    assert sign_ca.subject == sign_ca.issuer  # self-signed, a CA of its own
+    assert "Digital Signature CA" in sign_ca.subject.rfc4514_string()
+    constraints = sign_ca.extensions.get_extension_for_class(x509.BasicConstraints).value
+    assert constraints.ca
+    assert sign_ca != card.profile.ca_certificate()
+    # every card of one CA carries the same signing CA
+    other = make_profile(Variant.ANDROID, seed=101)
+    assert other.sign_ca_certificate() == sign_ca
+    assert tx(card, "00A4020C020001")[1] == 0x6A82  # the signing certificate: out of scope
+
+
+def test_face_only_card_has_no_signing_ca_certificate(
+    make_profile: Callable[..., CardProfile],
+) -> None:
+    card = VirtualCard(make_profile(Variant.FACE_ONLY))
+    tx(card, SELECT_JPKI)
+    assert tx(card, "00A4020C020002")[1] == 0x6A82
+
+
+# --- the text AP's and card-face AP's keys (behind the honeypot) ---------------------------
+
+SELECT_TEXT = "00A4040C0A" + TEXT_AID.hex()
+SELECT_FACE = "00A4040C0A" + CARD_FACE_AID.hex()
+
+
+def surface_card(profile: CardProfile, path: Path | None = None) -> VirtualCard:
+    """A card whose honeypot is poked on purpose: these objects are what it guards."""
+    return VirtualCard(profile, path=path, honeypot=Honeypot(deliberate=True))
+
+
+def empty_verify(card: VirtualCard, select: str, ef: int) -> int:
+    tx(card, select)
+    assert tx(card, f"00A4020C02{ef:04X}")[1] == 0x9000
+    return tx(card, "00200080")[1]
+
+
+def verify_current(card: VirtualCard, value: str) -> int:
+    data = value.encode()
+    return tx(card, f"00200080{len(data):02X}" + data.hex())[1]
+
+
+def test_each_surface_key_has_its_own_counter_and_the_text_pin_three_tries(
+    physical_profile: CardProfile,
+) -> None:
+    """Issue 20: one counter of 10 was shared by text-AP EF 0011 and both 照合番号A."""
+    card = surface_card(physical_profile)
+    assert empty_verify(card, SELECT_TEXT, 0x0011) == 0x63C3
+    assert [verify_current(card, "0000") for _ in range(4)] == [0x63C2, 0x63C1, 0x63C0, 0x6984]
+    assert verify_current(card, TEST_PIN) == 0x6984  # blocked: even the right PIN
+    assert tx(card, "00200080")[1] == 0x63C0
+    for select, ef in ((SELECT_TEXT, 0x14), (SELECT_TEXT, 0x15), (SELECT_FACE, 0x13)):
+        assert empty_verify(card, select, ef) == 0x63CA
+    assert empty_verify(card, SELECT_FACE, 0x12) == 0x63CA
+    assert verify_current(card, "00000000000000") == 0x63C9
+    assert empty_verify(card, SELECT_TEXT, 0x15) == 0x63CA  # the text AP's B: untouched
+    assert empty_verify(card, SELECT_FACE, 0x12) == 0x63C9
+    tx(card, SELECT_JPKI)
+    assert tx(card, EMPTY_VERIFY)[1] == 0x63C3  # the JPKI PIN: its own
+    assert physical_profile.surface_keys.text_pin.tries_left == 0
+    assert physical_profile.surface_keys.face_collation_b.tries_left == 9
+
+
+def test_collation_number_b_opens_the_basic_info_and_the_card_face_not_the_number(
+    physical_profile: CardProfile,
+) -> None:
+    """照合番号B (text AP EF 0015, card-face AP EF 0012; answered 6A82 before issue 20):
+    14 digits, birth date in the Japanese era year + expiry year + security code."""
+    card = surface_card(physical_profile)
+    b = physical_profile.collation_number_b()
+    assert len(b) == 14 and b.startswith("550615")  # 1980-06-15 is 昭和55
+    assert b[6:10] == "2034"  # issued 2025-04-01 to an adult: 10th birthday after, 2034-06-15
+    assert b[10:] == physical_profile.security_code
+    assert empty_verify(card, SELECT_TEXT, 0x15) == 0x63CA
+    assert verify_current(card, b[:13]) == 0x6700  # wrong length: not counted
+    assert verify_current(card, b) == 0x9000
+    assert tx(card, "00A4020C020002")[1] == 0x9000
+    assert tx(card, "00B0000010")[1] == 0x9000  # 基本4情報: opened
+    tx(card, "00A4020C020001")
+    assert tx(card, "00B0000010")[1] == 0x6982  # the 個人番号: not by B
+    assert empty_verify(card, SELECT_FACE, 0x12) == 0x63CA
+    assert verify_current(card, b) == 0x9000
+    tx(card, "00A4020C020002")
+    assert tx(card, "00B0000010")[1] == 0x9000  # the card face
+    tx(card, "00A4020C020005")
+    assert tx(card, "00B0000010")[1] == 0x6982  # the number image: only 照合番号A
+    tx(card, SELECT_FACE)  # selecting the AP again closes it
+    tx(card, "00A4020C020002")
+    assert tx(card, "00B0000010")[1] == 0x6982
+
+
+def test_text_pin_is_the_auth_pin_and_opens_the_text_ap(physical_profile: CardProfile) -> None:
+    card = surface_card(physical_profile)
+    empty_verify(card, SELECT_TEXT, 0x0011)
+    assert verify_current(card, "9999") == 0x63C2
+    assert verify_current(card, TEST_PIN) == 0x9000
+    assert tx(card, "00200080")[1] == 0x63C3  # reset by the right PIN
+    for ef in ("0001", "0002", "0003"):
+        tx(card, "00A4020C02" + ef)
+        assert tx(card, "00B0000001")[1] == 0x9000
+    assert {a.operation for a in card.honeypot.accesses} >= {
+        "SELECT EF 0011",
+        "VERIFY EF 0011",
+        "READ BINARY EF 0001",
+    }
+
+
+def test_a_card_without_a_pin_has_no_text_pin(make_profile: Callable[..., CardProfile]) -> None:
+    card = surface_card(make_profile(Variant.FACE_ONLY))
+    assert empty_verify(card, SELECT_TEXT, 0x0011) == 0x6A88
+
+
+def test_text_ap_ef_0012_is_a_blocked_key(physical_profile: CardProfile) -> None:
+    """soltia48/myna-card src/ap/text.rs: blocked on every card examined."""
+    card = surface_card(physical_profile)
+    assert empty_verify(card, SELECT_TEXT, 0x0012) == 0x63C0
+    assert verify_current(card, "1234") == 0x6984
+
+
+def test_surface_counters_persist_and_every_touch_is_recorded(
+    physical_profile: CardProfile, tmp_path: Path
+) -> None:
+    path = tmp_path / "card.json"
+    save_profile(physical_profile, path)
+    card = surface_card(load_profile(path), path)
+    empty_verify(card, SELECT_TEXT, 0x0015)
+    verify_current(card, "12345678901234")
+    assert load_profile(path).surface_keys.text_collation_b.tries_left == 9
+    reborn = surface_card(load_profile(path), path)
+    assert empty_verify(reborn, SELECT_TEXT, 0x0015) == 0x63C9
+    operations = [a.operation for a in card.honeypot.accesses]
+    assert "SELECT EF 0015" in operations and "VERIFY EF 0015" in operations
+    face = surface_card(load_profile(path), path)
+    empty_verify(face, SELECT_FACE, 0x0012)
+    assert [a.operation for a in face.honeypot.accesses] == ["SELECT EF 0012", "VERIFY EF 0012"]
+
+
+def test_verified_pin_survives_ef_selects_and_signatures_not_another_application(
+    card: VirtualCard,
+) -> None:
+    """jpki/myna (cms_sign, mpa's sign): VERIFY, select and read a certificate, select the
+    key, sign several times — all on one VERIFY. Selecting another application, or the
+    JPKI AP again (OpenSC's logout, card-jpki.c since 0.24), clears it; a SELECT that
+    fails leaves it."""
+    di = SHA256_DIGEST_INFO_PREFIX + bytes(32)
+    tx(card, SELECT_JPKI)
+    tx(card, "00A4020C020018")
+    assert verify_current(card, TEST_PIN) == 0x9000
+    tx(card, "00A4020C02000A")
+    assert tx(card, "00B0000004")[1] == 0x9000
+    tx(card, "00A4020C020017")
+    key = CommandApdu(0x80, 0x2A, 0x00, 0x80, di, le=256)
+    assert [tx(card, key)[1] for _ in range(3)] == [0x9000] * 3
+    assert tx(card, "00A4040C05A000000003")[1] == 0x6A82  # another driver's probe
+    assert tx(card, sign(di))[1] == 0x9000
+    for elsewhere in (SELECT_FACE, SELECT_JPKI):
+        tx(card, SELECT_JPKI)
+        tx(card, verify(TEST_PIN))
+        tx(card, elsewhere)
+        tx(card, SELECT_JPKI)
+        assert tx(card, sign(di))[1] == 0x6982
