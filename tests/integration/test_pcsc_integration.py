@@ -273,6 +273,19 @@ def test_list_shows_the_virtual_readers(
     assert readers[TEST_READER]["atr"] == "3BE000FF8131FE4514"
 
 
+def test_list_separates_reader_and_state_by_a_tab(
+    vcard_serve: Callable[[], subprocess.Popen[str]],
+) -> None:
+    """Scripts split `myna-reader list` on the tab: it is a tab, not its picture (␉)."""
+    vcard_serve()
+    listed = subprocess.run(
+        [str(BIN / "myna-reader"), "list"], capture_output=True, text=True, check=True
+    )
+    rows = dict(line.split("\t") for line in listed.stdout.splitlines())
+    assert rows[TEST_READER].startswith("card 3B"), listed.stdout
+    assert "\u2409" not in listed.stdout
+
+
 def test_honeypot_file_records_when_poked(physical_profile: CardProfile, tmp_path: Path) -> None:
     """The file sink of the honeypot works (so an empty file means something)."""
     sink = tmp_path / "hp.jsonl"
