@@ -33,8 +33,10 @@ from tests.support.stack import (
     TEST_PIN,
     TEST_READER,
     TEST_SLOT_PORT,
+    in_test_slot,
     myna_reader,
     wait_for_presence,
+    wait_served,
 )
 
 pytestmark = pytest.mark.usefixtures("pcscd")
@@ -45,13 +47,8 @@ BIN = Path(sys.executable).parent
 @pytest.fixture
 def served(physical_profile: CardProfile) -> Iterator[tuple[VpcdCardServer, VirtualCard]]:
     card = VirtualCard(physical_profile)
-    server = VpcdCardServer(card, port=TEST_SLOT_PORT).start()
-    try:
-        wait_for_presence(TEST_READER, True)
+    with in_test_slot(card) as server:
         yield server, card
-    finally:
-        server.stop()
-        wait_for_presence(TEST_READER, False)
 
 
 def client_for(mode: ReadMode = ReadMode.SHORT) -> tuple[JpkiClient, PcscTransport]:
@@ -197,11 +194,14 @@ def vcard_serve(
                 str(tmp_path / "honeypot.jsonl"),
                 "--pid-file",
                 str(tmp_path / "vcard.pid"),
+                "--ready-file",
+                str(tmp_path / "vcard.ready"),
             ],
             stderr=subprocess.PIPE,
             text=True,
         )
         procs.append(proc)
+        wait_served(proc, tmp_path / "vcard.ready")
         wait_for_presence(TEST_READER, True)
         return proc
 
