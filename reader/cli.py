@@ -234,12 +234,23 @@ def session(args: argparse.Namespace) -> Iterator[Session]:
 
 
 def _emit(
-    args: argparse.Namespace, payload: dict[str, Any], text: str, out: TextIO | None = None
+    args: argparse.Namespace,
+    payload: dict[str, Any],
+    text: str,
+    out: TextIO | None = None,
+    *,
+    filtered: bool = False,
 ) -> None:
+    """``payload`` as JSON with ``--json``, else ``text``. Card data (a certificate's
+    subject, a reader's name …) may carry controls: shown, not obeyed — the whole text is
+    filtered, unless the caller did it field by field (``filtered``) to keep its own
+    separators (a tab between columns that scripts split on)."""
     stream = out or sys.stdout
     if getattr(args, "json", False):
         stream.write(json_safe(json.dumps(payload, ensure_ascii=False, indent=2)) + "\n")
-    else:  # card data (a certificate's subject …) may carry controls: shown, not obeyed
+    elif filtered:
+        stream.write(text.rstrip("\n") + "\n")
+    else:
         stream.write(printable(text.rstrip("\n"), multiline=True) + "\n")
 
 
@@ -293,11 +304,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not readers:
         text = "no PC/SC readers"
     else:
+        # one line a reader: its name, a tab, its state — the name is the driver's (any
+        # characters): filtered on its own, so a tab in it cannot shift the columns
         text = "\n".join(
-            f"{r.name}\t{'card ' + r.atr.hex().upper() if r.card_present else 'no card'}"
+            f"{printable(r.name)}\t{'card ' + r.atr.hex().upper() if r.card_present else 'no card'}"
             for r in readers
         )
-    _emit(args, payload, text)
+    _emit(args, payload, text, filtered=True)
     return EXIT_OK
 
 

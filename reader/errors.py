@@ -230,6 +230,36 @@ class CardInUse(ReaderUnavailable):
     title = "カードは別の接続が使用中です"
 
 
+class SlotTaken(ReaderError):
+    """A virtual card could not go into a vsmartcard-vpcd slot: the slot already holds a
+    card (reader/virtual/vpcd.py). vpcd serves one card a slot and keeps a second one
+    waiting, unseen, until the first leaves — so the card is refused instead of being
+    announced as inserted while the reader keeps the other one.
+
+    ``reader`` is pcscd's name of the slot when known, ``port`` vpcd's port;
+    :attr:`staff_message` says the same in Japanese for a screen."""
+
+    title = "仮想リーダーには別のカードが入っています"
+
+    def __init__(self, message: str, *, port: int, reader: str | None = None) -> None:
+        super().__init__(message)
+        self.port = port
+        self.reader = reader
+
+    @property
+    def staff_message(self) -> str:
+        where = (
+            f"「{self.reader}」（vpcd ポート {self.port}）"
+            if self.reader
+            else (f"vpcd ポート {self.port} の仮想リーダー")
+        )
+        return (
+            f"{where}には別のカードが入っています。読み取り機にはカードを1枚しか置けません。"
+            "そのカードを取り出してから（vcard remove か、そのカードを入れたプログラムを"
+            "止める）、もう一度置いてください"
+        )
+
+
 class WorldError(ReaderError, ValueError):
     """A simulated world that cannot be used: missing, incomplete, not a world, no such
     persona (reader/virtual/world.py; mock_oqs and reception.sim raise it too)."""

@@ -150,6 +150,33 @@ def wait_for_card(reader: str, present: bool = True, seconds: float = 10.0) -> b
         return ctx.wait_for([reader], present, seconds)
 
 
+def reader_holds_card(reader: str, settle_seconds: float = 0.0) -> bool | None:
+    """Whether pcscd sees a card in ``reader`` — any card, also one it could not power
+    (``SCARD_STATE_MUTE``): it occupies the reader all the same. A card seen is given
+    ``settle_seconds`` to leave (pcscd notices a card gone at its next poll of the
+    reader, every 0.4 s: ``PCSCLITE_STATUS_POLL_RATE`` 400000 µs in pcsc-lite's
+    ``pcsclite.h``), so a card just taken out is not taken for one still there.
+
+    None when that cannot be told: pcscd does not answer, or lists no such reader."""
+    try:
+        with PcscContext() as ctx:
+            if reader not in ctx.readers():
+                return None
+            deadline = time.monotonic() + settle_seconds
+            while True:
+                hr, result = scard.SCardGetStatusChange(
+                    ctx.handle, 0, [(reader, scard.SCARD_STATE_UNAWARE)]
+                )
+                if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+                    return None
+                present = any(event & scard.SCARD_STATE_PRESENT for _, event, _ in result)
+                if not present or time.monotonic() >= deadline:
+                    return present
+                time.sleep(0.05)
+    except ReaderError:
+        return None
+
+
 def choose_reader(names: list[str], wanted: str | None, present: dict[str, bool]) -> str:
     """Pick a reader: exact name, else a unique substring, else the first with a card."""
     if not names:

@@ -3,17 +3,23 @@ one). The simulator adds its own sources (reception/sim/cards.py)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reader.errors import ReaderError
 from reader.pcsc import PcscTransport, list_readers
 from reader.transport import DEFAULT_DEADLINE_SECONDS, Transport
 
+if TYPE_CHECKING:
+    from reception.checkin import ExpectedCard
+
 
 class CardSource(Protocol):
-    """Where the card comes from: ``transport()`` once one is present."""
+    """Where the card comes from: ``transport()`` once one is present. ``expected``: the
+    card that must be there, where the source knows it (the simulator placed a persona's
+    card), else None — a patient's card in a USB reader is whoever's it is."""
 
     description: str
+    expected: ExpectedCard | None
 
     def present(self) -> bool: ...
 
@@ -27,6 +33,7 @@ class PcscCards:
         self.reader = reader
         self.deadline = deadline  # connecting, too, returns within it
         self.description = f"PC/SC: {reader or '最初のリーダー'}"
+        self.expected: ExpectedCard | None = None
 
     def present(self) -> bool:
         try:

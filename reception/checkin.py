@@ -84,6 +84,7 @@ from reception.flow import (
     State,
     Variant,
     VisualConfirmed,
+    WrongCardPlaced,
 )
 from reception.oqs_client import CardConfirmation, OqsClient, OqsError
 from reception.results import QualificationResult
@@ -148,6 +149,25 @@ class Terminal:
         return {"statement": statement, "statement_signature": _b64(signature)}
 
 
+@dataclass(frozen=True)
+class ExpectedCard:
+    """The card the terminal was told to expect — where it knows (the simulator's persona:
+    ``reception checkin --persona``, the demo's placed card): the SHA-256 fingerprint of
+    the card's user-authentication certificate (JPKI AP EF 000A, free to read on a card,
+    card.md §3), and whose card it is, as staff know it (``holder``: the persona's id)."""
+
+    certificate_sha256: str
+    holder: str
+
+    @staticmethod
+    def fingerprint(certificate_der: bytes) -> str:
+        """The SHA-256 fingerprint as the store keeps it (upper-case hex)."""
+        return hashlib.sha256(certificate_der).hexdigest().upper()
+
+    def matches(self, certificate_der: bytes) -> bool:
+        return self.fingerprint(certificate_der) == self.certificate_sha256.upper()
+
+
 @dataclass
 class CheckinRequest:
     method: Method
@@ -161,6 +181,7 @@ class CheckinRequest:
     seed: int | None = None  # the simulated camera's, for reproducible runs
     register: bool = False  # agree to 保険証利用登録 when the card lacks it (headless)
     subsidies: bool = False  # use the 医療費助成 受給者証 by card, where the area's pilot runs
+    expected: ExpectedCard | None = None  # the card it must be (the simulator knows)
 
 
 @dataclass
@@ -177,6 +198,8 @@ class CheckinOutcome:
     """A card fault as the command-line tools print errors — its Japanese title, then
     what happened, naming the reader (「カードが応答しません: 'Reader 0': … take it out」):
     what staff at a headless terminal need beyond ``flow.message``."""
+    wrong_card: WrongCard | None = None
+    """The card was not the one expected: whose was expected, both fingerprints."""
 
     @property
     def state(self) -> State:
@@ -198,6 +221,8 @@ def store_status(state: State) -> ReceptionStatus:
         return ReceptionStatus.FALLBACK
     if state in (State.OQS_UNAVAILABLE, State.READER_LOST, State.CARD_UNREADABLE):
         return ReceptionStatus.PENDING  # the ladder: staff take it from here
+    if state is State.WRONG_CARD:
+        return ReceptionStatus.CANCELLED  # not this patient's card: nothing was checked
     return ReceptionStatus.ERROR
 
 
@@ -205,21 +230,43 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def identify(jpki: JpkiClient) -> tuple[Variant, int | None]:
-    """The card's variant and, for a reader PIN, the tries left (one exclusive transaction)."""
+@dataclass(frozen=True)
+class Identified:
+    """What :func:`identify` found: the variant, the tries left of a reader PIN, and the
+    user-authentication certificate where it was read to check the card expected."""
+
+    variant: Variant
+    tries_left: int | None
+    certificate_der: bytes | None = None
+
+
+def identify(jpki: JpkiClient, expected: ExpectedCard | None = None) -> Identified:
+    """The card's variant and, for a reader PIN, the tries left (one exclusive transaction).
+
+    With ``expected``, the card must be that one, and this is found out before any
+    VERIFY — also before the empty VERIFY that asks the tries left: the certificate is
+    read first (free on a card and an iPhone token, card.md §3) and compared.
+    :class:`WrongCard` otherwise. An Android token releases its certificate only after
+    the PIN (reader/jpki.py, ``certificate_needs_pin``): it is checked then
+    (:meth:`_Visit.pin`), before anything is signed for the service."""
     with jpki.channel.transaction():
         jpki.select()
         token = jpki.token_info()
+        der: bytes | None = None
+        if expected is not None and not token.certificate_needs_pin:
+            der = jpki.auth_certificate_der()
+            if not expected.matches(der):
+                raise WrongCard(expected, der, jpki.channel.reader_name, pin_sent=False)
         if token.kind is TokenKind.IPHONE:
-            return Variant.IPHONE, None
+            return Identified(Variant.IPHONE, None, der)
         if token.kind is TokenKind.ANDROID:
-            return Variant.ANDROID, jpki.pin_tries_left()
+            return Identified(Variant.ANDROID, jpki.pin_tries_left(), der)
         if token.kind is not TokenKind.PHYSICAL_CARD:
             raise CardDefect(f"unsupported JPKI token {token.label!r} ({token.kind.value})")
         try:
-            return Variant.PHYSICAL, jpki.pin_tries_left()
+            return Identified(Variant.PHYSICAL, jpki.pin_tries_left(), der)
         except PinNotSet:
-            return Variant.FACE_ONLY, None
+            return Identified(Variant.FACE_ONLY, None, der)
 
 
 class CardFailedError(Exception):
@@ -228,6 +275,31 @@ class CardFailedError(Exception):
 
 class CardDefect(CardFailedError):
     """The card cannot be used for 保険証 confirmation at this reader: a ladder case."""
+
+
+class WrongCard(CardFailedError):
+    """The card in the reader is not the one expected (:class:`ExpectedCard`): its
+    certificate's fingerprint differs. The check-in stops there (no PIN is sent when it
+    is found out before the PIN, ``pin_sent`` False)."""
+
+    def __init__(
+        self, expected: ExpectedCard, certificate_der: bytes, reader: str, *, pin_sent: bool
+    ) -> None:
+        self.expected = expected
+        self.found_sha256 = ExpectedCard.fingerprint(certificate_der)
+        self.pin_sent = pin_sent
+        super().__init__(
+            f"the card in {reader!r} is not the expected one ({expected.holder}'s): its "
+            f"authentication certificate's SHA-256 is {self.found_sha256}, expected "
+            f"{expected.certificate_sha256.upper()}; "
+            + (
+                "a PIN was verified first (a smartphone shows its certificate only then), "
+                "nothing was sent to the service"
+                if pin_sent
+                else "no PIN was sent"
+            )
+            + "; take it out and place the expected card"
+        )
 
 
 UNREADABLE_CARD = (
@@ -423,6 +495,11 @@ async def check_in(
         visit.detail = f"OQS {type(exc).__name__}: {exc}"
         log.warning("%s", visit.detail)  # staff read Japanese only (the flow's message)
         flow.apply(OqsFailed(exc.staff_message, exc.fallback))
+    except WrongCard as exc:
+        visit.detail = f"WrongCard: {exc}"
+        visit.wrong_card = exc
+        log.warning("%s", visit.detail)  # staff read the flow's message, in Japanese
+        flow.apply(WrongCardPlaced(exc.expected.holder, pin_sent=exc.pin_sent))
     except (ReaderError, CardFailedError) as exc:
         visit.detail = f"{type(exc).__name__}: {exc}"
         # a card that answers what a JPKI card never does cannot be read here (a ladder
@@ -522,6 +599,7 @@ class _Visit:
         self.variant: Variant | None = None
         self.detail: str | None = None  # what failed, for developers
         self.card_error: str | None = None  # a card fault, titled (CheckinOutcome)
+        self.wrong_card: WrongCard | None = None  # not the card expected (CheckinOutcome)
         self._nonce_task: asyncio.Task[str] | None = None
         self._nonce_asked = 0.0
 
@@ -575,7 +653,9 @@ class _Visit:
         flow = self.flow
         self.ask.progress(flow, "identify")
         self.prefetch_nonce()
-        variant, tries = await self.card(identify, self.jpki)
+        identified = await self.card(identify, self.jpki, self.request.expected)
+        variant, tries = identified.variant, identified.tries_left
+        self.certificate_der = identified.certificate_der
         self.variant = variant
         flow.apply(CardPlaced(variant))
         if flow.route is Route.COUNTER:
@@ -637,6 +717,11 @@ class _Visit:
         except PinBlocked:
             flow.apply(PinRejected(0))
             return True
+        expected = self.request.expected
+        if expected is not None and not expected.matches(auth.certificate_der):
+            # a smartphone's certificate comes only after its PIN (identify): checked here,
+            # before the signature goes anywhere
+            raise WrongCard(expected, auth.certificate_der, self.channel.reader_name, pin_sent=True)
         flow.apply(PinAccepted())
         self.certificate_der = auth.certificate_der
         self.confirmation = CardConfirmation(
@@ -745,6 +830,26 @@ class _Visit:
         flow, der = self.flow, self.certificate_der
         self.timings["total"] = round((time.perf_counter() - self.started) * 1000, 3)
         apdus = self.channel.stats.apdus
+        outcome = CheckinOutcome(
+            self.reception_id,
+            flow,
+            apdus,
+            self.timings,
+            self.detail,
+            card_error=self.card_error,
+            wrong_card=self.wrong_card,
+        )
+        if flow.state is State.WRONG_CARD:
+            # another's card: nothing of it is kept with this reception, which is cancelled
+            # (a pending one settled at the counter stays pending, the attempt a rung)
+            _abandon(
+                self.store,
+                self.reception_id,
+                ReceptionStatus.CANCELLED,
+                flow.message or State.WRONG_CARD.value,
+                self.request,
+            )
+            return outcome
         self.store.finish_reception(
             self.reception_id,
             status=store_status(flow.state),
@@ -759,9 +864,7 @@ class _Visit:
             actor=self.request.staff,
             route=flow.route.value if flow.route is not Route.READER else None,
         )
-        return CheckinOutcome(
-            self.reception_id, flow, apdus, self.timings, self.detail, card_error=self.card_error
-        )
+        return outcome
 
 
 MALFORMED_PIN_REASON = (

@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reader.argtypes import QuietArgumentParser, iso_date
-from reader.errors import CardRemoved, NoCard, ReaderError, ReaderUnavailable, WorldError
+from reader.errors import (
+    CardRemoved,
+    NoCard,
+    ReaderError,
+    ReaderUnavailable,
+    SlotTaken,
+    WorldError,
+)
 from reader.exitcodes import EPILOG as EXIT_EPILOG
 from reader.exitcodes import ExitCode
 from reader.safe_text import json_safe, printable
@@ -71,6 +78,8 @@ EXIT_CARD = ExitCode.NO_READER
 EXIT_WRONG_PIN = ExitCode.PIN_WRONG
 EXIT_PIN_BLOCKED = ExitCode.PIN_BLOCKED
 EXIT_FACE = ExitCode.FACE_NOT_MATCHED
+EXIT_WRONG_CARD = ExitCode.WRONG_CARD
+EXIT_SLOT_TAKEN = ExitCode.SLOT_TAKEN
 
 EXIT_CODES = {
     State.CONFIRMED: EXIT_CONFIRMED,
@@ -82,6 +91,7 @@ EXIT_CODES = {
     State.PIN_WRONG: EXIT_WRONG_PIN,
     State.PIN_BLOCKED: EXIT_PIN_BLOCKED,
     State.FACE_NOT_MATCHED: EXIT_FACE,
+    State.WRONG_CARD: EXIT_WRONG_CARD,
 }
 
 EPILOG = (
@@ -175,11 +185,20 @@ def card_transport(
     args: argparse.Namespace, settings: ReceptionSettings, card_path: Path | None
 ) -> Iterator[Transport]:
     """The reader for one check-in: the configured PC/SC reader with the patient's card,
-    or — with ``--world --persona`` — the persona's virtual card (the simulator)."""
+    or — with ``--world --persona`` — the persona's virtual card (the simulator), served
+    into vpcd's ``--slot`` (or in process); with ``--reader`` too, the card already in
+    that reader, which must be the persona's (checked by the check-in)."""
     from reader.pcsc import PcscTransport
     from reception.settings import TransportKind
 
     kind = TransportKind(args.transport or settings.reader.transport)
+    if card_path is not None and args.reader:
+        if kind is TransportKind.LOOPBACK:
+            raise UsageError(
+                "--reader names a PC/SC reader holding the persona's card: not with "
+                "--transport loopback"
+            )
+        card_path = None  # not served: the card is in the reader already
     if card_path is not None:
         from reception.sim.cards import persona_transport  # only the simulator loads it
 
@@ -264,7 +283,7 @@ def _terminal(settings: ReceptionSettings, world: WorldFiles | None) -> Terminal
 def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     from reader.jpki import ReadMode
     from reader.transport import TracingTransport
-    from reception.checkin import CheckinRequest, check_in, open_card
+    from reception.checkin import CheckinRequest, ExpectedCard, check_in, open_card
     from reception.reverify import describe, reverify_pending
     from reception.store import Store
 
@@ -272,6 +291,11 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     card_path = world.card(args.persona) if world and args.persona else None
     if args.persona and world is None:
         raise UsageError("--persona needs --world")
+    expected = (
+        ExpectedCard(world.certificate_sha256(args.persona), args.persona)
+        if world is not None and args.persona
+        else None
+    )
     terminal = _terminal(settings, world)
     store = Store(args.store or settings.store_path)
     route = Route(args.route)
@@ -292,6 +316,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         seed=args.seed,
         register=args.register,
         subsidies=args.subsidies,
+        expected=expected,
     )
     read_mode = (
         ReadMode.EXTENDED if args.extended or settings.reader.extended_length else (ReadMode.SHORT)
@@ -362,6 +387,14 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         # 保険証利用登録 made at the reader during this check-in
         "registered": flow.registering and result is not None and result.confirmed,
     }
+    if outcome.wrong_card is not None:  # not the card expected: whose, and which was read
+        wrong = outcome.wrong_card
+        data["wrong_card"] = {
+            "expected": wrong.expected.holder,
+            "expected_sha256": wrong.expected.certificate_sha256.upper(),
+            "found_sha256": wrong.found_sha256,
+            "pin_sent": wrong.pin_sent,
+        }
     if outcome.card_error:  # which reader, what to do (take the card out): on stderr
         _err(f"reception: {outcome.card_error}")
     if as_json:
@@ -685,10 +718,26 @@ def cmd_result_file(args: argparse.Namespace, settings: ReceptionSettings) -> in
 
 def _checkin_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--world", type=Path, help="a world made by `mock-oqs seed`")
-    c.add_argument("--persona", help="whose virtual card (an id of the world's index)")
+    c.add_argument(
+        "--persona",
+        help="whose virtual card (an id of the world's index): served into vpcd's --slot "
+        "(or in process); the card read must be that persona's (exit 10 otherwise, before "
+        "any PIN is sent)",
+    )
     c.add_argument("--transport", choices=TRANSPORTS)
-    c.add_argument("--reader", help="PC/SC reader name (default: the virtual slot or the first)")
-    c.add_argument("--slot", type=int, choices=[0, 1], default=0, help="vpcd slot for a persona")
+    c.add_argument(
+        "--reader",
+        help="PC/SC reader name (default: the configured one, or the first with a card); "
+        "with --persona: the persona's card is already in this reader (put there with "
+        "`vcard serve`, say) and is used as it is, not served",
+    )
+    c.add_argument(
+        "--slot",
+        type=int,
+        choices=[0, 1],
+        default=0,
+        help="vpcd slot for a persona (exit 11 when it already holds a card)",
+    )
     c.add_argument(
         "--medium",
         choices=["card", "phone"],
@@ -915,6 +964,9 @@ def main(argv: list[str] | None = None) -> int:
     except OqsError as exc:
         _err(f"reception: {exc.title}: {exc}")
         return EXIT_FALLBACK if exc.fallback else EXIT_ERROR
+    except SlotTaken as exc:  # the persona's card cannot go into the virtual reader
+        _err(f"reception: {exc.title}: {exc.staff_message}\nreception: {exc}")
+        return EXIT_SLOT_TAKEN
     except WorldError as exc:  # the simulator's world (--world, --persona)
         _err(f"reception: {exc}")
         return EXIT_USAGE

@@ -66,6 +66,7 @@ class State(enum.StrEnum):
     CARD_REMOVED = "card-removed"
     READER_LOST = "reader-lost"
     CARD_UNREADABLE = "card-unreadable"
+    WRONG_CARD = "wrong-card"  # not the card the terminal was told to expect
     ERROR = "error"
 
     @property
@@ -81,6 +82,7 @@ FINAL_STATES = frozenset(
         State.CARD_REMOVED,
         State.READER_LOST,
         State.CARD_UNREADABLE,
+        State.WRONG_CARD,
         State.ERROR,
     }
 )
@@ -158,6 +160,19 @@ READER_FAULT_MESSAGE = (
 CARD_DEFECT_MESSAGE = (
     "カードを読み取れません。職員の読み取り機（居宅同意取得型）か代替手段で確認してください"
 )
+
+
+def wrong_card_message(expected: str, *, pin_sent: bool) -> str:
+    """What staff read when the card in the reader is not the one expected."""
+    spent = (
+        "暗証番号はカードに送っていません（試行回数は減っていません）"
+        if not pin_sent
+        else "資格確認はしていません"
+    )
+    return (
+        f"別のカードです: 読み取り機のカードは予定のカード（{expected}）ではありません。"
+        f"{spent}。カードを取り出し、正しいカードを置いてください"
+    )
 
 
 class Route(enum.StrEnum):
@@ -296,6 +311,17 @@ class CardFailed:
 
 
 @dataclass(frozen=True)
+class WrongCardPlaced:
+    """The card in the reader is not the one the terminal was told to expect (the
+    simulator's persona: its certificate differs). ``expected``: whose card was expected,
+    as staff know it; ``pin_sent``: whether a PIN reached the card before it was found
+    out (a smartphone releases its certificate only after the PIN)."""
+
+    expected: str
+    pin_sent: bool = False
+
+
+@dataclass(frozen=True)
 class Reset:
     pass
 
@@ -315,6 +341,7 @@ Event = (
     | CardRemoved
     | ReaderLost
     | CardFailed
+    | WrongCardPlaced
     | Reset
 )
 
@@ -426,6 +453,9 @@ class CheckinFlow:
                 return State.CARD_UNREADABLE
             self.message = event.message
             return State.ERROR
+        if isinstance(event, WrongCardPlaced) and not s.final:
+            self.message = wrong_card_message(event.expected, pin_sent=event.pin_sent)
+            return State.WRONG_CARD
         if isinstance(event, CardPlaced) and s is State.WAITING_CARD:
             self.variant = event.variant
             return State.CHOOSING_METHOD

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from reader.argtypes import iso_date, whole_number
+from reader.exitcodes import ExitCode
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.keys import MockJpkiCa
 from reader.virtual.profile import (
@@ -25,9 +26,16 @@ from reader.virtual.profile import (
 )
 from reader.virtual.vpcd import VPCD_DEFAULT_PORT, VpcdCardServer
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_ERROR = 1
+EXIT_OK = ExitCode.OK
+EXIT_USAGE = ExitCode.USAGE
+EXIT_ERROR = ExitCode.ERROR
+EXIT_SLOT_TAKEN = ExitCode.SLOT_TAKEN
+
+EPILOG = (
+    "exit codes: 0 ok (serve: stopped by SIGTERM or SIGINT); 1 error; 2 bad usage or an "
+    "unusable profile; 11 serve: the vpcd slot already holds a card (a reader holds one "
+    "card: take the other one out first) — the card was not served."
+)
 
 
 def _pin(text: str) -> str:
@@ -42,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Virtual My Number cards for testing: create profiles and serve them "
         "into pcscd through vsmartcard-vpcd, so that every PC/SC program sees the card in "
         "'Virtual PCD 00 00'. Test cards only: the PIN in a profile is the test PIN.",
+        epilog=EPILOG,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -90,7 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="describe a profile (the PIN is not shown)")
     show.add_argument("profile", type=Path)
 
-    serve = sub.add_parser("serve", help="put the card into the vpcd reader and serve it")
+    serve = sub.add_parser(
+        "serve",
+        help="put the card into the vpcd reader and serve it",
+        description="Put the card into a vpcd slot and serve it until SIGTERM or SIGINT. "
+        "A slot holds one card: when it already holds one (pcscd says so, or pcscd does "
+        "not take this card), the card is refused with exit 11 and the other card stays "
+        "as it is.",
+        epilog=EPILOG,
+    )
     serve.add_argument("--profile", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1", help="where pcscd's vpcd listens")
     serve.add_argument(
@@ -106,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
         "is created empty at start",
     )
     serve.add_argument("--pid-file", type=Path, help="write the process id here")
+    serve.add_argument(
+        "--ready-file",
+        type=Path,
+        help="write the reader's name here once pcscd has taken the card (removed when the "
+        "card leaves): for scripts that wait for this card, not just any card in the reader",
+    )
     serve.add_argument(
         "--remove-after-apdus",
         type=whole_number(1, 10**9),
@@ -228,8 +251,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
             sys.stderr.write(f"vcard: {text}\n")
             sys.stderr.flush()
 
+    ready_file: Path | None = args.ready_file
+    if ready_file is not None:
+        ready_file.unlink(missing_ok=True)
+
+    def taken(present: bool) -> None:
+        if ready_file is None:
+            return
+        if present:
+            tmp = ready_file.with_name(ready_file.name + ".tmp")
+            tmp.write_text(f"{server.reader or f'{args.host}:{args.port}'}\n")
+            os.replace(tmp, ready_file)
+        else:
+            ready_file.unlink(missing_ok=True)
+
     server = VpcdCardServer(
-        card, args.host, args.port, remove_after_apdus=args.remove_after_apdus, on_event=event
+        card,
+        args.host,
+        args.port,
+        remove_after_apdus=args.remove_after_apdus,
+        on_event=event,
+        on_taken=taken,
     )
     done = threading.Event()
 
@@ -250,14 +292,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.pid_file.write_text(f"{os.getpid()}\n")
     server.start()
     try:
-        while not done.wait(0.5):
+        while not done.wait(0.1) and not server.stopped:
             pass
     finally:
         server.stop()
         if args.pid_file is not None:
             args.pid_file.unlink(missing_ok=True)
-        count = len(honeypot.accesses)
-        event(f"stopped; honeypot: {count} number-bearing access{'es' if count != 1 else ''}")
+        if ready_file is not None:
+            ready_file.unlink(missing_ok=True)
+    if server.refused is not None:  # said whether quiet or not: the card was not served
+        _err(str(server.refused))
+        return EXIT_SLOT_TAKEN
+    count = len(honeypot.accesses)
+    event(f"stopped; honeypot: {count} number-bearing access{'es' if count != 1 else ''}")
     return EXIT_OK
 
 

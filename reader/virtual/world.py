@@ -7,6 +7,7 @@ serves it, the terminal's simulator (``reception.sim``) reads it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,21 @@ class WorldFiles:
     def card(self, persona_id: str) -> Path:
         """The persona's virtual card profile."""
         return self.directory / str(self.persona(persona_id)["card"])
+
+    def certificate_sha256(self, persona_id: str) -> str:
+        """The SHA-256 fingerprint (upper-case hex) of the persona's user-authentication
+        certificate, from its card profile: what the terminal expects to read from the
+        card in the reader when it is told this persona's card is there."""
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        from reader.virtual.profile import ProfileError, load_profile
+
+        path = self.card(persona_id)
+        try:
+            der = load_profile(path).certificate().public_bytes(Encoding.DER)
+        except ProfileError as exc:
+            raise WorldError(f"the card of persona {persona_id!r} is unusable: {exc}") from None
+        return hashlib.sha256(der).hexdigest().upper()
 
     @property
     def registry_path(self) -> Path:

@@ -20,6 +20,7 @@ from reader.virtual.loopback import LoopbackTransport
 from reader.virtual.profile import ProfileError, load_profile
 from reader.virtual.vpcd import card_in_slot, vpcd_port, vpcd_reader
 from reception.cards import PcscCards
+from reception.checkin import ExpectedCard
 from reception.sim.world import WorldError, WorldFiles
 
 
@@ -58,6 +59,7 @@ class LoopbackCards:
         self._lock = threading.Lock()
         self._transport: UnpluggableReader | None = None
         self.persona: str | None = None
+        self.expected: ExpectedCard | None = None
         self.unplugged = False
 
     def toggle_reader(self) -> bool:
@@ -66,11 +68,14 @@ class LoopbackCards:
             self._transport.unplugged = self.unplugged
         return self.unplugged
 
-    def place(self, persona: str, profile: Path) -> None:
+    def place(self, persona: str, profile: Path, expected: ExpectedCard | None = None) -> None:
+        """Put the card of ``profile`` on the reader, as ``persona``'s; ``expected``: the
+        card the check-in must find (the persona's, from the world)."""
         with self._lock:
             self._transport = UnpluggableReader(LoopbackTransport(virtual_card(profile)))
             self._transport.unplugged = self.unplugged
             self.persona = persona
+            self.expected = expected
 
     def remove(self) -> None:
         with self._lock:
@@ -78,6 +83,7 @@ class LoopbackCards:
                 self._transport.remove_card()  # a command in flight fails: CardRemoved
             self._transport = None
             self.persona = None
+            self.expected = None
 
     def present(self) -> bool:
         return self._transport is not None
@@ -99,14 +105,19 @@ class VpcdCards(PcscCards):
         self._served = contextlib.ExitStack()
         self.persona: str | None = None
 
-    def place(self, persona: str, profile: Path) -> None:
+    def place(self, persona: str, profile: Path, expected: ExpectedCard | None = None) -> None:
+        """Serve the card of ``profile`` into the slot, as ``persona``'s: SlotTaken (and
+        nothing served) when the slot already holds a card — ``vcard serve`` left from
+        earlier work, another program's; ``expected``: the card the check-in must find."""
         self.remove()
         self._served.enter_context(card_in_slot(profile, self.slot))
         self.persona = persona
+        self.expected = expected
 
     def remove(self) -> None:
         self._served.close()
         self.persona = None
+        self.expected = None
 
 
 @dataclass
@@ -119,14 +130,18 @@ class DemoControls:
     counter: LoopbackCards | VpcdCards | None = None  # the staff-held reader (居宅同意取得型)
     phones: LoopbackCards | VpcdCards | None = None  # the clinic's NFC reader for phones
 
+    def expected(self, persona: str) -> ExpectedCard:
+        """The persona's card as the world has it: the check-in must find that one."""
+        return ExpectedCard(self.world.certificate_sha256(persona), persona)
+
     def place(self, persona: str) -> None:
-        self.cards.place(persona, self.world.card(persona))
+        self.cards.place(persona, self.world.card(persona), self.expected(persona))
 
     def is_phone(self, persona: str) -> bool:
         return str(self.world.persona(persona).get("variant")) in ("android", "iphone")
 
     def place_phone(self, persona: str) -> None:
-        (self.phones or self.cards).place(persona, self.world.card(persona))
+        (self.phones or self.cards).place(persona, self.world.card(persona), self.expected(persona))
 
     def remove(self) -> None:
         self.cards.remove()
@@ -137,7 +152,7 @@ class DemoControls:
     def place_on_counter(self, persona: str) -> None:
         if self.counter is None:
             raise NotImplementedError("職員の読み取り機がありません")
-        self.counter.place(persona, self.world.card(persona))
+        self.counter.place(persona, self.world.card(persona), self.expected(persona))
 
     def remove_from_counter(self) -> None:
         if self.counter is not None:

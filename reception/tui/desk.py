@@ -149,12 +149,16 @@ class CheckinDesk(ReportsFailedWorkers):
             if flow.registering:  # registered on the spot: the patient should know
                 detail = f"保険証利用登録をしました ・ {detail}"
         notices = patient_notices(outcome.result, flow.fallback_reason)
-        self.panel.show_done(outcome.status, detail, notices)
+        wrong_card = flow.state is State.WRONG_CARD
+        self.panel.show_done(outcome.status, detail, notices, wrong_card=wrong_card)
         confirmed = outcome.status is ReceptionStatus.CONFIRMED
-        self.notify(
-            f"受付 {outcome.reception_id}: {STATUS_LABELS[outcome.status]}",
-            severity="information" if confirmed else "warning",
-        )
+        if wrong_card:  # staff must act: the card on the reader is someone else's
+            self.notify(safe(f"受付 {outcome.reception_id}: {detail}"), severity="error")
+        else:
+            self.notify(
+                f"受付 {outcome.reception_id}: {STATUS_LABELS[outcome.status]}",
+                severity="information" if confirmed else "warning",
+            )
         for line in self.services.last_trace():
             self.note(line)
         if outcome.detail:

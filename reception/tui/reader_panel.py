@@ -80,6 +80,7 @@ TEXT: dict[str, dict[str, str]] = {
         "done": "受付が完了しました。カードをお取りください",
         "fallback": "受付にお声がけください。カードをお取りください",
         "error": "確認できませんでした。受付にお声がけください",
+        "wrong_card": "予定のカードではありません。カードをお取りのうえ、受付にお声がけください",
     },
     "en": {
         "wait": "Please place your My Number card",
@@ -135,6 +136,7 @@ TEXT: dict[str, dict[str, str]] = {
         "done": "Done. Please take your card",
         "fallback": "Please ask the reception desk. Take your card",
         "error": "Could not confirm. Please ask the reception desk",
+        "wrong_card": "Not the card expected. Please take it and ask the reception desk",
     },
 }
 METHOD_LABELS = {
@@ -447,15 +449,23 @@ class ReaderPanel(Vertical):
         self.query_one("#consent-medication", Checkbox).focus()
 
     def show_done(
-        self, status: ReceptionStatus | str, detail: str, notices: list[str] | None = None
+        self,
+        status: ReceptionStatus | str,
+        detail: str,
+        notices: list[str] | None = None,
+        *,
+        wrong_card: bool = False,
     ) -> None:
         """The last screen; ``notices``: codes of what the patient must be told (the
-        certificate's renewal or grace period), shown here and not only to staff."""
+        certificate's renewal or grace period), shown here and not only to staff.
+        ``wrong_card``: the card was not the one expected (nothing was sent to it)."""
         key = {
             ReceptionStatus.CONFIRMED: "done",
             ReceptionStatus.FALLBACK: "fallback",
             ReceptionStatus.PENDING: "fallback",
         }.get(ReceptionStatus(status), "error")
+        if wrong_card:
+            key = "wrong_card"
         self.show("done", None)
         self.query_one("#done-title", Static).update(self.t(key))
         self.query_one("#done-detail", Static).update(safe(detail))

@@ -6,6 +6,7 @@ protocol, so the terminal against a real reader loads nothing of the simulator).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -87,6 +88,9 @@ class Services:
         connection left open holds a PC/SC handle and keeps every exclusive connection
         (``myna-reader``'s default) off the reader."""
         settings = self.settings
+        if request.expected is None and source.expected is not None:
+            # the simulator placed a persona's card: the check-in makes sure it is that one
+            request = dataclasses.replace(request, expected=source.expected)
         # a card that does not let itself be connected in time (it went silent in the
         # middle of an exchange and still holds the reader) ends the check-in as a card
         # fault, recorded: the connect returns within the deadline (PcscTransport)

@@ -21,13 +21,12 @@ from mock_oqs.world import World
 from reader.pcsc import PcscTransport
 from reader.virtual.card import VirtualCard
 from reader.virtual.profile import load_profile
-from reader.virtual.vpcd import VpcdCardServer
 from reception.checkin import CheckinRequest, check_in
 from reception.flow import ConsentsGiven, Method, State
 from reception.store import Store
 from tests.support.checkin import pin_of, terminal_of
 from tests.support.oqs import in_process
-from tests.support.stack import TEST_READER, TEST_SLOT_PORT, wait_for_presence
+from tests.support.stack import TEST_READER, in_test_slot
 
 pytestmark = pytest.mark.usefixtures("pcscd")
 
@@ -85,13 +84,8 @@ class OtherProgram:
 @pytest.fixture
 def served(world: World) -> Iterator[VirtualCard]:
     card = VirtualCard(load_profile(world.directory / world.persona("adult-kyokai")["card"]))
-    server = VpcdCardServer(card, port=TEST_SLOT_PORT).start()
-    try:
-        wait_for_presence(TEST_READER, True)
+    with in_test_slot(card):
         yield card
-    finally:
-        server.stop()
-        wait_for_presence(TEST_READER, False)
 
 
 def checked_in(world: World, tmp_path: Path, method: Method) -> None:

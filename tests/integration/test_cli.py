@@ -314,3 +314,24 @@ def test_no_command_sends_where_we_did_not_select(
     )
     assert code == (4 if any(a[2:4] == "C0" for a in args) else 0), err
     reader.assert_clean()
+
+
+def test_list_keeps_its_tab_and_filters_the_reader_name(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reader name, a tab, the state: the tab is ours; a name with controls (a driver's,
+    any characters) is shown harmless and cannot add a column."""
+    from reader.pcsc import ReaderStatus
+
+    readers = [
+        ReaderStatus("Evil\x1b[31m Reader\t00 00", True, bytes.fromhex("3BE000FF8131FE4514")),
+        ReaderStatus("Plain Reader 00 01", False, b""),
+    ]
+    monkeypatch.setattr("reader.pcsc.list_readers", lambda: readers)
+    code, out, err = run(capsys, monkeypatch, ["list"])
+    assert code == 0, err
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert rows == [
+        ["Evil\u241b[31m Reader\u240900 00", "card 3BE000FF8131FE4514"],
+        ["Plain Reader 00 01", "no card"],
+    ]

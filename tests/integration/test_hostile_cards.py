@@ -42,7 +42,7 @@ from tests.support.checkin import card_of, pin_of, terminal_of
 from tests.support.oqs import in_process
 from tests.support.stack import (
     TEST_READER,
-    TEST_SLOT_PORT,
+    in_test_slot,
     mock_oqs_serving,
     myna_reader,
     wait_for_presence,
@@ -61,15 +61,12 @@ def in_the_reader(card: ServedCard, *, settle: bool = False) -> Iterator[VpcdCar
     up on a slow card ended with a call in flight, which pcscd finishes before it resets
     the card for the program gone, and vpcd asked to reset a card taken out meanwhile
     misses the next one placed."""
-    server = VpcdCardServer(card, port=TEST_SLOT_PORT).start()
-    try:
-        wait_for_presence(TEST_READER, True)
-        yield server
-    finally:
-        if settle:
-            unheld(TEST_READER)
-        server.stop()
-        wait_for_presence(TEST_READER, False)
+    with in_test_slot(card) as server:
+        try:
+            yield server
+        finally:
+            if settle:
+                unheld(TEST_READER)
 
 
 def unheld(reader: str, seconds: float = 10.0) -> bool:

@@ -33,8 +33,10 @@ from tests.support.stack import (
     TEST_PIN,
     TEST_READER,
     TEST_SLOT_PORT,
+    in_test_slot,
     myna_reader,
     wait_for_presence,
+    wait_served,
 )
 
 pytestmark = pytest.mark.usefixtures("pcscd")
@@ -45,13 +47,8 @@ BIN = Path(sys.executable).parent
 @pytest.fixture
 def served(physical_profile: CardProfile) -> Iterator[tuple[VpcdCardServer, VirtualCard]]:
     card = VirtualCard(physical_profile)
-    server = VpcdCardServer(card, port=TEST_SLOT_PORT).start()
-    try:
-        wait_for_presence(TEST_READER, True)
+    with in_test_slot(card) as server:
         yield server, card
-    finally:
-        server.stop()
-        wait_for_presence(TEST_READER, False)
 
 
 def client_for(mode: ReadMode = ReadMode.SHORT) -> tuple[JpkiClient, PcscTransport]:
@@ -197,11 +194,14 @@ def vcard_serve(
                 str(tmp_path / "honeypot.jsonl"),
                 "--pid-file",
                 str(tmp_path / "vcard.pid"),
+                "--ready-file",
+                str(tmp_path / "vcard.ready"),
             ],
             stderr=subprocess.PIPE,
             text=True,
         )
         procs.append(proc)
+        wait_served(proc, tmp_path / "vcard.ready")
         wait_for_presence(TEST_READER, True)
         return proc
 
@@ -271,6 +271,19 @@ def test_list_shows_the_virtual_readers(
     readers = {r["name"]: r for r in json.loads(listed.stdout)["readers"]}
     assert readers[TEST_READER]["card_present"] is True
     assert readers[TEST_READER]["atr"] == "3B888001000041E0B381A1003B"
+
+
+def test_list_separates_reader_and_state_by_a_tab(
+    vcard_serve: Callable[[], subprocess.Popen[str]],
+) -> None:
+    """Scripts split `myna-reader list` on the tab: it is a tab, not its picture (␉)."""
+    vcard_serve()
+    listed = subprocess.run(
+        [str(BIN / "myna-reader"), "list"], capture_output=True, text=True, check=True
+    )
+    rows = dict(line.split("\t") for line in listed.stdout.splitlines())
+    assert rows[TEST_READER].startswith("card 3B"), listed.stdout
+    assert "\u2409" not in listed.stdout
 
 
 def test_honeypot_file_records_when_poked(physical_profile: CardProfile, tmp_path: Path) -> None:

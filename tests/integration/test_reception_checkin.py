@@ -36,7 +36,7 @@ from reception.oqs_client import OqsClient
 from reception.reasons import FallbackReason
 from reception.settings import OqsSettings
 from reception.store import Store
-from tests.support.checkin import card_of, pin_of, terminal_of
+from tests.support.checkin import card_of, expected_of, pin_of, terminal_of
 from tests.support.oqs import in_process
 from tests.support.stack import WORLD_TODAY, CardLeavesAfter, SharedReader
 
@@ -555,3 +555,78 @@ def test_a_card_failure_with_the_service_down_leaves_nothing_behind(
     gc.collect()
     assert outcome.state is State.CARD_UNREADABLE
     assert "never retrieved" not in caplog.text
+
+
+class Commands(LoopbackTransport):
+    """A loopback reader that keeps the INS byte of every command sent to the card."""
+
+    def __init__(self, card: VirtualCard) -> None:
+        super().__init__(card)
+        self.ins: list[int] = []
+
+    def transmit(self, command: bytes) -> bytes:
+        self.ins.append(command[1])
+        return super().transmit(command)
+
+
+@pytest.mark.parametrize("method", [Method.PIN, Method.FACE, Method.VISUAL])
+def test_the_card_expected_goes_on_another_is_stopped_before_any_verify(
+    world: World, store: Store, method: Method
+) -> None:
+    """With the card expected (``reception checkin --persona``, the demo): that card is
+    checked in as ever; another one ends the check-in before any VERIFY — not even the
+    empty one asking the tries left — and before the face path's authentication."""
+    expected = expected_of(world, "adult-kyokai")
+    request = CheckinRequest(
+        method, pin_source=pin_of(world, "adult-kyokai"), expected=expected, seed=1
+    )
+    assert run(world, store, card_of(world, "adult-kyokai"), request).state is State.CONFIRMED
+    other = card_of(world, "family")
+    reader = Commands(other)
+    outcome = run(world, store, reader, request)
+    assert outcome.state is State.WRONG_CARD and outcome.result is None
+    assert reader.ins and 0x20 not in reader.ins and 0x82 not in reader.ins, reader.ins
+    assert other.profile.auth_pin.tries_left == 3
+    assert "試行回数は減っていません" in (outcome.flow.message or "")
+    assert outcome.wrong_card is not None and not outcome.wrong_card.pin_sent
+    reception = store.reception(outcome.reception_id)
+    assert reception.status == "cancelled" and "別のカード" in (reception.reason or "")
+
+
+def test_a_smartphone_is_checked_right_after_its_pin(world: World, store: Store) -> None:
+    """An Android token shows its certificate only after the PIN: another phone than the
+    one expected is found out then — before anything goes to the service — and staff are
+    not told that no PIN was sent."""
+    request = CheckinRequest(
+        Method.PIN, pin_source=pin_of(world, "android"), expected=expected_of(world, "family")
+    )
+    outcome = run(world, store, card_of(world, "android"), request)
+    assert outcome.state is State.WRONG_CARD and outcome.result is None
+    assert outcome.wrong_card is not None and outcome.wrong_card.pin_sent
+    assert "試行回数" not in (outcome.flow.message or "")
+    assert "資格確認はしていません" in (outcome.flow.message or "")
+
+
+def test_another_card_at_the_counter_leaves_the_reception_pending(
+    world: World, store: Store
+) -> None:
+    """The 居宅同意取得型 route settles a pending reception: another card than expected
+    there leaves it pending, the attempt recorded as a rung."""
+    broken = run(
+        world,
+        store,
+        VanishingReader(card_of(world, "adult-kyokai"), 4),
+        CheckinRequest(Method.PIN, pin_source=pin_of(world, "adult-kyokai")),
+    )
+    request = CheckinRequest(
+        Method.PIN,
+        route=Route.COUNTER,
+        resume=broken.reception_id,
+        pin_source=pin_of(world, "adult-kyokai"),
+        expected=expected_of(world, "adult-kyokai"),
+    )
+    outcome = run(world, store, card_of(world, "family"), request)
+    assert outcome.state is State.WRONG_CARD
+    assert store.reception(broken.reception_id).status == "pending"
+    steps = store.steps_of(broken.reception_id)
+    assert any("別のカード" in detail for _, detail in steps), steps

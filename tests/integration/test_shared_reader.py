@@ -30,13 +30,12 @@ from reader.pin import Pin
 from reader.transport import CardChannel
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.profile import load_profile
-from reader.virtual.vpcd import VpcdCardServer
 from reception.checkin import CheckinRequest, check_in
 from reception.flow import ConsentsGiven, Method, State
 from reception.store import Store
 from tests.support.checkin import pin_of, terminal_of
 from tests.support.oqs import in_process
-from tests.support.stack import TEST_READER, TEST_SLOT_PORT, myna_reader, wait_for_presence
+from tests.support.stack import TEST_READER, in_test_slot, myna_reader
 
 pytestmark = pytest.mark.usefixtures("pcscd")
 
@@ -102,11 +101,8 @@ def attack(
     pot = Honeypot(deliberate=True)  # the other program's SELECTs land here; checked below
     profile = load_profile(world.directory / world.persona("adult-kyokai")["card"])
     card = VirtualCard(profile, honeypot=pot)
-    server = VpcdCardServer(card, port=TEST_SLOT_PORT).start()
     counter = tmp_path / "selects"
-    other: subprocess.Popen[str] | None = None
-    try:
-        wait_for_presence(TEST_READER, True)
+    with in_test_slot(card):
         other = spawn(
             [
                 sys.executable,
@@ -121,20 +117,18 @@ def attack(
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert other.stdout is not None and other.stdout.readline() == "ready\n"
-        deadline = time.monotonic() + 10
-        attack = Attack(card, counter)
-        while attack.selects == 0:  # the other program is at work before we start
-            assert time.monotonic() < deadline, "the other program never reached the card"
-            time.sleep(0.01)
-        yield attack
-        assert attack.ours() == [], "our commands reached a number-bearing object"
-    finally:
-        if other is not None:
+        try:
+            assert other.stdout is not None and other.stdout.readline() == "ready\n"
+            deadline = time.monotonic() + 10
+            attack = Attack(card, counter)
+            while attack.selects == 0:  # the other program is at work before we start
+                assert time.monotonic() < deadline, "the other program never reached the card"
+                time.sleep(0.01)
+            yield attack
+            assert attack.ours() == [], "our commands reached a number-bearing object"
+        finally:
             other.kill()
             other.wait(5)
-        server.stop()
-        wait_for_presence(TEST_READER, False)
 
 
 def test_every_myna_reader_command_under_attack(attack: Attack, world: World) -> None:

@@ -7,10 +7,12 @@ the machine's pcscd.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from reader.errors import SlotTaken
 from reader.virtual.card import ATR, VirtualCard
 from reader.virtual.vpcd import VpcdCardServer
 
@@ -111,6 +113,8 @@ def test_remove_closes_and_insert_reconnects(fake: FakeVpcd, card: VirtualCard) 
     server = VpcdCardServer(card, port=fake.port, retry_seconds=0.05).start()
     try:
         fake.accept()
+        fake.send(b"\x04")  # pcscd's first word: the card is taken
+        assert fake.recv() == ATR
         assert server.connected.wait(5)
         server.remove()
         with pytest.raises(ConnectionError):
@@ -133,5 +137,54 @@ def test_remove_after_apdus_pulls_the_card_unanswered(fake: FakeVpcd, card: Virt
             fake.recv()
         assert server.apdus_served == 2
         assert not server.inserted  # stays out until insert()
+    finally:
+        server.stop()
+
+
+def test_a_connection_pcscd_never_speaks_to_is_refused_at_start(card: VirtualCard) -> None:
+    """vpcd's slot holds another card: our connection sits in its listen queue, accepted
+    by the kernel, unread (vpcd.c: listen(sock, 0), accept only when the slot is empty).
+    The card is refused — not announced as inserted — and the server stops."""
+    queue = socket.create_server(("127.0.0.1", 0), backlog=0)  # never accepts
+    events: list[str] = []
+    try:
+        server = VpcdCardServer(
+            card, port=queue.getsockname()[1], accept_seconds=0.5, on_event=events.append
+        ).start()
+        with pytest.raises(SlotTaken, match="pcscd did not take the card") as refused:
+            server.wait_taken(10)
+        assert refused.value.port == queue.getsockname()[1]
+        assert server.stopped and not server.connected.is_set()
+        assert not any("inserted" in e for e in events), events
+    finally:
+        server.stop()
+        queue.close()
+
+
+def test_put_back_into_a_taken_slot_the_card_stays_out(fake: FakeVpcd, card: VirtualCard) -> None:
+    """Once served, a card put back while another took the slot stays out (insert()
+    tries again) instead of waiting unseen for the other card to leave."""
+    events: list[str] = []
+    server = VpcdCardServer(
+        card, port=fake.port, retry_seconds=0.05, accept_seconds=0.5, on_event=events.append
+    ).start()
+    try:
+        fake.accept()
+        fake.send(b"\x04")
+        assert fake.recv() == ATR
+        server.remove()
+        fake.drop()  # our card is out; the fake now stands for a slot taken by another
+        server.insert()
+        fake.accept()  # the kernel queues it; pcscd says nothing
+        for _ in range(100):
+            if not server.inserted:
+                break
+            time.sleep(0.05)
+        assert not server.inserted and not server.stopped
+        assert any("stays out" in e for e in events), events
+        fake.drop()
+        server.insert()  # the slot is free again: it goes in
+        fake.accept()
+        assert fake.exchange("00A4040C0AD392F000260100000001") == b"\x90\x00"
     finally:
         server.stop()

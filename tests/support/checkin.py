@@ -7,7 +7,8 @@ from typing import Any
 from mock_oqs.world import World
 from reader.virtual.card import VirtualCard
 from reader.virtual.profile import load_profile
-from reception.checkin import Terminal
+from reader.virtual.world import WorldFiles
+from reception.checkin import ExpectedCard, Terminal
 
 
 def terminal_of(world: World) -> Terminal:
@@ -26,3 +27,9 @@ def pin_of(world: World, persona: str, shown: list[int] | None = None) -> Any:
         return pin
 
     return source
+
+
+def expected_of(world: World, persona: str) -> ExpectedCard:
+    """The persona's card as the terminal expects it (its certificate's fingerprint, from
+    the world's files, as ``reception checkin --persona`` and the demo take it)."""
+    return ExpectedCard(WorldFiles.open(world.directory).certificate_sha256(persona), persona)

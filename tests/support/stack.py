@@ -8,6 +8,7 @@ import logging
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from reader.apdu import INS_SELECT, CommandApdu
 from reader.errors import MalformedApdu
 from reader.virtual.card import Application, NumberAccess, VirtualCard
 from reader.virtual.loopback import LoopbackTransport
-from reader.virtual.vpcd import ServedCard
+from reader.virtual.vpcd import ServedCard, VpcdCardServer
 
 TEST_PIN = "4711"
 
@@ -52,6 +53,40 @@ def wait_for_presence(reader: str, present: bool, seconds: float = 10.0) -> None
 
     if not wait_for_card(reader, present, seconds):
         raise AssertionError(f"{reader!r}: card {'never appeared' if present else 'never left'}")
+
+
+@contextlib.contextmanager
+def in_test_slot(card: ServedCard) -> Iterator[VpcdCardServer]:
+    """``card`` served into "Virtual PCD 00 01" in process until the block ends; yields
+    once pcscd has taken *this* card — a card left in the slot refuses it
+    (:class:`~reader.errors.SlotTaken`, naming reader and port) rather than letting the
+    test run against the other one — and waits for it to leave at the end."""
+    server = VpcdCardServer(card, port=TEST_SLOT_PORT).start()
+    try:
+        server.wait_taken()
+    except BaseException:
+        server.stop()
+        raise
+    try:
+        wait_for_presence(TEST_READER, True)
+        yield server
+    finally:
+        server.stop()
+        wait_for_presence(TEST_READER, False)
+
+
+def wait_served(proc: subprocess.Popen[str], ready: Path, seconds: float = 10.0) -> None:
+    """Wait until the ``vcard serve --ready-file READY`` of ``proc`` has its card taken by
+    pcscd — this card, not any card in the reader; fails with its message (and exit code)
+    if it ended first, refused."""
+    deadline = time.monotonic() + seconds
+    while not ready.exists():
+        if proc.poll() is not None:
+            said = proc.stderr.read() if proc.stderr is not None else ""
+            raise AssertionError(f"vcard serve exited {proc.returncode}: {said}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"pcscd did not take the card of vcard serve in {seconds} s")
+        time.sleep(0.02)
 
 
 def free_port() -> int:

@@ -482,3 +482,83 @@ def test_staff_read_japanese_and_developers_get_the_detail(
         assert any("503" in line and "MOCK-F001" in line for line in app.dev_lines)
 
     asyncio.run(drive(svc, scenario))
+
+
+def test_a_card_that_is_not_the_placed_persona_is_stopped_before_the_pin(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """The demo knows whose card it placed: when the card on the reader is another one
+    (here: adult-kyokai's placed, family's read), the check-in stops at once — the
+    patient's panel and staff say so in Japanese, the PIN is never asked nor sent."""
+    from reader.virtual.profile import load_profile
+    from reception.sim.cards import LoopbackCards
+    from tests.support.checkin import expected_of
+
+    svc = services(tui_world, tmp_path)
+    cards = svc.cards
+    assert isinstance(cards, LoopbackCards)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        cards.place(
+            "adult-kyokai", tui_world.card("family"), expected_of(tui_world, "adult-kyokai")
+        )
+        app.desk.start()
+        await at_view(pilot, app, "done")
+        assert "予定のカードではありません" in text(app, "#done-title")
+        detail = text(app, "#done-detail")
+        assert "別のカードです" in detail and "adult-kyokai" in detail
+        assert "試行回数は減っていません" in detail
+        said = [str(n.message) for n in app._notifications]
+        assert any("別のカードです" in m for m in said), said
+        assert not any(line.startswith(("method:", "pin:")) for line in app.dev_lines)
+        assert any("WrongCard" in line for line in app.dev_lines)  # the detail, in English
+
+    asyncio.run(drive(svc, scenario))
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert reception.status == "cancelled"
+    assert load_profile(tui_world.card("family")).auth_pin.tries_left == 3
+
+
+@pytest.mark.usefixtures("pcscd")
+def test_the_demo_refuses_to_place_a_card_where_one_is_left(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """`reception demo` through pcscd, with a card left in its reader's slot: placing a
+    persona's card is refused and said (reader and port named), the check-in does not
+    start, and the card left there stays as it was."""
+    from reception.settings import ReceptionSettings
+    from reception.sim.demo import demo_services
+    from reception.sim.world import WorldFiles
+    from tests.support.checkin import card_of
+    from tests.support.stack import in_test_slot
+
+    svc = demo_services(
+        WorldFiles.open(tui_world.directory),
+        "https://127.0.0.1:9",
+        ReceptionSettings(data_dir=tmp_path / "data"),
+        pcsc_slot=1,  # the tests' slot ("Virtual PCD 00 01")
+    )
+    left = card_of(tui_world, "family")
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        app.place_card("adult-kyokai")
+
+        def said() -> list[str]:
+            return [str(n.message) for n in app._notifications]
+
+        await until(pilot, lambda: any("カードを置けませんでした" in m for m in said()), 20)
+        message = next(m for m in said() if "カードを置けませんでした" in m)
+        assert "「Virtual PCD 00 01」（vpcd ポート 35964）には別のカードが入っています" in message
+        assert any("already holds a card" in line for line in app.dev_lines)
+        assert app.panel.view == "wait" and not app.desk.running
+
+    try:
+        with in_test_slot(left):
+            asyncio.run(drive(svc, scenario))
+        assert left.profile.auth_pin.tries_left == 3
+    finally:
+        assert svc.demo is not None
+        svc.demo.remove()
+    assert svc.store.receptions_on(now_jst().date()) == []

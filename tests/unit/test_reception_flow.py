@@ -32,6 +32,7 @@ from reception.flow import (
     State,
     Variant,
     VisualConfirmed,
+    WrongCardPlaced,
 )
 from reception.reasons import FallbackReason
 from reception.results import QualificationResult
@@ -165,6 +166,22 @@ def test_removal_reader_loss_and_service_trouble_from_anywhere() -> None:
     assert flow.apply(CardFailed("6F00")) is State.ERROR
 
 
+def test_a_wrong_card_ends_the_check_in_before_anything_and_says_so() -> None:
+    flow = CheckinFlow()
+    assert flow.apply(WrongCardPlaced("adult-kyokai")) is State.WRONG_CARD
+    assert flow.state.final and flow.options() == ["reset"]
+    message = flow.message or ""
+    assert "別のカード" in message and "adult-kyokai" in message
+    assert "試行回数は減っていません" in message
+    with pytest.raises(InvalidTransition):
+        flow.apply(CardPlaced(Variant.PHYSICAL))
+    assert flow.apply(Reset()) is State.WAITING_CARD and flow.message is None
+    # a smartphone shows its certificate only after the PIN: said as it is
+    to_consents(flow, Variant.ANDROID)
+    assert flow.apply(WrongCardPlaced("android", pin_sent=True)) is State.WRONG_CARD
+    assert "試行回数" not in (flow.message or "")
+
+
 events = st.one_of(
     st.builds(CardPlaced, st.sampled_from(Variant)),
     st.builds(MethodChosen, st.sampled_from(Method)),
@@ -176,6 +193,7 @@ events = st.one_of(
     st.just(ConsentsGiven()),
     st.just(CardRemoved()),
     st.builds(OqsFailed, st.text(max_size=5), st.booleans()),
+    st.builds(WrongCardPlaced, st.just("adult-kyokai"), st.booleans()),
     st.just(Reset()),
 )
 
@@ -197,6 +215,8 @@ def test_any_event_sequence_keeps_the_machine_consistent(sequence: list[Event]) 
         if flow.state is State.FACE_CAPTURE:
             assert flow.variant in (Variant.PHYSICAL, Variant.FACE_ONLY)
             assert flow.face_failures < flow.face_tries
+        if flow.state is State.WRONG_CARD:  # final: nothing goes on with another's card
+            assert flow.options() == ["reset"] and flow.result is None
 
 
 def test_camera_scenarios_separate_at_the_threshold() -> None:

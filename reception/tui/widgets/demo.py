@@ -8,10 +8,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Select, Static, TabPane
 
+from reader.errors import SlotTaken
 from reception.tui.desk import CheckinDesk
 from reception.tui.services import Demo
 from reception.tui.text import safe
-from reception.tui.widgets.messages import CardPlaced, CardTaken, ReportsFailedWorkers
+from reception.tui.widgets.messages import (
+    CardPlaced,
+    CardTaken,
+    DeveloperNote,
+    ReportsFailedWorkers,
+)
 
 FAULTS = [
     ("遅延 15秒", ["--latency-ms", "15000"]),
@@ -80,6 +86,10 @@ class DemoPanel(TabPane, ReportsFailedWorkers):
                 self.demo.place_phone(persona)
             else:
                 self.demo.place(persona)
+        except SlotTaken as exc:  # a card left in vpcd's slot: the reader keeps that one
+            self.post_message(DeveloperNote(f"demo: {exc}"))
+            self.post_message(CardPlaced(persona, error=exc.staff_message))
+            return
         except Exception as exc:
             self.post_message(CardPlaced(persona, error=str(exc)))
             return
