@@ -599,6 +599,7 @@ class CardPresenceMonitor:
             for name in [n for n in words if n not in names]:
                 del words[name]
             self._report_names(names)
+            self._healthy()  # pcscd answers (said once the readers are known)
             states = [(name, words.get(name, scard.SCARD_STATE_UNAWARE)) for name in names]
             if pnp_works:
                 states.append((PNP_NOTIFICATION, pnp))
@@ -614,9 +615,13 @@ class CardPresenceMonitor:
                 quiet_returns += 1
                 self._stop.wait(min(0.05 * quiet_returns, 2.0))
                 continue
+            if hr == scard.SCARD_F_COMM_ERROR:  # pcsc-lite: pcscd's socket closed
+                raise ReaderUnavailable(
+                    "the PC/SC service (pcscd) stopped while the readers were watched "
+                    f"({hr & 0xFFFFFFFF:08X}); watching again once it is back"
+                )
             if hr != scard.SCARD_S_SUCCESS:
                 raise _error(hr, "watching the readers")
-            self._healthy()
             news = False
             for name, event, atr in result:
                 before = pnp if name == PNP_NOTIFICATION else words.get(name)
