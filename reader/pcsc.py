@@ -478,9 +478,13 @@ class PcscTransport:
         self.close()
 
 
-# pcsc-lite's (and Windows') pseudo-reader whose state changes when a reader is added or
-# removed: its event word carries the reader count in the high 16 bits (pcsc-lite
-# winscard_clnt.c, SCardGetStatusChange; pyscard's PCSCCardRequest watches it the same way)
+# The pseudo-reader whose state changes when a reader is plugged in or out (pcsc-lite,
+# Windows). pyscard's PCSCCardRequest (smartcard/pcsc/PCSCCardRequest.py) waits on it
+# beside the readers; node-pcsclite's PCSCLite class takes its state SCARD_STATE_UNKNOWN
+# as "not supported" (then: a 2 s time-out, below); a .NET listener of pcsc-lite passes
+# its reader count, shifted left 16 bits, back as its state. Here: the state it returned
+# is passed back, so the wait blocks until the reader count changes (tested: an idle
+# monitor without readers makes no call, tests/integration/test_card_presence.py).
 PNP_NOTIFICATION = "\\\\?PnP?\\Notification"
 _GONE = scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_IGNORE | scard.SCARD_STATE_UNAVAILABLE
 

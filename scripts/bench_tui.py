@@ -20,14 +20,15 @@ other work too): the stall target holds then as well.
 Then a card seen arriving (needs pcscd with vsmartcard-vpcd; said and skipped without):
 the terminal as deployed — no demo, its card reader vpcd's slot 0 — and a persona's card
 served into the slot in process, as a patient places it, ``--rounds`` times. Printed:
-the time from pcscd taking the card (vpcd's first word to it; pcscd looks at vpcd's slot
-every 0.4 s, ``PCSCLITE_STATUS_POLL_RATE`` in pcsc-lite, so from serving to that moment
-is pcscd's part, shown apart) to the card's first command APDU — the terminal's part,
-target ≤ 50 ms — and the PC/SC calls the idle terminal makes in ``--idle`` seconds,
-counted by wrapping every ``SCard…`` function of pyscard's ``smartcard.scard``, per
-minute. It uses nothing but what the terminal had before (issue 21 §3), so it runs as
-well against an older checkout (``PYTHONPATH=<checkout> .venv/bin/python
-scripts/bench_tui.py``) to compare.
+the time from pcscd taking the card (vpcd's first word to it; vpcd's driver has no
+card-event thread of its own — vsmartcard's ifd-vpcd.c answers ``IFDHICCPresence`` when
+asked — so pcscd asks every 0.4 s, ``PCSCLITE_STATUS_POLL_RATE`` in pcsc-lite: from
+serving to that moment is pcscd's part, shown apart) to the card's first command
+APDU — the terminal's part, target ≤ 50 ms — and the PC/SC calls the idle terminal
+makes in ``--idle`` seconds, counted by wrapping every ``SCard…`` function of pyscard's
+``smartcard.scard``, per minute. It uses nothing but what the terminal had before
+(issue 21 §3), so it runs as well against an older checkout (``PYTHONPATH=<checkout>
+.venv/bin/python scripts/bench_tui.py``) to compare.
 
 Run: scripts/bench-tui [--rounds 5] [--busy] [--idle 60] [--presence-only]
 """
