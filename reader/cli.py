@@ -418,60 +418,68 @@ def cmd_pin_status(args: argparse.Namespace) -> int:
     return EXIT_PIN_BLOCKED if blocked else EXIT_OK
 
 
+def _auth_test_pin(args: argparse.Namespace, s: Session) -> Pin:
+    """The PIN for ``auth-test``, read once the card's tries left are known."""
+    try:
+        tries = s.client.fetch_pin_tries_left()
+    except PinNotSet:
+        raise CliError(
+            "no PIN is set on this card (顔認証マイナンバーカード): it authenticates "
+            "by face recognition or 目視確認, not with a PIN",
+            EXIT_PIN_NOT_SET,
+        ) from None
+    if tries == 0:
+        raise PinBlocked()
+    return _read_pin(args, tries)
+
+
+def _wrong_pin(args: argparse.Namespace, exc: PinIncorrect) -> int:
+    """Say a wrong PIN (and a PIN blocked by it); the exit code."""
+    payload = {"ok": False, "error": "pin_incorrect", "tries_left": exc.tries_left}
+    where = sys.stderr if not args.json else None
+    if exc.tries_left == 0:
+        text = (
+            "暗証番号が違います。暗証番号がロックされました / wrong PIN: the PIN is now "
+            "BLOCKED. Reset at the municipal office; the card still works as 保険証 "
+            "by face recognition or 目視確認"
+        )
+        _emit(args, payload, text, where)
+        return EXIT_PIN_BLOCKED
+    _emit(args, payload, f"暗証番号が違います / wrong PIN: {_tries(exc.tries_left)}", where)
+    return EXIT_PIN_WRONG
+
+
+def _signature_valid(cert: x509.Certificate, signature: bytes, challenge: bytes) -> bool:
+    """RSA PKCS#1 v1.5 with SHA-256 over the challenge, checked with the certificate."""
+    key = cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        return False
+    try:
+        key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
 def cmd_auth_test(args: argparse.Namespace) -> int:
     with session(args) as s:
         # identification in one transaction; the card is free while the patient types
         with s.channel.transaction():
             s.client.select()
             token = s.client.token_info()
-        pin: Pin | None = None
-        tries: int | None = None
-        if token.pin_on_reader:
-            try:
-                tries = s.client.fetch_pin_tries_left()
-            except PinNotSet:
-                raise CliError(
-                    "no PIN is set on this card (顔認証マイナンバーカード): it authenticates "
-                    "by face recognition or 目視確認, not with a PIN",
-                    EXIT_PIN_NOT_SET,
-                ) from None
-            if tries == 0:
-                raise PinBlocked()
-            pin = _read_pin(args, tries)
+        pin = _auth_test_pin(args, s) if token.pin_on_reader else None
         challenge = secrets.token_bytes(32)
         before = s.channel.stats.apdus, s.channel.stats.bytes_moved
         start = time.perf_counter()
         try:
             auth = s.client.authenticate(pin, challenge)
         except PinIncorrect as exc:
-            payload = {"ok": False, "error": "pin_incorrect", "tries_left": exc.tries_left}
-            if exc.tries_left == 0:
-                text = (
-                    "暗証番号が違います。暗証番号がロックされました / wrong PIN: the PIN is now "
-                    "BLOCKED. Reset at the municipal office; the card still works as 保険証 "
-                    "by face recognition or 目視確認"
-                )
-                _emit(args, payload, text, sys.stderr if not args.json else None)
-                return EXIT_PIN_BLOCKED
-            _emit(
-                args,
-                payload,
-                f"暗証番号が違います / wrong PIN: {_tries(exc.tries_left)}",
-                sys.stderr if not args.json else None,
-            )
-            return EXIT_PIN_WRONG
+            return _wrong_pin(args, exc)
         elapsed = time.perf_counter() - start
         apdus = s.channel.stats.apdus - before[0]
         moved = s.channel.stats.bytes_moved - before[1]
         cert = auth.certificate
-        key = cert.public_key()
-        valid = False
-        if isinstance(key, rsa.RSAPublicKey):
-            try:
-                key.verify(auth.signature, challenge, padding.PKCS1v15(), hashes.SHA256())
-                valid = True
-            except InvalidSignature:
-                valid = False
+        valid = _signature_valid(cert, auth.signature, challenge)
         tries_after = s.client.fetch_pin_tries_left() if token.pin_on_reader else None
         payload = {
             "ok": valid,

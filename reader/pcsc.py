@@ -80,8 +80,16 @@ def _error(hr: int, doing: str, reader: str | None = None) -> ReaderError:
 @dataclass(frozen=True, slots=True)
 class ReaderStatus:
     name: str
-    card_present: bool
+    card_present: bool  # a card there that answers (not mute)
     atr: bytes
+    occupied: bool = False  # any card there, also one pcscd could not power (mute)
+
+
+def _reader_status(name: str, event: int, atr: Any) -> ReaderStatus:
+    """One reader's state as ``SCardGetStatusChange`` reports it."""
+    occupied = bool(event & scard.SCARD_STATE_PRESENT)
+    present = occupied and not event & scard.SCARD_STATE_MUTE
+    return ReaderStatus(name, present, bytes(atr) if present else b"", occupied)
 
 
 class PcscContext:
@@ -108,23 +116,12 @@ class PcscContext:
         hr, result = scard.SCardGetStatusChange(self.handle, 0, states)
         if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
             raise _error(hr, "reading reader states")
-        out = []
-        for name, event, atr in result:
-            present = bool(event & scard.SCARD_STATE_PRESENT) and not (
-                event & scard.SCARD_STATE_MUTE
-            )
-            out.append(ReaderStatus(name, present, bytes(atr) if present else b""))
-        return out
+        return [_reader_status(name, event, atr) for name, event, atr in result]
 
     def wait_for(self, names: list[str], present: bool, seconds: float) -> bool:
-        """Wait until a card is (or is no longer) in any of ``names``; False on time-out."""
-        deadline = time.monotonic() + seconds
-        while True:
-            if any(s.card_present == present for s in self.status(names)):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
+        """Wait until a card is (or is no longer) in any of ``names``; False on time-out.
+        Blocks in ``SCardGetStatusChange`` until pcscd reports a change: no polling."""
+        return _await_states(self, names, lambda s: s.card_present == present, seconds)
 
     def close(self) -> None:
         if self.handle is not None:
@@ -136,6 +133,37 @@ class PcscContext:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_CHANGED_BIT = 0xFFFFFFFF ^ scard.SCARD_STATE_CHANGED
+
+
+def _await_states(
+    ctx: PcscContext, names: list[str], done: Callable[[ReaderStatus], bool], seconds: float
+) -> bool:
+    """Block until ``done`` holds for one of ``names`` (True) or ``seconds`` pass (False).
+
+    ``SCardGetStatusChange`` returns when a reader's state differs from the one given
+    (each reader's event counter included, so a card taken out and put back between two
+    calls still counts), or at the time-out: pcscd wakes us, nobody polls."""
+    if not names:
+        return False
+    deadline = time.monotonic() + seconds
+    states: list[tuple[str, int]] = [(name, scard.SCARD_STATE_UNAWARE) for name in names]
+    timeout = 0
+    while True:
+        hr, result = scard.SCardGetStatusChange(ctx.handle, timeout, states)
+        if hr == scard.SCARD_E_TIMEOUT:
+            return False
+        if hr != scard.SCARD_S_SUCCESS:
+            raise _error(hr, "reading reader states")
+        if any(done(_reader_status(name, event, atr)) for name, event, atr in result):
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        states = [(name, event & _CHANGED_BIT) for name, event, _ in result]
+        timeout = max(1, int(remaining * 1000))
 
 
 def list_readers() -> list[ReaderStatus]:
@@ -162,17 +190,8 @@ def reader_holds_card(reader: str, settle_seconds: float = 0.0) -> bool | None:
         with PcscContext() as ctx:
             if reader not in ctx.readers():
                 return None
-            deadline = time.monotonic() + settle_seconds
-            while True:
-                hr, result = scard.SCardGetStatusChange(
-                    ctx.handle, 0, [(reader, scard.SCARD_STATE_UNAWARE)]
-                )
-                if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
-                    return None
-                present = any(event & scard.SCARD_STATE_PRESENT for _, event, _ in result)
-                if not present or time.monotonic() >= deadline:
-                    return present
-                time.sleep(0.05)
+            gone = _await_states(ctx, [reader], lambda s: not s.occupied, settle_seconds)
+            return not gone
     except ReaderError:
         return None
 
@@ -459,55 +478,210 @@ class PcscTransport:
         self.close()
 
 
-class CardPresenceMonitor:
-    """Watches readers for card insertion and removal in a background thread.
+# The pseudo-reader whose state changes when a reader is plugged in or out (pcsc-lite,
+# Windows). pyscard's PCSCCardRequest (smartcard/pcsc/PCSCCardRequest.py) waits on it
+# beside the readers; node-pcsclite's PCSCLite class takes its state SCARD_STATE_UNKNOWN
+# as "not supported" (then: a 2 s time-out, below); a .NET listener of pcsc-lite passes
+# its reader count, shifted left 16 bits, back as its state. Here: the state it returned
+# is passed back, so the wait blocks until the reader count changes (tested: an idle
+# monitor without readers makes no call, tests/integration/test_card_presence.py).
+PNP_NOTIFICATION = "\\\\?PnP?\\Notification"
+_GONE = scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_IGNORE | scard.SCARD_STATE_UNAVAILABLE
 
-    ``on_change(reader, present, atr)`` is called from the monitor thread on
-    every change (and once per reader at start). A UI must hand the event to
-    its own thread (Textual: ``post_message``).
+
+class CardPresenceMonitor:
+    """Watches readers for cards arriving and leaving: one PC/SC context, held for the
+    monitor's life, and a thread of its own that blocks in ``SCardGetStatusChange``
+    until pcscd reports a change — a card placed is seen the moment pcscd sees it, and an
+    idle terminal makes no PC/SC call at all. :meth:`stop` wakes it with ``SCardCancel``
+    (the one call pcsc-lite lets another thread make on a context in use) and returns at
+    once.
+
+    Callbacks run on the monitor's thread (a UI hands them on: Textual's
+    ``post_message`` is safe from any thread):
+
+    - ``on_change(reader, present, atr)`` on every change of a reader's card, and once
+      per reader when it is first seen (at start, or plugged in later); a reader that
+      goes away reports its card gone, if it had one.
+    - ``on_readers(names)`` with the readers watched (of ``readers``, when given: those
+      of them pcscd lists) whenever that list changes — plugged in, unplugged, or all
+      gone with pcscd.
+    - ``on_trouble(problem)``: a sentence when the readers cannot be watched (pcscd
+      stopped or not running), None once they can again.
+
+    Readers come and go through the ``\\\\?PnP?\\Notification`` pseudo-reader, waited on
+    with the others. pcscd restarting ends the wait with an error: the context is
+    released, the cards count as gone, and a new context is tried after 0.5 s, then
+    1, 2, 4 and every 5 s (waits that :meth:`stop` cuts short) — never a busy loop.
     """
 
     def __init__(
         self,
         on_change: Callable[[str, bool, bytes], None],
         readers: list[str] | None = None,
-        poll_ms: int = 250,
+        *,
+        on_readers: Callable[[list[str]], None] | None = None,
+        on_trouble: Callable[[str | None], None] | None = None,
+        retry_seconds: float = 0.5,
+        max_retry_seconds: float = 5.0,
     ) -> None:
         self._on_change = on_change
+        self._on_readers = on_readers
+        self._on_trouble = on_trouble
         self._readers = readers
-        self._poll_ms = poll_ms
+        self._retry = retry_seconds
+        self._max_retry = max_retry_seconds
         self._stop = threading.Event()
+        self._lock = threading.Lock()  # guards _ctx between the thread and stop()
+        self._ctx: PcscContext | None = None
         self._thread = threading.Thread(target=self._run, name="card-monitor", daemon=True)
-        self.error: ReaderError | None = None
+        self._present: dict[str, bool] = {}  # what was last reported, reader by reader
+        self._names: list[str] | None = None  # the readers last reported (on_readers)
+        self._problem: str | None = ""  # "": not known yet; None: watching
+        self.error: ReaderError | None = None  # why the readers cannot be watched now
+        self._answered = False  # pcscd answered a wait on the current context
 
     def start(self) -> CardPresenceMonitor:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, seconds: float = 2.0) -> bool:
+        """Stop watching: the blocked call is cancelled and the thread ends, its context
+        released. True once it has ended (within ``seconds``)."""
         self._stop.set()
-        self._thread.join(timeout=2)
+        deadline = time.monotonic() + seconds
+        while self._thread.is_alive():
+            with self._lock:
+                # a cancel that comes before the thread blocks again is lost (pcsc-lite
+                # cancels only a wait in progress): repeated until the thread sees _stop
+                if self._ctx is not None and self._ctx.handle is not None:
+                    scard.SCardCancel(self._ctx.handle)
+            self._thread.join(0.05)
+            if time.monotonic() > deadline:
+                return False
+        return True
+
+    # -- the thread -------------------------------------------------------------------
 
     def _run(self) -> None:
-        known: dict[str, bool] = {}
-        try:
-            with PcscContext() as ctx:
-                while not self._stop.is_set():
-                    names = self._readers if self._readers is not None else ctx.readers()
-                    states: list[Any] = [(n, scard.SCARD_STATE_UNAWARE) for n in names]
-                    if not states:
-                        self._stop.wait(self._poll_ms / 1000)
-                        continue
-                    hr, result = scard.SCardGetStatusChange(ctx.handle, 0, states)
-                    if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
-                        raise _error(hr, "watching readers")
-                    for name, event, atr in result:
-                        present = bool(event & scard.SCARD_STATE_PRESENT) and not (
-                            event & scard.SCARD_STATE_MUTE
-                        )
-                        if known.get(name) != present:
-                            known[name] = present
-                            self._on_change(name, present, bytes(atr) if present else b"")
-                    self._stop.wait(self._poll_ms / 1000)
-        except ReaderError as exc:
-            self.error = exc
+        delay = self._retry
+        while not self._stop.is_set():
+            self._answered = False
+            try:
+                ctx = PcscContext()
+            except ReaderError as exc:
+                self._lost(exc)
+            else:
+                with self._lock:
+                    self._ctx = ctx
+                try:
+                    self._watch(ctx)
+                except ReaderError as exc:
+                    self._lost(exc)
+                finally:
+                    with self._lock:
+                        self._ctx = None
+                    ctx.close()
+            if self._answered:  # it worked for a while: start over gently
+                delay = self._retry
+            if self._stop.wait(delay):
+                break
+            delay = min(delay * 2, self._max_retry)
+
+    def _watch(self, ctx: PcscContext) -> None:
+        """Wait for changes until stopped (returns) or the context fails (raises)."""
+        words: dict[str, int] = {}  # each reader's state as pcscd last told it
+        pnp = scard.SCARD_STATE_UNAWARE
+        pnp_works = True
+        quiet_returns = 0
+        while not self._stop.is_set():
+            names = self._listed(ctx)
+            for name in [n for n in words if n not in names]:
+                del words[name]
+            self._report_names(names)
+            self._healthy()  # pcscd answers (said once the readers are known)
+            states = [(name, words.get(name, scard.SCARD_STATE_UNAWARE)) for name in names]
+            if pnp_works:
+                states.append((PNP_NOTIFICATION, pnp))
+            # without the pseudo-reader (a PC/SC layer that lacks it), a reader plugged in
+            # is noticed at the next change or within 2 s
+            timeout = scard.INFINITE if pnp_works else 2000
+            hr, result = scard.SCardGetStatusChange(ctx.handle, timeout, states)
+            if self._stop.is_set():
+                return
+            if hr in (scard.SCARD_E_CANCELLED, scard.SCARD_E_TIMEOUT):
+                continue
+            if hr in _READER_GONE:  # a reader left between listing and waiting
+                quiet_returns += 1
+                self._stop.wait(min(0.05 * quiet_returns, 2.0))
+                continue
+            if hr == scard.SCARD_F_COMM_ERROR:  # pcsc-lite: pcscd's socket closed
+                raise ReaderUnavailable(
+                    "the PC/SC service (pcscd) stopped while the readers were watched "
+                    f"({hr & 0xFFFFFFFF:08X}); watching again once it is back"
+                )
+            if hr != scard.SCARD_S_SUCCESS:
+                raise _error(hr, "watching the readers")
+            news = False
+            for name, event, atr in result:
+                before = pnp if name == PNP_NOTIFICATION else words.get(name)
+                news = news or before is None or (event & _CHANGED_BIT) != before
+                if name == PNP_NOTIFICATION:
+                    pnp_works = not event & scard.SCARD_STATE_UNKNOWN
+                    pnp = event & _CHANGED_BIT
+                    continue
+                words[name] = event & _CHANGED_BIT  # waited on as it is: no busy loop
+                if event & _GONE:  # unplugged meanwhile, or its driver lost it
+                    self._report(name, False, b"")
+                else:
+                    status = _reader_status(name, event, atr)
+                    self._report(name, status.card_present, status.atr)
+            # pcscd returns at once only when a state differs from the one given: a
+            # return with nothing new is a layer misbehaving, waited out, never spun on
+            quiet_returns = 0 if news else quiet_returns + 1
+            if quiet_returns > 1:
+                self._stop.wait(min(0.1 * quiet_returns, 2.0))
+
+    def _listed(self, ctx: PcscContext) -> list[str]:
+        names = ctx.readers()
+        if self._readers is None:
+            return names
+        return [name for name in self._readers if name in names]
+
+    # -- what the callbacks are told --------------------------------------------------
+
+    def _report(self, reader: str, present: bool, atr: bytes) -> None:
+        if self._present.get(reader) is not present:
+            self._present[reader] = present
+            self._on_change(reader, present, atr)
+
+    def _report_names(self, names: list[str]) -> None:
+        for gone in [n for n in self._present if n not in names]:
+            if self._present.pop(gone):
+                self._on_change(gone, False, b"")
+        if names != self._names:
+            self._names = list(names)
+            if self._on_readers is not None:
+                self._on_readers(list(names))
+
+    def _lost(self, exc: ReaderError) -> None:
+        """The context failed (pcscd stopped, or is not running): said once (the first
+        sentence: later attempts fail for the same cause), then every reader counts as
+        gone until pcscd answers again."""
+        self.error = exc
+        if not self._problem:
+            self._problem = str(exc)
+            if self._on_trouble is not None:
+                self._on_trouble(str(exc))
+        self._report_names([])
+
+    def _healthy(self) -> None:
+        self._answered = True
+        self.error = None
+        was, self._problem = self._problem, None
+        if was and self._on_trouble is not None:
+            self._on_trouble(None)

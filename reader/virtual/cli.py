@@ -53,7 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_new(sub)
+    show = sub.add_parser("show", help="describe a profile (the PIN is not shown)")
+    show.add_argument("profile", type=Path)
+    _add_serve(sub)
+    for name, what in (("remove", "take the card out"), ("insert", "put the card back")):
+        p = sub.add_parser(name, help=f"{what} of a running 'vcard serve' (by its --pid-file)")
+        p.add_argument("--pid-file", type=Path, required=True)
+    return parser
 
+
+def _add_new(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``vcard new``."""
     new = sub.add_parser("new", help="create a card profile (JSON)")
     new.add_argument("--out", type=Path, required=True, help="profile file to write")
     new.add_argument("--pin", type=_pin, help="the test PIN (default: random, or from --seed)")
@@ -96,9 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    show = sub.add_parser("show", help="describe a profile (the PIN is not shown)")
-    show.add_argument("profile", type=Path)
 
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``vcard serve``."""
     serve = sub.add_parser(
         "serve",
         help="put the card into the vpcd reader and serve it",
@@ -136,11 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="test hook: pull the card out when APDU N arrives",
     )
     serve.add_argument("--quiet", action="store_true")
-
-    for name, what in (("remove", "take the card out"), ("insert", "put the card back")):
-        p = sub.add_parser(name, help=f"{what} of a running 'vcard serve' (by its --pid-file)")
-        p.add_argument("--pid-file", type=Path, required=True)
-    return parser
 
 
 def _err(text: str) -> None:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -336,25 +337,10 @@ def new_profile(
         serial=serial,
         expires=expires,
     )
-    if variant.has_reader_pin:
-        if pin is None:
-            pin = f"{below(10_000):04d}"
-        auth = AuthPinState(pin=pin, tries_left=tries_left)
-    else:
-        if pin is not None:
-            raise ProfileError(f"a {variant.value} card has no PIN on the reader; drop --pin")
-        auth = AuthPinState(pin=None, tries_left=0)
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-    password = "".join(alphabet[b % len(alphabet)] for b in rnd(8))
-    signing = SigningPasswordState(
-        password=password, tries_left=5 if variant is Variant.PHYSICAL else 0
-    )
-    template_raw = rnd(FACE_TEMPLATE_SIZE * 2)
-    template = [
-        (int.from_bytes(template_raw[i : i + 2], "big") / 32767.5) - 1.0
-        for i in range(0, len(template_raw), 2)
-    ]
-    norm = sum(v * v for v in template) ** 0.5 or 1.0
+    # the draws keep their order (a seed makes the same card as before)
+    auth = _auth_pin(variant, pin, tries_left, below)
+    signing = _signing_password(variant, rnd(8))
+    face_template = _face_template(rnd(FACE_TEMPLATE_SIZE * 2))
     my_number = synthetic_my_number(stream.child("number") if stream else None)
     security_code = f"{below(10_000):04d}"  # drawn last: earlier draws stay as they were
     profile = CardProfile(
@@ -374,11 +360,42 @@ def new_profile(
         my_number=my_number,
         security_code=security_code,
         card_expires=card_expiry(issued, birth_date),
-        face_template=[round(v / norm, 6) for v in template],
+        face_template=face_template,
         terminal_ca_key=terminal_ca_key,
         atr=atr,
     )
     return profile, ca
+
+
+def _auth_pin(
+    variant: Variant, pin: str | None, tries_left: int, below: Callable[[int], int]
+) -> AuthPinState:
+    """The user-authentication PIN: given, or drawn (none on a card without one)."""
+    if variant.has_reader_pin:
+        if pin is None:
+            pin = f"{below(10_000):04d}"
+        return AuthPinState(pin=pin, tries_left=tries_left)
+    if pin is not None:
+        raise ProfileError(f"a {variant.value} card has no PIN on the reader; drop --pin")
+    return AuthPinState(pin=None, tries_left=0)
+
+
+def _signing_password(variant: Variant, raw: bytes) -> SigningPasswordState:
+    """The signing password from random bytes (5 tries on a physical card, else none)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    password = "".join(alphabet[b % len(alphabet)] for b in raw)
+    return SigningPasswordState(
+        password=password, tries_left=5 if variant is Variant.PHYSICAL else 0
+    )
+
+
+def _face_template(raw: bytes) -> list[float]:
+    """A unit-length face template from random bytes (two a value)."""
+    template = [
+        (int.from_bytes(raw[i : i + 2], "big") / 32767.5) - 1.0 for i in range(0, len(raw), 2)
+    ]
+    norm = sum(v * v for v in template) ** 0.5 or 1.0
+    return [round(v / norm, 6) for v in template]
 
 
 def load_profile(path: Path) -> CardProfile:

@@ -169,6 +169,7 @@ class ReceptionApp(App[None]):
         self.log_dev(f"OQS {method} {path} → {outcome} ({seconds * 1000:.0f} ms)")
 
     async def on_unmount(self) -> None:
+        self.desk.stop_watching()  # the card watch's thread ends at once (SCardCancel)
         await self.client.aclose()
 
     def on_reception_selected(self, message: msg.ReceptionSelected) -> None:

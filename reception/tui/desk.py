@@ -1,7 +1,9 @@
 """The check-in at the reader, for the app: it runs :func:`reception.checkin.check_in` in
 a worker, answers its questions through the reader panel (:class:`ScreenInteraction`),
-watches a real reader for cards, keeps a method key typed ahead, and posts
-:class:`CheckinFinished` when a check-in ends. A widget without a face."""
+hears cards arrive and leave (:class:`CardPlaced` / :class:`CardTaken`: from pcscd
+through a :class:`ReaderWatch` on real readers, from the demo's controls in demo mode),
+keeps a method key typed ahead, and posts :class:`CheckinFinished` when a check-in ends.
+A widget without a face."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 from textual import work
 from textual.message import Message
 
-from reception.cards import PcscCards
+from reception.cards import PcscCards, ReaderWatch
 from reception.checkin import CheckinOutcome, CheckinRequest
 from reception.flow import CheckinFlow, Method, State
 from reception.oqs_client import OqsClient
@@ -21,7 +23,18 @@ from reception.tui.reader_panel import ReaderPanel
 from reception.tui.screens import VisualCheckScreen
 from reception.tui.services import Services
 from reception.tui.text import safe
-from reception.tui.widgets.messages import DeveloperNote, ReportsFailedWorkers
+from reception.tui.widgets.messages import (
+    CardPlaced,
+    CardTaken,
+    DeveloperNote,
+    ReportsFailedWorkers,
+)
+
+READERS = {  # the terminal's readers, as staff call them
+    "card": "カード",
+    "phone": "スマートフォン用の",
+    "counter": "職員用（居宅同意取得型）の",
+}
 
 
 class CheckinFinished(Message):
@@ -30,11 +43,22 @@ class CheckinFinished(Message):
         self.outcome = outcome
 
 
-class CardPresence(Message):
-    def __init__(self, present: bool, medium: str = "card") -> None:
+class ReaderMissing(Message):
+    """A configured reader is not (``missing``) or again (not ``missing``) listed by pcscd."""
+
+    def __init__(self, medium: str, name: str, missing: bool) -> None:
         super().__init__()
-        self.present = present
-        self.medium = medium  # which reader: "card", or "phone" (the clinic's NFC reader)
+        self.medium = medium
+        self.name = name
+        self.missing = missing
+
+
+class ReadersUnwatched(Message):
+    """The readers cannot be watched (``problem``: pcscd stopped), or can again (None)."""
+
+    def __init__(self, problem: str | None) -> None:
+        super().__init__()
+        self.problem = problem
 
 
 class CheckinDesk(ReportsFailedWorkers):
@@ -50,27 +74,71 @@ class CheckinDesk(ReportsFailedWorkers):
         self.start_when_ready = False
         self.chosen: str | None = None  # what the patient chose on the card-wait screen
         self.medium = "card"  # the reader the running (or next) check-in reads
+        self.placing = False  # the demo is putting a card on the reader
+        self.present: dict[str, bool] = {}  # which readers hold a card, as last heard
+        self.left_during_checkin = False  # the check-in's card was taken mid-way
+        self.reader_watch: ReaderWatch | None = None
 
     def on_mount(self) -> None:
-        if self.watch_reader:  # a real reader: poll it for cards
-            self.set_interval(0.5, self._poll_reader)
-            self._check_readers()
+        if self.watch_reader:  # real readers: pcscd says when a card comes or goes
+            self.reader_watch = self._reader_watch()
 
-    @work(thread=True, exclusive=True, group="readers", exit_on_error=False)
-    def _check_readers(self) -> None:
-        """A configured reader that is not there is said at start, not found out by the
-        first patient whose card nothing reads."""
-        for what, source in (
-            ("カード", self.services.cards),
-            ("スマートフォン用の", self.services.phones),
-            ("職員用（居宅同意取得型）の", self.services.counter),
-        ):
-            if isinstance(source, PcscCards) and not source.attached():
-                name = source.reader or "（最初のリーダー）"
-                self.app.notify(
-                    safe(f"{what}読み取り機が見つかりません: {name}"), severity="warning"
-                )
-                self.post_message(DeveloperNote(f"reader missing: {name}"))
+    def on_unmount(self) -> None:
+        self.stop_watching()
+
+    def stop_watching(self) -> None:
+        """The watch's blocked PC/SC call is cancelled and its thread ends (at once)."""
+        if self.reader_watch is not None:
+            self.reader_watch.stop()
+            self.reader_watch = None
+
+    def _reader_watch(self) -> ReaderWatch | None:
+        s = self.services
+        sources = (("card", s.cards), ("phone", s.phones), ("counter", s.counter))
+        readers = {medium: source for medium, source in sources if isinstance(source, PcscCards)}
+        if not readers:
+            return None
+        return ReaderWatch(
+            readers,
+            on_card=self._heard_card,
+            on_missing=self._heard_missing,
+            on_trouble=self._heard_trouble,
+        ).start()
+
+    # the watch's thread: only messages (post_message is safe from any thread)
+
+    def _heard_card(self, medium: str, present: bool) -> None:
+        self.post_message(CardPlaced(medium) if present else CardTaken(medium))
+
+    def _heard_missing(self, medium: str, name: str, missing: bool) -> None:
+        self.post_message(ReaderMissing(medium, name, missing))
+
+    def _heard_trouble(self, problem: str | None) -> None:
+        self.post_message(ReadersUnwatched(problem))
+
+    def on_reader_missing(self, message: ReaderMissing) -> None:
+        """A configured reader that is not there is said — at start, not found out by the
+        first patient whose card nothing reads — and so is its return."""
+        what = READERS.get(message.medium, "")
+        if message.missing:
+            self.app.notify(
+                safe(f"{what}読み取り機が見つかりません: {message.name}"), severity="warning"
+            )
+            self.note(f"reader missing: {message.name}")
+        else:
+            self.app.notify(safe(f"{what}読み取り機がつながりました: {message.name}"))
+            self.note(f"reader attached: {message.name}")
+
+    def on_readers_unwatched(self, message: ReadersUnwatched) -> None:
+        if message.problem is not None:
+            self.app.notify(
+                "PC/SC サービス（pcscd）に接続できません。戻りしだいカードの読み取りを再開します",
+                severity="warning",
+            )
+            self.note(f"reader watch: {message.problem}")
+        else:
+            self.app.notify("PC/SC サービス（pcscd）に再接続しました")
+            self.note("reader watch: pcscd answers again")
 
     @property
     def panel(self) -> ReaderPanel:
@@ -101,7 +169,8 @@ class CheckinDesk(ReportsFailedWorkers):
     def type_ahead(self, method: Method) -> bool:
         """A method key while the check-in is on its way to the method question (reading
         the card, the screen switching): it answers that question when it opens."""
-        if (self.running or self.start_when_ready) and self.interaction.waiting_for is None:
+        busy = self.running or self.start_when_ready or self.placing
+        if busy and self.interaction.waiting_for is None:
             self.interaction.type_ahead(method)
             return True
         return False
@@ -114,10 +183,23 @@ class CheckinDesk(ReportsFailedWorkers):
         self.panel.show_medium(medium, separate_reader=self.services.phones is not None)
         self.note(f"wait: the patient chose {medium}")
 
+    def reserve(self) -> bool:
+        """The demo puts a card on the reader: none other until it is there. False when a
+        check-in is under way or a card is on its way already."""
+        if self.running or self.placing:
+            return False
+        self.placing = True
+        return True
+
+    def release(self) -> None:
+        """The demo could not place its card."""
+        self.placing = False
+
     def start(self, medium: str = "card") -> None:
         if self.running:
             return
         self.medium = medium
+        self.left_during_checkin = False
         if not self.panel.warmed:  # the card came before the screen was ready
             self.start_when_ready = True
             return
@@ -139,6 +221,8 @@ class CheckinDesk(ReportsFailedWorkers):
             self.interaction.forget_typed_ahead()  # never into the next patient's turn
         self._done(outcome)
         self.post_message(CheckinFinished(outcome))
+        if self.left_during_checkin:  # its card is gone: the panel waits for the next
+            self.card_left()
 
     def _done(self, outcome: CheckinOutcome) -> None:
         """The patient's last screen, a word for staff, and the APDU trace for developers."""
@@ -169,25 +253,42 @@ class CheckinDesk(ReportsFailedWorkers):
         self.running = False
         self.panel.show_done(ReceptionStatus.ERROR, error)
 
-    @work(thread=True, exclusive=True, group="presence", exit_on_error=False)
-    def _poll_reader(self) -> None:
-        readers = [("card", self.services.cards)]
-        if self.services.phones is not None:
-            readers.append(("phone", self.services.phones))
-        for medium, source in readers:
-            self.post_message(CardPresence(source.present(), medium))
+    # -- cards arriving and leaving ---------------------------------------------------
 
-    def on_card_presence(self, message: CardPresence) -> None:
+    def on_card_placed(self, message: CardPlaced) -> None:
         message.stop()
-        if message.present and not self.running and self.panel.view == "wait":
+        self.present[message.medium] = True
+        if message.medium == "counter":  # the staff-held reader: the counter screen's
+            self.app.screen.post_message(CardPlaced("counter", persona=message.persona))
+        elif message.persona is not None:  # the demo placed it: the check-in starts now
+            self.placing = False
             self.start(message.medium)
-        elif not message.present and message.medium == self.medium:
+        else:
+            self._start_if_waiting()
+
+    def on_card_taken(self, message: CardTaken) -> None:
+        message.stop()
+        for medium in [message.medium] if message.medium is not None else list(self.present):
+            self.present[medium] = False
+        if message.medium is None or message.medium == self.medium:
             # the reader of the (last) check-in is empty: the other one being empty too
             # must not end a check-in on this one, nor take its done screen away
             self.card_left()
 
+    def _start_if_waiting(self) -> None:
+        """A card on a reader while the panel waits for one starts its check-in — also
+        a card that stayed on the other reader, once the panel is back to waiting."""
+        if self.running or self.placing or self.panel.view != "wait":
+            return
+        for medium in ("card", "phone"):
+            if self.present.get(medium):
+                self.start(medium)
+                return
+
     def card_left(self) -> None:
         if self.running:
+            self.left_during_checkin = True
             self.interaction.card_removed()
         elif self.panel.view == "done":
             self.panel.show("wait", None)
+            self._start_if_waiting()

@@ -147,7 +147,7 @@ def test_presence_monitor_sees_removal_and_insertion(
             events.append((reader, present))
             seen.notify_all()
 
-    monitor = CardPresenceMonitor(on_change, readers=[TEST_READER], poll_ms=20).start()
+    monitor = CardPresenceMonitor(on_change, readers=[TEST_READER]).start()
     try:
         with seen:
             assert seen.wait_for(lambda: (TEST_READER, True) in events, timeout=5)

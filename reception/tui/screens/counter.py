@@ -29,6 +29,7 @@ from reception.oqs_client import OqsClient
 from reception.present import OUTCOME_SENTENCES
 from reception.tui.services import Services
 from reception.tui.text import safe
+from reception.tui.widgets.messages import CardPlaced
 
 log = logging.getLogger(__name__)
 SECTIONS = (
@@ -56,6 +57,7 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         self.demo_persona = demo_persona
         self._pending: asyncio.Future[Any] | None = None
         self.outcome: CheckinOutcome | None = None
+        self._card_here = asyncio.Event()  # CardPlaced on the staff-held reader
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -112,11 +114,7 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         counter = self.services.counter
         assert counter is not None
         self._status("職員の読み取り機にカードを置いてください")
-        for _ in range(int(CARD_WAIT_SECONDS / 0.2)):
-            if await asyncio.to_thread(counter.present):
-                break
-            await asyncio.sleep(0.2)
-        else:
+        if not await self._card_placed(counter):
             self._status("カードが置かれませんでした。閉じてやり直してください")
             return
         s = self.services
@@ -131,6 +129,23 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         self._status(f"{OUTCOME_SENTENCES[outcome.status]}\n{outcome.flow.message or ''}")
         self.query_one("#counter-close", Button).label = "閉じる"
         self.outcome = outcome
+
+    async def _card_placed(self, counter: CardSource) -> bool:
+        """A card on the staff-held reader: there already (one look), or heard arriving
+        (:class:`CardPlaced`, from the desk's reader watch or the demo) within
+        CARD_WAIT_SECONDS. Nothing polls."""
+        if await asyncio.to_thread(counter.present):
+            return True
+        try:
+            await asyncio.wait_for(self._card_here.wait(), CARD_WAIT_SECONDS)
+        except TimeoutError:
+            return False
+        return True
+
+    def on_card_placed(self, message: CardPlaced) -> None:
+        if message.medium == "counter":
+            message.stop()
+            self._card_here.set()
 
     async def _check_in(self, counter: CardSource) -> CheckinOutcome:
         request = CheckinRequest(
@@ -204,6 +219,7 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
             self._answer(Prescription(button.removeprefix("counter-rx-")))
         elif button == "counter-place" and self.demo_persona and self.services.demo:
             self.services.demo.place_on_counter(self.demo_persona)
+            self.post_message(CardPlaced("counter", persona=self.demo_persona))
         elif button == "counter-close":
             self.action_cancel()
 

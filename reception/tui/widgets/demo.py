@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Button, Select, Static, TabPane
 
 from reader.errors import SlotTaken
@@ -30,7 +31,16 @@ FAULTS = [
 
 
 class DemoPanel(TabPane, ReportsFailedWorkers):
-    """Placing a card starts the check-in at the desk, as a real card on a reader would."""
+    """Placing a card starts the check-in at the desk, as a real card on a reader would:
+    the desk hears :class:`CardPlaced` / :class:`CardTaken`, as from pcscd."""
+
+    class Said(Message):
+        """What the demo did, for its status line (``failed``: it could not)."""
+
+        def __init__(self, text: str, *, failed: bool = False) -> None:
+            super().__init__()
+            self.text = text
+            self.failed = failed
 
     def __init__(self, demo: Demo, desk: CheckinDesk) -> None:
         super().__init__("デモ", id="tab-demo")
@@ -70,10 +80,9 @@ class DemoPanel(TabPane, ReportsFailedWorkers):
 
     def place_card(self, persona: str) -> None:
         """Put a persona's card on the reader; the check-in starts once it is there."""
-        if self.desk.running:
+        if not self.desk.reserve():
             self.notify("前の受付が終わっていません", severity="warning")
             return
-        self.desk.running = True  # reserved until the card is there
         self._put_card(persona)
 
     @work(thread=True, exclusive=True, group="demo-card", exit_on_error=False)
@@ -88,36 +97,31 @@ class DemoPanel(TabPane, ReportsFailedWorkers):
                 self.demo.place(persona)
         except SlotTaken as exc:  # a card left in vpcd's slot: the reader keeps that one
             self.post_message(DeveloperNote(f"demo: {exc}"))
-            self.post_message(CardPlaced(persona, error=exc.staff_message))
+            self.post_message(self.Said(exc.staff_message, failed=True))
             return
         except Exception as exc:
-            self.post_message(CardPlaced(persona, error=str(exc)))
+            self.post_message(self.Said(str(exc), failed=True))
             return
-        self.post_message(CardPlaced(persona, medium="phone" if phone else "card"))
+        self.desk.post_message(CardPlaced("phone" if phone else "card", persona=persona))
+        what = "スマートフォンをかざしました" if phone else "カードを置きました"
+        self.post_message(self.Said(f"{persona} の{what}（暗証番号は world.json に）"))
 
-    def on_card_placed(self, message: CardPlaced) -> None:
-        self.desk.running = False
-        if message.error is not None:
-            self.notify(safe(f"カードを置けませんでした: {message.error}"), severity="error")
-            return
-        what = "スマートフォンをかざしました" if message.medium == "phone" else "カードを置きました"
-        self.status(f"{message.persona} の{what}（暗証番号は world.json に）")
-        self.desk.start(message.medium)
+    def on_demo_panel_said(self, message: Said) -> None:
+        if message.failed:
+            self.desk.release()
+            self.notify(safe(f"カードを置けませんでした: {message.text}"), severity="error")
+        else:
+            self.status(message.text)
 
     @on(Button.Pressed, "#demo-remove")
     def remove_card(self) -> None:
-        self.desk.card_left()
+        self.desk.post_message(CardTaken())  # every card, at once: the desk hears it now
         self._take_card()
 
     @work(thread=True, exclusive=True, group="demo-card", exit_on_error=False)
     def _take_card(self) -> None:
         self.demo.remove()
-        self.post_message(CardTaken())
-
-    def on_card_taken(self) -> None:
-        if not self.desk.running:
-            self.desk.panel.show("wait", None)
-        self.status("カードを取りました")
+        self.post_message(self.Said("カードを取りました"))
 
     @on(Button.Pressed, "#demo-unplug")
     def toggle_reader(self) -> None:

@@ -41,17 +41,25 @@ class DeveloperNote(Message):
 
 
 class CardPlaced(Message):
-    """Demo: a persona's card is on the reader (or could not be placed: ``error``)."""
+    """A card arrived on one of the terminal's readers, as pcscd reports it (the desk's
+    :class:`~reception.cards.ReaderWatch`) or as the demo put it there. ``medium``:
+    which reader — ``"card"``, ``"phone"`` (the clinic's NFC reader for smartphones) or
+    ``"counter"`` (the staff-held one); ``persona``: whose card the demo placed (a
+    trainer's placement starts the check-in at once)."""
 
-    def __init__(self, persona: str, error: str | None = None, medium: str = "card") -> None:
+    def __init__(self, medium: str = "card", *, persona: str | None = None) -> None:
         super().__init__()
+        self.medium = medium
         self.persona = persona
-        self.error = error
-        self.medium = medium  # which reader it went to: "card", or "phone"
 
 
 class CardTaken(Message):
-    """Demo: the card left the reader."""
+    """The card left ``medium``'s reader; None: every reader (the demo takes all its
+    cards away at once)."""
+
+    def __init__(self, medium: str | None = None) -> None:
+        super().__init__()
+        self.medium = medium
 
 
 class WorkerFailed(Message):
