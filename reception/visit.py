@@ -77,7 +77,7 @@ from reception.store import Store
 if TYPE_CHECKING:
     from reception.checkin import CheckinRequest, Terminal
 
-log = logging.getLogger("reception.checkin")
+log = logging.getLogger("reception.checkin")  # the check-in's log, as before the split
 T = TypeVar("T")
 A = TypeVar("A")
 

@@ -1,8 +1,10 @@
 """The 居宅同意取得型 route at the counter (oqs.md §6 rung 0): when the face-recognition
 reader is out of order or the patient cannot operate it, staff read the card on their own
 reader — the consent question first, then the PIN (typed by the patient, masked) or
-staff's 目視. The check-in is the core's, with this screen as its interaction; it settles
-the pending reception as a normal card confirmation recorded as that route.
+staff's 目視. The check-in is the core's; this screen answers its questions (a
+:class:`~reception.questions.QuestionBroker`) on the same question widgets the patient's
+reader panel composes; it settles the pending reception as a normal card confirmation
+recorded as that route.
 
 The route asks what it offers (design.md §6.9, reception/flow.py OPEN_ITEMS): 診療情報・
 薬剤情報 and 特定健診情報 — no 手術情報, no 受給者証 by card, no 保険証利用登録 (the route
@@ -186,7 +188,8 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         self._status("暗証番号は4桁の数字です（カードには送っていません）")
 
     @on(Button.Pressed, "#counter-visual-ok")
-    def _visual(self) -> None:
+    def _visual(self, event: Button.Pressed) -> None:
+        event.stop()
         self.questions.answer(ConfirmVisually, "受付（居宅同意取得型）")
 
     @on(PrescriptionChoice.Chosen)
@@ -194,12 +197,14 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         self.questions.answer(ChoosePrescription, event.prescription)
 
     @on(Button.Pressed, "#counter-place")
-    def _place(self) -> None:
+    def _place(self, event: Button.Pressed) -> None:
+        event.stop()
         if self.demo_persona and self.services.demo:
             self.services.demo.place_on_counter(self.demo_persona)
 
     @on(Button.Pressed, "#counter-close")
-    def _close(self) -> None:
+    def _close(self, event: Button.Pressed) -> None:
+        event.stop()
         self.action_cancel()
 
     def action_cancel(self) -> None:
