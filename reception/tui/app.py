@@ -18,7 +18,7 @@ from textual.worker import Worker, WorkerState
 from reception.oqs_client import OqsClient
 from reception.store import ReceptionStatus
 from reception.tui.desk import CheckinDesk, CheckinFinished
-from reception.tui.reader_panel import METHOD_KEYS, ReaderPanel
+from reception.tui.reader_panel import ReaderPanel
 from reception.tui.screens.counter import CounterScreen
 from reception.tui.services import Services
 from reception.tui.text import safe
@@ -28,6 +28,7 @@ from reception.tui.widgets.detail import ReceptionDetail
 from reception.tui.widgets.developer import DeveloperView
 from reception.tui.widgets.link import LinkPane
 from reception.tui.widgets.pending import PendingQueue
+from reception.tui.widgets.questions import METHOD_KEYS
 from reception.tui.widgets.receptions import ReceptionList
 from reception.tui.widgets.records import RecordsPane
 
@@ -125,8 +126,8 @@ class ReceptionApp(App[None]):
         gc.freeze()
         self.desk.panel_ready()
 
-    def on_reader_panel_answered(self, message: ReaderPanel.Answered) -> None:
-        self.desk.answer(message.value)
+    def on_reader_panel_answered(self, message: ReaderPanel.Answered[Any]) -> None:
+        self.desk.answer(message.kind, message.value)
 
     def on_reader_panel_medium_chosen(self, message: ReaderPanel.MediumChosen) -> None:
         self.desk.choose_medium(message.medium)

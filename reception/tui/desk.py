@@ -1,5 +1,5 @@
 """The check-in at the reader, for the app: it runs :func:`reception.checkin.check_in` in
-a worker, answers its questions through the reader panel (:class:`ScreenInteraction`),
+a worker, answers its questions through the reader panel (a :class:`QuestionBroker`),
 hears cards arrive and leave (:class:`CardPlaced` / :class:`CardTaken`: from pcscd
 through a :class:`ReaderWatch` on real readers, from the demo's controls in demo mode),
 keeps a method key typed ahead, and posts :class:`CheckinFinished` when a check-in ends.
@@ -7,18 +7,19 @@ A widget without a face."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from textual import work
 from textual.message import Message
 
+from reader.errors import CardRemoved
 from reception.cards import PcscCards, ReaderWatch
 from reception.checkin import CheckinOutcome, CheckinRequest
 from reception.flow import CheckinFlow, Method, State
 from reception.oqs_client import OqsClient
 from reception.present import STATUS_LABELS, patient_notices
+from reception.questions import ChooseMethod, ConfirmVisually, Question, QuestionBroker
 from reception.store import ReceptionStatus
-from reception.tui.interaction import ScreenInteraction
 from reception.tui.reader_panel import ReaderPanel
 from reception.tui.screens import VisualCheckScreen
 from reception.tui.services import Services
@@ -35,6 +36,8 @@ READERS = {  # the terminal's readers, as staff call them
     "phone": "スマートフォン用の",
     "counter": "職員用（居宅同意取得型）の",
 }
+
+A = TypeVar("A")
 
 
 class CheckinFinished(Message):
@@ -69,7 +72,7 @@ class CheckinDesk(ReportsFailedWorkers):
         self.services = services
         self.client = client
         self.watch_reader = watch_reader
-        self.interaction = ScreenInteraction(self._show)
+        self.interaction = QuestionBroker(self._show, self._progress)
         self.running = False
         self.start_when_ready = False
         self.chosen: str | None = None  # what the patient chose on the card-wait screen
@@ -147,31 +150,37 @@ class CheckinDesk(ReportsFailedWorkers):
     def note(self, line: str) -> None:
         self.post_message(DeveloperNote(line))
 
-    def _show(self, view: str, flow: CheckinFlow, **context: Any) -> None:
-        self.note(f"{view}: {flow.state.value}" + (f" ({context})" if context else ""))
-        self.panel.show(view, flow, **context)
-        if view == "visual":
+    def _show(self, question: Question[Any]) -> bool:
+        view = self.panel.ask(question)
+        described = question.describe()
+        self.note(f"{view}: {question.state.value}" + (f" ({described})" if described else ""))
+        if isinstance(question, ConfirmVisually):
             self.app.push_screen(VisualCheckScreen(), self._visual_answer)
+        return True
+
+    def _progress(self, flow: CheckinFlow, doing: str) -> None:
+        self.note(f"working: {flow.state.value} (doing={doing})")
+        self.panel.show("working", flow)
 
     def _visual_answer(self, staff: str | None) -> None:
-        self.interaction.answer(staff)
+        self.interaction.answer(ConfirmVisually, staff)
 
     def panel_ready(self) -> None:
         if self.start_when_ready:
             self.start_when_ready = False
             self.start(self.medium)  # the reader the card came to
 
-    def answer(self, value: Any) -> None:
+    def answer(self, kind: type[Question[A]], value: A | None) -> None:
         """An answer from the panel; a method chosen before its question opened is kept."""
-        if not self.interaction.answer(value) and isinstance(value, Method):
+        if not self.interaction.answer(kind, value) and isinstance(value, Method):
             self.type_ahead(value)
 
     def type_ahead(self, method: Method) -> bool:
         """A method key while the check-in is on its way to the method question (reading
         the card, the screen switching): it answers that question when it opens."""
         busy = self.running or self.start_when_ready or self.placing
-        if busy and self.interaction.waiting_for is None:
-            self.interaction.type_ahead(method)
+        if busy and self.interaction.asking is None:
+            self.interaction.type_ahead(ChooseMethod, method)
             return True
         return False
 
@@ -288,7 +297,9 @@ class CheckinDesk(ReportsFailedWorkers):
     def card_left(self) -> None:
         if self.running:
             self.left_during_checkin = True
-            self.interaction.card_removed()
+            # the check-in ends as CARD_REMOVED (and is recorded), as when a command
+            # fails for the same reason
+            self.interaction.fail(CardRemoved("the card was removed from the reader"))
         elif self.panel.view == "done":
             self.panel.show("wait", None)
             self._start_if_waiting()

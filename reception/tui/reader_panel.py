@@ -1,28 +1,57 @@
 """The reader panel: what the patient sees on the card reader.
 
 Large, high-contrast, keyboard-only friendly. Japanese by default, English on request.
-Every view is a container in a ContentSwitcher; :meth:`ReaderPanel.show` switches and
-fills it. Answers go up as :class:`ReaderPanel.Answered` messages; the app hands them
-to the check-in.
+Every view is a container in a ContentSwitcher. :meth:`ReaderPanel.ask` shows a question
+of the check-in (reception/questions.py) on its widget (reception/tui/widgets/questions.py,
+pin.py); the widget's message comes back up as :class:`ReaderPanel.Answered` — the
+question's kind and its typed answer — which the app hands to the check-in.
+:meth:`ReaderPanel.show` shows what lies between questions: the card wait, 「お待ちください」,
+the last screen.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Checkbox, ContentSwitcher, RadioButton, RadioSet, Static
+from textual.widgets import Button, ContentSwitcher, Static
 
-from reception.camera import FaceScenario
-from reception.flow import CheckinFlow, ConsentFlow, ConsentsGiven, Method, Prescription, Variant
+from reception.flow import CheckinFlow, ConsentFlow, Method, Prescription, Variant
+from reception.questions import (
+    CaptureFace,
+    ChooseMethod,
+    ChoosePrescription,
+    ConfirmVisually,
+    EnterPin,
+    GiveConsents,
+    Question,
+    YesNo,
+    YesNoKind,
+)
 from reception.store import ReceptionStatus
 from reception.tui.text import safe
+from reception.tui.widgets.pin import PinPad
+from reception.tui.widgets.questions import (
+    ConsentChoice,
+    ConsentItems,
+    FaceCapture,
+    MethodChoice,
+    PrescriptionChoice,
+    YesNoChoice,
+)
 
-METHOD_KEYS = {"1": Method.FACE, "2": Method.PIN, "3": Method.VISUAL}
-"""Keyboard alone: 1/2/3 pick 顔認証/暗証番号/目視 on the method screen."""
+A = TypeVar("A")
+
+
+class Keyed(Protocol):
+    """A question's widget that answers keys too."""
+
+    def key(self, key: str) -> bool: ...
+
 
 TEXT: dict[str, dict[str, str]] = {
     "ja": {
@@ -36,6 +65,7 @@ TEXT: dict[str, dict[str, str]] = {
         "phone_sub": "Android：暗証番号はこの画面で入力 ・ iPhone：iPhone の画面で認証します",
         "card": "マイナンバーカードを読み取り部に置いてください",
         "method": "本人確認の方法を選んでください",
+        "method_iphone": "iPhone で認証する",
         "pin": "暗証番号（数字4桁）を入力してください",
         "tries": "残り{n}回",
         "pin_keys": "数字キーで入力 ・ Enter で確定 ・ Backspace で訂正",
@@ -92,6 +122,7 @@ TEXT: dict[str, dict[str, str]] = {
         "phone_sub": "Android: enter the PIN here · iPhone: authenticate on the iPhone",
         "card": "Place your My Number card on the reader",
         "method": "Choose how to confirm your identity",
+        "method_iphone": "Authenticate on the iPhone",
         "pin": "Enter your 4-digit PIN",
         "tries": "{n} tries left",
         "pin_keys": "Digits to type · Enter to confirm · Backspace to correct",
@@ -143,32 +174,11 @@ METHOD_LABELS = {
     "ja": {Method.PIN: "暗証番号", Method.FACE: "顔認証", Method.VISUAL: "職員による目視確認"},
     "en": {Method.PIN: "PIN", Method.FACE: "Face", Method.VISUAL: "Staff visual check"},
 }
-CONSENT_ITEMS = [
-    ("medication", "診療情報・薬剤情報", "Medical and medication records"),
-    ("checkup", "特定健診情報", "Health checkup records"),
-    ("operation", "手術情報", "Surgery records"),
-]
-
-
-# questions the patient answers yes or no: the same view for each, its texts by name
-YES_NO_VIEWS = ("subsidy", "register")
-
-# laid out once at start, in this order (the last is what shows)
-WARMED_VIEWS = [
-    "method",
-    "pin",
-    "face",
-    "consents",
-    "prescription",
-    "register",
-    "subsidy",
-    "done",
-    "wait",
-]
 
 
 class View(enum.StrEnum):
-    """What the reader panel shows: one view per question of the check-in, and between."""
+    """What the reader panel shows: a view per question of the check-in (every yes/no
+    question has its own, named by its :class:`YesNoKind`), and between."""
 
     WAIT = "wait"
     METHOD = "method"
@@ -177,20 +187,49 @@ class View(enum.StrEnum):
     VISUAL = "visual"
     CONSENTS = "consents"
     PRESCRIPTION = "prescription"
-    REGISTER = "register"
-    SUBSIDY = "subsidy"
     WORKING = "working"
     DONE = "done"
+
+
+QUESTION_VIEWS: dict[type[Question[Any]], View] = {
+    ChooseMethod: View.METHOD,
+    EnterPin: View.PIN,
+    CaptureFace: View.FACE,
+    ConfirmVisually: View.VISUAL,
+    GiveConsents: View.CONSENTS,
+    ChoosePrescription: View.PRESCRIPTION,
+}
+
+# laid out once at start, in this order (the last is what shows)
+WARMED_VIEWS = [
+    View.METHOD,
+    View.PIN,
+    View.FACE,
+    View.CONSENTS,
+    View.PRESCRIPTION,
+    *YesNoKind,
+    View.DONE,
+    View.WAIT,
+]
+
+
+def view_of(question: Question[Any]) -> str:
+    """The view that shows ``question``."""
+    if isinstance(question, YesNo):
+        return str(question.kind)
+    return QUESTION_VIEWS[type(question)]
 
 
 class ReaderPanel(Vertical):
     """The patient's side: shows the question the check-in asks, posts the answer."""
 
-    class Answered(Message):
-        """The patient (or staff) answered what the panel shows (None: back / cancel)."""
+    class Answered(Message, Generic[A]):
+        """The patient (or staff) answered the ``kind`` of question the panel shows
+        (None: back / cancel)."""
 
-        def __init__(self, value: Any) -> None:
+        def __init__(self, kind: type[Question[A]], value: A | None) -> None:
             super().__init__()
+            self.kind = kind
             self.value = value
 
     class Ready(Message):
@@ -211,9 +250,8 @@ class ReaderPanel(Vertical):
         self.demo = demo
         self.consent_flow = consent_flow
         self.language = language if language in TEXT else "ja"
-        self.view = View.WAIT
-        self.pin_digits = ""
-        self.tries_left: int | None = None
+        self.view: str = View.WAIT
+        self.question: Question[Any] | None = None  # the one on screen
         self.warmed = False
 
     def t(self, key: str, **kwargs: Any) -> str:
@@ -230,68 +268,33 @@ class ReaderPanel(Vertical):
                 yield Static("", id="wait-sub")
             with Vertical(id="view-method"):
                 yield Static("", id="method-title", classes="big")
-                with Horizontal(id="method-buttons"):
-                    for method in (Method.FACE, Method.PIN, Method.VISUAL):
-                        yield Button(method.label, id=f"method-{method.value}", classes="method")
-                    yield Button("やめる", id="method-cancel")
+                yield MethodChoice(
+                    (Method.FACE, Method.PIN, Method.VISUAL),  # 目視 is for staff: last
+                    prefix="method",
+                    id="method-buttons",
+                    cancel="やめる",
+                    button_classes="method",
+                )
                 yield Static("", id="method-message", classes="message")
-            with Vertical(id="view-pin"):
-                yield Static("", id="pin-title", classes="big")
-                yield Static("", id="pin-dots", classes="huge")
-                yield Static("", id="pin-tries")
-                yield Static("", id="pin-message", classes="message")
-                with Horizontal(id="pin-pad"):
-                    for digit in "1234567890":
-                        yield Button(digit, id=f"pin-{digit}", classes="digit")
-                with Horizontal():
-                    yield Button("訂正", id="pin-clear")
-                    yield Button("確定", id="pin-ok", variant="primary")
-                    yield Button("戻る", id="pin-back")
-                yield Static("", id="pin-keys")
-            with Vertical(id="view-face"):
-                yield Static("", id="face-title", classes="big")
-                yield Static("", id="face-message", classes="message")
-                with RadioSet(id="face-scenario"):
-                    yield RadioButton("本人", value=True, id="scenario-same")
-                    yield RadioButton("別人", id="scenario-other")
-                    yield RadioButton("撮影不良", id="scenario-poor")
-                with Horizontal():
-                    yield Button("撮影する", id="face-shoot", variant="primary")
-                    yield Button("やめる", id="face-back")
+            yield PinPad()
+            yield FaceCapture(demo=self.demo)
             with Vertical(id="view-visual"):
                 yield Static("", id="visual-title", classes="big")
             with Vertical(id="view-consents"):
                 yield Static("", id="consents-title", classes="big")
                 yield Static("", id="consents-items")
-                with Horizontal(id="consent-choices"):
-                    yield Button("まとめて同意", id="consent-bundle", variant="primary")
-                    yield Button("個別に選ぶ", id="consent-each")
-                    yield Button("同意しない", id="consent-none")
-                with Vertical(id="consent-one-by-one"):
-                    for key, ja, _ in CONSENT_ITEMS:
-                        yield Checkbox(ja, id=f"consent-{key}")
-                    yield Button("すべて同意する", id="consent-all", classes="pre-2024")
-                    yield Static("", id="limit-title", classes="pre-2024")
-                    with RadioSet(id="consent-limit", classes="pre-2024"):
-                        yield RadioButton("提供する", id="limit-yes")
-                        yield RadioButton("提供しない", value=True, id="limit-no")
-                    yield Button("確定", id="consent-ok", variant="primary")
+                yield ConsentChoice(prefix="consent", id="consent-choices")
+                yield ConsentItems(id="consent-one-by-one")
                 yield Static("", id="consents-keys")
             with Vertical(id="view-prescription"):
                 yield Static("", id="prescription-title", classes="big")
                 yield Static("", id="prescription-sub")
-                with Horizontal(id="prescription-choices"):
-                    yield Button("電子処方箋", id="prescription-1", classes="method")
-                    yield Button("紙の処方箋", id="prescription-2", classes="method")
+                yield PrescriptionChoice(
+                    prefix="prescription", id="prescription-choices", button_classes="method"
+                )
                 yield Static("", id="prescription-keys")
-            for view in YES_NO_VIEWS:  # a question answered yes (y) or no (n)
-                with Vertical(id=f"view-{view}"):
-                    yield Static("", id=f"{view}-title", classes="big")
-                    yield Static("", id=f"{view}-sub")
-                    with Horizontal(id=f"{view}-choices"):
-                        yield Button("", id=f"{view}-yes", variant="primary")
-                        yield Button("", id=f"{view}-no")
-                    yield Static("", id=f"{view}-keys")
+            for kind in YesNoKind:  # a question answered yes (y) or no (n)
+                yield YesNoChoice(kind)
             with Vertical(id="view-working"):
                 yield Static("", id="working-title", classes="big")
             with Vertical(id="view-done"):
@@ -300,14 +303,13 @@ class ReaderPanel(Vertical):
                 yield Static("", id="done-notice", classes="message")
 
     def on_mount(self) -> None:
-        self.query_one("#face-scenario").display = self.demo
         self.retext()
         # lay every view out once now, so that the first PIN pad or consent screen does
         # not cost a ~100 ms first layout in the middle of a check-in — unseen: a method
         # screen flashing by before any card is placed would invite a key press that no
         # question is there to take
         self.query_one("#views", ContentSwitcher).styles.visibility = "hidden"
-        self._warm(WARMED_VIEWS)
+        self._warm(list(WARMED_VIEWS))
 
     def _warm(self, views: list[str]) -> None:
         if not views:
@@ -327,92 +329,64 @@ class ReaderPanel(Vertical):
         self.retext()
 
     def retext(self) -> None:
-        """(Re)write every fixed text in the current language."""
-        for view in (
-            "wait",
-            "method",
-            "pin",
-            "face",
-            "visual",
-            "consents",
-            "prescription",
-            "register",
-            "subsidy",
-            "working",
-        ):
-            self.query_one(f"#{view}-title", Static).update(self.t(view))
-        for static, key in (
-            ("#consents-items", "consents_items"),
-            ("#consents-keys", "consents_keys"),
-            ("#prescription-sub", "prescription_sub"),
-            ("#prescription-keys", "prescription_keys"),
-            *((f"#{v}-{part}", f"{v}_{part}") for v in YES_NO_VIEWS for part in ("sub", "keys")),
-        ):
-            self.query_one(static, Static).update(self.t(key))
-        self.query_one("#wait-sub", Static).update(self.t("wait_sub"))
-        self.query_one("#wait-card", Button).label = self.t("wait_card")
-        self.query_one("#wait-phone", Button).label = self.t("wait_phone")
-        self.query_one("#pin-keys", Static).update(self.t("pin_keys"))
-        self.query_one("#limit-title", Static).update(self.t("limit"))
-        self.query_one("#face-shoot", Button).label = self.t("face_shoot")
-        self.query_one("#consent-all", Button).label = self.t("all")
-        for button_id, key in (
-            ("#pin-ok", "ok"),
-            ("#consent-ok", "ok"),
-            ("#pin-back", "back"),
-            ("#face-back", "cancel"),
-            ("#consent-bundle", "bundle"),
-            ("#consent-each", "each"),
-            ("#consent-none", "none"),
-            ("#prescription-1", "prescription_1"),
-            ("#prescription-2", "prescription_2"),
-            *(
-                (f"#{v}-{answer}", f"{v}_{answer}")
-                for v in YES_NO_VIEWS
-                for answer in ("yes", "no")
-            ),
-        ):
-            self.query_one(button_id, Button).label = self.t(key)
-        for key, ja, en in CONSENT_ITEMS:
-            self.query_one(f"#consent-{key}", Checkbox).label = ja if self.language == "ja" else en
-        if self.tries_left is not None:
-            self.query_one("#pin-tries", Static).update(self.t("tries", n=self.tries_left))
+        """(Re)write every fixed text in the current language, the widgets' too."""
+        t = self.t
+        for view in ("wait", "method", "visual", "consents", "prescription", "working"):
+            self.query_one(f"#{view}-title", Static).update(t(view))
+        for key in ("consents_items", "consents_keys", "prescription_sub", "prescription_keys"):
+            self.query_one(f"#{key.replace('_', '-')}", Static).update(t(key))
+        self.query_one("#wait-sub", Static).update(t("wait_sub"))
+        self.query_one("#wait-card", Button).label = t("wait_card")
+        self.query_one("#wait-phone", Button).label = t("wait_phone")
+        self.query_one(PinPad).retext(t)
+        self.query_one(FaceCapture).retext(t)
+        self.query_one(ConsentChoice).relabel(t("bundle"), t("each"), t("none"))
+        self.query_one(ConsentItems).retext(t, self.language)
+        forms = {form: t(f"prescription_{form.value}") for form in Prescription}
+        self.query_one(PrescriptionChoice).relabel(forms)
+        for choice in self.query(YesNoChoice):
+            choice.retext(t)
 
     # -- showing ----------------------------------------------------------------------------
 
-    def show(self, view: View | str, flow: CheckinFlow | None, **context: Any) -> None:
-        view = View(view)
+    def show(self, view: View | str, flow: CheckinFlow | None = None) -> None:
+        """What lies between questions: the card wait, お待ちください, the last screen."""
+        self.question = None
+        self._switch(View(view), flow.variant if flow is not None else None)
+
+    def _switch(self, view: str, variant: Variant | None) -> None:
         self.view = view
         self.query_one("#views", ContentSwitcher).current = f"view-{view}"
-        if flow is not None and flow.variant is not None:
-            label = flow.variant.label if self.language == "ja" else flow.variant.value
+        if variant is not None:
+            label = variant.label if self.language == "ja" else variant.value
             self.query_one("#panel-variant", Static).update(safe(label))
-        elif view is View.WAIT:
+        elif view == View.WAIT:
             self.query_one("#panel-variant", Static).update("")
-        message = safe(flow.message) if flow is not None and flow.message else ""
-        if view is View.WAIT:
+        if view == View.WAIT:
             self.show_medium(None)
-        if view is View.METHOD:
-            self._method_buttons(context.get("methods", []), flow)
-            self.query_one("#method-message", Static).update(message)
-        elif view is View.PIN:
-            self.pin_digits = ""
-            self.tries_left = int(context.get("tries_left", 0))
-            self._dots()
-            self.query_one("#pin-tries", Static).update(self.t("tries", n=self.tries_left))
-            self.query_one("#pin-message", Static).update(message)
-            self.query_one("#pin-ok", Button).focus()
-        elif view is View.FACE:
-            self.query_one("#face-message", Static).update(message)
-            self.query_one("#face-shoot", Button).focus()
-        elif view is View.CONSENTS:
-            self._consent_view()
-        elif view is View.PRESCRIPTION:
-            self.query_one("#prescription-1", Button).focus()
-        elif view in YES_NO_VIEWS:
-            self.query_one(f"#{view}-yes", Button).focus()
-        elif view is View.WORKING:
+        elif view == View.WORKING:
             self.query_one("#working-title", Static).update(self.t("working"))
+
+    def ask(self, question: Question[Any]) -> str:
+        """Show ``question`` on its widget; returns the view it is on."""
+        view = view_of(question)
+        self._switch(view, question.variant)
+        self.question = question
+        message = safe(question.message) if question.message else ""
+        match question:
+            case ChooseMethod():
+                self._offer_methods(question, message)
+            case EnterPin():
+                self.query_one(PinPad).open(question.tries_left, message)
+            case CaptureFace():
+                self.query_one(FaceCapture).open(message)
+            case GiveConsents():
+                self._consent_view(question)
+            case ChoosePrescription():
+                self.query_one("#prescription-1", Button).focus()
+            case YesNo():
+                self.query_one(f"#view-{question.kind}", YesNoChoice).open()
+        return view
 
     def show_medium(self, medium: str | None, *, separate_reader: bool = False) -> None:
         """The card-wait screen after the patient chose (None: before any choice)."""
@@ -424,29 +398,31 @@ class ReaderPanel(Vertical):
         self.query_one("#wait-title", Static).update(self.t(title))
         self.query_one("#wait-sub", Static).update(self.t(sub))
 
-    def _consent_view(self) -> None:
+    def _offer_methods(self, question: ChooseMethod, message: str) -> None:
+        choice = self.query_one(MethodChoice)
+        choice.relabel(METHOD_LABELS[self.language], cancel=self.t("cancel"))
+        first = choice.offer(question.methods)
+        if first is not None:
+            first.focus()
+        if question.variant is Variant.IPHONE:
+            # the holder authenticates on the phone (Face ID / Touch ID): no PIN pad here
+            choice.button(Method.PIN).label = self.t("method_iphone")
+        self.query_one("#method-message", Static).update(message)
+
+    def _consent_view(self, question: GiveConsents) -> None:
         """Today's flow: まとめて同意 / 個別に選ぶ / 同意しない, no 限度額 question. The pre-2024
         flow: each item, すべて同意する and 「限度額情報を提供しますか」."""
-        for key, _, _ in CONSENT_ITEMS:
-            self.query_one(f"#consent-{key}", Checkbox).value = False
-        self.query_one("#limit-no", RadioButton).value = True
+        self.query_one(ConsentChoice).question = question
         old = self.consent_flow is ConsentFlow.PRE_2024
+        self.query_one(ConsentItems).reset(pre_2024=old)
         self.query_one("#consent-choices").display = not old
         self.query_one("#consents-keys").display = not old
         self.query_one("#consents-items").display = not old
         self.query_one("#consent-one-by-one").display = old
-        for widget in self.query(".pre-2024"):
-            widget.display = old
         if old:
-            self.query_one("#consent-medication", Checkbox).focus()
+            self.query_one("#consent-medication").focus()
         else:
             self.query_one("#consent-bundle", Button).focus()
-
-    def _one_by_one(self) -> None:
-        self.query_one("#consent-choices").display = False
-        self.query_one("#consents-keys").display = False
-        self.query_one("#consent-one-by-one").display = True
-        self.query_one("#consent-medication", Checkbox).focus()
 
     def show_done(
         self,
@@ -466,7 +442,7 @@ class ReaderPanel(Vertical):
         }.get(ReceptionStatus(status), "error")
         if wrong_card:
             key = "wrong_card"
-        self.show("done", None)
+        self.show(View.DONE)
         self.query_one("#done-title", Static).update(self.t(key))
         self.query_one("#done-detail", Static).update(safe(detail))
         lines = [
@@ -474,138 +450,92 @@ class ReaderPanel(Vertical):
         ]
         self.query_one("#done-notice", Static).update("\n".join(lines))
 
-    def _method_buttons(self, methods: list[Method], flow: CheckinFlow | None) -> None:
-        labels = METHOD_LABELS[self.language]
-        first: Button | None = None
-        # the patient chooses 顔認証 / 暗証番号; 目視 is for staff, shown last
-        for method in (Method.FACE, Method.PIN, Method.VISUAL):
-            button = self.query_one(f"#method-{method.value}", Button)
-            button.label = labels[method]
-            button.display = method in methods
-            if button.display and first is None:
-                first = button
-        self.query_one("#method-cancel", Button).label = self.t("cancel")
-        if first is not None:
-            first.focus()
-        if flow is not None and flow.variant is Variant.IPHONE:
-            # the holder authenticates on the phone (Face ID / Touch ID): no PIN pad here
-            phone = "iPhone で認証する" if self.language == "ja" else "Authenticate on the iPhone"
-            self.query_one("#method-pin", Button).label = phone
-            self.query_one("#method-message", Static).update(
-                "iPhone の画面の案内に従ってください"
-                if self.language == "ja"
-                else "Follow the instructions on the iPhone"
-            )
+    # -- answers -----------------------------------------------------------------------------
 
-    def _dots(self) -> None:
-        dots = "●" * len(self.pin_digits) + "○" * (4 - len(self.pin_digits))
-        self.query_one("#pin-dots", Static).update(" ".join(dots))
-
-    # -- input -----------------------------------------------------------------------------
-
-    def answer(self, value: Any) -> None:
-        self.post_message(self.Answered(value))
+    def answer(self, kind: type[Question[A]], value: A | None) -> None:
+        self.post_message(self.Answered(kind, value))
 
     def shortcut(self, key: str) -> bool:
-        """Keyboard alone: c/s pick カード/スマートフォン on the card-wait screen; 1/2/3 pick
-        顔認証/暗証番号/目視; y/n answer all consents."""
-        if self.view is View.WAIT and key in ("c", "s"):
+        """Keyboard alone: c/s pick カード/スマートフォン on the card-wait screen; on a
+        question, its widget's keys (1/2/3 a method, digits and Enter the PIN, y/n …)."""
+        if self.view == View.WAIT and key in ("c", "s"):
             self.post_message(self.MediumChosen("card" if key == "c" else "phone"))
             return True
-        if self.view is View.METHOD:
-            method = METHOD_KEYS.get(key)
-            if method is not None and self.query_one(f"#method-{method.value}").display:
-                self.answer(method)
-                return True
-            if key == "escape":
-                self.answer(None)
-                return True
-        if self.view is View.CONSENTS and key in ("y", "n"):
-            if self.consent_flow is ConsentFlow.PRE_2024:
-                for item, _, _ in CONSENT_ITEMS:
-                    self.query_one(f"#consent-{item}", Checkbox).value = key == "y"
-                self.query_one("#consent-ok", Button).press()
-            else:
-                agreed = key == "y"  # まとめて同意, or none
-                self.answer(ConsentsGiven(medication=agreed, checkup=agreed, operation=agreed))
-            return True
-        if self.view is View.PRESCRIPTION and key in ("1", "2"):
-            self.answer(Prescription(key))
-            return True
-        if self.view in YES_NO_VIEWS and key in ("y", "n"):
-            self.answer(key == "y")
-            return True
-        return self.pin_key(key)
+        widget = self._keyed_widget()
+        return widget is not None and widget.key(key)
 
-    def pin_key(self, key: str) -> bool:
-        """Digits, Backspace and Enter while the PIN pad is shown (keyboard or buttons)."""
-        if self.view is not View.PIN:
-            return False
-        if key.isdigit() and len(key) == 1:
-            if len(self.pin_digits) < 4:
-                self.pin_digits += key
-        elif key == "backspace":
-            self.pin_digits = self.pin_digits[:-1]
-        elif key == "enter":
-            if len(self.pin_digits) != 4:
-                self.query_one("#pin-message", Static).update("4桁を入力してください")
-                return True
-            digits, self.pin_digits = self.pin_digits, ""
-            self._dots()
-            self.answer(digits)
-            return True
-        else:
-            return False
-        self._dots()
-        return True
+    def _keyed_widget(
+        self,
+    ) -> (
+        MethodChoice
+        | PinPad
+        | ConsentChoice
+        | ConsentItems
+        | PrescriptionChoice
+        | YesNoChoice
+        | None
+    ):
+        match self.question:
+            case ChooseMethod():
+                return self.query_one(MethodChoice)
+            case EnterPin():
+                return self.query_one(PinPad)
+            case GiveConsents():
+                old = self.consent_flow is ConsentFlow.PRE_2024
+                return self.query_one(ConsentItems) if old else self.query_one(ConsentChoice)
+            case ChoosePrescription():
+                return self.query_one(PrescriptionChoice)
+            case YesNo():
+                return self.query_one(f"#view-{self.question.kind}", YesNoChoice)
+        return None
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        button = event.button.id or ""
+    @on(Button.Pressed, "#wait-card, #wait-phone")
+    def _medium(self, event: Button.Pressed) -> None:
         event.stop()
-        if button.startswith("pin-") and button[4:].isdigit():
-            self.pin_key(button[4:])
-        elif button == "pin-clear":
-            self.pin_digits = ""
-            self._dots()
-        elif button == "pin-ok":
-            self.pin_key("enter")
-        elif button in ("pin-back", "face-back", "method-cancel"):
-            self.answer(None)
-        elif button.startswith("method-"):
-            self.answer(Method(button.removeprefix("method-")))
-        elif button == "face-shoot":
-            pressed = self.query_one("#face-scenario", RadioSet).pressed_button
-            scenario = {
-                "scenario-other": FaceScenario.OTHER,
-                "scenario-poor": FaceScenario.POOR,
-            }.get(pressed.id if pressed is not None and pressed.id else "", FaceScenario.SAME)
-            self.answer(scenario)
-        elif button == "consent-bundle":
-            self.answer(ConsentsGiven(medication=True, checkup=True, operation=True))
-        elif button == "consent-none":
-            self.answer(ConsentsGiven())
-        elif button == "consent-each":
-            self._one_by_one()
-        elif button.startswith("prescription-"):
-            self.answer(Prescription(button.removeprefix("prescription-")))
-        elif button in ("wait-card", "wait-phone"):
-            self.post_message(self.MediumChosen(button.removeprefix("wait-")))
-        elif button.removesuffix("-yes").removesuffix("-no") in YES_NO_VIEWS:
-            self.answer(button.endswith("-yes"))
-        elif button == "consent-all":
-            for key, _, _ in CONSENT_ITEMS:
-                self.query_one(f"#consent-{key}", Checkbox).value = True
-        elif button == "consent-ok":
-            values = {
-                key: self.query_one(f"#consent-{key}", Checkbox).value
-                for key, _, _ in CONSENT_ITEMS
-            }
-            limit = self.query_one("#limit-yes", RadioButton).value
-            self.answer(
-                ConsentsGiven(
-                    medication=values["medication"],
-                    checkup=values["checkup"],
-                    operation=values["operation"],
-                    limit=limit,
-                )
-            )
+        self.post_message(self.MediumChosen((event.button.id or "").removeprefix("wait-")))
+
+    @on(MethodChoice.Chosen)
+    def _method(self, event: MethodChoice.Chosen) -> None:
+        event.stop()
+        self.answer(ChooseMethod, event.method)
+
+    @on(PinPad.Entered)
+    def _pin(self, event: PinPad.Entered) -> None:
+        event.stop()
+        self.answer(EnterPin, event.pin)
+
+    @on(PinPad.Left)
+    def _pin_left(self, event: PinPad.Left) -> None:
+        event.stop()
+        self.answer(EnterPin, None)
+
+    @on(FaceCapture.Shot)
+    def _face(self, event: FaceCapture.Shot) -> None:
+        event.stop()
+        self.answer(CaptureFace, event.scenario)
+
+    @on(ConsentChoice.Chosen)
+    @on(ConsentItems.Chosen)
+    def _consents(self, event: ConsentChoice.Chosen | ConsentItems.Chosen) -> None:
+        event.stop()
+        self.answer(GiveConsents, event.consents)
+
+    @on(ConsentChoice.OneByOne)
+    def _one_by_one(self, event: ConsentChoice.OneByOne) -> None:
+        event.stop()
+        self.query_one("#consent-choices").display = False
+        self.query_one("#consents-keys").display = False
+        self.query_one("#consent-one-by-one").display = True
+        self.query_one("#consent-medication").focus()
+
+    @on(PrescriptionChoice.Chosen)
+    def _prescription(self, event: PrescriptionChoice.Chosen) -> None:
+        event.stop()
+        self.answer(ChoosePrescription, event.prescription)
+
+    @on(YesNoChoice.Answered)
+    def _yes_no(self, event: YesNoChoice.Answered) -> None:
+        event.stop()
+        question = self.question
+        if isinstance(question, YesNo) and question.kind is event.kind:
+            self.answer(YesNo, event.yes)

@@ -13,7 +13,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -28,13 +28,13 @@ from reception.cli import main
 from reception.flow import (
     OPEN_ITEMS,
     REGISTRATION_OPEN,
-    CheckinFlow,
     ConsentsGiven,
     CounterRules,
     Method,
     Route,
     State,
 )
+from reception.questions import Question, YesNo, YesNoKind
 from reception.reasons import FallbackReason
 from reception.store import Store, now_jst
 from tests.support.checkin import card_of, pin_of, terminal_of
@@ -49,6 +49,7 @@ from tests.support.oqs import (
 )
 from tests.support.stack import WORLD_TODAY
 
+A = TypeVar("A")
 EVERYTHING = {"medication": True, "checkup": True, "operation": True, "limit": True}
 
 
@@ -149,13 +150,13 @@ class Recording(FixedInteraction):
         super().__init__(request)
         self.asked: list[str] = []
 
-    async def offer_registration(self, flow: CheckinFlow) -> bool | None:
-        self.asked.append("registration")
-        return await super().offer_registration(flow)
+    async def ask(self, question: Question[A]) -> A | None:
+        if isinstance(question, YesNo):
+            self.asked.append(ASKED[question.kind])
+        return await super().ask(question)
 
-    async def use_subsidies(self, flow: CheckinFlow) -> bool | None:
-        self.asked.append("subsidies")
-        return await super().use_subsidies(flow)
+
+ASKED = {YesNoKind.REGISTER: "registration", YesNoKind.SUBSIDY: "subsidies"}
 
 
 def check(

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -33,12 +33,26 @@ from reception.flow import (
     State,
 )
 from reception.oqs_client import OqsClient
+from reception.questions import (
+    CaptureFace,
+    ChooseMethod,
+    ChoosePrescription,
+    ConfirmVisually,
+    EnterPin,
+    GiveConsents,
+    Question,
+    YesNo,
+    YesNoKind,
+    checked,
+)
 from reception.reasons import FallbackReason
 from reception.settings import OqsSettings
 from reception.store import Store
 from tests.support.checkin import card_of, expected_of, pin_of, terminal_of
 from tests.support.oqs import in_process
 from tests.support.stack import WORLD_TODAY, CardLeavesAfter, SharedReader
+
+A = TypeVar("A")
 
 REASONS = {
     "certificate-lapsed": FallbackReason.CERTIFICATE_LAPSED,
@@ -333,35 +347,34 @@ class Scripted:
         self.shown_tries: list[int] = []
         self.steps: list[str] = []
 
-    async def choose_method(self, flow: CheckinFlow) -> Method | None:
-        self.steps.append(f"choose:{flow.state.value}")
-        return self.methods.pop(0) if self.methods else None
+    async def ask(self, question: Question[A]) -> A | None:
+        return checked(question, self.answer(question))
 
-    async def enter_pin(self, flow: CheckinFlow, tries_left: int) -> str | None:
-        self.shown_tries.append(tries_left)
-        return self.pins.pop(0) if self.pins else None
-
-    async def capture_face(self, flow: CheckinFlow) -> FaceScenario | None:
-        return self.faces.pop(0) if self.faces else None
-
-    async def confirm_visually(self, flow: CheckinFlow) -> str | None:
-        return "受付 山田"
-
-    async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None:
-        self.steps.append("consents")
-        return self.consents
-
-    async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None:
-        self.steps.append("prescription")
-        return Prescription.ELECTRONIC
-
-    async def offer_registration(self, flow: CheckinFlow) -> bool | None:
-        self.steps.append("registration")
-        return self.register
-
-    async def use_subsidies(self, flow: CheckinFlow) -> bool | None:
-        self.steps.append("subsidies")
-        return True
+    def answer(self, question: Question[Any]) -> object:
+        match question:
+            case ChooseMethod():
+                self.steps.append(f"choose:{question.state.value}")
+                return self.methods.pop(0) if self.methods else None
+            case EnterPin():
+                self.shown_tries.append(question.tries_left)
+                return self.pins.pop(0) if self.pins else None
+            case CaptureFace():
+                return self.faces.pop(0) if self.faces else None
+            case ConfirmVisually():
+                return "受付 山田"
+            case GiveConsents():
+                self.steps.append("consents")
+                return self.consents
+            case ChoosePrescription():
+                self.steps.append("prescription")
+                return Prescription.ELECTRONIC
+            case YesNo(kind=YesNoKind.REGISTER):
+                self.steps.append("registration")
+                return self.register
+            case YesNo(kind=YesNoKind.SUBSIDY):
+                self.steps.append("subsidies")
+                return True
+        raise AssertionError(f"not scripted: {question}")
 
     def progress(self, flow: CheckinFlow, doing: str) -> None:
         self.steps.append(doing)
@@ -518,7 +531,7 @@ def test_the_nonce_is_fetched_while_the_card_is_read(world: World, store: Store)
 def test_a_stale_prefetched_nonce_is_replaced(
     world: World, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("reception.checkin.PREFETCH_FRESH_SECONDS", 0.0)
+    monkeypatch.setattr("reception.visit.PREFETCH_FRESH_SECONDS", 0.0)
     client, seen = exchanges_of(world)
     outcome = run(
         world,

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from mock_oqs.world import World
 from reception import store as store_module
 from reception.tui.app import ReceptionApp, make_app
+from reception.tui.widgets.pin import PinPad
 from tests.support.tui import at_view, services, type_pin, until
 
 SIZE = (140, 44)
@@ -74,7 +75,7 @@ def test_pin_pad_with_tries_left(snap_compare: Any, app: ReceptionApp, tui_world
         await pilot.press("2")
         await at_view(pilot, app, "pin")
         await type_pin(pilot, "0000" if tui_world.persona("family")["pin"] != "0000" else "1111")
-        await until(pilot, lambda: app.panel.tries_left == 2)
+        await until(pilot, lambda: app.query_one(PinPad).tries_left == 2)
         await pilot.press("1", "2")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)

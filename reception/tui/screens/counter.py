@@ -1,8 +1,10 @@
 """The 居宅同意取得型 route at the counter (oqs.md §6 rung 0): when the face-recognition
 reader is out of order or the patient cannot operate it, staff read the card on their own
 reader — the consent question first, then the PIN (typed by the patient, masked) or
-staff's 目視. The check-in is the core's, with this screen as its interaction; it settles
-the pending reception as a normal card confirmation recorded as that route.
+staff's 目視. The check-in is the core's; this screen answers its questions (a
+:class:`~reception.questions.QuestionBroker`) on the same question widgets the patient's
+reader panel composes; it settles the pending reception as a normal card confirmation
+recorded as that route.
 
 The route asks what it offers (design.md §6.9, reception/flow.py OPEN_ITEMS): 診療情報・
 薬剤情報 and 特定健診情報 — no 手術情報, no 受給者証 by card, no 保険証利用登録 (the route
@@ -14,22 +16,32 @@ import asyncio
 import logging
 from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Static
 
-from reception.camera import FaceScenario
 from reception.cards import CardSource
 from reception.checkin import CheckinOutcome, CheckinRequest
-from reception.flow import CheckinFlow, ConsentsGiven, Method, Prescription, Route
+from reception.flow import CheckinFlow, Method, Route
 from reception.oqs_client import OqsClient
 from reception.present import OUTCOME_SENTENCES
+from reception.questions import (
+    ChooseMethod,
+    ChoosePrescription,
+    ConfirmVisually,
+    EnterPin,
+    GiveConsents,
+    Question,
+    QuestionBroker,
+)
 from reception.tui.services import Services
 from reception.tui.text import safe
 from reception.tui.widgets.messages import CardPlaced
+from reception.tui.widgets.pin import PinField
+from reception.tui.widgets.questions import ConsentChoice, MethodChoice, PrescriptionChoice
 
 log = logging.getLogger(__name__)
 SECTIONS = (
@@ -40,6 +52,17 @@ SECTIONS = (
     "counter-rx",
 )
 CARD_WAIT_SECONDS = 120.0
+ASKED: dict[type[Question[Any]], tuple[str, str]] = {
+    GiveConsents: ("counter-consents", "診療情報・薬剤情報／特定健診情報の提供に同意しますか"),
+    ChooseMethod: ("counter-methods", "本人確認の方法を選んでください（カメラはありません）"),
+    EnterPin: ("counter-pin", "患者さんに暗証番号を入力してもらってください（残り{tries}回）"),
+    ConfirmVisually: ("counter-visual", "カードの顔写真と本人を見比べて確認してください"),
+    ChoosePrescription: ("counter-rx", "処方箋の受け取り方を選んでもらってください"),
+}
+"""What this route asks — each question's section and what it says — and nothing else:
+no camera (a face is never among the methods), no 保険証利用登録 (the reception goes to
+the ladder as 未登録: the patient registers at a face-recognition reader or on
+マイナポータル), no 受給者証 by card (the paper 受給者証 stays the rule)."""
 
 
 class CounterScreen(ModalScreen[CheckinOutcome | None]):
@@ -55,7 +78,9 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         self.client = client
         self.reception_id = reception_id
         self.demo_persona = demo_persona
-        self._pending: asyncio.Future[Any] | None = None
+        self.questions = QuestionBroker(
+            self._show_question, self._show_progress, self._question_closed
+        )
         self.outcome: CheckinOutcome | None = None
         self._card_here = asyncio.Event()  # CardPlaced on the staff-held reader
 
@@ -63,20 +88,17 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         with Vertical(classes="dialog"):
             yield Static("居宅同意取得型（職員の読み取り機）", classes="title")
             yield Static("", id="counter-status")
-            with Horizontal(id="counter-consents"):
-                yield Button("まとめて同意", id="counter-bundle", variant="primary")
-                yield Button("同意しない", id="counter-none")
-            with Horizontal(id="counter-methods"):
-                yield Button("暗証番号", id="counter-method-pin", variant="primary")
-                yield Button("目視確認", id="counter-method-visual")
-            with Horizontal(id="counter-pin"):
-                yield Input(placeholder="暗証番号（4桁）", password=True, id="counter-pin-input")
-                yield Button("確定", id="counter-pin-ok", variant="primary")
+            yield ConsentChoice(prefix="counter", id="counter-consents", each=False)
+            yield MethodChoice(
+                (Method.PIN, Method.VISUAL),
+                prefix="counter-method",
+                id="counter-methods",
+                primary=Method.PIN,
+            )
+            yield PinField(prefix="counter-pin", id="counter-pin")
             with Horizontal(id="counter-visual"):
                 yield Button("本人と確認した（目視）", id="counter-visual-ok", variant="primary")
-            with Horizontal(id="counter-rx"):
-                yield Button("電子処方箋", id="counter-rx-1")
-                yield Button("紙の処方箋", id="counter-rx-2")
+            yield PrescriptionChoice(prefix="counter-rx", id="counter-rx")
             with Horizontal():
                 yield Button("（デモ）カードを置く", id="counter-place")
                 yield Button("やめる", id="counter-close")
@@ -92,20 +114,6 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
 
     def _status(self, text: str) -> None:
         self.query_one("#counter-status", Static).update(safe(text))
-
-    async def _ask(self, section: str, status: str) -> Any:
-        self._pending = asyncio.get_running_loop().create_future()
-        self._section(section)
-        self._status(status)
-        try:
-            return await self._pending
-        finally:
-            self._pending = None
-            self._section(None)
-
-    def _answer(self, value: Any) -> None:
-        if self._pending is not None and not self._pending.done():
-            self._pending.set_result(value)
 
     # -- the check-in -------------------------------------------------------------------------
 
@@ -151,89 +159,69 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
         request = CheckinRequest(
             Method.PIN, route=Route.COUNTER, resume=self.reception_id, staff="受付"
         )
-        return await self.services.check_in(counter, self.client, request, self)
+        return await self.services.check_in(counter, self.client, request, self.questions)
 
-    # -- the interaction (reception.checkin.Interaction) ----------------------------------------
+    # -- the questions (reception.questions), shown in this screen's sections -------------------
 
-    async def give_consents(self, flow: CheckinFlow) -> ConsentsGiven | None:
-        answer: ConsentsGiven | None = await self._ask(
-            "counter-consents", "診療情報・薬剤情報／特定健診情報の提供に同意しますか"
-        )
-        return answer
+    def _show_question(self, question: Question[Any]) -> bool:
+        if type(question) not in ASKED:
+            return False  # not asked on this route: the answer is None
+        section, status = ASKED[type(question)]
+        match question:
+            case GiveConsents():
+                self.query_one(ConsentChoice).question = question
+            case ChooseMethod():
+                self.query_one(MethodChoice).offer(question.methods)
+                status = question.message or status
+            case EnterPin():
+                self.query_one(PinField).open()
+                status = status.format(tries=question.tries_left)
+        self._section(section)
+        self._status(status)
+        return True
 
-    async def choose_method(self, flow: CheckinFlow) -> Method | None:
-        allowed = flow.methods()
-        self.query_one("#counter-method-pin").display = Method.PIN in allowed
-        message = flow.message or "本人確認の方法を選んでください（カメラはありません）"
-        answer: Method | None = await self._ask("counter-methods", message)
-        return answer
+    def _question_closed(self, question: Question[Any]) -> None:
+        self._section(None)
 
-    async def enter_pin(self, flow: CheckinFlow, tries_left: int) -> str | None:
-        self.call_after_refresh(self.query_one("#counter-pin-input", Input).focus)
-        status = f"患者さんに暗証番号を入力してもらってください（残り{tries_left}回）"
-        answer: str | None = await self._ask("counter-pin", status)
-        return answer
-
-    async def capture_face(self, flow: CheckinFlow) -> FaceScenario | None:
-        return None  # a staff-held reader has no camera (never asked: not among the methods)
-
-    async def confirm_visually(self, flow: CheckinFlow) -> str | None:
-        answer: str | None = await self._ask(
-            "counter-visual", "カードの顔写真と本人を見比べて確認してください"
-        )
-        return answer
-
-    async def choose_prescription(self, flow: CheckinFlow) -> Prescription | None:
-        answer: Prescription | None = await self._ask(
-            "counter-rx", "処方箋の受け取り方を選んでもらってください"
-        )
-        return answer
-
-    async def use_subsidies(self, flow: CheckinFlow) -> bool | None:
-        return None  # never asked on this route (the paper 受給者証 stays the rule)
-
-    async def offer_registration(self, flow: CheckinFlow) -> bool | None:
-        # never asked on this route: the reception goes to the ladder as 未登録 (the
-        # patient registers at a face-recognition reader or on マイナポータル)
-        return None
-
-    def progress(self, flow: CheckinFlow, doing: str) -> None:
+    def _show_progress(self, flow: CheckinFlow, doing: str) -> None:
         self._status("確認しています…")
 
-    # -- input ------------------------------------------------------------------------------
+    @on(ConsentChoice.Chosen)
+    def _consents(self, event: ConsentChoice.Chosen) -> None:
+        self.questions.answer(GiveConsents, event.consents)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(MethodChoice.Chosen)
+    def _method(self, event: MethodChoice.Chosen) -> None:
+        self.questions.answer(ChooseMethod, event.method)
+
+    @on(PinField.Entered)
+    def _pin(self, event: PinField.Entered) -> None:
+        self.questions.answer(EnterPin, event.pin)
+
+    @on(PinField.Malformed)
+    def _malformed_pin(self) -> None:
+        self._status("暗証番号は4桁の数字です（カードには送っていません）")
+
+    @on(Button.Pressed, "#counter-visual-ok")
+    def _visual(self, event: Button.Pressed) -> None:
         event.stop()
-        button = event.button.id or ""
-        if button == "counter-bundle":  # まとめて同意: what this route offers
-            self._answer(ConsentsGiven(medication=True, checkup=True))
-        elif button == "counter-none":
-            self._answer(ConsentsGiven())
-        elif button.startswith("counter-method-"):
-            self._answer(Method(button.removeprefix("counter-method-")))
-        elif button == "counter-pin-ok":
-            self._pin()
-        elif button == "counter-visual-ok":
-            self._answer("受付（居宅同意取得型）")
-        elif button.startswith("counter-rx-"):
-            self._answer(Prescription(button.removeprefix("counter-rx-")))
-        elif button == "counter-place" and self.demo_persona and self.services.demo:
+        self.questions.answer(ConfirmVisually, "受付（居宅同意取得型）")
+
+    @on(PrescriptionChoice.Chosen)
+    def _prescription(self, event: PrescriptionChoice.Chosen) -> None:
+        self.questions.answer(ChoosePrescription, event.prescription)
+
+    @on(Button.Pressed, "#counter-place")
+    def _place(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.demo_persona and self.services.demo:
             self.services.demo.place_on_counter(self.demo_persona)
             self.post_message(CardPlaced("counter", persona=self.demo_persona))
-        elif button == "counter-close":
-            self.action_cancel()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    @on(Button.Pressed, "#counter-close")
+    def _close(self, event: Button.Pressed) -> None:
         event.stop()
-        self._pin()
-
-    def _pin(self) -> None:
-        field = self.query_one("#counter-pin-input", Input)
-        digits, field.value = field.value, ""  # never kept on screen
-        if len(digits) != 4 or not digits.isascii() or not digits.isdigit():
-            self._status("暗証番号は4桁の数字です（カードには送っていません）")
-            return
-        self._answer(digits)
+        self.action_cancel()
 
     def action_cancel(self) -> None:
         # a check-in under way is cancelled with the screen: the reception stays pending
