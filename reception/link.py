@@ -133,6 +133,7 @@ from reception.shared_folder import (
     stage,
 )
 from reception.store import now_jst, private_directory
+from reception.verdict import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -1116,14 +1117,15 @@ def _refusal(exc: OqsRefused) -> LinkError:
     """What the service refused, said to the clinic software."""
     if isinstance(exc, OqsRateLimited):  # held back (429): what to do, in Japanese
         return LinkError("LINK-E005", exc.staff_message)
-    if exc.code == "MOCK-E008":
+    if exc.reason is Refusal.NO_CONSENT:
         return LinkError("LINK-E006", "この医療機関での同意がありません")
-    if exc.code == "MOCK-E016":
+    if exc.reason is Refusal.CONSENT_EXPIRED:
         return LinkError("LINK-E006", "同意の有効期限（24時間）が過ぎました")
-    if exc.code == "MOCK-E014":
+    if exc.reason is Refusal.NO_SUCH_BULK:
         return LinkError("LINK-E003", "この ReceptionNumber の一括照会はありません")
-    if exc.code in ("MOCK-E006", "MOCK-E007"):
-        return LinkError("LINK-E003", f"要求の内容で確認できません: {exc.reason}")
+    if exc.reason in (Refusal.MALFORMED_REQUEST, Refusal.NO_SUCH_QUALIFICATION):
+        return LinkError("LINK-E003", f"要求の内容で確認できません: {exc.detail}")
+    # anything else: the service's own code, as the clinic software has always read it
     return LinkError("LINK-E005", f"資格確認サービスが要求を拒否しました: {exc.code}")
 
 

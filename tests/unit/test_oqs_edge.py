@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from reception.oqs_client import NumberQuery, OqsClient, OqsRateLimited, OqsRefused
-from reception.refusal import Refusal
 from reception.results import QualificationResult
 from reception.settings import OqsSettings
+from reception.verdict import Refusal
 
 ROOT = Path(__file__).resolve().parents[2]
 EDGE = ROOT / "reception" / "oqs_client.py"

@@ -1,8 +1,11 @@
-"""Why the qualification service said no, in the terminal's own words.
+"""What the qualification service's answers say, in the terminal's own words: why it said
+no (:class:`Refusal`) and how valid a qualification is (:class:`Validity`). A module of
+enums alone, so that the check-in's state machine can decide on them without importing
+the result model and its parsers.
 
-The service names its refusals with codes of its own (the mock's ``MOCK-E…`` on an error
-answer, ``MOCK-R…`` in the ``ProcessingResultCode`` of a result it could not confirm;
-the real service's are not public, oqs.md §3). Only the OQS client reads those codes
+The service names its refusals with codes of its own (the mock's, on an error answer and
+in the ``ProcessingResultCode`` of a result it could not process; the real service's are
+not public, oqs.md §3). Only the OQS client reads those codes
 (:func:`reception.oqs_client.refusal_of`): the check-in, the folder interface, the records
 view and every front end decide on a :class:`Refusal`, so a service with other codes
 changes one table at the edge. The code itself stays on the error and in the result, for
@@ -44,3 +47,14 @@ class Refusal(enum.Enum):
     NOT_REGISTERED = "not-registered"
     # a code this terminal does not know (or an answer without one)
     UNKNOWN = "unknown"
+
+
+class Validity(enum.StrEnum):
+    """``QualificationValidity`` (oqs.md §2): the value is the format's own code (a
+    documented field of the result, not one of the service's codes)."""
+
+    VALID = "1"
+    INVALID = "2"
+    INVALID_NEWER = "3"  # 無効, and a newer qualification exists
+    NO_MATCH = "4"
+    MULTIPLE = "5"
