@@ -85,9 +85,9 @@ the two steps) only moves it, unless the temp file is still there (then the answ
 appeared, and it is answered). The journal is kept in the terminal's private data
 directory (``settings.data_dir``), never in the shared folder, whose writers could
 otherwise make a request look answered (:class:`~reception.link.journal.Journal`).
-Nothing is decided from modification times, which copied files, reused sequence numbers and 2-second
-FAT/SMB clocks make unreliable: a request whose name was answered before is answered
-again. A request rewritten while it was being answered — renamed over, or rewritten in
+Nothing is decided from modification times, which copied files, reused sequence numbers
+and 2-second FAT/SMB clocks make unreliable: a request whose name was answered before is
+answered again. A request rewritten while it was being answered — renamed over, or rewritten in
 place with the same size and time (a 2-second clock) — is not moved away: its content is
 compared with what was answered before it is moved, and the new content is answered too.
 

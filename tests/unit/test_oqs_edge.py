@@ -38,17 +38,16 @@ def mock_code_lines(tree: Path) -> list[str]:
     return found
 
 
-def test_only_the_oqs_client_names_the_services_codes() -> None:
-    assert mock_code_lines(ROOT / "reception") == []
-    assert "MOCK-" in EDGE.read_text(encoding="utf-8")  # the edge is where they are read
-
-
-def test_the_scan_finds_a_code_compared_in_the_core(tmp_path: Path) -> None:
+def test_only_the_oqs_client_names_the_services_codes(tmp_path: Path) -> None:
+    # the scan sees a code compared anywhere in the core, and not in the edge …
     core = tmp_path / "reception"
     (core / "tui").mkdir(parents=True)
     (core / "oqs_client.py").write_text('TABLE = {"MOCK-E008": 1}\n')
     (core / "tui" / "pane.py").write_text('if exc.code == "MOCK-E008":\n    pass\n')
     assert mock_code_lines(core) == ['reception/tui/pane.py:1: if exc.code == "MOCK-E008":']
+    # … and the terminal has none but where they are read
+    assert mock_code_lines(ROOT / "reception") == []
+    assert "MOCK-" in EDGE.read_text(encoding="utf-8")
 
 
 def refusing(status: int, code: str, headers: dict[str, str] | None = None) -> OqsClient:
