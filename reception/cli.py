@@ -408,7 +408,7 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
     if flow.fallback_reason:
         _print(f"  理由: {flow.fallback_reason.label} → {LADDER_HINT}")
     if entry is not None:
-        valid = result is not None and result.message_body.qualification_validity == "1"
+        valid = result is not None and result.is_valid
         for line in qualification_lines(entry, valid=valid):
             _print(f"  {line}")
     for notice in data["notices"]:
@@ -661,9 +661,8 @@ def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) ->
         answer = asyncio.run(go())
     result = answer.result
     _print(f"受付 {answer.reception_id}: {answer.verdict}")
-    valid = result.message_body.qualification_validity == "1"
     for entry in result.entries:
-        for line in qualification_lines(entry, valid=valid):
+        for line in qualification_lines(entry, valid=result.is_valid):
             _print(f"  {line}")
     for notice in result.notices:
         _print(f"  ※ {notice}")

@@ -99,7 +99,7 @@ def xml_document(data: dict[str, Any]) -> bytes:
 def result_file_name(result: QualificationResult, reception_id: str) -> str:
     """``face/…`` or ``res/…`` as oqs.md §2/§7 name them."""
     header = result.message_header
-    if header.reference_classification == "2":
+    if header.by_number:
         return f"res/OQSsiquc01res_{reception_id}_{header.process_execution_time}.xml"
     code = header.medical_institution_code or "0" * 10
     token = face_file_token(reception_id, header.process_execution_time)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reception.reasons import FallbackReason
+from reception.verdict import Refusal, Validity
 
 if TYPE_CHECKING:  # types only: the flow is imported by every command, results are not
     from reception.results import QualificationResult
@@ -89,15 +90,15 @@ FINAL_STATES = frozenset(
 
 
 VALIDITY_FALLBACK = {
-    "2": FallbackReason.INVALID,
-    "3": FallbackReason.INVALID_NEWER,
-    "4": FallbackReason.NO_MATCH,
-    "5": FallbackReason.MULTIPLE,
+    Validity.INVALID: FallbackReason.INVALID,
+    Validity.INVALID_NEWER: FallbackReason.INVALID_NEWER,
+    Validity.NO_MATCH: FallbackReason.NO_MATCH,
+    Validity.MULTIPLE: FallbackReason.MULTIPLE,
 }
 REFUSAL_FALLBACK = {
-    "MOCK-R001": FallbackReason.CERTIFICATE_REVOKED,
-    "MOCK-R002": FallbackReason.CERTIFICATE_LAPSED,
-    "MOCK-R003": FallbackReason.NOT_REGISTERED,
+    Refusal.CERTIFICATE_REVOKED: FallbackReason.CERTIFICATE_REVOKED,
+    Refusal.CERTIFICATE_LAPSED: FallbackReason.CERTIFICATE_LAPSED,
+    Refusal.NOT_REGISTERED: FallbackReason.NOT_REGISTERED,
 }
 
 
@@ -562,14 +563,14 @@ class CheckinFlow:
         if result.confirmed:
             self.message = result.message_body.processing_result_message
             return State.CONFIRMED
-        if body.processing_result_status != "1":
+        if not result.processed:
             offered = result.registration_offer is not None and not self.registering
             if offered and self.may_register():
                 # the holder is proven and the card only lacks 保険証利用登録: real readers
                 # offer it on the spot (the check-in then continues as usual)
                 self.message = "マイナンバーカードの保険証利用登録がされていません。登録しますか"
                 return State.REGISTRATION_OFFERED
-            reason = REFUSAL_FALLBACK.get(body.processing_result_code or "")
+            reason = REFUSAL_FALLBACK.get(result.refusal or Refusal.UNKNOWN)
             if reason is FallbackReason.NOT_REGISTERED and not self.may_register():
                 # 目視 alone, or the 居宅同意取得型 route: never asked, whatever came back
                 closed = self.route if self.route is Route.COUNTER else Method.VISUAL
@@ -581,8 +582,8 @@ class CheckinFlow:
                 return State.ERROR
             self.fallback_reason = reason
             return State.FALLBACK
-        self.fallback_reason = VALIDITY_FALLBACK.get(
-            body.qualification_validity or "", FallbackReason.NO_MATCH
-        )
+        validity = result.validity  # 1 too: valid, but not one entry or not complete
+        found = VALIDITY_FALLBACK.get(validity) if validity is not None else None
+        self.fallback_reason = found or FallbackReason.NO_MATCH
         self.message = f"資格確認の結果: {result.validity_label}"
         return State.FALLBACK

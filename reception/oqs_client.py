@@ -10,7 +10,14 @@
   garbage answers, calls fail at once with :class:`OqsCircuitOpen` for
   ``breaker_cooldown`` seconds (an outage becomes an immediate fallback offer, not
   one timeout per patient); then one trial request decides.
-- Typed errors, each with a title for staff.
+- Typed errors, each with a title for staff (:mod:`reception.oqs_errors`); the breaker is
+  :mod:`reception.oqs_breaker`, the TLS context :mod:`reception.oqs_tls`.
+- The service's own codes are read here and nowhere else in the terminal: an error's
+  code and a result's ``ProcessingResultCode`` become a :class:`~reception.verdict.Refusal`
+  (:func:`refusal_of`, :func:`read_result`), which the check-in, the folder interface and
+  the records view decide on; the code itself stays on the error and in the result, for
+  the developer view, the logs and the exported file (``tests/unit/test_oqs_edge.py``
+  fails when a module of ``reception/`` but this one names one).
 - A 429 (the service holds this facility back: its lookups by number, its 一括照会 jobs,
   its unused nonces) is never retried, and for the ``Retry-After`` it names the client
   does not ask that kind of request again — it fails at once, without a request
@@ -22,22 +29,53 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import enum
 import json
 import logging
 import math
-import ssl
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from reception.errors import ReceptionError
+from reception.oqs_breaker import BreakerState, CircuitBreaker
+from reception.oqs_errors import (
+    OqsCircuitOpen,
+    OqsError,
+    OqsMalformed,
+    OqsRateLimited,
+    OqsRefused,
+    OqsServerError,
+    OqsTimeout,
+    OqsUnavailable,
+)
+from reception.oqs_tls import ResumingContext, client_ssl_context
 from reception.results import QualificationEntry, QualificationResult, RegistrationOffer
-from reception.settings import OqsSettings, SettingsError
+from reception.settings import OqsSettings
+from reception.verdict import Refusal
+
+__all__ = [
+    "RECORD_KINDS",
+    "BreakerState",
+    "CardConfirmation",
+    "CircuitBreaker",
+    "NumberQuery",
+    "OqsCircuitOpen",
+    "OqsClient",
+    "OqsError",
+    "OqsMalformed",
+    "OqsRateLimited",
+    "OqsRefused",
+    "OqsServerError",
+    "OqsTimeout",
+    "OqsUnavailable",
+    "Refusal",
+    "ResumingContext",
+    "client_ssl_context",
+    "read_result",
+    "refusal_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -118,107 +156,52 @@ class CardConfirmation(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
-class OqsError(ReceptionError):
-    """A failed exchange with the service; ``fallback`` says the card route cannot go on."""
-
-    title = "資格確認サービスのエラー"
-    fallback = True
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def staff_message(self) -> str:
-        """What staff read (Japanese only): what happened and what to do. The detail for
-        developers (HTTP status, mock codes) stays in the exception, the logs and the
-        developer view."""
-        if self.fallback:
-            return (
-                f"{self.title}。資格確認書や申立書などで確認してください"
-                "（サービスが戻れば自動で再確認します）"
-            )
-        return f"{self.title}。詳しくは開発者タブをご覧ください"
-
-
-class OqsUnavailable(OqsError):
-    title = "資格確認サービスに接続できません"
-
-
-class OqsCircuitOpen(OqsUnavailable):
-    title = "資格確認サービス停止中（自動再確認待ち）"
-
-
-class OqsTimeout(OqsError):
-    title = "資格確認サービスが応答しません"
+# The service's codes (mock_oqs/service.py lists them; the real service's are not public,
+# oqs.md §3): read here, and nowhere else in the terminal.
+_ERROR_CODES = {
+    "MOCK-E001": Refusal.NO_CLIENT_CERTIFICATE,
+    "MOCK-E002": Refusal.NONCE_UNUSABLE,
+    "MOCK-E003": Refusal.SIGNATURE_REFUSED,
+    "MOCK-E004": Refusal.CERTIFICATE_REFUSED,
+    "MOCK-E005": Refusal.STATEMENT_REFUSED,
+    "MOCK-E006": Refusal.MALFORMED_REQUEST,
+    "MOCK-E007": Refusal.NO_SUCH_QUALIFICATION,
+    "MOCK-E008": Refusal.NO_CONSENT,
+    "MOCK-E009": Refusal.TOO_MANY_NONCES,
+    "MOCK-E010": Refusal.NO_SUCH_ENDPOINT,
+    "MOCK-E011": Refusal.TOO_LARGE,
+    "MOCK-E012": Refusal.TOO_SLOW,
+    "MOCK-E013": Refusal.TOO_MANY_CONNECTIONS,
+    "MOCK-E014": Refusal.NO_SUCH_BULK,
+    "MOCK-E015": Refusal.NO_SUCH_OFFER,
+    "MOCK-E016": Refusal.CONSENT_EXPIRED,
+    "MOCK-E017": Refusal.NOT_OPEN_TO_PROOF,
+    "MOCK-E018": Refusal.TOO_MANY_LOOKUPS,
+    "MOCK-E019": Refusal.TOO_MANY_BULK_JOBS,
+    "MOCK-E020": Refusal.TOO_MANY_BIRTH_DATES,
+}
+# a result's ProcessingResultCode when its ProcessingResultStatus is 2
+_RESULT_CODES = {
+    "MOCK-R001": Refusal.CERTIFICATE_REVOKED,
+    "MOCK-R002": Refusal.CERTIFICATE_LAPSED,
+    "MOCK-R003": Refusal.NOT_REGISTERED,
+}
 
 
-class OqsServerError(OqsError):
-    title = "資格確認サービスの障害"
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+def refusal_of(code: str | None) -> Refusal:
+    """Why the service refused, from its code (an error's or a result's); a code this
+    terminal does not know is :attr:`Refusal.UNKNOWN`."""
+    return _ERROR_CODES.get(code or "") or _RESULT_CODES.get(code or "", Refusal.UNKNOWN)
 
 
-class OqsMalformed(OqsError):
-    title = "資格確認サービスの応答が不正です"
-
-
-class OqsRefused(OqsError):
-    """The service understood and said no (4xx with its own code)."""
-
-    title = "資格確認サービスが要求を拒否しました"
-    fallback = False
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.reason = message
-
-
-class OqsRateLimited(OqsRefused):
-    """429: the service holds this facility back for a while (``retry_after`` seconds, if
-    waiting helps). The query cannot go on now, as when the service is down: a new
-    reception stays pending, re-verification stops, and the client does not ask that kind
-    of request again until the time has passed."""
-
-    title = "資格確認サービスの照会回数が上限に達しました"
-    fallback = True
-
-    def __init__(self, status: int, code: str, message: str, retry_after: float | None) -> None:
-        super().__init__(status, code, message)
-        self.retry_after = retry_after
-
-    @property
-    def holds_back(self) -> bool:
-        """Whether every request of its kind waits (the facility's rate), or only this
-        patient's numbers were refused (MOCK-E020: too many birth dates tried with them)."""
-        return self.code != "MOCK-E020"
-
-    @property
-    def staff_message(self) -> str:
-        if self.code == "MOCK-E020":
-            return (
-                "この番号では多くの異なる生年月日で照会されたため、今日は受け付けられません。"
-                "資格確認書の番号と生年月日をもう一度確かめてください（申立書での受付もできます）"
-            )
-        when = (
-            f"約{math.ceil(self.retry_after)}秒後に"
-            if self.retry_after is not None
-            else "時間をおいて"
-        )
-        if self.code == "MOCK-E019":
-            return f"一括照会が多すぎるため受け付けられませんでした。{when}もう一度送ってください"
-        if self.code == "MOCK-E009":
-            return f"資格確認の要求が多すぎるため受け付けられませんでした。{when}やり直してください"
-        if self.retry_after is None:  # a 一括照会 over the per-job cap: waiting won't help
-            return "一括照会の件数が上限を超えています。件数を減らして送り直してください"
-        return (
-            "この医療機関からの番号による照会が上限に達しました。"
-            f"{when}もう一度照会してください（資格確認書や申立書での確認もできます）"
-        )
+def read_result(data: Any) -> QualificationResult:
+    """A result message as the service sent it, with why it was not processed (a result
+    whose ProcessingResultStatus is not 1) as a :class:`Refusal`; ``ValueError`` when
+    it is not a result."""
+    result = QualificationResult.parse(data)
+    if not result.processed:
+        result.refused_because(refusal_of(result.message_body.processing_result_code))
+    return result
 
 
 # kinds of request that a 429 holds back together (the service's own limits): lookups by
@@ -236,164 +219,6 @@ def _limit_group(method: str, path: str) -> str | None:
     if method != "POST":  # fetching a 一括照会's answers is not limited
         return None
     return next((group for prefix, group in _LIMIT_GROUPS if path.startswith(prefix)), None)
-
-
-class BreakerState(enum.Enum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half-open"
-
-
-class CircuitBreaker:
-    """Consecutive-failure breaker with a cool-down and a single trial request."""
-
-    def __init__(
-        self, failures: int, cooldown: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.threshold = failures
-        self.cooldown = cooldown
-        self.clock = clock
-        self.failures = 0
-        self.opened_at: float | None = None
-        self._trial_running = False
-
-    @property
-    def state(self) -> BreakerState:
-        if self.opened_at is None:
-            return BreakerState.CLOSED
-        if self.clock() - self.opened_at >= self.cooldown:
-            return BreakerState.HALF_OPEN
-        return BreakerState.OPEN
-
-    def before(self) -> None:
-        state = self.state
-        if state is BreakerState.OPEN or (state is BreakerState.HALF_OPEN and self._trial_running):
-            assert self.opened_at is not None
-            wait = max(0.0, self.cooldown - (self.clock() - self.opened_at))
-            raise OqsCircuitOpen(
-                f"the service failed {self.failures} times in a row; next try in {wait:.0f} s"
-            )
-        if state is BreakerState.HALF_OPEN:
-            self._trial_running = True
-
-    def success(self) -> None:
-        self.failures = 0
-        self.opened_at = None
-        self._trial_running = False
-
-    def failure(self) -> None:
-        self.failures += 1
-        self._trial_running = False
-        if self.failures >= self.threshold or self.opened_at is not None:
-            self.opened_at = self.clock()
-            log.warning("OQS circuit breaker open after %d failures", self.failures)
-
-
-class _RememberingObject(ssl.SSLObject):
-    """A client TLS connection that hands its session to its context once the session
-    can be resumed (a TLS 1.3 ticket arrives after the handshake, with the first read)."""
-
-    _remembered = False
-
-    def read(self, len: int = 1024, buffer: Any = None) -> Any:  # noqa: A002 (ssl's name)
-        try:
-            return super().read(len, buffer)
-        finally:
-            if not self._remembered:
-                context = self.context
-                if isinstance(context, ResumingContext):
-                    self._remembered = context.remember(self)
-
-
-class ResumingContext(ssl.SSLContext):
-    """A client context that resumes the last TLS session with the same server on a new
-    connection: the pool drops idle connections (the service closes them after its
-    keep-alive time), and a resumed handshake skips the certificate exchange and the
-    signatures of a full one (about half its cost on loopback; ``scripts/bench-checkin``).
-
-    asyncio's TLS (which httpx uses) makes every connection with ``wrap_bio`` and no
-    session, and httpx has no hook for one, so the context supplies it. The server's
-    identity was verified when the session was made; the service still sees the
-    terminal's certificate (it is part of the session). A server that does not know
-    the ticket (restarted, another worker process) just does a full handshake.
-    """
-
-    sslobject_class = _RememberingObject
-    _sessions: dict[str, ssl.SSLSession]
-    connections = 0  # client connections through the handshake (counted once a session
-    resumed = 0  # is known), and how many of them resumed one
-
-    def remember(self, connection: ssl.SSLObject) -> bool:
-        """Keep the connection's session for its server once it can be resumed; true when
-        there is nothing more to wait for."""
-        host = connection.server_hostname
-        if host is None or connection.server_side:
-            return True
-        version = connection.version()
-        session = connection.session
-        if version is None or session is None:
-            return False  # not yet through the handshake
-        if version == "TLSv1.3" and not session.has_ticket:
-            return False  # the ticket follows the handshake
-        self.connections += 1
-        self.resumed += connection.session_reused
-        if session.has_ticket or session.id:  # else a TLS 1.2 server offering none
-            self.sessions[host] = session
-        return True
-
-    @property
-    def sessions(self) -> dict[str, ssl.SSLSession]:
-        try:
-            return self._sessions
-        except AttributeError:
-            self._sessions = {}
-            return self._sessions
-
-    def wrap_bio(
-        self,
-        incoming: ssl.MemoryBIO,
-        outgoing: ssl.MemoryBIO,
-        server_side: bool = False,
-        server_hostname: str | bytes | None = None,
-        session: ssl.SSLSession | None = None,
-    ) -> ssl.SSLObject:
-        if session is None and not server_side and server_hostname is not None:
-            host = server_hostname  # httpcore hands an IP address over as bytes
-            session = self.sessions.get(host.decode() if isinstance(host, bytes) else host)
-        return super().wrap_bio(incoming, outgoing, server_side, server_hostname, session)
-
-
-def client_ssl_context(settings: OqsSettings) -> ResumingContext:
-    """The terminal's TLS context (TLS 1.2+, the server verified against ``settings.ca``
-    or the system's CAs, sessions resumed: :class:`ResumingContext`);
-    :class:`SettingsError` naming the setting and the file when one is missing or
-    unusable."""
-    files = [
-        ("oqs.ca (RECEPTION_OQS__CA)", settings.ca),
-        ("oqs.client_cert (RECEPTION_OQS__CLIENT_CERT)", settings.client_cert),
-        ("oqs.client_key (RECEPTION_OQS__CLIENT_KEY)", settings.client_key),
-    ]
-    for name, path in files:
-        if path is not None and not Path(path).is_file():
-            raise SettingsError(f"{name}: no such file: {path}")
-    ctx = ResumingContext(ssl.PROTOCOL_TLS_CLIENT)  # as create_default_context makes it
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        if settings.ca:
-            ctx.load_verify_locations(cafile=str(settings.ca))
-        else:
-            ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
-    except (ssl.SSLError, OSError) as exc:
-        raise SettingsError(f"{files[0][0]}: {settings.ca}: not a usable CA file ({exc})") from None
-    if settings.client_cert is not None and settings.client_key is not None:
-        try:
-            ctx.load_cert_chain(settings.client_cert, settings.client_key)
-        except (ssl.SSLError, OSError) as exc:
-            raise SettingsError(
-                f"{files[1][0]} / {files[2][0]}: {settings.client_cert} and "
-                f"{settings.client_key} are not a usable certificate and key ({exc})"
-            ) from None
-    return ctx
 
 
 class OqsClient:
@@ -472,7 +297,7 @@ class OqsClient:
             "/v1/confirmations/card",
             json_body=confirmation.body(),
             retry=False,
-            parse=QualificationResult.parse,
+            parse=read_result,
         )
 
     async def register(self, offer: RegistrationOffer) -> QualificationResult:
@@ -483,7 +308,7 @@ class OqsClient:
             "/v1/registrations",
             json_body={"token": offer.token},
             retry=False,
-            parse=QualificationResult.parse,
+            parse=read_result,
         )
 
     async def confirm_number(self, query: NumberQuery) -> QualificationResult:
@@ -492,14 +317,15 @@ class OqsClient:
             "/v1/confirmations/number",
             json_body=query.body(),
             retry=True,
-            parse=QualificationResult.parse,
+            parse=read_result,
         )
 
     async def records(self, patient: NumberQuery, kind: str) -> list[dict[str, Any]]:
         """薬剤情報 (medications), 診療情報 (diagnoses), 手術情報 (operations) or 特定健診
         (checkups) of the patient of these numbers: the service gives them only while the
-        patient's consent at this facility holds (24 h; :class:`OqsRefused` MOCK-E008
-        without one, MOCK-E016 once expired)."""
+        patient's consent at this facility holds (24 h; :class:`OqsRefused`,
+        :attr:`Refusal.NO_CONSENT` without one, :attr:`Refusal.CONSENT_EXPIRED` once
+        expired)."""
         if kind not in RECORD_KINDS:
             raise ValueError(f"no such records: {kind!r} ({', '.join(RECORD_KINDS)})")
 
@@ -535,7 +361,7 @@ class OqsClient:
         def parse(data: Any) -> list[QualificationResult] | None:
             if data["SegmentOfResult"] != "1":
                 return None
-            return [QualificationResult.parse(m) for m in data["results"]]
+            return [read_result(m) for m in data["results"]]
 
         return await self._call("GET", f"/v1/bulk-confirmations/{number}", retry=True, parse=parse)
 
@@ -604,7 +430,7 @@ class OqsClient:
             return
         if self.on_exchange is not None:
             self.on_exchange(method, path, "held (429)", 0.0)
-        raise OqsRateLimited(refused.status, refused.code, refused.reason, left)
+        raise OqsRateLimited(refused.status, refused.code, refused.detail, left, refused.reason)
 
     async def _once(
         self,
@@ -650,10 +476,11 @@ class OqsClient:
             raise OqsServerError(status, f"HTTP {status} from {path}: {_error_text(data)}")
         if status == 429:
             code, message = _error_fields(data)
-            raise OqsRateLimited(status, code, message, _retry_after(response))
+            wait = _retry_after(response)
+            raise OqsRateLimited(status, code, message, wait, refusal_of(code))
         if status >= 400:
             code, message = _error_fields(data)
-            raise OqsRefused(status, code, message)
+            raise OqsRefused(status, code, message, refusal_of(code))
         if data is None:
             raise OqsMalformed(f"HTTP {status} from {path} is not JSON")
         try:

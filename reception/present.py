@@ -148,9 +148,9 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
             f"{day(subsidy.medical_subsidy_valid_start_date)}〜"
             f"{day(subsidy.medical_subsidy_valid_end_date)}  自己負担上限 "
             + (f"{cap}円/月" if cap is not None else "なし")
-            + ("  （常に償還払い）" if subsidy.is_always_reimbursement == "1" else "")
+            + ("  （常に償還払い）" if subsidy.always_reimbursed else "")
         )
-    consent = "同意あり" if entry.pharmacists_info_cons_flg == "1" else "同意なし"
+    consent = "同意あり" if entry.medication_consent else "同意なし"
     lines.append(f"診療・薬剤情報 {consent}")
     if entry.prescription_label:
         lines.append(f"処方箋 {entry.prescription_label}")
@@ -186,9 +186,8 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
     if results:
         last = results[-1]
         lines.append(f"資格有効性 {last.validity_label}")
-        valid = last.message_body.qualification_validity == "1"
         for entry in last.entries:
-            lines += qualification_lines(entry, valid=valid)
+            lines += qualification_lines(entry, valid=last.is_valid)
         lines += [f"※ {n}" for n in last.notices]
     for step, detail in store.steps_of(reception_id):
         lines.append(f"代替確認: {step} — {detail}")

@@ -18,6 +18,7 @@ from reception.errors import InputError
 from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRateLimited, OqsRefused
 from reception.results import QualificationEntry
 from reception.store import Store
+from reception.verdict import Refusal
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,11 @@ async def fetch_records(
         except OqsRateLimited as exc:  # held back (429): what to do, not a code
             return RecordSet(kind, status=f"取得できません（{exc.staff_message}）")
         except OqsRefused as exc:
-            if exc.code == "MOCK-E016":
+            if exc.reason is Refusal.CONSENT_EXPIRED:
                 return RecordSet(kind, status=CONSENT_EXPIRED)
-            if exc.code == "MOCK-E008":
+            if exc.reason is Refusal.NO_CONSENT:
                 return RecordSet(kind, status=NO_CONSENT)
-            return RecordSet(kind, status=f"取得できません（{exc.code}）")
+            return RecordSet(kind, status=f"取得できません（{exc.code}）")  # the code, as shown
         except OqsError as exc:
             return RecordSet(kind, status=f"取得できません（{exc.title}）")
 

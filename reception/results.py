@@ -15,8 +15,10 @@ from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic.alias_generators import to_pascal
+
+from reception.verdict import Refusal, Validity
 
 VALIDITY_LABELS = {
     "1": "有効",
@@ -91,6 +93,16 @@ class MessageHeader(_Fields):
     error_message: str | None = None
     character_code_identifier: str | None = None
 
+    @property
+    def by_number(self) -> bool:
+        """A query by insurance number (``ReferenceClassification`` 2; by card: 1)."""
+        return self.reference_classification == "2"
+
+    @property
+    def complete(self) -> bool:
+        """``SegmentOfResult`` 1: a normal end (2: in progress, 9: an abnormal end)."""
+        return self.segment_of_result == "1"
+
 
 class ElderlyRecipientInfo(_Fields):
     elderly_recipient_certificate_date: str | None = None
@@ -162,6 +174,11 @@ class MedicalSubsidy(_Fields):
     medical_subsidy_valid_end_date: str | None = None
     max_copayment_amount: str | None = None
     is_always_reimbursement: str | None = None
+
+    @property
+    def always_reimbursed(self) -> bool:
+        """The patient always pays and is reimbursed (``IsAlwaysReimbursement`` 1)."""
+        return self.is_always_reimbursement == "1"
 
 
 class MedicalSubsidyList(_Fields):
@@ -266,6 +283,11 @@ class QualificationEntry(_Fields):
         return [] if listed is None else listed.specific_diseases_certificate_info
 
     @property
+    def medication_consent(self) -> bool:
+        """The patient agreed to share 診療・薬剤情報 (``PharmacistsInfoConsFlg`` 1)."""
+        return self.pharmacists_info_cons_flg == "1"
+
+    @property
     def prescription_label(self) -> str | None:
         """処方箋の発行形態 the patient chose (OQSCD017), if they chose."""
         return PRESCRIPTION_LABELS.get(self.prescription_issue_select or "")
@@ -329,6 +351,9 @@ class QualificationResult(_Fields):
     # the simulator's notices, beside the message in the mock's JSON (never in XmlMsg)
     mock_notices: list[str] = Field(default_factory=list)
     registration_offer: RegistrationOffer | None = None
+    # why the service did not process it, in the terminal's words: set by the OQS client
+    # that read the answer (the only reader of the service's codes), never from the input
+    _refusal: Refusal | None = PrivateAttr(default=None)
 
     @classmethod
     def parse(cls, data: Any) -> QualificationResult:
@@ -347,16 +372,52 @@ class QualificationResult(_Fields):
     def confirmed(self) -> bool:
         """Valid only when SegmentOfResult 1, ProcessingResultStatus 1, validity 1, one entry."""
         return (
-            self.message_header.segment_of_result == "1"
-            and self.message_body.processing_result_status == "1"
-            and self.message_body.qualification_validity == "1"
+            self.message_header.complete
+            and self.processed
+            and self.is_valid
             and len(self.entries) == 1
         )
 
     @property
+    def processed(self) -> bool:
+        """``ProcessingResultStatus`` 1: the service processed the query (2: it could not,
+        :attr:`refusal` says why)."""
+        return self.message_body.processing_result_status == "1"
+
+    @property
+    def validity(self) -> Validity | None:
+        """``QualificationValidity`` as a :class:`Validity`; None when missing or unknown."""
+        try:
+            return Validity(self.message_body.qualification_validity or "")
+        except ValueError:
+            return None
+
+    @property
+    def is_valid(self) -> bool:
+        """The qualification is valid (``QualificationValidity`` 1), whatever else."""
+        return self.validity is Validity.VALID
+
+    @property
+    def has_newer_qualification(self) -> bool:
+        """無効, and the patient has a newer qualification (``QualificationValidity`` 3)."""
+        return self.validity is Validity.INVALID_NEWER
+
+    @property
+    def refusal(self) -> Refusal | None:
+        """Why the service did not process the query, as the OQS client read it from the
+        service's code (:func:`reception.oqs_client.read_result`); None for a processed
+        result, and for one read from a file or the store (the code is still in
+        ``ProcessingResultCode``)."""
+        return self._refusal
+
+    def refused_because(self, refusal: Refusal) -> None:
+        """Said by the OQS client, which alone reads the service's codes."""
+        self._refusal = refusal
+
+    @property
     def validity_label(self) -> str:
         code = self.message_body.qualification_validity
-        if self.message_body.processing_result_status != "1":
+        if not self.processed:
             return "照会エラー"
         return VALIDITY_LABELS.get(code or "", f"不明な資格有効性 ({code})")
 
@@ -391,7 +452,7 @@ class QualificationResult(_Fields):
         message = self.message_body.processing_result_message
         if (
             message
-            and self.message_body.processing_result_status == "1"
+            and self.processed
             and not any(code.startswith("certificate-") for code in codes)
         ):
             labels.insert(0, message)

@@ -50,8 +50,7 @@ def compare(
     declaration: SelfDeclaration, result: QualificationResult
 ) -> tuple[str, dict[str, list[str | None]]]:
     """``confirmed`` / ``differing`` / ``unknown`` and what differs (label → [申立て, 照会])."""
-    validity = result.message_body.qualification_validity
-    if validity == "3":
+    if result.has_newer_qualification:
         return "differing", {"資格": ["申立ての資格", "無効（新しい資格あり）"]}
     if not result.confirmed:
         return "unknown", {}

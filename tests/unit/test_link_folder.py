@@ -184,14 +184,15 @@ def test_a_request_answered_before_a_crash_is_never_answered_twice(
     """Killed between the answer's rename and the request's move: the journal says it was
     answered, and the next link only moves it. Killed before the rename (the temp file
     still there): it never appeared, and the next link answers it."""
-    import reception.link as module
+    import reception.link.folder as module  # where the link writes an answer
+    from reception.link.folder import HeldFolder
 
     service = Service()
 
     async def die_at(name: str, step: str) -> None:
         link, _ = make_link(folder, service)
         with monkeypatch.context() as patched:
-            patched.setattr(Link, "_retire", crash) if step == "move" else patched.setattr(
+            patched.setattr(HeldFolder, "_retire", crash) if step == "move" else patched.setattr(
                 module, "publish", crash
             )
             with pytest.raises(Died):
@@ -261,10 +262,10 @@ def test_the_event_loop_is_free_while_a_request_is_parsed(
 ) -> None:
     """A 240 KB request froze the whole TUI (reader panel, PIN pad) for 4.3 s: it was
     parsed on the event loop. Here the parse can only finish once the loop has run."""
-    import reception.link as module
+    import reception.link.folder as module  # where the link reads a request
+    from reception.results import xml_to_message as real
 
     started, released = threading.Event(), threading.Event()
-    real = module.xml_to_message  # type: ignore[attr-defined]
     on_loop: list[bool] = []
 
     def parse(data: bytes) -> dict[str, object]:
@@ -389,7 +390,7 @@ def test_a_full_disk_is_said_once_and_the_request_kept(
     """LINK-E007: the answer cannot be written. The request stays, its answer is written
     at a later sweep without asking the service again; staff read it once (its text named
     a random temp file: it was said every second)."""
-    import reception.link as module
+    import reception.link.folder as module  # where the link writes an answer
 
     service = Service()
     full = iter(range(3))

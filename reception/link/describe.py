@@ -1,0 +1,52 @@
+"""An answer file as staff read it, in the 連携 pane: one line per patient."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reception.link.request import text
+from reception.link.terms import MAX_REQUEST_BYTES, excerpt
+from reception.results import VALIDITY_LABELS, xml_to_message
+from reception.shared_folder import read_file
+
+
+def describe_answer(path: Path) -> list[str]:
+    """An answer file as staff read it: one line per patient (一括照会: every patient),
+    each at most ``ECHO_LIMIT`` characters (res/ is written by others too)."""
+    return [excerpt(line) for line in _described(path)]
+
+
+def _described(path: Path) -> list[str]:
+    try:
+        data = read_file(path, MAX_REQUEST_BYTES)  # never through a symlink, never a FIFO
+        if data is None:
+            return ["読めません: 4 MiB を超えています"]
+        message = xml_to_message(data)
+    except (OSError, ValueError) as exc:
+        return [f"読めません: {exc}"]
+    header = message.get("MessageHeader") or {}
+    if not isinstance(header, dict) or text(header, "SegmentOfResult") == "9":
+        code = text(header, "ErrorCode") if isinstance(header, dict) else None
+        return [f"エラー {code}: {text(header, 'ErrorMessage') if code else ''}"]
+    body = message.get("MessageBody") or {}
+    bulk = body.get("QualificationConfirmationResultList") if isinstance(body, dict) else None
+    if text(header, "SegmentOfResult") == "2":
+        return [f"処理中（ReceptionNumber {text(body, 'ReceptionNumber')}）"]
+    patients = bulk.get("QualificationConfirmationResult") if isinstance(bulk, dict) else [body]
+    patients = patients if isinstance(patients, list) else [patients]
+    lines = [f"{len(patients)}件"] if bulk else []
+    for patient in patients:
+        if not isinstance(patient, dict):
+            continue
+        search = patient.get("QualificationConfirmSearchInfo")
+        who = text(search, "InsuredIdentificationNumber") if isinstance(search, dict) else None
+        validity = VALIDITY_LABELS.get(text(patient, "QualificationValidity") or "", "—")
+        entries = (patient.get("ResultList") or {}) if isinstance(patient, dict) else {}
+        found = (
+            entries.get("ResultOfQualificationConfirmation", [])
+            if isinstance(entries, dict)
+            else []
+        )
+        names = "、".join(e.get("Name", "") for e in found if isinstance(e, dict))
+        lines.append(f"番号 {who or '—'}  {validity}  {names}".rstrip())
+    return lines
