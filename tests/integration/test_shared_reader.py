@@ -47,7 +47,7 @@ SELECT_JPKI = "00A4040C0AD392F000260100000001"
 # a loop (with "reconnect", it connects afresh for every SELECT, so that an exclusive
 # connection of ours can get in between). It prints how many SELECTs the card answered.
 OTHER_PROGRAM = r"""
-import sys, time
+import os, sys, time
 from smartcard import scard
 reader, mode = sys.argv[1], sys.argv[2]
 select = list(bytes.fromhex("00A4040C0A" + sys.argv[3]))
@@ -66,8 +66,9 @@ while sys.stdin.readable():
     hr, response = scard.SCardTransmit(card, proto, select)
     if hr == scard.SCARD_S_SUCCESS and response[-2:] == [0x90, 0x00]:
         answered += 1
-        with open(sys.argv[4], "w") as out:
-            out.write(str(answered))
+        with open(sys.argv[4] + ".new", "w") as out:  # whole or not at all: a reader
+            out.write(str(answered))  # never sees the file truncated, i.e. 0
+        os.replace(sys.argv[4] + ".new", sys.argv[4])
     if mode == "reconnect" or hr != scard.SCARD_S_SUCCESS:
         scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
         card = None
