@@ -20,7 +20,7 @@ from reception.export import write_atomically
 from reception.pdf import render_declaration
 from tests.support.forms import valid
 
-Writer = Callable[[Path], None]
+Writer = Callable[[Path], object]
 
 
 @pytest.fixture
