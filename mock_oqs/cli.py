@@ -15,6 +15,7 @@ from mock_oqs.faults import FAULTS_FILE, FaultPlan, Faults, load_plan, save_plan
 from mock_oqs.limits import BULK_MAX, STATE_FILE, ServiceLimits
 from mock_oqs.world import World, WorldError, seed_world
 from reader.argtypes import fraction, iso_date, port, whole_number
+from reader.clock import JST
 from reader.safe_text import printable as safe_text
 
 
@@ -210,9 +211,6 @@ def cmd_seed(args: argparse.Namespace) -> int:
         f"({time.perf_counter() - start:.1f} s)\n"
     )
     return 0
-
-
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
 def serve_limits(args: argparse.Namespace) -> ServiceLimits:

@@ -31,6 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from reader.clock import JST
 from reader.errors import (
     CardRemoved as CardRemovedError,
 )
@@ -93,7 +94,6 @@ from reception.shared_folder import FilePrivacy
 from reception.store import ReceptionStatus, Store
 
 log = logging.getLogger(__name__)
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 T = TypeVar("T")
 

@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reader.clock import JST as JST
+from reader.clock import now_jst as now_jst
 from reader.exitcodes import ExitCode
 from reception.declaration import STORED, LadderStep, SelfDeclaration
 from reception.errors import NotFound, ReceptionError
 from reception.reasons import FallbackReason
 from reception.results import FACE_FILE, QualificationResult, face_file_token
-
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receptions (
@@ -302,10 +302,6 @@ def _check_wal(path: Path) -> None:
         f"{wal.name} だけを別の場所へ移すと、最後に保存された時点までの記録で続けられます"
         "（その後の数件が失われることがあります）。必要ならバックアップから戻してください",
     )
-
-
-def now_jst() -> dt.datetime:
-    return dt.datetime.now(JST)
 
 
 def new_id(prefix: str) -> str:
