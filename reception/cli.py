@@ -57,6 +57,7 @@ from reception.flow import (
     State,
     open_items,
 )
+from reception.vocabulary import NAMED_CONSENTS, SharedRecords
 
 # What a command needs is imported by the command: `reception --help` and the quick
 # commands start without the HTTP client, the card stack, the PDF or the settings machinery.
@@ -101,7 +102,7 @@ EPILOG = (
     "ladder)"
 )
 
-CONSENT_ITEMS = ("medication", "checkup", "operation", "limit")
+CONSENT_ITEMS = NAMED_CONSENTS
 
 
 class UsageError(InputError):
@@ -859,7 +860,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("reception", help="a reception confirmed by card")
     rc.add_argument(
         "--kind",
-        choices=["all", "medications", "diagnoses", "operations", "checkups"],
+        choices=["all", *SharedRecords],
         default="all",
     )
     rc.add_argument("--world", type=Path)

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict
 from reception.errors import ReceptionError
 from reception.results import QualificationEntry, QualificationResult, RegistrationOffer
 from reception.settings import OqsSettings, SettingsError
+from reception.vocabulary import SharedRecords
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class NumberQuery(BaseModel):
         }
 
 
-RECORD_KINDS = ("medications", "diagnoses", "operations", "checkups")
+RECORD_KINDS = tuple(SharedRecords)
 
 
 class CardConfirmation(BaseModel):

@@ -18,6 +18,7 @@ from reception.errors import InputError
 from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRateLimited, OqsRefused
 from reception.results import QualificationEntry
 from reception.store import Store
+from reception.vocabulary import SharedRecords
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class RecordKind:
 
 KINDS = [
     RecordKind(
-        "medications",
+        SharedRecords.MEDICATIONS,
         "薬剤情報（3年）",
         [
             ("dispensed_on", "調剤日"),
@@ -40,7 +41,7 @@ KINDS = [
         ],
     ),
     RecordKind(
-        "diagnoses",
+        SharedRecords.DIAGNOSES,
         "診療情報（5年）",
         [
             ("treated_on", "診療日"),
@@ -50,12 +51,12 @@ KINDS = [
         ],
     ),
     RecordKind(
-        "operations",
+        SharedRecords.OPERATIONS,
         "手術情報（5年）",
         [("operated_on", "手術日"), ("institution", "医療機関"), ("operation", "手術")],
     ),
     RecordKind(
-        "checkups",
+        SharedRecords.CHECKUPS,
         "特定健診（5年）",
         [
             ("examined_on", "受診日"),

@@ -20,6 +20,7 @@ from reception.camera import FaceScenario
 from reception.flow import CheckinFlow, ConsentFlow, ConsentsGiven, Method, Prescription, Variant
 from reception.store import ReceptionStatus
 from reception.tui.text import safe
+from reception.vocabulary import METHOD_BUTTON_LABELS, SCREEN_CONSENTS
 
 METHOD_KEYS = {"1": Method.FACE, "2": Method.PIN, "3": Method.VISUAL}
 """Keyboard alone: 1/2/3 pick 顔認証/暗証番号/目視 on the method screen."""
@@ -139,15 +140,8 @@ TEXT: dict[str, dict[str, str]] = {
         "wrong_card": "Not the card expected. Please take it and ask the reception desk",
     },
 }
-METHOD_LABELS = {
-    "ja": {Method.PIN: "暗証番号", Method.FACE: "顔認証", Method.VISUAL: "職員による目視確認"},
-    "en": {Method.PIN: "PIN", Method.FACE: "Face", Method.VISUAL: "Staff visual check"},
-}
-CONSENT_ITEMS = [
-    ("medication", "診療情報・薬剤情報", "Medical and medication records"),
-    ("checkup", "特定健診情報", "Health checkup records"),
-    ("operation", "手術情報", "Surgery records"),
-]
+METHOD_LABELS = METHOD_BUTTON_LABELS
+CONSENT_ITEMS = SCREEN_CONSENTS
 
 
 # questions the patient answers yes or no: the same view for each, its texts by name
