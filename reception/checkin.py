@@ -855,14 +855,14 @@ class _Visit:
             status=store_status(flow.state),
             reason=None if flow.state is State.CONFIRMED else (flow.message or flow.state.value),
             fallback_reason=flow.fallback_reason,
-            method=flow.method.value if flow.method else self.request.method.value,
-            variant=flow.variant.value if flow.variant else None,
+            method=flow.method or self.request.method,
+            variant=flow.variant,
             certificate_sha256=hashlib.sha256(der).hexdigest().upper() if der else None,
             result=flow.result,
             apdu_count=apdus,
             timings=self.timings,
             actor=self.request.staff,
-            route=flow.route.value if flow.route is not Route.READER else None,
+            route=flow.route,
         )
         return outcome
 
@@ -892,7 +892,7 @@ def _abandon(
             reception_id,
             status=status,
             reason=reason[:300],
-            method=request.method.value,
+            method=request.method,
             actor=request.staff,
         )
     except Exception:

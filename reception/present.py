@@ -6,7 +6,7 @@ from __future__ import annotations
 from reception.reasons import FallbackReason
 from reception.results import QualificationEntry, QualificationResult, ratio_label
 from reception.store import Reception, ReceptionStatus, Store
-from reception.vocabulary import ReceptionMethod
+from reception.vocabulary import ReceptionMethod, Route
 
 STATUS_LABELS = {
     ReceptionStatus.CONFIRMED: "確認済",
@@ -36,10 +36,10 @@ LADDER_HINT = (
 )
 
 
-def method_label(method: str | None, route: str | None = None) -> str:
+def method_label(method: ReceptionMethod | None, route: Route = Route.READER) -> str:
     """「暗証番号」, or 「暗証番号（居宅同意取得型）」 where the staff-held reader read the card."""
-    label = METHOD_LABELS.get(method or "", method or "—")
-    return f"{label}（居宅同意取得型）" if route == "counter" else label
+    label = METHOD_LABELS[method] if method else "—"
+    return f"{label}（居宅同意取得型）" if route is Route.COUNTER else label
 
 
 def the_entry(result: QualificationResult | None) -> QualificationEntry | None:

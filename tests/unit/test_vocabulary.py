@@ -20,6 +20,7 @@ from reception.vocabulary import (
     NAMED_CONSENTS,
     ConsentItem,
     ReceptionMethod,
+    Route,
     SharedRecords,
 )
 
@@ -69,5 +70,5 @@ def test_the_method_labels() -> None:
     assert [m.label for m in Method] == ["暗証番号", "顔認証", "目視確認"]
     assert METHOD_BUTTON_LABELS["ja"][Method.VISUAL] == "職員による目視確認"
     assert [method_label(m) for m in ReceptionMethod] == ["暗証番号", "顔認証", "目視", "番号照会"]
-    assert method_label(ReceptionMethod.PIN, "counter") == "暗証番号（居宅同意取得型）"
+    assert method_label(ReceptionMethod.PIN, Route.COUNTER) == "暗証番号（居宅同意取得型）"
     assert method_label(None) == "—"
