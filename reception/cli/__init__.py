@@ -52,6 +52,7 @@ from reception.cli.common import (
     EXIT_SLOT_TAKEN,
     EXIT_USAGE,
     TRANSPORTS,
+    Session,
     UsageError,
     _err,
 )
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
 __all__ = ["TRANSPORTS", "build_parser", "main"]
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, ReceptionSettings], int]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, Session], int]] = {
     "checkin": cmd_checkin,
     "declare": cmd_declare,
     "pending": cmd_pending,
@@ -107,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             and (settings.oqs.url is None)
         ):
             raise UsageError("no OQS url: set oqs.url (or RECEPTION_OQS__URL), or give --world")
-        # `reception` alone: the terminal's UI
-        return COMMANDS.get(args.command or "", cmd_tui)(args, settings)
+        with Session(args, settings) as session:  # `reception` alone: the terminal's UI
+            return COMMANDS.get(args.command or "", cmd_tui)(args, session)
     except InvalidPin as exc:  # the message never repeats what was typed
         _err(
             "reception: 暗証番号は4桁の半角数字です。試行回数は減っていません。"

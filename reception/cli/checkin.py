@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reception.camera import FaceScenario
+from reception.cli.common import (
+    EXIT_CODES,
+    EXIT_ERROR,
+    Session,
+    UsageError,
+    _err,
+    _print,
+    _print_json,
+)
 from reception.flow import (
     REGISTRATION_OPEN,
     ConsentsGiven,
@@ -26,17 +35,6 @@ if TYPE_CHECKING:
     from reader.transport import Transport
     from reception.checkin import CheckinOutcome
     from reception.settings import ReceptionSettings
-from reception.cli.common import (
-    EXIT_CODES,
-    EXIT_ERROR,
-    UsageError,
-    _err,
-    _print,
-    _print_json,
-    _terminal,
-    _world,
-    oqs_for,
-)
 
 CONSENT_ITEMS = NAMED_CONSENTS
 
@@ -156,14 +154,14 @@ def _pin_source(args: argparse.Namespace) -> Any:
     return source
 
 
-def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
     from reader.jpki import ReadMode
     from reader.transport import TracingTransport
     from reception.checkin import CheckinRequest, ExpectedCard, check_in, open_card
     from reception.reverify import describe, reverify_pending
-    from reception.store import Store
 
-    world = _world(args)
+    settings = session.settings
+    world = session.world
     card_path = world.card(args.persona) if world and args.persona else None
     if args.persona and world is None:
         raise UsageError("--persona needs --world")
@@ -172,8 +170,8 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         if world is not None and args.persona
         else None
     )
-    terminal = _terminal(settings, world)
-    store = Store(args.store or settings.store_path)
+    terminal = session.terminal
+    store = session.store
     route = Route(args.route)
     if route is Route.COUNTER and args.method == Method.FACE.value:
         raise UsageError("居宅同意取得型にはカメラがありません: --method pin か visual です")
@@ -199,7 +197,7 @@ def cmd_checkin(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     )
     with contextlib.ExitStack() as stack:
         trace = stack.enter_context(open(args.trace, "a", encoding="utf-8")) if args.trace else None
-        client = stack.enter_context(oqs_for(args, settings, world))
+        client = stack.enter_context(session.oqs())
         # a card that does not let itself be connected in time ends the check-in as a
         # card fault, recorded like one that goes silent at its first command
         transport = open_card(

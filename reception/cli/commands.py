@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reader.safe_text import printable
+from reception.cli.common import (
+    EXIT_ERROR,
+    EXIT_FALLBACK,
+    Session,
+    UsageError,
+    _err,
+    _print,
+    _print_json,
+)
 from reception.declaration import (
     NO_CARD_MESSAGE,
     LadderStep,
@@ -23,24 +32,13 @@ from reception.errors import NotFound
 # What a command needs is imported by the command: `reception --help` and the quick
 # commands start without the HTTP client, the card stack, the PDF or the settings machinery.
 if TYPE_CHECKING:
-    from reception.ladder import NumberAnswer
-    from reception.settings import ReceptionSettings
-from reception.cli.common import (
-    EXIT_ERROR,
-    EXIT_FALLBACK,
-    UsageError,
-    _err,
-    _print,
-    _print_json,
-    _terminal,
-    _world,
-    oqs_for,
-)
+    from reception.oqs_client import OqsClient
+    from reception.reverify import ReverifySummary
 
 
-def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_declare(args: argparse.Namespace, session: Session) -> int:
     from reception.ladder import file_declaration
-    from reception.store import Store, now_jst
+    from reception.store import now_jst
 
     data: dict[str, Any] = {}
     if args.json_file:
@@ -57,11 +55,15 @@ def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
             data[name] = value
     data.setdefault("declared_on", now_jst().date().isoformat())  # the clinic's day
     declaration = SelfDeclaration.parse(data)
-    store = Store(args.store or settings.store_path)
+    store = session.store
     if args.reception:
         store.reception(args.reception)  # NotFound → a clear message
     filed = file_declaration(
-        store, declaration, settings.declarations_dir, reception_id=args.reception, out=args.out
+        store,
+        declaration,
+        session.settings.declarations_dir,
+        reception_id=args.reception,
+        out=args.out,
     )
     hint = declaration.billing_hint()
     _print(f"申立書 {filed.declaration_id} を記録しました: {filed.pdf or '（PDFなし）'}")
@@ -75,32 +77,27 @@ def cmd_declare(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return 0
 
 
-def cmd_no_card(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_no_card(args: argparse.Namespace, session: Session) -> int:
     from reception.ladder import record_no_card
     from reception.present import OUTCOME_SENTENCES
-    from reception.store import ReceptionStatus, Store
+    from reception.store import ReceptionStatus
 
-    store = Store(args.store or settings.store_path)
+    store = session.store
     reception_id = record_no_card(store, args.reception, actor=args.staff)
     _print(f"受付 {reception_id}: {OUTCOME_SENTENCES[ReceptionStatus.SELF_PAY]}")
     _print(f"  {NO_CARD_MESSAGE}")
     return 0
 
 
-def cmd_records(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_records(args: argparse.Namespace, session: Session) -> int:
     """The doctor's view of a reception's shared records (the 診療情報 tab, headless)."""
     from reception.records import fetch_records
-    from reception.store import Store
 
-    store = Store(args.store or settings.store_path)
-    world = _world(args)
-    with oqs_for(args, settings, world) as client:
-
-        async def go() -> list[Any]:
-            async with client:
-                return await fetch_records(client, store, args.reception, staff=args.staff)
-
-        sets = [s for s in asyncio.run(go()) if args.kind in ("all", s.kind.kind)]
+    store = session.store
+    fetched = session.ask_service(
+        lambda client: fetch_records(client, store, args.reception, staff=args.staff)
+    )
+    sets = [s for s in fetched if args.kind in ("all", s.kind.kind)]
     if args.json:
         _print_json(
             {
@@ -116,9 +113,10 @@ def cmd_records(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return 0
 
 
-def cmd_link(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_link(args: argparse.Namespace, session: Session) -> int:
     """The folder interface, in the foreground until Ctrl+C or SIGTERM; or, with --send,
     one request dropped into req/ and its answer waited for (a tool for developers)."""
+    settings = session.settings
     folder = args.folder or settings.link.folder
     if folder is None:
         raise UsageError("no folder: give --folder DIR (or set link.folder)")
@@ -126,9 +124,8 @@ def cmd_link(args: argparse.Namespace, settings: ReceptionSettings) -> int:
         return _send(folder, args.send, args.timeout)
     from reception.link import Link  # the watcher only for this command
 
-    world = _world(args)
-    terminal = _terminal(settings, world)
-    with oqs_for(args, settings, world) as client:
+    terminal = session.terminal
+    with session.oqs() as client:
 
         async def serve() -> None:
             stop = asyncio.Event()
@@ -184,10 +181,9 @@ def _send(folder: Path, request: Path, timeout: float) -> int:
     return 0
 
 
-def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
-    from reception.store import Store
+def cmd_pending(args: argparse.Namespace, session: Session) -> int:
 
-    store = Store(args.store or settings.store_path)
+    store = session.store
     items = store.pending()
     if args.json:
         _print_json(
@@ -217,21 +213,18 @@ def cmd_pending(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return 0
 
 
-def cmd_reverify(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_reverify(args: argparse.Namespace, session: Session) -> int:
     from reception.reverify import describe, reverify_pending, reverify_when_back
-    from reception.store import Store
 
-    world = _world(args)
-    store = Store(args.store or settings.store_path)
-    with oqs_for(args, settings, world) as client:
+    session.world  # noqa: B018 — a bad --world is said before the store is opened
+    store = session.store
 
-        async def go() -> Any:
-            async with client:
-                if args.wait:
-                    return await reverify_when_back(client, store, wait_seconds=args.wait)
-                return await reverify_pending(client, store)
+    async def check(client: OqsClient) -> ReverifySummary:
+        if args.wait:
+            return await reverify_when_back(client, store, wait_seconds=args.wait)
+        return await reverify_pending(client, store)
 
-        summary = asyncio.run(go())
+    summary = session.ask_service(check)
     _print(describe(summary))
     for declaration_id in summary.differing:
         difference = store.declaration(declaration_id).difference
@@ -240,11 +233,10 @@ def cmd_reverify(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return EXIT_FALLBACK if summary.error else 0
 
 
-def cmd_step(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_step(args: argparse.Namespace, session: Session) -> int:
     from reception.ladder import record_rung
-    from reception.store import Store
 
-    store = Store(args.store or settings.store_path)
+    store = session.store
     step = {
         "notice": LadderStep.NOTICE,
         "portal": LadderStep.PORTAL,
@@ -256,13 +248,12 @@ def cmd_step(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return 0
 
 
-def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_confirm_number(args: argparse.Namespace, session: Session) -> int:
     from reception.ladder import confirm_by_number
     from reception.oqs_client import NumberQuery
     from reception.present import qualification_lines
-    from reception.store import Store
 
-    store = Store(args.store or settings.store_path)
+    store = session.store
     query = NumberQuery(
         insurer_number=args.insurer_number,
         symbol=args.symbol,
@@ -271,15 +262,11 @@ def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) ->
         birth_date=args.birth_date,
         limit_consent=args.limit_consent,
     )
-    with oqs_for(args, settings, _world(args)) as client:
-
-        async def go() -> NumberAnswer:
-            async with client:
-                return await confirm_by_number(
-                    client, store, query, reception_id=args.reception, actor=args.staff
-                )
-
-        answer = asyncio.run(go())
+    answer = session.ask_service(
+        lambda client: confirm_by_number(
+            client, store, query, reception_id=args.reception, actor=args.staff
+        )
+    )
     result = answer.result
     _print(f"受付 {answer.reception_id}: {answer.verdict}")
     valid = result.message_body.qualification_validity == "1"
@@ -291,24 +278,23 @@ def cmd_confirm_number(args: argparse.Namespace, settings: ReceptionSettings) ->
     return 0 if answer.accepted else EXIT_FALLBACK
 
 
-def cmd_demo(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_demo(args: argparse.Namespace, session: Session) -> int:
     from reception.sim.demo import run_demo  # Textual and the simulator only for the demo
 
-    return run_demo(settings, args.world, loopback=args.loopback)
+    return run_demo(session.settings, args.world, loopback=args.loopback)
 
 
-def cmd_tui(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_tui(args: argparse.Namespace, session: Session) -> int:
     from reception.tui.launch import run_terminal
 
-    return run_terminal(settings)
+    return run_terminal(session.settings)
 
 
-def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
+def cmd_export(args: argparse.Namespace, session: Session) -> int:
     from reception.export import export_csv, export_xml
-    from reception.store import Store
 
-    store = Store(args.store or settings.store_path)
-    privacy = settings.link.privacy  # the clinic software's group, if it has one
+    store = session.store
+    privacy = session.settings.link.privacy  # the clinic software's group, if it has one
     if args.format == "csv":
         _print(str(export_csv(store, args.date, args.out, privacy)))
         return 0
@@ -320,10 +306,9 @@ def cmd_export(args: argparse.Namespace, settings: ReceptionSettings) -> int:
     return 0
 
 
-def cmd_result_file(args: argparse.Namespace, settings: ReceptionSettings) -> int:
-    from reception.store import Store
+def cmd_result_file(args: argparse.Namespace, session: Session) -> int:
 
-    store = Store(args.store or settings.store_path)
+    store = session.store
     reception_id = store.reception_of_file(args.name)
     if reception_id is None:
         raise NotFound(

@@ -4,19 +4,19 @@ and the service."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reader.exitcodes import EPILOG as EXIT_EPILOG
 from reader.exitcodes import ExitCode
 from reader.safe_text import json_safe, printable
 from reception.errors import InputError
-from reception.flow import (
-    State,
-)
+from reception.flow import State
 
 # What a command needs is imported by the command: `reception --help` and the quick
 # commands start without the HTTP client, the card stack, the PDF or the settings machinery.
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from reception.oqs_client import OqsClient
     from reception.settings import ReceptionSettings
     from reception.sim.world import WorldFiles
+    from reception.store import Store
+
+T = TypeVar("T")
 
 TRANSPORTS = ("pcsc", "loopback")  # reception.settings.TransportKind (a test keeps them equal)
 
@@ -97,7 +100,7 @@ def oqs_for(
 
 def _world(args: argparse.Namespace) -> WorldFiles | None:
     """The simulator's world of ``--world`` (the simulator is loaded only then)."""
-    if not args.world:
+    if not getattr(args, "world", None):
         return None
     from reception.sim.world import WorldFiles
 
@@ -115,3 +118,73 @@ def _terminal(settings: ReceptionSettings, world: WorldFiles | None) -> Terminal
     if cert is None or key is None:
         raise UsageError("no terminal certificate: set oqs.client_cert/client_key or --world")
     return Terminal.load(cert, key, face)
+
+
+class Session:
+    """What the commands of one ``reception`` run share, each made when a command first
+    asks for it and closed when the run ends: the settings, the store, the simulator's
+    world (``--world``), the terminal's identity and the qualification service.
+
+    yubikey-manager's CLI is the model (ykman/_cli/__main__.py and util.py): its group
+    callback registers the connection and sessions on the click context as resolvers,
+    opened only when a command first reads them; here the parser's namespace and the
+    settings go in once, and no command opens the store, the world or the service its
+    own way."""
+
+    def __init__(self, args: argparse.Namespace, settings: ReceptionSettings) -> None:
+        self.args = args
+        self.settings = settings
+        self._store: Store | None = None
+        self._world: WorldFiles | None = None
+        self._world_read = False
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    @property
+    def store_path(self) -> Path:
+        """``--store``, or the store of the configured data directory."""
+        given: Path | None = self.args.store
+        return given or self.settings.store_path
+
+    @property
+    def store(self) -> Store:
+        """The store, opened at first use (refused with :class:`StoreUnusable` when it
+        cannot be used as it is)."""
+        if self._store is None:
+            from reception.store import Store
+
+            self._store = Store(self.store_path)
+        return self._store
+
+    @property
+    def world(self) -> WorldFiles | None:
+        """The simulator's world of ``--world``, if the command has one and it was given."""
+        if not self._world_read:
+            self._world = _world(self.args)
+            self._world_read = True
+        return self._world
+
+    @property
+    def terminal(self) -> Terminal:
+        """The terminal's certificate and key (from the settings, else the world)."""
+        return _terminal(self.settings, self.world)
+
+    def oqs(self) -> contextlib.AbstractContextManager[OqsClient]:
+        """The qualification service: the configured one, or the world's (started for
+        the command when none is configured)."""
+        return oqs_for(self.args, self.settings, self.world)
+
+    def ask_service(self, use: Callable[[OqsClient], Awaitable[T]]) -> T:
+        """``use(client)`` run to its end with the service's client open."""
+        with self.oqs() as client:
+
+            async def go() -> T:
+                async with client:
+                    return await use(client)
+
+            return asyncio.run(go())

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reader.argtypes import QuietArgumentParser, iso_date
 from reception.camera import FaceScenario
-from reception.declaration import (
-    SelfDeclaration,
-)
-from reception.flow import (
-    Method,
-    Route,
-)
+from reception.cli.checkin import PRESCRIPTION_CHOICES, _consents
+from reception.cli.common import EPILOG, TRANSPORTS
+from reception.declaration import SelfDeclaration
+from reception.flow import Method, Route
 from reception.vocabulary import SharedRecords
 
-# What a command needs is imported by the command: `reception --help` and the quick
-# commands start without the HTTP client, the card stack, the PDF or the settings machinery.
-if TYPE_CHECKING:
-    pass
-from reception.cli.checkin import PRESCRIPTION_CHOICES, _consents
-from reception.cli.common import (
-    EPILOG,
-    TRANSPORTS,
-)
+AddCommand = Callable[..., argparse.ArgumentParser]
+"""``add(name, **kwargs)``: a new subcommand's parser."""
 
 
 def _checkin_arguments(c: argparse.ArgumentParser) -> None:
@@ -133,7 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
         return sub_parser
 
     _checkin_arguments(add("checkin", help="one check-in", epilog=EPILOG))
-    d = add("declare", help="record a 被保険者資格申立書 and print it")
+    _declare_arguments(add("declare", help="record a 被保険者資格申立書 and print it"))
+    _ladder_commands(add)
+    _tool_commands(add)
+    return parser
+
+
+def _declare_arguments(d: argparse.ArgumentParser) -> None:
+    """``declare``: the form's fields as options, from the form's own model."""
     d.add_argument("--json-file", help="the form's fields as JSON (arguments override)")
     for name, field in SelfDeclaration.model_fields.items():
         described = (field.description or "").replace("%", "%%")
@@ -145,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--reception", help="the reception this declaration belongs to")
     d.add_argument("--out", type=Path, help="where the PDF goes")
 
+
+def _ladder_commands(add: AddCommand) -> None:
+    """The queue, the ladder's rungs, the doctor's records, the query by number."""
     p = add("pending", help="declarations waiting for re-verification")
     p.add_argument("--json", action="store_true")
 
@@ -189,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--limit-consent", action="store_true")
     n.add_argument("--reception", help="add to this reception (default: a new one)")
 
+
+def _tool_commands(add: AddCommand) -> None:
+    """The demo, the folder interface, exports, a result file's reception."""
     t = add("demo", help="the TUI with a seeded world, the mock service and virtual cards")
     t.add_argument("--world", type=Path, help="reuse this world (default: a new one)")
     t.add_argument("--loopback", action="store_true", help="cards in process, not via pcscd")
@@ -218,4 +222,3 @@ def build_parser() -> argparse.ArgumentParser:
         "store's receptions has it.",
     )
     r.add_argument("name", help="the file's name or path (the file itself is not read)")
-    return parser
