@@ -125,9 +125,14 @@ STORE_COLUMNS = ("reception_id", "started_at", "day", "status")
 
 def migrate(conn: sqlite3.Connection) -> list[int]:
     """Bring the store to :data:`STORE_VERSION`: every step above its version, in one
-    transaction. The versions applied (none when it is up to date)."""
+    transaction. The versions applied (none when it is up to date: then nothing is
+    written, not even a lock taken)."""
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version >= STORE_VERSION:
+        return []
     conn.execute("BEGIN IMMEDIATE")
     try:
+        # again, under the lock: another program may have migrated it meanwhile
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         applied = []
         for step in MIGRATIONS:
