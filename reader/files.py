@@ -67,16 +67,19 @@ def stage(
     return temp
 
 
-def publish(dir_fd: int, temp: str, name: str) -> None:
+def publish(dir_fd: int, temp: str, name: str, *, sync: bool = True) -> None:
     """The staged file under its final name (replacing whatever entry had it: a rename
-    never follows a symlink), and the directory synced."""
+    never follows a symlink), and the directory synced — or, with ``sync=False``, left
+    for the caller to sync with :func:`sync_directory` once what must follow the
+    rename at once is done (the link moves the answered request aside first)."""
     try:
         os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp, dir_fd=dir_fd)
         raise
-    sync_directory(dir_fd)
+    if sync:
+        sync_directory(dir_fd)
 
 
 def sync_directory(dir_fd: int) -> None:

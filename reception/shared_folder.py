@@ -144,10 +144,14 @@ def stage(dir_fd: int, data: bytes, privacy: FilePrivacy) -> str:
     return files.stage(dir_fd, data, prefix=TEMP_PREFIX, mode=privacy.mode, group=privacy.group)
 
 
-def publish(dir_fd: int, temp: str, name: str) -> None:
+def publish(dir_fd: int, temp: str, name: str, *, sync: bool = True) -> None:
     """The staged file under its final name (replacing whatever entry had it: a rename
-    never follows a symlink), the directory synced."""
-    files.publish(dir_fd, temp, name)
+    never follows a symlink), the directory synced (``sync=False``: by the caller, with
+    :func:`sync_directory`)."""
+    files.publish(dir_fd, temp, name, sync=sync)
+
+
+sync_directory = files.sync_directory
 
 
 def write_in(dir_fd: int, name: str, data: bytes, privacy: FilePrivacy) -> None:
