@@ -5,10 +5,13 @@ export and the 申立書 alike. Before issue 21 each writer had its own subset o
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -17,7 +20,10 @@ from reader.jpki import ExtendedLengthMemory
 from reader.virtual.profile import CardProfile, load_profile, save_profile
 from reception.declaration import SelfDeclaration
 from reception.export import write_atomically
+from reception.link import Link
+from reception.oqs_client import NumberQuery, OqsClient
 from reception.pdf import render_declaration
+from reception.results import QualificationResult
 from tests.support.forms import valid
 
 Writer = Callable[[Path], object]
@@ -87,3 +93,60 @@ def test_a_symlink_planted_at_a_temporary_name_is_never_followed(
 def test_a_saved_profile_reads_back(tmp_path: Path, physical_profile: CardProfile) -> None:
     save_profile(physical_profile, tmp_path / "card.json")
     assert load_profile(tmp_path / "card.json") == physical_profile
+
+
+class _Service:
+    """A stand-in for the service: every query by number is answered 有効."""
+
+    async def confirm_number(self, query: NumberQuery) -> QualificationResult:
+        return QualificationResult.parse(
+            {
+                "MessageHeader": {
+                    "ProcessExecutionTime": "20261124090000",
+                    "SegmentOfResult": "1",
+                    "ArbitraryFileIdentifier": query.arbitrary_file_identifier,
+                },
+                "MessageBody": {
+                    "ProcessingResultStatus": "1",
+                    "QualificationValidity": "1",
+                    "ResultList": {"ResultOfQualificationConfirmation": [{"Name": "山田 太郎"}]},
+                },
+            }
+        )
+
+
+def test_a_link_answer_is_synced_with_its_folder_once_the_request_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clinic software sees the answer and the request moved aside at once (as before);
+    the answer's name is then made durable, before the link's journal forgets it."""
+    folder = tmp_path / "clinic"
+    link = Link(
+        folder,
+        cast(OqsClient, _Service()),
+        institution_code="1312345678",
+        private_dir=tmp_path / "data",
+    )
+    link.prepare()
+    seen: list[tuple[str, bool, bool]] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode) and os.fstat(fd).st_ino == res.stat().st_ino:
+            seen.append(("res", answer.exists(), (folder / "req" / name).exists()))
+        real(fd)
+
+    name = "OQSsiquc01req_sync_0001.xml"
+    res, answer = folder / "res", folder / "res" / "OQSsiquc01res_sync_0001.xml"
+    (folder / "req" / name).write_bytes(
+        b"<XmlMsg><MessageHeader><ArbitraryFileIdentifier>x</ArbitraryFileIdentifier>"
+        b"</MessageHeader><MessageBody><QualificationConfirmSearchInfo><InsurerNumber>06130012"
+        b"</InsurerNumber><InsuredIdentificationNumber>1</InsuredIdentificationNumber>"
+        b"<Birthdate>19800615</Birthdate></QualificationConfirmSearchInfo></MessageBody></XmlMsg>"
+    )
+    past = time.time() - 60
+    os.utime(folder / "req" / name, (past, past))
+    monkeypatch.setattr(os, "fsync", fsync)
+    asyncio.run(link.sweep())
+    link.close(wait=True)
+    assert seen == [("res", True, False)]  # answered, moved aside, then synced
