@@ -15,6 +15,7 @@ from mock_oqs.faults import FAULTS_FILE, FaultPlan, Faults, load_plan, save_plan
 from mock_oqs.limits import BULK_MAX, STATE_FILE, ServiceLimits
 from mock_oqs.world import World, WorldError, seed_world
 from reader.argtypes import fraction, iso_date, port, whole_number
+from reader.clock import JST
 from reader.safe_text import printable as safe_text
 
 
@@ -70,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.add_argument("--today", type=iso_date, help="the world's reference day (default: today)")
     serve = sub.add_parser("serve", help="serve the world over HTTPS with client certificates")
+    _serve_arguments(serve)
+    _limit_arguments(serve)
+    _tool_commands(sub)
+    return parser
+
+
+def _serve_arguments(serve: argparse.ArgumentParser) -> None:
+    """``serve``: the world, where to listen, and the limits of one worker."""
     serve.add_argument("--world", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port, default=8443)
@@ -104,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="unused, unexpired nonces per facility; past it 429 MOCK-E009 (0: no limit; "
         "default 256, a benchmark that pre-issues its nonces needs more)",
     )
+
+
+def _limit_arguments(serve: argparse.ArgumentParser) -> None:
+    """``serve``: the limits per facility."""
     limits = serve.add_argument_group(
         "limits per facility",
         "lookups by number (confirmations by number, records, 照会番号, every 一括照会 "
@@ -163,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
         "— a guesser varies the date, a clinic retypes it once or twice; past it 429 "
         "MOCK-E020 (0: no limit; default 3)",
     )
+
+
+def _tool_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands beside a running service: refusals, openapi, faults, revoke, unregister."""
     refusals = sub.add_parser(
         "refusals",
         help="what the service refused for its limits (429: nonces, lookups, 一括照会 jobs), "
@@ -198,7 +215,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     unregister.add_argument("--world", type=Path, required=True)
     unregister.add_argument("persona")
-    return parser
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -210,9 +226,6 @@ def cmd_seed(args: argparse.Namespace) -> int:
         f"({time.perf_counter() - start:.1f} s)\n"
     )
     return 0
-
-
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
 def serve_limits(args: argparse.Namespace) -> ServiceLimits:

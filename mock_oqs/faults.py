@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reader.files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,4 @@ def load_plan(path: Path) -> FaultPlan:
 
 
 def save_plan(plan: FaultPlan, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".faults.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(plan.model_dump_json(by_alias=True, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_private(path, (plan.model_dump_json(by_alias=True, indent=2) + "\n").encode())

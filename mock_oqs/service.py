@@ -131,9 +131,9 @@ from mock_oqs.rules import (
     late_elderly_from,
 )
 from mock_oqs.world import World
+from reader.clock import JST
 
 log = logging.getLogger(__name__)
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 CONSENT_SECONDS = 24 * 3600
 STATEMENT_MAX_AGE = dt.timedelta(minutes=5)
 BULK_BATCH = 100  # answers stored per write of a 一括照会

@@ -34,6 +34,7 @@ from mock_oqs.pki import FacilityCa
 from mock_oqs.records import CLINIC, seed_records
 from mock_oqs.registry import Insurer, Person, Qualification
 from mock_oqs.rules import insurer_check_digit, late_elderly_from
+from reader.files import write_private
 from reader.terminal_auth import issue_terminal_certificate
 from reader.virtual.keys import MockJpkiCa, SeededStream
 from reader.virtual.profile import Variant, new_profile, save_profile
@@ -466,7 +467,7 @@ def seed_world(
     jpki_ca = MockJpkiCa.generate(stream.child("jpki-ca"))
     (out / "jpki-ca").mkdir()
     (out / "jpki-ca" / "cert.pem").write_bytes(jpki_ca.certificate_pem())
-    private_write(out / "jpki-ca" / "key.pem", jpki_ca.key_pem())
+    write_private(out / "jpki-ca" / "key.pem", jpki_ca.key_pem())
     (out / "jpki-ca" / "key.pem").chmod(0o600)
     facility = FacilityCa.generate(stream.child("facility"), not_before=start)
     facility.write(out / "facility-ca")
@@ -514,18 +515,10 @@ def seed_world(
         "personas": [asdict(e) for e in entries],
     }
     (out / "registry.sqlite").chmod(0o600)
-    private_write(
+    write_private(
         out / "world.json", (json.dumps(index, ensure_ascii=False, indent=2) + "\n").encode()
     )
     return World(out, index)
-
-
-def private_write(path: Path, data: bytes) -> None:
-    """Write a file readable by its owner alone (0600), atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 def _seed_persona(

@@ -15,7 +15,6 @@ import enum
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from reader.errors import (
     TransportError,
     WrongLength,
 )
+from reader.files import write_private
 from reader.pin import Pin
 from reader.sw import StatusWord
 from reader.transport import CardChannel
@@ -153,9 +153,7 @@ class ExtendedLengthMemory:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._known, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_private(self.path, json.dumps(self._known, indent=1).encode())
         except OSError as exc:
             log.warning("cannot remember the reader's extended-length support: %s", exc)
 

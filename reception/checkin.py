@@ -34,6 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from reader.clock import JST
 from reader.errors import CardRemoved as CardRemovedError
 from reader.errors import (
     NoCard,
@@ -81,7 +82,6 @@ from reception.store import ReceptionStatus, Store
 from reception.visit import Visit
 
 log = logging.getLogger(__name__)
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 A = TypeVar("A")
 
@@ -390,14 +390,14 @@ def _record(visit: Visit) -> CheckinOutcome:
         status=store_status(flow.state),
         reason=None if flow.state is State.CONFIRMED else (flow.message or flow.state.value),
         fallback_reason=flow.fallback_reason,
-        method=flow.method.value if flow.method else visit.request.method.value,
-        variant=flow.variant.value if flow.variant else None,
+        method=flow.method or visit.request.method,
+        variant=flow.variant,
         certificate_sha256=hashlib.sha256(der).hexdigest().upper() if der else None,
         result=flow.result,
         apdu_count=apdus,
         timings=visit.timings,
         actor=visit.request.staff,
-        route=flow.route.value if flow.route is not Route.READER else None,
+        route=flow.route,
     )
     return outcome
 
@@ -421,7 +421,7 @@ def _abandon(
             reception_id,
             status=status,
             reason=reason[:300],
-            method=request.method.value,
+            method=request.method,
             actor=request.staff,
         )
     except Exception:

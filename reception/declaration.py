@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
+from reader.clock import today_jst as today_jst
 from reader.safe_text import describe, unsafe_characters
 from reception.errors import InputError
 from reception.fonts import unprintable_characters
@@ -136,11 +137,6 @@ Text = Annotated[str, BeforeValidator(_nfkc), AfterValidator(_printable)]
 
 # 申立日: the day of the visit, give or take the days a form may wait to be entered
 DECLARED_DAYS_BACK = 31
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
-
-
-def today_jst() -> dt.date:
-    return dt.datetime.now(JST).date()
 
 
 def reaching_age(birth: dt.date, years: int) -> dt.date:

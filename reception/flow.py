@@ -18,35 +18,15 @@ from typing import TYPE_CHECKING
 
 from reception.reasons import FallbackReason
 from reception.verdict import Refusal, Validity
+from reception.vocabulary import ConsentItem
+
+# defined in reception.vocabulary with the rest of the terminal's words; used with the flow
+from reception.vocabulary import Method as Method
+from reception.vocabulary import Route as Route
+from reception.vocabulary import Variant as Variant
 
 if TYPE_CHECKING:  # types only: the flow is imported by every command, results are not
     from reception.results import QualificationResult
-
-
-class Variant(enum.StrEnum):
-    PHYSICAL = "physical"
-    FACE_ONLY = "face-only"
-    ANDROID = "android"
-    IPHONE = "iphone"
-
-    @property
-    def label(self) -> str:
-        return {
-            "physical": "マイナンバーカード",
-            "face-only": "顔認証マイナンバーカード",
-            "android": "スマートフォン（Android）",
-            "iphone": "スマートフォン（iPhone）",
-        }[self.value]
-
-
-class Method(enum.StrEnum):
-    PIN = "pin"  # 暗証番号 (Android: on the reader; iPhone: on the phone)
-    FACE = "face"  # 顔認証
-    VISUAL = "visual"  # 目視確認 by staff
-
-    @property
-    def label(self) -> str:
-        return {"pin": "暗証番号", "face": "顔認証", "visual": "目視確認"}[self.value]
 
 
 class State(enum.StrEnum):
@@ -176,19 +156,6 @@ def wrong_card_message(expected: str, *, pin_sent: bool) -> str:
     )
 
 
-class Route(enum.StrEnum):
-    """Where the card is read: the patient's face-recognition reader, or — since 2025-04,
-    when it is out of order or the patient cannot operate it — a staff-held reader at the
-    counter (居宅同意取得型, oqs.md §6 rung 0): consent first, then PIN or staff's 目視."""
-
-    READER = "reader"
-    COUNTER = "counter"
-
-    @property
-    def label(self) -> str:
-        return "顔認証付きカードリーダー" if self is Route.READER else "居宅同意取得型"
-
-
 class ConsentFlow(enum.StrEnum):
     """Which reader flow asks the patient (oqs.md §5)."""
 
@@ -244,7 +211,7 @@ class ConsentsGiven:
 # - the 医療費助成 受給者証 by card (the pilot) under 目視 or on that route: no source says
 #   either way: not asked (the paper 受給者証 stays the rule).
 # The 限度額 information is provided by law everywhere; the 処方箋 choice is not a consent.
-ALL_ITEMS = frozenset({"medication", "checkup", "operation", "limit", "subsidies"})
+ALL_ITEMS = frozenset(ConsentItem)
 COUNTER_ITEMS = frozenset({"medication", "checkup", "limit"})
 OPEN_ITEMS: dict[tuple[Route, Method], frozenset[str]] = {
     (Route.READER, Method.PIN): ALL_ITEMS,

@@ -22,6 +22,7 @@ from reception.pdf import FontMissing, render_declaration
 from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 from reception.store import ReceptionStatus, Store, new_id, now_jst
+from reception.vocabulary import ReceptionMethod
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ async def confirm_by_number(
         if new:
             status = ReceptionStatus.PENDING if exc.fallback else ReceptionStatus.ERROR
             reason = exc.staff_message
-            store.finish_reception(rid, status=status, reason=reason, method="number")
+            store.finish_reception(rid, status=status, reason=reason, method=ReceptionMethod.NUMBER)
         raise
     expired = result.expired_document
     accepted = result.confirmed and expired is None
@@ -138,7 +139,9 @@ async def confirm_by_number(
     store.record_step(rid, LadderStep.CERTIFICATE, detail, actor=actor)
     if new:
         status = ReceptionStatus.CONFIRMED if accepted else ReceptionStatus.FALLBACK
-        store.finish_reception(rid, status=status, method="number", result=result, reason=why)
+        store.finish_reception(
+            rid, status=status, method=ReceptionMethod.NUMBER, result=result, reason=why
+        )
     else:
         store.add_result(rid, result)
     return NumberAnswer(rid, result, accepted, why or result.validity_label)

@@ -54,6 +54,7 @@ from reception.oqs_tls import ResumingContext, client_ssl_context
 from reception.results import QualificationEntry, QualificationResult, RegistrationOffer
 from reception.settings import OqsSettings
 from reception.verdict import Refusal
+from reception.vocabulary import SharedRecords
 
 __all__ = [
     "RECORD_KINDS",
@@ -135,7 +136,7 @@ class NumberQuery(BaseModel):
         }
 
 
-RECORD_KINDS = ("medications", "diagnoses", "operations", "checkups")
+RECORD_KINDS = tuple(SharedRecords)
 
 
 class CardConfirmation(BaseModel):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from reader.files import write_private
 from reader.safe_text import printable
 from reception.declaration import SelfDeclaration
 from reception.fonts import FontMissing, fallback_font, japanese_font
@@ -133,15 +132,5 @@ def render_declaration(
     private_directory(out.parent)  # made 0700 if missing; an existing one left as it is
     # a fresh name beside the form (O_EXCL: nothing planted there is followed or reused),
     # 0600 from the start: the form carries a name, an address and a birth date
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with open(fd, "wb") as fh:
-            fh.write(pdf.output())
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_private(out, bytes(pdf.output()))
     return out

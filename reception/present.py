@@ -6,6 +6,7 @@ from __future__ import annotations
 from reception.reasons import FallbackReason
 from reception.results import QualificationEntry, QualificationResult, ratio_label
 from reception.store import Reception, ReceptionStatus, Store
+from reception.vocabulary import ReceptionMethod, Route
 
 STATUS_LABELS = {
     ReceptionStatus.CONFIRMED: "確認済",
@@ -27,7 +28,7 @@ OUTCOME_SENTENCES = {
     ReceptionStatus.INTERRUPTED: "中断しました（端末終了）",
     ReceptionStatus.IN_PROGRESS: "受付中",
 }
-METHOD_LABELS = {"pin": "暗証番号", "face": "顔認証", "visual": "目視", "number": "番号照会"}
+METHOD_LABELS = {method.value: method.short_label for method in ReceptionMethod}
 FAMILY = {"1": "本人", "2": "家族"}
 SEX = {"1": "男", "2": "女", "3": "未設定"}
 LADDER_HINT = (
@@ -35,10 +36,10 @@ LADDER_HINT = (
 )
 
 
-def method_label(method: str | None, route: str | None = None) -> str:
+def method_label(method: ReceptionMethod | None, route: Route = Route.READER) -> str:
     """「暗証番号」, or 「暗証番号（居宅同意取得型）」 where the staff-held reader read the card."""
-    label = METHOD_LABELS.get(method or "", method or "—")
-    return f"{label}（居宅同意取得型）" if route == "counter" else label
+    label = METHOD_LABELS[method] if method else "—"
+    return f"{label}（居宅同意取得型）" if route is Route.COUNTER else label
 
 
 def the_entry(result: QualificationResult | None) -> QualificationEntry | None:

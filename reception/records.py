@@ -19,6 +19,7 @@ from reception.oqs_client import NumberQuery, OqsClient, OqsError, OqsRateLimite
 from reception.results import QualificationEntry
 from reception.store import Store
 from reception.verdict import Refusal
+from reception.vocabulary import SharedRecords
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class RecordKind:
 
 KINDS = [
     RecordKind(
-        "medications",
+        SharedRecords.MEDICATIONS,
         "薬剤情報（3年）",
         [
             ("dispensed_on", "調剤日"),
@@ -41,7 +42,7 @@ KINDS = [
         ],
     ),
     RecordKind(
-        "diagnoses",
+        SharedRecords.DIAGNOSES,
         "診療情報（5年）",
         [
             ("treated_on", "診療日"),
@@ -51,12 +52,12 @@ KINDS = [
         ],
     ),
     RecordKind(
-        "operations",
+        SharedRecords.OPERATIONS,
         "手術情報（5年）",
         [("operated_on", "手術日"), ("institution", "医療機関"), ("operation", "手術")],
     ),
     RecordKind(
-        "checkups",
+        SharedRecords.CHECKUPS,
         "特定健診（5年）",
         [
             ("examined_on", "受診日"),

@@ -10,7 +10,8 @@ expected. Nothing in it is trusted:
   cannot redirect a write — it lands in the directory that was checked, wherever that
   has been moved to;
 - a file is written under a temporary name created ``O_CREAT | O_EXCL | O_NOFOLLOW`` in
-  its target directory, then renamed over the final name (:func:`write_in`): the temp
+  its target directory, synced, then renamed over the final name and the directory
+  synced (:func:`write_in`, the project's one writer, :mod:`reader.files`): the temp
   file is always one we created, and a rename replaces a symlink instead of following
   it;
 - a file is read only when it is a regular file, opened ``O_NOFOLLOW | O_NONBLOCK`` and
@@ -28,18 +29,18 @@ import errno
 import grp
 import hashlib
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from reader import files
+
 TEMP_PREFIX = ".reception-"
-TEMP_SUFFIX = ".tmp"
+TEMP_SUFFIX = files.TEMP_SUFFIX
 NAME_MAX = 255  # bytes of one file name (Linux, and what SMB servers accept)
 
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 KIND_LABELS = {
     "symlink": "シンボリックリンク",
@@ -140,34 +141,17 @@ def open_directory(name: str | Path, *, dir_fd: int | None = None, create: bool 
 def stage(dir_fd: int, data: bytes, privacy: FilePrivacy) -> str:
     """``data`` in a new hidden file of the directory, whole and synced; its name.
     Created exclusively (never an existing file, never through a symlink)."""
-    temp = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
-    fd = os.open(temp, _CREATE_FLAGS, 0o600, dir_fd=dir_fd)
-    try:
-        if privacy.group is not None:
-            os.fchown(fd, -1, privacy.group)
-        os.fchmod(fd, privacy.mode)  # exactly this, whatever the umask
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(temp, dir_fd=dir_fd)
-        raise
-    os.close(fd)
-    return temp
+    return files.stage(dir_fd, data, prefix=TEMP_PREFIX, mode=privacy.mode, group=privacy.group)
 
 
-def publish(dir_fd: int, temp: str, name: str) -> None:
+def publish(dir_fd: int, temp: str, name: str, *, sync: bool = True) -> None:
     """The staged file under its final name (replacing whatever entry had it: a rename
-    never follows a symlink)."""
-    try:
-        os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp, dir_fd=dir_fd)
-        raise
+    never follows a symlink), the directory synced (``sync=False``: by the caller, with
+    :func:`sync_directory`)."""
+    files.publish(dir_fd, temp, name, sync=sync)
+
+
+sync_directory = files.sync_directory
 
 
 def write_in(dir_fd: int, name: str, data: bytes, privacy: FilePrivacy) -> None:

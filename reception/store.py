@@ -10,92 +10,43 @@ returns, what it wrote is in the WAL and survives ``kill -9`` of the process at 
 moment (design.md §7). ``synchronous=NORMAL``: the WAL is synced at checkpoints, not at
 every commit, so a power cut — unlike a crash of the program — may lose the last
 moments; a check-in stays well under a millisecond of storage.
+
+The file on disk (made private, checked, refused with a reason) is
+reception/store_file.py; the layout and its numbered migrations reception/store_schema.py.
+What the store keeps of a reception is typed at this API (:class:`ReceptionMethod`,
+:class:`Variant`, :class:`Route`, :class:`ReceptionStatus`) and turned into text only in
+the SQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-import errno
 import json
 import os
 import secrets
 import sqlite3
-import stat
-import struct
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from reader.exitcodes import ExitCode
+from reader.clock import JST as JST
+from reader.clock import now_jst as now_jst
 from reception.declaration import STORED, LadderStep, SelfDeclaration
-from reception.errors import NotFound, ReceptionError
+from reception.errors import NotFound
 from reception.reasons import FallbackReason
 from reception.results import FACE_FILE, QualificationResult, face_file_token
+from reception.store_file import DAMAGED, NOT_OURS, check_database, check_file, remove_empty
+from reception.store_file import StoreUnusable as StoreUnusable
+from reception.store_file import private_directory as private_directory
+from reception.store_file import store_problem as store_problem
+from reception.store_schema import migrate
+from reception.vocabulary import Method, ReceptionMethod, Route, Variant
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS receptions (
-    reception_id TEXT PRIMARY KEY,
-    started_at TEXT NOT NULL,               -- ISO 8601, JST
-    day TEXT NOT NULL,                      -- YYYY-MM-DD (JST), for the day's list and export
-    method TEXT,                            -- pin | face | visual | number | declaration
-    variant TEXT,                           -- physical | face-only | android | iphone
-    certificate_sha256 TEXT,                -- the card's auth certificate, fingerprint only
-    status TEXT NOT NULL,                   -- see STATUSES
-    reason TEXT,                            -- why not confirmed (a staff-readable line)
-    finished_at TEXT,
-    apdu_count INTEGER,
-    timings TEXT,                           -- JSON: phase → ms
-    owner TEXT,                             -- the process running it: "pid:start-ticks"
-    fallback_reason TEXT,                   -- a FallbackReason code, when the ladder is next
-    route TEXT                              -- "counter": 居宅同意取得型 at a staff-held reader
-);
-CREATE INDEX IF NOT EXISTS receptions_day ON receptions(day);
-CREATE TABLE IF NOT EXISTS results (
-    reception_id TEXT NOT NULL REFERENCES receptions(reception_id),
-    received_at TEXT NOT NULL,
-    confirmed INTEGER NOT NULL,
-    validity TEXT,
-    message TEXT NOT NULL                   -- the result message as received (JSON)
-);
-CREATE INDEX IF NOT EXISTS results_reception ON results(reception_id);
-CREATE TABLE IF NOT EXISTS ladder_steps (
-    reception_id TEXT NOT NULL REFERENCES receptions(reception_id),
-    at TEXT NOT NULL,
-    step TEXT NOT NULL,                     -- a LadderStep (お知らせ, マイナポータル, …)
-    detail TEXT NOT NULL                    -- what staff saw
-);
-CREATE TABLE IF NOT EXISTS declarations (
-    declaration_id TEXT PRIMARY KEY,
-    reception_id TEXT REFERENCES receptions(reception_id),
-    created_at TEXT NOT NULL,
-    data TEXT NOT NULL,                     -- the SelfDeclaration (JSON)
-    pdf TEXT,                               -- path of the printed form
-    state TEXT NOT NULL,                    -- pending | confirmed | differing | unknown
-    checked_at TEXT,
-    difference TEXT                         -- JSON: field → [declared, found]
-);
-CREATE TABLE IF NOT EXISTS reverify_queue (
-    declaration_id TEXT PRIMARY KEY REFERENCES declarations(declaration_id),
-    enqueued_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    reception_id TEXT,
-    detail TEXT NOT NULL
-);
-"""
+E = TypeVar("E", bound=enum.StrEnum)
 
 
 class ReceptionStatus(enum.StrEnum):
@@ -154,160 +105,6 @@ def _alive(owner: str | None) -> bool:
     return ticks in ("?", _start_ticks(pid))
 
 
-def private_directory(path: Path) -> None:
-    """Make ``path`` a directory: what is missing of it is created 0700 (what goes in holds
-    names, birth dates and insurance numbers); a directory that exists is left exactly as
-    it is — it may be /tmp, or one the user named and shares with others."""
-    missing: list[Path] = []
-    while not os.path.lexists(path):
-        missing.append(path)
-        path = path.parent
-    for directory in reversed(missing):
-        try:
-            directory.mkdir(mode=0o700)
-        except FileExistsError:
-            continue  # made meanwhile by someone else: theirs, left as it is
-        if directory.stat().st_mode & 0o777 != 0o700:  # a umask that took more away
-            directory.chmod(0o700)
-
-
-STORE_VERSION = 1
-"""The layout of this program's store (``PRAGMA user_version``; 0: made before it was
-numbered, the same layout). A store of a later layout is refused, never written."""
-STORE_TABLES = ("receptions", "audit")
-"""A store made by any version of this program has these tables."""
-STORE_COLUMNS = ("reception_id", "started_at", "day", "status")
-"""… and its ``receptions`` these columns (from the first version on)."""
-
-WAL_MAGIC = (0x377F0682, 0x377F0683)  # the -wal header's checksums little- / big-endian
-WAL_VERSION = 3007000
-
-
-class StoreUnusable(ReceptionError):
-    """The store cannot be used as it is (damaged, another program's, not writable).
-    Nothing in it was changed; the message says which file, what is wrong and what to do."""
-
-    title = "受付の記録ファイルを使えません"
-    exit_code = ExitCode.ERROR
-
-    def __init__(self, path: Path, problem: str, remedy: str) -> None:
-        path = Path(os.path.abspath(path))  # which file, wherever the command was run
-        self.path, self.problem, self.remedy = path, problem, remedy
-        super().__init__(f"{path}: {problem}。{remedy}（ファイルには手を加えていません）")
-
-
-DAMAGED = "壊れているか、SQLite のデータベースではありません"
-DAMAGED_REMEDY = (
-    "このファイルを別の場所へ移してから始めると、新しい記録ファイルで受付できます。"
-    "これまでの記録が必要なら、バックアップから戻してください"
-)
-NOT_OURS = "受付の記録ファイルではありません（ほかのプログラムのデータベースです）"
-NOT_WRITABLE = "書き込めません（権限がないか、読み取り専用です）"
-DISK_FULL = "ディスクがいっぱいです"
-DISK_FULL_REMEDY = "空きを作ってからもう一度試してください"
-CHECK_PLACE = "記録ファイルの場所（RECEPTION_DATA_DIR か --store）を確かめてください"
-
-
-def _writable_remedy(path: Path) -> str:
-    return (
-        f"このファイルとフォルダ {path.parent} に、端末のプログラムを動かす利用者が"
-        "書き込めるようにしてください（読み取り専用の場所なら、書き込める場所を"
-        " RECEPTION_DATA_DIR か --store で指定してください）"
-    )
-
-
-def store_problem(path: Path, exc: sqlite3.Error | OSError) -> StoreUnusable:
-    """What ``exc``, met while using the store at ``path``, means to the person at the
-    terminal: which file, what is wrong, what to do."""
-    path = Path(os.path.abspath(path))
-    if isinstance(exc, OSError):
-        if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.EACCES):
-            return StoreUnusable(path, NOT_WRITABLE, _writable_remedy(path))
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return StoreUnusable(path, DISK_FULL, DISK_FULL_REMEDY)
-        if isinstance(exc, IsADirectoryError):
-            return StoreUnusable(path, "ファイルではなくフォルダです", CHECK_PLACE)
-        if isinstance(exc, NotADirectoryError):
-            return StoreUnusable(path, "途中にフォルダでないものがあります", CHECK_PLACE)
-        return StoreUnusable(path, f"開けません（{exc.strerror or exc}）", CHECK_PLACE)
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-        return StoreUnusable(path, DAMAGED, DAMAGED_REMEDY)
-    if name.startswith("SQLITE_FULL"):
-        return StoreUnusable(path, DISK_FULL, DISK_FULL_REMEDY)
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return StoreUnusable(
-            path,
-            "ほかのプログラムが使用中で、30 秒待っても空きませんでした",
-            "同じ記録ファイルを使うほかの端末のプログラムを確かめてください",
-        )
-    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")):
-        return StoreUnusable(path, NOT_WRITABLE, _writable_remedy(path))
-    return StoreUnusable(
-        path, f"読み書きできません（{name or type(exc).__name__}: {exc}）", DAMAGED_REMEDY
-    )
-
-
-def _remove_empty(made: list[Path]) -> None:
-    """Remove the -wal (when empty) and -shm that opening a file SQLite could not read
-    left beside it: they did not exist before, and hold nothing."""
-    for path in made:
-        try:
-            info = path.lstat()
-        except FileNotFoundError:
-            continue
-        if stat.S_ISREG(info.st_mode) and (path.name.endswith("-shm") or info.st_size == 0):
-            path.unlink(missing_ok=True)
-
-
-def _check_header(path: Path, fd: int, size: int) -> None:
-    """The first bytes of a database file, and its size a whole number of its pages (a
-    file cut short by a page or less escapes SQLite's own check). Empty: a new store."""
-    if size == 0:
-        return
-    header = os.pread(fd, 100, 0)
-    page_size = int.from_bytes(header[16:18], "big") if len(header) == 100 else 0
-    page_size = 65536 if page_size == 1 else page_size
-    if not header.startswith(b"SQLite format 3\0") or page_size < 512 or size % page_size:
-        raise StoreUnusable(path, DAMAGED, DAMAGED_REMEDY)
-
-
-def _check_wal(path: Path) -> None:
-    """A -wal file beside the store must begin with a valid header: SQLite would silently
-    drop one that does not (and with it what it holds), then overwrite it. Empty, or zeros
-    (what a power cut can leave of a file being written), it holds nothing: SQLite's own
-    recovery applies."""
-    wal = path.with_name(path.name + "-wal")
-    try:
-        with open(wal, "rb") as fh:
-            header = fh.read(32)
-    except FileNotFoundError:
-        return
-    if not header.strip(b"\0"):
-        return
-    if len(header) == 32:
-        magic, version = struct.unpack(">II", header[:8])
-        if magic in WAL_MAGIC and version == WAL_VERSION:
-            order = ">" if magic == WAL_MAGIC[1] else "<"
-            words = struct.unpack(f"{order}6I", header[:24])
-            s0 = s1 = 0
-            for i in range(0, 6, 2):
-                s0 = (s0 + words[i] + s1) & 0xFFFFFFFF
-                s1 = (s1 + words[i + 1] + s0) & 0xFFFFFFFF
-            if (s0, s1) == struct.unpack(">II", header[24:]):
-                return
-    raise StoreUnusable(
-        path,
-        f"書きかけの記録 {wal.name} が壊れています",
-        f"{wal.name} だけを別の場所へ移すと、最後に保存された時点までの記録で続けられます"
-        "（その後の数件が失われることがあります）。必要ならバックアップから戻してください",
-    )
-
-
-def now_jst() -> dt.datetime:
-    return dt.datetime.now(JST)
-
-
 def new_id(prefix: str) -> str:
     return f"{prefix}{now_jst():%Y%m%d%H%M%S}{secrets.token_hex(5).upper()}"
 
@@ -317,14 +114,14 @@ class Reception:
     reception_id: str
     started_at: str
     day: str
-    method: str | None
-    variant: str | None
+    method: ReceptionMethod | None
+    variant: Variant | None
     status: ReceptionStatus
     reason: str | None
     apdu_count: int | None
     fallback_reason: FallbackReason | None
     timings: dict[str, float]
-    route: str | None = None  # "counter": confirmed at the staff-held reader (居宅同意取得型)
+    route: Route = Route.READER  # COUNTER: confirmed at the staff-held reader (居宅同意取得型)
 
 
 @dataclass(frozen=True)
@@ -357,7 +154,7 @@ class Store:
             self.close()
             unusable = exc if isinstance(exc, StoreUnusable) else store_problem(path, exc)
             if unusable.problem in (DAMAGED, NOT_OURS):
-                _remove_empty(made)  # what SQLite made beside a file it could not read
+                remove_empty(made)  # what SQLite made beside a file it could not read
             if unusable is exc:
                 raise
             raise unusable from exc
@@ -372,56 +169,16 @@ class Store:
         # terminal's user alone: it holds names, birth dates and insurance numbers
         fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
         try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise StoreUnusable(path, "通常のファイルではありません", CHECK_PLACE)
-            for attempt in range(3):
-                try:
-                    _check_header(path, fd, os.fstat(fd).st_size)
-                    _check_wal(path)
-                    break
-                except StoreUnusable:
-                    if attempt == 2:
-                        raise
-                    time.sleep(0.1)  # a read torn by another program writing it right now?
+            check_file(path, fd)
             conn = self._conn()
-            # read before anything is written: a database of another program is not ours to
-            # change (setting WAL mode alone rewrites its header)
-            tables = {
-                r["name"]
-                for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND name NOT LIKE 'sqlite_%'"
-                )
-            }
-            columns = {r["name"] for r in conn.execute("PRAGMA table_info(receptions)")}
-            if tables and not (set(STORE_TABLES) <= tables and set(STORE_COLUMNS) <= columns):
-                raise StoreUnusable(path, NOT_OURS, CHECK_PLACE)
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
-            if version > STORE_VERSION:
-                raise StoreUnusable(
-                    path,
-                    f"新しい版の端末で作られた記録ファイルです（形式 {version}、この版は "
-                    f"{STORE_VERSION} まで）",
-                    "その版の端末で開くか、このファイルを別の場所へ移してから新しい記録"
-                    "ファイルで始めてください（この版では読み書きしません）",
-                )
-            # every page read once (0.1 s for 250 MB, 30,000 receptions): a store damaged
-            # anywhere is refused before the first write could build on what is broken
-            (verdict,) = conn.execute("PRAGMA quick_check(1)").fetchone()
-            if verdict != "ok":
-                raise StoreUnusable(path, DAMAGED, DAMAGED_REMEDY)
+            check_database(path, conn)  # reads only: nothing is written to a refused file
+            info = os.fstat(fd)
             if info.st_uid == os.geteuid() and info.st_mode & 0o077:
                 os.fchmod(fd, 0o600)
         finally:
             os.close(fd)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(SCHEMA)
-        columns = {r["name"] for r in conn.execute("PRAGMA table_info(receptions)")}
-        for column in ("owner", "fallback_reason", "route"):  # a store made before these columns
-            if column not in columns:
-                conn.execute(f"ALTER TABLE receptions ADD COLUMN {column} TEXT")
-        conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
+        migrate(conn)
         self.interrupted = self._mark_interrupted()
         """Receptions found in progress under a dead process when this store opened."""
 
@@ -499,15 +256,18 @@ class Store:
         status: ReceptionStatus | str,
         reason: str | None = None,
         fallback_reason: FallbackReason | None = None,
-        method: str | None = None,
-        variant: str | None = None,
+        method: Method | ReceptionMethod | None = None,
+        variant: Variant | None = None,
         certificate_sha256: str | None = None,
         result: QualificationResult | None = None,
         apdu_count: int | None = None,
         timings: dict[str, float] | None = None,
         actor: str = "terminal",
-        route: str | None = None,
+        route: Route | None = None,
     ) -> None:
+        """How the reception ended. ``method``, ``variant``, ``route``, the certificate,
+        the APDU count and the timings are kept as they were when not given; the reader
+        route is the default (kept as no route)."""
         try:
             status = ReceptionStatus(status)
         except ValueError:
@@ -526,13 +286,13 @@ class Store:
                     status,
                     reason,
                     fallback_reason.value if fallback_reason else None,
-                    method,
-                    variant,
+                    None if method is None else ReceptionMethod(method).value,
+                    None if variant is None else Variant(variant).value,
                     certificate_sha256,
                     at,
                     apdu_count,
                     None if timings is None else json.dumps(timings),
-                    route,
+                    "counter" if route is Route.COUNTER else None,
                     reception_id,
                 ),
             ).rowcount
@@ -780,15 +540,24 @@ def _reception(row: sqlite3.Row) -> Reception:
         reception_id=row["reception_id"],
         started_at=row["started_at"],
         day=row["day"],
-        method=row["method"],
-        variant=row["variant"],
+        method=_known(ReceptionMethod, row["method"]),
+        variant=_known(Variant, row["variant"]),
         status=ReceptionStatus(row["status"]),
         reason=row["reason"],
         apdu_count=row["apdu_count"],
         timings=json.loads(row["timings"] or "{}"),
         fallback_reason=_reason(row["fallback_reason"]),
-        route=row["route"],
+        route=Route.COUNTER if row["route"] == "counter" else Route.READER,
     )
+
+
+def _known(kind: type[E], value: str | None) -> E | None:
+    """``value`` as a ``kind``; None when absent or not one (written by a newer version:
+    shown as none rather than failing)."""
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        return None
 
 
 def _reason(code: str | None) -> FallbackReason | None:

@@ -63,6 +63,7 @@ from reception.sim.demo import demo_services
 from reception.sim.world import WorldFiles, served
 from reception.store import Store, now_jst
 from reception.tui.app import ReceptionApp, make_app
+from reception.vocabulary import Method
 
 PERSONA = "adult-kyokai"
 CROWD = 3000  # receptions in the store when the terminal starts
@@ -153,7 +154,7 @@ def seed_crowd(store_path: Path, template: QualificationResult, count: int) -> N
             update={"message_body": body.model_copy(update={"result_list": listed})}
         )
         rid = store.begin_reception()
-        store.finish_reception(rid, status="confirmed", method="pin", result=result)
+        store.finish_reception(rid, status="confirmed", method=Method.PIN, result=result)
     store.close()
 
 

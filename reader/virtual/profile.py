@@ -3,19 +3,18 @@
 A profile holds everything the virtual card needs: the auth certificate and
 key (PEM), its CA certificate, the PIN and its counter, the token label, the
 variant, the synthetic 個人番号 (honeypot bait) and a face template for the
-simulated face path. Counter changes are written back atomically (temporary
-file, fsync, rename), so a blocked card stays blocked across restarts.
+simulated face path. Counter changes are written back atomically
+(:mod:`reader.files`: temporary file, fsync, rename, directory fsync), so a
+blocked card stays blocked across restarts.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import enum
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from reader.files import write_private
 from reader.virtual.keys import (
     MockJpkiCa,
     SeededStream,
@@ -431,22 +431,4 @@ def load_profile(path: Path) -> CardProfile:
 
 def save_profile(profile: CardProfile, path: Path) -> None:
     """Write atomically: a reader of the file sees the old or the new content, never half."""
-    data = profile.model_dump_json(indent=2) + "\n"
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_private(path, (profile.model_dump_json(indent=2) + "\n").encode())

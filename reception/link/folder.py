@@ -43,6 +43,7 @@ from reception.shared_folder import (
     publish,
     read_regular,
     stage,
+    sync_directory,
 )
 from reception.store import now_jst
 
@@ -395,11 +396,12 @@ class HeldFolder:
         temp = stage(res_fd, document, self.privacy)
         self._journal.answering(request.key, temp)
         try:
-            publish(res_fd, temp, answer)
+            publish(res_fd, temp, answer, sync=False)
         except BaseException:
             self._journal.done(request.key)  # never appeared: answered again next sweep
             raise
-        retired = self._retire(request)
+        retired = self._retire(request)  # at once: the answer is there, the request goes
+        sync_directory(res_fd)  # the answer's name durable before the journal forgets it
         self._journal.done(request.key)
         return answer, retired
 

@@ -43,6 +43,7 @@ from reception.tui.widgets.questions import (
     PrescriptionChoice,
     YesNoChoice,
 )
+from reception.vocabulary import METHOD_BUTTON_LABELS
 
 A = TypeVar("A")
 
@@ -170,10 +171,7 @@ TEXT: dict[str, dict[str, str]] = {
         "wrong_card": "Not the card expected. Please take it and ask the reception desk",
     },
 }
-METHOD_LABELS = {
-    "ja": {Method.PIN: "暗証番号", Method.FACE: "顔認証", Method.VISUAL: "職員による目視確認"},
-    "en": {Method.PIN: "PIN", Method.FACE: "Face", Method.VISUAL: "Staff visual check"},
-}
+METHOD_LABELS = METHOD_BUTTON_LABELS
 
 
 class View(enum.StrEnum):

@@ -23,6 +23,7 @@ from reception.store import Reception, Store, now_jst
 from reception.tui.app import ReceptionApp
 from reception.tui.widgets import receptions as list_module
 from reception.tui.widgets.messages import ReceptionsChanged
+from reception.vocabulary import Method
 from tests.support.tui import at_view, drive, pin_to, services, until
 
 
@@ -44,7 +45,9 @@ def confirmed(store: Store, *names: str) -> list[str]:
     ids = []
     for name in names:
         rid = store.begin_reception()
-        store.finish_reception(rid, status="confirmed", method="pin", result=result_named(name))
+        store.finish_reception(
+            rid, status="confirmed", method=Method.PIN, result=result_named(name)
+        )
         ids.append(rid)
     return ids
 

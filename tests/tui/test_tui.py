@@ -17,6 +17,7 @@ from reception.store import now_jst
 from reception.tui.app import ReceptionApp
 from reception.tui.services import Services
 from reception.tui.widgets.demo import DemoPanel
+from reception.vocabulary import Method
 from tests.support.tui import at_view, drive, pin_to, services, shown, text, type_pin, until
 
 
@@ -197,7 +198,7 @@ def confirmed_with(svc: Services, *, name: str, insurer: str) -> str:
             },
         }
     )
-    svc.store.finish_reception(rid, status="confirmed", method="pin", result=evil)
+    svc.store.finish_reception(rid, status="confirmed", method=Method.PIN, result=evil)
     return rid
 
 

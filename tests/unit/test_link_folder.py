@@ -25,6 +25,7 @@ from reception.results import FACE_FILE, QualificationResult
 from reception.settings import ENV_CONFIG, SettingsError, load_settings
 from reception.shared_folder import FilePrivacy
 from reception.store import Store, now_jst
+from reception.vocabulary import Method
 
 
 def request(file_id: str) -> bytes:
@@ -314,7 +315,7 @@ def test_personal_data_is_private_under_umask_022(
     face = write_face_result(folder / "face", "R1", result(), *extra)
     store = Store(tmp_path / "data" / "store.sqlite")
     rid = store.begin_reception()
-    store.finish_reception(rid, status="confirmed", method="pin", result=result())
+    store.finish_reception(rid, status="confirmed", method=Method.PIN, result=result())
     day = dt.date.fromisoformat(store.reception(rid).started_at[:10])
     files = [
         folder / "res" / "OQSsiquc01res_priv_0001.xml",

@@ -19,6 +19,7 @@ from reception.declaration import LadderStep, SelfDeclaration
 from reception.errors import NotFound
 from reception.results import QualificationResult
 from reception.store import INTERRUPTED_REASON, Store, now_jst
+from reception.vocabulary import Method, Variant
 from tests.support.forms import valid
 
 RESULT = {
@@ -47,8 +48,8 @@ def test_reception_round_trip(store: Store) -> None:
     store.finish_reception(
         rid,
         status="confirmed",
-        method="pin",
-        variant="physical",
+        method=Method.PIN,
+        variant=Variant.PHYSICAL,
         certificate_sha256="AB" * 32,
         result=result,
         apdu_count=9,

@@ -25,6 +25,7 @@ from textual.widgets import Button, Checkbox, RadioButton, RadioSet, Static
 from reception.camera import FaceScenario
 from reception.flow import ConsentsGiven, Method, Prescription
 from reception.questions import GiveConsents, YesNoKind
+from reception.vocabulary import SCREEN_CONSENTS
 
 Texts = Callable[..., str]
 """The texts of the current language by key (the reader panel's ``t``)."""
@@ -32,11 +33,7 @@ Texts = Callable[..., str]
 METHOD_KEYS = {"1": Method.FACE, "2": Method.PIN, "3": Method.VISUAL}
 """Keyboard alone: 1/2/3 pick 顔認証/暗証番号/目視 on the method screen."""
 
-CONSENT_ITEMS = [
-    ("medication", "診療情報・薬剤情報", "Medical and medication records"),
-    ("checkup", "特定健診情報", "Health checkup records"),
-    ("operation", "手術情報", "Surgery records"),
-]
+CONSENT_ITEMS = SCREEN_CONSENTS  # the consent screen's items (reception.vocabulary)
 
 
 class MethodChoice(Horizontal):
