@@ -77,6 +77,7 @@ OPEN_AT: dict[tuple[Route, Method], frozenset[str]] = {
     (Route.COUNTER, Method.PIN): _COUNTER,  # a staff-held reader has no camera
     (Route.COUNTER, Method.VISUAL): _COUNTER,
 }
+_CONSENT_ITEMS = tuple(sorted(_ALL - {"registration"}))  # the fields of Consents
 REGISTRATION_CLOSED = {
     Method.VISUAL: "保険証利用登録がありません（目視確認では登録できません。暗証番号か顔認証で"
     "本人確認すると登録できます）",
@@ -96,7 +97,7 @@ def check_open(request: CardConfirmationRequest) -> None:
             "居宅同意取得型 route proves the holder by pin or visual",
         )
     consents = request.consents
-    asked = [item for item in sorted(_ALL) if getattr(consents, item, False)]
+    asked = [item for item in _CONSENT_ITEMS if getattr(consents, item)]
     closed = [item for item in asked if item not in opened]
     if closed:
         raise Refusal(

@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,16 +103,6 @@ class RegistryView:
                 row["insurer_number"]: row["name"]
                 for row in self.conn.execute("SELECT insurer_number, name FROM insurers")
             }
-
-    @contextmanager
-    def reading(self) -> Iterator[RegistryView]:
-        """One read transaction: what a request reads is one state of the registry."""
-        self.conn.execute("BEGIN")
-        try:
-            self.fresh()
-            yield self
-        finally:
-            self.conn.execute("COMMIT")
 
     def link(self, fingerprint: str) -> CardLink | None:
         """The certificate's holder, whether it is revoked or registered (None: no link)."""

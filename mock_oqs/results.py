@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -298,71 +299,67 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
-def _fields_of(model: type[Any]) -> tuple[tuple[str, str], ...]:
-    """(field, element name) of a model, checked against the format table."""
-    element: Element = model.ELEMENT
-    pairs = []
-    for field in dataclasses.fields(model):
-        name = _camel(field.name)
-        element.child(name)  # KeyError: the model names an element the format does not have
-        pairs.append((field.name, name))
-    return tuple(pairs)
-
-
-Plan = tuple[tuple[str, str, str | None], ...]
+TEXT, MODEL, LIST = 0, 1, 2  # how a field's value becomes its element's
+Plan = tuple[tuple[str, str, int, str], ...]
 _PLANS: dict[type[Any], Plan] = {}
 
 
 def _plan(model: type[Any]) -> Plan:
-    """Per field: its name, its element's, and for a list element the repeated child's."""
+    """Per field: its name, its element's, how it converts (text, a model, a tuple of the
+    element's one repeated child) and, for a tuple, that child's name. Made once a model."""
     known = _PLANS.get(model)
     if known is not None:
         return known
     element: Element = model.ELEMENT
+    hints = typing.get_type_hints(model)
     plan = []
-    for field, name in _fields_of(model):
-        child = element.child(name)
-        wrapped = (
-            child.children[0].name
-            if len(child.children) == 1 and child.children[0].repeated
-            else None
-        )
-        plan.append((field, name, wrapped))
+    for field in dataclasses.fields(model):
+        name = _camel(field.name)
+        child = element.child(name)  # KeyError: an element the format does not have
+        if len(child.children) == 1 and child.children[0].repeated:
+            plan.append((field.name, name, LIST, child.children[0].name))
+        elif child.children:
+            plan.append((field.name, name, MODEL, ""))
+        else:
+            if str not in _leaf_types(hints[field.name]):
+                raise TypeError(f"{model.__name__}.{field.name} holds text: {child.name}")
+            plan.append((field.name, name, TEXT, ""))
     _PLANS[model] = tuple(plan)
     return _PLANS[model]
 
 
-def _value(value: Any, wrapped: str | None) -> Any:
-    if wrapped is not None:
-        return {wrapped: [_model_to_format(item) for item in value]}
-    if isinstance(value, str):
-        return str(value) if type(value) is not str else value  # enums as their text
-    return _model_to_format(value)
+def _leaf_types(hint: Any) -> set[type[Any]]:
+    args = typing.get_args(hint)
+    found = {a for a in args if isinstance(a, type)} if args else {hint}
+    return {str if isinstance(t, type) and issubclass(t, str) else t for t in found}
 
 
 def _model_to_format(model: Any) -> dict[str, Any]:
-    if isinstance(model, Entry):
-        return _entry_to_format(model)
-    keep_none: frozenset[str] = getattr(model, "KEEP_NONE", frozenset())
+    if type(model) is Entry:
+        return _qualified_to_format(model.qualified) | _model_to_format(model.disclosed)
+    keep_none: frozenset[str] = getattr(model, "KEEP_NONE", _NOTHING)
     out: dict[str, Any] = {}
-    for field, name, wrapped in _plan(type(model)):
+    for field, name, kind, child in _plan(type(model)):
         value = getattr(model, field)
         if value is None:
             if field in keep_none:
                 out[name] = None
-            continue
-        out[name] = _value(value, wrapped)
+        elif kind == TEXT:
+            out[name] = value if type(value) is str else str(value)  # an enum: its code
+        elif kind == MODEL:
+            out[name] = _model_to_format(value)
+        else:
+            out[name] = {child: [_model_to_format(item) for item in value]}
     return out
+
+
+_NOTHING: frozenset[str] = frozenset()
 
 
 @functools.lru_cache(maxsize=8192)
 def _qualified_to_format(qualified: Qualified) -> dict[str, Any]:
     """Made once per cached registry part (``Qualified`` hashes by identity)."""
     return _model_to_format(qualified)
-
-
-def _entry_to_format(entry: Entry) -> dict[str, Any]:
-    return _qualified_to_format(entry.qualified) | _model_to_format(entry.disclosed)
 
 
 def to_format(message: Message) -> dict[str, Any]:

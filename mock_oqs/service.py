@@ -205,18 +205,13 @@ class QualificationService:
     ) -> Message:
         """The result message (its ``persona`` for the access log, if known).
 
-        The proof is checked first (CPU only), then one state transaction spends the nonce
-        — a refusal of the nonce comes first, as ever — records the consents and answers."""
+        The proof is checked and the answer made; then one state transaction spends the
+        nonce and records the consents (a refusal of the nonce comes first, as ever:
+        :meth:`ServiceState.confirmation`)."""
         check_open(request)
         now = self.clock.now()
-        try:
-            card: IssuedCard | Refusal = self._proven(request, terminal_key, now)
-        except Refusal as refused:
-            card = refused
-        with self.state.confirmation():
-            self.state.consume_nonce(request.nonce, facility)
-            if isinstance(card, Refusal):
-                raise card
+        with self.state.confirmation(request.nonce, facility):
+            card = self._proven(request, terminal_key, now)
             return self._card_result(request, facility, card.fingerprint, card.expiry, now)
 
     def _proven(
@@ -247,7 +242,7 @@ class QualificationService:
         now = self.clock.now()
         with registry.transaction(self._writer()) as conn:
             registry.register_certificate(conn, fingerprint, now)
-        with self.state.confirmation():
+        with self.state.confirmation(None, facility):
             return self._card_result(request, facility, fingerprint, None, now, offer=False)
 
     def _card_result(
@@ -264,17 +259,17 @@ class QualificationService:
         its last day; None: as the registry has it)."""
         header = Header.at(now, facility, "1", request.arbitrary_file_identifier)
         view = self.views.view()
-        with view.reading():
-            link = view.link(fingerprint)
-            if link is None:
-                return Message.refused(header, "MOCK-R003", "保険証利用登録がありません")
-            state = certificate_state(expiry or link.not_after, now.date())
-            refused = self._card_refused(request, header, link, state, offer)
-            if refused is not None:
-                return refused
-            if not link.registered:
-                return self._offer(request, header, link, fingerprint)
-            return self._card_answer(request, header, view, link, state, now)
+        view.fresh()  # a revocation or registration made anywhere shows at once
+        link = view.link(fingerprint)
+        if link is None:
+            return Message.refused(header, "MOCK-R003", "保険証利用登録がありません")
+        state = certificate_state(expiry or link.not_after, now.date())
+        refused = self._card_refused(request, header, link, state, offer)
+        if refused is not None:
+            return refused
+        if not link.registered:
+            return self._offer(request, header, link, fingerprint)
+        return self._card_answer(request, header, view, link, state, now)
 
     @staticmethod
     def _card_refused(

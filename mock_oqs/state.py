@@ -121,22 +121,64 @@ class ServiceState:
         conn.execute("COMMIT")
 
     @contextmanager
-    def confirmation(self) -> Iterator[None]:
-        """One write transaction for a whole confirmation (the nonce spent, the consents
-        recorded, the 照会番号 read, an offer made): one commit instead of one each. A
-        refusal is an answer, not a failure: what was done before it (the nonce spent)
-        is committed; anything else rolls back."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+    def confirmation(self, nonce: str | None, facility: str) -> Iterator[None]:
+        """A confirmation's writes in one transaction, with the nonce spent first.
+
+        Inside the block the answer is made and its writes (consents, a registration
+        offer) are held; then one write transaction spends the nonce and makes them — the
+        write lock is held for that alone, never while a signature is checked or an answer
+        built. The nonce goes whatever follows (single use) and its refusal comes first:
+        a refusal from the block is raised after the nonce is spent, unless the nonce
+        itself is refused; a refused nonce drops the held writes. Without held writes the
+        nonce's delete is the transaction."""
+        pending: list[tuple[str, list[tuple[object, ...]]]] = []
+        self._local.pending = pending
         try:
             yield
         except Refusal:
-            conn.execute("COMMIT")
+            self._local.pending = None
+            if nonce is not None:
+                self.consume_nonce(nonce, facility)
             raise
+        finally:
+            self._local.pending = None
+        if not pending:
+            if nonce is not None:
+                self.consume_nonce(nonce, facility)
+            return
+        refused = self._commit(nonce, facility, pending)
+        if refused is not None:
+            raise refused
+
+    def _commit(
+        self, nonce: str | None, facility: str, pending: list[tuple[str, list[tuple[object, ...]]]]
+    ) -> Refusal | None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            try:
+                if nonce is not None:
+                    self.consume_nonce(nonce, facility)
+            except Refusal as refused:
+                conn.execute("COMMIT")  # an expired nonce's row is gone all the same
+                return refused
+            for sql, rows in pending:
+                conn.executemany(sql, rows)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        return None
+
+    def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        """Now, or with the confirmation under way (:meth:`confirmation`)."""
+        pending: list[tuple[str, list[tuple[object, ...]]]] | None = getattr(
+            self._local, "pending", None
+        )
+        if pending is None:
+            self._conn().executemany(sql, rows)
+        else:
+            pending.append((sql, rows))
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -181,11 +223,10 @@ class ServiceState:
 
     def offer_registration(self, facility: str, fingerprint: str, request: str) -> str:
         token = secrets.token_hex(16)
-        conn = self._conn()
-        conn.execute("DELETE FROM registration_offers WHERE expires_at < ?", (time.time(),))
-        conn.execute(
+        self._write("DELETE FROM registration_offers WHERE expires_at < ?", [(time.time(),)])
+        self._write(
             "INSERT INTO registration_offers VALUES (?, ?, ?, ?, ?)",
-            (token, facility, fingerprint, request, time.time() + REGISTRATION_OFFER_SECONDS),
+            [(token, facility, fingerprint, request, time.time() + REGISTRATION_OFFER_SECONDS)],
         )
         return token
 
@@ -231,14 +272,12 @@ class ServiceState:
         """A consent record per agreed item (a new consent renews the 24 h); its end."""
         now = time.time()
         until = now + CONSENT_SECONDS
-        records = [
+        records: list[tuple[object, ...]] = [
             (person_id, facility, item, now, until)
             for item in CONSENT_ITEMS
             if getattr(consents, item)
         ]
-        self._conn().executemany(
-            "INSERT OR REPLACE INTO consent_records VALUES (?, ?, ?, ?, ?)", records
-        )
+        self._write("INSERT OR REPLACE INTO consent_records VALUES (?, ?, ?, ?, ?)", records)
         return until
 
     def consent_state(self, person_id: str, facility: str, item: str) -> str:
