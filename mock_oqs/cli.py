@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a seeded world of insured persons with their virtual cards.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_seed(sub)
+    _add_serve(sub)
+    _add_tools(sub)
+    return parser
+
+
+def _add_seed(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     seed = sub.add_parser("seed", help="make a world: CAs, registry, cards, index")
     seed.add_argument("--out", type=Path, required=True, help="new (or empty) directory")
     seed.add_argument("--seed", type=int, default=1, help="everything follows from it")
@@ -69,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="N generated persons (registry rows only) for scale tests",
     )
     seed.add_argument("--today", type=iso_date, help="the world's reference day (default: today)")
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="serve the world over HTTPS with client certificates")
     serve.add_argument("--world", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1")
@@ -104,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="unused, unexpired nonces per facility; past it 429 MOCK-E009 (0: no limit; "
         "default 256, a benchmark that pre-issues its nonces needs more)",
     )
+    _add_limits(serve)
+
+
+def _add_limits(serve: argparse.ArgumentParser) -> None:
     limits = serve.add_argument_group(
         "limits per facility",
         "lookups by number (confirmations by number, records, 照会番号, every 一括照会 "
@@ -163,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
         "— a guesser varies the date, a clinic retypes it once or twice; past it 429 "
         "MOCK-E020 (0: no limit; default 3)",
     )
+
+
+def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The trainer's and developer's tools: refusals, openapi, faults, revoke, unregister."""
     refusals = sub.add_parser(
         "refusals",
         help="what the service refused for its limits (429: nonces, lookups, 一括照会 jobs), "
@@ -198,7 +216,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     unregister.add_argument("--world", type=Path, required=True)
     unregister.add_argument("persona")
-    return parser
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
