@@ -134,20 +134,30 @@ class RegistryView:
         if found is None:
             if len(self._standings) >= CACHED_PERSONS:
                 self._standings.clear()
-            found = self.visible("q.person_id = ?", (person_id,), today, facility)
+            found = self.visible("q.person_id = ?", (person_id,), today, facility, subsidies=True)
             self._standings[key] = found
         return found
 
     def visible(
-        self, where: str, params: tuple[object, ...], today: dt.date, facility: str
+        self,
+        where: str,
+        params: tuple[object, ...],
+        today: dt.date,
+        facility: str,
+        *,
+        subsidies: bool = False,
     ) -> tuple[Standing, ...]:
-        """Qualifications as the service sees them today: registered ones only (time lag)."""
+        """Qualifications as the service sees them today: registered ones only (time lag);
+        ``subsidies``: with the 医療費助成 受給者証 by card (a card confirmation's consent
+        may open them; a lookup by number never does)."""
         rows = self.conn.execute(
             _VISIBLE.format(where=where), (*params, today.isoformat())
         ).fetchall()
-        return tuple(self._standing(row, today, facility) for row in rows)
+        return tuple(self._standing(row, today, facility, subsidies) for row in rows)
 
-    def _standing(self, row: sqlite3.Row, today: dt.date, facility: str) -> Standing:
+    def _standing(
+        self, row: sqlite3.Row, today: dt.date, facility: str, subsidies: bool
+    ) -> Standing:
         notices: list[str] = []
         qualified = self._qualified(row, today, facility, notices)
         limit_notices: list[str] = []
@@ -163,7 +173,7 @@ class RegistryView:
             limit=limit,
             diseases=diseases,
             limit_notices=tuple(limit_notices),
-            subsidies=self._subsidies(row["person_id"], today),
+            subsidies=self._subsidies(row["person_id"], today) if subsidies else (),
             paper_subsidy=bool(row["public_expense_note"]),
         )
 
