@@ -31,8 +31,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mock_oqs import registry
 from mock_oqs.personas import (
     ADDRESSES,
-    FAMILY_NAMES,
-    GIVEN_NAMES,
     INSTITUTION_CODE,
     INSURERS,
     KOKI,
@@ -51,6 +49,8 @@ from mock_oqs.personas import (
     held_on,
     with_certificate_dates,
 )
+from mock_oqs.personas import FAMILY_NAMES as FAMILY_NAMES  # bench-tui draws from them
+from mock_oqs.personas import GIVEN_NAMES as GIVEN_NAMES
 from mock_oqs.pki import FacilityCa
 from mock_oqs.records import seed_records
 from mock_oqs.registry import Person
