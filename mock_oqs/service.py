@@ -127,7 +127,7 @@ from mock_oqs.qualifications import CardLink, RegistryView, RegistryViews, Stand
 from mock_oqs.refusal import Refusal
 from mock_oqs.results import Body, Disclosed, Entry, Header, Message, RegistrationOffer
 from mock_oqs.rules import CertificateState, certificate_state
-from mock_oqs.state import CONSENT_SECONDS, ENV_RUN, REGISTRATION_OFFER_SECONDS, ServiceState
+from mock_oqs.state import ENV_RUN, REGISTRATION_OFFER_SECONDS, ServiceState
 from mock_oqs.world import World
 
 __all__ = ["ENV_RUN", "OPEN_AT", "Clock", "QualificationService", "Refusal"]
@@ -141,6 +141,7 @@ class Asked:
 
     facility: str
     now: dt.datetime
+    stamp: str  # now, as the result writes a time (the header's ProcessExecutionTime)
     consents: Consents
     prescription: str | None = None
     keyed: bool = False
@@ -333,6 +334,7 @@ class QualificationService:
         asked = Asked(
             facility=header.medical_institution_code,
             now=now,
+            stamp=header.process_execution_time,
             consents=consents,
             prescription=request.prescription_issue,
             # seen in real card results (face/ files); its form is not public: ours is an
@@ -351,7 +353,12 @@ class QualificationService:
         header = Header.at(now, facility, "2", request.arbitrary_file_identifier)
         persons = {s.person_id for s in matches}
         persona = matches[0].persona if len(persons) == 1 else None
-        asked = Asked(facility=facility, now=now, consents=Consents(limit=request.limit_consent))
+        asked = Asked(
+            facility=facility,
+            now=now,
+            stamp=header.process_execution_time,
+            consents=Consents(limit=request.limit_consent),
+        )
         notices: list[str] = []
         body: Body | None = None
         if len(persons) == 1 and len(matches) == 1 and not matches[0].valid:
@@ -423,12 +430,12 @@ class QualificationService:
             notices.append("public-expense-paper")
         if consents.limit:
             notices.extend(standing.limit_notices)
-        until = time.time() + CONSENT_SECONDS
+        given = asked.stamp
+        available = None
         if consents.medication or consents.checkup or consents.operation:
             # the consent itself is the key to the shared records (24 h, this facility)
             until = self.state.record_consents(standing.person_id, asked.facility, consents)
-        given = stamp(asked.now)
-        available = stamp(dt.datetime.fromtimestamp(until, JST))
+            available = stamp(dt.datetime.fromtimestamp(until, JST))
         limit = consents.limit
         return Disclosed(
             # 照会番号: the clinic's own patient id, where it registered one for this person
