@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mock_oqs.api.deps import facility_of, service
@@ -43,8 +43,10 @@ class BodyTooLarge(Exception):
 
 
 def error_json(code: str, message: str) -> bytes:
-    """The envelope's bytes (the middleware answers below the framework)."""
-    return json.dumps({"error": {"code": code, "message": message}}).encode()
+    """The envelope, ``{"error": {"code": "MOCK-…", "message": …}}``, as bytes: the one
+    builder of every error answer (the framework's, the middleware's, the server's)."""
+    envelope = {"error": {"code": code, "message": message}}
+    return json.dumps(envelope, ensure_ascii=False).encode()
 
 
 def error_response(
@@ -53,11 +55,14 @@ def error_response(
     message: str,
     status: int,
     headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+) -> Response:
     """The envelope as the framework's answer; the code goes to the access log."""
     request.state.outcome = code
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    return Response(
+        error_json(code, message),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
     )
 
 
@@ -65,7 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Refusals, the framework's HTTP errors and validation errors, in the envelope."""
 
     @app.exception_handler(Refusal)
-    async def refused(request: Request, exc: Refusal) -> JSONResponse:
+    async def refused(request: Request, exc: Refusal) -> Response:
         headers: dict[str, str] = {}
         if exc.retry_after is not None:
             headers["retry-after"] = str(max(1, math.ceil(exc.retry_after)))
@@ -74,7 +79,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, exc.code, exc.message, exc.status, headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """404, 405 and the framework's own 400s, in the service's error format."""
         if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps what reading raised
             return error_response(
@@ -84,7 +89,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, code, str(exc.detail), exc.status_code, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: "
             f"{err.get('msg', 'invalid')}"
