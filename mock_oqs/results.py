@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import typing
+import weakref
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -112,7 +112,7 @@ class MedicalSubsidy:
     is_always_reimbursement: str
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Qualified:
     """What the registry says of one qualification on a day, for one facility: the part
     of an entry no request changes (cached by :mod:`mock_oqs.qualifications`; compared by
@@ -356,10 +356,16 @@ def _model_to_format(model: Any) -> dict[str, Any]:
 _NOTHING: frozenset[str] = frozenset()
 
 
-@functools.lru_cache(maxsize=8192)
+_FORMATTED: weakref.WeakKeyDictionary[Qualified, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def _qualified_to_format(qualified: Qualified) -> dict[str, Any]:
-    """Made once per cached registry part (``Qualified`` hashes by identity)."""
-    return _model_to_format(qualified)
+    """Made once per registry part while the registry view keeps it (by identity; a
+    lookup's own part goes with it)."""
+    found = _FORMATTED.get(qualified)
+    if found is None:
+        found = _FORMATTED[qualified] = _model_to_format(qualified)
+    return found
 
 
 def to_format(message: Message) -> dict[str, Any]:
