@@ -148,7 +148,7 @@ class Lookups:
             params.append(request.branch)
         view = self.service.views.view()
         view.fresh()
-        return view.visible(where, tuple(params), self.clock.today(), facility)
+        return view.matching(where, tuple(params), self.clock.today(), facility)
 
     def _person(self, request: PatientNumbers, facility: str) -> tuple[str, str | None]:
         """The one person whose qualification has these numbers (any validity)."""

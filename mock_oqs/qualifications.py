@@ -59,6 +59,7 @@ class Standing:
     """One qualification as the registry has it on a day, for one facility: the entry's
     fixed part and what consents may add to it."""
 
+    qualification_id: int  # the registry's row
     person_id: str
     persona: str | None
     valid: bool  # qualified on the day and not lost
@@ -71,11 +72,16 @@ class Standing:
     paper_subsidy: bool  # a 公費 受給者証 on paper (public_expense_note)
 
 
+_MATCHING = (
+    "SELECT q.qualification_id, q.person_id FROM qualifications q "
+    "JOIN persons p USING (person_id) WHERE {where} AND q.registered_on <= ? "
+    "ORDER BY q.qualification_date"
+)
 _VISIBLE = (
     "SELECT q.*, p.persona, p.name, p.name_kana, p.sex, p.birth_date, p.address, "
     "p.name_of_other, p.name_of_other_kana, p.sex2, "
     "p.post_number, p.public_expense_note FROM qualifications q "
-    "JOIN persons p USING (person_id) WHERE {where} AND q.registered_on <= ? "
+    "JOIN persons p USING (person_id) WHERE q.person_id = ? AND q.registered_on <= ? "
     "ORDER BY q.qualification_date"
 )
 
@@ -134,36 +140,39 @@ class RegistryView:
         if found is None:
             if len(self._standings) >= CACHED_PERSONS:
                 self._standings.clear()
-            found = self.visible("q.person_id = ?", (person_id,), today, facility, subsidies=True)
+            found = self._visible(person_id, today, facility)
             self._standings[key] = found
         return found
 
-    def visible(
-        self,
-        where: str,
-        params: tuple[object, ...],
-        today: dt.date,
-        facility: str,
-        *,
-        subsidies: bool = False,
+    def matching(
+        self, where: str, params: tuple[object, ...], today: dt.date, facility: str
     ) -> tuple[Standing, ...]:
-        """Qualifications as the service sees them today: registered ones only (time lag);
-        ``subsidies``: with the 医療費助成 受給者証 by card (a card confirmation's consent
-        may open them; a lookup by number never does)."""
+        """The visible qualifications a condition names (a lookup by number), each taken
+        from its person's cached standings (:meth:`standings`)."""
         rows = self.conn.execute(
-            _VISIBLE.format(where=where), (*params, today.isoformat())
+            _MATCHING.format(where=where), (*params, today.isoformat())
         ).fetchall()
-        return tuple(self._standing(row, today, facility, subsidies) for row in rows)
+        return tuple(
+            standing
+            for row in rows
+            for standing in self.standings(row["person_id"], today, facility)
+            if standing.qualification_id == row["qualification_id"]
+        )
 
-    def _standing(
-        self, row: sqlite3.Row, today: dt.date, facility: str, subsidies: bool
-    ) -> Standing:
+    def _visible(self, person_id: str, today: dt.date, facility: str) -> tuple[Standing, ...]:
+        """The person's qualifications as the service sees them today: registered ones only
+        (the time lag)."""
+        rows = self.conn.execute(_VISIBLE, (person_id, today.isoformat())).fetchall()
+        return tuple(self._standing(row, today, facility) for row in rows)
+
+    def _standing(self, row: sqlite3.Row, today: dt.date, facility: str) -> Standing:
         notices: list[str] = []
         qualified = self._qualified(row, today, facility, notices)
         limit_notices: list[str] = []
         limit, diseases = _limit_and_diseases(row, limit_notices)
         lost = date_of(row["disqualification_date"])
         return Standing(
+            qualification_id=row["qualification_id"],
             person_id=row["person_id"],
             persona=row["persona"],
             valid=dt.date.fromisoformat(row["qualification_date"]) <= today
@@ -173,7 +182,7 @@ class RegistryView:
             limit=limit,
             diseases=diseases,
             limit_notices=tuple(limit_notices),
-            subsidies=self._subsidies(row["person_id"], today) if subsidies else (),
+            subsidies=self._subsidies(row["person_id"], today),
             paper_subsidy=bool(row["public_expense_note"]),
         )
 

@@ -1,7 +1,7 @@
 """The service caches what a card confirmation reads of the registry (issue 21 §2) — and
 a change made by another process or connection shows at the very next confirmation: a
 trainer's ``mock-oqs revoke`` / ``unregister``, a registration written elsewhere, an
-insurer's change to a qualification."""
+insurer's change to a qualification (by card and by number)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import httpx
 
 from mock_oqs import registry
 from mock_oqs.world import World
-from tests.support.oqs import confirm, make_client, nonce, pin_body
+from tests.support.oqs import confirm, make_client, nonce, patient_numbers, pin_body
 
 BIN = Path(sys.executable).parent
 
@@ -61,10 +61,18 @@ def test_registration_and_its_undoing_elsewhere_show_at_once(own_world: World) -
         assert again["ProcessingResultCode"] == "MOCK-R003"
 
 
+def by_number(client: httpx.Client, world: World, persona: str) -> dict[str, Any]:
+    answer = client.post("/v1/confirmations/number", json=patient_numbers(world, persona))
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()["MessageBody"]
+    return body
+
+
 def test_an_insurers_change_to_a_qualification_shows_at_once(own_world: World) -> None:
     with make_client(own_world) as client:
         before = body_of(client, own_world, "family")
         assert before["QualificationValidity"] == "1"
+        assert by_number(client, own_world, "family")["QualificationValidity"] == "1"
         entry = before["ResultList"]["ResultOfQualificationConfirmation"][0]
         assert "DisqualificationDate" not in entry
         lost = dt.date.fromisoformat(own_world.index["today"]) - dt.timedelta(days=1)
@@ -76,6 +84,7 @@ def test_an_insurers_change_to_a_qualification_shows_at_once(own_world: World) -
                 (lost.isoformat(), own_world.persona("family")["person_id"]),
             )
         conn.close()
+        assert by_number(client, own_world, "family")["QualificationValidity"] == "2"
         after = body_of(client, own_world, "family")
         assert after["QualificationValidity"] == "2"
         entry = after["ResultList"]["ResultOfQualificationConfirmation"][0]
