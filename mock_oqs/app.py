@@ -64,9 +64,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
     )
     for area in (confirmations, health, records, bulk):
-        app.include_router(area.router)
-    # routes are matched in order: the hot paths (DirectRoute) before FastAPI's own /docs,
-    # /redoc and /openapi.json, which it adds first (paths do not overlap)
+        # the area's routes as they are: FastAPI 0.165's include_router keeps a router as a
+        # level of its own that every request is matched through (~20 µs, /health's too)
+        app.router.routes.extend(area.router.routes)
+    # matched in order: the hot paths (DirectRoute) before FastAPI's own /docs, /redoc and
+    # /openapi.json, which it adds first (paths do not overlap)
     app.router.routes.sort(key=lambda route: not isinstance(route, DirectRoute))
     describe_bodies(app, [CardConfirmationRequest, NumberConfirmationRequest])
     return app
