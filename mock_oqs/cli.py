@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a seeded world of insured persons with their virtual cards.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_seed(sub)
+    _add_serve(sub)
+    _add_tools(sub)
+    return parser
+
+
+def _add_seed(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     seed = sub.add_parser("seed", help="make a world: CAs, registry, cards, index")
     seed.add_argument("--out", type=Path, required=True, help="new (or empty) directory")
     seed.add_argument("--seed", type=int, default=1, help="everything follows from it")
@@ -70,15 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="N generated persons (registry rows only) for scale tests",
     )
     seed.add_argument("--today", type=iso_date, help="the world's reference day (default: today)")
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="serve the world over HTTPS with client certificates")
-    _serve_arguments(serve)
-    _limit_arguments(serve)
-    _tool_commands(sub)
-    return parser
-
-
-def _serve_arguments(serve: argparse.ArgumentParser) -> None:
-    """``serve``: the world, where to listen, and the limits of one worker."""
     serve.add_argument("--world", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port, default=8443)
@@ -113,10 +115,10 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
         help="unused, unexpired nonces per facility; past it 429 MOCK-E009 (0: no limit; "
         "default 256, a benchmark that pre-issues its nonces needs more)",
     )
+    _add_limits(serve)
 
 
-def _limit_arguments(serve: argparse.ArgumentParser) -> None:
-    """``serve``: the limits per facility."""
+def _add_limits(serve: argparse.ArgumentParser) -> None:
     limits = serve.add_argument_group(
         "limits per facility",
         "lookups by number (confirmations by number, records, 照会番号, every 一括照会 "
@@ -178,8 +180,8 @@ def _limit_arguments(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def _tool_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The commands beside a running service: refusals, openapi, faults, revoke, unregister."""
+def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The trainer's and developer's tools: refusals, openapi, faults, revoke, unregister."""
     refusals = sub.add_parser(
         "refusals",
         help="what the service refused for its limits (429: nonces, lookups, 一括照会 jobs), "

@@ -29,6 +29,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from mock_oqs.api.errors import error_json
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.limits import ServiceLimits
 from mock_oqs.service import ENV_RUN
@@ -117,7 +118,7 @@ class ClientCertHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _refuse(self, status: int, code: str, message: str) -> None:
-        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        body = error_json(code, message)
         head = (
             f"HTTP/1.1 {status} {_REASONS[status]}\r\ncontent-type: application/json\r\n"
             f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"

@@ -22,93 +22,47 @@ import json
 import os
 import random
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mock_oqs import registry
+from mock_oqs.personas import (
+    ADDRESSES,
+    INSTITUTION_CODE,
+    INSURERS,
+    KOKI,
+    KOKUHO,
+    KUMIAI,
+    KYOKAI,
+    KYOKAI_OSAKA,
+    KYOSAI,
+    PERSONAS,
+    Expectation,
+    Persona,
+    _with_check_digit,
+    _years,
+    aged,
+    days_from,
+    held_on,
+    with_certificate_dates,
+)
+from mock_oqs.personas import FAMILY_NAMES as FAMILY_NAMES  # bench-tui draws from them
+from mock_oqs.personas import GIVEN_NAMES as GIVEN_NAMES
 from mock_oqs.pki import FacilityCa
-from mock_oqs.records import CLINIC, seed_records
-from mock_oqs.registry import Insurer, Person, Qualification
-from mock_oqs.rules import insurer_check_digit, late_elderly_from
+from mock_oqs.records import seed_records
+from mock_oqs.registry import Person
+from mock_oqs.rules import late_elderly_from
 from reader.files import write_private
 from reader.terminal_auth import issue_terminal_certificate
 from reader.virtual.keys import MockJpkiCa, SeededStream
-from reader.virtual.profile import Variant, new_profile, save_profile
+from reader.virtual.profile import new_profile, save_profile
 from reader.virtual.world import FACE_AUTH_FILE as FACE_AUTH_FILE
 from reader.virtual.world import WORLD_FORMAT as WORLD_FORMAT
 from reader.virtual.world import WorldError as WorldError
 from reader.virtual.world import WorldFiles
-
-INSTITUTION_CODE = "1312345678"
-
-
-def _with_check_digit(body: str) -> str:
-    return body + str(insurer_check_digit(body))
-
-
-INSURERS = [
-    Insurer(_with_check_digit("0113001"), "全国健康保険協会 東京支部", "kyokai"),
-    Insurer(_with_check_digit("0127001"), "全国健康保険協会 大阪支部", "kyokai"),
-    Insurer(_with_check_digit("0613123"), "みなと商事健康保険組合", "kumiai"),
-    Insurer(_with_check_digit("3113001"), "東京都職員共済組合", "kyosai"),
-    Insurer(_with_check_digit("13801"), "千代田区国民健康保険", "kokuho"),
-    Insurer(_with_check_digit("3913001"), "東京都後期高齢者医療広域連合", "koki"),
-    # 医療扶助: 法別 12 (生活保護), the 福祉事務所's 公費負担者番号
-    Insurer(_with_check_digit("1213601"), "千代田区福祉事務所", "seikatsu-hogo"),
-]
-KYOKAI, KYOKAI_OSAKA, KUMIAI, KYOSAI, KOKUHO, KOKI, FUKUSHI = (i.insurer_number for i in INSURERS)
-OTHER_CLINIC = ("1319876543", "ほしぞら内科医院")  # a 指定医療機関 that is not ours
-
-FAMILY_NAMES = [
-    ("佐藤", "サトウ"),
-    ("鈴木", "スズキ"),
-    ("高橋", "タカハシ"),
-    ("田中", "タナカ"),
-    ("伊藤", "イトウ"),
-    ("渡辺", "ワタナベ"),
-    ("山本", "ヤマモト"),
-    ("中村", "ナカムラ"),
-    ("小林", "コバヤシ"),
-    ("加藤", "カトウ"),
-    ("吉田", "ヨシダ"),
-    ("山田", "ヤマダ"),
-]
-GIVEN_NAMES = [
-    ("太郎", "タロウ", "1"),
-    ("花子", "ハナコ", "2"),
-    ("健", "ケン", "1"),
-    ("結衣", "ユイ", "2"),
-    ("翔", "ショウ", "1"),
-    ("陽菜", "ヒナ", "2"),
-    ("誠", "マコト", "1"),
-    ("美咲", "ミサキ", "2"),
-    ("大輔", "ダイスケ", "1"),
-    ("さくら", "サクラ", "2"),
-]
-ADDRESSES = [
-    ("東京都千代田区霞が関1-2-2", "1008916"),
-    ("東京都港区芝公園4-2-8", "1050011"),
-    ("大阪府大阪市北区梅田1-1-1", "5300001"),
-    ("神奈川県横浜市中区本町6-50-10", "2310005"),
-]
-
-
-@dataclass
-class Expectation:
-    """What a check-in of this persona should give."""
-
-    outcome: str  # "confirmed" or "fallback"
-    methods: list[str]  # methods that work with this card
-    validity: str | None = None  # QualificationValidity code
-    ratio: str | None = None  # InsuredPartialContributionRatio, e.g. "030"
-    notices: list[str] = field(default_factory=list)
-    reason: str | None = None  # why a fallback is needed
-    pin: str | None = None  # "blocked" or "not-set" when the PIN path cannot work
-    number_query: dict[str, str] | None = None  # by-number query: validity expected
 
 
 @dataclass
@@ -130,305 +84,10 @@ class PersonaEntry:
     sex2: str | None = None  # the card's sex where it differs
 
 
-@dataclass
-class _Spec:
-    id: str
-    description: str
-    age_days: int
-    quals: list[dict[str, Any]]
-    expect: Expectation
-    variant: Variant = Variant.PHYSICAL
-    certificate: str = "linked"  # linked, none, revoked
-    cert_expires: dt.date | None = None
-    tries_left: int = 3
-    public_expense: str | None = None
-    reissued_days_ago: int | None = None  # a new card: the previous one's certificate revoked
-    medical_ticket: tuple[str, str] | None = None  # 医療扶助: the 指定医療機関 (code, name)
-    subsidy: tuple[str, str, int | None] | None = None  # 公費 by card: 法別+実施機関, name, cap
-    # lives as the other sex ("1"/"2"): a 通称名 reported to the insurer, and the card's
-    # sex as the insurer's 性別表記 handling prints it (NameOfOther, Sex2; mock_oqs/format.py)
-    lives_as: str | None = None
-
-
-def _years(years: int, days: int = 0) -> int:
-    return int(years * 365.2425) + days
-
-
 def persona_ids(today: dt.date | None = None) -> list[str]:
-    """The ids of the personas every seeded world has (cheap: no keys are made)."""
-    return [spec.id for spec in _specs(today or dt.date.today())]
-
-
-def _specs(today: dt.date) -> list[_Spec]:
-    """The persona set of issue #3 (oqs.md §4–6)."""
-    day = dt.timedelta(days=1)
-    long_ago = today - 3000 * day
-    confirmed = ["pin", "face", "visual"]
-
-    def q(insurer: str, **kw: Any) -> dict[str, Any]:
-        base: dict[str, Any] = {
-            "insurer_number": insurer,
-            "personal_family": "1",
-            "qualification_date": long_ago,
-            "registered_on": long_ago,
-        }
-        base.update(kw)
-        return base
-
-    return [
-        _Spec(
-            "adult-kyokai",
-            "成人 本人 3割（協会けんぽ）",
-            _years(40),
-            [q(KYOKAI)],
-            Expectation("confirmed", confirmed, "1", "030"),
-        ),
-        _Spec(
-            "family",
-            "家族（被扶養者）3割",
-            _years(36),
-            [q(KYOKAI, personal_family="2")],
-            Expectation("confirmed", confirmed, "1", "030"),
-        ),
-        _Spec(
-            "child-preschool",
-            "未就学児 2割",
-            _years(4),
-            [q(KUMIAI, personal_family="2")],
-            Expectation("confirmed", confirmed, "1", "020", ["preschool-ratio"]),
-        ),
-        _Spec(
-            "elderly-70-2wari",
-            "70–74歳 2割（高齢受給者）",
-            _years(72),
-            [q(KUMIAI)],
-            Expectation("confirmed", confirmed, "1", "020", ["elderly-recipient"]),
-        ),
-        _Spec(
-            "elderly-70-active",
-            "70–74歳 現役並み所得 3割",
-            _years(73),
-            [q(KUMIAI, active_income=True)],
-            Expectation("confirmed", confirmed, "1", "030", ["elderly-recipient"]),
-        ),
-        _Spec(
-            "late-elderly-1wari",
-            "75歳以上 後期高齢者 1割",
-            _years(81),
-            [q(KOKI, ratio_percent=10)],
-            Expectation("confirmed", confirmed, "1", "010"),
-        ),
-        _Spec(
-            "late-elderly-2wari",
-            "75歳以上 後期高齢者 2割",
-            _years(77),
-            [q(KOKI, ratio_percent=20)],
-            Expectation("confirmed", confirmed, "1", "020"),
-        ),
-        _Spec(
-            "kokuho",
-            "国民健康保険（6桁の保険者番号）",
-            _years(52),
-            [q(KOKUHO)],
-            Expectation("confirmed", confirmed, "1", "030"),
-        ),
-        _Spec(
-            "limit-u",
-            "限度額適用 区分ウ",
-            _years(45),
-            [q(KYOSAI, limit_certificate_class="01", limit_application_class="A03")],
-            Expectation("confirmed", confirmed, "1", "030", ["limit-A03"]),
-        ),
-        _Spec(
-            "dialysis",
-            "特定疾病（人工透析）",
-            _years(61),
-            [q(KYOKAI, specific_disease="1")],
-            Expectation("confirmed", confirmed, "1", "030", ["specific-disease-1"]),
-        ),
-        _Spec(
-            "cert-grace",
-            "電子証明書の有効期限切れ（猶予期間内）",
-            _years(48),
-            [q(KYOKAI)],
-            Expectation("confirmed", confirmed, "1", "030", ["certificate-grace"]),
-            cert_expires=today - 40 * day,
-        ),
-        _Spec(
-            "cert-lapsed",
-            "電子証明書の有効期限切れ（猶予期間後）",
-            _years(55),
-            [q(KYOKAI)],
-            Expectation("fallback", confirmed, reason="certificate-lapsed"),
-            cert_expires=today - 150 * day,
-        ),
-        _Spec(
-            "cert-renewal-due",
-            "電子証明書の有効期限が3か月以内",
-            _years(30),
-            [q(KYOKAI)],
-            Expectation("confirmed", confirmed, "1", "030", ["certificate-renewal-due"]),
-            cert_expires=today + 60 * day,
-        ),
-        _Spec(
-            "revoked",
-            "電子証明書が失効済み",
-            _years(42),
-            [q(KYOKAI)],
-            Expectation("fallback", confirmed, reason="certificate-revoked"),
-            certificate="revoked",
-        ),
-        _Spec(
-            "not-registered",
-            "保険証利用登録なし",
-            _years(33),
-            [q(KYOKAI)],
-            Expectation("fallback", confirmed, reason="not-registered"),
-            certificate="none",
-        ),
-        _Spec(
-            "new-employee",
-            "転職直後（登録前のタイムラグ）",
-            _years(27),
-            [q(KUMIAI, qualification_date=today - 3 * day, registered_on=today + 5 * day)],
-            Expectation("fallback", confirmed, "4", reason="no-qualification"),
-        ),
-        _Spec(
-            "lost",
-            "資格喪失（無効）",
-            _years(38),
-            [q(KYOKAI, disqualification_date=today - 30 * day, reason_of_loss="99")],
-            Expectation("fallback", confirmed, "2", reason="invalid"),
-        ),
-        _Spec(
-            "lost-newer",
-            "旧資格喪失・新資格あり",
-            _years(39),
-            [
-                q(KYOKAI_OSAKA, disqualification_date=today - 60 * day, reason_of_loss="03"),
-                q(KUMIAI, qualification_date=today - 59 * day, registered_on=today - 50 * day),
-            ],
-            Expectation("confirmed", confirmed, "1", "030", number_query={"old": "3", "new": "1"}),
-        ),
-        _Spec(
-            "multiple",
-            "複数の有効な資格（複数該当）",
-            _years(44),
-            [q(KYOKAI), q(KYOSAI)],
-            Expectation("fallback", confirmed, "5", reason="multiple"),
-        ),
-        _Spec(
-            "pin-blocked",
-            "暗証番号ロック（顔認証・目視は可）",
-            _years(58),
-            [q(KYOKAI)],
-            Expectation("confirmed", ["face", "visual"], "1", "030", pin="blocked"),
-            tries_left=0,
-        ),
-        _Spec(
-            "face-only",
-            "顔認証マイナンバーカード（暗証番号なし）",
-            _years(86),
-            [q(KOKI, ratio_percent=10)],
-            Expectation("confirmed", ["face", "visual"], "1", "010", pin="not-set"),
-            variant=Variant.FACE_ONLY,
-        ),
-        # smartphones: the PIN on the reader (Android) or on the phone (iPhone); no face
-        # object for the reader to compare and no photo for staff to check by eye
-        _Spec(
-            "android",
-            "スマートフォン（Android）",
-            _years(29),
-            [q(KYOKAI)],
-            Expectation("confirmed", ["pin"], "1", "030"),
-            variant=Variant.ANDROID,
-        ),
-        _Spec(
-            "iphone",
-            "スマートフォン（iPhone）",
-            _years(31),
-            [q(KYOKAI)],
-            Expectation("confirmed", ["pin"], "1", "030"),
-            variant=Variant.IPHONE,
-        ),
-        _Spec(
-            "public-expense",
-            "公費負担医療の受給者（紙の受給者証も必要）",
-            _years(50),
-            [q(KYOKAI)],
-            Expectation("confirmed", confirmed, "1", "030", ["public-expense-paper"]),
-            public_expense="指定難病 医療受給者証",
-        ),
-        _Spec(
-            "reissued",
-            "カード再発行（新しい電子証明書・同じ本人。旧カードは失効）",
-            _years(34),
-            [q(KYOKAI)],
-            Expectation("confirmed", confirmed, "1", "030"),
-            reissued_days_ago=20,
-        ),
-        # 医療扶助 by card (since 2024-03): a 生活保護 recipient whose 医療券 entrusts this
-        # clinic, and one whose 医療券 names another clinic (the result says so)
-        _Spec(
-            "medical-aid",
-            "医療扶助（生活保護）・当院が指定医療機関",
-            _years(58),
-            [q(FUKUSHI, card_classification="A1", number="1234567")],
-            Expectation("confirmed", confirmed, "1", "000", ["medical-aid"]),
-            medical_ticket=(INSTITUTION_CODE, CLINIC),
-        ),
-        _Spec(
-            "medical-aid-elsewhere",
-            "医療扶助（生活保護）・指定医療機関は他院（未委託）",
-            _years(63),
-            [q(FUKUSHI, card_classification="A1", number="7654321")],
-            Expectation(
-                "confirmed", confirmed, "1", "000", ["medical-aid", "medical-aid-not-designated"]
-            ),
-            medical_ticket=OTHER_CLINIC,
-        ),
-        # 公費 by card where the pilot runs (PMH): the municipality registered the 受給者証;
-        # elsewhere (the clinic's setting off) the paper certificate is still needed
-        _Spec(
-            "kodomo-iryo",
-            "子ども医療費の受給者（公費を実証事業の地域ではカードで）",
-            _years(8),
-            [q(KYOKAI, personal_family="2")],
-            Expectation("confirmed", confirmed, "1", "030", ["public-expense-paper"]),
-            public_expense="子ども医療費受給者証",
-            subsidy=("8813601", "子ども医療費受給者証", 0),
-        ),
-        _Spec(
-            "nanbyo",
-            "指定難病の受給者（公費を実証事業の地域ではカードで）",
-            _years(47),
-            [q(KUMIAI)],
-            Expectation("confirmed", confirmed, "1", "030", ["public-expense-paper"]),
-            public_expense="特定医療費（指定難病）受給者証",
-            subsidy=("5413601", "特定医療費（指定難病）受給者証", 10000),
-        ),
-        # a 資格確認書 holder (no 保険証利用登録): valid for 30 more days, then it lapses
-        _Spec(
-            "kakunin-expiring",
-            "資格確認書（有効期限まで30日・保険証利用登録なし）",
-            _years(46),
-            [q(KOKUHO, issued_on=today - 335 * day, expires_on=today + 30 * day)],
-            Expectation(
-                "fallback", confirmed, reason="not-registered", number_query={"current": "1"}
-            ),
-            certificate="none",
-        ),
-        # a 通称名 reported to the insurer and the card's sex printed as the person lives
-        # (事務連絡 on 被保険者証の性別表記 2012 and 氏名表記 2017): the result names both
-        _Spec(
-            "tsushomei",
-            "通称名を届出（券面の性別表記も本人の申出どおり）",
-            _years(35),
-            [q(KYOKAI)],
-            Expectation("confirmed", confirmed, "1", "030"),
-            lives_as="2",
-        ),
-    ]
+    """The ids of the personas every seeded world has (cheap: no keys are made; the set
+    does not depend on the day)."""
+    return [persona.id for persona in PERSONAS]
 
 
 class World(WorldFiles):
@@ -497,10 +156,9 @@ def seed_world(
     with registry.transaction(conn):
         for insurer in INSURERS:
             registry.add_insurer(conn, insurer)
-        for number, spec in enumerate(_specs(today), start=1):
-            entries.append(
-                _seed_persona(conn, out, spec, number, rng, stream, jpki_ca, today, terminal_ca_key)
-            )
+        seeding = _Seeding(conn, out, rng, stream, jpki_ca, today, terminal_ca_key)
+        for number, persona in enumerate(PERSONAS, start=1):
+            entries.append(_seed_persona(seeding, persona, number))
     if extra_persons:
         _seed_extra(conn, extra_persons, rng, today)
     conn.execute("ANALYZE")
@@ -521,146 +179,195 @@ def seed_world(
     return World(out, index)
 
 
-def _seed_persona(
-    conn: sqlite3.Connection,
-    out: Path,
-    spec: _Spec,
-    number: int,
-    rng: random.Random,
-    stream: SeededStream,
-    ca: MockJpkiCa,
-    today: dt.date,
-    terminal_ca_key: str,
-) -> PersonaEntry:
+@dataclass(frozen=True, slots=True)
+class _Seeding:
+    """What every persona of one world is made with."""
+
+    conn: sqlite3.Connection
+    out: Path
+    rng: random.Random
+    stream: SeededStream
+    ca: MockJpkiCa
+    today: dt.date
+    terminal_ca_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """A persona's names as the registry has them (family and given name, ASCII space)."""
+
+    name: str
+    kana: str
+    sex: str
+    other: tuple[str, str] | None  # 通称名 and its reading
+
+
+def _seed_persona(seeding: _Seeding, persona: Persona, number: int) -> PersonaEntry:
     person_id = f"P{number:06d}"
-    birth = today - dt.timedelta(days=spec.age_days)
-    if spec.cert_expires is not None:
+    today = seeding.today
+    birth = today - dt.timedelta(days=persona.age_days)
+    expires = days_from(today, persona.cert_expires)
+    if expires is not None:
         # a certificate ends on the holder's birthday, the 5th after issue (card.md §2)
-        birth = _on_birthday(spec.cert_expires, birth.year)
+        birth = _on_birthday(expires, birth.year)
+    named = _seed_person(seeding, persona, person_id, birth)
+    numbers = _seed_qualifications(seeding, persona, person_id, birth, named)
+    card, previous = _seed_card(seeding, persona, person_id, birth, expires)
+    return PersonaEntry(
+        id=persona.id,
+        description=persona.description,
+        person_id=person_id,
+        variant=persona.variant.value,
+        pin=card,
+        card=f"cards/{persona.id}.json",
+        birth_date=birth.isoformat(),
+        numbers=numbers,
+        expect=persona.expect,
+        name=named.name,
+        name_kana=named.kana,
+        previous_card=previous,
+        name_of_other=named.other[0] if named.other else None,
+        name_of_other_kana=named.other[1] if named.other else None,
+        sex2=persona.lives_as,
+    )
+
+
+def _seed_person(seeding: _Seeding, persona: Persona, person_id: str, birth: dt.date) -> _Named:
+    """The person, their records and 医療扶助 / 医療費助成 where the persona has them."""
+    rng, today = seeding.rng, seeding.today
     other: tuple[str, str] | None = None
-    if spec.lives_as is None:
+    if persona.lives_as is None:
         name, kana, sex = _person_name(rng)
     else:
-        name, kana, sex = _person_name(rng, "2" if spec.lives_as == "1" else "1")
-        given, given_kana, _ = rng.choice([g for g in GIVEN_NAMES if g[2] == spec.lives_as])
+        name, kana, sex = _person_name(rng, "2" if persona.lives_as == "1" else "1")
+        given, given_kana, _ = rng.choice([g for g in GIVEN_NAMES if g[2] == persona.lives_as])
         other = (f"{name.split(' ')[0]} {given}", f"{kana.split(' ')[0]} {given_kana}")
-    family = name.split(" ")[0]
     address, post = rng.choice(ADDRESSES)
     registry.add_person(
-        conn,
+        seeding.conn,
         Person(
             person_id,
-            spec.id,
+            persona.id,
             name,
             kana,
             sex,
             birth,
             address,
             post,
-            spec.public_expense,
+            persona.public_expense,
             name_of_other=other[0] if other else None,
             name_of_other_kana=other[1] if other else None,
-            sex2=spec.lives_as,
+            sex2=persona.lives_as,
         ),
     )
-    history = random.Random(int.from_bytes(stream.child(f"records-{spec.id}")(8), "big"))
-    seed_records(conn, person_id, spec.id, birth, today, history)
-    if spec.medical_ticket is not None:
-        _medical_ticket(conn, person_id, spec.medical_ticket, today, history)
-    if spec.subsidy is not None:
-        body, certificate_name, cap = spec.subsidy
-        conn.execute(
-            "INSERT INTO medical_subsidies VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                person_id,
-                _with_check_digit(body),
-                f"{history.randrange(10**6, 10**7)}",
-                certificate_name,
-                (today - dt.timedelta(days=120)).isoformat(),
-                (today + dt.timedelta(days=245)).isoformat(),
-                cap,
-                "0",
-            ),
-        )
+    history = random.Random(int.from_bytes(seeding.stream.child(f"records-{persona.id}")(8), "big"))
+    seed_records(seeding.conn, person_id, persona.id, birth, today, history)
+    if persona.medical_ticket is not None:
+        _medical_ticket(seeding.conn, person_id, persona.medical_ticket, today, history)
+    if persona.subsidy is not None:
+        _subsidy(seeding.conn, person_id, persona.subsidy, today, history)
+    return _Named(name, kana, sex, other)
+
+
+def _subsidy(
+    conn: sqlite3.Connection,
+    person_id: str,
+    subsidy: tuple[str, str, int | None],
+    today: dt.date,
+    rng: random.Random,
+) -> None:
+    """A 医療費助成 受給者証 the municipality registered for use by card (the pilot)."""
+    body, certificate_name, cap = subsidy
+    conn.execute(
+        "INSERT INTO medical_subsidies VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            person_id,
+            _with_check_digit(body),
+            f"{rng.randrange(10**6, 10**7)}",
+            certificate_name,
+            (today - dt.timedelta(days=120)).isoformat(),
+            (today + dt.timedelta(days=245)).isoformat(),
+            cap,
+            "0",
+        ),
+    )
+
+
+def _seed_qualifications(
+    seeding: _Seeding, persona: Persona, person_id: str, birth: dt.date, named: _Named
+) -> dict[str, str]:
+    """The persona's qualifications (and the insurers' plan for the 75th birthday); the
+    numbers of the first and the last, as ``world.json`` keeps them."""
+    rng = seeding.rng
+    family = named.name.split(" ")[0]
     numbers: dict[str, str] = {}
-    for i, qual in enumerate(_aged(spec.quals, birth, person_id)):
-        symbol = f"{rng.randrange(1000, 99999)}" if "number" not in qual else ""
-        ident = qual.pop("number", None) or f"{rng.randrange(1, 9_999_999)}"
-        branch = "00" if qual["personal_family"] == "1" else "01"
-        if qual["insurer_number"] == KOKI:  # 後期: an 8-digit 被保険者番号, no 記号 or 枝番
+    covers = [held_on(cover, seeding.today) for cover in persona.covers]
+    for i, held in enumerate(aged(covers, birth, person_id)):
+        symbol = f"{rng.randrange(1000, 99999)}" if held.number is None else ""
+        ident = held.number or f"{rng.randrange(1, 9_999_999)}"
+        branch = "00" if held.personal_family == "1" else "01"
+        if held.insurer_number == KOKI:  # 後期: an 8-digit 被保険者番号, no 記号 or 枝番
             symbol, ident, branch = "", ident.zfill(8), ""
-        if qual.get("card_classification") == "A1":  # 医療扶助: 7-digit 受給者番号 alone
+        if held.card_classification == "A1":  # 医療扶助: 7-digit 受給者番号 alone
             symbol, ident, branch = "", ident.zfill(7), ""
+        # 被保険者: a dependant's is the insured family member, not the patient
+        insured = named.name if held.personal_family == "1" else f"{family} 健一"
         registry.add_qualification(
-            conn,
-            Qualification(
-                person_id=person_id,
-                symbol=symbol,
-                number=ident,
-                branch=branch,
-                # 被保険者: a dependant's is the insured family member, not the patient
-                insured_name=name if qual["personal_family"] == "1" else f"{family} 健一",
-                card_classification=qual.pop("card_classification", "01"),
-                **_certificate_dates(qual, today),
+            seeding.conn,
+            with_certificate_dates(held, seeding.today).qualification(
+                person_id, symbol, ident, branch, insured
             ),
         )
-        if i >= len(spec.quals):
+        if i >= len(persona.covers):
             continue  # the insurers' plan for the 75th birthday, not today's numbers
-        if i == len(spec.quals) - 1 or i == 0:
-            key = "old" if i == 0 and len(spec.quals) > 1 else "current"
-            numbers[f"{key}_insurer_number"] = qual["insurer_number"]
+        if i == len(persona.covers) - 1 or i == 0:
+            key = "old" if i == 0 and len(persona.covers) > 1 else "current"
+            numbers[f"{key}_insurer_number"] = held.insurer_number
             numbers[f"{key}_symbol"] = symbol
             numbers[f"{key}_number"] = ident
             numbers[f"{key}_branch"] = branch
+    return numbers
 
-    if spec.cert_expires is not None:
-        fifth_before = _on_birthday(spec.cert_expires, spec.cert_expires.year - 5)
+
+def _seed_card(
+    seeding: _Seeding, persona: Persona, person_id: str, birth: dt.date, expires: dt.date | None
+) -> tuple[str | None, str | None]:
+    """The persona's card (and a reissued card's predecessor), linked in the registry;
+    the card's PIN and the predecessor's file."""
+    today = seeding.today
+    if expires is not None:
+        fifth_before = _on_birthday(expires, expires.year - 5)
         issued = fifth_before + dt.timedelta(days=10)
-    elif spec.reissued_days_ago is not None:
-        issued = today - dt.timedelta(days=spec.reissued_days_ago)
+    elif persona.reissued_days_ago is not None:
+        issued = today - dt.timedelta(days=persona.reissued_days_ago)
     else:  # recent enough that the 5th birthday after issue is years away
         issued = today - dt.timedelta(days=200)
     profile, _ = new_profile(
-        variant=spec.variant,
-        seed=int.from_bytes(stream.child(f"card-{spec.id}")(8), "big"),
-        ca=ca,
+        variant=persona.variant,
+        seed=int.from_bytes(seeding.stream.child(f"card-{persona.id}")(8), "big"),
+        ca=seeding.ca,
         birth_date=birth,
         issued=issued,
-        tries_left=spec.tries_left,
-        expires=spec.cert_expires,
+        tries_left=persona.tries_left,
+        expires=expires,
         # smartphones have no card-face AP to read at a face-recognition reader
-        terminal_ca_key=None if spec.variant.is_smartphone else terminal_ca_key,
+        terminal_ca_key=None if persona.variant.is_smartphone else seeding.terminal_ca_key,
     )
-    card_path = out / "cards" / f"{spec.id}.json"
-    save_profile(profile, card_path)
+    save_profile(profile, seeding.out / "cards" / f"{persona.id}.json")
     previous = None
-    if spec.reissued_days_ago is not None:
-        previous = _seed_previous_card(
-            conn, out, spec, person_id, birth, stream, ca, today, terminal_ca_key
-        )
-    cert = profile.certificate()
-    _link(conn, cert, person_id, None if spec.certificate == "none" else issued)
-    if spec.certificate == "revoked":
-        registry.revoke_certificate(
-            conn, person_id, dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
-        )
-    return PersonaEntry(
-        id=spec.id,
-        description=spec.description,
-        person_id=person_id,
-        variant=spec.variant.value,
-        pin=profile.auth_pin.pin,
-        card=f"cards/{spec.id}.json",
-        birth_date=birth.isoformat(),
-        numbers=numbers,
-        expect=spec.expect,
-        name=name,
-        name_kana=kana,
-        previous_card=previous,
-        name_of_other=other[0] if other else None,
-        name_of_other_kana=other[1] if other else None,
-        sex2=spec.lives_as,
+    if persona.reissued_days_ago is not None:
+        previous = _seed_previous_card(seeding, persona, person_id, birth)
+    _link(
+        seeding.conn,
+        profile.certificate(),
+        person_id,
+        None if persona.certificate == "none" else issued,
     )
+    if persona.certificate == "revoked":
+        registry.revoke_certificate(
+            seeding.conn, person_id, dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+        )
+    return profile.auth_pin.pin, previous
 
 
 def _link(
@@ -678,35 +385,26 @@ def _link(
     )
 
 
-def _seed_previous_card(
-    conn: sqlite3.Connection,
-    out: Path,
-    spec: _Spec,
-    person_id: str,
-    birth: dt.date,
-    stream: SeededStream,
-    ca: MockJpkiCa,
-    today: dt.date,
-    terminal_ca_key: str,
-) -> str:
+def _seed_previous_card(seeding: _Seeding, persona: Persona, person_id: str, birth: dt.date) -> str:
     """The card a reissue replaced: linked to the same person, its certificate revoked on
     the day of the reissue (a lost or broken card is revoked when the new one is issued)."""
-    assert spec.reissued_days_ago is not None
+    assert persona.reissued_days_ago is not None
+    today = seeding.today
     profile, _ = new_profile(
-        variant=spec.variant,
-        seed=int.from_bytes(stream.child(f"card-{spec.id}-previous")(8), "big"),
-        ca=ca,
+        variant=persona.variant,
+        seed=int.from_bytes(seeding.stream.child(f"card-{persona.id}-previous")(8), "big"),
+        ca=seeding.ca,
         birth_date=birth,
         issued=today - dt.timedelta(days=900),
-        terminal_ca_key=terminal_ca_key,
+        terminal_ca_key=seeding.terminal_ca_key,
     )
-    name = f"cards/{spec.id}-previous.json"
-    save_profile(profile, out / name)
+    name = f"cards/{persona.id}-previous.json"
+    save_profile(profile, seeding.out / name)
     cert = profile.certificate()
-    _link(conn, cert, person_id, today - dt.timedelta(days=900))
-    reissued = today - dt.timedelta(days=spec.reissued_days_ago)
+    _link(seeding.conn, cert, person_id, today - dt.timedelta(days=900))
+    reissued = today - dt.timedelta(days=persona.reissued_days_ago)
     registry.revoke_serial(
-        conn, cert.serial_number, dt.datetime.combine(reissued, dt.time(), tzinfo=dt.UTC)
+        seeding.conn, cert.serial_number, dt.datetime.combine(reissued, dt.time(), tzinfo=dt.UTC)
     )
     return name
 
@@ -753,51 +451,6 @@ def _medical_ticket(
                 "1",
             ),
         )
-
-
-def _aged(quals: list[dict[str, Any]], birth: dt.date, person_id: str) -> list[dict[str, Any]]:
-    """The qualifications as the insurers have them, the 75th birthday included: there the
-    open qualification of any other insurer ends (喪失, 事由 03) and 後期高齢者医療 starts,
-    1割 — or 3割 for a 現役並み earner, who stays 3割 — registered two weeks before."""
-    quals = [dict(q) for q in quals]
-    if all(q.get("card_classification") == "A1" for q in quals):
-        return quals  # 医療扶助 is the 福祉事務所's: no insurer's plan for 75
-    open_ = [
-        q for q in quals if q["insurer_number"] != KOKI and q.get("disqualification_date") is None
-    ]
-    if not open_ or any(q["insurer_number"] == KOKI for q in quals):
-        return quals
-    turning = late_elderly_from(birth)
-    for qual in open_:
-        qual["disqualification_date"] = turning
-        qual["reason_of_loss"] = "03"
-    active = any(q.get("active_income") for q in open_)
-    quals.append(
-        {
-            "insurer_number": KOKI,
-            "personal_family": "1",
-            "qualification_date": turning,
-            "registered_on": turning - dt.timedelta(days=14),
-            "ratio_percent": 30 if active else 10,
-            "active_income": active,
-            "number": f"{int(person_id[1:]):08d}",
-        }
-    )
-    return quals
-
-
-def _certificate_dates(qual: dict[str, Any], today: dt.date) -> dict[str, Any]:
-    """A 限度額適用認定証 runs from 1 August to 31 July (the insurers' income year); a
-    特定疾病療養受療証 from the qualification, without an end, 10,000 yen a month."""
-    qual = dict(qual)
-    if qual.get("limit_application_class") and "limit_from" not in qual:
-        year = today.year if today >= dt.date(today.year, 8, 1) else today.year - 1
-        qual["limit_from"] = dt.date(year, 8, 1)
-        qual["limit_until"] = dt.date(year + 1, 7, 31)
-    if qual.get("specific_disease") and "specific_disease_from" not in qual:
-        qual["specific_disease_from"] = qual["qualification_date"]
-        qual.setdefault("specific_disease_self_pay", 10_000)
-    return qual
 
 
 def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today: dt.date) -> None:

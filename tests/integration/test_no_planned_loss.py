@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from mock_oqs.models import NumberConfirmationRequest
+from mock_oqs.results import to_format
 from mock_oqs.rules import late_elderly_from
 from mock_oqs.service import Clock, QualificationService
 from mock_oqs.world import World, seed_world
@@ -49,7 +50,7 @@ def answer(service: QualificationService, row: sqlite3.Row) -> dict[str, Any]:
         branch=row["branch"],
         birth_date=row["birth_date"].replace("-", ""),
     )
-    message, _ = service.confirm_number(request, "1310000001")
+    message = to_format(service.confirm_number(request, "1310000001"))
     body: dict[str, Any] = message["MessageBody"]
     return body
 

@@ -20,7 +20,7 @@ import pytest
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.models import Method as ServiceMethod
 from mock_oqs.models import Route as ServiceRoute
-from mock_oqs.service import OPEN_AT
+from mock_oqs.proofs import OPEN_AT
 from mock_oqs.world import World
 from reader.virtual.loopback import LoopbackTransport
 from reception.checkin import CheckinOutcome, CheckinRequest, FixedInteraction, check_in

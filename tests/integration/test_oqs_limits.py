@@ -196,14 +196,14 @@ def test_bulk_jobs_are_capped_running_and_kept(own_world: World) -> None:
     app = app_of(own_world, ServiceLimits(bulk_running=1, bulk_stored=2))
     service = app.state.service
     release = threading.Event()
-    answer = service._bulk_answer
+    answer = service.lookups.bulk_answer
 
     def held(query: Any, facility: str) -> dict[str, Any]:
         release.wait(30)
         result: dict[str, Any] = answer(query, facility)
         return result
 
-    service._bulk_answer = held
+    service.lookups.bulk_answer = held
     with clinic(app, own_world) as client:
         first = client.post("/v1/bulk-confirmations", json={"queries": bookings(own_world, 3)})
         assert first.status_code == 202
