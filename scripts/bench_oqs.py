@@ -16,7 +16,10 @@
    The generator speaks HTTP/1.1 over asyncio streams itself: an httpx client costs more
    CPU per request than the handler it measures, and wrk cannot present a client
    certificate.
-2. Times the by-number lookup in process against the bare world and against one
+2. Calls the app directly (in process: no uvicorn, no TLS) for ``/health`` and card
+   confirmations and prints their CPU per request and ratio (the floor each has without
+   a server), with a confirmation's request and answer sizes.
+3. Times the by-number lookup in process against the bare world and against one
    with ``--extra-persons`` generated persons, and prints the ratio.
 
 Run: scripts/bench-oqs [--seconds 10] [--clients 64] [--workers 2] [--extra-persons 1000000]
