@@ -16,7 +16,10 @@
    The generator speaks HTTP/1.1 over asyncio streams itself: an httpx client costs more
    CPU per request than the handler it measures, and wrk cannot present a client
    certificate.
-2. Times the by-number lookup in process against the bare world and against one
+2. Calls the app directly (in process: no uvicorn, no TLS) for ``/health`` and card
+   confirmations and prints their CPU per request and ratio (the floor each has without
+   a server), with a confirmation's request and answer sizes.
+3. Times the by-number lookup in process against the bare world and against one
    with ``--extra-persons`` generated persons, and prints the ratio.
 
 Run: scripts/bench-oqs [--seconds 10] [--clients 64] [--workers 2] [--extra-persons 1000000]
@@ -42,11 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from mock_oqs.models import NumberConfirmationRequest
+from mock_oqs.pki import medical_institution_code
 from mock_oqs.results import to_format
 from mock_oqs.service import Clock, QualificationService
 from mock_oqs.world import World, seed_world
@@ -302,6 +307,77 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+async def _asgi(app: Any, pem: str, method: str, path: str, body: bytes = b"") -> bytes:
+    """One request to the app called directly (no server, no TLS); the answer's body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+        "extensions": {"tls": {"client_cert_chain": [pem]}},
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    answer = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            answer.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return b"".join(answer)
+
+
+def in_process(world: World, rounds: int) -> dict[str, float]:
+    """CPU per request of ``/health`` and of a card confirmation with the app called
+    directly (no uvicorn, no TLS): the floor each kind has without a server; and the sizes
+    of a confirmation's request and answer (what TLS carries more than for ``/health``)."""
+    from mock_oqs.app import ServiceSettings, create_app
+
+    app = create_app(ServiceSettings(world=world.directory, max_outstanding_nonces=None))
+    service: QualificationService = app.state.service
+    pem = world.terminal_cert.read_text()
+    facility = medical_institution_code(x509.load_pem_x509_certificate(pem.encode()))
+    assert facility is not None
+    cards = persona_cards(world)
+    bodies = []
+    for i in range(2 * rounds):
+        nonce, _ = service.issue_nonce(facility)
+        cert_b64, key = cards[i % len(cards)]
+        bodies.append(confirmation_body(cert_b64, nonce, sign(key, nonce)))
+    loop = asyncio.new_event_loop()
+    answer = b""
+    for body in bodies[rounds:]:  # warm-up: caches filled as in a running worker
+        answer = loop.run_until_complete(_asgi(app, pem, "POST", "/v1/confirmations/card", body))
+        loop.run_until_complete(_asgi(app, pem, "GET", "/health"))
+    assert confirmed(200, answer), answer[:200]
+    began = time.process_time()
+    for _ in range(rounds):
+        loop.run_until_complete(_asgi(app, pem, "GET", "/health"))
+    health = (time.process_time() - began) / rounds * 1e6
+    began = time.process_time()
+    for body in bodies[:rounds]:
+        loop.run_until_complete(_asgi(app, pem, "POST", "/v1/confirmations/card", body))
+    confirm = (time.process_time() - began) / rounds * 1e6
+    loop.close()
+    return {
+        "health_us": health,
+        "confirm_us": confirm,
+        "request_bytes": len(bodies[0]),
+        "answer_bytes": len(answer),
+    }
+
+
 def lookup_time(world: World, rounds: int) -> float:
     service = QualificationService(
         world,
@@ -377,6 +453,14 @@ def main() -> int:
             f"request {floor['cpu_us'] / conf['cpu_us']:.2f} (target: at least 0.5)"
         )
         print("target: >= 2000 confirmations/s, p99 < 50 ms, 0 errors")
+
+        alone = in_process(world, 2000)
+        print(
+            f"in process (the app called directly, no uvicorn, no TLS): GET /health "
+            f"{alone['health_us']:.0f} µs, card confirmation {alone['confirm_us']:.0f} µs CPU per "
+            f"request, ratio {alone['health_us'] / alone['confirm_us']:.2f}; a confirmation "
+            f"carries {alone['request_bytes']:,.0f} bytes and answers {alone['answer_bytes']:,.0f}"
+        )
 
         bare = lookup_time(world, 2000)
         big = seed_world(Path(tmp) / "big", seed=7, extra_persons=args.extra_persons)
