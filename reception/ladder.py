@@ -15,13 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from reader.clock import now_jst
 from reception.declaration import NO_CARD_MESSAGE, LadderStep, SelfDeclaration
 from reception.errors import InputError
 from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.pdf import FontMissing, render_declaration
 from reception.reasons import FallbackReason
 from reception.results import QualificationResult
-from reception.store import ReceptionStatus, Store, new_id, now_jst
+from reception.store import ReceptionStatus, Store, new_id
 from reception.vocabulary import ReceptionMethod
 
 

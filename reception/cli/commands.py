@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 
 def cmd_declare(args: argparse.Namespace, session: Session) -> int:
+    from reader.clock import now_jst
     from reception.ladder import file_declaration
-    from reception.store import now_jst
 
     data: dict[str, Any] = {}
     if args.json_file:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from reader.clock import now_jst
 from reception.export import xml_document, xml_message
 from reception.link.request import character_code, file_identifier, patient, text
 from reception.link.terms import (
@@ -20,7 +21,6 @@ from reception.link.terms import (
 )
 from reception.oqs_client import OqsClient, OqsError, OqsRateLimited, OqsRefused
 from reception.results import QualificationResult
-from reception.store import now_jst
 from reception.verdict import Refusal
 
 # what an answer says on the staff console: ``(kind, file name, detail)``

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reader.clock import now_jst
 from reader.safe_text import printable
 from reception.link.answers import HANDLERS
 from reception.link.journal import JOURNALS, Journal
@@ -45,7 +46,6 @@ from reception.shared_folder import (
     stage,
     sync_directory,
 )
-from reception.store import now_jst
 
 log = logging.getLogger("reception.link")
 

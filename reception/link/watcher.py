@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from reader.clock import now_jst
 from reader.safe_text import printable
 from reception.link import answers
 from reception.link.folder import HeldFolder, Request
@@ -31,7 +32,6 @@ from reception.link.terms import (
 )
 from reception.oqs_client import OqsClient
 from reception.shared_folder import KIND_LABELS, FilePrivacy, UnsafeFolder
-from reception.store import now_jst
 
 log = logging.getLogger("reception.link")
 

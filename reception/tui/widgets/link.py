@@ -13,11 +13,11 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static, TabPane
 from textual.worker import Worker, WorkerState
 
+from reader.clock import now_jst
 from reception.checkin import CheckinOutcome
 from reception.link import Link, LinkEvent, LinkFolderError, describe_answer, shown_name
 from reception.oqs_client import OqsClient
 from reception.settings import LinkSettings
-from reception.store import now_jst
 from reception.tui.text import safe
 from reception.tui.widgets.messages import DeveloperNote, ReportsFailedWorkers
 

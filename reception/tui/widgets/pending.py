@@ -11,10 +11,11 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Static, TabPane
 
+from reader.clock import now_jst
 from reception.export import export_csv, export_xml
 from reception.oqs_client import OqsClient
 from reception.reverify import describe, reverify_pending
-from reception.store import Store, now_jst
+from reception.store import Store
 from reception.tui.text import plain, safe
 from reception.tui.widgets.messages import ReceptionsChanged, ReportsFailedWorkers
 

@@ -33,9 +33,10 @@ from textual.widgets import DataTable, Input, TabPane
 from textual.widgets.data_table import ColumnKey
 from textual.worker import get_current_worker
 
+from reader.clock import now_jst
 from reception.errors import NotFound
 from reception.present import reception_row
-from reception.store import Reception, Store, now_jst
+from reception.store import Reception, Store
 from reception.tui.text import plain
 from reception.tui.widgets.messages import ReceptionSelected, ReportsFailedWorkers
 
