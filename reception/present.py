@@ -10,6 +10,9 @@ from reception.vocabulary import ReceptionMethod, Route
 
 STATUS_LABELS = {
     ReceptionStatus.CONFIRMED: "確認済",
+    ReceptionStatus.CONFIRMED_NOTICE: "確認済（お知らせ）",
+    ReceptionStatus.CONFIRMED_CERTIFICATE: "確認済（資格確認書）",
+    ReceptionStatus.DECLARED: "申立書受付",
     ReceptionStatus.FALLBACK: "要代替確認",
     ReceptionStatus.PENDING: "保留（要代替確認）",
     ReceptionStatus.SELF_PAY: "10割負担（療養費払い）",
@@ -20,6 +23,9 @@ STATUS_LABELS = {
 }
 OUTCOME_SENTENCES = {
     ReceptionStatus.CONFIRMED: "資格確認できました",
+    ReceptionStatus.CONFIRMED_NOTICE: "資格情報のお知らせ／マイナポータルで資格を確認しました",
+    ReceptionStatus.CONFIRMED_CERTIFICATE: "資格確認書で資格を確認しました",
+    ReceptionStatus.DECLARED: "被保険者資格申立書を受け付けました（申立ての負担割合で受付）",
     ReceptionStatus.FALLBACK: "資格確認できません（代替手段へ）",
     ReceptionStatus.PENDING: "資格確認を完了できません（保留：理由を確認し代替手段へ）",
     ReceptionStatus.SELF_PAY: "今回は10割負担です（後日、保険者へ療養費を請求）",
