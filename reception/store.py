@@ -45,48 +45,9 @@ from reception.store_file import private_directory as private_directory
 from reception.store_file import store_problem as store_problem
 from reception.store_schema import migrate
 from reception.vocabulary import Method, ReceptionMethod, Route, Variant
+from reception.vocabulary import ReceptionStatus as ReceptionStatus
 
 E = TypeVar("E", bound=enum.StrEnum)
-
-
-class ReceptionStatus(enum.StrEnum):
-    """Where a reception stands. ``cancelled``: stopped on purpose or by bad input (a
-    malformed PIN); ``interrupted``: the process running it died (found at the next start
-    of any program on this store)."""
-
-    IN_PROGRESS = "in-progress"
-    CONFIRMED = "confirmed"
-    FALLBACK = "fallback"  # the card route ended: the ladder is next
-    PENDING = "pending"  # the service could not be reached: re-checked when it is back
-    ERROR = "error"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-    SELF_PAY = "self-pay"  # neither マイナ保険証 nor 資格確認書: 10割, refund from the insurer
-    # the ladder's rungs that settle a visit the card route did not (oqs.md §6)
-    CONFIRMED_NOTICE = "confirmed-notice"  # card + 資格情報のお知らせ / マイナポータル seen
-    CONFIRMED_CERTIFICATE = "confirmed-certificate"  # 資格確認書 queried by number: 有効
-    DECLARED = "declared"  # 被保険者資格申立書 received (billed as declared, re-verified later)
-
-    @property
-    def settled(self) -> bool:
-        """The visit's qualification is settled (a confirmation, a rung that stands for one,
-        a 申立書 or 10割): no ladder step is offered any more."""
-        return self in _SETTLED
-
-    @property
-    def confirmed(self) -> bool:
-        """Confirmed by the card or by a rung that counts as a confirmation."""
-        return self in _CONFIRMED
-
-
-_CONFIRMED = frozenset(
-    {
-        ReceptionStatus.CONFIRMED,
-        ReceptionStatus.CONFIRMED_NOTICE,
-        ReceptionStatus.CONFIRMED_CERTIFICATE,
-    }
-)
-_SETTLED = _CONFIRMED | {ReceptionStatus.DECLARED, ReceptionStatus.SELF_PAY}
 
 
 class DeclarationState(enum.StrEnum):
