@@ -59,11 +59,11 @@ def file_declaration(
     is not its patient's. Not for 医療扶助: a 生活保護 recipient is nobody's 被保険者 — the
     申立書 declares an insurance qualification; the 福祉事務所 issues the 医療券
     (:class:`MedicalAidCase`)."""
+    medical_aid = declaration_refusal(store, reception_id)
+    if medical_aid is not None:  # said first: whom to call, not only that it is settled
+        raise MedicalAidCase(medical_aid)
     if reception_id is not None:
         check_target(store, reception_id, name=declaration.name)
-    medical_aid = declaration_refusal(store, reception_id)
-    if medical_aid is not None:
-        raise MedicalAidCase(medical_aid)
     declaration_id = new_id("D")
     pdf: Path | None = None
     error: str | None = None

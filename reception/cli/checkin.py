@@ -177,6 +177,10 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
         raise UsageError("居宅同意取得型にはカメラがありません: --method pin か visual です")
     if args.reception and route is not Route.COUNTER:
         raise UsageError("--reception settles a pending reception by --route counter")
+    if args.reception:  # one the ladder settled takes no check-in: refused before the card
+        from reception.ladder import check_target
+
+        _err(check_target(store, args.reception).heading())
     consents = _asked(args, route, Method(args.method))
     request = CheckinRequest(
         Method(args.method),

@@ -6,6 +6,7 @@ before anything is written (or sent)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 from typing import Any, cast
 
@@ -120,7 +121,7 @@ def test_a_declaration_of_another_patient_is_not_attached(store: Store, tmp_path
     """Issue 22 §1: 高橋 陽菜's 申立書 saved on 伊藤 美咲's reception, without a word."""
     rid = waiting(store, "伊藤 美咲")
     form = SelfDeclaration.parse(valid(name="高橋 陽菜"))
-    with pytest.raises(LadderRefused, match="高橋 陽菜.*伊藤 美咲"):
+    with pytest.raises(LadderRefused, match=r"高橋 陽菜.*伊藤 美咲"):
         file_declaration(store, form, tmp_path, reception_id=rid)
     assert store.declarations() == [] and store.reception(rid).status == "fallback"
     assert not list(tmp_path.glob("*.pdf"))
@@ -148,7 +149,9 @@ class NumberService:
         return self.result
 
 
-QUERY = NumberQuery(insurer_number="01130012", symbol="1", number="2", birth_date="1990-05-17")
+QUERY = NumberQuery(
+    insurer_number="01130012", symbol="1", number="2", birth_date=dt.date(1990, 5, 17)
+)
 
 
 def ask(store: Store, service: NumberService, **kwargs: Any) -> Any:
