@@ -98,9 +98,12 @@ class LadderRefused(InputError):
 
 def check_target(store: Store, reception_id: str, *, name: str | None = None) -> LadderTarget:
     """The reception a ladder action is about to act on — NotFound when there is none,
-    :class:`LadderRefused` when :func:`reception.target.refusal` says it must not."""
+    :class:`LadderRefused` when :func:`reception.target.refusal` says it must not, or
+    while a check-in still reads its card (what it ends with would overwrite the rung)."""
     target = ladder_target(store, reception_id)
     why = refusal(target, name=name)
+    if why is None and target.status is ReceptionStatus.IN_PROGRESS:
+        why = f"受付 {reception_id} はまだ読み取り中です: 終わってから記録してください"
     if why is not None:
         raise LadderRefused(why)
     return target

@@ -116,3 +116,15 @@ def test_a_declaration_for_another_patient_is_refused(
     pending = listed(capsys, "pending")
     assert [r["reception_id"] for r in pending["receptions"]] == [ito]
     assert [d["reception_id"] for d in pending["declarations"]] == [takahashi]
+
+
+def test_the_counter_route_refuses_a_settled_reception(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """居宅同意取得型 on a reception already 10割: refused before any card or service."""
+    rid = waiting(store, "高橋 陽菜")
+    run(["no-card", "--reception", rid], capsys)
+    code, out, err = run(
+        ["checkin", "--route", "counter", "--reception", rid, "--method", "visual"], capsys
+    )
+    assert code == 2 and "既に「10割負担（療養費払い）」" in err and out == ""

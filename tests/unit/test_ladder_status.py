@@ -201,3 +201,13 @@ def test_the_store_settles_a_reception_once(store: Store, tmp_path: Path) -> Non
     with pytest.raises(ReceptionSettled, match="in-progress"):
         store.add_declaration(SelfDeclaration.parse(valid()), reception_id=running, settles=True)
     assert store.declarations() == [] and store.reception(running).status == "in-progress"
+
+
+def test_a_reception_still_being_read_takes_no_rung(store: Store) -> None:
+    running = store.begin_reception()
+    service = NumberService(a_result("高橋 陽菜"))
+    with pytest.raises(LadderRefused, match="読み取り中"):
+        ask(store, service, reception_id=running)
+    with pytest.raises(LadderRefused, match="読み取り中"):
+        record_rung(store, running, LadderStep.CERTIFICATE, "資格確認書を見た")
+    assert service.sent == [] and store.steps_of(running) == []
