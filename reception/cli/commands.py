@@ -34,6 +34,7 @@ from reception.declaration import (
     SelfDeclaration,
 )
 from reception.errors import NotFound
+from reception.vocabulary import ReceptionStatus
 
 # What a command needs is imported by the command: `reception --help` and the quick
 # commands start without the HTTP client, the card stack, the PDF or the settings machinery.
@@ -54,7 +55,6 @@ def cmd_declare(args: argparse.Namespace, session: Session) -> int:
     from reader.clock import now_jst
     from reception.ladder import file_declaration
     from reception.present import OUTCOME_SENTENCES
-    from reception.store import ReceptionStatus
 
     data: dict[str, Any] = {}
     if args.json_file:
@@ -98,7 +98,6 @@ def cmd_declare(args: argparse.Namespace, session: Session) -> int:
 def cmd_no_card(args: argparse.Namespace, session: Session) -> int:
     from reception.ladder import record_no_card
     from reception.present import OUTCOME_SENTENCES
-    from reception.store import ReceptionStatus
 
     store = session.store
     if args.reception:
@@ -244,24 +243,30 @@ def cmd_pending(args: argparse.Namespace, session: Session) -> int:
     return 0
 
 
-WAITING = ("fallback", "pending")
+WAITING = (ReceptionStatus.FALLBACK, ReceptionStatus.PENDING)
 """Statuses whose reception waits for staff to walk the ladder (a rung settles it)."""
 
 
 def _reception_json(store: Store, reception: Reception) -> dict[str, Any]:
-    from reception.present import STATUS_LABELS, method_label, reception_row
+    """A reception for scripts: its status as a stable code beside the label staff read;
+    the patient's name and 負担割合 from its last result (the share only when valid)."""
+    from reception.present import STATUS_LABELS, method_label, the_entry
 
-    _, name, _, _, ratio, _ = reception_row(store, reception)
+    results = store.results_of(reception.reception_id)
+    last = results[-1] if results else None
+    entry = the_entry(last)
+    name = entry.name if entry is not None and entry.name else None
+    ratio = entry.ratio if entry is not None and last is not None and last.is_valid else None
     return {
         "reception_id": reception.reception_id,
         "started_at": reception.started_at,
         "status": reception.status.value,
         "status_label": STATUS_LABELS[reception.status],
         "settled": reception.status.settled,
-        "name": None if name == "—" else name,
+        "name": name,
         "method": reception.method.value if reception.method else None,
         "method_label": method_label(reception.method, reception.route),
-        "ratio": None if ratio == "—" else ratio,
+        "ratio": ratio,
         "reason": reception.reason,
         "fallback_reason": reception.fallback_reason.value if reception.fallback_reason else None,
     }

@@ -30,7 +30,11 @@ def invalid_result(name: str) -> QualificationResult:
             "MessageBody": {
                 "ProcessingResultStatus": "1",
                 "QualificationValidity": "2",
-                "ResultList": {"ResultOfQualificationConfirmation": [{"Name": name}]},
+                "ResultList": {
+                    "ResultOfQualificationConfirmation": [
+                        {"Name": name, "InsuredPartialContributionRatio": "030"}
+                    ]
+                },
             },
         }
     )
@@ -73,6 +77,7 @@ def test_the_notice_seen_settles_the_reception_everywhere(
     assert rows[takahashi]["status"] == "confirmed-notice"
     assert rows[takahashi]["status_label"] == "確認済（お知らせ）" and rows[takahashi]["settled"]
     assert rows[ito]["status"] == "pending" and not rows[ito]["settled"]
+    assert rows[ito]["name"] == "伊藤 美咲" and rows[ito]["ratio"] is None  # 無効: no share
     pending = listed(capsys, "pending")
     assert [r["reception_id"] for r in pending["receptions"]] == [ito]
     code, out, _ = run(["list"], capsys)
