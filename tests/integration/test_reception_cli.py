@@ -637,6 +637,7 @@ def test_every_help_text_renders() -> None:
     for name in (
         "checkin",
         "declare",
+        "list",
         "pending",
         "reverify",
         "step",
