@@ -80,24 +80,49 @@ def _add_seed(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = sub.add_parser("serve", help="serve the world over HTTPS with client certificates")
-    serve.add_argument("--world", type=Path, required=True)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=port, default=8443)
-    serve.add_argument("--workers", type=whole_number(1, 64, "workers"), default=1)
+    serve = sub.add_parser(
+        "serve",
+        help="serve the world over HTTPS with client certificates",
+        description="Serve a seeded world's registry as the qualification service: HTTPS "
+        "with the world's TLS certificate, a client certificate from its facility CA "
+        "required on every path but /health. Runs until Ctrl+C or SIGTERM.",
+    )
+    serve.add_argument(
+        "--world", type=Path, required=True, metavar="DIR", help="a world made by `mock-oqs seed`"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1: this machine only)",
+    )
+    serve.add_argument(
+        "--port", type=port, default=8443, help="the TCP port to listen on (default 8443)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=whole_number(1, 64, "workers"),
+        default=1,
+        metavar="N",
+        help="server processes sharing the port (1–64; default 1)",
+    )
     serve.add_argument(
         "--today",
         type=iso_date,
+        metavar="YYYY-MM-DD",
         help="the service's date (default: the world's reference day, so that "
         "its personas give the outcomes its index promises)",
     )
     serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="how much the server logs (default info: one line a request)",
     )
     serve.add_argument(
         "--max-connections",
         type=whole_number(1, 100_000, "connections"),
         default=256,
+        metavar="N",
         help="open connections per worker; a newcomer past it gets 503 MOCK-E013 (default 256)",
     )
     serve.add_argument(
@@ -180,6 +205,9 @@ def _add_limits(serve: argparse.ArgumentParser) -> None:
     )
 
 
+WORLD_HELP = "a world made by `mock-oqs seed` (its directory)"
+
+
 def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The trainer's and developer's tools: refusals, openapi, faults, revoke, unregister."""
     refusals = sub.add_parser(
@@ -187,36 +215,50 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="what the service refused for its limits (429: nonces, lookups, 一括照会 jobs), "
         "per facility and minute, newest first",
     )
-    refusals.add_argument("--world", type=Path, required=True)
+    refusals.add_argument("--world", type=Path, required=True, metavar="DIR", help=WORLD_HELP)
     refusals.add_argument("--facility", metavar="CODE", help="one 10-digit 医療機関コード")
     refusals.add_argument("--json", action="store_true", help="one JSON object per line")
     openapi = sub.add_parser(
         "openapi", help="print the service's OpenAPI description (JSON) without serving it"
     )
-    openapi.add_argument("--world", type=Path, required=True)
+    openapi.add_argument("--world", type=Path, required=True, metavar="DIR", help=WORLD_HELP)
     faults = sub.add_parser(
         "faults",
         help="inject faults into a running (or future) service: latency, errors, outage, "
         "malformed bodies, hanging responses — globally or for one facility",
     )
-    faults.add_argument("--world", type=Path, required=True)
+    faults.add_argument("--world", type=Path, required=True, metavar="DIR", help=WORLD_HELP)
     faults.add_argument(
         "--facility", metavar="CODE", help="10-digit 医療機関コード (default: every facility)"
     )
-    faults.add_argument("--latency-ms", type=whole_number(0, 600_000, "latency"))
-    faults.add_argument("--error-rate", type=fraction)
-    for flag in ("outage", "malformed", "hang"):
-        faults.add_argument(f"--{flag}", choices=["on", "off"])
+    faults.add_argument(
+        "--latency-ms",
+        type=whole_number(0, 600_000, "latency"),
+        metavar="N",
+        help="/v1 answers come N ms later (0: none)",
+    )
+    faults.add_argument(
+        "--error-rate",
+        type=fraction,
+        metavar="R",
+        help="this share (0–1) of /v1 requests answers 500 MOCK-F002",
+    )
+    for flag, what in (
+        ("outage", "every path, /health included, answers 503 MOCK-F001 (the service down)"),
+        ("malformed", "/v1 answers are cut-off JSON with status 200"),
+        ("hang", "/v1 requests never get an answer (until the client gives up)"),
+    ):
+        faults.add_argument(f"--{flag}", choices=["on", "off"], help=what)
     faults.add_argument("--clear", action="store_true", help="remove the faults first")
     revoke = sub.add_parser("revoke", help="revoke a persona's user-auth certificate")
-    revoke.add_argument("--world", type=Path, required=True)
-    revoke.add_argument("persona")
+    revoke.add_argument("--world", type=Path, required=True, metavar="DIR", help=WORLD_HELP)
+    revoke.add_argument("persona", help="a persona id of the world's index (world.json)")
     unregister = sub.add_parser(
         "unregister",
         help="undo a persona's 保険証利用登録 (a trainer resetting a card registered at a reader)",
     )
-    unregister.add_argument("--world", type=Path, required=True)
-    unregister.add_argument("persona")
+    unregister.add_argument("--world", type=Path, required=True, metavar="DIR", help=WORLD_HELP)
+    unregister.add_argument("persona", help="a persona id of the world's index (world.json)")
 
 
 def cmd_seed(args: argparse.Namespace) -> int:

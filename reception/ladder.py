@@ -1,6 +1,14 @@
 """The fallback ladder's use cases (oqs.md §6), for every front end: recording a rung,
 the 資格確認書 query by number, and filing a 被保険者資格申立書.
 
+Each rung that settles the visit gives the reception its status, in the transaction that
+records the rung: お知らせ / マイナポータル seen → ``confirmed-notice`` (確認済（お知らせ）),
+a 資格確認書 query accepted → ``confirmed-certificate``, a 申立書 → ``declared``,
+neither card nor 資格確認書 → ``self-pay``. A settled reception takes no more rungs, and
+a 申立書 whose name is not the reception's patient is not attached to it: every use case
+asks :func:`reception.target.refusal` before it writes (or sends anything) and raises
+:class:`LadderRefused` with its words (issue 22 §1, §2).
+
 Filing a 申立書: the printed form first, then one transaction that stores the
 declaration with its form and queues it for re-verification.
 
@@ -12,6 +20,7 @@ without one and the reason is returned for the staff.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +32,7 @@ from reception.pdf import FontMissing, render_declaration
 from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 from reception.store import ReceptionStatus, Store, new_id
+from reception.target import LadderTarget, ladder_target, refusal
 from reception.vocabulary import ReceptionMethod
 
 
@@ -44,11 +54,16 @@ def file_declaration(
 ) -> FiledDeclaration:
     """Print the form into ``directory`` (or to ``out``), then store it in one go.
 
-    Not for 医療扶助: a 生活保護 recipient is nobody's 被保険者 — the 申立書 declares an
-    insurance qualification; the 福祉事務所 issues the 医療券 (:class:`MedicalAidCase`)."""
-    refusal = declaration_refusal(store, reception_id)
-    if refusal is not None:
-        raise MedicalAidCase(refusal)
+    Filed on a reception, it settles it as ``declared`` (申立書受付) — refused
+    (:class:`LadderRefused`) when the reception is settled already or the form's name
+    is not its patient's. Not for 医療扶助: a 生活保護 recipient is nobody's 被保険者 — the
+    申立書 declares an insurance qualification; the 福祉事務所 issues the 医療券
+    (:class:`MedicalAidCase`)."""
+    medical_aid = declaration_refusal(store, reception_id)
+    if medical_aid is not None:  # said first: whom to call, not only that it is settled
+        raise MedicalAidCase(medical_aid)
+    if reception_id is not None:
+        check_target(store, reception_id, name=declaration.name)
     declaration_id = new_id("D")
     pdf: Path | None = None
     error: str | None = None
@@ -58,10 +73,40 @@ def file_declaration(
         )
     except (FontMissing, OSError, RuntimeError) as exc:
         error = f"{getattr(exc, 'title', 'PDFを作れませんでした')}: {exc}"
-    store.add_declaration(
-        declaration, reception_id=reception_id, pdf=pdf, actor=actor, declaration_id=declaration_id
-    )
+    try:
+        store.add_declaration(
+            declaration,
+            reception_id=reception_id,
+            pdf=pdf,
+            actor=actor,
+            declaration_id=declaration_id,
+            settles=True,
+        )
+    except BaseException:
+        if pdf is not None:  # the form of a declaration never stored
+            pdf.unlink(missing_ok=True)
+        raise
     return FiledDeclaration(declaration_id, pdf, error)
+
+
+class LadderRefused(InputError):
+    """A ladder action this reception must not take: it is settled, or the form names
+    another patient (the words of :func:`reception.target.refusal`)."""
+
+    title = "この受付には記録できません"
+
+
+def check_target(store: Store, reception_id: str, *, name: str | None = None) -> LadderTarget:
+    """The reception a ladder action is about to act on — NotFound when there is none,
+    :class:`LadderRefused` when :func:`reception.target.refusal` says it must not, or
+    while a check-in still reads its card (what it ends with would overwrite the rung)."""
+    target = ladder_target(store, reception_id)
+    why = refusal(target, name=name)
+    if why is None and target.status is ReceptionStatus.IN_PROGRESS:
+        why = f"受付 {reception_id} はまだ読み取り中です: 終わってから記録してください"
+    if why is not None:
+        raise LadderRefused(why)
+    return target
 
 
 class MedicalAidCase(InputError):
@@ -87,16 +132,42 @@ def declaration_refusal(store: Store, reception_id: str | None) -> str | None:
     return None
 
 
+SETTLING_RUNGS = {
+    LadderStep.NOTICE: ReceptionStatus.CONFIRMED_NOTICE,
+    LadderStep.PORTAL: ReceptionStatus.CONFIRMED_NOTICE,
+}
+"""Rungs recorded by what staff saw that settle the visit (oqs.md §6 rung 1: the card
+together with the 資格情報のお知らせ or the マイナポータル 資格情報 screen counts as the
+confirmation). A 資格確認書 or a 申立書 noted by hand does not: the 資格確認書 is
+queried by number (:func:`confirm_by_number`), the 申立書 filed (:func:`file_declaration`)."""
+
+SHARE_SEEN = re.compile(r"[1-3１-３一二三]\s*割")
+"""The 負担割合 in what staff wrote (「3割」, 「３割」, 「三割」)."""
+
+
 def record_rung(
     store: Store, reception_id: str, step: LadderStep, detail: str, *, actor: str = "staff"
-) -> None:
-    """Record what staff saw on a rung (お知らせ, マイナポータル …): InputError when they
-    wrote nothing; NotFound for an unknown reception."""
+) -> ReceptionStatus | None:
+    """Record what staff saw on a rung (お知らせ, マイナポータル …) and return the status
+    it settled the reception with (None: a note that settles nothing).
+
+    InputError when they wrote nothing; NotFound for an unknown reception;
+    :class:`LadderRefused` for a settled one. A rung that settles the visit must say the
+    負担割合 seen — the visit is billed at it, and the お知らせ states it beside 記号・番号
+    (e.g. 中央大学健康保険組合「資格情報のお知らせ」: 記号・番号・枝番や負担割合等の資格情報,
+    https://sites.google.com/g.chuo-u.ac.jp/chuo-u-kenpo/procedure/shikaku-joho): the
+    detail stays the record of what was seen, so no separate field is kept."""
     detail = detail.strip()
     if not detail:
         raise InputError("確認した内容を書いてください（例: 資格情報のお知らせ 協会けんぽ 3割）")
-    store.reception(reception_id)
-    store.record_step(reception_id, step, detail, actor=actor)
+    check_target(store, reception_id)
+    settles = SETTLING_RUNGS.get(step)
+    if settles is not None and not SHARE_SEEN.search(detail):
+        raise InputError(
+            f"{step.value}で見た負担割合も書いてください（例: {step.value} 協会けんぽ 3割）"
+        )
+    store.record_step(reception_id, step, detail, actor=actor, settles=settles)
+    return settles
 
 
 @dataclass(frozen=True)
@@ -119,9 +190,14 @@ async def confirm_by_number(
     actor: str = "staff",
 ) -> NumberAnswer:
     """The 資格確認書 rung: query the service by number and record it — on the given
-    reception (its result added), or on a new one that ends with the answer. A failure
-    of the service ends a new reception as pending (or error) and is raised."""
+    reception (its result added), or on a new one that ends with the answer. Accepted,
+    either reception is ``confirmed-certificate`` (確認済（資格確認書）); not accepted, a
+    given reception stays as it was and a new one ends as ``fallback``. A settled
+    reception is refused before anything is sent. A failure of the service ends a new
+    reception as pending (or error) and is raised."""
     new = reception_id is None
+    if reception_id is not None:
+        check_target(store, reception_id)
     rid = reception_id if reception_id is not None else store.begin_reception(actor=actor)
     try:
         result = await client.confirm_number(query)
@@ -137,23 +213,37 @@ async def confirm_by_number(
     if expired is not None:
         why = f"資格確認書の有効期限切れ（{expired[:4]}/{expired[4:6]}/{expired[6:]}）"
     detail = f"番号で照会: {why or result.validity_label}"
-    store.record_step(rid, LadderStep.CERTIFICATE, detail, actor=actor)
     if new:
-        status = ReceptionStatus.CONFIRMED if accepted else ReceptionStatus.FALLBACK
+        store.record_step(rid, LadderStep.CERTIFICATE, detail, actor=actor)
+        status = ReceptionStatus.CONFIRMED_CERTIFICATE if accepted else ReceptionStatus.FALLBACK
         store.finish_reception(
             rid, status=status, method=ReceptionMethod.NUMBER, result=result, reason=why
         )
-    else:
-        store.add_result(rid, result)
+    else:  # the rung, its answer and (accepted) the status in one transaction
+        settles = ReceptionStatus.CONFIRMED_CERTIFICATE if accepted else None
+        store.record_step(
+            rid, LadderStep.CERTIFICATE, detail, actor=actor, settles=settles, result=result
+        )
     return NumberAnswer(rid, result, accepted, why or result.validity_label)
 
 
 def record_no_card(store: Store, reception_id: str | None = None, *, actor: str = "staff") -> str:
     """A patient with neither マイナ保険証 nor 資格確認書 (oqs.md §6): not a 申立書 case —
     10割 now, the refund claimed from the insurer later. Recorded on the reception (or a
-    new one), which ends as ``self-pay``."""
-    rid = reception_id if reception_id is not None else store.begin_reception(actor=actor)
-    store.reception(rid)
+    new one), which ends as ``self-pay`` — refused for a settled reception."""
+    if reception_id is not None:
+        check_target(store, reception_id)
+        store.record_step(
+            reception_id,
+            LadderStep.NO_CARD,
+            NO_CARD_MESSAGE,
+            actor=actor,
+            settles=ReceptionStatus.SELF_PAY,
+            reason=NO_CARD_MESSAGE,
+            fallback_reason=FallbackReason.NO_CARD,
+        )
+        return reception_id
+    rid = store.begin_reception(actor=actor)
     store.record_step(rid, LadderStep.NO_CARD, NO_CARD_MESSAGE, actor=actor)
     store.finish_reception(
         rid,

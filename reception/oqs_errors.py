@@ -4,6 +4,23 @@ with a title for staff (:attr:`OqsError.staff_message`).
 A refusal (:class:`OqsRefused`) carries why as a :class:`~reception.verdict.Refusal`,
 which the OQS client reads from the service's code (:func:`reception.oqs_client.refusal_of`);
 the code itself stays on the error for the developer view and the logs.
+
+When the service cannot be reached, nothing re-checks the reception by itself, and staff
+are not told it will: a confirmation by card needs the patient there — a fresh nonce from
+the service signed by the card after the PIN or face (design.md §6) — and the reception
+holds no numbers to query by. What MHLW tells clinics to do instead, and what staff read
+(:attr:`OqsError.staff_message`): confirm at once by another rung (the card with the
+資格情報のお知らせ or the マイナポータル 資格情報 screen, the 資格確認書, the 申立書 — oqs.md
+§6) or, the service back, place the card again. MHLW's own procedure for a failure of
+the line or the system is to note the card face's 氏名・生年月日・性別・住所 and, once
+it is over, confirm through the 「緊急時医療情報・資格確認機能」 (資格情報照会（システム障害時）,
+started by calling the オンライン資格確認等コールセンター): 保発0710第1号 (2023-07-10,
+別添2 「システム障害時モード」, https://wic-net.com/material/document/10145/8); the
+オンライン資格確認等システム運用マニュアル 第5章 (quoted at
+https://kyotoihou.t-reader.jp/?p=14265); 支払基金's notice on the 2025-02-13 line
+failure (https://iryohokenjyoho.service-now.com/csm?id=kb_article_view&sys_kb_id=d00d25d42bd46654bc03f116ce91bf2f).
+The simulator has no such function: the 申立書 queue is what it re-checks by number when
+the service answers again (reception/reverify.py).
 """
 
 from __future__ import annotations
@@ -30,11 +47,16 @@ class OqsError(ReceptionError):
         developers (HTTP status, mock codes) stays in the exception, the logs and the
         developer view."""
         if self.fallback:
-            return (
-                f"{self.title}。資格確認書や申立書などで確認してください"
-                "（サービスが戻れば自動で再確認します）"
-            )
+            return f"{self.title}。{OUTAGE_ADVICE}"
         return f"{self.title}。詳しくは開発者タブをご覧ください"
+
+
+OUTAGE_ADVICE = (
+    "この受付は自動では再確認されません。サービスが戻ったら、もう一度カードで確認できます。"
+    "急ぐときは、資格情報のお知らせ・マイナポータル、資格確認書や申立書などで確認してください"
+)
+"""What staff do when the service cannot answer (the module's docstring: why, and MHLW's
+procedure)."""
 
 
 class OqsUnavailable(OqsError):
@@ -42,7 +64,7 @@ class OqsUnavailable(OqsError):
 
 
 class OqsCircuitOpen(OqsUnavailable):
-    title = "資格確認サービス停止中（自動再確認待ち）"
+    title = "資格確認サービス停止中（しばらく接続を控えています）"
 
 
 class OqsTimeout(OqsError):

@@ -35,13 +35,15 @@ from typing import Any, TypeVar
 
 from reader.clock import JST as JST
 from reader.clock import now_jst as now_jst
+from reception import store_file
 from reception.declaration import STORED, LadderStep, SelfDeclaration
-from reception.errors import NotFound
+from reception.errors import InputError, NotFound
 from reception.reasons import FallbackReason
 from reception.results import FACE_FILE, QualificationResult, face_file_token
 from reception.store_file import DAMAGED, NOT_OURS, check_database, check_file, remove_empty
 from reception.store_file import StoreUnusable as StoreUnusable
 from reception.store_file import private_directory as private_directory
+from reception.store_file import process_identity as process_identity
 from reception.store_file import store_problem as store_problem
 from reception.store_schema import migrate
 from reception.vocabulary import Method, ReceptionMethod, Route, Variant
@@ -60,35 +62,13 @@ class DeclarationState(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class ReceptionSettled(InputError):
+    """A rung that would settle a reception already settled, or still being read."""
+
+    title = "記録できません"
+
+
 INTERRUPTED_REASON = "中断: 受付の途中で端末のプログラムが終了しました（もう一度受付してください）"
-
-
-def process_identity(pid: int | None = None) -> str:
-    """``pid:start-ticks`` — the start time tells a reused pid from the process that had it."""
-    pid = os.getpid() if pid is None else pid
-    return f"{pid}:{_start_ticks(pid)}"
-
-
-def _start_ticks(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return "?"
-    return stat.rsplit(")", 1)[-1].split()[19]  # field 22 of proc(5), after "comm)"
-
-
-def _alive(owner: str | None) -> bool:
-    if not owner:
-        return False
-    pid_text, _, ticks = owner.partition(":")
-    try:
-        pid = int(pid_text)
-        os.kill(pid, 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return ticks in ("?", _start_ticks(pid))
 
 
 def new_id(prefix: str) -> str:
@@ -176,7 +156,7 @@ class Store:
             .execute("SELECT reception_id, owner FROM receptions WHERE status = 'in-progress'")
             .fetchall()
         )
-        dead = [r["reception_id"] for r in rows if not _alive(r["owner"])]
+        dead = [r["reception_id"] for r in rows if not store_file.alive_owner(r["owner"])]
         if not dead:
             return []
         at = now_jst().isoformat()
@@ -376,14 +356,59 @@ class Store:
         return None
 
     def record_step(
-        self, reception_id: str, step: LadderStep, detail: str, *, actor: str = "staff"
+        self,
+        reception_id: str,
+        step: LadderStep,
+        detail: str,
+        *,
+        actor: str = "staff",
+        settles: ReceptionStatus | None = None,
+        result: QualificationResult | None = None,
+        reason: str | None = None,
+        fallback_reason: FallbackReason | None = None,
     ) -> None:
+        """Record a rung; one that ``settles`` the reception gives it that status (and
+        ``result``, ``reason``, ``fallback_reason`` when given) in the same transaction."""
+        at = now_jst().isoformat()
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO ladder_steps VALUES (?, ?, ?, ?)",
-                (reception_id, now_jst().isoformat(), step.value, detail),
+                (reception_id, at, step.value, detail),
             )
             self._audit(conn, actor, "ladder-step", reception_id, f"{step.value}: {detail}")
+            if result is not None:
+                self._add_result(conn, reception_id, result, at)
+            if settles is not None:
+                self._settle(conn, reception_id, settles, actor, reason, fallback_reason)
+
+    def _settle(
+        self,
+        conn: sqlite3.Connection,
+        reception_id: str,
+        status: ReceptionStatus,
+        actor: str,
+        reason: str | None = None,
+        fallback_reason: FallbackReason | None = None,
+    ) -> None:
+        """A finished reception the card route did not settle takes ``status`` (a settling
+        one), audited; the reason it had is kept unless another is given. Checked and
+        written under the write lock: two terminals cannot both settle one reception."""
+        if not status.settled:
+            raise ValueError(f"{status} does not settle a reception")
+        row = conn.execute(
+            "SELECT status FROM receptions WHERE reception_id = ?", (reception_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no reception {reception_id}")
+        now = _known(ReceptionStatus, row["status"])
+        if now is None or now.settled or now is ReceptionStatus.IN_PROGRESS:
+            raise ReceptionSettled(f"受付 {reception_id} は {row['status']} です: 記録していません")
+        conn.execute(
+            "UPDATE receptions SET status = ?, reason = coalesce(?, reason), "
+            "fallback_reason = coalesce(?, fallback_reason) WHERE reception_id = ?",
+            (status, reason, fallback_reason and fallback_reason.value, reception_id),
+        )
+        self._audit(conn, actor, f"reception-{status}", reception_id, reason or "")
 
     def steps_of(self, reception_id: str) -> list[tuple[str, str]]:
         rows = self._conn().execute(
@@ -402,9 +427,11 @@ class Store:
         pdf: Path | None = None,
         actor: str = "staff",
         declaration_id: str | None = None,
+        settles: bool = False,
     ) -> str:
         """Store the declaration (with its printed form, when there is one) and queue it
-        for re-verification, in one transaction."""
+        for re-verification, in one transaction — which ``settles`` its reception as
+        ``declared`` (申立書受付) when asked."""
         declaration_id = declaration_id or new_id("D")
         at = now_jst().isoformat()
         with self._write() as conn:
@@ -423,6 +450,8 @@ class Store:
                 (declaration_id, at),
             )
             self._audit(conn, actor, "declaration", reception_id, declaration_id)
+            if settles and reception_id is not None:
+                self._settle(conn, reception_id, ReceptionStatus.DECLARED, actor)
         return declaration_id
 
     def declaration(self, declaration_id: str) -> Declaration:
@@ -532,7 +561,7 @@ def _reception(row: sqlite3.Row) -> Reception:
         reason=row["reason"],
         apdu_count=row["apdu_count"],
         timings=json.loads(row["timings"] or "{}"),
-        fallback_reason=_reason(row["fallback_reason"]),
+        fallback_reason=_known(FallbackReason, row["fallback_reason"]),
         route=Route.COUNTER if row["route"] == "counter" else Route.READER,
     )
 
@@ -543,13 +572,6 @@ def _known(kind: type[E], value: str | None) -> E | None:
     try:
         return kind(value) if value else None
     except ValueError:
-        return None
-
-
-def _reason(code: str | None) -> FallbackReason | None:
-    try:
-        return FallbackReason(code) if code else None
-    except ValueError:  # written by a newer version: shown as none rather than failing
         return None
 
 

@@ -207,3 +207,35 @@ def check_database(path: Path, conn: sqlite3.Connection) -> None:
     (verdict,) = conn.execute("PRAGMA quick_check(1)").fetchone()
     if verdict != "ok":
         raise StoreUnusable(path, DAMAGED, DAMAGED_REMEDY)
+
+
+# -- who is running a reception: a process, told from a later one with its pid --------
+
+
+def process_identity(pid: int | None = None) -> str:
+    """Who runs a reception, as the store keeps it (another program's store sees it
+    too): ``pid:start-ticks`` — the start time tells a reused pid from the process that had it."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}:{_start_ticks(pid)}"
+
+
+def _start_ticks(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "?"
+    return stat.rsplit(")", 1)[-1].split()[19]  # field 22 of proc(5), after "comm)"
+
+
+def alive_owner(owner: str | None) -> bool:
+    if not owner:
+        return False
+    pid_text, _, ticks = owner.partition(":")
+    try:
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return ticks in ("?", _start_ticks(pid))

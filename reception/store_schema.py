@@ -112,6 +112,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "audit); owner, fallback_reason and route for a store made before them",
         _layout_1,
     ),
+    Migration(
+        2,
+        "no table changes: receptions may now be settled by a rung (confirmed-notice, "
+        "confirmed-certificate, declared), statuses a program of layout 1 cannot read — "
+        "it refuses the store instead of failing on them",
+        lambda conn: None,
+    ),
 )
 
 STORE_VERSION = MIGRATIONS[-1].version

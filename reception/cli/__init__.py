@@ -2,7 +2,8 @@
 
   reception checkin   one check-in with a persona's virtual card (or a real card)
   reception declare   a 被保険者資格申立書 → store + printable PDF + re-verification queue
-  reception pending   the declarations waiting for re-verification
+  reception list      the day's receptions and their status
+  reception pending   what waits: receptions for the ladder, declarations to re-verify
   reception reverify  re-check the queue by number (waits for the service with --wait)
   reception step      record a rung of the fallback ladder for a reception
   reception confirm-number   query by 保険者番号・記号・番号 (the 資格確認書 rung)
@@ -37,6 +38,7 @@ from reception.cli.commands import (
     cmd_demo,
     cmd_export,
     cmd_link,
+    cmd_list,
     cmd_no_card,
     cmd_pending,
     cmd_records,
@@ -71,6 +73,7 @@ __all__ = ["TRANSPORTS", "build_parser", "main"]
 COMMANDS: dict[str, Callable[[argparse.Namespace, Session], int]] = {
     "checkin": cmd_checkin,
     "declare": cmd_declare,
+    "list": cmd_list,
     "pending": cmd_pending,
     "reverify": cmd_reverify,
     "step": cmd_step,

@@ -170,13 +170,17 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
         if world is not None and args.persona
         else None
     )
-    terminal = session.terminal
-    store = session.store
     route = Route(args.route)
     if route is Route.COUNTER and args.method == Method.FACE.value:
         raise UsageError("居宅同意取得型にはカメラがありません: --method pin か visual です")
     if args.reception and route is not Route.COUNTER:
         raise UsageError("--reception settles a pending reception by --route counter")
+    store = session.store
+    if args.reception:  # one the ladder settled takes no check-in: refused before the card
+        from reception.ladder import check_target
+
+        _err(check_target(store, args.reception).heading())
+    terminal = session.terminal
     consents = _asked(args, route, Method(args.method))
     request = CheckinRequest(
         Method(args.method),

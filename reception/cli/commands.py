@@ -1,5 +1,11 @@
 """The ladder, the queue, records, the folder interface, exports: the other ``reception``
-commands."""
+commands.
+
+A ladder command given a reception names it first (「受付 R… ・ 高橋 陽菜 ・ 要代替確認」,
+:meth:`reception.target.LadderTarget.heading`); one the ladder refuses — the reception
+is settled, or the 申立書 names another patient — prints why and exits 2 (bad input:
+choose the right reception), writing nothing.
+"""
 
 from __future__ import annotations
 
@@ -28,17 +34,27 @@ from reception.declaration import (
     SelfDeclaration,
 )
 from reception.errors import NotFound
+from reception.vocabulary import ReceptionStatus
 
 # What a command needs is imported by the command: `reception --help` and the quick
 # commands start without the HTTP client, the card stack, the PDF or the settings machinery.
 if TYPE_CHECKING:
     from reception.oqs_client import OqsClient
     from reception.reverify import ReverifySummary
+    from reception.store import Reception, Store
+
+
+def _heading(store: Store, reception_id: str, *, name: str | None = None) -> None:
+    """Name the reception a ladder command acts on — or refuse it (LadderRefused, exit 2)."""
+    from reception.ladder import check_target
+
+    _print(check_target(store, reception_id, name=name).heading())
 
 
 def cmd_declare(args: argparse.Namespace, session: Session) -> int:
     from reader.clock import now_jst
     from reception.ladder import file_declaration
+    from reception.present import OUTCOME_SENTENCES
 
     data: dict[str, Any] = {}
     if args.json_file:
@@ -56,8 +72,8 @@ def cmd_declare(args: argparse.Namespace, session: Session) -> int:
     data.setdefault("declared_on", now_jst().date().isoformat())  # the clinic's day
     declaration = SelfDeclaration.parse(data)
     store = session.store
-    if args.reception:
-        store.reception(args.reception)  # NotFound → a clear message
+    if args.reception:  # NotFound, settled, another patient's: said before the PDF is made
+        _heading(store, args.reception, name=declaration.name)
     filed = file_declaration(
         store,
         declaration,
@@ -67,6 +83,8 @@ def cmd_declare(args: argparse.Namespace, session: Session) -> int:
     )
     hint = declaration.billing_hint()
     _print(f"申立書 {filed.declaration_id} を記録しました: {filed.pdf or '（PDFなし）'}")
+    if args.reception:
+        _print(f"  受付 {args.reception}: {OUTCOME_SENTENCES[ReceptionStatus.DECLARED]}")
     if filed.pdf_error:
         _err(f"reception: {filed.pdf_error}")
     _print(f"  請求: {hint.note}（保険者番号 {hint.insurer_number}）")
@@ -80,9 +98,10 @@ def cmd_declare(args: argparse.Namespace, session: Session) -> int:
 def cmd_no_card(args: argparse.Namespace, session: Session) -> int:
     from reception.ladder import record_no_card
     from reception.present import OUTCOME_SENTENCES
-    from reception.store import ReceptionStatus
 
     store = session.store
+    if args.reception:
+        _heading(store, args.reception)
     reception_id = record_no_card(store, args.reception, actor=args.staff)
     _print(f"受付 {reception_id}: {OUTCOME_SENTENCES[ReceptionStatus.SELF_PAY]}")
     _print(f"  {NO_CARD_MESSAGE}")
@@ -182,27 +201,38 @@ def _send(folder: Path, request: Path, timeout: float) -> int:
 
 
 def cmd_pending(args: argparse.Namespace, session: Session) -> int:
+    """What still waits: today's receptions the ladder has not settled (要代替確認,
+    保留), and the 申立書 waiting for re-verification by number."""
+    from reader.clock import now_jst
 
     store = session.store
+    waiting = [r for r in store.receptions_on(now_jst().date()) if r.status in WAITING]
     items = store.pending()
     if args.json:
         _print_json(
-            [
-                {
-                    "declaration_id": d.declaration_id,
-                    "reception_id": d.reception_id,
-                    "created_at": d.created_at,
-                    "state": d.state,
-                    "name": d.declaration.name,
-                    "reason": d.declaration.reason.value,
-                    "reason_label": d.declaration.reason.label,
-                    "queryable": d.declaration.queryable,
-                    "pdf": d.pdf,
-                }
-                for d in items
-            ]
+            {
+                "receptions": [_reception_json(store, r) for r in waiting],
+                "declarations": [
+                    {
+                        "declaration_id": d.declaration_id,
+                        "reception_id": d.reception_id,
+                        "created_at": d.created_at,
+                        "state": d.state,
+                        "name": d.declaration.name,
+                        "reason": d.declaration.reason.value,
+                        "reason_label": d.declaration.reason.label,
+                        "queryable": d.declaration.queryable,
+                        "pdf": d.pdf,
+                    }
+                    for d in items
+                ],
+            }
         )
         return 0
+    if not waiting:
+        _print("代替確認を待つ受付はありません")
+    for reception in waiting:
+        _print(_reception_line(store, reception))
     if not items:
         _print("再確認待ちの申立書はありません")
     for d in items:
@@ -210,6 +240,58 @@ def cmd_pending(args: argparse.Namespace, session: Session) -> int:
         _print(
             f"{d.declaration_id}  {d.created_at[:16]}  {d.declaration.name}  {numbers}  {d.state}"
         )
+    return 0
+
+
+WAITING = (ReceptionStatus.FALLBACK, ReceptionStatus.PENDING)
+"""Statuses whose reception waits for staff to walk the ladder (a rung settles it)."""
+
+
+def _reception_json(store: Store, reception: Reception) -> dict[str, Any]:
+    """A reception for scripts: its status as a stable code beside the label staff read;
+    the patient's name and 負担割合 from its last result (the share only when valid)."""
+    from reception.present import STATUS_LABELS, method_label, the_entry
+
+    results = store.results_of(reception.reception_id)
+    last = results[-1] if results else None
+    entry = the_entry(last)
+    name = entry.name if entry is not None and entry.name else None
+    ratio = entry.ratio if entry is not None and last is not None and last.is_valid else None
+    return {
+        "reception_id": reception.reception_id,
+        "started_at": reception.started_at,
+        "status": reception.status.value,
+        "status_label": STATUS_LABELS[reception.status],
+        "settled": reception.status.settled,
+        "name": name,
+        "method": reception.method.value if reception.method else None,
+        "method_label": method_label(reception.method, reception.route),
+        "ratio": ratio,
+        "reason": reception.reason,
+        "fallback_reason": reception.fallback_reason.value if reception.fallback_reason else None,
+    }
+
+
+def _reception_line(store: Store, reception: Reception) -> str:
+    from reception.present import reception_row
+
+    time, name, method, status, ratio, _ = reception_row(store, reception)
+    return f"{reception.reception_id}  {time}  {name}  {method}  {status}  {ratio}"
+
+
+def cmd_list(args: argparse.Namespace, session: Session) -> int:
+    """The day's receptions with their status (the staff console's 受付一覧, headless)."""
+    from reader.clock import now_jst
+
+    store = session.store
+    receptions = store.receptions_on(args.date or now_jst().date())
+    if args.json:
+        _print_json([_reception_json(store, r) for r in receptions])
+        return 0
+    if not receptions:
+        _print("この日の受付はありません")
+    for reception in receptions:
+        _print(_reception_line(store, reception))
     return 0
 
 
@@ -235,6 +317,7 @@ def cmd_reverify(args: argparse.Namespace, session: Session) -> int:
 
 def cmd_step(args: argparse.Namespace, session: Session) -> int:
     from reception.ladder import record_rung
+    from reception.present import STATUS_LABELS
 
     store = session.store
     step = {
@@ -243,8 +326,11 @@ def cmd_step(args: argparse.Namespace, session: Session) -> int:
         "certificate": LadderStep.CERTIFICATE,
         "declaration": LadderStep.DECLARATION,
     }[args.step]
-    record_rung(store, args.reception, step, args.detail, actor=args.staff)
+    _heading(store, args.reception)
+    settled = record_rung(store, args.reception, step, args.detail, actor=args.staff)
     _print(f"{args.reception}: {step.value} を記録しました")
+    if settled is not None:
+        _print(f"  受付 {args.reception}: {STATUS_LABELS[settled]}")
     return 0
 
 
@@ -262,13 +348,20 @@ def cmd_confirm_number(args: argparse.Namespace, session: Session) -> int:
         birth_date=args.birth_date,
         limit_consent=args.limit_consent,
     )
+    if args.reception:  # a settled reception is refused before the service is asked
+        _heading(store, args.reception)
     answer = session.ask_service(
         lambda client: confirm_by_number(
             client, store, query, reception_id=args.reception, actor=args.staff
         )
     )
+    from reception.present import STATUS_LABELS
+
     result = answer.result
     _print(f"受付 {answer.reception_id}: {answer.verdict}")
+    if answer.accepted:
+        status = store.reception(answer.reception_id).status
+        _print(f"  受付 {answer.reception_id}: {STATUS_LABELS[status]}")
     for entry in result.entries:
         for line in qualification_lines(entry, valid=result.is_valid):
             _print(f"  {line}")

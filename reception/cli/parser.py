@@ -146,7 +146,15 @@ def _declare_arguments(d: argparse.ArgumentParser) -> None:
 
 def _ladder_commands(add: AddCommand) -> None:
     """The queue, the ladder's rungs, the doctor's records, the query by number."""
-    p = add("pending", help="declarations waiting for re-verification")
+    ls = add("list", help="the day's receptions and their status (the 受付一覧)")
+    ls.add_argument("--date", type=iso_date, help="the day (default: today, JST)")
+    ls.add_argument("--json", action="store_true")
+
+    p = add(
+        "pending",
+        help="what waits: today's receptions for the ladder (要代替確認, 保留) and the "
+        "declarations waiting for re-verification",
+    )
     p.add_argument("--json", action="store_true")
 
     r = add("reverify", help="re-check queued declarations by number")

@@ -262,13 +262,13 @@ def test_declare_pending_reverify_export(
         capsys,
     )
     code, out, _ = run(["pending", "--json"], monkeypatch, capsys)
-    pending = json.loads(out)
+    pending = json.loads(out)["declarations"]
     assert [p["queryable"] for p in pending] == [True, False]
 
     code, out, _ = run(["reverify"], monkeypatch, capsys)
     assert code == 0 and "一致 1" in out and "未確認 1" in out
     code, out, _ = run(["pending", "--json"], monkeypatch, capsys)
-    assert [p["queryable"] for p in json.loads(out)] == [False]
+    assert [p["queryable"] for p in json.loads(out)["declarations"]] == [False]
 
     run(
         [
@@ -285,7 +285,8 @@ def test_declare_pending_reverify_export(
         monkeypatch,
         capsys,
     )
-    day = json.loads(run(["pending", "--json"], monkeypatch, capsys)[1])[0]["created_at"][:10]
+    pending = json.loads(run(["pending", "--json"], monkeypatch, capsys)[1])
+    day = pending["declarations"][0]["created_at"][:10]
     code, out, _ = run(
         ["export", "--date", day, "--format", "xml", "--out", str(tmp_path / "x")],
         monkeypatch,
@@ -339,31 +340,59 @@ def test_step_and_confirm_number(
     )
     assert code == 9  # not confirmed: the ladder is next
     reception = json.loads(out)["reception_id"]
-    code, out, _ = run(
-        ["step", reception, "notice", "--detail", "お知らせ: 健保組合 3割"], monkeypatch, capsys
-    )
-    assert code == 0 and "資格情報のお知らせ" in out
     code, _, err = run(["step", "R-none", "notice", "--detail", "x"], monkeypatch, capsys)
     assert code == 2 and "R-none" in err
     numbers = cli_world.persona("lost-newer")["numbers"]
+    old_numbers = [
+        "--insurer-number",
+        numbers["old_insurer_number"],
+        "--symbol",
+        numbers["old_symbol"],
+        "--number",
+        numbers["old_number"],
+        "--birth-date",
+        cli_world.persona("lost-newer")["birth_date"],
+    ]
     code, out, _ = run(
+        ["confirm-number", *old_numbers, "--reception", reception], monkeypatch, capsys
+    )
+    assert code == 9 and "無効（新しい資格あり）" in out
+    assert Store(env / "reception.sqlite").reception(reception).status == "fallback"
+    code, out, _ = run(
+        ["step", reception, "notice", "--detail", "お知らせ: 健保組合 3割"], monkeypatch, capsys
+    )
+    assert code == 0 and "資格情報のお知らせ" in out and "確認済（お知らせ）" in out
+    # settled: the next rung is refused before the service is asked (issue 22 §1)
+    code, out, err = run(
+        ["confirm-number", *old_numbers, "--reception", reception], monkeypatch, capsys
+    )
+    assert code == 2 and "既に「確認済（お知らせ）」" in err and "無効" not in out
+    # a 資格確認書 accepted by number: a new reception confirmed by it (issue 22 §2)
+    kakunin = cli_world.persona("kakunin-expiring")
+    current = kakunin["numbers"]
+    code, out, err = run(
         [
             "confirm-number",
             "--insurer-number",
-            numbers["old_insurer_number"],
+            current["current_insurer_number"],
             "--symbol",
-            numbers["old_symbol"],
+            current["current_symbol"],
             "--number",
-            numbers["old_number"],
+            current["current_number"],
+            "--branch",
+            current["current_branch"],
             "--birth-date",
-            cli_world.persona("lost-newer")["birth_date"],
-            "--reception",
-            reception,
+            kakunin["birth_date"],
         ],
         monkeypatch,
         capsys,
     )
-    assert code == 9 and "無効（新しい資格あり）" in out
+    assert code == 0 and "確認済（資格確認書）" in out, err
+    by_number = out.split()[1].rstrip(":")
+    listed = json.loads(run(["list", "--json"], monkeypatch, capsys)[1])
+    statuses = {r["reception_id"]: r["status"] for r in listed}
+    assert statuses[by_number] == "confirmed-certificate"
+    assert statuses[reception] == "confirmed-notice"
     bad = [
         "confirm-number",
         "--insurer-number",
@@ -487,7 +516,7 @@ def test_text_output_shows_controls_and_json_escapes_them(
     code, out, _ = run(["pending", "--json"], monkeypatch, capsys)
     assert not {"\x1b", "\x07", "\u202e"} & set(out)
     assert "\\u202e" in out
-    assert json.loads(out)[0]["name"] == EVIL  # the same data, escaped
+    assert json.loads(out)["declarations"][0]["name"] == EVIL  # the same data, escaped
 
 
 def test_control_characters_in_a_form_are_refused_by_field(
@@ -608,6 +637,7 @@ def test_every_help_text_renders() -> None:
     for name in (
         "checkin",
         "declare",
+        "list",
         "pending",
         "reverify",
         "step",

@@ -72,6 +72,7 @@ def commands(world: World, tmp_path: Path) -> dict[str, tuple[list[str], str]]:
             f"{entry['pin']}\n",
         ),
         "declare": (["declare", "--json-file", str(form)], ""),
+        "list": (["list"], ""),
         "pending": (["pending"], ""),
         "reverify": (["reverify", "--world", w], ""),
         "step": (["step", "R-1", "notice", "--detail", "お知らせを確認"], ""),
@@ -95,6 +96,7 @@ def commands(world: World, tmp_path: Path) -> dict[str, tuple[list[str], str]]:
 COMMANDS = [
     "checkin",
     "declare",
+    "list",
     "pending",
     "reverify",
     "step",

@@ -136,7 +136,8 @@ def test_a_kakuninsho_is_accepted_until_its_expiry_then_refused(
 
     valid = asyncio.run(ask(WORLD_TODAY))
     assert valid.accepted and valid.result.entries[0].insured_card_expiration_date
-    assert store.reception(valid.reception_id).status is ReceptionStatus.CONFIRMED
+    # a new reception by number: confirmed by the 資格確認書 (issue 22 §2)
+    assert store.reception(valid.reception_id).status is ReceptionStatus.CONFIRMED_CERTIFICATE
     expired = asyncio.run(ask(WORLD_TODAY + dt.timedelta(days=31)))
     assert expired.result.confirmed  # the qualification still holds …
     assert not expired.accepted and "有効期限切れ" in expired.verdict  # … the document does not

@@ -163,7 +163,7 @@ def test_service_down_fallback_declaration_then_reverified(
 
     asyncio.run(drive(down, scenario))
     receptions = down.store.receptions_on(now_jst().date())
-    assert [r.status for r in receptions] == ["pending"]
+    assert [r.status for r in receptions] == ["declared"]  # 申立書受付 (issue 22 §2)
     [pending] = down.store.pending()
     assert pending.pdf and Path(pending.pdf).exists()
 
