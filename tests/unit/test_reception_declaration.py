@@ -260,6 +260,7 @@ def test_codes_are_still_read_in_either_width() -> None:
         ({"phone": "12"}, "phone", "電話番号の形"),
         ({"sex": "?"}, "sex", "選べない値です"),
     ],
+    ids=lambda v: v if isinstance(v, str) and v.isascii() else "",
 )
 def test_each_problem_names_its_field(changes: dict[str, Any], field: str, fragment: str) -> None:
     """A form puts each message beside its field: checks across fields blame one too."""
