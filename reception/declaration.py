@@ -96,6 +96,12 @@ NO_CARD_MESSAGE = (
 )
 
 
+CARD_NOT_SHOWN_MESSAGE = (
+    "マイナ保険証の提示を確認した記録がありません: 申立書はマイナ保険証とあわせて受け付けます"
+    "（お持ちでない方は申立書ではなく10割負担です）"
+)
+
+
 class InsuranceType(enum.StrEnum):
     KYOKAI = "協会けんぽ"
     KUMIAI = "健康保険組合"
@@ -232,6 +238,7 @@ class SelfDeclaration(BaseModel):
 
     card_shown: bool = Field(
         default=False,
+        validate_default=True,  # checked with the other fields: every problem at once
         description="マイナ保険証の提示（申立書はマイナ保険証とあわせて受け付けます）",
     )
     declared_on: dt.date = Field(description="申立日")
@@ -254,6 +261,14 @@ class SelfDeclaration(BaseModel):
     previous_symbol: Code | None = Field(default=None, max_length=40)
     previous_number: Code | None = Field(default=None, max_length=40)
     note: Text | None = Field(default=None, max_length=400, description="備考")
+
+    @field_validator("card_shown")
+    @classmethod
+    def _card_shown(cls, value: bool, info: ValidationInfo) -> bool:
+        if not value and not _stored(info):
+            # the form is for a valid qualification the card route could not confirm
+            raise ValueError(CARD_NOT_SHOWN_MESSAGE)
+        return value
 
     @field_validator("reason", mode="before")
     @classmethod
@@ -299,10 +314,7 @@ class SelfDeclaration(BaseModel):
         if _stored(info):
             return self
         if self.reason is FallbackReason.NO_CARD:
-            # the form is for a valid qualification the card route could not confirm
             raise _FieldProblem("reason", NO_CARD_MESSAGE)
-        if not self.card_shown:
-            raise _FieldProblem("card_shown", NO_CARD_MESSAGE)
         self._check_dates(today_jst())
         allowed = allowed_ratios(self.birth_date, self.declared_on)
         if self.declared_ratio not in allowed:

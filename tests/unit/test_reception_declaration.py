@@ -269,3 +269,13 @@ def test_each_problem_names_its_field(changes: dict[str, Any], field: str, fragm
     [(blamed, [message])] = caught.value.by_field().items()
     assert blamed == field and fragment in message
     assert [p.field for p in caught.value.found] == [field]
+
+
+def test_the_card_not_shown_is_said_with_the_other_problems() -> None:
+    """Not after the others are corrected: staff fix everything in one go."""
+    with pytest.raises(DeclarationError) as caught:
+        SelfDeclaration.parse(valid(card_shown=False, phone="x"))
+    assert set(caught.value.by_field()) == {"card_shown", "phone"}
+    # a declaration stored before the box existed still loads
+    data = SelfDeclaration.parse(valid()).model_dump(mode="json") | {"card_shown": False}
+    assert not SelfDeclaration.model_validate(data, context={"stored": True}).card_shown
