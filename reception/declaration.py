@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.functional_validators import AfterValidator, BeforeValidator
+from pydantic_core import ErrorDetails
 
 from reader.clock import today_jst as today_jst
 from reader.safe_text import describe, unsafe_characters
@@ -36,14 +37,46 @@ from reception.fonts import unprintable_characters
 from reception.reasons import FallbackReason
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a declaration: the field at fault (a :class:`SelfDeclaration`
+    field name; None when no one field is) and what is wrong, in Japanese."""
+
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        """「電話番号: 電話番号の形が正しくありません…」: the field named first."""
+        return f"{_label(self.field)}: {self.message}" if self.field else self.message
+
+
 class DeclarationError(InputError, ValueError):
-    """A declaration that cannot be accepted; ``problems`` lists every field at fault."""
+    """A declaration that cannot be accepted. ``found`` lists every problem with its
+    field, so that a form shows each beside its field; ``problems`` the same as lines
+    that name the field (the CLI prints them)."""
 
     title = "申立書の入力に誤りがあります"
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+    def __init__(self, found: list[Problem]) -> None:
+        self.found = found
+        self.problems = [str(p) for p in found]
+        super().__init__("; ".join(self.problems))
+
+    def by_field(self) -> dict[str | None, list[str]]:
+        """The messages of each field (None: of the declaration as a whole), in order."""
+        fields: dict[str | None, list[str]] = {}
+        for problem in self.found:
+            fields.setdefault(problem.field, []).append(problem.message)
+        return fields
+
+
+class _FieldProblem(ValueError):
+    """A check across fields that blames one of them (pydantic gives a model validator's
+    error no field: this carries it to :meth:`SelfDeclaration.parse`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class LadderStep(enum.StrEnum):
@@ -60,6 +93,12 @@ class LadderStep(enum.StrEnum):
 NO_CARD_MESSAGE = (
     "マイナ保険証も資格確認書もお持ちでない方は、申立書ではなく今回は10割（全額自己負担）です。"
     "後日、加入している保険者に療養費を請求できます（領収書を保管してください）"
+)
+
+
+CARD_NOT_SHOWN_MESSAGE = (
+    "マイナ保険証の提示を確認した記録がありません: 申立書はマイナ保険証とあわせて受け付けます"
+    "（お持ちでない方は申立書ではなく10割負担です）"
 )
 
 
@@ -104,8 +143,29 @@ KATAKANA = re.compile(r"[ァ-ヴー・\u3000 ]+")
 PHONE = re.compile(r"0\d{1,4}-?\d{1,4}-?\d{3,4}")
 
 
+def _as_typed(value: Any) -> Any:
+    """What the person typed, without the blanks around it: every other character is
+    kept — a full-width space between family and given name (「新井　健」) included, which
+    NFKC would have made an ASCII one (issue 22 §4). ``str.strip`` takes U+3000 too."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def _nfkc(value: Any) -> Any:
+    """Codes (numbers, 記号, telephone) compare and query as ASCII: full-width digits and
+    hyphens from a form become ASCII ones (「０３－１２３４」 is 03-1234)."""
     return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+_HALF_WIDTH_KANA = re.compile(r"[\uff61-\uff9f]+")
+
+
+def _kana(value: Any) -> Any:
+    """フリガナ as typed, but half-width katakana (ｶｸｳ, from some IMEs and card software)
+    made full-width so that it reads as katakana; spaces of either width are kept."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    return _HALF_WIDTH_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), value)
 
 
 STORED = {"stored": True}
@@ -133,7 +193,9 @@ def _printable(value: str, info: ValidationInfo) -> str:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_nfkc), AfterValidator(_printable)]
+Text = Annotated[str, BeforeValidator(_as_typed), AfterValidator(_printable)]
+Kana = Annotated[str, BeforeValidator(_kana), AfterValidator(_printable)]
+Code = Annotated[str, BeforeValidator(_nfkc), AfterValidator(_printable)]
 
 # 申立日: the day of the visit, give or take the days a form may wait to be entered
 DECLARED_DAYS_BACK = 31
@@ -176,28 +238,37 @@ class SelfDeclaration(BaseModel):
 
     card_shown: bool = Field(
         default=False,
+        validate_default=True,  # checked with the other fields: every problem at once
         description="マイナ保険証の提示（申立書はマイナ保険証とあわせて受け付けます）",
     )
     declared_on: dt.date = Field(description="申立日")
     reason: FallbackReason = Field(description="申立ての理由（どの確認ができなかったか）")
     name: Text = Field(min_length=1, max_length=60, description="氏名")
-    name_kana: Text = Field(min_length=1, max_length=60, description="フリガナ（カタカナ）")
+    name_kana: Kana = Field(min_length=1, max_length=60, description="フリガナ（カタカナ）")
     birth_date: dt.date = Field(description="生年月日")
     sex: Sex = Field(description="性別")
     address: Text = Field(min_length=1, max_length=200, description="住所（カードの記載どおり）")
-    phone: Text = Field(description="電話番号")
+    phone: Code = Field(description="電話番号")
     insurance_type: InsuranceType = Field(description="加入している保険の種類")
     insurer_name: Text | None = Field(default=None, max_length=80, description="保険者名")
     employer_name: Text | None = Field(default=None, max_length=80, description="事業所名")
     declared_ratio: int = Field(description="申し立てる負担割合（%: 10, 20, 30）")
-    insurer_number: Text | None = Field(default=None, description="保険者番号（わかれば）")
-    symbol: Text | None = Field(default=None, max_length=40, description="記号（わかれば）")
-    number: Text | None = Field(default=None, max_length=40, description="番号（わかれば）")
-    branch: Text | None = Field(default=None, description="枝番（わかれば、2桁）")
-    previous_insurer_number: Text | None = Field(default=None, description="前の保険者番号")
-    previous_symbol: Text | None = Field(default=None, max_length=40)
-    previous_number: Text | None = Field(default=None, max_length=40)
+    insurer_number: Code | None = Field(default=None, description="保険者番号（わかれば）")
+    symbol: Code | None = Field(default=None, max_length=40, description="記号（わかれば）")
+    number: Code | None = Field(default=None, max_length=40, description="番号（わかれば）")
+    branch: Code | None = Field(default=None, description="枝番（わかれば、2桁）")
+    previous_insurer_number: Code | None = Field(default=None, description="前の保険者番号")
+    previous_symbol: Code | None = Field(default=None, max_length=40)
+    previous_number: Code | None = Field(default=None, max_length=40)
     note: Text | None = Field(default=None, max_length=400, description="備考")
+
+    @field_validator("card_shown")
+    @classmethod
+    def _card_shown(cls, value: bool, info: ValidationInfo) -> bool:
+        if not value and not _stored(info):
+            # the form is for a valid qualification the card route could not confirm
+            raise ValueError(CARD_NOT_SHOWN_MESSAGE)
+        return value
 
     @field_validator("reason", mode="before")
     @classmethod
@@ -242,32 +313,38 @@ class SelfDeclaration(BaseModel):
     def _consistent(self, info: ValidationInfo) -> SelfDeclaration:
         if _stored(info):
             return self
-        today = today_jst()
-        if not self.card_shown or self.reason is FallbackReason.NO_CARD:
-            # the form is for a valid qualification the card route could not confirm
-            raise ValueError(NO_CARD_MESSAGE)
-        if self.birth_date < dt.date(1900, 1, 1):
-            raise ValueError(f"生年月日が古すぎます（{self.birth_date}、1900年以降）")
-        if self.declared_on > today + dt.timedelta(days=1):
-            raise ValueError(f"申立日が未来の日付です（{self.declared_on}）")
-        if self.declared_on < today - dt.timedelta(days=DECLARED_DAYS_BACK):
-            raise ValueError(
-                f"申立日が古すぎます（{self.declared_on}）: 受診日の申立てです"
-                f"（今日から{DECLARED_DAYS_BACK}日前まで）"
-            )
-        if self.birth_date > self.declared_on:
-            raise ValueError("生年月日が申立日より後になっています")
-        if self.birth_date > today:
-            raise ValueError(f"生年月日が未来の日付です（{self.birth_date}）")
+        if self.reason is FallbackReason.NO_CARD:
+            raise _FieldProblem("reason", NO_CARD_MESSAGE)
+        self._check_dates(today_jst())
         allowed = allowed_ratios(self.birth_date, self.declared_on)
         if self.declared_ratio not in allowed:
             shares = "・".join(f"{r // 10}割" for r in allowed)
-            raise ValueError(
-                f"この年齢の負担割合は {shares} です（申立ては {self.declared_ratio // 10}割）"
+            raise _FieldProblem(
+                "declared_ratio",
+                f"この年齢の負担割合は {shares} です（申立ては {self.declared_ratio // 10}割）",
             )
         if (self.symbol or self.number) and not self.insurer_number:
-            raise ValueError("記号・番号を書くときは保険者番号も書いてください")
+            message = "記号・番号を書くときは保険者番号も書いてください"
+            raise _FieldProblem("insurer_number", message)
         return self
+
+    def _check_dates(self, today: dt.date) -> None:
+        if self.birth_date < dt.date(1900, 1, 1):
+            raise _FieldProblem(
+                "birth_date", f"生年月日が古すぎます（{self.birth_date}、1900年以降）"
+            )
+        if self.declared_on > today + dt.timedelta(days=1):
+            raise _FieldProblem("declared_on", f"申立日が未来の日付です（{self.declared_on}）")
+        if self.declared_on < today - dt.timedelta(days=DECLARED_DAYS_BACK):
+            raise _FieldProblem(
+                "declared_on",
+                f"申立日が古すぎます（{self.declared_on}）: 受診日の申立てです"
+                f"（今日から{DECLARED_DAYS_BACK}日前まで）",
+            )
+        if self.birth_date > self.declared_on:
+            raise _FieldProblem("birth_date", "生年月日が申立日より後になっています")
+        if self.birth_date > today:
+            raise _FieldProblem("birth_date", f"生年月日が未来の日付です（{self.birth_date}）")
 
     @classmethod
     def parse(cls, data: Any) -> SelfDeclaration:
@@ -275,15 +352,7 @@ class SelfDeclaration(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = []
-            for err in exc.errors():
-                where = ".".join(str(p) for p in err["loc"])
-                message = _MESSAGES.get(err["type"]) or str(err["msg"])
-                if err["type"] == "enum":
-                    message += f"（{err.get('ctx', {}).get('expected', '')}）"
-                message = message.removeprefix("Value error, ")
-                problems.append(f"{_label(where)}: {message}" if where else message)
-            raise DeclarationError(problems) from None
+            raise DeclarationError([_problem(err) for err in exc.errors()]) from None
 
     @property
     def queryable(self) -> bool:
@@ -342,6 +411,18 @@ _MESSAGES = {
 }
 
 
-def _label(where: str) -> str:
-    field = where.split(".")[0]
+def _label(field: str) -> str:
     return _LABELS.get(field, field)
+
+
+def _problem(err: ErrorDetails) -> Problem:
+    """A pydantic error as the form shows it: the field it blames, a Japanese message."""
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, _FieldProblem):
+        return Problem(cause.field, str(cause))
+    message = _MESSAGES.get(err["type"]) or str(err["msg"])
+    if err["type"] == "enum":
+        message += f"（{err.get('ctx', {}).get('expected', '')}）"
+    message = message.removeprefix("Value error, ")
+    field = str(err["loc"][0]) if err["loc"] else None
+    return Problem(field, message)

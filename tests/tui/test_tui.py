@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Checkbox, Input, Static, TabbedContent
+from textual.widgets import Button, Checkbox, Select, TabbedContent
 
 from mock_oqs.world import World
 from reader.transport import Transport
@@ -18,6 +18,7 @@ from reception.tui.app import ReceptionApp
 from reception.tui.services import Services
 from reception.tui.widgets.demo import DemoPanel
 from reception.vocabulary import Method
+from tests.support.forms import click_save
 from tests.support.tui import at_view, drive, pin_to, services, shown, text, type_pin, until
 
 
@@ -148,17 +149,18 @@ def test_service_down_fallback_declaration_then_reverified(
         assert "受付にお声がけください" in text(app, "#done-title")
         await pilot.click("#ladder-declare")
         await until(pilot, lambda: app.screen.__class__.__name__ == "DeclarationScreen")
+        [rid] = [r.reception_id for r in down.store.receptions_on(now_jst().date())]
+        assert rid in text(app.screen, "#form-target")  # the form says whose it is
         for key, value in form.items():
             app.screen.query_one(f"#form-{key}").value = value  # type: ignore[attr-defined]
-        app.screen.query_one("#form-ok", Button).press()  # below the fold: pressed, not clicked
-        await until(pilot, lambda: "マイナ保険証" in text(app.screen, "#form-errors"))
+        await click_save(pilot)
+        await until(pilot, lambda: "マイナ保険証" in text(app.screen, "#error-card_shown"))
         app.screen.query_one("#form-card_shown", Checkbox).value = True  # staff saw the card
-        app.screen.query_one("#form-ok", Button).press()
-        await pilot.pause()
-        errors = str(app.screen.query_one("#form-errors", Static).render())
+        await click_save(pilot)
+        errors = text(app.screen, "#error-declared_ratio")
         assert "3割" in errors  # 20% is not this age's share: the form says so, keeps the data
         app.screen.query_one("#form-declared_ratio").value = "30"  # type: ignore[attr-defined]
-        app.screen.query_one("#form-ok", Button).press()
+        await click_save(pilot)
         await until(pilot, lambda: app.screen.__class__.__name__ != "DeclarationScreen")
 
     asyncio.run(drive(down, scenario))
@@ -397,9 +399,37 @@ def test_the_declaration_form_takes_the_reason_of_the_selected_reception(
             await pilot.pause()
             await pilot.click("#ladder-declare")
             await until(pilot, lambda: app.screen.__class__.__name__ == "DeclarationScreen")
-            assert app.screen.query_one("#form-reason", Input).value == label
+            assert app.screen.query_one("#form-reason", Select).value == label
+            assert rid in text(app.screen, "#form-target")  # and names it at the top
             app.screen.dismiss(None)
             await until(pilot, lambda: app.screen.__class__.__name__ != "DeclarationScreen")
+
+    asyncio.run(drive(svc, scenario))
+
+
+def test_the_declaration_form_speaks_the_reader_panels_language(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """F2 (the patient's language) glosses the form's labels in English, opened after it
+    or toggled on the form; the panel follows the form's F2 too (issue 22 §3)."""
+    svc = services(tui_world, tmp_path)
+
+    async def open_form(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.query_one("#staff", TabbedContent).active = "tab-detail"
+        await pilot.pause()
+        await pilot.click("#ladder-declare")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "DeclarationScreen")
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await pilot.press("f2")
+        assert app.panel.language == "en"
+        await open_form(pilot, app)
+        assert text(app.screen, "#label-name") == "氏名 Name"
+        await pilot.press("f2")
+        await pilot.pause()
+        assert text(app.screen, "#label-name") == "氏名" and app.panel.language == "ja"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.__class__.__name__ != "DeclarationScreen")
 
     asyncio.run(drive(svc, scenario))
 

@@ -214,3 +214,68 @@ def test_dates_have_sensible_bounds(changes: dict[str, Any], fragment: str) -> N
     with pytest.raises(DeclarationError, match=fragment):
         SelfDeclaration.parse(valid(**changes))
     SelfDeclaration.parse(valid(declared_on=(today_jst() - dt.timedelta(days=31)).isoformat()))
+
+
+# --- what the person typed, and where each problem belongs (issue 22 §4) ----------------------
+
+
+@pytest.mark.parametrize("field", ["name", "address", "insurer_name", "employer_name", "note"])
+def test_a_full_width_space_typed_is_kept(field: str) -> None:
+    """「新井　健」 stays 「新井　健」: NFKC made the U+3000 an ASCII space."""
+    declaration = SelfDeclaration.parse(valid(**{field: "\u3000新井\u3000健 ① ㈱ "}))
+    assert getattr(declaration, field) == "新井\u3000健 ① ㈱"  # only the blanks around go
+
+
+def test_the_pdf_prints_the_full_width_space(tmp_path: Path) -> None:
+    declaration = SelfDeclaration.parse(valid(name="新井\u3000健", address="東京都\u3000千代田区"))
+    text = pdf_text(render_declaration(declaration, tmp_path / "d.pdf"))
+    assert "新井\u3000健" in text and "東京都\u3000千代田区" in text
+
+
+def test_codes_are_still_read_in_either_width() -> None:
+    declaration = SelfDeclaration.parse(
+        valid(
+            phone="０３－１２３４－５６７８",
+            insurer_number="０１１３００１２",
+            symbol="１２３４",
+            number="５６",
+            branch="０１",
+            name_kana="ｶｸｳ　ﾊﾅｺ",
+        )
+    )
+    assert declaration.phone == "03-1234-5678" and declaration.insurer_number == "01130012"
+    assert (declaration.symbol, declaration.number, declaration.branch) == ("1234", "56", "01")
+    assert declaration.name_kana == "カクウ\u3000ハナコ"  # half-width kana read as kana
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "fragment"),
+    [
+        ({"card_shown": False}, "card_shown", "10割"),
+        ({"reason": "マイナ保険証・資格確認書の持参なし"}, "reason", "10割"),
+        ({"declared_ratio": 20}, "declared_ratio", "3割"),
+        ({"symbol": "1234", "number": "5"}, "insurer_number", "保険者番号も"),
+        ({"birth_date": "1899-12-31"}, "birth_date", "古すぎます"),
+        ({"declared_on": "1900-01-01"}, "declared_on", "古すぎます"),
+        ({"phone": "12"}, "phone", "電話番号の形"),
+        ({"sex": "?"}, "sex", "選べない値です"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v.isascii() else "",
+)
+def test_each_problem_names_its_field(changes: dict[str, Any], field: str, fragment: str) -> None:
+    """A form puts each message beside its field: checks across fields blame one too."""
+    with pytest.raises(DeclarationError) as caught:
+        SelfDeclaration.parse(valid(**changes))
+    [(blamed, [message])] = caught.value.by_field().items()
+    assert blamed == field and fragment in message
+    assert [p.field for p in caught.value.found] == [field]
+
+
+def test_the_card_not_shown_is_said_with_the_other_problems() -> None:
+    """Not after the others are corrected: staff fix everything in one go."""
+    with pytest.raises(DeclarationError) as caught:
+        SelfDeclaration.parse(valid(card_shown=False, phone="x"))
+    assert set(caught.value.by_field()) == {"card_shown", "phone"}
+    # a declaration stored before the box existed still loads
+    data = SelfDeclaration.parse(valid()).model_dump(mode="json") | {"card_shown": False}
+    assert not SelfDeclaration.model_validate(data, context={"stored": True}).card_shown

@@ -131,15 +131,16 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             self.notify(safe(refusal), severity="warning", timeout=10)
             return
         prefill = declaration_prefill(self.store, self.reception_id)
-        self.app.push_screen(DeclarationScreen(prefill), self._declared)
+        rid = self.reception_id
+        self.app.push_screen(
+            DeclarationScreen(
+                prefill, store=self.store, reception_id=rid, save=lambda d: self.file(d, rid)
+            )
+        )
 
-    def _declared(self, declaration: SelfDeclaration | None) -> None:
-        if declaration is not None:
-            self.file(declaration, self.reception_id)
-
-    @work(thread=True, exclusive=True, group="declaration", exit_on_error=False)
     def file(self, declaration: SelfDeclaration, reception_id: str | None) -> None:
-        """Print and store the 申立書 off the event loop (the PDF takes a moment)."""
+        """Print and store the 申立書 — called by the form from its own thread (the PDF
+        takes a moment); an InputError (a refusal) is shown on the form, nothing saved."""
         filed = file_declaration(
             self.store, declaration, self.declarations_dir, reception_id=reception_id
         )
