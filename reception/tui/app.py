@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -207,9 +209,18 @@ class ReceptionApp(App[None]):
         return True
 
     def action_place_card(self) -> None:
-        demo = self.services.demo
-        if demo is not None:
-            self.place_card(self.query_one(DemoPanel).persona or demo.personas[0][0])
+        """F6: the persona chosen on the デモ tab — none chosen, it says so (it once put
+        the first persona's card down unasked)."""
+        if self.services.demo is None:
+            return
+        persona = self.query_one(DemoPanel).persona
+        if persona is None:
+            self.notify(
+                "ペルソナが選ばれていません。デモ タブで選んでから F6 を押してください",
+                severity="warning",
+            )
+            return
+        self.place_card(persona)
 
     def action_remove_card(self) -> None:
         self.remove_card()
@@ -219,6 +230,45 @@ class ReceptionApp(App[None]):
 
     def action_toggle_language(self) -> None:
         self.panel.toggle_language()
+
+    @property
+    def screenshot_dir(self) -> Path:
+        """Where the palette's Screenshot saves: the terminal's data folder (Textual's
+        default, the user's Downloads folder, need not exist — then nothing was saved)."""
+        return self.services.settings.data_dir / "screenshots"
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Textual's Screenshot command, saved in :attr:`screenshot_dir` (made when
+        missing); the notice says the file's path."""
+        if path is None:
+            folder = self.screenshot_dir
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.notify(
+                    safe(f"スクリーンショットを保存できません（{folder}）: {exc}"),
+                    severity="error",
+                )
+                return None
+            path = str(folder)
+        return super().deliver_screenshot(filename, path, time_format)
+
+    @on(events.DeliveryFailed)
+    def _screenshot_failed(self, event: events.DeliveryFailed) -> None:
+        """A screenshot that could not be written: say where it was to go, and why."""
+        if event.name == "screenshot":
+            self.notify(
+                safe(
+                    f"スクリーンショットを保存できませんでした（{self.screenshot_dir}）: "
+                    f"{event.exception}"
+                ),
+                severity="error",
+            )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

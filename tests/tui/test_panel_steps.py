@@ -1,0 +1,140 @@
+"""What the patient is asked and told at the reader, and the demo's keys (issue 22 §3,
+§4): a lapsed certificate goes to the desk before any consent; a smartphone is taken
+back as a smartphone; the PIN lock says where it is undone; F6 without a persona says so;
+撮影不良 is never left chosen for the next patient; a screenshot lands where it says."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, RadioButton
+
+from mock_oqs.world import World
+from reception.store import now_jst
+from reception.tui.app import ReceptionApp
+from tests.support.tui import at_view, drive, services, text, type_pin, until
+
+
+def test_a_lapsed_certificate_goes_to_the_desk_before_any_consent(
+    tui_world: World, tmp_path: Path
+) -> None:
+    svc = services(tui_world, tmp_path)
+    pin = tui_world.persona("cert-lapsed")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        app.place_card("cert-lapsed")
+        await at_view(pilot, app, "method")
+        await pilot.press("2")
+        await at_view(pilot, app, "pin")
+        await type_pin(pilot, pin)
+        await at_view(pilot, app, "done")
+        assert "受付窓口にお声がけください" in text(app, "#done-title")
+        assert "猶予期間も過ぎています" in text(app, "#done-notice")
+        assert not any(line.startswith("consents:") for line in app.dev_lines)
+
+    asyncio.run(drive(svc, scenario))
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert reception.status == "fallback" and "猶予期間も過ぎています" in (reception.reason or "")
+
+
+def test_a_smartphone_is_taken_back_as_a_smartphone(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        app.place_card("iphone")
+        await at_view(pilot, app, "method")
+        assert str(app.query_one("#method-pin", Button).label) == "iPhoneで本人確認"
+        await pilot.press("2")
+        await at_view(pilot, app, "consents")
+        await pilot.press("n")
+        await at_view(pilot, app, "done")
+        title = text(app, "#done-title")
+        assert "スマートフォンをお取りください" in title and "カードを" not in title
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "Please take your smartphone" in text(app, "#done-title")
+        assert text(app, "#panel-variant") == "Smartphone (iPhone)"
+
+    asyncio.run(drive(svc, scenario))
+
+
+def test_the_pin_lock_says_where_it_is_undone(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        app.place_card("pin-blocked")
+        await at_view(pilot, app, "method")
+        note = text(app, "#method-message")
+        assert "ロックされています" in note and "市区町村の窓口" in note
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "municipal office" in text(app, "#method-message")
+
+    asyncio.run(drive(svc, scenario))
+
+
+def test_f6_without_a_persona_says_so(tui_world: World, tmp_path: Path) -> None:
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        await pilot.press("f6")
+        await pilot.pause(0.3)
+        said = [str(n.message) for n in app._notifications]
+        assert any("ペルソナが選ばれていません" in m for m in said), said
+        assert app.panel.view == "wait" and not app.desk.running and not app.desk.placing
+
+    asyncio.run(drive(svc, scenario))
+    assert svc.store.receptions_on(now_jst().date()) == []
+
+
+def test_a_poor_picture_is_not_left_chosen_for_the_next_patient(
+    tui_world: World, tmp_path: Path
+) -> None:
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        app.place_card("face-only")
+        await at_view(pilot, app, "method")
+        await pilot.press("1")
+        await at_view(pilot, app, "face")
+        await pilot.click("#scenario-poor")
+        await pilot.click("#face-shoot")
+        await until(pilot, lambda: app.panel.view == "method")
+        app.remove_card()
+        await at_view(pilot, app, "wait")
+        app.place_card("face-only")
+        await at_view(pilot, app, "method")
+        await pilot.press("1")
+        await at_view(pilot, app, "face")
+        assert app.query_one("#scenario-same", RadioButton).value
+        assert not app.query_one("#scenario-poor", RadioButton).value
+
+    asyncio.run(drive(svc, scenario))
+
+
+def test_the_screenshot_is_saved_where_the_notice_says(
+    tui_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual saves to the user's Downloads folder, which need not exist: the terminal
+    saves in its data folder, made when missing, and says the path."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no Downloads folder there
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        [command] = [c for c in app.get_system_commands(app.screen) if c.title == "Screenshot"]
+        command.callback()
+        folder = svc.settings.data_dir / "screenshots"
+        await until(pilot, lambda: any(folder.glob("*.svg")))
+        await until(pilot, lambda: any(str(folder) in str(n.message) for n in app._notifications))
+
+    asyncio.run(drive(svc, scenario))
