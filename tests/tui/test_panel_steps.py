@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, RadioButton
+from textual.widgets import Button, RadioButton, Static
 
 from mock_oqs.world import World
 from reception.store import now_jst
-from reception.tui.app import ReceptionApp
+from reception.tui.app import ReceptionApp, make_app
 from tests.support.tui import at_view, drive, services, text, type_pin, until
 
 
@@ -136,5 +136,58 @@ def test_the_screenshot_is_saved_where_the_notice_says(
         folder = svc.settings.data_dir / "screenshots"
         await until(pilot, lambda: any(folder.glob("*.svg")))
         await until(pilot, lambda: any(str(folder) in str(n.message) for n in app._notifications))
+
+    asyncio.run(drive(svc, scenario))
+
+
+def test_the_wait_hint_stays_whole_on_screen_through_language_changes(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """At 200×55 the card-wait hint (「スマートフォンの方は…」 and the keys c / s) once sat at
+    the panel's bottom edge, cut, and went off screen after F2."""
+    svc = services(tui_world, tmp_path)
+    app = make_app(svc)
+
+    async def go() -> None:
+        async with app.run_test(size=(200, 55)) as pilot:
+            await until(pilot, lambda: app.panel.warmed)
+            for expected in ("スマートフォン", "smartphone", "スマートフォン"):
+                await pilot.pause()
+                box = app.panel.content_region
+                for selector in ("#wait-sub", "#wait-keys"):
+                    hint = app.panel.query_one(selector, Static)
+                    region = hint.region
+                    assert region.height >= 1 and box.contains_region(region), selector
+                    shown = str(hint.render())
+                    lines = shown.splitlines() or [""]
+                    assert region.height >= len(lines), selector
+                assert expected in text(app, "#wait-keys")
+                await pilot.press("f2")
+
+    asyncio.run(go())
+
+
+def test_the_patient_never_reads_the_staff_ladder(tui_world: World, tmp_path: Path) -> None:
+    """The service down: staff read 「…資格確認書や申立書などで確認してください」 on the
+    console; the patient reads what to do."""
+    svc = services(tui_world, tmp_path, service_up=False)
+    pin = tui_world.persona("adult-kyokai")["pin"]
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        app.place_card("adult-kyokai")
+        await at_view(pilot, app, "method")
+        await pilot.press("2")
+        await at_view(pilot, app, "pin")
+        await type_pin(pilot, pin)  # the nonce cannot be had: the card route ends here
+        await at_view(pilot, app, "done")
+        panel = "\n".join(text(app, f"#done-{part}") for part in ("title", "detail", "notice"))
+        assert "受付窓口にお声がけください" in panel
+        assert "ただいま保険の資格を確認できません" in panel
+        for staff_word in ("資格確認書", "申立書", "居宅同意取得型", "代替"):
+            assert staff_word not in panel, staff_word
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "Please speak to the reception desk" in text(app, "#done-title")
 
     asyncio.run(drive(svc, scenario))
