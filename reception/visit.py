@@ -237,7 +237,13 @@ class Visit:
         self.variant = variant
         flow.apply(CardPlaced(variant))
         if flow.route is Route.COUNTER:
-            # 居宅同意取得型: the consent question comes first, then identity (PIN or 目視)
+            # 居宅同意取得型: the consent question comes first, then identity (PIN or 目視);
+            # a certificate past its grace is said before (free to read on a card and an
+            # iPhone, card.md §3; an Android token shows it only after the PIN)
+            if variant is not Variant.ANDROID:
+                await self.certificate()
+                if self.lapsed():
+                    return
             self.early_consents = await self.ask(self._consents_question()) or ConsentsGiven()
         flow.pin_tries_left = tries
         if tries == 0:

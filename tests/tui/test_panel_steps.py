@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, RadioButton, Static
+from textual.widgets import Button, RadioButton, Select, Static
 
 from mock_oqs.world import World
 from reception.store import now_jst
 from reception.tui.app import ReceptionApp, make_app
-from tests.support.tui import at_view, drive, services, text, type_pin, until
+from reception.tui.screens.counter import CounterScreen
+from reception.tui.widgets.demo import DemoPanel
+from tests.support.tui import at_view, drive, services, shown, text, type_pin, until
 
 
 def test_a_lapsed_certificate_goes_to_the_desk_before_any_consent(
@@ -38,7 +40,7 @@ def test_a_lapsed_certificate_goes_to_the_desk_before_any_consent(
 
     asyncio.run(drive(svc, scenario))
     [reception] = svc.store.receptions_on(now_jst().date())
-    assert reception.status == "fallback" and "猶予期間も過ぎています" in (reception.reason or "")
+    assert (reception.status, reception.fallback_reason) == ("fallback", "certificate-lapsed")
 
 
 def test_a_smartphone_is_taken_back_as_a_smartphone(tui_world: World, tmp_path: Path) -> None:
@@ -191,3 +193,30 @@ def test_the_patient_never_reads_the_staff_ladder(tui_world: World, tmp_path: Pa
         assert "Please speak to the reception desk" in text(app, "#done-title")
 
     asyncio.run(drive(svc, scenario))
+
+
+def test_the_counter_route_asks_no_consent_of_a_lapsed_certificate(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """The 居宅同意取得型 route asks the consents first: not of a card whose certificate is
+    past its grace period — staff read why at once."""
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        app.query_one(DemoPanel).toggle_reader()  # the face-recognition reader fails
+        app.query_one(DemoPanel).query_one("#persona", Select).value = "cert-lapsed"
+        app.place_card("cert-lapsed")
+        await until(pilot, lambda: "保留" in text(app, "#detail"))
+        app.query_one("#ladder-counter", Button).press()
+        await until(pilot, lambda: isinstance(app.screen, CounterScreen))
+        screen = app.screen
+        screen.query_one("#counter-place", Button).press()
+        await until(pilot, lambda: "猶予期間も過ぎています" in text(screen, "#counter-status"))
+        assert not shown(screen, "#counter-bundle")
+        assert not any(line.startswith("counter: consents") for line in app.dev_lines)
+        screen.query_one("#counter-close", Button).press()
+
+    asyncio.run(drive(svc, scenario))
+    [reception] = svc.store.receptions_on(now_jst().date())
+    assert reception.fallback_reason == "certificate-lapsed"
