@@ -7,15 +7,11 @@ terminal. Used by :mod:`reception.checkin`; no I/O of its own beyond the card's 
 
 from __future__ import annotations
 
-import calendar
 import contextlib
-import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from cryptography import x509
 
 from reader.errors import (
     CardStatusError,
@@ -205,25 +201,3 @@ def face_template(channel: CardChannel, terminal: Terminal) -> list[float]:
         raise CardFailedError("この端末には顔認証用の端末証明書がありません")
     with channel.transaction(), face_path(channel):
         return read_face_template(channel, terminal.face_certificate, terminal.key)
-
-
-def certificate_expiry(certificate_der: bytes) -> dt.date:
-    """The last day of the card's user-authentication certificate (its notAfter, as the
-    service's registry keeps it)."""
-    return x509.load_der_x509_certificate(certificate_der).not_valid_after_utc.date()
-
-
-def grace_over(expiry: dt.date, today: dt.date) -> bool:
-    """Whether a certificate that expired on ``expiry`` is past its grace period on
-    ``today``: an expired certificate still serves for qualification until the last day of
-    the 3rd month after the month it expired (2 Dec → 31 Mar; oqs.md §4, the ministry's
-    rule the service applies too), and from then on the card cannot be used — a real
-    reader shows its error screen (【006】 利用者証明用電子証明書の失効・有効期限切れ, with
-    「受付窓口にご連絡ください」, oqs.md §8) instead of the consent screens, which come only
-    after the holder is proven and the card confirmed usable (the order clinics describe:
-    card → 顔認証／暗証番号 → 同意事項, e.g. miyashishou.jp/4154, uehara-cl.jp's reader
-    walk-through)."""
-    index = expiry.year * 12 + expiry.month - 1 + 3
-    year, month = divmod(index, 12)
-    last = dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1])
-    return today > last

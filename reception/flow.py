@@ -290,16 +290,6 @@ class WrongCardPlaced:
 
 
 @dataclass(frozen=True)
-class CertificateLapsed:
-    """The card's user-authentication certificate expired and its grace period is over
-    (oqs.md §4): found by the terminal once the holder is proven, before the consents —
-    a real reader shows its error screen (【006】 利用者証明用電子証明書の失効・有効期限切れ,
-    oqs.md §8) and asks nothing more. ``expiry``: the certificate's last day, ISO."""
-
-    expiry: str
-
-
-@dataclass(frozen=True)
 class Reset:
     pass
 
@@ -320,7 +310,6 @@ Event = (
     | ReaderLost
     | CardFailed
     | WrongCardPlaced
-    | CertificateLapsed
     | Reset
 )
 
@@ -435,13 +424,6 @@ class CheckinFlow:
         if isinstance(event, WrongCardPlaced) and not s.final:
             self.message = wrong_card_message(event.expected, pin_sent=event.pin_sent)
             return State.WRONG_CARD
-        if isinstance(event, CertificateLapsed) and s in AUTH_STATES:
-            self.fallback_reason = FallbackReason.CERTIFICATE_LAPSED
-            self.message = (
-                f"電子証明書の有効期限（{event.expiry}）が切れ、猶予期間も過ぎています。"
-                "同意は尋ねていません。更新をご案内のうえ、代替手段で確認してください"
-            )
-            return State.FALLBACK
         if isinstance(event, CardPlaced) and s is State.WAITING_CARD:
             self.variant = event.variant
             return State.CHOOSING_METHOD

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reader.clock import today_jst
 from reader.errors import CardRemoved as CardRemovedError
 from reader.errors import (
     NoCard,
@@ -32,21 +31,12 @@ from reader.pin import Pin
 from reader.transport import CardChannel, Transport
 from reception import redaction
 from reception.camera import FaceMatcher, SimulatedCamera
-from reception.card_checks import (
-    CardFailedError,
-    WrongCard,
-    card_fault,
-    certificate_expiry,
-    face_template,
-    grace_over,
-    identify,
-)
+from reception.card_checks import CardFailedError, WrongCard, card_fault, face_template, identify
 from reception.declaration import LadderStep
 from reception.flow import (
     CardFailed,
     CardPlaced,
     CardRemoved,
-    CertificateLapsed,
     CheckinFlow,
     ConsentFlow,
     ConsentsGiven,
@@ -237,13 +227,7 @@ class Visit:
         self.variant = variant
         flow.apply(CardPlaced(variant))
         if flow.route is Route.COUNTER:
-            # 居宅同意取得型: the consent question comes first, then identity (PIN or 目視);
-            # a certificate past its grace is said before (free to read on a card and an
-            # iPhone, card.md §3; an Android token shows it only after the PIN)
-            if variant is not Variant.ANDROID:
-                await self.certificate()
-                if self.lapsed():
-                    return
+            # 居宅同意取得型: the consent question comes first, then identity (PIN or 目視)
             self.early_consents = await self.ask(self._consents_question()) or ConsentsGiven()
         flow.pin_tries_left = tries
         if tries == 0:
@@ -354,21 +338,7 @@ class Visit:
             statement_signature=signed["statement_signature"],
         )
 
-    def lapsed(self) -> bool:
-        """The certificate is past its grace period: the flow goes to the desk now,
-        before any consent is asked (card_checks.grace_over)."""
-        der = self.certificate_der
-        if der is None:
-            return False
-        expiry = certificate_expiry(der)
-        if not grace_over(expiry, today_jst()):
-            return False
-        self.flow.apply(CertificateLapsed(expiry.isoformat()))
-        return True
-
     async def consents(self) -> bool:
-        if self.early_consents is None and self.lapsed():
-            return True  # nothing asked that cannot apply
         given = self.early_consents  # the 居宅同意取得型 route asked first
         if given is None:
             given = await self.ask(self._consents_question()) or ConsentsGiven()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent
+from textual.widgets import Footer, Header, Select, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from reception.oqs_client import OqsClient
@@ -216,10 +217,17 @@ class ReceptionApp(App[None]):
         persona = self.query_one(DemoPanel).persona
         if persona is None:
             self.notify(
-                "ペルソナが選ばれていません。デモ タブで選んでから F6 を押してください",
+                "ペルソナが選ばれていません。デモ タブで選んでから F6 を押すか、"
+                "Ctrl+P で「デモ: カードを置く …」を選んでください",
                 severity="warning",
             )
             return
+        self.place_card(persona)
+
+    def place_persona(self, persona: str) -> None:
+        """The palette's 「デモ: カードを置く <persona>」: chosen on the デモ tab too (F6
+        then places the same card again), and placed."""
+        self.query_one(DemoPanel).query_one("#persona", Select).value = persona
         self.place_card(persona)
 
     def action_remove_card(self) -> None:
@@ -282,6 +290,12 @@ class ReceptionApp(App[None]):
         if self.services.demo is not None:
             unplug = self.query_one(DemoPanel).toggle_reader
             yield SystemCommand("リーダーを外す／つなぐ（デモ）", "リーダー障害の練習", unplug)
+            for persona, description in self.services.demo.personas:
+                yield SystemCommand(
+                    f"デモ: カードを置く {persona}",
+                    safe(description or persona),
+                    partial(self.place_persona, persona),
+                )
 
 
 def make_app(services: Services) -> ReceptionApp:

@@ -119,12 +119,9 @@ def test_the_patient_reads_the_certificate_notices(tui_world: World, tmp_path: P
             ("cert-lapsed", "猶予期間も過ぎています"),
         ):
             pin = tui_world.persona(persona)["pin"]
-            if persona == "cert-lapsed":  # past the grace: no consent asked (issue 22 §3)
-                await pin_to(pilot, app, persona, pin, "done")
-            else:
-                await pin_to(pilot, app, persona, pin, "consents")
-                await pilot.press("y")
-                await at_view(pilot, app, "done")
+            await pin_to(pilot, app, persona, pin, "consents")
+            await pilot.press("y")
+            await at_view(pilot, app, "done")
             assert says in text(app, "#done-notice"), persona
             assert "市区町村の窓口" in text(app, "#done-notice")
             app.remove_card()
