@@ -386,6 +386,7 @@ class ReaderPanel(Vertical):
         console. The certificate's notices (renewal, grace period, lapsed) are shown here
         and not only to staff (oqs.md §5)."""
         self.show(View.DONE)
+        self.query_one(FaceCapture).reset()  # the next patient starts at 本人, whatever comes
         self.variant = outcome.flow.variant
         self._variant_line()
         self.outcome = outcome

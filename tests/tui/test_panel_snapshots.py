@@ -6,6 +6,8 @@ Update after an intended change: pytest tests/tui/test_panel_snapshots.py --snap
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,23 @@ import pytest
 from textual.pilot import Pilot
 
 from mock_oqs.world import World
+from reception import store as store_module
 from reception.tui.app import ReceptionApp, make_app
 from tests.support.tui import at_view, services, type_pin, until
-from tests.tui.test_tui_snapshots import pinned  # noqa: F401 (the fixture)
+
+FIXED_NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=store_module.JST)
+
+
+@pytest.fixture
+def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reception ids and the clock pinned, as in test_tui_snapshots.py: the pictures change
+    only when the screens do."""
+    counter = itertools.count(1)
+    monkeypatch.setattr(store_module, "now_jst", lambda: FIXED_NOW)
+    for module in ("reception.tui.widgets.receptions", "reception.ladder"):
+        monkeypatch.setattr(f"{module}.now_jst", lambda: FIXED_NOW)
+    monkeypatch.setattr(store_module, "new_id", lambda prefix: f"{prefix}-{next(counter):04d}")
+
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x55": (200, 55)}
 Steps = Callable[[Pilot[None], ReceptionApp, World], Awaitable[None]]
