@@ -53,12 +53,20 @@ class Question(Generic[A]):
 
     state: State = State.WAITING_CARD
     variant: Variant | None = None
-    message: str | None = None  # what the flow says before asking (a wrong PIN …)
+    message: str | None = None  # what the flow says before asking (a wrong PIN …): staff words
+    pin_tries_left: int | None = None  # the card's PIN tries (0: locked), where known
+    face_tries_left: int | None = None  # face captures left before face is closed
 
     def at(self, flow: CheckinFlow) -> Self:
-        """This question as asked now: the flow's state, the card's variant, its message."""
+        """This question as asked now: the flow's state, the card's variant, its message,
+        the PIN's tries and the face's (a screen says them in its own words)."""
         return dataclasses.replace(
-            self, state=flow.state, variant=flow.variant, message=flow.message
+            self,
+            state=flow.state,
+            variant=flow.variant,
+            message=flow.message,
+            pin_tries_left=flow.pin_tries_left,
+            face_tries_left=max(flow.face_tries - flow.face_failures, 0),
         )
 
     def accepts(self, answer: A) -> bool:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent
+from textual.widgets import Footer, Header, Select, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from reception.oqs_client import OqsClient
@@ -207,9 +210,25 @@ class ReceptionApp(App[None]):
         return True
 
     def action_place_card(self) -> None:
-        demo = self.services.demo
-        if demo is not None:
-            self.place_card(self.query_one(DemoPanel).persona or demo.personas[0][0])
+        """F6: the persona chosen on the デモ tab — none chosen, it says so (it once put
+        the first persona's card down unasked)."""
+        if self.services.demo is None:
+            return
+        persona = self.query_one(DemoPanel).persona
+        if persona is None:
+            self.notify(
+                "ペルソナが選ばれていません。デモ タブで選んでから F6 を押すか、"
+                "Ctrl+P で「デモ: カードを置く …」を選んでください",
+                severity="warning",
+            )
+            return
+        self.place_card(persona)
+
+    def place_persona(self, persona: str) -> None:
+        """The palette's 「デモ: カードを置く <persona>」: chosen on the デモ tab too (F6
+        then places the same card again), and placed."""
+        self.query_one(DemoPanel).query_one("#persona", Select).value = persona
+        self.place_card(persona)
 
     def action_remove_card(self) -> None:
         self.remove_card()
@@ -219,6 +238,45 @@ class ReceptionApp(App[None]):
 
     def action_toggle_language(self) -> None:
         self.panel.toggle_language()
+
+    @property
+    def screenshot_dir(self) -> Path:
+        """Where the palette's Screenshot saves: the terminal's data folder (Textual's
+        default, the user's Downloads folder, need not exist — then nothing was saved)."""
+        return self.services.settings.data_dir / "screenshots"
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Textual's Screenshot command, saved in :attr:`screenshot_dir` (made when
+        missing); the notice says the file's path."""
+        if path is None:
+            folder = self.screenshot_dir
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.notify(
+                    safe(f"スクリーンショットを保存できません（{folder}）: {exc}"),
+                    severity="error",
+                )
+                return None
+            path = str(folder)
+        return super().deliver_screenshot(filename, path, time_format)
+
+    @on(events.DeliveryFailed)
+    def _screenshot_failed(self, event: events.DeliveryFailed) -> None:
+        """A screenshot that could not be written: say where it was to go, and why."""
+        if event.name == "screenshot":
+            self.notify(
+                safe(
+                    f"スクリーンショットを保存できませんでした（{self.screenshot_dir}）: "
+                    f"{event.exception}"
+                ),
+                severity="error",
+            )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -232,6 +290,12 @@ class ReceptionApp(App[None]):
         if self.services.demo is not None:
             unplug = self.query_one(DemoPanel).toggle_reader
             yield SystemCommand("リーダーを外す／つなぐ（デモ）", "リーダー障害の練習", unplug)
+            for persona, description in self.services.demo.personas:
+                yield SystemCommand(
+                    f"デモ: カードを置く {persona}",
+                    safe(description or persona),
+                    partial(self.place_persona, persona),
+                )
 
 
 def make_app(services: Services) -> ReceptionApp:

@@ -17,7 +17,7 @@ from reception.cards import PcscCards, ReaderWatch
 from reception.checkin import CheckinOutcome, CheckinRequest
 from reception.flow import CheckinFlow, Method, State
 from reception.oqs_client import OqsClient
-from reception.present import STATUS_LABELS, patient_notices
+from reception.present import STATUS_LABELS
 from reception.questions import ChooseMethod, ConfirmVisually, Question, QuestionBroker
 from reception.store import ReceptionStatus
 from reception.tui.reader_panel import ReaderPanel
@@ -241,9 +241,8 @@ class CheckinDesk(ReportsFailedWorkers):
             detail = f"負担割合 {outcome.result.entries[0].ratio}"
             if flow.registering:  # registered on the spot: the patient should know
                 detail = f"保険証利用登録をしました ・ {detail}"
-        notices = patient_notices(outcome.result, flow.fallback_reason)
         wrong_card = flow.state is State.WRONG_CARD
-        self.panel.show_done(outcome.status, detail, notices, wrong_card=wrong_card)
+        self.panel.show_outcome(outcome)  # the patient's words, from the outcome
         confirmed = outcome.status is ReceptionStatus.CONFIRMED
         if wrong_card:  # staff must act: the card on the reader is someone else's
             self.notify(safe(f"受付 {outcome.reception_id}: {detail}"), severity="error")
@@ -260,7 +259,7 @@ class CheckinDesk(ReportsFailedWorkers):
     def failed(self, error: str) -> None:
         """The check-in's worker crashed: the panel is left clean, never half-way."""
         self.running = False
-        self.panel.show_done(ReceptionStatus.ERROR, error)
+        self.panel.show_failed()
 
     # -- cards arriving and leaving ---------------------------------------------------
 

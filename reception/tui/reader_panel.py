@@ -14,13 +14,15 @@ from __future__ import annotations
 import enum
 from typing import Any, Generic, Protocol, TypeVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
 
-from reception.flow import CheckinFlow, ConsentFlow, Method, Prescription, Variant
+from reception.checkin import CheckinOutcome
+from reception.flow import CheckinFlow, ConsentFlow, Method, Prescription, State, Variant
+from reception.present import patient_notices
 from reception.questions import (
     CaptureFace,
     ChooseMethod,
@@ -33,7 +35,7 @@ from reception.questions import (
     YesNoKind,
 )
 from reception.store import ReceptionStatus
-from reception.tui.text import safe
+from reception.tui.panel_text import REASON_KEYS, TEXT, ratio_text, variant_title
 from reception.tui.widgets.pin import PinPad
 from reception.tui.widgets.questions import (
     ConsentChoice,
@@ -45,6 +47,8 @@ from reception.tui.widgets.questions import (
 )
 from reception.vocabulary import METHOD_BUTTON_LABELS
 
+__all__ = ["TEXT", "ReaderPanel", "View"]
+
 A = TypeVar("A")
 
 
@@ -54,123 +58,6 @@ class Keyed(Protocol):
     def key(self, key: str) -> bool: ...
 
 
-TEXT: dict[str, dict[str, str]] = {
-    "ja": {
-        "wait": "マイナンバーカードを置いてください",
-        "wait_sub": "スマートフォンの方は「スマートフォン」を選んでください"
-        "（c: マイナンバーカード ・ s: スマートフォン）",
-        "wait_card": "マイナンバーカード",
-        "wait_phone": "スマートフォン",
-        "phone": "スマートフォンを読み取り部にかざしてください",
-        "phone_separate": "スマートフォンを、スマートフォン用の読み取り部にかざしてください",
-        "phone_sub": "Android：暗証番号はこの画面で入力 ・ iPhone：iPhone の画面で認証します",
-        "card": "マイナンバーカードを読み取り部に置いてください",
-        "method": "本人確認の方法を選んでください",
-        "method_iphone": "iPhone で認証する",
-        "pin": "暗証番号（数字4桁）を入力してください",
-        "tries": "残り{n}回",
-        "pin_keys": "数字キーで入力 ・ Enter で確定 ・ Backspace で訂正",
-        "face": "カメラの方を向いてください",
-        "face_shoot": "撮影する",
-        "visual": "職員が確認しています。しばらくお待ちください",
-        "consents": "情報の提供に同意しますか",
-        "consents_items": "診療情報・薬剤情報 ／ 特定健診情報 ／ 手術情報",
-        "bundle": "まとめて同意",
-        "each": "個別に選ぶ",
-        "none": "同意しない",
-        "consents_keys": "y: まとめて同意 ・ n: 同意しない",
-        "prescription": "処方箋の受け取り方を選んでください",
-        "prescription_sub": "電子処方箋：薬局でマイナ保険証を提示して受け取ります",
-        "prescription_1": "電子処方箋",
-        "prescription_2": "紙の処方箋",
-        "prescription_keys": "1: 電子処方箋 ・ 2: 紙の処方箋",
-        "subsidy": "医療費助成の各種受給者証を利用しますか",
-        "subsidy_sub": "子ども医療費・難病など、お住まいの自治体の受給者証の情報を使います",
-        "subsidy_yes": "利用する",
-        "subsidy_no": "利用しない",
-        "subsidy_keys": "y: 利用する ・ n: 利用しない",
-        "register": "マイナンバーカードの保険証利用登録がされていません",
-        "register_sub": "このまま登録すると、今日から健康保険証として使えます。登録しますか",
-        "register_yes": "登録する",
-        "register_no": "登録しない",
-        "register_keys": "y: 登録する ・ n: 登録しない",
-        "notice_certificate-renewal-due": "電子証明書の有効期限が近づいています。"
-        "お住まいの市区町村の窓口で更新してください",
-        "notice_certificate-grace": "電子証明書の有効期限が切れています。"
-        "今すぐお住まいの市区町村の窓口で更新してください（今回は保険資格のみ確認しました）",
-        "notice_certificate-lapsed": "電子証明書の有効期限が切れ、猶予期間も過ぎています。"
-        "市区町村の窓口で更新してください",
-        "all": "すべて同意する",
-        "limit": "限度額情報を提供しますか",
-        "limit_yes": "提供する",
-        "limit_no": "提供しない",
-        "ok": "確定",
-        "back": "戻る",
-        "cancel": "やめる",
-        "working": "お待ちください…",
-        "done": "受付が完了しました。カードをお取りください",
-        "fallback": "受付にお声がけください。カードをお取りください",
-        "error": "確認できませんでした。受付にお声がけください",
-        "wrong_card": "予定のカードではありません。カードをお取りのうえ、受付にお声がけください",
-    },
-    "en": {
-        "wait": "Please place your My Number card",
-        "wait_sub": "Smartphone users: choose 「Smartphone」 (c: card · s: smartphone)",
-        "wait_card": "My Number card",
-        "wait_phone": "Smartphone",
-        "phone": "Hold your smartphone over the reader",
-        "phone_separate": "Hold your smartphone over the smartphone reader",
-        "phone_sub": "Android: enter the PIN here · iPhone: authenticate on the iPhone",
-        "card": "Place your My Number card on the reader",
-        "method": "Choose how to confirm your identity",
-        "method_iphone": "Authenticate on the iPhone",
-        "pin": "Enter your 4-digit PIN",
-        "tries": "{n} tries left",
-        "pin_keys": "Digits to type · Enter to confirm · Backspace to correct",
-        "face": "Please face the camera",
-        "face_shoot": "Take picture",
-        "visual": "A staff member is checking. Please wait",
-        "consents": "Do you agree to share your information?",
-        "consents_items": "Medical and medication / Health checkup / Surgery records",
-        "bundle": "Agree to all at once",
-        "each": "Choose item by item",
-        "none": "Do not agree",
-        "consents_keys": "y: agree to all · n: do not agree",
-        "prescription": "How would you like your prescription?",
-        "prescription_sub": "Electronic: collected at a pharmacy with your card",
-        "prescription_1": "Electronic",
-        "prescription_2": "Paper",
-        "prescription_keys": "1: electronic · 2: paper",
-        "subsidy": "Use your medical subsidy certificates?",
-        "subsidy_sub": "Your municipality's certificates (children, intractable diseases …)",
-        "subsidy_yes": "Use them",
-        "subsidy_no": "Do not use",
-        "subsidy_keys": "y: use · n: do not use",
-        "register": "Your card is not registered for use as a health insurance card",
-        "register_sub": "Register it now to use it as your health insurance card from today?",
-        "register_yes": "Register",
-        "register_no": "Not now",
-        "register_keys": "y: register · n: not now",
-        "notice_certificate-renewal-due": "Your card's certificate expires soon. "
-        "Please renew it at your municipal office",
-        "notice_certificate-grace": "Your card's certificate has expired. Please renew it "
-        "at your municipal office now (only your insurance was confirmed today)",
-        "notice_certificate-lapsed": "Your card's certificate has expired and can no longer "
-        "be used. Please renew it at your municipal office",
-        "all": "Agree to all",
-        "limit": "Share your limit (高額療養費) information?",
-        "limit_yes": "Share",
-        "limit_no": "Do not share",
-        "ok": "OK",
-        "back": "Back",
-        "cancel": "Cancel",
-        "working": "Please wait…",
-        "done": "Done. Please take your card",
-        "fallback": "Please ask the reception desk. Take your card",
-        "error": "Could not confirm. Please ask the reception desk",
-        "wrong_card": "Not the card expected. Please take it and ask the reception desk",
-    },
-}
 METHOD_LABELS = METHOD_BUTTON_LABELS
 
 
@@ -209,6 +96,10 @@ WARMED_VIEWS = [
     View.DONE,
     View.WAIT,
 ]
+
+
+PHONES = (Variant.ANDROID, Variant.IPHONE)
+NARROW = 60  # columns: under this the panel stacks its choices
 
 
 def view_of(question: Question[Any]) -> str:
@@ -250,6 +141,10 @@ class ReaderPanel(Vertical):
         self.language = language if language in TEXT else "ja"
         self.view: str = View.WAIT
         self.question: Question[Any] | None = None  # the one on screen
+        self.variant: Variant | None = None  # what was placed (the top line)
+        self.medium: str | None = None  # chosen on the card-wait screen
+        self.separate_reader = False
+        self.outcome: CheckinOutcome | None = None  # the last screen's
         self.warmed = False
 
     def t(self, key: str, **kwargs: Any) -> str:
@@ -258,44 +153,46 @@ class ReaderPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="panel-variant")
         with ContentSwitcher(initial="view-wait", id="views"):
-            with Vertical(id="view-wait"):
+            with VerticalScroll(id="view-wait"):
                 yield Static("", id="wait-title", classes="big")
                 with Horizontal(id="wait-choices"):
-                    yield Button("マイナンバーカード", id="wait-card", classes="method")
-                    yield Button("スマートフォン", id="wait-phone", classes="method")
-                yield Static("", id="wait-sub")
-            with Vertical(id="view-method"):
+                    yield Button("", id="wait-card", classes="method")
+                    yield Button("", id="wait-phone", classes="method")
+                yield Static("", id="wait-sub", classes="hint")
+                yield Static("", id="wait-keys", classes="keys")
+            with VerticalScroll(id="view-method"):
                 yield Static("", id="method-title", classes="big")
+                yield Static("", id="method-message", classes="message")
                 yield MethodChoice(
                     (Method.FACE, Method.PIN, Method.VISUAL),  # 目視 is for staff: last
                     prefix="method",
                     id="method-buttons",
-                    cancel="やめる",
+                    cancel="",
                     button_classes="method",
                 )
-                yield Static("", id="method-message", classes="message")
+                yield Static("", id="method-keys", classes="keys")
             yield PinPad()
             yield FaceCapture(demo=self.demo)
-            with Vertical(id="view-visual"):
+            with VerticalScroll(id="view-visual"):
                 yield Static("", id="visual-title", classes="big")
-            with Vertical(id="view-consents"):
+            with VerticalScroll(id="view-consents"):
                 yield Static("", id="consents-title", classes="big")
                 yield Static("", id="consents-items")
                 yield ConsentChoice(prefix="consent", id="consent-choices")
                 yield ConsentItems(id="consent-one-by-one")
-                yield Static("", id="consents-keys")
-            with Vertical(id="view-prescription"):
+                yield Static("", id="consents-keys", classes="keys")
+            with VerticalScroll(id="view-prescription"):
                 yield Static("", id="prescription-title", classes="big")
                 yield Static("", id="prescription-sub")
                 yield PrescriptionChoice(
                     prefix="prescription", id="prescription-choices", button_classes="method"
                 )
-                yield Static("", id="prescription-keys")
+                yield Static("", id="prescription-keys", classes="keys")
             for kind in YesNoKind:  # a question answered yes (y) or no (n)
                 yield YesNoChoice(kind)
-            with Vertical(id="view-working"):
+            with VerticalScroll(id="view-working"):
                 yield Static("", id="working-title", classes="big")
-            with Vertical(id="view-done"):
+            with VerticalScroll(id="view-done"):
                 yield Static("", id="done-title", classes="big")
                 yield Static("", id="done-detail")
                 yield Static("", id="done-notice", classes="message")
@@ -322,20 +219,32 @@ class ReaderPanel(Vertical):
             return
         self.call_after_refresh(self._warm, views[1:])
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Under 60 columns a row of choices no longer fits: they stack (CSS ``narrow``)."""
+        self.set_class(event.size.width < NARROW, "narrow")
+
     def toggle_language(self) -> None:
         self.language = "en" if self.language == "ja" else "ja"
         self.retext()
 
     def retext(self) -> None:
-        """(Re)write every fixed text in the current language, the widgets' too."""
+        """(Re)write every text in the current language — the widgets', and what the view
+        on screen says now (its question's note, the last screen), so that F2 in the
+        middle of a check-in leaves nothing in the other language."""
         t = self.t
-        for view in ("wait", "method", "visual", "consents", "prescription", "working"):
+        for view in ("method", "visual", "consents", "prescription", "working"):
             self.query_one(f"#{view}-title", Static).update(t(view))
-        for key in ("consents_items", "consents_keys", "prescription_sub", "prescription_keys"):
+        for key in (
+            "consents_items",
+            "consents_keys",
+            "prescription_sub",
+            "prescription_keys",
+            "method_keys",
+        ):
             self.query_one(f"#{key.replace('_', '-')}", Static).update(t(key))
-        self.query_one("#wait-sub", Static).update(t("wait_sub"))
         self.query_one("#wait-card", Button).label = t("wait_card")
         self.query_one("#wait-phone", Button).label = t("wait_phone")
+        self._wait_texts()
         self.query_one(PinPad).retext(t)
         self.query_one(FaceCapture).retext(t)
         self.query_one(ConsentChoice).relabel(t("bundle"), t("each"), t("none"))
@@ -344,6 +253,11 @@ class ReaderPanel(Vertical):
         self.query_one(PrescriptionChoice).relabel(forms)
         for choice in self.query(YesNoChoice):
             choice.retext(t)
+        self._relabel_methods()
+        self._variant_line()
+        self._note()
+        if self.outcome is not None:
+            self._outcome_texts(self.outcome)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -355,57 +269,101 @@ class ReaderPanel(Vertical):
     def _switch(self, view: str, variant: Variant | None) -> None:
         self.view = view
         self.query_one("#views", ContentSwitcher).current = f"view-{view}"
-        if variant is not None:
-            label = variant.label if self.language == "ja" else variant.value
-            self.query_one("#panel-variant", Static).update(safe(label))
-        elif view == View.WAIT:
-            self.query_one("#panel-variant", Static).update("")
-        if view == View.WAIT:
+        if view == View.WAIT:  # the next patient: nothing of the last one stays
+            self.variant = None
+            self.outcome = None
+            self.query_one(FaceCapture).reset()
             self.show_medium(None)
-        elif view == View.WORKING:
-            self.query_one("#working-title", Static).update(self.t("working"))
+        elif variant is not None:
+            self.variant = variant
+        if view != View.DONE:
+            self.outcome = None
+        self._variant_line()
+
+    def _variant_line(self) -> None:
+        variant = self.variant
+        label = variant_title(variant, self.language) if variant is not None else ""
+        self.query_one("#panel-variant", Static).update(label)
 
     def ask(self, question: Question[Any]) -> str:
         """Show ``question`` on its widget; returns the view it is on."""
         view = view_of(question)
         self._switch(view, question.variant)
         self.question = question
-        message = safe(question.message) if question.message else ""
         match question:
             case ChooseMethod():
-                self._offer_methods(question, message)
+                self._offer_methods(question)
             case EnterPin():
-                self.query_one(PinPad).open(question.tries_left, message)
+                self.query_one(PinPad).open(question.tries_left, "")
             case CaptureFace():
-                self.query_one(FaceCapture).open(message)
+                self.query_one(FaceCapture).open("")
             case GiveConsents():
                 self._consent_view(question)
             case ChoosePrescription():
                 self.query_one("#prescription-1", Button).focus()
             case YesNo():
                 self.query_one(f"#view-{question.kind}", YesNoChoice).open()
+        self._note()
         return view
+
+    def note(self, question: Question[Any]) -> str:
+        """What the patient reads with ``question``: why it is asked again (a wrong PIN,
+        a face not matched, a locked PIN and where the lock is undone) — the panel's own
+        words for the flow's state, never the flow's message (staff words)."""
+        lines: list[str] = []
+        if question.state is State.FACE_NOT_MATCHED and question.face_tries_left is not None:
+            left = question.face_tries_left
+            lines.append(self.t("face_failed", n=left) if left else self.t("face_closed"))
+        if isinstance(question, EnterPin) and question.state is State.PIN_WRONG:
+            lines.append(self.t("pin_wrong", n=question.tries_left))
+        if isinstance(question, ChooseMethod) and question.pin_tries_left == 0:
+            if question.variant in PHONES:
+                lines.append(self.t("pin_locked_phone"))
+            else:
+                lines += [self.t("pin_locked"), self.t("pin_unlock")]
+        return "\n".join(lines)
+
+    def _note(self) -> None:
+        question = self.question
+        if question is None:
+            return
+        target = {
+            ChooseMethod: "#method-message",
+            EnterPin: "#pin-message",
+            CaptureFace: "#face-message",
+        }.get(type(question))
+        if target is not None:
+            self.query_one(target, Static).update(self.note(question))
 
     def show_medium(self, medium: str | None, *, separate_reader: bool = False) -> None:
         """The card-wait screen after the patient chose (None: before any choice)."""
+        self.medium = medium
+        self.separate_reader = separate_reader
+        self._wait_texts()
+
+    def _wait_texts(self) -> None:
         title, sub = {
             None: ("wait", "wait_sub"),
-            "card": ("card", "wait_sub"),
-            "phone": ("phone_separate" if separate_reader else "phone", "phone_sub"),
-        }[medium]
+            "card": ("card", "card_sub"),
+            "phone": ("phone_separate" if self.separate_reader else "phone", "phone_sub"),
+        }[self.medium]
         self.query_one("#wait-title", Static).update(self.t(title))
         self.query_one("#wait-sub", Static).update(self.t(sub))
+        self.query_one("#wait-keys", Static).update(self.t("wait_keys"))
 
-    def _offer_methods(self, question: ChooseMethod, message: str) -> None:
+    def _offer_methods(self, question: ChooseMethod) -> None:
         choice = self.query_one(MethodChoice)
-        choice.relabel(METHOD_LABELS[self.language], cancel=self.t("cancel"))
         first = choice.offer(question.methods)
+        self._relabel_methods()
         if first is not None:
             first.focus()
-        if question.variant is Variant.IPHONE:
+
+    def _relabel_methods(self) -> None:
+        choice = self.query_one(MethodChoice)
+        choice.relabel(METHOD_LABELS[self.language], cancel=self.t("cancel"))
+        if self.variant is Variant.IPHONE:
             # the holder authenticates on the phone (Face ID / Touch ID): no PIN pad here
             choice.button(Method.PIN).label = self.t("method_iphone")
-        self.query_one("#method-message", Static).update(message)
 
     def _consent_view(self, question: GiveConsents) -> None:
         """Today's flow: まとめて同意 / 個別に選ぶ / 同意しない, no 限度額 question. The pre-2024
@@ -422,31 +380,59 @@ class ReaderPanel(Vertical):
         else:
             self.query_one("#consent-bundle", Button).focus()
 
-    def show_done(
-        self,
-        status: ReceptionStatus | str,
-        detail: str,
-        notices: list[str] | None = None,
-        *,
-        wrong_card: bool = False,
-    ) -> None:
-        """The last screen; ``notices``: codes of what the patient must be told (the
-        certificate's renewal or grace period), shown here and not only to staff.
-        ``wrong_card``: the card was not the one expected (nothing was sent to it)."""
-        key = {
-            ReceptionStatus.CONFIRMED: "done",
-            ReceptionStatus.FALLBACK: "fallback",
-            ReceptionStatus.PENDING: "fallback",
-        }.get(ReceptionStatus(status), "error")
-        if wrong_card:
-            key = "wrong_card"
+    def show_outcome(self, outcome: CheckinOutcome) -> None:
+        """The last screen, in patient words: done (the share of the cost), or what to do
+        — 「受付窓口にお声がけください」 and why in a word; staff read the ladder on their
+        console. The certificate's notices (renewal, grace period, lapsed) are shown here
+        and not only to staff (oqs.md §5)."""
         self.show(View.DONE)
-        self.query_one("#done-title", Static).update(self.t(key))
-        self.query_one("#done-detail", Static).update(safe(detail))
-        lines = [
-            self.t(f"notice_{code}") for code in notices or [] if f"notice_{code}" in TEXT["ja"]
+        self.query_one(FaceCapture).reset()  # the next patient starts at 本人, whatever comes
+        self.variant = outcome.flow.variant
+        self._variant_line()
+        self.outcome = outcome
+        self._outcome_texts(outcome)
+
+    def show_failed(self) -> None:
+        """The check-in could not finish (the terminal's fault): the patient asks the desk."""
+        self.show(View.DONE)
+        what = self.t("card_word")
+        self.query_one("#done-title", Static).update(self.t("error", what=what))
+        self.query_one("#done-detail", Static).update("")
+        self.query_one("#done-notice", Static).update("")
+
+    def _outcome_texts(self, outcome: CheckinOutcome) -> None:
+        t, flow = self.t, outcome.flow
+        what = t("phone_word" if flow.variant in PHONES else "card_word")
+        status = outcome.status
+        detail: list[str] = []
+        if flow.state is State.CONFIRMED:
+            title = t("done", what=what)
+            if flow.registering:  # registered on the spot: the patient should know
+                detail.append(t("registered"))
+            entries = outcome.result.entries if outcome.result is not None else []
+            ratio = ratio_text(entries[0].ratio_code, self.language) if entries else None
+            if ratio is not None:
+                detail.append(t("ratio", ratio=ratio))
+        elif flow.state is State.WRONG_CARD:
+            title = t("wrong_card", what=what)
+        elif flow.state is State.CARD_REMOVED:
+            title = t("removed", what=what)
+        elif status in (ReceptionStatus.FALLBACK, ReceptionStatus.PENDING):
+            title = t("desk", what=what)
+            reason = flow.fallback_reason
+            key = REASON_KEYS.get(reason) if reason is not None else None
+            if key is not None:
+                detail.append(t(key))
+        else:
+            title = t("error", what=what)
+        notices = [
+            t(f"notice_{code}")
+            for code in patient_notices(outcome.result, flow.fallback_reason)
+            if f"notice_{code}" in TEXT["ja"]
         ]
-        self.query_one("#done-notice", Static).update("\n".join(lines))
+        self.query_one("#done-title", Static).update(title)
+        self.query_one("#done-detail", Static).update("\n".join(detail))
+        self.query_one("#done-notice", Static).update("\n".join(notices))
 
     # -- answers -----------------------------------------------------------------------------
 

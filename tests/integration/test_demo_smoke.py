@@ -46,7 +46,13 @@ def test_demo_runs_one_checkin_and_stops_everything(term: Tmux, tmp_path: Path) 
     launch = wait_for(term, "マイナンバーカードを置いてください", seconds=120)
     index = json.loads((world / "world.json").read_text(encoding="utf-8"))
     pin = next(p["pin"] for p in index["personas"] if p["id"] == "adult-kyokai")
-    term.send("F6")  # the first persona's card: adult-kyokai
+    term.send("F6")  # no persona chosen yet: it says so and places nothing
+    wait_for(term, "ペルソナが選ばれていません")
+    term.send("C-p")  # the palette: 「デモ: カードを置く adult-kyokai」, by keyboard alone
+    time.sleep(0.5)
+    term.send("adult-kyokai")
+    wait_for(term, "カードを置く adult-kyokai")
+    term.send("Enter")
     wait_for(term, "本人確認の方法を選んでください")
     term.send("2")  # 暗証番号
     wait_for(term, "残り3回")

@@ -32,7 +32,13 @@ from reception.tui.widgets.questions import (
 )
 from tests.support.tui import drive, services, shown, text, until
 
-TEXTS = {"tries": "残り{n}回", "pin": "暗証番号", "ok": "確定", "back": "戻る"}
+TEXTS = {
+    "tries": "残り{n}回",
+    "pin": "暗証番号",
+    "ok": "確定",
+    "back": "戻る",
+    "pin_short": "4桁を入力してください",
+}
 
 
 def t(key: str, **kwargs: object) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
@@ -22,7 +22,7 @@ def well_formed(digits: str) -> bool:
     return len(digits) == PIN_LENGTH and digits.isascii() and digits.isdigit()
 
 
-class PinPad(Vertical):
+class PinPad(VerticalScroll):
     """The reader panel's PIN screen: masked dots, the tries left shown before every
     attempt (design.md §6.4), digit buttons or keys, 訂正 / 確定 / 戻る. Posts
     :class:`Entered` with four digits, or :class:`Left` (back to the choice of method)."""
@@ -49,7 +49,7 @@ class PinPad(Vertical):
         with Horizontal(id="pin-pad"):
             for digit in "1234567890":
                 yield Button(digit, id=f"pin-{digit}", classes="digit")
-        with Horizontal():
+        with Horizontal(id="pin-actions"):
             yield Button("訂正", id="pin-clear")
             yield Button("確定", id="pin-ok", variant="primary")
             yield Button("戻る", id="pin-back")
@@ -60,6 +60,7 @@ class PinPad(Vertical):
         self.query_one("#pin-title", Static).update(t("pin"))
         self.query_one("#pin-keys", Static).update(t("pin_keys"))
         self.query_one("#pin-ok", Button).label = t("ok")
+        self.query_one("#pin-clear", Button).label = t("clear")
         self.query_one("#pin-back", Button).label = t("back")
         self._tries()
 
@@ -81,7 +82,8 @@ class PinPad(Vertical):
             self.digits = self.digits[:-1]
         elif key == "enter":
             if len(self.digits) != PIN_LENGTH:
-                self.query_one("#pin-message", Static).update("4桁を入力してください")
+                short = self._t("pin_short") if self._t is not None else "4桁を入力してください"
+                self.query_one("#pin-message", Static).update(short)
                 return True
             digits, self.digits = self.digits, ""
             self._dots()

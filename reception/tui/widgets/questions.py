@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterable, Mapping
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Checkbox, RadioButton, RadioSet, Static
+from textual.widgets import Button, RadioSet, Static
 
 from reception.camera import FaceScenario
 from reception.flow import ConsentsGiven, Method, Prescription
 from reception.questions import GiveConsents, YesNoKind
+from reception.tui.widgets.ticks import RadioChoice, TickBox
 from reception.vocabulary import SCREEN_CONSENTS
 
 Texts = Callable[..., str]
@@ -166,7 +167,11 @@ class ConsentChoice(Horizontal):
 
 class ConsentItems(Vertical):
     """Each consent item ticked on its own, 確定; in the pre-2024 flow also すべて同意する
-    and 「限度額情報を提供しますか」 (class ``pre-2024``). Posts :class:`Chosen`."""
+    and 「限度額情報を提供しますか」 (class ``pre-2024``). Posts :class:`Chosen`.
+
+    The boxes are :class:`TickBox` (☑ / ☐) and the 限度額 choice :class:`RadioChoice`
+    (◉ / ◌): Textual's own draw both states alike (``▐X▌``, colour only), and a trainee
+    shared the opposite of what they meant (issue 22 §4)."""
 
     class Chosen(Message):
         def __init__(self, consents: ConsentsGiven) -> None:
@@ -175,31 +180,35 @@ class ConsentItems(Vertical):
 
     def compose(self) -> ComposeResult:
         for key, ja, _ in CONSENT_ITEMS:
-            yield Checkbox(ja, id=f"consent-{key}")
+            yield TickBox(ja, id=f"consent-{key}")
         yield Button("すべて同意する", id="consent-all", classes="pre-2024")
         yield Static("", id="limit-title", classes="pre-2024")
         with RadioSet(id="consent-limit", classes="pre-2024"):
-            yield RadioButton("提供する", id="limit-yes")
-            yield RadioButton("提供しない", value=True, id="limit-no")
+            yield RadioChoice("提供する", id="limit-yes")
+            yield RadioChoice("提供しない", value=True, id="limit-no")
         yield Button("確定", id="consent-ok", variant="primary")
+        yield Static("", id="each-keys", classes="keys")
 
     def reset(self, *, pre_2024: bool) -> None:
         """Nothing ticked, 限度額 not provided; the pre-2024 parts shown or not."""
         self.tick_all(False)
-        self.query_one("#limit-no", RadioButton).value = True
+        self.query_one("#limit-no", RadioChoice).value = True
         for widget in self.query(".pre-2024"):
             widget.display = pre_2024
 
     def tick_all(self, value: bool) -> None:
         for key, _, _ in CONSENT_ITEMS:
-            self.query_one(f"#consent-{key}", Checkbox).value = value
+            self.query_one(f"#consent-{key}", TickBox).value = value
 
     def retext(self, t: Texts, language: str) -> None:
         self.query_one("#limit-title", Static).update(t("limit"))
         self.query_one("#consent-all", Button).label = t("all")
         self.query_one("#consent-ok", Button).label = t("ok")
+        self.query_one("#each-keys", Static).update(t("each_keys"))
+        self.query_one("#limit-yes", RadioChoice).label = t("limit_yes")
+        self.query_one("#limit-no", RadioChoice).label = t("limit_no")
         for key, ja, en in CONSENT_ITEMS:
-            self.query_one(f"#consent-{key}", Checkbox).label = ja if language == "ja" else en
+            self.query_one(f"#consent-{key}", TickBox).label = ja if language == "ja" else en
 
     def key(self, key: str) -> bool:
         """y / n: every item or none, confirmed (限度額 left as it is)."""
@@ -218,13 +227,13 @@ class ConsentItems(Vertical):
     def _ok(self, event: Button.Pressed) -> None:
         event.stop()
         ticked = {
-            key: self.query_one(f"#consent-{key}", Checkbox).value for key, *_ in CONSENT_ITEMS
+            key: self.query_one(f"#consent-{key}", TickBox).value for key, *_ in CONSENT_ITEMS
         }
         given = ConsentsGiven(
             medication=ticked["medication"],
             checkup=ticked["checkup"],
             operation=ticked["operation"],
-            limit=self.query_one("#limit-yes", RadioButton).value,
+            limit=self.query_one("#limit-yes", RadioChoice).value,
         )
         self.post_message(self.Chosen(given))
 
@@ -268,7 +277,7 @@ class PrescriptionChoice(Horizontal):
         self.post_message(self.Chosen(Prescription((event.button.id or "").split("-")[-1])))
 
 
-class YesNoChoice(Vertical):
+class YesNoChoice(VerticalScroll):
     """A question answered yes (y) or no (n), one widget for every :class:`YesNoKind`:
     its texts are the kind's (``{kind}``, ``{kind}_sub``, ``{kind}_yes`` …). Posts
     :class:`Answered`."""
@@ -315,9 +324,10 @@ class YesNoChoice(Vertical):
         self.post_message(self.Answered(self.kind, event.button.id == f"{self.kind}-yes"))
 
 
-class FaceCapture(Vertical):
+class FaceCapture(VerticalScroll):
     """The camera (simulated): 撮影する, or やめる; in demo mode the trainer picks what
-    the camera sees (本人 / 別人 / 撮影不良). Posts :class:`Shot`."""
+    the camera sees (本人 / 別人 / 撮影不良) — back to 本人 for every patient
+    (:meth:`reset`). Posts :class:`Shot`."""
 
     class Shot(Message):
         """A picture was taken (None: やめる, back to the choice of method)."""
@@ -333,22 +343,31 @@ class FaceCapture(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="face-title", classes="big")
         yield Static("", id="face-message", classes="message")
+        label = Static("", id="face-demo")
         scenarios = RadioSet(
-            RadioButton("本人", value=True, id="scenario-same"),
-            RadioButton("別人", id="scenario-other"),
-            RadioButton("撮影不良", id="scenario-poor"),
+            RadioChoice("本人", value=True, id="scenario-same"),
+            RadioChoice("別人", id="scenario-other"),
+            RadioChoice("撮影不良", id="scenario-poor"),
             id="face-scenario",
         )
-        scenarios.display = self.demo
+        label.display = scenarios.display = self.demo
+        yield label
         yield scenarios
-        with Horizontal():
+        with Horizontal(id="face-buttons"):
             yield Button("撮影する", id="face-shoot", variant="primary")
             yield Button("やめる", id="face-back")
 
     def retext(self, t: Texts) -> None:
         self.query_one("#face-title", Static).update(t("face"))
+        self.query_one("#face-demo", Static).update(t("face_demo"))
         self.query_one("#face-shoot", Button).label = t("face_shoot")
         self.query_one("#face-back", Button).label = t("cancel")
+        for scenario in ("same", "other", "poor"):
+            self.query_one(f"#scenario-{scenario}", RadioChoice).label = t(f"scenario_{scenario}")
+
+    def reset(self) -> None:
+        """本人 again: what the trainer chose for one patient never carries to the next."""
+        self.query_one("#scenario-same", RadioChoice).value = True
 
     def open(self, message: str) -> None:
         self.query_one("#face-message", Static).update(message)
