@@ -76,11 +76,11 @@ _BY_NAME = {era.name: era for era in ERAS} | {era.letter: era for era in ERAS}
 GREGORIAN_FROM = dt.date(1873, 1, 1)  # 明治6年1月1日
 
 _ERA_DATE = re.compile(
-    r"^(?P<era>明治|大正|昭和|平成|令和|[MTSHR])\s*(?P<year>元|\d{1,2})\s*"
+    r"^(?P<era>明治|大正|昭和|平成|令和|[MTSHR])\s*(?P<year>元|\d{1,3})\s*"
     r"(?:年\s*(?P<month1>\d{1,2})\s*月\s*(?P<day1>\d{1,2})\s*日?"
     r"|[./\-]\s*(?P<month2>\d{1,2})\s*[./\-]\s*(?P<day2>\d{1,2}))$"
 )
-_ERA_YEAR = re.compile(r"^(?P<era>明治|大正|昭和|平成|令和|[MTSHR])\s*(?P<year>元|\d{1,2})(?!\d)")
+_ERA_YEAR = re.compile(r"^(?P<era>明治|大正|昭和|平成|令和|[MTSHR])\s*(?P<year>元|\d{1,3})(?!\d)")
 _WESTERN = re.compile(
     r"^(?P<year>\d{4})\s*[./\-年]\s*(?P<month>\d{1,2})\s*[./\-月]\s*(?P<day>\d{1,2})\s*日?$"
 )
@@ -122,8 +122,7 @@ def _era_date(era: Era, year_text: str, month: int, day: int, said: str) -> dt.d
     date = _day(era.year_of(year), month, day, said)
     if date < era.first:
         raise WarekiError(
-            f"「{said}」: {era.name}は{_era_day(era, era.first)}からです"
-            f"（その日は{_before(era)}）"
+            f"「{said}」: {era.name}は{_era_day(era, era.first)}からです（その日は{_before(era)}）"
         )
     if era.last is not None and date > era.last:
         following = ERAS[ERAS.index(era) + 1]
