@@ -25,12 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Input, TabPane
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 from textual.worker import get_current_worker
 
 from reader.clock import now_jst
@@ -41,13 +41,16 @@ from reception.tui.text import plain
 from reception.tui.widgets.messages import ReceptionSelected, ReportsFailedWorkers
 
 COLUMNS = [
-    ("時刻", 5),
-    ("氏名", 14),  # 「山田　太郎」 and a little more
-    ("方法", 10),
-    ("結果", 8),
-    ("負担割合", 10),
-    ("お知らせ", 40),  # beyond the pane: the table scrolls sideways
+    ("時刻・方法", 10),  # 「10:02」 over 「暗証番号」 (「暗証番号（居宅同意取得型）」 wraps)
+    ("氏名", 12),  # 「山田　太郎」; a longer name wraps
+    ("結果・負担割合", 14),  # 「保留（要代替確認）」 over 「3割」
+    ("お知らせ", 26),  # wraps: every notice is read whole
 ]
+"""The list's columns: fixed widths (terminal cells; a kanji takes two) that fit the
+staff pane at 120 columns, and every cell wraps in its column (a row is as tall as its
+longest cell): nothing staff must read is cut — 「要代替確」 and a notice cut at 20
+characters were (issue 22 §5). Fixed, the list looks the same however the rows arrive;
+sized on content, the columns were sometimes measured before the rows."""
 # Rows added to the table per turn of the event loop. The table measures every cell of a
 # new row when the loop is next idle (~0.1 ms a row) and repaints what is visible (~30 ms
 # on a busy 2-core machine), so a fill of 3,000 rows at once held the screen ~400 ms.
@@ -69,12 +72,40 @@ class ListRow:
 
 def list_row(store: Store, reception: Reception) -> ListRow:
     cells = tuple(reception_row(store, reception))
-    return ListRow(
-        reception.reception_id,
-        (reception.started_at, reception.reception_id),
-        cells,
-        tuple(Text(plain(cell)) for cell in cells),
+    time, name, method, status, ratio, notices = (plain(cell) for cell in cells)
+    shown = (
+        Text(f"{time}\n{method}"),
+        Text(name),
+        Text(f"{status}\n{ratio}"),
+        Text("\n".join(f"※ {notice}" for notice in notices.split(" / ")) if notices else ""),
     )
+    order = (reception.started_at, reception.reception_id)
+    return ListRow(reception.reception_id, order, cells, shown)
+
+
+class ReceptionTable(DataTable[Text]):
+    """The day's table: a click on a row selects it (as Enter does) — Textual's table
+    selects only on a second click, and the detail kept the reception staff had left."""
+
+    async def _on_click(self, event: events.Click) -> None:
+        meta = event.style.meta
+        row, column = meta.get("row"), meta.get("column")
+        if isinstance(row, int) and isinstance(column, int) and row >= 0 and column >= 0:
+            # the cursor there first: the table's own handler, which runs next, takes
+            # the click as one on the highlighted row and selects it
+            self.cursor_coordinate = Coordinate(row, column)
+
+    def refit(self, key: str) -> None:
+        """Measure a row's height again after its cells changed (Textual measures a row
+        of automatic height only when it is added): a cell that now wraps onto more
+        lines is shown whole, one that needs fewer leaves no gap."""
+        row = self.rows.get(RowKey(key))
+        if row is None or not row.auto_height:
+            return
+        row.height = 0
+        self._new_rows.add(row.key)
+        self._require_update_dimensions = True
+        self.refresh()
 
 
 def matches(needle: str, row: ListRow) -> bool:
@@ -124,16 +155,13 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="絞り込み（氏名・方法・結果）", id="filter")
-        yield DataTable(id="receptions", cursor_type="row", zebra_stripes=True)
+        yield ReceptionTable(id="receptions", cursor_type="row", zebra_stripes=True)
 
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#receptions", DataTable)
+    def table(self) -> ReceptionTable:
+        return self.query_one("#receptions", ReceptionTable)
 
     def on_mount(self) -> None:
-        # fixed widths (terminal cells; a kanji takes two): the list looks the same however
-        # the rows arrive — sized on content, the columns were sometimes measured before
-        # the rows and cut every name to the header's width
         self._columns = [self.table.add_column(label, width=w) for label, w in COLUMNS]
         self.reload()
 
@@ -224,10 +252,11 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
                 for column, old, new in zip(self._columns, current, row.shown, strict=True):
                     if old.plain != new.plain:
                         table.update_cell(key, column, new)
+                table.refit(key)
             elif key in table.rows:
                 table.remove_row(key)
             elif matches(self.needle, row):
-                table.add_row(*row.shown, key=key)
+                table.add_row(*row.shown, key=key, height=None)
         if keep is not None and keep in table.rows and self._key_at_cursor() != keep:
             table.move_cursor(row=table.get_row_index(keep))
 
@@ -290,7 +319,7 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
             for key in reception_ids[start : start + FILL_CHUNK]:
                 row = self.rows.get(key)
                 if row is not None:
-                    table.add_row(*row.shown, key=key)
+                    table.add_row(*row.shown, key=key, height=None)
             if self._keep is not None and self._keep in table.rows:
                 table.move_cursor(row=table.get_row_index(self._keep))
                 self._keep = None
