@@ -176,8 +176,8 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
         lines.append(
             "限度額適用区分 "
             f"{coded(LIMIT_CATEGORIES, limit.limit_application_certificate_classification_flag)}"
-            f"（{day(limit.limit_application_certificate_valid_start_date)}〜"
-            f"{day(limit.limit_application_certificate_valid_end_date)}）"
+            f"  {day(limit.limit_application_certificate_valid_start_date)}〜"
+            f"{day(limit.limit_application_certificate_valid_end_date)}"
             + (f"  {coded(LIMIT_CERTIFICATES, kind)}" if kind else "")
         )
     for disease in entry.specific_diseases:

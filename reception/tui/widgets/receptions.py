@@ -40,17 +40,19 @@ from reception.store import Reception, Store
 from reception.tui.text import plain
 from reception.tui.widgets.messages import ReceptionSelected, ReportsFailedWorkers
 
+NOTICES_AT_LEAST = 20
 COLUMNS = [
     ("時刻・方法", 10),  # 「10:02」 over 「暗証番号」 (「暗証番号（居宅同意取得型）」 wraps)
-    ("氏名", 12),  # 「山田　太郎」; a longer name wraps
-    ("結果・負担割合", 14),  # 「保留（要代替確認）」 over 「3割」
-    ("お知らせ", 26),  # wraps: every notice is read whole
+    ("氏名", 10),  # 「山田　太郎」; a longer name wraps
+    ("結果・負担", 12),  # 「保留（要代替確認）」 over 「3割」
+    ("お知らせ", NOTICES_AT_LEAST),  # the rest of the pane's width
 ]
-"""The list's columns: fixed widths (terminal cells; a kanji takes two) that fit the
-staff pane at 120 columns, and every cell wraps in its column (a row is as tall as its
-longest cell): nothing staff must read is cut — 「要代替確」 and a notice cut at 20
-characters were (issue 22 §5). Fixed, the list looks the same however the rows arrive;
-sized on content, the columns were sometimes measured before the rows."""
+"""The list's columns: fixed widths (terminal cells; a kanji takes two), the notices'
+as wide as the pane leaves (:meth:`ReceptionTable.fit_notices`), and every cell wraps in
+its column (a row is as tall as its longest cell): nothing staff must read is cut —
+「要代替確」 and a notice cut at 20 characters were (issue 22 §5). Fixed, the list looks
+the same however the rows arrive; sized on content, the columns were sometimes measured
+before the rows. A pane narrower than the columns (80×24) scrolls sideways."""
 # Rows added to the table per turn of the event loop. The table measures every cell of a
 # new row when the loop is next idle (~0.1 ms a row) and repaints what is visible (~30 ms
 # on a busy 2-core machine), so a fill of 3,000 rows at once held the screen ~400 ms.
@@ -94,6 +96,24 @@ class ReceptionTable(DataTable[Text]):
             # the cursor there first: the table's own handler, which runs next, takes
             # the click as one on the highlighted row and selects it
             self.cursor_coordinate = Coordinate(row, column)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_notices()
+
+    def fit_notices(self) -> None:
+        """The notices' column takes the width the others leave (at least
+        NOTICES_AT_LEAST): wide screens show a notice on one line, narrow ones wrap it."""
+        if not self.columns:
+            return
+        *others, notices = self.ordered_columns
+        used = sum(column.get_render_width(self) for column in others)
+        spare = self.scrollable_content_region.width - used - 2 * self.cell_padding - 1
+        width = max(NOTICES_AT_LEAST, spare)
+        if width == notices.width:
+            return
+        notices.width = width
+        for row in self.ordered_rows:  # every row wraps anew
+            self.refit(row.key.value or "")
 
     def refit(self, key: str) -> None:
         """Measure a row's height again after its cells changed (Textual measures a row
@@ -163,6 +183,7 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
 
     def on_mount(self) -> None:
         self._columns = [self.table.add_column(label, width=w) for label, w in COLUMNS]
+        self.table.fit_notices()
         self.reload()
 
     # -- reading ------------------------------------------------------------------------------

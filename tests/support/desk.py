@@ -1,0 +1,53 @@
+"""Shared test helpers (tests/support): imported by test modules, never the other way.
+
+A day of receptions of different kinds for the staff console's tests: each persona
+checked in headless through the terminal's own services (the TUI's store, certificates
+and loopback cards), before the app starts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mock_oqs.world import World
+from reception.checkin import CheckinRequest, FixedInteraction
+from reception.flow import ConsentsGiven
+from reception.oqs_client import OqsClient
+from reception.tui.services import Services
+from reception.vocabulary import Method
+from tests.support.checkin import pin_of
+
+READER_FAULT = "reader-fault"  # not a persona: adult-kyokai's card on an unplugged reader
+
+
+async def _check_in(world: World, svc: Services, client: OqsClient, persona: str) -> str:
+    demo = svc.demo
+    assert demo is not None
+    card = "adult-kyokai" if persona == READER_FAULT else persona
+    request = CheckinRequest(
+        Method.PIN,
+        pin_source=pin_of(world, card),
+        consents=ConsentsGiven(medication=True, checkup=True, operation=True),
+        expected=demo.expected(card),
+    )
+    demo.place(card)
+    unplugged = persona == READER_FAULT and demo.toggle_reader()
+    try:
+        outcome = await svc.check_in(svc.cards, client, request, FixedInteraction(request))
+    finally:
+        if unplugged:
+            demo.toggle_reader()
+        demo.remove()
+    return outcome.reception_id
+
+
+def seed_day(world: World, svc: Services, personas: list[str]) -> dict[str, str]:
+    """Check each persona in (in this order, PIN and every consent): their reception ids."""
+
+    async def day() -> dict[str, str]:
+        client = OqsClient(svc.oqs, transport=svc.oqs_transport)
+        try:
+            return {p: await _check_in(world, svc, client, p) for p in personas}
+        finally:
+            await client.aclose()
+
+    return asyncio.run(day())
