@@ -12,6 +12,7 @@ from mock_oqs.world import World
 from reception.checkin import CheckinRequest, FixedInteraction
 from reception.flow import ConsentsGiven
 from reception.oqs_client import OqsClient
+from reception.sim.cards import DemoControls
 from reception.tui.services import Services
 from reception.vocabulary import Method
 from tests.support.checkin import pin_of
@@ -21,7 +22,7 @@ READER_FAULT = "reader-fault"  # not a persona: adult-kyokai's card on an unplug
 
 async def _check_in(world: World, svc: Services, client: OqsClient, persona: str) -> str:
     demo = svc.demo
-    assert demo is not None
+    assert isinstance(demo, DemoControls)
     card = "adult-kyokai" if persona == READER_FAULT else persona
     request = CheckinRequest(
         Method.PIN,

@@ -29,7 +29,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.widgets import DataTable, Input, TabPane
+from textual.widgets import DataTable, Input, TabbedContent, TabPane
 from textual.widgets.data_table import ColumnKey, RowKey
 from textual.worker import get_current_worker
 
@@ -355,6 +355,14 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
 
     # -- staff --------------------------------------------------------------------------------
 
+    def _on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The table focused by the click that selects a row: the pane is the tab shown
+        already, and TabPane's own handler would bring it forward again — after the
+        selection had brought the detail forward (the click would end on the list)."""
+        tabs = next((a for a in self.ancestors if isinstance(a, TabbedContent)), None)
+        if tabs is not None and tabs.active == self.id:
+            event.prevent_default()
+
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
         self.needle = event.value.strip()
@@ -366,4 +374,8 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
         if self._keep is not None and key != self._keep:
             return  # mid-rebuild, before the cursor is back on its row: not what staff saw
         if key:
+            # the table lets go of the focus before the detail comes forward: hidden with
+            # its pane, it would hand the focus to the filter beside it, and focus in
+            # this pane brings the list back (TabPane.Focused) — over the detail
+            self.screen.set_focus(None)
             self.post_message(ReceptionSelected(str(key)))

@@ -48,5 +48,10 @@ def show_staff_tab(tabs: TabbedContent, number: int) -> bool:
         return False
     pane_id = panes[number - 1].id
     assert pane_id is not None
+    focused = tabs.screen.focused
+    if pane_id != tabs.active and focused is not None and tabs in focused.ancestors:
+        # hidden with its pane, the focused widget would hand the focus to a sibling
+        # there, and focus in a pane brings it back (TabPane.Focused): let go first
+        tabs.screen.set_focus(None)
     tabs.active = pane_id
     return True
