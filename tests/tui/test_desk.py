@@ -16,10 +16,10 @@ from mock_oqs.world import World
 from reception.declaration import SelfDeclaration
 from reception.present import LADDER_HINT
 from reception.reasons import FallbackReason
-from reception.store import Store
+from reception.store import Store, now_jst
 from reception.target import same_name
 from reception.tui.app import ReceptionApp
-from reception.tui.widgets.messages import ReceptionSelected
+from reception.tui.widgets.messages import CounterRequested, ReceptionSelected
 from reception.vocabulary import Method
 from reception.wareki import format_wareki
 from tests.support.desk import READER_FAULT, seed_day
@@ -144,7 +144,7 @@ def test_the_ladder_is_offered_only_where_the_state_fits(tui_world: World, tmp_p
             (self_pay, [], "代替手段は要りません"),
             (running, [], "読み取り中です"),
             (cancelled, [], "取り消した受付です"),
-            (waiting, LADDER, f"→ {LADDER_HINT}"),
+            (waiting, LADDER, f"→{LADDER_HINT}"),
         ):
             await select(pilot, app, rid)
             assert offered(app) == buttons, rid
@@ -325,3 +325,45 @@ def test_the_list_and_detail_say_what_happened_in_staff_words(
         assert cell_text(app, ids["medical-aid"], 3) == notice
 
     asyncio.run(drive(svc, scenario))
+
+
+def test_the_visual_check_names_the_reception_it_confirms(tui_world: World, tmp_path: Path) -> None:
+    """目視確認 names the reception of the check-in under way at its top (the patient's
+    name is not known before the service answers, and the heading says so)."""
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.place_card("pin-blocked")
+        await until(pilot, lambda: app.panel.view == "method")
+        await pilot.click("#method-visual")
+        await until(pilot, lambda: screen_name(app) == "VisualCheckScreen")
+        [running] = svc.store.receptions_on(now_jst().date())
+        heading = text(app.screen, "#visual-heading")
+        assert heading.startswith(f"受付 {running.reception_id} ・ 氏名不明")
+        assert "受付中" in heading
+        await pilot.click("#visual-ok")
+        await until(pilot, lambda: app.panel.view == "consents")
+
+    asyncio.run(drive(svc, scenario))
+
+
+def test_the_counter_route_names_its_reception_and_refuses_a_settled_one(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """The 居宅同意取得型 screen names the reception it settles; on one settled meanwhile
+    it says so and reads no card."""
+    svc = services(tui_world, tmp_path)
+    rid = fallback(svc.store, "高橋 陽菜")
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await select(pilot, app, rid)
+        svc.store.finish_reception(rid, status="confirmed", result=result_named("高橋 陽菜"))
+        app.post_message(CounterRequested(rid))  # as if pressed before the detail changed
+        await until(pilot, lambda: screen_name(app) == "CounterScreen")
+        await pilot.pause()
+        assert f"受付 {rid} ・ 高橋 陽菜 ・ 確認済" in text(app.screen, "#counter-heading")
+        assert "既に「確認済」です" in text(app.screen, "#counter-status")
+        assert not shown(app.screen, "#counter-consents")
+
+    asyncio.run(drive(svc, scenario))
+    assert svc.store.steps_of(rid) == []  # no 居宅同意取得型 attempt recorded

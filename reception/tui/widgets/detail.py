@@ -86,7 +86,7 @@ def ladder_offer(target: LadderTarget, *, medical_aid: bool) -> LadderOffer:
         again = "確認するにはもう一度カードを置いてください（新しい受付になります）"
         return LadderOffer(f"取り消した受付です: {again}", frozenset())
     buttons = {key for key, _ in LADDER_BUTTONS}
-    hint = f"→ {LADDER_HINT}"
+    hint = f"→{LADDER_HINT}"
     if medical_aid:
         buttons.discard("ladder-declare")
         hint += "（医療扶助の方は福祉事務所へ: 申立書は使えません）"
@@ -109,7 +109,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             with Vertical(id="ladder-actions"):
                 yield Static("", id="ladder-hint")
                 yield Input(
-                    placeholder="確認した内容（例: お知らせ 協会けんぽ 3割）", id="ladder-detail"
+                    placeholder="確認した内容（例: 協会けんぽ 3割）", id="ladder-detail"
                 )
                 with Grid(id="ladder"):
                     for key, label in LADDER_BUTTONS:

@@ -41,14 +41,16 @@ from reception.tui.text import plain
 from reception.tui.widgets.messages import ReceptionSelected, ReportsFailedWorkers
 
 NOTICES_AT_LEAST = 20
+RESULT_AT_LEAST = 12  # 「要代替確認」 over 「3割」; a longer status wraps
+RESULT_AT_MOST = 22  # 「10割負担（療養費払い）」
 COLUMNS = [
     ("時刻・方法", 10),  # 「10:02」 over 「暗証番号」 (「暗証番号（居宅同意取得型）」 wraps)
     ("氏名", 10),  # 「山田　太郎」; a longer name wraps
-    ("結果・負担", 12),  # 「保留（要代替確認）」 over 「3割」
+    ("結果・負担", RESULT_AT_LEAST),  # 「保留（要代替確認）」 over 「3割」
     ("お知らせ", NOTICES_AT_LEAST),  # the rest of the pane's width
 ]
 """The list's columns: fixed widths (terminal cells; a kanji takes two), the notices'
-as wide as the pane leaves (:meth:`ReceptionTable.fit_notices`), and every cell wraps in
+as wide as the pane leaves (:meth:`ReceptionTable.fit_columns`), and every cell wraps in
 its column (a row is as tall as its longest cell): nothing staff must read is cut —
 「要代替確」 and a notice cut at 20 characters were (issue 22 §5). Fixed, the list looks
 the same however the rows arrive; sized on content, the columns were sometimes measured
@@ -79,7 +81,7 @@ def list_row(store: Store, reception: Reception) -> ListRow:
         Text(f"{time}\n{method}"),
         Text(name),
         Text(f"{status}\n{ratio}"),
-        Text("\n".join(f"※ {notice}" for notice in notices.split(" / ")) if notices else ""),
+        Text("\n".join(f"※{notice}" for notice in notices.split(" / ")) if notices else ""),
     )
     order = (reception.started_at, reception.reception_id)
     return ListRow(reception.reception_id, order, cells, shown)
@@ -98,20 +100,29 @@ class ReceptionTable(DataTable[Text]):
             self.cursor_coordinate = Coordinate(row, column)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.fit_notices()
+        self.fit_columns()
 
-    def fit_notices(self) -> None:
-        """The notices' column takes the width the others leave (at least
-        NOTICES_AT_LEAST): wide screens show a notice on one line, narrow ones wrap it."""
+    def fit_columns(self) -> None:
+        """The pane's width shared out: the result's column grows up to RESULT_AT_MOST
+        (「10割負担（療養費払い）」 on one line) while the notices keep NOTICES_AT_LEAST,
+        and the notices take the rest — wide screens show a notice on one line, narrow
+        ones wrap it."""
         if not self.columns:
             return
-        *others, notices = self.ordered_columns
-        used = sum(column.get_render_width(self) for column in others)
-        spare = self.scrollable_content_region.width - used - 2 * self.cell_padding - 1
-        width = max(NOTICES_AT_LEAST, spare)
-        if width == notices.width:
+        time, name, result, notices = self.ordered_columns
+        padding = 2 * self.cell_padding
+        spare = (
+            self.scrollable_content_region.width
+            - time.get_render_width(self)
+            - name.get_render_width(self)
+            - 2 * padding
+            - 1
+        )
+        result_width = min(RESULT_AT_MOST, max(RESULT_AT_LEAST, spare - NOTICES_AT_LEAST))
+        notices_width = max(NOTICES_AT_LEAST, spare - result_width)
+        if (result.width, notices.width) == (result_width, notices_width):
             return
-        notices.width = width
+        result.width, notices.width = result_width, notices_width
         for row in self.ordered_rows:  # every row wraps anew
             self.refit(row.key.value or "")
 
@@ -183,7 +194,7 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
 
     def on_mount(self) -> None:
         self._columns = [self.table.add_column(label, width=w) for label, w in COLUMNS]
-        self.table.fit_notices()
+        self.table.fit_columns()
         self.reload()
 
     # -- reading ------------------------------------------------------------------------------
