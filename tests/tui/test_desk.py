@@ -320,6 +320,7 @@ def test_the_list_and_detail_say_what_happened_in_staff_words(
         app.query_one("#staff", TabbedContent).active = "tab-list"
         await pilot.pause()
         assert cell_text(app, ids["not-registered"], 2) == "要代替確認—"
+        assert cell_text(app, ids[READER_FAULT], 2) == "保留（要代替確認）—"
         assert cell_text(app, ids["medical-aid"], 2) == "確認済医療扶助（負担は医療券の本人支払額）"
         notice = "※医療扶助（生活保護）：問い合わせ先は福祉事務所です（保険者ではありません）"
         assert cell_text(app, ids["medical-aid"], 3) == notice

@@ -41,8 +41,8 @@ from reception.tui.text import plain
 from reception.tui.widgets.messages import ReceptionSelected, ReportsFailedWorkers
 
 NOTICES_AT_LEAST = 20
-RESULT_AT_LEAST = 12  # 「要代替確認」 over 「3割」; a longer status wraps
-RESULT_AT_MOST = 22  # 「10割負担（療養費払い）」
+RESULT_AT_LEAST = 14  # 「（要代替確認）」, 「（資格確認書）」, 「（療養費払い）」
+RESULT_AT_MOST = 28  # 「（負担は医療券の本人支払額）」 (医療扶助) on one line
 COLUMNS = [
     ("時刻・方法", 10),  # 「10:02」 over 「暗証番号」 (「暗証番号（居宅同意取得型）」 wraps)
     ("氏名", 10),  # 「山田　太郎」; a longer name wraps
@@ -74,13 +74,20 @@ class ListRow:
     shown: tuple[Text, ...]  # the same, made safe for the terminal
 
 
+def _broken(label: str) -> str:
+    """「保留（要代替確認）」 on two lines, broken before its bracket: a narrow column wraps
+    it there rather than leave 「）」 alone on a line."""
+    head, bracket, rest = label.partition("（")
+    return f"{head}\n{bracket}{rest}" if head and bracket else label
+
+
 def list_row(store: Store, reception: Reception) -> ListRow:
     cells = tuple(reception_row(store, reception))
     time, name, method, status, ratio, notices = (plain(cell) for cell in cells)
     shown = (
         Text(f"{time}\n{method}"),
         Text(name),
-        Text(f"{status}\n{ratio}"),
+        Text(f"{_broken(status)}\n{_broken(ratio)}"),
         Text("\n".join(f"※{notice}" for notice in notices.split(" / ")) if notices else ""),
     )
     order = (reception.started_at, reception.reception_id)
@@ -104,7 +111,7 @@ class ReceptionTable(DataTable[Text]):
 
     def fit_columns(self) -> None:
         """The pane's width shared out: the result's column grows up to RESULT_AT_MOST
-        (「10割負担（療養費払い）」 on one line) while the notices keep NOTICES_AT_LEAST,
+        (医療扶助's share on one line) while the notices keep NOTICES_AT_LEAST,
         and the notices take the rest — wide screens show a notice on one line, narrow
         ones wrap it."""
         if not self.columns:
