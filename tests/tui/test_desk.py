@@ -235,8 +235,10 @@ def test_the_number_query_names_the_reception_and_takes_wareki(
         app.screen.query_one("#number-birth_date", Input).value = born
         await pilot.pause()
         assert persona["birth_date"].replace("-", "/") in text(app.screen, "#number-birth-read")
-        app.screen.query_one("#number-ok").scroll_visible(animate=False)
-        await pilot.pause()
+        ok = app.screen.query_one("#number-ok")
+        ok.scroll_visible(animate=False)
+        # a button takes no second click while it shows the first (0.2 s)
+        await until(pilot, lambda: not ok.has_class("-active"))
         await pilot.click("#number-ok")
         await until(pilot, lambda: len(svc.store.results_of(rid)) == 2)
 
