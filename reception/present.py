@@ -3,16 +3,9 @@ in one place (Japanese: staff read them at the counter)."""
 
 from __future__ import annotations
 
+from reception.code_tables import LIMIT_CATEGORIES, LIMIT_CERTIFICATES, SPECIFIC_DISEASES, coded
 from reception.reasons import FallbackReason
-from reception.results import (
-    LIMIT_CATEGORIES,
-    LIMIT_CERTIFICATES,
-    SPECIFIC_DISEASES,
-    QualificationEntry,
-    QualificationResult,
-    coded,
-    ratio_label,
-)
+from reception.results import QualificationEntry, QualificationResult, ratio_label
 from reception.store import Reception, ReceptionStatus, Store
 from reception.vocabulary import ReceptionMethod, Route
 

@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, TabbedContent
+from textual.widgets import DataTable, Input, TabbedContent
 
 from mock_oqs.world import World
 from reception.declaration import SelfDeclaration
@@ -22,10 +22,9 @@ from reception.tui.app import ReceptionApp
 from reception.tui.widgets.messages import CounterRequested, ReceptionSelected
 from reception.vocabulary import Method
 from reception.wareki import format_wareki
-from tests.support.desk import READER_FAULT, seed_day
+from tests.support.desk import READER_FAULT, confirmed, listed, result_named, seed_day
 from tests.support.forms import valid
 from tests.support.tui import drive, services, shown, text, until
-from tests.tui.test_reception_list import confirmed, listed, result_named
 
 LADDER = [
     "ladder-notice",
@@ -156,25 +155,28 @@ def test_the_ladder_is_offered_only_where_the_state_fits(tui_world: World, tmp_p
 def test_a_settled_reception_takes_no_rung_even_when_one_is_pressed(
     tui_world: World, tmp_path: Path
 ) -> None:
-    """A rung pressed on a reception that is settled (here: confirmed while the button
-    was still there) is refused with a readable message, and nothing is written."""
+    """A rung pressed on a reception that is settled (confirmed while its button was
+    still shown) is refused with a readable message, and nothing is written."""
     svc = services(tui_world, tmp_path)
-    rid = fallback(svc.store, "伊藤 美咲")
+    buttons = ["#ladder-no-card", "#ladder-notice", "#ladder-number", "#ladder-declare"]
+    ids = [fallback(svc.store, "伊藤 美咲") for _ in buttons]
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
-        await select(pilot, app, rid)
-        assert "ladder-no-card" in offered(app)
-        svc.store.finish_reception(rid, status="confirmed", result=result_named("伊藤 美咲"))
-        app.query_one("#ladder-detail", Input).value = "お知らせ 協会けんぽ 3割"
-        for button in ("#ladder-no-card", "#ladder-notice", "#ladder-number", "#ladder-declare"):
-            app.query_one(button, Button).press()  # hidden after the first: pressed as if seen
-            await pilot.pause()
+        for rid, button in zip(ids, buttons, strict=True):
+            await select(pilot, app, rid)
+            assert shown(app, button)
+            svc.store.finish_reception(rid, status="confirmed", result=result_named("伊藤 美咲"))
+            app.query_one("#ladder-detail", Input).value = "お知らせ 協会けんぽ 3割"
+            await pilot.click(button)
+            await until(pilot, lambda: offered(app) == [])  # the detail shows it settled
             assert screen_name(app) == "Screen", button  # no form, no confirmation
-        assert offered(app) == []  # and the detail now shows it settled
+            said = [str(n.message) for n in app._notifications]
+            assert any(f"受付 {rid}（伊藤 美咲）は既に「確認済」です" in n for n in said), said
 
     asyncio.run(drive(svc, scenario))
-    assert svc.store.reception(rid).status == "confirmed"
-    assert svc.store.steps_of(rid) == []
+    for rid in ids:
+        assert svc.store.reception(rid).status == "confirmed"
+        assert svc.store.steps_of(rid) == []
 
 
 def test_a_rung_names_the_reception_before_it_writes(tui_world: World, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from textual.widgets import Button, Static
 
 from reception.cards import CardSource
 from reception.checkin import CheckinOutcome, CheckinRequest
+from reception.errors import NotFound
 from reception.flow import CheckinFlow, Method, Route
 from reception.oqs_client import OqsClient
 from reception.present import OUTCOME_SENTENCES
@@ -108,9 +109,15 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
     def on_mount(self) -> None:
         self._section(None)
         self.query_one("#counter-place").display = self.demo_persona is not None
-        target = ladder_target(self.services.store, self.reception_id)
-        self.query_one("#counter-heading", Static).update(safe(target.heading()))
-        refused = refusal(target)
+        try:
+            target = ladder_target(self.services.store, self.reception_id)
+        except NotFound:
+            target = None
+        heading = target.heading() if target else f"受付 {self.reception_id}（記録がありません）"
+        self.query_one("#counter-heading", Static).update(safe(heading))
+        refused = (
+            refusal(target) if target else "この受付は記録にありません: 一覧から選び直してください"
+        )
         if refused is not None:  # settled meanwhile: no card is read for it
             self._status(refused)
             self.query_one("#counter-place").display = False

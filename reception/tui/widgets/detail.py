@@ -77,9 +77,10 @@ def ladder_offer(target: LadderTarget, *, medical_aid: bool) -> LadderOffer:
     order to try them (oqs.md §6) — but no 申立書 for 医療扶助 (the 福祉事務所)."""
     status = target.status
     if status.settled:
-        return LadderOffer(
-            f"「{STATUS_LABELS[status]}」の受付です: 代替手段は要りません", frozenset()
-        )
+        said = f"「{STATUS_LABELS[status]}」の受付です: 代替手段は要りません"
+        if medical_aid:
+            said += "（医療扶助: 医療券のことは福祉事務所へ）"
+        return LadderOffer(said, frozenset())
     if status is ReceptionStatus.IN_PROGRESS:
         return LadderOffer("読み取り中です: 終わると結果と代替手段がここに出ます", frozenset())
     if status not in LADDER_STATES:  # cancelled
@@ -108,9 +109,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             yield Static("受付を一覧から選んでください", id="detail")
             with Vertical(id="ladder-actions"):
                 yield Static("", id="ladder-hint")
-                yield Input(
-                    placeholder="確認した内容（例: 協会けんぽ 3割）", id="ladder-detail"
-                )
+                yield Input(placeholder="確認した内容（例: 協会けんぽ 3割）", id="ladder-detail")
                 with Grid(id="ladder"):
                     for key, label in LADDER_BUTTONS:
                         yield Button(label, id=key, variant=VARIANTS.get(key, "default"))
@@ -274,12 +273,12 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
 
     @on(Button.Pressed, "#ladder-declare")
     def _declare(self) -> None:
+        medical_aid = declaration_refusal(self.store, self.reception_id)
+        if medical_aid is not None:  # 医療扶助: the 福祉事務所, not a form, in any state
+            self.notify(safe(medical_aid), severity="warning", timeout=10)
+            return
         target = self._target()
         if target is None:
-            return
-        medical_aid = declaration_refusal(self.store, target.reception_id)
-        if medical_aid is not None:  # 医療扶助: the 福祉事務所, not a form
-            self.notify(safe(medical_aid), severity="warning", timeout=10)
             return
         prefill = declaration_prefill(self.store, target.reception_id)
         # the form names the reception and refuses on save (it reads these two keys)
