@@ -114,8 +114,8 @@ class ReceptionTable(DataTable[Text]):
         (医療扶助's share on one line) while the notices keep NOTICES_AT_LEAST,
         and the notices take the rest — wide screens show a notice on one line, narrow
         ones wrap it."""
-        if not self.columns:
-            return
+        if not self.columns or not self.scrollable_content_region.width:
+            return  # not laid out yet: its first Resize fits them
         time, name, result, notices = self.ordered_columns
         padding = 2 * self.cell_padding
         spare = (
@@ -130,8 +130,13 @@ class ReceptionTable(DataTable[Text]):
         if (result.width, notices.width) == (result_width, notices_width):
             return
         result.width, notices.width = result_width, notices_width
+        # the table caches rendered lines by its own change count, which a column's
+        # width does not move: without this, the header kept its old widths on screen
+        self._clear_caches()
+        self._require_update_dimensions = True
         for row in self.ordered_rows:  # every row wraps anew
             self.refit(row.key.value or "")
+        self.refresh()
 
     def refit(self, key: str) -> None:
         """Measure a row's height again after its cells changed (Textual measures a row
@@ -288,10 +293,13 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
             key = row.reception_id
             if key in table.rows and matches(self.needle, row):
                 current = table.get_row(key)
+                changed_cells = False
                 for column, old, new in zip(self._columns, current, row.shown, strict=True):
                     if old.plain != new.plain:
                         table.update_cell(key, column, new)
-                table.refit(key)
+                        changed_cells = True
+                if changed_cells:
+                    table.refit(key)
             elif key in table.rows:
                 table.remove_row(key)
             elif matches(self.needle, row):
