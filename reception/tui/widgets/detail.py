@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Static, TabPane
 from textual.widgets.button import ButtonVariant
 
 from reception.declaration import NO_CARD_MESSAGE, LadderStep, SelfDeclaration
-from reception.errors import InputError, NotFound
+from reception.errors import NotFound, ReceptionError
 from reception.ladder import (
     confirm_by_number,
     declaration_prefill,
@@ -133,8 +133,10 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
         self.reception_id = reception_id
         try:
             target = ladder_target(self.store, reception_id)
-        except NotFound:
+        except NotFound:  # nothing of the reception shown before stays, no rung either
+            self.query_one("#detail-heading", Static).update("")
             self.query_one("#detail", Static).update(safe(f"受付 {reception_id} はありません"))
+            self.query_one("#ladder-actions").display = False
             return
         lines = reception_detail(self.store, reception_id)
         self.query_one("#detail-heading", Static).update(safe(target.heading()))
@@ -203,7 +205,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
                 return
             try:
                 record_rung(self.store, target.reception_id, step, seen)
-            except InputError as exc:
+            except ReceptionError as exc:
                 self.notify(safe(str(exc)), severity="warning", timeout=10)
                 return
             field.value = ""
@@ -229,7 +231,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
                 return
             try:
                 record_no_card(self.store, target.reception_id)
-            except InputError as exc:
+            except ReceptionError as exc:
                 self.notify(safe(str(exc)), severity="warning", timeout=10)
                 return
             self.notify(NO_CARD_MESSAGE, severity="warning", timeout=10)
@@ -261,7 +263,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             self.post_message(DeveloperNote(f"OQS: {type(exc).__name__}: {exc}"))
             self.notify(safe(exc.staff_message), severity="error")
             return
-        except InputError as exc:  # refused by the ladder itself (settled meanwhile)
+        except ReceptionError as exc:  # refused by the ladder itself (settled meanwhile)
             self.notify(safe(str(exc)), severity="warning", timeout=10)
             self._changed(reception_id)
             return
@@ -305,7 +307,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             filed = file_declaration(
                 self.store, declaration, self.declarations_dir, reception_id=reception_id
             )
-        except InputError as exc:  # refused by the ladder (settled, 医療扶助, another name)
+        except ReceptionError as exc:  # refused by the ladder (settled, 医療扶助, another name)
             self.app.notify(safe(f"申立書は保存していません: {exc}"), severity="error", timeout=15)
             self.post_message(ReceptionsChanged(reception_id))
             return
