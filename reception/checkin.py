@@ -390,7 +390,7 @@ def _record(visit: Visit) -> CheckinOutcome:
         status=store_status(flow.state),
         reason=None if flow.state is State.CONFIRMED else (flow.message or flow.state.value),
         fallback_reason=flow.fallback_reason,
-        method=flow.method or visit.request.method,
+        method=flow.method,  # none chosen (a reader fault before the question): none recorded
         variant=flow.variant,
         certificate_sha256=hashlib.sha256(der).hexdigest().upper() if der else None,
         result=flow.result,

@@ -3,6 +3,7 @@ in one place (Japanese: staff read them at the counter)."""
 
 from __future__ import annotations
 
+from reception.code_tables import LIMIT_CATEGORIES, LIMIT_CERTIFICATES, SPECIFIC_DISEASES, coded
 from reception.reasons import FallbackReason
 from reception.results import QualificationEntry, QualificationResult, ratio_label
 from reception.store import Reception, ReceptionStatus, Store
@@ -64,10 +65,39 @@ LOSS_REASONS = {
 
 
 def day(text: str | None) -> str:
-    """ "20261124" → "2026/11/24"; anything else as it is ("—" when absent)."""
+    """ "20261124" (or "2026-11-24") → "2026/11/24": the one form of a date on screen;
+    anything else as it is ("—" when absent)."""
+    if text and len(text) == 10 and text[4] == text[7] == "-":
+        text = text.replace("-", "")
     if text and len(text) == 8 and text.isdigit():
         return f"{text[:4]}/{text[4:6]}/{text[6:]}"
     return text or "—"
+
+
+def moment(text: str) -> str:
+    """A stored time ("2026-12-06T10:02:03…") as on screen: "2026/12/06 10:02:03"."""
+    return f"{day(text[:10])} {text[11:19]}".strip()
+
+
+UNPROCESSED = {
+    FallbackReason.NOT_REGISTERED: "未登録（保険証利用登録がありません）",
+    FallbackReason.CERTIFICATE_LAPSED: "確認できません（電子証明書の失効・期限切れ）",
+    FallbackReason.CERTIFICATE_REVOKED: "確認できません（電子証明書の失効・期限切れ）",
+}
+"""What a result the service did not process means for staff, by the reception's
+fallback reason: an unregistered card or a lapsed certificate is not a service error."""
+
+
+def validity_line(result: QualificationResult, reason: FallbackReason | None) -> str:
+    """資格有効性 as staff read it: the service's validity, or — for a query it did not
+    process — what happened (未登録, the certificate), 照会エラー only for the rest."""
+    if result.processed:
+        return result.validity_label
+    said = UNPROCESSED.get(reason) if reason is not None else None
+    if said is not None:
+        return said
+    message = result.message_body.processing_result_message
+    return f"照会エラー（{message}）" if message else "照会エラー"
 
 
 def medical_aid_lines(entry: QualificationEntry) -> list[str]:
@@ -100,14 +130,14 @@ def medical_aid_lines(entry: QualificationEntry) -> list[str]:
 def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> list[str]:
     """A qualification as staff read it: insurer, numbers, the person, the share. One that
     is not valid shows when and why it was lost, never a share as if it still held."""
-    person = f"氏名 {entry.name}（{entry.name_kana}）  生年月日 {entry.birthdate}"
+    person = f"氏名 {entry.name}（{entry.name_kana}）  生年月日 {day(entry.birthdate)}"
     lines = [
         f"保険者 {entry.insurer_name or '—'}  保険者番号 {(entry.insurer_number or '').strip()}",
         f"記号 {entry.insured_card_symbol or '—'}  番号 {entry.insured_identification_number}"
         f"  枝番 {entry.insured_branch_number or '—'}",
     ]
     if not valid:
-        lost = entry.disqualification_date or "—"
+        lost = day(entry.disqualification_date)
         why = LOSS_REASONS.get(entry.reason_of_loss or "", entry.reason_of_loss or "—")
         return [*lines, person, f"この資格は無効です — 喪失日 {lost}（事由 {why}）"]
     sex = SEX.get(entry.sex1 or "", "未設定")
@@ -135,15 +165,18 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
         )
     limit = entry.limit_application_certificate_related_info
     if limit is not None:
+        kind = limit.limit_application_certificate_classification
         lines.append(
-            f"限度額適用区分 {limit.limit_application_certificate_classification_flag}"
-            f"（{day(limit.limit_application_certificate_valid_start_date)}〜"
-            f"{day(limit.limit_application_certificate_valid_end_date)}）"
+            "限度額適用区分 "
+            f"{coded(LIMIT_CATEGORIES, limit.limit_application_certificate_classification_flag)}"
+            f"  {day(limit.limit_application_certificate_valid_start_date)}〜"
+            f"{day(limit.limit_application_certificate_valid_end_date)}"
+            + (f"  {coded(LIMIT_CERTIFICATES, kind)}" if kind else "")
         )
     for disease in entry.specific_diseases:
         lines.append(
-            f"特定疾病 {disease.specific_diseases_disease_category}  自己負担上限 "
-            f"{disease.specific_diseases_self_pay}円/月"
+            f"特定疾病 {coded(SPECIFIC_DISEASES, disease.specific_diseases_disease_category)}"
+            f"  自己負担上限 {disease.specific_diseases_self_pay or '—'}円/月"
         )
     lines += medical_aid_lines(entry)
     for subsidy in entry.medical_subsidies:
@@ -183,7 +216,7 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
     """Everything staff need about one reception: outcome, qualifications, ladder rungs."""
     reception = store.reception(reception_id)
     lines = [
-        f"受付 {reception.reception_id}  {reception.started_at[:19]}",
+        f"受付 {reception.reception_id}  {moment(reception.started_at)}",
         f"方法 {method_label(reception.method, reception.route)}  結果 "
         f"{STATUS_LABELS[reception.status]}",
     ]
@@ -192,7 +225,7 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
     results = store.results_of(reception_id)
     if results:
         last = results[-1]
-        lines.append(f"資格有効性 {last.validity_label}")
+        lines.append(f"資格有効性 {validity_line(last, reception.fallback_reason)}")
         for entry in last.entries:
             lines += qualification_lines(entry, valid=last.is_valid)
         lines += [f"※ {n}" for n in last.notices]

@@ -18,6 +18,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic.alias_generators import to_pascal
 
+from reception.code_tables import LIMIT_CATEGORIES, SPECIFIC_DISEASES, coded
 from reception.verdict import Refusal, Validity
 
 VALIDITY_LABELS = {
@@ -47,9 +48,10 @@ PRESCRIPTION_LABELS = {"1": "電子処方箋", "2": "紙の処方箋"}  # OQSCD0
 
 def notice_label(code: str) -> str:
     if code.startswith("limit-"):
-        return f"限度額適用区分あり（{code.removeprefix('limit-')}）"
+        return f"限度額適用区分 {coded(LIMIT_CATEGORIES, code.removeprefix('limit-'))}"
     if code.startswith("specific-disease-"):
-        return "特定疾病療養受療証の情報あり"
+        category = coded(SPECIFIC_DISEASES, code.removeprefix("specific-disease-"))
+        return f"特定疾病療養受療証: {category}"
     return NOTICE_LABELS.get(code, code)
 
 

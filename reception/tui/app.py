@@ -34,6 +34,7 @@ from reception.tui.widgets.pending import PendingQueue
 from reception.tui.widgets.questions import METHOD_KEYS
 from reception.tui.widgets.receptions import ReceptionList
 from reception.tui.widgets.records import RecordsPane
+from reception.tui.widgets.tabs import STAFF_TAB_BINDINGS, show_staff_tab
 
 
 class ReceptionApp(App[None]):
@@ -45,6 +46,7 @@ class ReceptionApp(App[None]):
         Binding("f6", "place_card", "カードを置く（デモ）", id="demo-place"),
         Binding("f7", "remove_card", "カードを取る（デモ）", id="demo-remove"),
         Binding("ctrl+q", "quit", "終了", id="quit", priority=True),
+        *STAFF_TAB_BINDINGS,
     ]
 
     def __init__(self, services: Services) -> None:
@@ -235,6 +237,9 @@ class ReceptionApp(App[None]):
 
     def action_refresh(self) -> None:
         self.reload_lists()
+
+    def action_staff_tab(self, number: int) -> None:
+        show_staff_tab(self.query_one("#staff", TabbedContent), number)
 
     def action_toggle_language(self) -> None:
         self.panel.toggle_language()

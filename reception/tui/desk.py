@@ -20,6 +20,7 @@ from reception.oqs_client import OqsClient
 from reception.present import STATUS_LABELS
 from reception.questions import ChooseMethod, ConfirmVisually, Question, QuestionBroker
 from reception.store import ReceptionStatus
+from reception.target import ladder_target, refusal
 from reception.tui.reader_panel import ReaderPanel
 from reception.tui.screens import VisualCheckScreen
 from reception.tui.services import Services
@@ -81,6 +82,7 @@ class CheckinDesk(ReportsFailedWorkers):
         self.present: dict[str, bool] = {}  # which readers hold a card, as last heard
         self.left_during_checkin = False  # the check-in's card was taken mid-way
         self.reader_watch: ReaderWatch | None = None
+        self.started_mark = 0  # the store's change mark when the running check-in began
 
     def on_mount(self) -> None:
         if self.watch_reader:  # real readers: pcscd says when a card comes or goes
@@ -155,8 +157,33 @@ class CheckinDesk(ReportsFailedWorkers):
         described = question.describe()
         self.note(f"{view}: {question.state.value}" + (f" ({described})" if described else ""))
         if isinstance(question, ConfirmVisually):
-            self.app.push_screen(VisualCheckScreen(), self._visual_answer)
+            self._ask_visual_check()
         return True
+
+    def _running_reception(self) -> str | None:
+        """The reception of the check-in under way: the one in progress among those
+        written since it started."""
+        store = self.services.store
+        written = store.receptions_changed(self.started_mark, store.change_mark(), limit=50)
+        for reception_id in reversed(written or []):
+            if store.reception(reception_id).status is ReceptionStatus.IN_PROGRESS:
+                return reception_id
+        return None
+
+    def _ask_visual_check(self) -> None:
+        """目視確認 names whose reception it confirms (the patient's name is not known
+        before the service answers: 氏名不明 says so), and is refused on one settled."""
+        reception_id = self._running_reception()
+        heading = "読み取り中の受付（受付番号はまだありません）"
+        if reception_id is not None:
+            target = ladder_target(self.services.store, reception_id)
+            refused = refusal(target)
+            if refused is not None:
+                self.notify(safe(refused), severity="warning", timeout=10)
+                self._visual_answer(None)
+                return
+            heading = target.heading()
+        self.app.push_screen(VisualCheckScreen(heading), self._visual_answer)
 
     def _progress(self, flow: CheckinFlow, doing: str) -> None:
         self.note(f"working: {flow.state.value} (doing={doing})")
@@ -219,6 +246,7 @@ class CheckinDesk(ReportsFailedWorkers):
     async def _run(self) -> None:
         s = self.services
         request = CheckinRequest(Method.PIN, staff="受付")
+        self.started_mark = s.store.change_mark()  # its reception is written after this
         if self.chosen is not None and self.chosen != self.medium:
             self.note(f"chose {self.chosen}, read from the {self.medium} reader: detected")
         try:

@@ -252,7 +252,9 @@ def test_the_reader_panel_and_the_counter_screen_compose_the_same_widgets(
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
         await until(pilot, lambda: app.panel.warmed)
-        app.push_screen(CounterScreen(svc, app.client, "R-none", None))
+        pending = svc.store.begin_reception()  # the route settles a pending reception
+        svc.store.finish_reception(pending, status="pending", reason="カードリーダーの障害")
+        app.push_screen(CounterScreen(svc, app.client, pending, None))
         await until(pilot, lambda: isinstance(app.screen, CounterScreen))
         for widget in (MethodChoice, ConsentChoice, PrescriptionChoice):
             assert len(app.panel.query(widget)) == 1, widget

@@ -249,10 +249,9 @@ def test_medical_aid_shows_the_ticket_and_sends_staff_to_the_welfare_office(
         assert "福祉事務所" in text(app, "#detail")
         app.query_one("#staff", TabbedContent).active = "tab-detail"
         await pilot.pause()
-        app.query_one("#ladder-declare", Button).press()
-        await pilot.pause()
-        assert app.screen.__class__.__name__ != "DeclarationScreen"
-        assert any("福祉事務所" in str(n.message) for n in app._notifications)
+        # no 申立書 offered (issue 22 §1: only what fits), and the line says whom to call
+        assert not app.query_one("#ladder-declare", Button).display
+        assert "福祉事務所" in text(app, "#ladder-hint")
 
     asyncio.run(drive(svc, scenario))
 

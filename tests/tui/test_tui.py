@@ -451,6 +451,11 @@ def test_no_card_at_all_is_self_pay_not_a_declaration(tui_world: World, tmp_path
         app.query_one("#staff", TabbedContent).active = "tab-detail"
         await pilot.pause()
         app.query_one("#ladder-no-card", Button).press()
+        # whose reception it settles, named on top before anything is written
+        await until(pilot, lambda: app.screen.__class__.__name__ == "LadderConfirmScreen")
+        assert f"受付 {rid}" in text(app.screen, "#ladder-confirm-heading")
+        assert svc.store.reception(rid).status == "fallback"
+        await pilot.click("#ladder-confirm-ok")
         await until(pilot, lambda: "10割負担" in text(app, "#detail"))
         assert "持参なし" in text(app, "#detail")
 

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from mock_oqs.world import World
 from reception import store as store_module
 from reception.tui.app import ReceptionApp, make_app
+from reception.tui.widgets.messages import ReceptionSelected
 from reception.tui.widgets.pin import PinPad
 from tests.support.tui import at_view, services, type_pin, until
 
@@ -164,7 +165,11 @@ def test_result_detail_and_fallback_ladder(snap_compare: Any, app: ReceptionApp)
 def test_declaration_form_with_errors(snap_compare: Any, app: ReceptionApp) -> None:
     async def run(pilot: Pilot[None]) -> None:
         await ready(pilot)
-        app.query_one("#staff").active = "tab-detail"  # type: ignore[attr-defined]
+        # the form is offered on a reception for the ladder (issue 22 §1), selected
+        rid = app.services.store.begin_reception()
+        app.services.store.finish_reception(rid, status="fallback", reason="該当資格なし")
+        app.post_message(ReceptionSelected(rid))
+        await until(pilot, lambda: app.selected == rid)
         await pilot.pause()
         await pilot.click("#ladder-declare")
         await until(pilot, lambda: app.screen.__class__.__name__ == "DeclarationScreen")

@@ -80,5 +80,5 @@ def test_an_invalid_qualification_shows_its_loss_never_a_share() -> None:
         }
     )
     lines = "\n".join(qualification_lines(result.entries[0], valid=False))
-    assert "喪失日 20261025（事由 医療保険等の資格取得）" in lines
+    assert "喪失日 2026/10/25（事由 医療保険等の資格取得）" in lines
     assert "負担割合" not in lines and "3割" not in lines

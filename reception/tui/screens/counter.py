@@ -25,6 +25,7 @@ from textual.widgets import Button, Static
 
 from reception.cards import CardSource
 from reception.checkin import CheckinOutcome, CheckinRequest
+from reception.errors import NotFound
 from reception.flow import CheckinFlow, Method, Route
 from reception.oqs_client import OqsClient
 from reception.present import OUTCOME_SENTENCES
@@ -37,6 +38,7 @@ from reception.questions import (
     Question,
     QuestionBroker,
 )
+from reception.target import ladder_target, refusal
 from reception.tui.services import Services
 from reception.tui.text import safe
 from reception.tui.widgets.messages import CardPlaced
@@ -86,6 +88,7 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
+            yield Static("", id="counter-heading", classes="heading")
             yield Static("居宅同意取得型（職員の読み取り機）", classes="title")
             yield Static("", id="counter-status")
             yield ConsentChoice(prefix="counter", id="counter-consents", each=False)
@@ -106,6 +109,20 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
     def on_mount(self) -> None:
         self._section(None)
         self.query_one("#counter-place").display = self.demo_persona is not None
+        try:
+            target = ladder_target(self.services.store, self.reception_id)
+        except NotFound:
+            target = None
+        heading = target.heading() if target else f"受付 {self.reception_id}（記録がありません）"
+        self.query_one("#counter-heading", Static).update(safe(heading))
+        refused = (
+            refusal(target) if target else "この受付は記録にありません: 一覧から選び直してください"
+        )
+        if refused is not None:  # settled meanwhile: no card is read for it
+            self._status(refused)
+            self.query_one("#counter-place").display = False
+            self.query_one("#counter-close", Button).label = "閉じる"
+            return
         self._run()
 
     def _section(self, shown: str | None) -> None:

@@ -8,18 +8,26 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from reception.tui.text import safe
+
 
 class VisualCheckScreen(ModalScreen[str | None]):
-    """Staff compare the patient with the card's photo (目視確認モード)."""
+    """Staff compare the patient with the card's photo (目視確認モード). ``heading`` names
+    the reception being checked in (:meth:`reception.target.LadderTarget.heading`)."""
 
     BINDINGS = [Binding("escape", "cancel", "中止", id="visual-cancel")]
 
+    def __init__(self, heading: str) -> None:
+        super().__init__()
+        self.heading = heading
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
+            yield Static(safe(self.heading), id="visual-heading", classes="heading")
             yield Static("目視確認：カードの顔写真とご本人を見比べてください", classes="title")
             yield Label("確認した職員")
             yield Input(value="受付", id="visual-staff")
-            with Horizontal():
+            with Horizontal(classes="buttons"):
                 yield Button("本人と確認しました", id="visual-ok", variant="primary")
                 yield Button("中止", id="visual-no")
 

@@ -25,12 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.widgets import DataTable, Input, TabPane
-from textual.widgets.data_table import ColumnKey
+from textual.widgets import DataTable, Input, TabbedContent, TabPane
+from textual.widgets.data_table import ColumnKey, RowKey
 from textual.worker import get_current_worker
 
 from reader.clock import now_jst
@@ -40,14 +40,21 @@ from reception.store import Reception, Store
 from reception.tui.text import plain
 from reception.tui.widgets.messages import ReceptionSelected, ReportsFailedWorkers
 
+NOTICES_AT_LEAST = 20
+RESULT_AT_LEAST = 14  # 「（要代替確認）」, 「（資格確認書）」, 「（療養費払い）」
+RESULT_AT_MOST = 28  # 「（負担は医療券の本人支払額）」 (医療扶助) on one line
 COLUMNS = [
-    ("時刻", 5),
-    ("氏名", 14),  # 「山田　太郎」 and a little more
-    ("方法", 10),
-    ("結果", 8),
-    ("負担割合", 10),
-    ("お知らせ", 40),  # beyond the pane: the table scrolls sideways
+    ("時刻・方法", 10),  # 「10:02」 over 「暗証番号」 (「暗証番号（居宅同意取得型）」 wraps)
+    ("氏名", 10),  # 「山田　太郎」; a longer name wraps
+    ("結果・負担", RESULT_AT_LEAST),  # 「保留（要代替確認）」 over 「3割」
+    ("お知らせ", NOTICES_AT_LEAST),  # the rest of the pane's width
 ]
+"""The list's columns: fixed widths (terminal cells; a kanji takes two), the notices'
+as wide as the pane leaves (:meth:`ReceptionTable.fit_columns`), and every cell wraps in
+its column (a row is as tall as its longest cell): nothing staff must read is cut —
+「要代替確」 and a notice cut at 20 characters were (issue 22 §5). Fixed, the list looks
+the same however the rows arrive; sized on content, the columns were sometimes measured
+before the rows. A pane narrower than the columns (80×24) scrolls sideways."""
 # Rows added to the table per turn of the event loop. The table measures every cell of a
 # new row when the loop is next idle (~0.1 ms a row) and repaints what is visible (~30 ms
 # on a busy 2-core machine), so a fill of 3,000 rows at once held the screen ~400 ms.
@@ -67,14 +74,81 @@ class ListRow:
     shown: tuple[Text, ...]  # the same, made safe for the terminal
 
 
+def _broken(label: str) -> str:
+    """「保留（要代替確認）」 on two lines, broken before its bracket: a narrow column wraps
+    it there rather than leave 「）」 alone on a line."""
+    head, bracket, rest = label.partition("（")
+    return f"{head}\n{bracket}{rest}" if head and bracket else label
+
+
 def list_row(store: Store, reception: Reception) -> ListRow:
     cells = tuple(reception_row(store, reception))
-    return ListRow(
-        reception.reception_id,
-        (reception.started_at, reception.reception_id),
-        cells,
-        tuple(Text(plain(cell)) for cell in cells),
+    time, name, method, status, ratio, notices = (plain(cell) for cell in cells)
+    shown = (
+        Text(f"{time}\n{method}"),
+        Text(name),
+        Text(f"{_broken(status)}\n{_broken(ratio)}"),
+        Text("\n".join(f"※{notice}" for notice in notices.split(" / ")) if notices else ""),
     )
+    order = (reception.started_at, reception.reception_id)
+    return ListRow(reception.reception_id, order, cells, shown)
+
+
+class ReceptionTable(DataTable[Text]):
+    """The day's table: a click on a row selects it (as Enter does) — Textual's table
+    selects only on a second click, and the detail kept the reception staff had left."""
+
+    async def _on_click(self, event: events.Click) -> None:
+        meta = event.style.meta
+        row, column = meta.get("row"), meta.get("column")
+        if isinstance(row, int) and isinstance(column, int) and row >= 0 and column >= 0:
+            # the cursor there first: the table's own handler, which runs next, takes
+            # the click as one on the highlighted row and selects it
+            self.cursor_coordinate = Coordinate(row, column)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """The pane's width shared out: the result's column grows up to RESULT_AT_MOST
+        (医療扶助's share on one line) while the notices keep NOTICES_AT_LEAST,
+        and the notices take the rest — wide screens show a notice on one line, narrow
+        ones wrap it."""
+        if not self.columns or not self.scrollable_content_region.width:
+            return  # not laid out yet: its first Resize fits them
+        time, name, result, notices = self.ordered_columns
+        padding = 2 * self.cell_padding
+        spare = (
+            self.scrollable_content_region.width
+            - time.get_render_width(self)
+            - name.get_render_width(self)
+            - 2 * padding
+            - 1
+        )
+        result_width = min(RESULT_AT_MOST, max(RESULT_AT_LEAST, spare - NOTICES_AT_LEAST))
+        notices_width = max(NOTICES_AT_LEAST, spare - result_width)
+        if (result.width, notices.width) == (result_width, notices_width):
+            return
+        result.width, notices.width = result_width, notices_width
+        # the table caches rendered lines by its own change count, which a column's
+        # width does not move: without this, the header kept its old widths on screen
+        self._clear_caches()
+        self._require_update_dimensions = True
+        for row in self.ordered_rows:  # every row wraps anew
+            self.refit(row.key.value or "")
+        self.refresh()
+
+    def refit(self, key: str) -> None:
+        """Measure a row's height again after its cells changed (Textual measures a row
+        of automatic height only when it is added): a cell that now wraps onto more
+        lines is shown whole, one that needs fewer leaves no gap."""
+        row = self.rows.get(RowKey(key))
+        if row is None or not row.auto_height:
+            return
+        row.height = 0
+        self._new_rows.add(row.key)
+        self._require_update_dimensions = True
+        self.refresh()
 
 
 def matches(needle: str, row: ListRow) -> bool:
@@ -124,17 +198,15 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="絞り込み（氏名・方法・結果）", id="filter")
-        yield DataTable(id="receptions", cursor_type="row", zebra_stripes=True)
+        yield ReceptionTable(id="receptions", cursor_type="row", zebra_stripes=True)
 
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#receptions", DataTable)
+    def table(self) -> ReceptionTable:
+        return self.query_one("#receptions", ReceptionTable)
 
     def on_mount(self) -> None:
-        # fixed widths (terminal cells; a kanji takes two): the list looks the same however
-        # the rows arrive — sized on content, the columns were sometimes measured before
-        # the rows and cut every name to the header's width
         self._columns = [self.table.add_column(label, width=w) for label, w in COLUMNS]
+        self.table.fit_columns()
         self.reload()
 
     # -- reading ------------------------------------------------------------------------------
@@ -221,13 +293,17 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
             key = row.reception_id
             if key in table.rows and matches(self.needle, row):
                 current = table.get_row(key)
+                changed_cells = False
                 for column, old, new in zip(self._columns, current, row.shown, strict=True):
                     if old.plain != new.plain:
                         table.update_cell(key, column, new)
+                        changed_cells = True
+                if changed_cells:
+                    table.refit(key)
             elif key in table.rows:
                 table.remove_row(key)
             elif matches(self.needle, row):
-                table.add_row(*row.shown, key=key)
+                table.add_row(*row.shown, key=key, height=None)
         if keep is not None and keep in table.rows and self._key_at_cursor() != keep:
             table.move_cursor(row=table.get_row_index(keep))
 
@@ -290,7 +366,7 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
             for key in reception_ids[start : start + FILL_CHUNK]:
                 row = self.rows.get(key)
                 if row is not None:
-                    table.add_row(*row.shown, key=key)
+                    table.add_row(*row.shown, key=key, height=None)
             if self._keep is not None and self._keep in table.rows:
                 table.move_cursor(row=table.get_row_index(self._keep))
                 self._keep = None
@@ -305,6 +381,14 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
 
     # -- staff --------------------------------------------------------------------------------
 
+    def _on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The table focused by the click that selects a row: the pane is the tab shown
+        already, and TabPane's own handler would bring it forward again — after the
+        selection had brought the detail forward (the click would end on the list)."""
+        tabs = next((a for a in self.ancestors if isinstance(a, TabbedContent)), None)
+        if tabs is not None and tabs.active == self.id:
+            event.prevent_default()
+
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
         self.needle = event.value.strip()
@@ -316,4 +400,8 @@ class ReceptionList(TabPane, ReportsFailedWorkers):
         if self._keep is not None and key != self._keep:
             return  # mid-rebuild, before the cursor is back on its row: not what staff saw
         if key:
+            # the table lets go of the focus before the detail comes forward: hidden with
+            # its pane, it would hand the focus to the filter beside it, and focus in
+            # this pane brings the list back (TabPane.Focused) — over the detail
+            self.screen.set_focus(None)
             self.post_message(ReceptionSelected(str(key)))
