@@ -9,16 +9,19 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TabbedContent
 
 from mock_oqs.world import World
 from reception.declaration import SelfDeclaration
+from reception.errors import InputError
 from reception.present import LADDER_HINT
 from reception.reasons import FallbackReason
 from reception.store import Store, now_jst
 from reception.target import same_name
 from reception.tui.app import ReceptionApp
+from reception.tui.screens.declaration import DeclarationScreen
 from reception.tui.widgets.messages import CounterRequested, ReceptionSelected
 from reception.vocabulary import Method
 from reception.wareki import format_wareki
@@ -252,8 +255,8 @@ def test_the_number_query_names_the_reception_and_takes_wareki(
 def test_the_declaration_form_gets_the_reception_and_a_wrong_name_is_not_saved(
     tui_world: World, tmp_path: Path
 ) -> None:
-    """The 申立書 form is opened for the selected reception (its id and heading go to
-    the form), and a form whose name is another patient's is not attached to it."""
+    """The 申立書 form is opened for the selected reception (it names it at its top),
+    and a form whose name is another patient's is not attached to it."""
     svc = services(tui_world, tmp_path)
     rid = fallback(svc.store, "高橋 陽菜")
 
@@ -261,10 +264,13 @@ def test_the_declaration_form_gets_the_reception_and_a_wrong_name_is_not_saved(
         await select(pilot, app, rid)
         await pilot.click("#ladder-declare")
         await until(pilot, lambda: screen_name(app) == "DeclarationScreen")
-        prefill = app.screen.prefill  # type: ignore[attr-defined]
-        assert prefill["reception_id"] == rid
-        assert prefill["heading"].startswith(f"受付 {rid} ・ 高橋 陽菜")
-        app.screen.dismiss(SelfDeclaration.parse(valid(name="伊藤 美咲")))
+        form = app.screen
+        assert isinstance(form, DeclarationScreen) and form.reception_id == rid
+        assert form.heading().startswith(f"受付 {rid} ・ 高橋 陽菜")
+        assert form.save is not None
+        with pytest.raises(InputError, match="伊藤 美咲"):  # the desk's save refuses it
+            form.save(SelfDeclaration.parse(valid(name="伊藤 美咲")))
+        await pilot.press("escape")
         await until(pilot, lambda: screen_name(app) == "Screen")
         await pilot.pause()
 
