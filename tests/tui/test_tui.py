@@ -415,8 +415,12 @@ def test_the_declaration_form_speaks_the_reader_panels_language(
     """F2 (the patient's language) glosses the form's labels in English, opened after it
     or toggled on the form; the panel follows the form's F2 too (issue 22 §3)."""
     svc = services(tui_world, tmp_path)
+    rid = svc.store.begin_reception()
+    svc.store.finish_reception(rid, status="fallback", reason="複数該当")
 
     async def open_form(pilot: Pilot[None], app: ReceptionApp) -> None:
+        app.selected = rid  # the ladder is offered on a reception that needs it
+        app.show_detail(rid)
         app.query_one("#staff", TabbedContent).active = "tab-detail"
         await pilot.pause()
         await pilot.click("#ladder-declare")
