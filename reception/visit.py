@@ -431,6 +431,8 @@ class Visit:
             )
         else:
             self.progress("standing")
+            # the route goes with the proof: what it opens (registration, consent items)
+            self.confirmation.route = flow.route.value
             answer = await self.client.check_card(self.confirmation)
         self._timed("oqs", t)
         if isinstance(answer, CardStanding) and answer.consent_offer is not None:

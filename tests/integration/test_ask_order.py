@@ -165,6 +165,17 @@ def test_a_lapsed_card_on_the_counter_route_is_asked_nothing_after_identity(
     assert ChoosePrescription not in recording.kinds()
 
 
+def test_the_first_step_says_the_route(own_world: World, tmp_path: Path) -> None:
+    """The proof travels with its route: on the 居宅同意取得型 route a 未登録 card is never
+    offered registration by the service either (design.md §6.9)."""
+    outcome, recording = _check(
+        own_world, Store(tmp_path / "r.sqlite"), "not-registered", route=Route.COUNTER
+    )
+    assert outcome.state is State.FALLBACK
+    assert outcome.flow.result is not None and outcome.flow.result.registration_offer is None
+    assert YesNo not in recording.kinds()
+
+
 def test_two_steps_keep_the_nonce_single_use_and_the_token_too(own_world: World) -> None:
     with make_client(own_world) as client:
         body = pin_body(own_world, "adult-kyokai", nonce(client))
