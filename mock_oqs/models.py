@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from reader.safe_text import unsafe_characters
 
@@ -100,6 +100,37 @@ class CardConfirmationRequest(BaseModel):
         default=Route.READER,
         description="where the card was read: what the patient may agree to, and whether "
         "保険証利用登録 is offered, follows the route and the method (MOCK-E017)",
+    )
+    consents_later: bool = Field(
+        default=False,
+        description="two steps: the holder's proof now, without consents; the answer says "
+        "whether the card can be confirmed (a refusal is final) and, where it can, carries "
+        "ConsentOffer beside the message: POST /v1/confirmations/card/consents with its "
+        "token sends the patient's consents and answers the confirmation",
+    )
+
+    @model_validator(mode="after")
+    def _nothing_asked_yet(self) -> CardConfirmationRequest:
+        if self.consents_later and (self.consents != Consents() or self.prescription_issue):
+            raise ValueError("consents_later: consents and prescription_issue come later")
+        return self
+
+
+class ConsentSubmission(BaseModel):
+    """The second step of a confirmation by card: what the patient chose at the reader,
+    for the proof the first step kept (its ConsentOffer)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(
+        pattern=r"^[0-9a-f]{32}$",
+        description="ConsentOffer.token of the first step's answer (single use, 5 minutes)",
+    )
+    consents: Consents = Field(default_factory=lambda: Consents())
+    prescription_issue: str | None = Field(
+        default=None,
+        pattern=r"^[12]$",
+        description="処方箋の発行形態 (OQSCD017: 1 電子, 2 紙)",
     )
 
 

@@ -273,6 +273,9 @@ class Message:
     body: Body
     notices: tuple[str, ...] = ()
     registration_offer: RegistrationOffer | None = None
+    # the first step of a confirmation in two steps: the card can be confirmed, the
+    # consents may follow (POST /v1/confirmations/card/consents); same fields as an offer
+    consent_offer: RegistrationOffer | None = None
     persona: str | None = None
 
     @classmethod
@@ -380,6 +383,11 @@ def to_format(message: Message) -> dict[str, Any]:
         out["RegistrationOffer"] = {
             "token": message.registration_offer.token,
             "expires_at": message.registration_offer.expires_at,
+        }
+    if message.consent_offer is not None:
+        out["ConsentOffer"] = {
+            "token": message.consent_offer.token,
+            "expires_at": message.consent_offer.expires_at,
         }
     return out
 

@@ -31,8 +31,8 @@ MOCK-E011               413   request body over 64 KiB (431: headers over 16 KiB
 MOCK-E012               408   the request did not arrive in time (slow or stalled sender)
 MOCK-E013               503   too many open connections to this worker
 MOCK-E014               404   no 一括照会 with this ReceptionNumber for this facility
-MOCK-E015               409   no such 保険証利用登録 offer for this facility (unknown, used,
-                              or older than 5 minutes)
+MOCK-E015               409   no such 保険証利用登録 or consent offer for this facility
+                              (unknown, used, or older than 5 minutes)
 MOCK-E016               403   the patient's consent for these records has expired (24 h)
 MOCK-E017               403   not open to a holder proven this way: 保険証利用登録 after 目視,
                               or on the 居宅同意取得型 route; a consent item the method or
@@ -107,6 +107,7 @@ from mock_oqs.lookups import Lookups
 from mock_oqs.models import (
     CardConfirmationRequest,
     Consents,
+    ConsentSubmission,
     Method,
     NumberConfirmationRequest,
     Route,
@@ -246,6 +247,25 @@ class QualificationService:
         with self.state.confirmation(None, facility):
             return self._card_result(request, facility, fingerprint, None, now, offer=False)
 
+    def give_consents(self, submission: ConsentSubmission, facility: str) -> Message:
+        """The second step of a confirmation in two steps: the patient's consents for the
+        proof the first step checked and kept (its nonce spent then). The offer is single
+        use, this facility's, and minutes old at most (MOCK-E015); the consents are checked
+        against the method and route as ever (MOCK-E017), and the card's standing again
+        (a revocation in between refuses)."""
+        fingerprint, stored = self.state.take_consent_offer(submission.token, facility)
+        request = CardConfirmationRequest.model_validate_json(stored).model_copy(
+            update={
+                "consents": submission.consents,
+                "prescription_issue": submission.prescription_issue,
+                "consents_later": False,
+            }
+        )
+        check_open(request)
+        now = self.clock.now()
+        with self.state.confirmation(None, facility):
+            return self._card_result(request, facility, fingerprint, None, now, offer=False)
+
     def _card_result(
         self,
         request: CardConfirmationRequest,
@@ -270,7 +290,13 @@ class QualificationService:
             return refused
         if not link.registered:
             return self._offer(request, header, link, fingerprint)
-        return self._card_answer(request, header, view, link, state, now)
+        answer = self._card_answer(request, header, view, link, state, now)
+        if request.consents_later:  # the card can be confirmed: now the consents
+            token = self.state.offer_consents(facility, fingerprint, request.model_dump_json())
+            until = dt.datetime.fromtimestamp(time.time() + REGISTRATION_OFFER_SECONDS, dt.UTC)
+            consents = RegistrationOffer(token=token, expires_at=until.isoformat())
+            return dataclasses.replace(answer, consent_offer=consents)
+        return answer
 
     @staticmethod
     def _card_refused(

@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS bulk_results (
 CREATE TABLE IF NOT EXISTS registration_offers (
     token TEXT PRIMARY KEY, facility TEXT NOT NULL, fingerprint TEXT NOT NULL,
     request TEXT NOT NULL, expires_at REAL NOT NULL);
+-- the consents a confirmation in two steps still awaits: the holder was proven and the
+-- card can be confirmed (its nonce spent); the terminal sends the patient's consents
+-- within minutes with the token (POST /v1/confirmations/card/consents)
+CREATE TABLE IF NOT EXISTS consent_offers (
+    token TEXT PRIMARY KEY, facility TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    request TEXT NOT NULL, expires_at REAL NOT NULL);
 -- 照会番号: the clinic's own patient id (診察券番号), registered against a person
 CREATE TABLE IF NOT EXISTS reference_numbers (
     person_id TEXT NOT NULL, facility TEXT NOT NULL, reference_number TEXT NOT NULL,
@@ -222,21 +228,36 @@ class ServiceState:
         return nonce, expires
 
     def offer_registration(self, facility: str, fingerprint: str, request: str) -> str:
+        return self._offer("registration_offers", facility, fingerprint, request)
+
+    def take_registration_offer(self, token: str, facility: str) -> tuple[str, str]:
+        """The offer's certificate fingerprint and original request (single use)."""
+        return self._take("registration_offers", token, facility, "保険証利用登録")
+
+    def offer_consents(self, facility: str, fingerprint: str, request: str) -> str:
+        """A confirmation in two steps awaits the patient's consents (single use, minutes)."""
+        return self._offer("consent_offers", facility, fingerprint, request)
+
+    def take_consent_offer(self, token: str, facility: str) -> tuple[str, str]:
+        """The first step's certificate fingerprint and request (single use)."""
+        return self._take("consent_offers", token, facility, "consent")
+
+    def _offer(self, table: str, facility: str, fingerprint: str, request: str) -> str:
         token = secrets.token_hex(16)
-        self._write("DELETE FROM registration_offers WHERE expires_at < ?", [(time.time(),)])
+        # table: registration_offers or consent_offers, never input
+        self._write(f"DELETE FROM {table} WHERE expires_at < ?", [(time.time(),)])  # noqa: S608
         self._write(
-            "INSERT INTO registration_offers VALUES (?, ?, ?, ?, ?)",
+            f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?)",  # noqa: S608
             [(token, facility, fingerprint, request, time.time() + REGISTRATION_OFFER_SECONDS)],
         )
         return token
 
-    def take_registration_offer(self, token: str, facility: str) -> tuple[str, str]:
-        """The offer's certificate fingerprint and original request (single use)."""
+    def _take(self, table: str, token: str, facility: str, what: str) -> tuple[str, str]:
         row = (
             self._conn()
             .execute(
                 # another facility's attempt neither sees nor spends the offer
-                "DELETE FROM registration_offers WHERE token = ? AND facility = ? "
+                f"DELETE FROM {table} WHERE token = ? AND facility = ? "  # noqa: S608
                 "RETURNING facility, fingerprint, request, expires_at",
                 (token, facility),
             )
@@ -246,7 +267,7 @@ class ServiceState:
             raise Refusal(
                 "MOCK-E015",
                 409,
-                "no such 保険証利用登録 offer for this facility (unknown, used or expired): "
+                f"no such {what} offer for this facility (unknown, used or expired): "
                 "confirm by card again",
             )
         return row[1], row[2]

@@ -1,7 +1,10 @@
 """The check-in flow for one patient: a pure state machine (no I/O, no Textual).
 
 card placed → card identified (variant) → method (暗証番号 / 顔認証 / 目視確認) →
-authentication → consents → confirmation at OQS → result. Every failure has a state
+authentication → the card's standing at OQS (CONFIRMING: can it be confirmed? a refusal
+ends there, before any consent is asked; a 未登録 card is offered 保険証利用登録 there) →
+consents (:class:`ConsentsOffered`) → confirmation at OQS → result. The 居宅同意取得型
+route asks its consents before identity (oqs.md §6 rung 0). Every failure has a state
 of its own and a way on (:meth:`CheckinFlow.options`). The machine never holds a PIN:
 it learns only the outcome of an attempt.
 
@@ -257,6 +260,12 @@ class ResultReceived:
 
 
 @dataclass(frozen=True)
+class ConsentsOffered:
+    """The service answered the first step: this card can be confirmed; the consents are
+    asked now (reception/visit.py, ``Visit.confirm``)."""
+
+
+@dataclass(frozen=True)
 class OqsFailed:
     message: str
     fallback: bool  # True: the service is unreachable/broken; False: it refused the request
@@ -304,6 +313,7 @@ Event = (
     | VisualConfirmed
     | ConsentsGiven
     | ResultReceived
+    | ConsentsOffered
     | RegistrationAnswered
     | OqsFailed
     | CardRemoved
@@ -442,7 +452,7 @@ class CheckinFlow:
                 return State.PIN_BLOCKED
             return s
         if isinstance(event, PinAccepted) and s in (State.PIN_ENTRY, State.PIN_WRONG):
-            return State.CONSENTS
+            return State.CONFIRMING  # the card's standing first (ConsentsOffered)
         if isinstance(event, PinRejected) and s in (State.PIN_ENTRY, State.PIN_WRONG):
             self.pin_tries_left = event.tries_left
             if event.tries_left == 0:
@@ -453,10 +463,12 @@ class CheckinFlow:
         if isinstance(event, FaceCompared) and s is State.FACE_CAPTURE:
             return self._face_compared(event)
         if isinstance(event, VisualConfirmed) and s is State.VISUAL_CHECK:
-            return State.CONSENTS
+            return State.CONFIRMING
         if isinstance(event, ConsentsGiven) and s is State.CONSENTS:
             self.consents = within(event, self.open_items())
             return State.CONFIRMING
+        if isinstance(event, ConsentsOffered) and s is State.CONFIRMING and not self.consents:
+            return State.CONSENTS
         if isinstance(event, ResultReceived) and s is State.CONFIRMING:
             return self._classify(event.result)
         if isinstance(event, RegistrationAnswered) and s is State.REGISTRATION_OFFERED:
@@ -514,7 +526,7 @@ class CheckinFlow:
     def _face_compared(self, event: FaceCompared) -> State:
         self.last_face_score = event.score
         if event.matched:
-            return State.CONSENTS
+            return State.CONFIRMING
         self.face_failures += 1
         left = self.face_tries - self.face_failures
         self.message = (

@@ -34,6 +34,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -60,6 +61,7 @@ __all__ = [
     "RECORD_KINDS",
     "BreakerState",
     "CardConfirmation",
+    "CardStanding",
     "CircuitBreaker",
     "NumberQuery",
     "OqsCircuitOpen",
@@ -75,6 +77,7 @@ __all__ = [
     "ResumingContext",
     "client_ssl_context",
     "read_result",
+    "read_standing",
     "refusal_of",
 ]
 
@@ -152,9 +155,32 @@ class CardConfirmation(BaseModel):
     consents: dict[str, bool] | None = None
     prescription_issue: str | None = None  # OQSCD017: 1 電子, 2 紙 (the patient's choice)
     route: str | None = None  # reader | counter (居宅同意取得型): what the patient may agree to
+    # two steps (:meth:`OqsClient.check_card`): the proof now, the consents later
+    consents_later: bool | None = None
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
+
+
+@dataclass(frozen=True)
+class CardStanding:
+    """The first step's answer (:meth:`OqsClient.check_card`, and a registration made on
+    the way): ``consent_offer`` where the card can be confirmed — the patient's consents
+    go with its token (:meth:`OqsClient.give_consents`) — else ``result`` is the answer
+    (a refusal: certificate lapsed or revoked, not registered; with a registration offer
+    where the reader may register the card now)."""
+
+    result: QualificationResult
+    consent_offer: RegistrationOffer | None = None  # same fields: a token and its expiry
+
+
+def read_standing(data: Any) -> CardStanding:
+    """The first step's answer: the result, and the ``ConsentOffer`` beside it if any."""
+    offer = data.get("ConsentOffer") if isinstance(data, dict) else None
+    return CardStanding(
+        read_result(data),
+        RegistrationOffer.model_validate(offer) if offer is not None else None,
+    )
 
 
 # The service's codes (mock_oqs/service.py lists them; the real service's are not public,
@@ -301,15 +327,47 @@ class OqsClient:
             parse=read_result,
         )
 
-    async def register(self, offer: RegistrationOffer) -> QualificationResult:
-        """保険証利用登録 of the card of a 未登録 answer, and that confirmation's result.
-        Never retried: the offer is single-use."""
+    async def check_card(self, confirmation: CardConfirmation) -> CardStanding:
+        """The first of two steps: the holder's proof alone, right after identity — the
+        service answers whether this card can be confirmed before the patient is asked
+        anything more (:class:`CardStanding`). Never retried: the nonce is single-use (it
+        is spent here; the second step is bound to this one by the offer's token)."""
+        first = confirmation.model_copy(
+            update={"consents_later": True, "consents": None, "prescription_issue": None}
+        )
+        return await self._call(
+            "POST",
+            "/v1/confirmations/card",
+            json_body=first.body(),
+            retry=False,
+            parse=read_standing,
+        )
+
+    async def give_consents(
+        self, offer: RegistrationOffer, consents: dict[str, bool], prescription: str | None
+    ) -> QualificationResult:
+        """The second step: what the patient chose, for the proof the first step kept; the
+        confirmation's result. Never retried: the offer is single-use."""
+        body: dict[str, Any] = {"token": offer.token, "consents": consents}
+        if prescription is not None:
+            body["prescription_issue"] = prescription
+        return await self._call(
+            "POST",
+            "/v1/confirmations/card/consents",
+            json_body=body,
+            retry=False,
+            parse=read_result,
+        )
+
+    async def register(self, offer: RegistrationOffer) -> CardStanding:
+        """保険証利用登録 of the card of a 未登録 answer, and that confirmation's answer (of
+        a first step: a consent offer). Never retried: the offer is single-use."""
         return await self._call(
             "POST",
             "/v1/registrations",
             json_body={"token": offer.token},
             retry=False,
-            parse=read_result,
+            parse=read_standing,
         )
 
     async def confirm_number(self, query: NumberQuery) -> QualificationResult:

@@ -5,6 +5,35 @@ talks to the card (in a thread: the screen never waits on the card) and to the s
 
 A step asks with :meth:`Visit.ask`: adding a question to the check-in is one question
 dataclass, one widget (or a reuse) and one ``await self.ask(…)`` in the step it belongs to.
+
+The order (issue 22 §3): identity → the card's standing at the service → 保険証利用登録
+(a 未登録 card, PIN or face at the reader) → consents, 公費, 処方箋 電子/紙 → the result.
+The service alone says whether a card can be confirmed — its day is the world's reference
+day, not this terminal's clock — so the confirmation is made in two steps
+(:meth:`OqsClient.check_card` right after identity, spending the nonce;
+:meth:`OqsClient.give_consents` with the single-use token the first answer carries): a
+card whose certificate lapsed past its grace period or was revoked, or a 未登録 card whose
+holder answers 登録しない, goes to the desk without one question it could not use. The
+居宅同意取得型 route keeps its consents first (oqs.md §6 rung 0).
+
+What real readers show, and in which order (public material; the screens themselves are
+the vendors' and are not published in full — thin on the exact order of the screens):
+
+- A clinic's walk-through of its reader: ① place the card, ② 本人認証 (顔認証 or the 4-digit
+  PIN), then the consent screens (uehara-cl.jp, medical-consultation-information/
+  individual-number-card); the MHLW's smartphone flow likewise: 本人認証, then
+  「顔認証付きカードリーダーで同意情報を入力する」 (reported by wacoca.com news 2646535).
+- The certificate is checked at 資格確認 and the reader shows the alert on its screen:
+  「医療機関等の資格確認の際に、顔認証付きカードリーダーの画面上で…アラートが出ます」
+  (hinokenpo.or.jp FAQ 18475); a lapsed one past three months 「健康保険証としても使え
+  なくなります」 and the reader says so (city.takasago.lg.jp 12291, a table of what the
+  reader's screen shows before and after the expiry; tagoclinic.or.jp 2025-11-23). In the
+  grace period only the qualification is shared, no 診療・薬剤情報 (hinokenpo FAQ).
+- 保険証利用登録 can be made at a clinic's reader (excite.co.jp Cobs_3082096: 「マイナ
+  ポータル、セブン銀行ATM、医療機関の顔認証リーダーのいずれでも設定できます」).
+No source found shows the exact screen sequence of an error against the consent screens;
+that the error comes first follows from the certificate being checked at 本人確認 and
+from a refused card having no qualification to share.
 """
 
 from __future__ import annotations
@@ -40,6 +69,7 @@ from reception.flow import (
     CheckinFlow,
     ConsentFlow,
     ConsentsGiven,
+    ConsentsOffered,
     CounterRules,
     FaceCompared,
     InvalidTransition,
@@ -58,7 +88,7 @@ from reception.flow import (
     VisualConfirmed,
     WrongCardPlaced,
 )
-from reception.oqs_client import CardConfirmation, OqsClient, OqsError
+from reception.oqs_client import CardConfirmation, CardStanding, OqsClient, OqsError
 from reception.questions import (
     CaptureFace,
     ChooseMethod,
@@ -71,6 +101,7 @@ from reception.questions import (
     YesNo,
     YesNoKind,
 )
+from reception.results import QualificationResult, RegistrationOffer
 from reception.settings import FaceSettings
 from reception.store import Store
 
@@ -139,6 +170,8 @@ class Visit:
         self.wrong_card: WrongCard | None = None  # not the card expected (CheckinOutcome)
         self._nonce_task: asyncio.Task[str] | None = None
         self._nonce_asked = 0.0
+        self.consent_offer: RegistrationOffer | None = None  # the first step's, awaiting consents
+        self.registered = False  # 保険証利用登録 made at this reader
 
     async def ask(self, question: Question[A]) -> A | None:
         """Ask the patient (or staff) ``question``, as the check-in stands now."""
@@ -311,7 +344,7 @@ class Visit:
         self.camera = self.camera or SimulatedCamera(scenario, self.request.seed)
         self.camera.scenario = scenario
         match = self.matcher.compare(self.template, self.camera.capture(self.template))
-        if self.flow.apply(FaceCompared(match.matched, match.score)) is State.CONSENTS:
+        if self.flow.apply(FaceCompared(match.matched, match.score)) is State.CONFIRMING:
             self.confirmation = await self._statement(Method.FACE)
         return True
 
@@ -371,24 +404,42 @@ class Visit:
         return GiveConsents(self.flow.open_items(), self.rules.consent_flow)
 
     async def confirm(self) -> bool:
+        """One call to the service, by where the check-in stands: the card's standing right
+        after identity (:meth:`OqsClient.check_card`), 保険証利用登録 if the patient agreed,
+        or the consents for the first step's offer (:meth:`OqsClient.give_consents`).
+        A standing that offers consents moves on to them; any other answer is the result."""
         assert self.confirmation is not None
         flow = self.flow
         t = time.perf_counter()
-        if flow.registering:
+        answer: CardStanding | QualificationResult
+        if flow.registering and not self.registered:
             assert flow.result is not None and flow.result.registration_offer is not None
             self.progress("register")
-            result = await self.client.register(flow.result.registration_offer)
+            answer = await self.client.register(flow.result.registration_offer)
+            self.registered = True
             self.store.audit(
                 self.request.staff,
                 "registration",
                 "保険証利用登録（カードリーダー）",
                 self.reception_id,
             )
-        else:
+        elif self.consent_offer is not None:
             self.progress("confirm")
-            result = await self.client.confirm_card(self.confirmation)
+            offer, self.consent_offer = self.consent_offer, None
+            answer = await self.client.give_consents(
+                offer, self.confirmation.consents or {}, self.confirmation.prescription_issue
+            )
+        else:
+            self.progress("standing")
+            # the route goes with the proof: what it opens (registration, consent items)
+            self.confirmation.route = flow.route.value
+            answer = await self.client.check_card(self.confirmation)
         self._timed("oqs", t)
-        flow.apply(ResultReceived(result))
+        if isinstance(answer, CardStanding) and answer.consent_offer is not None:
+            self.consent_offer = answer.consent_offer
+            flow.apply(ConsentsOffered())
+            return True
+        flow.apply(ResultReceived(answer.result if isinstance(answer, CardStanding) else answer))
         return True
 
     async def registration(self) -> bool:

@@ -5,11 +5,12 @@ persona's virtual card over the in-process loopback transport and over pyscard �
 pcscd → vsmartcard-vpcd → ``vcard serve`` (slot 1). For each transport, in this one run:
 
 - the check-in: identification, tries left, nonce, PIN authentication (VERIFY + sign),
-  confirmation, the store's two transactions — check-ins per second and the median;
+  confirmation in two steps (the card's standing, then the consents for its offer:
+  reception/visit.py), the store's two transactions — check-ins per second and the median;
 - its parts alone: the reader's PIN authentication (JpkiClient.authenticate) and one
-  confirmation (nonce + confirmation, the card's signature made outside the timing);
+  confirmation (nonce + both steps, the card's signature made outside the timing);
 - the ratio of the check-in to the sum of the parts;
-- inside the check-in: the card, the service (nonce + confirmation: target ≤ 3 ms once
+- inside the check-in: the card, the service (nonce + both steps: target ≤ 3 ms once
   the terminal runs, on its kept-alive connection) and the rest (flow, store);
 - one request on the kept-alive connection, on a new connection resuming the TLS
   session (the terminal after an idle pause), and with a full handshake (a new client,
@@ -126,7 +127,11 @@ async def measure(
                 signature=base64.b64encode(signature).decode(),
             )
             resumed = time.perf_counter()
-            result = await client.confirm_card(body)
+            # as the check-in does: the card's standing, then the consents for its offer
+            standing = await client.check_card(body)
+            if standing.consent_offer is None:
+                raise RuntimeError("confirmation alone: the card cannot be confirmed")
+            result = await client.give_consents(standing.consent_offer, {"limit": True}, None)
             confirms.append(time.perf_counter() - start - (resumed - between))
             if not result.confirmed:
                 raise RuntimeError("confirmation alone failed")

@@ -25,6 +25,7 @@ from reception.flow import (
     Method,
     Prescription,
     Route,
+    State,
     open_items,
 )
 from reception.vocabulary import NAMED_CONSENTS
@@ -281,7 +282,9 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
     _print(f"受付 {outcome.reception_id}: {OUTCOME_SENTENCES[outcome.status]}")
     if data["registered"]:
         _print("  保険証利用登録をしました（このカードは今日から健康保険証として使えます）")
-    if flow.message:
+    if flow.message and flow.state is not State.CONFIRMED:
+        # a confirmed result's message is among its notices below, or restated by one in
+        # staff words (the certificate's grace period): one line, not two alike
         _print(f"  {flow.message}")
     if flow.fallback_reason:
         _print(f"  理由: {flow.fallback_reason.label} → {LADDER_HINT}")

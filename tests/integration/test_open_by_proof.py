@@ -194,7 +194,8 @@ def test_a_visual_check_in_never_asks_for_registration(own_world: World, tmp_pat
     # the card is still 未登録 for the service
     pin = CheckinRequest(Method.PIN, pin_source=pin_of(own_world, "not-registered"))
     outcome, asked = check(own_world, store, "not-registered", pin, pilot)
-    assert asked == ["subsidies", "registration"] and outcome.state is State.FALLBACK
+    # registration right after identity; declined, nothing more is asked (issue 22 §3)
+    assert asked == ["registration"] and outcome.state is State.FALLBACK
 
 
 def test_the_counter_route_asks_what_it_offers(world: World, tmp_path: Path) -> None:

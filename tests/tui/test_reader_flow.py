@@ -119,9 +119,12 @@ def test_the_patient_reads_the_certificate_notices(tui_world: World, tmp_path: P
             ("cert-lapsed", "猶予期間も過ぎています"),
         ):
             pin = tui_world.persona(persona)["pin"]
-            await pin_to(pilot, app, persona, pin, "consents")
-            await pilot.press("y")
-            await at_view(pilot, app, "done")
+            if persona == "cert-lapsed":  # refused right after identity: no consents
+                await pin_to(pilot, app, persona, pin, "done")
+            else:
+                await pin_to(pilot, app, persona, pin, "consents")
+                await pilot.press("y")
+                await at_view(pilot, app, "done")
             assert says in text(app, "#done-notice"), persona
             assert "市区町村の窓口" in text(app, "#done-notice")
             app.remove_card()
@@ -138,18 +141,20 @@ def test_the_patient_reads_the_certificate_notices(tui_world: World, tmp_path: P
 def test_registration_at_the_reader_then_the_check_in_goes_on(
     tui_world: World, tmp_path: Path
 ) -> None:
-    """保険証利用登録 offered on the spot (issue 14 §2): n → the ladder as 未登録; y → the
-    card is registered and the reception confirmed; next time no question at all."""
+    """保険証利用登録 offered on the spot (issue 14 §2), right after identity (issue 22 §3):
+    n → the ladder as 未登録, no consents asked; y → the card is registered, the consents
+    follow and the reception is confirmed; next time no question but the consents."""
     svc = services(tui_world, tmp_path)
     pin = tui_world.persona("not-registered")["pin"]
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
         for answer in ("n", "y"):
-            await pin_to(pilot, app, "not-registered", pin, "consents")
-            await pilot.press("y")
-            await at_view(pilot, app, "register")
+            await pin_to(pilot, app, "not-registered", pin, "register")
             assert "保険証利用登録" in text(app, "#register-title")
             await pilot.press(answer)
+            if answer == "y":
+                await at_view(pilot, app, "consents")
+                await pilot.press("y")
             await at_view(pilot, app, "done")
             registered = "保険証利用登録をしました" in text(app, "#done-detail")
             assert registered == (answer == "y")
@@ -182,8 +187,7 @@ def test_after_visual_at_the_reader_no_registration_is_asked(
         await pilot.press("3")  # 目視確認
         await until(pilot, lambda: app.screen.__class__.__name__ == "VisualCheckScreen")
         await pilot.click("#visual-ok")
-        await at_view(pilot, app, "consents")
-        await pilot.press("y")  # まとめて同意: 目視 opens the records consents
+        # the service refuses a 未登録 card proven by 目視 alone: to the desk, unasked
         for _ in range(200):
             views.append(app.panel.view)
             if app.panel.view == "done":
@@ -193,7 +197,7 @@ def test_after_visual_at_the_reader_no_registration_is_asked(
         assert "目視確認では登録できません" in text(app, "#detail")
 
     asyncio.run(drive(svc, scenario))
-    assert "register" not in views and "subsidy" not in views
+    assert "register" not in views and "subsidy" not in views and "consents" not in views
     [reception] = svc.store.receptions_on(now_jst().date())
     assert reception.status == "fallback" and reception.fallback_reason == "not-registered"
     assert "registration" not in [row["action"] for row in svc.store.audit_trail()]

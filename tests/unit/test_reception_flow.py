@@ -15,6 +15,7 @@ from reception.flow import (
     CardRemoved,
     CheckinFlow,
     ConsentsGiven,
+    ConsentsOffered,
     Event,
     FaceCompared,
     InvalidTransition,
@@ -66,13 +67,21 @@ def to_consents(flow: CheckinFlow, variant: Variant = Variant.PHYSICAL) -> None:
     flow.apply(MethodChosen(Method.PIN))
     flow.apply(PinTriesRead(3))
     flow.apply(PinAccepted())
+    flow.apply(ConsentsOffered())  # the service: this card can be confirmed
 
 
 def test_happy_path() -> None:
     flow = CheckinFlow()
-    to_consents(flow)
-    assert flow.state is State.CONSENTS and flow.options() == ["consents"]
-    flow.apply(ConsentsGiven(medication=True))
+    flow.apply(CardPlaced(Variant.PHYSICAL))
+    flow.apply(MethodChosen(Method.PIN))
+    flow.apply(PinTriesRead(3))
+    # the card's standing comes first: the service answers before any consent is asked
+    assert flow.apply(PinAccepted()) is State.CONFIRMING
+    assert flow.apply(ConsentsOffered()) is State.CONSENTS
+    assert flow.options() == ["consents"]
+    assert flow.apply(ConsentsGiven(medication=True)) is State.CONFIRMING
+    with pytest.raises(InvalidTransition):  # one consent round, never a second
+        flow.apply(ConsentsOffered())
     assert flow.apply(ResultReceived(result())) is State.CONFIRMED
     assert flow.options() == ["reset"]
     assert flow.history[:3] == [State.WAITING_CARD, State.CHOOSING_METHOD, State.PIN_ENTRY]
@@ -132,7 +141,7 @@ def test_face_limit_then_pin_or_visual() -> None:
         flow.apply(MethodChosen(Method.FACE))
     assert flow.state is State.FACE_NOT_MATCHED  # a refused event changes nothing
     assert flow.apply(MethodChosen(Method.VISUAL)) is State.VISUAL_CHECK
-    assert flow.apply(VisualConfirmed("受付 山田")) is State.CONSENTS
+    assert flow.apply(VisualConfirmed("受付 山田")) is State.CONFIRMING
 
 
 @pytest.mark.parametrize(
@@ -192,6 +201,7 @@ events = st.one_of(
     st.builds(PinRejected, st.integers(0, 2)),
     st.builds(FaceCompared, st.booleans(), st.floats(0, 1)),
     st.just(VisualConfirmed("staff")),
+    st.just(ConsentsOffered()),
     st.just(ConsentsGiven()),
     st.just(CardRemoved()),
     st.builds(OqsFailed, st.text(max_size=5), st.booleans()),
@@ -243,7 +253,7 @@ def unregistered_with_offer() -> QualificationResult:
     return read_result(message)
 
 
-def proven_by(method: Method, route: Route = Route.READER) -> CheckinFlow:
+def proven_by(method: Method, route: Route = Route.READER, *, consents: bool = True) -> CheckinFlow:
     flow = CheckinFlow(route=route)
     flow.apply(CardPlaced(Variant.PHYSICAL))
     flow.pin_tries_left = 3
@@ -254,7 +264,9 @@ def proven_by(method: Method, route: Route = Route.READER) -> CheckinFlow:
         flow.apply(FaceCompared(matched=True, score=0.9))
     else:
         flow.apply(VisualConfirmed("staff"))
-    flow.apply(ConsentsGiven(medication=True, checkup=True, operation=True, subsidies=True))
+    if consents:
+        flow.apply(ConsentsOffered())
+        flow.apply(ConsentsGiven(medication=True, checkup=True, operation=True, subsidies=True))
     return flow
 
 
@@ -273,7 +285,7 @@ def test_registration_is_offered_only_to_a_holder_proven_by_pin_or_face_at_the_r
 ) -> None:
     """Issue 19, design.md §6.9: whatever the service answered, the flow never asks a
     patient proven by 目視 alone (or on the 居宅同意取得型 route) to register the card."""
-    flow = proven_by(method, route)
+    flow = proven_by(method, route, consents=False)  # offered right after identity
     state = flow.apply(ResultReceived(unregistered_with_offer()))
     if offered:
         assert state is State.REGISTRATION_OFFERED and flow.options() == ["register", "decline"]

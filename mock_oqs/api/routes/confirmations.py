@@ -15,6 +15,7 @@ from mock_oqs.api.errors import ERROR_RESPONSES
 from mock_oqs.api.hot import hot_post, json_body, parse, respond
 from mock_oqs.models import (
     CardConfirmationRequest,
+    ConsentSubmission,
     NonceResponse,
     NumberConfirmationRequest,
     RegistrationRequest,
@@ -45,6 +46,17 @@ async def by_card(request: Request) -> Response:
     asking = terminal(request)
     body = await parse(request, CardConfirmationRequest)
     return respond(request, service(request).confirm_card(body, asking.facility, asking.key))
+
+
+@router.post(
+    "/confirmations/card/consents",
+    summary="the second step of a confirmation by card: the patient's consents for the "
+    "proof a consents_later confirmation kept (its ConsentOffer token, single use)",
+)
+async def consents(
+    body: ConsentSubmission, request: Request, asking: TerminalDep, use: ServiceDep
+) -> Response:
+    return respond(request, use.give_consents(body, asking.facility))
 
 
 @router.post(
