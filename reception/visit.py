@@ -171,6 +171,9 @@ class Visit:
         self._nonce_task: asyncio.Task[str] | None = None
         self._nonce_asked = 0.0
         self.consent_offer: RegistrationOffer | None = None  # the first step's, awaiting consents
+        # False when the first step says no record will be shared whatever the patient
+        # answers (a certificate in its grace period: qualification only)
+        self.records_shared = True
         self.registered = False  # 保険証利用登録 made at this reader
 
     async def ask(self, question: Question[A]) -> A | None:
@@ -373,8 +376,9 @@ class Visit:
 
     async def consents(self) -> bool:
         given = self.early_consents  # the 居宅同意取得型 route asked first
-        if given is None:
-            given = await self.ask(self._consents_question()) or ConsentsGiven()
+        if given is None and self.records_shared:
+            given = await self.ask(self._consents_question())
+        given = given or ConsentsGiven()
         if self.rules.consent_flow is ConsentFlow.CURRENT:
             # since 2024-10-07 限度額 information is provided by law, without a question
             given = dataclasses.replace(given, limit=True)
@@ -437,6 +441,9 @@ class Visit:
         self._timed("oqs", t)
         if isinstance(answer, CardStanding) and answer.consent_offer is not None:
             self.consent_offer = answer.consent_offer
+            # in the grace period the service shares the qualification only (mock_oqs
+            # rules; hinokenpo FAQ): a consent question would ask what cannot apply
+            self.records_shared = "certificate-grace" not in answer.result.notice_codes()
             flow.apply(ConsentsOffered())
             return True
         flow.apply(ResultReceived(answer.result if isinstance(answer, CardStanding) else answer))

@@ -98,6 +98,19 @@ def test_a_refused_card_is_never_asked_for_consents(
     assert ChoosePrescription not in recording.kinds()
 
 
+def test_a_certificate_in_its_grace_period_is_not_asked_for_records_it_cannot_share(
+    world: World, tmp_path: Path
+) -> None:
+    """The service shares the qualification only in the grace period: no consent
+    question (it would ask what cannot apply); the prescription's form still is."""
+    outcome, recording = _check(world, Store(tmp_path / "r.sqlite"), "cert-grace")
+    assert outcome.state is State.CONFIRMED
+    assert GiveConsents not in recording.kinds()
+    assert ChoosePrescription in recording.kinds()
+    assert outcome.flow.result is not None
+    assert "certificate-grace" in outcome.flow.result.notice_codes()
+
+
 def test_declining_registration_is_asked_before_consents_and_none_follow(
     own_world: World, tmp_path: Path
 ) -> None:
