@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
@@ -23,40 +22,9 @@ from reception.store import Reception, Store, now_jst
 from reception.tui.app import ReceptionApp
 from reception.tui.widgets import receptions as list_module
 from reception.tui.widgets.messages import ReceptionsChanged
-from reception.vocabulary import Method
+from tests.support.desk import confirmed, result_named
+from tests.support.desk import shown_rows as shown
 from tests.support.tui import at_view, drive, pin_to, services, until
-
-
-def result_named(name: str) -> QualificationResult:
-    return QualificationResult.parse(
-        {
-            "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
-            "MessageBody": {
-                "ProcessingResultStatus": "1",
-                "QualificationValidity": "1",
-                "ResultList": {"ResultOfQualificationConfirmation": [{"Name": name}]},
-            },
-        }
-    )
-
-
-def confirmed(store: Store, *names: str) -> list[str]:
-    """A confirmed reception for each name, in this order."""
-    ids = []
-    for name in names:
-        rid = store.begin_reception()
-        store.finish_reception(
-            rid, status="confirmed", method=Method.PIN, result=result_named(name)
-        )
-        ids.append(rid)
-    return ids
-
-
-def shown(app: ReceptionApp) -> list[str]:
-    """The receptions the list shows, top to bottom."""
-    table = app.query_one("#receptions", DataTable)
-    keys = (table.coordinate_to_cell_key(Coordinate(r, 0)) for r in range(table.row_count))
-    return [str(key.row_key.value) for key in keys]
 
 
 def highlighted(app: ReceptionApp) -> str:
