@@ -62,15 +62,19 @@ def seed_day(world: World, svc: Services, personas: list[str]) -> dict[str, str]
     return asyncio.run(day())
 
 
-def result_named(name: str) -> QualificationResult:
-    """A valid result with one qualification of this name."""
+def result_named(
+    name: str, *, validity: str = "1", ratio: str | None = None
+) -> QualificationResult:
+    """A result with one qualification of this name (valid unless ``validity`` says
+    otherwise; with a 負担割合 such as "030" when ``ratio`` is given)."""
+    entry = {"Name": name} | ({"InsuredPartialContributionRatio": ratio} if ratio else {})
     return QualificationResult.parse(
         {
             "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},
             "MessageBody": {
                 "ProcessingResultStatus": "1",
-                "QualificationValidity": "1",
-                "ResultList": {"ResultOfQualificationConfirmation": [{"Name": name}]},
+                "QualificationValidity": validity,
+                "ResultList": {"ResultOfQualificationConfirmation": [entry]},
             },
         }
     )

@@ -13,6 +13,7 @@ import pytest
 from reception.cli import main
 from reception.results import QualificationResult
 from reception.store import Store
+from tests.support.desk import result_named
 from tests.support.forms import valid
 
 
@@ -24,20 +25,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
 
 
 def invalid_result(name: str) -> QualificationResult:
-    return QualificationResult.parse(
-        {
-            "MessageHeader": {"ProcessExecutionTime": "20261124093000", "SegmentOfResult": "1"},
-            "MessageBody": {
-                "ProcessingResultStatus": "1",
-                "QualificationValidity": "2",
-                "ResultList": {
-                    "ResultOfQualificationConfirmation": [
-                        {"Name": name, "InsuredPartialContributionRatio": "030"}
-                    ]
-                },
-            },
-        }
-    )
+    return result_named(name, validity="2", ratio="030")
 
 
 def waiting(store: Store, name: str, status: str = "fallback") -> str:

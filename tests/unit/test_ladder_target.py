@@ -10,23 +10,11 @@ import pytest
 from reception.results import QualificationResult
 from reception.store import ReceptionStatus, Store
 from reception.target import ladder_target, refusal, same_name
+from tests.support.desk import result_named
 
 
 def a_result(name: str) -> QualificationResult:
-    return QualificationResult.parse(
-        {
-            "MessageHeader": {"ProcessExecutionTime": "20261124093000", "SegmentOfResult": "1"},
-            "MessageBody": {
-                "ProcessingResultStatus": "1",
-                "QualificationValidity": "1",
-                "ResultList": {
-                    "ResultOfQualificationConfirmation": [
-                        {"Name": name, "InsuredPartialContributionRatio": "030"}
-                    ]
-                },
-            },
-        }
-    )
+    return result_named(name, ratio="030")
 
 
 @pytest.fixture
