@@ -378,3 +378,27 @@ def test_the_counter_route_names_its_reception_and_refuses_a_settled_one(
 
     asyncio.run(drive(svc, scenario))
     assert svc.store.steps_of(rid) == []  # no 居宅同意取得型 attempt recorded
+
+
+def test_every_tab_of_the_console_reads_whole_at_120_columns(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """Issue 22 §5: at 120×40 the staff console's tabs of the demo with the folder
+    interface (受付一覧 … 連携, デモ) all fit their pane: none cut at the screen's edge."""
+    from textual.widgets import Tab
+
+    from reception.tui.app import make_app
+
+    svc = services(tui_world, tmp_path, link=tmp_path / "link")
+
+    async def go() -> None:
+        app = make_app(svc)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            tabs = list(app.query_one("#staff", TabbedContent).query(Tab))
+            labels = [str(tab.label) for tab in tabs]
+            assert "デモ" in labels and "連携" in labels
+            for tab in tabs:
+                assert tab.region.width > 0 and tab.region.right <= 120, str(tab.label)
+
+    asyncio.run(go())
