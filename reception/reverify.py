@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import unicodedata
 from dataclasses import dataclass, field
 
 from reception.declaration import SelfDeclaration
 from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.results import QualificationResult
 from reception.store import Store
+from reception.target import name_key
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +62,12 @@ def compare(
     found_insurer = (entry.insurer_number or "").strip()
     if declaration.insurer_number and found_insurer != declaration.insurer_number:
         difference["保険者番号"] = [declaration.insurer_number, found_insurer]
-    if entry.name and same_name(entry.name) != same_name(declaration.name):
+    if entry.name and name_key(entry.name) != name_key(declaration.name):
         difference["氏名"] = [declaration.name, entry.name]
     declared_birth = declaration.birth_date.strftime("%Y%m%d")
     if entry.birthdate and entry.birthdate != declared_birth:
         difference["生年月日"] = [declared_birth, entry.birthdate]
     return ("differing" if difference else "confirmed"), difference
-
-
-def same_name(name: str) -> str:
-    """A name as compared: NFKC, without any kind of space (a form's ASCII space and a
-    result's ideographic U+3000 are the same name)."""
-    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 async def reverify_pending(client: OqsClient, store: Store) -> ReverifySummary:

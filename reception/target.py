@@ -48,14 +48,16 @@ def ladder_target(store: Store, reception_id: str) -> LadderTarget:
     return LadderTarget(reception_id, patient, reception.status)
 
 
+def name_key(name: str) -> str:
+    """A name as compared: NFKC, without any kind of space (a form's ASCII space and a
+    result's ideographic U+3000 are the same name)."""
+    return "".join(unicodedata.normalize("NFKC", name).split())
+
+
 def same_name(a: str, b: str) -> bool:
-    """Names compared as staff would: NFKC, spaces of either width and case ignored
+    """Names compared as staff would: :func:`name_key`, and case ignored
     (「高橋　陽菜」 is 「高橋 陽菜」 is 「高橋陽菜」)."""
-
-    def key(text: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
-
-    return key(a) == key(b)
+    return name_key(a).casefold() == name_key(b).casefold()
 
 
 def refusal(target: LadderTarget, *, name: str | None = None) -> str | None:
