@@ -182,6 +182,30 @@ def test_a_settled_reception_takes_no_rung_even_when_one_is_pressed(
         assert svc.store.steps_of(rid) == []
 
 
+def test_a_reception_settled_while_its_rung_is_being_confirmed_takes_nothing(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """Confirmed elsewhere while staff read the confirmation: the ladder refuses the
+    write right before it, says so, and the buttons follow the new state."""
+    svc = services(tui_world, tmp_path)
+    rid = fallback(svc.store, "伊藤 美咲")
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await select(pilot, app, rid)
+        app.query_one("#ladder-detail", Input).value = "お知らせ 協会けんぽ 3割"
+        await pilot.click("#ladder-notice")
+        await until(pilot, lambda: screen_name(app) == "LadderConfirmScreen")
+        svc.store.finish_reception(rid, status="confirmed", result=result_named("伊藤 美咲"))
+        await pilot.click("#ladder-confirm-ok")
+        await until(pilot, lambda: offered(app) == [])
+        said = [str(n.message) for n in app._notifications]
+        assert any(f"受付 {rid}（伊藤 美咲）は既に「確認済」です" in n for n in said), said
+
+    asyncio.run(drive(svc, scenario))
+    assert svc.store.reception(rid).status == "confirmed"
+    assert svc.store.steps_of(rid) == []
+
+
 def test_a_rung_names_the_reception_before_it_writes(tui_world: World, tmp_path: Path) -> None:
     """お知らせ seen: a confirmation names the reception and the patient on top; only
     then is the rung recorded — on that reception."""

@@ -174,13 +174,11 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             return None
         return target
 
-    def _still(self, target: LadderTarget) -> bool:
-        """Right before writing: the reception has not been settled meanwhile."""
-        refused = refusal(ladder_target(self.store, target.reception_id))
-        if refused is not None:
-            self.notify(safe(refused), severity="warning", timeout=10)
-            self._changed(target.reception_id)
-        return refused is None
+    def _refused(self, reception_id: str, exc: ReceptionError) -> None:
+        """The ladder refused the write (settled or being read meanwhile — the domain
+        checks right before it writes or sends): said, and the buttons follow."""
+        self.notify(safe(str(exc)), severity="warning", timeout=10)
+        self._changed(reception_id)
 
     @on(Button.Pressed, "#ladder-notice, #ladder-portal")
     def _seen(self, event: Button.Pressed) -> None:
@@ -201,12 +199,12 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
         what = f"{label}で確認した内容「{seen}」をこの受付に記録します"
 
         def confirmed(yes: bool | None) -> None:
-            if not yes or not self._still(target):
+            if not yes:
                 return
             try:
                 record_rung(self.store, target.reception_id, step, seen)
             except ReceptionError as exc:
-                self.notify(safe(str(exc)), severity="warning", timeout=10)
+                self._refused(target.reception_id, exc)
                 return
             field.value = ""
             self._changed(target.reception_id)
@@ -227,12 +225,12 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             return
 
         def confirmed(yes: bool | None) -> None:
-            if not yes or not self._still(target):
+            if not yes:
                 return
             try:
                 record_no_card(self.store, target.reception_id)
             except ReceptionError as exc:
-                self.notify(safe(str(exc)), severity="warning", timeout=10)
+                self._refused(target.reception_id, exc)
                 return
             self.notify(NO_CARD_MESSAGE, severity="warning", timeout=10)
             self._changed(target.reception_id)
@@ -248,7 +246,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             return
 
         def query(answer: NumberQuery | None) -> None:
-            if answer is not None and self._still(target):
+            if answer is not None:
                 self.query_by_number(target.reception_id, answer)
 
         self.app.push_screen(NumberQueryScreen(target.heading()), query)
@@ -264,8 +262,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             self.notify(safe(exc.staff_message), severity="error")
             return
         except ReceptionError as exc:  # refused by the ladder itself (settled meanwhile)
-            self.notify(safe(str(exc)), severity="warning", timeout=10)
-            self._changed(reception_id)
+            self._refused(reception_id, exc)
             return
         self.notify(
             safe(f"受付 {reception_id} 資格確認書の照会: {answer.verdict}"),
