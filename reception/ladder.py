@@ -95,6 +95,10 @@ class LadderRefused(InputError):
 
     title = "この受付には記録できません"
 
+    def __init__(self, why: str, target: LadderTarget) -> None:
+        super().__init__(why)
+        self.target = target  # the reception as it stood when refused
+
 
 def check_target(store: Store, reception_id: str, *, name: str | None = None) -> LadderTarget:
     """The reception a ladder action is about to act on — NotFound when there is none,
@@ -105,7 +109,7 @@ def check_target(store: Store, reception_id: str, *, name: str | None = None) ->
     if why is None and target.status is ReceptionStatus.IN_PROGRESS:
         why = f"受付 {reception_id} はまだ読み取り中です: 終わってから記録してください"
     if why is not None:
-        raise LadderRefused(why)
+        raise LadderRefused(why, target)
     return target
 
 

@@ -27,6 +27,7 @@ from reception.cards import CardSource
 from reception.checkin import CheckinOutcome, CheckinRequest
 from reception.errors import NotFound
 from reception.flow import CheckinFlow, Method, Route
+from reception.ladder import LadderRefused, check_target
 from reception.oqs_client import OqsClient
 from reception.present import OUTCOME_SENTENCES
 from reception.questions import (
@@ -38,7 +39,6 @@ from reception.questions import (
     Question,
     QuestionBroker,
 )
-from reception.target import ladder_target, refusal
 from reception.tui.services import Services
 from reception.tui.text import safe
 from reception.tui.widgets.messages import CardPlaced
@@ -109,15 +109,15 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
     def on_mount(self) -> None:
         self._section(None)
         self.query_one("#counter-place").display = self.demo_persona is not None
-        try:
-            target = ladder_target(self.services.store, self.reception_id)
+        refused: str | None = None
+        try:  # the ladder's own check, as `reception checkin --route counter` makes it
+            target = check_target(self.services.store, self.reception_id)
+        except LadderRefused as exc:
+            target, refused = exc.target, str(exc)
         except NotFound:
-            target = None
+            target, refused = None, "この受付は記録にありません: 一覧から選び直してください"
         heading = target.heading() if target else f"受付 {self.reception_id}（記録がありません）"
         self.query_one("#counter-heading", Static).update(safe(heading))
-        refused = (
-            refusal(target) if target else "この受付は記録にありません: 一覧から選び直してください"
-        )
         if refused is not None:  # settled meanwhile: no card is read for it
             self._status(refused)
             self.query_one("#counter-place").display = False
