@@ -85,7 +85,7 @@ class Lookups:
         """MOCK-E020 when ``facility`` has tried too many different birth dates with these
         numbers today (:class:`ServiceLimits` ``birth_dates_per_patient``)."""
         limit = self.limits.birth_dates_per_patient
-        if limit is None:
+        if limit is None or request.birth_date is None:
             return
         wait = self.state.try_birth_date(
             facility, _patient_digest(request), request.birth_date, limit
@@ -107,7 +107,8 @@ class Lookups:
             return
         dates: dict[str, set[str]] = {}
         for query in queries:
-            dates.setdefault(_patient_digest(query), set()).add(query.birth_date)
+            if query.birth_date is not None:
+                dates.setdefault(_patient_digest(query), set()).add(query.birth_date)
         most = max((len(tried) for tried in dates.values()), default=0)
         if most > limit:
             raise Refusal(
@@ -129,20 +130,23 @@ class Lookups:
     def numbered(self, request: PatientNumbers, facility: str) -> tuple[Standing, ...]:
         """The visible qualifications with these numbers and birth date (by-number queries,
         照会番号, records) — for a facility that has not tried too many birth dates with
-        these numbers (MOCK-E020)."""
-        self.check_birth_date(request, facility)
+        these numbers (MOCK-E020). Without a birth date (照会番号, YZK / TKK name the
+        patient by the numbers alone) every person with these numbers."""
         try:
             insurer = InsurerNumber.parse(request.insurer_number)
-            birth = dt.datetime.strptime(request.birth_date, "%Y%m%d").date()
+            birth = (
+                dt.datetime.strptime(request.birth_date, "%Y%m%d").date()
+                if request.birth_date is not None
+                else None
+            )
         except (RuleInputError, ValueError) as exc:
             raise Refusal("MOCK-E006", 422, str(exc)) from None
-        where = "q.insurer_number = ? AND q.symbol = ? AND q.number = ? AND p.birth_date = ?"
-        params: list[object] = [
-            insurer.digits,
-            request.symbol.strip(),
-            request.number.strip(),
-            birth.isoformat(),
-        ]
+        where = "q.insurer_number = ? AND q.symbol = ? AND q.number = ?"
+        params: list[object] = [insurer.digits, request.symbol.strip(), request.number.strip()]
+        if birth is not None:
+            self.check_birth_date(request, facility)
+            where += " AND p.birth_date = ?"
+            params.append(birth.isoformat())
         if request.branch:
             where += " AND q.branch = ?"
             params.append(request.branch)

@@ -146,8 +146,9 @@ class RegistrationRequest(BaseModel):
 
 
 class PatientNumbers(BaseModel):
-    """A patient, by the numbers of a qualification of theirs and the birth date (as the
-    clinic software's YZK / TKK / 照会番号 requests name one)."""
+    """A patient, by the numbers of a qualification of theirs and, where the request has
+    one, the birth date: the clinic software's 照会番号 and YZK / TKK requests name a
+    patient by the numbers alone (oqs.md §7); then the numbers must lead to one person."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -155,11 +156,15 @@ class PatientNumbers(BaseModel):
     symbol: SafeText = Field(default="", max_length=38, description="記号")
     number: SafeText = Field(min_length=1, max_length=38, description="番号")
     branch: str = Field(default="", pattern=r"^([0-9]{2})?$", description="枝番")
-    birth_date: str = Field(pattern=r"^[0-9]{8}$", description="生年月日 YYYYMMDD")
+    birth_date: str | None = Field(
+        default=None, pattern=r"^[0-9]{8}$", description="生年月日 YYYYMMDD (optional)"
+    )
 
 
 class NumberConfirmationRequest(PatientNumbers):
     """Confirmation by the numbers on a 資格確認書 (or re-verification of a 申立書)."""
+
+    birth_date: str = Field(pattern=r"^[0-9]{8}$", description="生年月日 YYYYMMDD")
 
     limit_consent: bool = Field(default=False, description="限度額情報の提供に同意")
     arbitrary_file_identifier: SafeText | None = Field(default=None, max_length=50)

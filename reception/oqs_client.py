@@ -86,6 +86,32 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class PatientKey(BaseModel):
+    """A patient named by the numbers of a qualification alone, the birth date where the
+    request has one: how the clinic software's 照会番号 and YZK / TKK requests name one
+    (oqs.md §7); the service needs the numbers to lead to one person."""
+
+    model_config = ConfigDict(frozen=True)
+
+    insurer_number: str
+    symbol: str = ""
+    number: str
+    branch: str = ""
+    birth_date: dt.date | None = None
+
+    def patient(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "insurer_number": self.insurer_number,
+            "symbol": self.symbol,
+            "number": self.number,
+        }
+        if self.branch:
+            body["branch"] = self.branch
+        if self.birth_date is not None:
+            body["birth_date"] = self.birth_date.strftime("%Y%m%d")
+        return body
+
+
 class NumberQuery(BaseModel):
     """A confirmation by the numbers of a 資格確認書 (or a 申立書's): the request body of
     ``POST /v1/confirmations/number``."""
@@ -379,7 +405,7 @@ class OqsClient:
             parse=read_result,
         )
 
-    async def records(self, patient: NumberQuery, kind: str) -> list[dict[str, Any]]:
+    async def records(self, patient: NumberQuery | PatientKey, kind: str) -> list[dict[str, Any]]:
         """薬剤情報 (medications), 診療情報 (diagnoses), 手術情報 (operations) or 特定健診
         (checkups) of the patient of these numbers: the service gives them only while the
         patient's consent at this facility holds (24 h; :class:`OqsRefused`,
@@ -424,7 +450,9 @@ class OqsClient:
 
         return await self._call("GET", f"/v1/bulk-confirmations/{number}", retry=True, parse=parse)
 
-    async def register_reference_number(self, patient: NumberQuery, number: str) -> str:
+    async def register_reference_number(
+        self, patient: NumberQuery | PatientKey, number: str
+    ) -> str:
         """照会番号: the clinic's own patient id for this patient; later results carry it."""
 
         def parse(data: Any) -> str:

@@ -253,7 +253,7 @@ def bulk(folder: Path, infos: list[str]) -> float:
         drop_and_wait(folder, name, request(fetch, "bulk"))
         result = (folder / "res" / name.replace("req", "res", 1)).read_text(encoding="utf-8")
         if "<SegmentOfResult>1<" in result:
-            count = result.count("<QualificationConfirmationResult>")
+            count = result.count("<BulkConfirmUnit>")
             if count != len(infos):
                 raise SystemExit(f"一括照会 gave {count} results for {len(infos)} patients")
             return time.perf_counter() - start

@@ -4,18 +4,18 @@ service and says what it answered; a request that cannot be answered gets a resu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from reader.clock import now_jst
 from reception.export import xml_document, xml_message
-from reception.link.request import character_code, file_identifier, patient, text
+from reception.link.kinds import HANDLERS
+from reception.link.request import character_code, file_identifier, text
 from reception.link.terms import (
-    BULK_MAX,
     MAX_FILE_IDENTIFIER,
-    MAX_RECEPTION_NUMBER,
     Answer,
     LinkError,
+    Reply,
     answer_name,
     excerpt,
 )
@@ -25,7 +25,6 @@ from reception.verdict import Refusal
 
 # what an answer says on the staff console: ``(kind, file name, detail)``
 EventSink = Callable[[str, str, str], None]
-Handler = Callable[[OqsClient, dict[str, Any]], Awaitable[Any]]
 
 
 async def compose(
@@ -35,9 +34,9 @@ async def compose(
     request: dict[str, Any] | None,
     error: LinkError | None,
     event: EventSink,
-) -> bytes:
+) -> Reply:
     """The answer to request ``name`` (its parsed message, or the ``error`` found in it)
-    as a document; ``event`` is told what was answered."""
+    as a file's content and suffix; ``event`` is told what was answered."""
     header = (request or {}).get("MessageHeader")
     header = header if isinstance(header, dict) else {}
     answer = answer_name(name)
@@ -55,27 +54,28 @@ async def compose(
         result = await HANDLERS[name.split("_", 1)[0]](client, request)
     except LinkError as exc:
         event("error", name, f"{exc.code} {exc.message}")
-        return xml_message(_error(institution_code, header, exc))
+        return Reply(xml_message(_error(institution_code, header, exc)))
     except OqsRefused as exc:
         failure = _refusal(exc)
         event("error", name, f"{failure.code} {type(exc).__name__}: {exc}")
-        return xml_message(_error(institution_code, header, failure))
+        return Reply(xml_message(_error(institution_code, header, failure)))
     except OqsError as exc:
         # a refusal names what was wrong in the request; an outage says to try later
         failure = LinkError("LINK-E005", exc.staff_message if exc.fallback else str(exc))
         event("error", name, f"LINK-E005 {type(exc).__name__}: {exc}")
-        return xml_message(_error(institution_code, header, failure))
+        return Reply(xml_message(_error(institution_code, header, failure)))
     if isinstance(result, QualificationResult):
         result.message_header.character_code_identifier = character_code(header)
         event("answer", answer, result.validity_label)
-        return xml_message(result)
+        return Reply(xml_message(result))
+    if isinstance(result, Reply):  # a document of the kind's own (a PDF …)
+        event("answer", answer_name(name, result.suffix), result.summary)
+        return result
     reply = result if isinstance(result, Answer) else Answer(result)
-    document = {
-        "MessageHeader": _header(institution_code, header, reply.segment),
-        "MessageBody": reply.body,
-    }
-    event("answer", answer, "処理中" if reply.segment == "2" else "")
-    return xml_document(document)
+    head = reply.header(_header(institution_code, header, reply.segment))
+    document = {"MessageHeader": head, "MessageBody": reply.body}
+    event("answer", answer, reply.summary or ("処理中" if reply.segment == "2" else ""))
+    return Reply(xml_document(document), summary=reply.summary)
 
 
 def _header(institution_code: str, request: dict[str, Any], segment: str) -> dict[str, Any]:
@@ -114,86 +114,3 @@ def _refusal(exc: OqsRefused) -> LinkError:
         return LinkError("LINK-E003", f"要求の内容で確認できません: {exc.detail}")
     # anything else: the service's own code, as the clinic software has always read it
     return LinkError("LINK-E005", f"資格確認サービスが要求を拒否しました: {exc.code}")
-
-
-async def _single_query(client: OqsClient, request: dict[str, Any]) -> QualificationResult:
-    return await client.confirm_number(patient(request))
-
-
-async def _register_reference(client: OqsClient, request: dict[str, Any]) -> dict[str, Any]:
-    """OQSsiimm01: 照会番号 (``MessageBody/ReferenceNumber``, ≤ 50 characters)."""
-    body = request.get("MessageBody")
-    number = text(body, "ReferenceNumber") if isinstance(body, dict) else None
-    if number is None or len(number) > 50:
-        raise LinkError("LINK-E003", "MessageBody/ReferenceNumber（50文字まで）がありません")
-    registered = await client.register_reference_number(patient(request), number)
-    return {"ProcessingResultStatus": "1", "ReferenceNumber": registered}
-
-
-def _records(kind: str, element: str) -> Handler:
-    """YZK / TKK: the records of a patient who consented at this clinic (24 h)."""
-
-    async def fetch(client: OqsClient, request: dict[str, Any]) -> dict[str, Any]:
-        rows = await client.records(patient(request), kind)
-        items = [{_pascal(k): v for k, v in row.items()} for row in rows]
-        return {"ProcessingResultStatus": "1", f"{element}List": {element: items}}
-
-    return fetch
-
-
-async def _bulk_upload(client: OqsClient, request: dict[str, Any]) -> Answer:
-    """OQSmuquc01: many QualificationConfirmSearchInfo → a ReceptionNumber at once, 2 (処理中)."""
-    body = request.get("MessageBody")
-    infos = body.get("QualificationConfirmSearchInfo") if isinstance(body, dict) else None
-    infos = infos if isinstance(infos, list) else [infos]
-    queries = []
-    for position, info in enumerate(infos, start=1):
-        try:
-            queries.append(patient(request, info))
-        except LinkError as exc:
-            raise LinkError(exc.code, f"{position}件目: {exc.message}") from None
-    if len(queries) > BULK_MAX:
-        raise LinkError("LINK-E003", f"一括照会は{BULK_MAX}件までです（{len(queries)}件）")
-    number = await client.start_bulk(queries)
-    return Answer({"ProcessingResultStatus": "1", "ReceptionNumber": number}, segment="2")
-
-
-async def _bulk_fetch(client: OqsClient, request: dict[str, Any]) -> Answer:
-    """OQSmuquc02: 2 while the 一括照会 runs; 1 with every patient's result when done."""
-    body = request.get("MessageBody")
-    number = text(body, "ReceptionNumber") if isinstance(body, dict) else None
-    if number is None:
-        raise LinkError("LINK-E003", "MessageBody/ReceptionNumber がありません")
-    if not (number.isascii() and number.isalnum()) or len(number) > MAX_RECEPTION_NUMBER:
-        # (a 3 MB one made a URL too long to send: never answered, retried every second)
-        raise LinkError(
-            "LINK-E003",
-            f"MessageBody/ReceptionNumber は{MAX_RECEPTION_NUMBER}文字までの英数字です"
-            f"（{len(number)}文字: {number}）",
-        )
-    results = await client.fetch_bulk(number)
-    if results is None:
-        return Answer({"ProcessingResultStatus": "1", "ReceptionNumber": number}, segment="2")
-    # each patient's answer: its MessageBody (the search echoed, validity, qualifications)
-    each = [r.message_body.model_dump(by_alias=True, exclude_none=True) for r in results]
-    return Answer(
-        {
-            "ProcessingResultStatus": "1",
-            "ReceptionNumber": number,
-            "QualificationConfirmationResultList": {"QualificationConfirmationResult": each},
-        }
-    )
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))
-
-
-HANDLERS: dict[str, Handler] = {
-    "OQSsiquc01req": _single_query,
-    "OQSsiimm01req": _register_reference,
-    "YZKsiquc01req": _records("medications", "MedicationInfo"),
-    "TKKsiquc01req": _records("checkups", "SpecificHealthCheckupInfo"),
-    "OQSmuquc01req": _bulk_upload,
-    "OQSmuquc02req": _bulk_fetch,
-}

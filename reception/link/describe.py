@@ -29,24 +29,26 @@ def _described(path: Path) -> list[str]:
         code = text(header, "ErrorCode") if isinstance(header, dict) else None
         return [f"エラー {code}: {text(header, 'ErrorMessage') if code else ''}"]
     body = message.get("MessageBody") or {}
-    bulk = body.get("QualificationConfirmationResultList") if isinstance(body, dict) else None
-    if text(header, "SegmentOfResult") == "2":
-        return [f"処理中（ReceptionNumber {text(body, 'ReceptionNumber')}）"]
-    patients = bulk.get("QualificationConfirmationResult") if isinstance(bulk, dict) else [body]
-    patients = patients if isinstance(patients, list) else [patients]
-    lines = [f"{len(patients)}件"] if bulk else []
+    body = body if isinstance(body, dict) else {}
+    number = text(header, "ReceptionNumber") or text(body, "ReceptionNumber")
+    if text(header, "SegmentOfResult") == "2" or "ReceptionDateTime" in body:
+        return [f"処理中（ReceptionNumber {number}）"]
+    bulk = body.get("BulkConfirmUnit")
+    patients = bulk if isinstance(bulk, list) else [bulk] if bulk is not None else [body]
+    lines = [f"{len(patients)}件"] if bulk is not None else []
     for patient in patients:
         if not isinstance(patient, dict):
             continue
         search = patient.get("QualificationConfirmSearchInfo")
         who = text(search, "InsuredIdentificationNumber") if isinstance(search, dict) else None
         validity = VALIDITY_LABELS.get(text(patient, "QualificationValidity") or "", "—")
-        entries = (patient.get("ResultList") or {}) if isinstance(patient, dict) else {}
+        entries = patient.get("ResultList") or patient  # one query's, or a bulk unit's
         found = (
             entries.get("ResultOfQualificationConfirmation", [])
             if isinstance(entries, dict)
             else []
         )
+        found = found if isinstance(found, list) else [found]
         names = "、".join(e.get("Name", "") for e in found if isinstance(e, dict))
         lines.append(f"番号 {who or '—'}  {validity}  {names}".rstrip())
     return lines

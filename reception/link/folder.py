@@ -21,14 +21,15 @@ from typing import Any
 
 from reader.clock import now_jst
 from reader.safe_text import printable
-from reception.link.answers import HANDLERS
 from reception.link.journal import JOURNALS, Journal
+from reception.link.kinds import HANDLERS
 from reception.link.terms import (
     JOURNAL_NAME,
     LOCK_NAME,
     MAX_REQUEST_BYTES,
     STALE_FACE_TEMP_SECONDS,
     LinkFolderError,
+    Reply,
     answer_name,
     shown_name,
 )
@@ -387,13 +388,13 @@ class HeldFolder:
         except ValueError as exc:
             return _replace(found, parse_error=str(exc))
 
-    def deliver(self, request: Request, document: bytes) -> tuple[str, bool]:
+    def deliver(self, request: Request, reply: Reply) -> tuple[str, bool]:
         """The answer into res/, recorded, then the request moved out of req/ (on the file
         thread); the answer's name, and whether the request was moved."""
         assert self._journal is not None
         res_fd = self.fd("res")
-        answer = answer_name(request.name)
-        temp = stage(res_fd, document, self.privacy)
+        answer = answer_name(request.name, reply.suffix)
+        temp = stage(res_fd, reply.data, self.privacy)
         self._journal.answering(request.key, temp)
         try:
             publish(res_fd, temp, answer, sync=False)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reader.safe_text import printable
 from reception.errors import InputError
 from reception.shared_folder import fit_name
+
+if TYPE_CHECKING:
+    from reception.oqs_client import OqsClient
 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # a 一括照会 of 10,000 patients fits
 BULK_MAX = 10_000
@@ -28,10 +32,32 @@ MAX_RECEPTION_NUMBER = 64  # the service's are 16 characters
 
 @dataclass(frozen=True)
 class Answer:
-    """An answer that is not a qualification result: its body and ``SegmentOfResult``."""
+    """An answer that is not a qualification result: its body and ``SegmentOfResult``;
+    ``header`` shapes the answer's ``MessageHeader`` from the link's usual one (a kind
+    whose real header has other elements); ``summary``: what the staff console says."""
 
     body: dict[str, Any]
     segment: str = "1"
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    summary: str = ""
+
+    def header(self, usual: dict[str, Any]) -> dict[str, Any]:
+        return usual if self.shape is None else self.shape(usual)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer file as it is written into res/: its bytes and its suffix (``.xml``; a
+    PDF's ``.pdf``); ``summary``: what the staff console says of it."""
+
+    data: bytes
+    suffix: str = ".xml"
+    summary: str = ""
+
+
+# one kind of request: the client to the service and the parsed request → its answer (a
+# QualificationResult, an Answer, a body dict, or a Reply of its own)
+Handler = Callable[["OqsClient", dict[str, Any]], Awaitable[Any]]
 
 
 class LinkError(Exception):
@@ -72,10 +98,14 @@ def excerpt(text: str, limit: int = ECHO_LIMIT) -> str:
     return f"{text[:limit]}…（全{len(text)}文字）"
 
 
-def answer_name(request: str) -> str:
-    """``OQSsiquc01req_0001.xml`` → ``OQSsiquc01res_0001.xml`` (oqs.md §7); shortened
+def answer_name(request: str, suffix: str = ".xml") -> str:
+    """``OQSsiquc01req_0001.xml`` → ``OQSsiquc01res_0001.xml`` (oqs.md §7), with
+    ``suffix`` instead of ``.xml`` (a PDF answer's ``.pdf``, a ZIP's ``.zip``); shortened
     when it would be longer than a file name may be (:func:`fit_name`)."""
-    return fit_name(request.replace("req", "res", 1) if "req" in request else f"res_{request}")
+    name = request.replace("req", "res", 1) if "req" in request else f"res_{request}"
+    if suffix != ".xml" and name.lower().endswith(".xml"):
+        name = name[: -len(".xml")] + suffix
+    return fit_name(name)
 
 
 def is_request_name(name: str) -> bool:

@@ -18,6 +18,7 @@ from reader.clock import now_jst
 from reader.safe_text import printable
 from reception.link import answers
 from reception.link.folder import HeldFolder, Request
+from reception.link.kinds import HANDLERS
 from reception.link.terms import (
     BUSY_SWEEP_SECONDS,
     RETRY_SECONDS,
@@ -26,6 +27,7 @@ from reception.link.terms import (
     LinkError,
     LinkEvent,
     LinkFolderError,
+    Reply,
     excerpt,
     is_request_name,
     shown_name,
@@ -70,7 +72,7 @@ class Link:
         self.privacy = privacy or FilePrivacy()
         self._busy: set[str] = set()
         self._reported: dict[str, set[str]] = {}
-        self._undelivered: dict[str, tuple[str, bytes]] = {}  # name → (request key, answer)
+        self._undelivered: dict[str, tuple[str, Reply]] = {}  # name → (request key, answer)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="link-io")
         self._closed = False
@@ -261,7 +263,7 @@ class Link:
             self._retry_later(name)
         return self.res / answer
 
-    async def _compose(self, request: Request) -> bytes | None:
+    async def _compose(self, request: Request) -> Reply | None:
         """The answer's document; None for a file that is still being written."""
         name = request.name
         message: dict[str, Any] | None = None
@@ -269,7 +271,7 @@ class Link:
         if request.kind != "file":
             label = KIND_LABELS.get(request.kind, request.kind)
             error = LinkError("LINK-E008", f"{label}には答えません（通常のファイルではありません）")
-        elif name.split("_", 1)[0] not in answers.HANDLERS:
+        elif name.split("_", 1)[0] not in HANDLERS:
             prefix = shown_name(name)
             error = LinkError("LINK-E002", f"この端末が答える要求ではありません（{prefix}）")
         elif request.too_large:

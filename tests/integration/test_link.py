@@ -207,15 +207,16 @@ def bulk_upload(world: World, personas: list[str]) -> bytes:
 
 
 def test_bulk_query_of_every_persona(link: Running) -> None:
-    """一括照会 in two phases: 01 gives a ReceptionNumber at once (2: 処理中); 02 with it
-    gives 2 while the queries run and every patient's answer when done."""
+    """一括照会 in two phases, read as the public clients read them: 01 gives
+    ``//ReceptionNumber`` at once; 02 with it gives 2 while the queries run, then one
+    ``MessageBody/BulkConfirmUnit`` per patient, in order, with the counts."""
     folder, world = link.folder, link.world
     personas = persona_ids(WORLD_TODAY)
     drop(folder, "OQSmuquc01req_20261124_0001.xml", bulk_upload(world, personas))
     upload = answer(folder, "OQSmuquc01req_20261124_0001.xml")
-    assert upload.findtext("MessageHeader/SegmentOfResult") == "2"
     number = upload.findtext("MessageBody/ReceptionNumber")
     assert number
+    assert len(upload.findtext("MessageBody/ReceptionDateTime") or "") == 14
     fetch = (
         "<XmlMsg><MessageHeader><MedicalInstitutionCode>1312345678</MedicalInstitutionCode>"
         f"</MessageHeader><MessageBody><ReceptionNumber>{number}</ReceptionNumber>"
@@ -229,10 +230,13 @@ def test_bulk_query_of_every_persona(link: Running) -> None:
             break
         assert result.findtext("MessageHeader/SegmentOfResult") == "2"
         time.sleep(0.05)
-    each = result.findall(
-        "MessageBody/QualificationConfirmationResultList/QualificationConfirmationResult"
-    )
+    each = result.findall("MessageBody/BulkConfirmUnit")
     assert len(each) == len(personas)
+    assert result.findtext("MessageHeader/ReceptionNumber") == number
+    assert result.findtext("MessageHeader/NumberOfProcessingResult") == str(len(personas))
+    normal = sum(1 for u in each if u.findtext("ProcessingResultStatus") == "1")
+    assert result.findtext("MessageHeader/NumberOfNormalProcessing") == str(normal)
+    assert result.findtext("MessageHeader/NumberOfError") == str(len(personas) - normal)
     for persona, patient in zip(personas, each, strict=True):
         numbers = world.persona(persona)["numbers"]
         assert (
@@ -241,6 +245,7 @@ def test_bulk_query_of_every_persona(link: Running) -> None:
         )
         if world.persona(persona)["expect"]["validity"] == "1":
             assert patient.findtext("QualificationValidity") == "1", persona
+            assert patient.findtext("ResultOfQualificationConfirmation/Name"), persona
     unknown = fetch.replace(number.encode(), b"FFFFFFFF00000000")
     drop(folder, "OQSmuquc02req_20261124_9999.xml", unknown)
     refused = answer(folder, "OQSmuquc02req_20261124_9999.xml")
