@@ -48,10 +48,13 @@ CREATE TABLE IF NOT EXISTS consent_records (
 -- 一括照会: a job per upload (run and pid: the serving run and worker whose thread makes
 -- its answers), and each query's answer as it is made; purged after ServiceLimits'
 -- bulk_keep_hours, and at start-up when its run is over
+-- kind: what the job is (confirm: 一括照会 by number; others: the bulk kinds of the
+-- folder interface, oqs.md §7), fetched only as that kind; spec: what was asked (JSON)
 CREATE TABLE IF NOT EXISTS bulk_jobs (
     reception_number TEXT PRIMARY KEY, facility TEXT NOT NULL, total INTEGER NOT NULL,
     created_at REAL NOT NULL, run TEXT NOT NULL, pid INTEGER NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0);
+    done INTEGER NOT NULL DEFAULT 0, kind TEXT NOT NULL DEFAULT 'confirm',
+    spec TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS bulk_results (
     reception_number TEXT NOT NULL, position INTEGER NOT NULL, message TEXT NOT NULL,
     PRIMARY KEY (reception_number, position));
@@ -85,7 +88,8 @@ CREATE TABLE IF NOT EXISTS tried_birth_dates (
     facility TEXT NOT NULL, patient TEXT NOT NULL, birth TEXT NOT NULL, at REAL NOT NULL,
     PRIMARY KEY (facility, patient, birth));
 """
-STATE_VERSION = 2  # 2: bulk_jobs with run, pid and done (older jobs are dropped)
+STATE_VERSION = 3  # 2: bulk_jobs with run, pid and done; 3: with kind and spec (older
+# jobs are dropped)
 
 
 class ServiceState:
@@ -405,10 +409,13 @@ class ServiceState:
         total: int,
         limits: ServiceLimits,
         windows: Sequence[tuple[str, int, float]],
+        *,
+        kind: str = "confirm",
+        spec: dict[str, Any] | None = None,
     ) -> str:
-        """A new job for the facility, within its caps (MOCK-E019) and with its entries
-        charged to its lookup budget (MOCK-E018) — checked, charged and made in one
-        transaction."""
+        """A new job of ``kind`` for the facility, within its caps (MOCK-E019) and with
+        its entries charged to its lookup budget (MOCK-E018) — checked, charged and made
+        in one transaction; ``spec``: what was asked (kept with the job)."""
         number = secrets.token_hex(8).upper()
         with self._transaction(self._conn()) as conn:
             self._purge_bulk(conn)
@@ -439,8 +446,17 @@ class ServiceState:
             if wait is not None:
                 raise lookup_refusal(wait, total, windows)
             conn.execute(
-                "INSERT INTO bulk_jobs VALUES (?, ?, ?, ?, ?, ?, 0)",
-                (number, facility, total, time.time(), RUN_ID, os.getpid()),
+                "INSERT INTO bulk_jobs VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                (
+                    number,
+                    facility,
+                    total,
+                    time.time(),
+                    RUN_ID,
+                    os.getpid(),
+                    kind,
+                    json.dumps(spec or {}, ensure_ascii=False),
+                ),
             )
         return number
 
@@ -476,14 +492,17 @@ class ServiceState:
             conn.executemany("DELETE FROM bulk_jobs WHERE reception_number = ?", gone)
             log.info("一括照会: %d job(s) purged", len(gone))
 
-    def bulk(self, number: str, facility: str) -> tuple[int, list[dict[str, Any]]] | None:
-        """The job's size and the answers made so far (None: no such job here)."""
+    def bulk(
+        self, number: str, facility: str, kinds: Sequence[str] = ("confirm",)
+    ) -> tuple[int, list[dict[str, Any]]] | None:
+        """The job's size and the answers made so far (None: no such job here, or not
+        of one of ``kinds``)."""
         conn = self._conn()
         job = conn.execute(
-            "SELECT total FROM bulk_jobs WHERE reception_number = ? AND facility = ?",
+            "SELECT total, kind FROM bulk_jobs WHERE reception_number = ? AND facility = ?",
             (number, facility),
         ).fetchone()
-        if job is None:
+        if job is None or job[1] not in kinds:
             return None
         rows = conn.execute(
             "SELECT message FROM bulk_results WHERE reception_number = ? ORDER BY position",
