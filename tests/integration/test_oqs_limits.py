@@ -248,7 +248,8 @@ def test_bulk_results_are_purged_after_their_time_and_at_start_up(own_world: Wor
     )
     state_rows(
         own_world,
-        "INSERT INTO bulk_jobs VALUES ('DEADBEEF00000000', '1312345678', 9, ?, 'gone', 1, 0, 'confirm', '{}')",
+        "INSERT INTO bulk_jobs VALUES "
+        "('DEADBEEF00000000', '1312345678', 9, ?, 'gone', 1, 0, 'confirm', '{}')",
         time.time(),
     )
     with clinic(app_of(own_world), own_world) as client:  # a new start
