@@ -29,6 +29,7 @@ from mock_oqs.limits import ServiceLimits
 from mock_oqs.world import World, persona_ids
 from reader.children import spawn
 from reception.cli import main
+from reception.link import describe_answer
 from tests.support.link import RECEPTION, Running, answer_path, drop
 from tests.support.oqs import client_for
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
@@ -299,6 +300,11 @@ def poll(folder: Path, stem: str, request: bytes) -> ET.Element:
     raise AssertionError("phase 02 never finished")
 
 
+def last_answer(folder: Path, stem: str) -> Path:
+    """The answer to the last request of :func:`poll` with this stem: the one that is 1."""
+    return max((folder / "res").glob(f"{stem.replace('req', 'res', 1)}*.xml"))
+
+
 def refused(root: ET.Element, says: str) -> None:
     assert root.findtext("MessageHeader/SegmentOfResult") == "9"
     assert root.findtext("MessageHeader/ErrorCode") == "LINK-E003"
@@ -383,6 +389,9 @@ def test_a_family_is_named_by_its_branch_number(clinic: Running) -> None:
     got = parse_result(read(folder, "OQSsiimm01req_202611240200.xml"), "afi-family-1", "777")
     assert (got["SegmentOfResult"], got["ProcessingResultStatus"]) == ("1", "2")
     assert "2人" in got["ProcessingResultMessage"] and "枝番" in got["ProcessingResultMessage"]
+    # staff read it so in the 連携 pane
+    [line] = describe_answer(answer_path(folder, "OQSsiimm01req_202611240200.xml"))
+    assert line.startswith("照会番号 777  番号 ") and "登録できません" in line and "枝番" in line
     who["branch"] = numbers(world, "family")["branch"]
     drop(
         folder,
@@ -461,6 +470,9 @@ def test_bulk_registration_of_every_persona(clinic: Running, encoding: str) -> N
     assert child(header, "NumberOfProcessingResult") == str(len(PERSONAS))
     assert child(header, "NumberOfNormalProcessing") == str(len(made))
     assert child(header, "NumberOfError") == str(len(PERSONAS) - len(made))
+    shown = describe_answer(last_answer(folder, f"OQSmuimm02req_2026112{round_}"))
+    assert shown[0] == f"{len(PERSONAS)}件" and len(shown) == len(PERSONAS) + 1
+    assert sum(line.endswith("  登録") for line in shown) == len(made)
     for persona, unit in zip(PERSONAS, units, strict=True):
         who = numbers(world, persona)
         sent = (reference_of(persona, round_), who["insurer"], who["symbol"], who["number"])

@@ -195,6 +195,28 @@ async def _fetch(client: OqsClient, request: dict[str, Any]) -> Answer:
     return Answer({"BulkRegistrationUnit": units}, shape=shape, summary=f"{len(units)}件")
 
 
+def described(body: dict[str, Any]) -> list[str] | None:
+    """An answer of this kind as staff read it in the 連携 pane (one line a registration),
+    or None when ``body`` is not one."""
+    units = body.get("BulkRegistrationUnit")
+    if units is None and INFO not in body:
+        return None
+    each = units if isinstance(units, list) else [units] if units is not None else [body]
+    lines = [f"{len(each)}件"] if units is not None else []
+    for unit in each:
+        asked = unit.get(INFO) if isinstance(unit, dict) else None
+        if not isinstance(asked, dict):
+            continue
+        number = text(asked, "ReferenceNumber") or "—"
+        who = text(asked, "InsuredIdentificationNumber") or "—"
+        if text(unit, "ProcessingResultStatus") == "1":
+            lines.append(f"照会番号 {number}  番号 {who}  登録")
+        else:
+            why = text(unit, "ProcessingResultMessage") or text(unit, "ProcessingResultCode")
+            lines.append(f"照会番号 {number}  番号 {who}  登録できません: {why or ''}")
+    return lines
+
+
 HANDLERS: dict[str, Handler] = {
     "OQSsiimm01req": _register,
     "OQSmuimm01req": _upload,
