@@ -8,6 +8,7 @@ results of the patient at this clinic (a 一括照会's ``BulkConfirmUnit``, a f
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+import httpx
 import pytest
 
 from mock_oqs.app import ServiceSettings, create_app
@@ -30,6 +32,10 @@ from mock_oqs.world import World, persona_ids
 from reader.children import spawn
 from reception.cli import main
 from reception.link import describe_answer
+from reception.link.answers import compose
+from reception.oqs_client import OqsClient
+from reception.results import xml_to_message
+from reception.settings import OqsSettings
 from tests.support.link import RECEPTION, Running, answer_path, drop
 from tests.support.oqs import client_for
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
@@ -443,8 +449,14 @@ def test_a_face_file_carries_the_number_registered(
         assert code == 0, err
         assert json.loads(out)["outcome"] == "confirmed"
     [face] = set((folder / "face").iterdir()) - before
+    # as ReceptionAgent's FaceXmlParser.Parse reads it: one of each on the way, the number
+    # a direct child of the one ResultOfQualificationConfirmation
     root = ET.fromstring(face.read_bytes())  # noqa: S314 (our own file)
-    assert root.findtext(".//ResultOfQualificationConfirmation/ReferenceNumber") == "5150"
+    header, body = root.findall("MessageHeader"), root.findall("MessageBody")
+    assert root.tag == "XmlMsg" and len(header) == len(body) == 1
+    assert child(header[0], "SegmentOfResult") == child(body[0], "ProcessingResultStatus") == "1"
+    [found] = root.findall("MessageBody/ResultList/ResultOfQualificationConfirmation")
+    assert child(found, "ReferenceNumber") == "5150"
 
 
 # -- many registrations ------------------------------------------------------------------
@@ -614,3 +626,47 @@ def test_each_entry_counts_against_the_facilitys_lookups(own_world: World) -> No
             client.post("/v1/reference-numbers", json=one | {"reference_number": "S2"}).status_code
             == 429
         )
+
+
+def test_phase_02_while_the_registrations_run() -> None:
+    """SegmentOfResult 2 with the ReceptionNumber under the upload's identifier, no unit
+    and no counts: the clinic software asks again (as 一括照会's phase 02 does)."""
+
+    def service(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/bulk-reference-numbers/ABC123"
+        running = {"ReceptionNumber": "ABC123", "SegmentOfResult": "2", "total": 3, "done": 1}
+        return httpx.Response(200, json=running | {"ArbitraryFileIdentifier": "up", "results": []})
+
+    client = OqsClient(OqsSettings(retries=0), transport=httpx.MockTransport(service))
+    name, request = "OQSmuimm02req_202611240001.xml", xml_to_message(download("ABC123"))
+    reply = asyncio.run(compose(client, INSTITUTION, name, request, None, lambda *_: None))
+    root = ET.fromstring(reply.data)  # noqa: S314 (our own answer)
+    header = root.find("MessageHeader")
+    assert header is not None
+    assert child(header, "SegmentOfResult") == "2" and child(header, "ReceptionNumber") == "ABC123"
+    assert child(header, "ArbitraryFileIdentifier") == "up" and child(header, "ErrorCode") == ""
+    assert header.find("NumberOfProcessingResult") is None
+    assert not root.findall("MessageBody/*")
+
+
+def test_an_entry_the_service_refuses_is_answered_in_its_unit(clinic: Running) -> None:
+    """A 保険者番号 whose check digit is wrong: one registration gets LINK-E003 saying so;
+    in a bulk upload that entry's unit says it (ProcessingResultStatus 2) and the others
+    are registered."""
+    folder, world = clinic.folder, clinic.world
+    good = numbers(world, "dialysis")
+    typo = good | {"insurer": good["insurer"][:-1] + str((int(good["insurer"][-1]) + 1) % 10)}
+    drop(
+        folder,
+        "OQSsiimm01req_202611240600.xml",
+        registration([info("600", typo, single=True)], "afi-typo", "Shift_JIS"),
+    )
+    refused(read(folder, "OQSsiimm01req_202611240600.xml"), "check digit")
+    entries = [info("601", good, single=False), info("602", typo, single=False)]
+    drop(folder, "OQSmuimm01req_202611240601.xml", registration(entries, "afi-t", "UTF-8"))
+    number = upload_reception(read(folder, "OQSmuimm01req_202611240601.xml"), "afi-t")
+    units = final(poll(folder, "OQSmuimm02req_2026112406", download(number)), "afi-t", number)
+    assert [child(u, "ProcessingResultStatus") for u in units] == ["1", "2"]
+    assert "check digit" in child(units[1], "ProcessingResultMessage")
+    [unit] = bulk_query(folder, world, ["dialysis"], "typo")
+    assert unit.findtext("ReferenceNumber") == "601"
