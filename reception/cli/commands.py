@@ -171,7 +171,9 @@ def cmd_link(args: argparse.Namespace, session: Session) -> int:
 
 
 def _send(folder: Path, request: Path, timeout: float) -> int:
-    """Drop ``request`` into req/ whole (hidden name, then renamed) and print its answer."""
+    """Drop ``request`` into req/ whole (hidden name, then renamed) and print its answer:
+    the XML, or, for an answer of another form (a PDF, a ZIP), its bytes — written to
+    stdout as they are, the answer's path said on stderr."""
     from reception.export import write_atomically
     from reception.link import MAX_REQUEST_BYTES, answer_name
     from reception.shared_folder import read_file
@@ -181,13 +183,17 @@ def _send(folder: Path, request: Path, timeout: float) -> int:
     except OSError as exc:
         raise UsageError(f"{request}: {exc}") from None
     write_atomically(folder / "req" / request.name, data)  # exclusive temp, then renamed
-    answer = folder / "res" / answer_name(request.name)
+    answers = [folder / "res" / answer_name(request.name, s) for s in (".xml", ".pdf", ".zip")]
+    answer = answers[0]
     deadline = time.monotonic() + timeout
+    found: bytes | None = None
     while True:
         try:
-            found = read_file(answer, MAX_REQUEST_BYTES)  # never through a symlink
+            answer, found = next(
+                (a, read_file(a, MAX_REQUEST_BYTES)) for a in answers if a.exists()
+            )  # never through a symlink
             break
-        except FileNotFoundError:
+        except (StopIteration, FileNotFoundError):
             pass
         if time.monotonic() > deadline:
             _err(f"reception link: no answer in {timeout:g} s ({answer}); is the link running?")
@@ -196,6 +202,8 @@ def _send(folder: Path, request: Path, timeout: float) -> int:
     if found is None:
         _err(f"reception link: {answer} is larger than 4 MiB")
         return EXIT_ERROR
+    if answer.suffix != ".xml":
+        _err(f"reception link: the answer is {answer}")
     sys.stdout.buffer.write(found)
     return 0
 

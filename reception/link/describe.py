@@ -1,7 +1,10 @@
-"""An answer file as staff read it, in the 連携 pane: one line per patient."""
+"""An answer file as staff read it, in the 連携 pane: one line per patient; a PDF by its
+size, a ZIP by its entries (the XML inside described as any answer)."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 from reception.link.kinds import reference
@@ -20,10 +23,43 @@ def describe_answer(path: Path) -> list[str]:
 def _described(path: Path) -> list[str]:
     try:
         data = read_file(path, MAX_REQUEST_BYTES)  # never through a symlink, never a FIFO
-        if data is None:
-            return ["読めません: 4 MiB を超えています"]
+    except OSError as exc:
+        return [f"読めません: {exc.strerror or exc}"]
+    if data is None:
+        return ["読めません: 4 MiB を超えています"]
+    if data.startswith(b"%PDF-"):
+        return [f"PDF {len(data):,} バイト（PDF ビューアで開いてください）"]
+    if data.startswith(b"PK\x03\x04"):
+        return _zip(data)
+    return _xml(data)
+
+
+def _zip(data: bytes) -> list[str]:
+    """A ZIP answer: its entries, and the first XML inside described (never more than
+    ``MAX_REQUEST_BYTES`` of it read: res/ is written by others too)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+            names = "、".join(e.filename for e in entries[:5])
+            head = [f"ZIP {len(entries)}件: {names}"]
+            xml = next((e for e in entries if e.filename.lower().endswith(".xml")), None)
+            if xml is None:
+                return head
+            if xml.flag_bits & 0x1:
+                return [*head, "暗号化されています（設定のパスワードで開けます）"]
+            with archive.open(xml) as member:
+                inner = member.read(MAX_REQUEST_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, NotImplementedError) as exc:
+        return [f"読めません: ZIP として開けません（{exc}）"]
+    if len(inner) > MAX_REQUEST_BYTES:
+        return [*head, "読めません: 中の XML が 4 MiB を超えています"]
+    return [*head, *_xml(inner)]
+
+
+def _xml(data: bytes) -> list[str]:
+    try:
         message = xml_to_message(data)
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
         return [f"読めません: {exc}"]
     header = message.get("MessageHeader") or {}
     if not isinstance(header, dict) or text(header, "SegmentOfResult") == "9":
