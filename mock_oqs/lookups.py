@@ -1,5 +1,6 @@
 """Lookups by number and what they are held to: the facility's limits (design.md §6.9,
-:class:`ServiceLimits`), the shared records, 照会番号 and 一括照会.
+:class:`ServiceLimits`), the shared records and 一括照会 (照会番号:
+:mod:`mock_oqs.references`).
 
 Limits per facility: lookups by number — a confirmation by number, the shared records, a
 照会番号 registration, each entry of a 一括照会 — are rate-limited per facility; 一括照会
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mock_oqs.limits import DAY
-from mock_oqs.models import NumberConfirmationRequest, PatientNumbers, ReferenceRegistration
+from mock_oqs.models import NumberConfirmationRequest, PatientNumbers
 from mock_oqs.qualifications import Standing
 from mock_oqs.refusal import Refusal, lookup_refusal
 from mock_oqs.results import Header, Message, SearchInfo, to_format
@@ -172,15 +173,6 @@ class Lookups:
             birthdate=request.birth_date,
             limit_application_certificate_related_cons_flg="1" if request.limit_consent else "0",
         )
-
-    def register_reference_number(
-        self, request: ReferenceRegistration, facility: str
-    ) -> tuple[dict[str, str], str | None]:
-        """照会番号 (the clinic's patient id) against the person of these numbers; later
-        results of that person at this facility carry it as ``ReferenceNumber``."""
-        person_id, persona = self._person(request, facility)
-        self.state.register_reference_number(person_id, facility, request.reference_number)
-        return {"ReferenceNumber": request.reference_number}, persona
 
     def records(
         self, request: PatientNumbers, facility: str, kind: str

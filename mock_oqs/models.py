@@ -189,6 +189,17 @@ class BulkConfirmationRequest(BaseModel):
     queries: list[NumberConfirmationRequest] = Field(min_length=1, max_length=10_000)
 
 
+class BulkReferenceRequest(BaseModel):
+    """照会番号一括登録: many registrations at once, answered later under a ReceptionNumber."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registrations: list[ReferenceRegistration] = Field(min_length=1, max_length=10_000)
+    arbitrary_file_identifier: SafeText | None = Field(
+        default=None, max_length=50, description="the upload's; the results echo it"
+    )
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

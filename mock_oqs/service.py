@@ -3,7 +3,7 @@
 (what proves the holder and what it opens), :mod:`mock_oqs.qualifications` (the registry
 as seen today, cached), :mod:`mock_oqs.results` (the typed answers and their one
 conversion to the format), :mod:`mock_oqs.state` (nonces, consents, budgets),
-:mod:`mock_oqs.lookups` (limits, records, 照会番号, 一括照会).
+:mod:`mock_oqs.lookups` (limits, records, 一括照会), :mod:`mock_oqs.references` (照会番号).
 
 Card confirmation proves possession: the service issues a single-use nonce, the
 card signs it (PIN path: RSA PKCS#1 v1.5 with SHA-256 over the 16 raw nonce
@@ -51,6 +51,10 @@ MOCK-R003               200   ProcessingResultStatus 2: not registered for 保�
                               carries ``RegistrationOffer`` beside the message: POST
                               /v1/registrations registers the card; after 目視 or on the
                               居宅同意取得型 route there is none, and the message says why)
+MOCK-R004               200   ProcessingResultStatus 2 of a 照会番号 registration: no one has a
+                              qualification with these numbers
+MOCK-R005               200   ProcessingResultStatus 2 of a 照会番号 registration: several
+                              persons have one (a family): the 枝番 names one
 ======================  ====  ==========================================================
 
 Notices: the simulator's own facts, never inside ``XmlMsg`` (oqs.md §2). The JSON

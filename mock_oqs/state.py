@@ -510,6 +510,16 @@ class ServiceState:
         )
         return int(job[0]), [json.loads(r[0]) for r in rows]
 
+    def bulk_spec(self, number: str) -> dict[str, Any]:
+        """What was asked of job ``number`` (``spec`` of :meth:`start_bulk`; {} if none)."""
+        row = (
+            self._conn()
+            .execute("SELECT spec FROM bulk_jobs WHERE reception_number = ?", (number,))
+            .fetchone()
+        )
+        spec = json.loads(row[0]) if row is not None else {}
+        return spec if isinstance(spec, dict) else {}
+
     def register_reference_number(self, person_id: str, facility: str, number: str) -> None:
         self._conn().execute(
             "INSERT OR REPLACE INTO reference_numbers VALUES (?, ?, ?, ?)",

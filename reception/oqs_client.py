@@ -28,7 +28,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import math
@@ -38,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from reception.oqs_breaker import BreakerState, CircuitBreaker
 from reception.oqs_errors import (
@@ -51,8 +50,9 @@ from reception.oqs_errors import (
     OqsTimeout,
     OqsUnavailable,
 )
+from reception.oqs_queries import NumberQuery, PatientKey, ReferenceOutcome
 from reception.oqs_tls import ResumingContext, client_ssl_context
-from reception.results import QualificationEntry, QualificationResult, RegistrationOffer
+from reception.results import QualificationResult, RegistrationOffer
 from reception.settings import OqsSettings
 from reception.verdict import Refusal
 from reception.vocabulary import SharedRecords
@@ -73,6 +73,8 @@ __all__ = [
     "OqsServerError",
     "OqsTimeout",
     "OqsUnavailable",
+    "PatientKey",
+    "ReferenceOutcome",
     "Refusal",
     "ResumingContext",
     "client_ssl_context",
@@ -84,86 +86,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class PatientKey(BaseModel):
-    """A patient named by the numbers of a qualification alone, the birth date where the
-    request has one: how the clinic software's 照会番号 and YZK / TKK requests name one
-    (oqs.md §7); the service needs the numbers to lead to one person."""
-
-    model_config = ConfigDict(frozen=True)
-
-    insurer_number: str
-    symbol: str = ""
-    number: str
-    branch: str = ""
-    birth_date: dt.date | None = None
-
-    def patient(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "insurer_number": self.insurer_number,
-            "symbol": self.symbol,
-            "number": self.number,
-        }
-        if self.branch:
-            body["branch"] = self.branch
-        if self.birth_date is not None:
-            body["birth_date"] = self.birth_date.strftime("%Y%m%d")
-        return body
-
-
-class NumberQuery(BaseModel):
-    """A confirmation by the numbers of a 資格確認書 (or a 申立書's): the request body of
-    ``POST /v1/confirmations/number``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    insurer_number: str
-    symbol: str = ""
-    number: str
-    branch: str = ""
-    birth_date: dt.date
-    limit_consent: bool = False
-    arbitrary_file_identifier: str | None = None  # echoed in the answer's header
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "insurer_number": self.insurer_number,
-            "symbol": self.symbol,
-            "number": self.number,
-            "birth_date": self.birth_date.strftime("%Y%m%d"),
-            "limit_consent": self.limit_consent,
-        }
-        if self.branch:
-            body["branch"] = self.branch
-        if self.arbitrary_file_identifier:
-            body["arbitrary_file_identifier"] = self.arbitrary_file_identifier
-        return body
-
-    @classmethod
-    def of_entry(cls, entry: QualificationEntry) -> NumberQuery:
-        """The numbers of a qualification in a result (to fetch records, register 照会番号)."""
-        birth = entry.birthdate or ""
-        try:
-            day = dt.datetime.strptime(birth, "%Y%m%d").date()
-        except ValueError:
-            raise ValueError(f"the result has no usable birth date ({birth!r})") from None
-        return cls(
-            insurer_number=(entry.insurer_number or "").strip(),
-            symbol=entry.insured_card_symbol or "",
-            number=entry.insured_identification_number or "",
-            branch=entry.insured_branch_number or "",
-            birth_date=day,
-        )
-
-    def patient(self) -> dict[str, Any]:
-        """The numbers alone: how records and 照会番号 requests name a patient."""
-        return {
-            k: v
-            for k, v in self.body().items()
-            if k not in ("limit_consent", "arbitrary_file_identifier")
-        }
-
 
 RECORD_KINDS = tuple(SharedRecords)
 
@@ -264,6 +186,7 @@ _LIMIT_GROUPS = (
     ("/v1/records/", "lookup"),
     ("/v1/reference-numbers", "lookup"),
     ("/v1/bulk-confirmations", "bulk"),
+    ("/v1/bulk-reference-numbers", "bulk"),
     ("/v1/nonces", "nonce"),
 )
 
@@ -452,18 +375,60 @@ class OqsClient:
 
     async def register_reference_number(
         self, patient: NumberQuery | PatientKey, number: str
-    ) -> str:
-        """照会番号: the clinic's own patient id for this patient; later results carry it."""
+    ) -> ReferenceOutcome:
+        """照会番号: the clinic's own patient id for this patient; later results carry it.
+        The outcome says whether it was made (the numbers must lead to one person)."""
 
-        def parse(data: Any) -> str:
-            value = data["ReferenceNumber"]
-            if value != number:
+        def parse(data: Any) -> ReferenceOutcome:
+            outcome = ReferenceOutcome.model_validate(data)
+            if outcome.info.get("ReferenceNumber") != number:
                 raise ValueError("the service registered another number")
-            return str(value)
+            return outcome
 
         body = patient.patient() | {"reference_number": number}
         return await self._call(
             "POST", "/v1/reference-numbers", json_body=body, retry=True, parse=parse
+        )
+
+    async def start_bulk_references(
+        self, registrations: list[tuple[PatientKey, str]], identifier: str | None
+    ) -> str:
+        """照会番号一括登録: the service's ``ReceptionNumber`` for these registrations (each
+        a patient and its 照会番号), made later; ``identifier``: the upload's
+        ArbitraryFileIdentifier, which the results echo."""
+
+        def parse(data: Any) -> str:
+            number = data["ReceptionNumber"]
+            if not isinstance(number, str) or not number.isalnum():
+                raise ValueError("ReceptionNumber is not a plain number")
+            return number
+
+        body: dict[str, Any] = {
+            "registrations": [p.patient() | {"reference_number": n} for p, n in registrations]
+        }
+        if identifier:
+            body["arbitrary_file_identifier"] = identifier
+        return await self._call(
+            "POST", "/v1/bulk-reference-numbers", json_body=body, retry=False, parse=parse
+        )
+
+    async def fetch_bulk_references(
+        self, number: str
+    ) -> tuple[list[ReferenceOutcome] | None, str | None]:
+        """The outcomes of a 照会番号一括登録 once all are made (None while it runs), and the
+        upload's ArbitraryFileIdentifier. A 一括照会's ReceptionNumber is none of these."""
+        if not number.isalnum():
+            raise ValueError(f"not a ReceptionNumber: {number!r}")
+
+        def parse(data: Any) -> tuple[list[ReferenceOutcome] | None, str | None]:
+            identifier = data.get("ArbitraryFileIdentifier")
+            identifier = identifier if isinstance(identifier, str) else None
+            if data["SegmentOfResult"] != "1":
+                return None, identifier
+            return [ReferenceOutcome.model_validate(r) for r in data["results"]], identifier
+
+        return await self._call(
+            "GET", f"/v1/bulk-reference-numbers/{number}", retry=True, parse=parse
         )
 
     # -- machinery --------------------------------------------------------------------

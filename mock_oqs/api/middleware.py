@@ -130,8 +130,9 @@ class ServiceMiddleware:
         return None
 
     def _cap(self, scope: Scope) -> int:
-        """A 一括照会 upload carries up to BULK_MAX queries; everything else a few kB."""
-        if scope.get("path") == "/v1/bulk-confirmations":
+        """A 一括照会 or 照会番号一括登録 upload carries up to BULK_MAX entries; everything else a
+        few kB."""
+        if scope.get("path") in ("/v1/bulk-confirmations", "/v1/bulk-reference-numbers"):
             return max(self.max_body_bytes, BULK_MAX * 400)
         return self.max_body_bytes
 

@@ -9,12 +9,15 @@ watcher on ``res/`` never reads half a file. A request answered is moved to
 Requests (the element names of oqs.md §7):
 
 - ``OQSsiquc01req_*``: one query by 保険者番号・記号・番号・枝番 and birth date;
-- ``OQSsiimm01req_*``: register the clinic's 照会番号 (``ReferenceNumber``) for a patient;
+- ``OQSsiimm01req_*`` (one), ``OQSmuimm01req_*`` / ``OQSmuimm02req_*`` (many, two phases):
+  register the clinic's 照会番号 for a patient, named in
+  ``MessageBody/ReferenceNumberRegistrationInfo`` by the numbers alone, as public clinic
+  programs write it (:mod:`reception.link.kinds.reference`);
 - ``YZKsiquc01req_*`` / ``TKKsiquc01req_*``: 薬剤情報 / 特定健診情報 of a consenting patient.
 
-The patient is named as in ``OQSsiquc01req``: ``MessageBody/QualificationConfirmSearchInfo``
-(保険者番号・記号・番号・枝番・生年月日); ``OQSsiimm01req`` adds ``MessageBody/ReferenceNumber``.
-The answers to OQSsiimm01 (``ReferenceNumber`` echoed) and to YZK / TKK
+The patient of the other requests is named as in ``OQSsiquc01req``:
+``MessageBody/QualificationConfirmSearchInfo`` (保険者番号・記号・番号・枝番・生年月日).
+The answers to YZK / TKK
 (``MedicationInfoList/MedicationInfo`` with ``DispensedOn``, ``Institution``, ``Drug``,
 ``Dose``, ``Days``; ``SpecificHealthCheckupInfoList/SpecificHealthCheckupInfo`` with
 ``ExaminedOn``, ``Item``, ``Value``, ``Unit``, ``Reference``) are the simulator's own

@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from reception.link.kinds import reference
 from reception.link.request import text
 from reception.link.terms import MAX_REQUEST_BYTES, excerpt
 from reception.results import VALIDITY_LABELS, xml_to_message
@@ -69,6 +70,9 @@ def _xml(data: bytes) -> list[str]:
     number = text(header, "ReceptionNumber") or text(body, "ReceptionNumber")
     if text(header, "SegmentOfResult") == "2" or "ReceptionDateTime" in body:
         return [f"処理中（ReceptionNumber {number}）"]
+    registrations = reference.described(body)  # 照会番号
+    if registrations is not None:
+        return registrations
     bulk = body.get("BulkConfirmUnit")
     patients = bulk if isinstance(bulk, list) else [bulk] if bulk is not None else [body]
     lines = [f"{len(patients)}件"] if bulk is not None else []

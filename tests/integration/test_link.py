@@ -143,26 +143,37 @@ def test_files_waiting_at_start_are_answered(link_world: World, tmp_path: Path) 
             running.reap()
 
 
-def with_body(request: bytes, extra: str) -> bytes:
-    return request.replace(b"</MessageBody>", extra.encode() + b"</MessageBody>")
+def registration(world: World, persona: str, reference: str) -> bytes:
+    """OQSsiimm01req as public clinic programs write it (oqs.md §7): the numbers and the
+    照会番号 in MessageBody/ReferenceNumberRegistrationInfo, no birth date."""
+    n = world.persona(persona)["numbers"]
+    return (
+        '<?xml version="1.0" encoding="utf-8" standalone="no"?><XmlMsg><MessageHeader>'
+        "<MedicalInstitutionCode>1312345678</MedicalInstitutionCode>"
+        "<ArbitraryFileIdentifier>id-1</ArbitraryFileIdentifier></MessageHeader><MessageBody>"
+        f"<ReferenceNumberRegistrationInfo><ReferenceNumber>{reference}</ReferenceNumber>"
+        f"<InsurerNumber>{n['current_insurer_number'].rjust(8)}</InsurerNumber>"
+        f"<InsuredCardSymbol>{n['current_symbol']}</InsuredCardSymbol>"
+        f"<InsuredIdentificationNumber>{n['current_number']}</InsuredIdentificationNumber>"
+        f"<InsuredBranchNumber>{n['current_branch']}</InsuredBranchNumber>"
+        "</ReferenceNumberRegistrationInfo></MessageBody></XmlMsg>"
+    ).encode()
 
 
 def test_reference_number_then_a_card_result_carries_it(link: Running) -> None:
     folder, world = link.folder, link.world
-    request = with_body(
-        persona_request(world, "limit-u"), "<ReferenceNumber>診-4711</ReferenceNumber>"
-    )
-    drop(folder, "OQSsiimm01req_20261124_0001.xml", request)
+    drop(folder, "OQSsiimm01req_20261124_0001.xml", registration(world, "limit-u", "診-4711"))
     root = answer(folder, "OQSsiimm01req_20261124_0001.xml")
     assert root.findtext("MessageHeader/SegmentOfResult") == "1"
-    assert root.findtext("MessageBody/ReferenceNumber") == "診-4711"
+    assert root.findtext("MessageBody/ProcessingResultStatus") == "1"
+    assert root.findtext("MessageBody/ReferenceNumberRegistrationInfo/ReferenceNumber") == (
+        "診-4711"
+    )
     client = make_client(world)  # a card check-in at the reader, the same service state
     result = confirm(client, pin_body(world, "limit-u", nonce(client), limit=True)).json()
     entry = result["MessageBody"]["ResultList"]["ResultOfQualificationConfirmation"][0]
     assert entry["ReferenceNumber"] == "診-4711"
-    too_long = with_body(
-        persona_request(world, "limit-u"), f"<ReferenceNumber>{'9' * 51}</ReferenceNumber>"
-    )
+    too_long = registration(world, "limit-u", "9" * 51)
     drop(folder, "OQSsiimm01req_20261124_0002.xml", too_long)
     refused = answer(folder, "OQSsiimm01req_20261124_0002.xml")
     assert refused.findtext("MessageHeader/ErrorCode") == "LINK-E003"

@@ -330,7 +330,17 @@ def test_reference_number_is_the_clinics_own_patient_id(fresh: World) -> None:
     who = patient_numbers(fresh, "adult-kyokai")
     registered = client.post("/v1/reference-numbers", json=who | {"reference_number": "診-000123"})
     assert registered.status_code == 200, registered.text
-    assert registered.json() == {"ReferenceNumber": "診-000123"}
+    # the outcome as the clinic's result file carries it: the registration, status 1
+    assert registered.json() == {
+        "ReferenceNumberRegistrationInfo": {
+            "InsurerNumber": who["insurer_number"].rjust(8),
+            "InsuredIdentificationNumber": who["number"],
+            "ReferenceNumber": "診-000123",
+            "InsuredCardSymbol": who["symbol"],
+            "InsuredBranchNumber": who["branch"],
+        },
+        "ProcessingResultStatus": "1",
+    }
     body = pin_body(fresh, "adult-kyokai", nonce(client))
     card = confirm(client, body).json()["MessageBody"]["ResultList"]
     assert card["ResultOfQualificationConfirmation"][0]["ReferenceNumber"] == "診-000123"
@@ -346,18 +356,27 @@ def test_reference_number_is_the_clinics_own_patient_id(fresh: World) -> None:
     assert again["ResultList"]["ResultOfQualificationConfirmation"][0]["ReferenceNumber"] == "A-9"
 
 
-@pytest.mark.parametrize(
-    ("number", "code"),
-    [("x" * 51, 422), ("", 422), (" 12", 422), ("12\x1b[2J", 422), ("ok", 404)],
-)
-def test_reference_number_refusals(fresh: World, number: str, code: int) -> None:
+@pytest.mark.parametrize("number", ["x" * 51, "", " 12", "12\x1b[2J"])
+def test_reference_number_refusals(fresh: World, number: str) -> None:
     client = make_client(fresh)
     who = patient_numbers(fresh, "adult-kyokai")
-    if code == 404:
-        who["number"] = "999"
     response = client.post("/v1/reference-numbers", json=who | {"reference_number": number})
-    assert response.status_code == code, response.text
-    assert response.json()["error"]["code"] == ("MOCK-E007" if code == 404 else "MOCK-E006")
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "MOCK-E006"
+
+
+def test_a_reference_number_of_numbers_nobody_holds_is_not_made(fresh: World) -> None:
+    """Numbers that lead to no one: answered as the result file says a registration not
+    made — ProcessingResultStatus 2, a code and why — and nothing registered."""
+    client = make_client(fresh)
+    who = patient_numbers(fresh, "adult-kyokai") | {"number": "999"}
+    response = client.post("/v1/reference-numbers", json=who | {"reference_number": "ok"})
+    assert response.status_code == 200, response.text
+    outcome = response.json()
+    assert outcome["ProcessingResultStatus"] == "2"
+    assert outcome["ProcessingResultCode"] == "MOCK-R004"
+    assert "資格はありません" in outcome["ProcessingResultMessage"]
+    assert outcome["ReferenceNumberRegistrationInfo"]["ReferenceNumber"] == "ok"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""The shared records and 照会番号: lookups by number of a patient who consented here."""
+"""The shared records: lookups by number of a patient who consented here (照会番号:
+:mod:`mock_oqs.api.routes.reference`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Request
 
 from mock_oqs.api.deps import ServiceDep, TerminalDep
 from mock_oqs.api.errors import ERROR_RESPONSES
-from mock_oqs.models import PatientNumbers, ReferenceRegistration
+from mock_oqs.models import PatientNumbers
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
@@ -29,16 +30,3 @@ async def records(
     use.charge_lookup(asking.facility)  # numbers and a birth date name the patient
     found, request.state.persona = use.lookups.records(body, asking.facility, kind)
     return {kind: found}
-
-
-@router.post(
-    "/reference-numbers",
-    summary="register 照会番号 (the clinic's own patient id, ≤ 50 characters) for a "
-    "patient named by a qualification's numbers; later results carry it",
-)
-async def reference_numbers(
-    body: ReferenceRegistration, request: Request, asking: TerminalDep, use: ServiceDep
-) -> dict[str, str]:
-    use.charge_lookup(asking.facility)
-    answer, request.state.persona = use.lookups.register_reference_number(body, asking.facility)
-    return answer

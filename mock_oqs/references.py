@@ -1,0 +1,161 @@
+"""照会番号 (the clinic's own patient id) registered against a qualification: one at a
+time (what a terminal's ``OQSsiimm01req`` asks) and many at once under a ReceptionNumber
+(``OQSmuimm01/02``), answered later like a 一括照会 (oqs.md §7).
+
+A registration names the patient by the numbers of a qualification alone — 保険者番号,
+記号, 番号, 枝番, no birth date (the public clinic programs write no other) — so the
+numbers must lead to one person. Each registration's outcome is answered in the shape the
+clinic's result file carries it: the registration as asked (``ReferenceNumberRegistrationInfo``)
+and ``ProcessingResultStatus`` 1, or 2 with ``ProcessingResultCode`` /
+``ProcessingResultMessage``:
+
+=========  ==================================================================
+MOCK-R004  no one has a qualification with these numbers
+MOCK-R005  several persons have one (a family sharing 記号・番号): the 枝番 names one
+=========  ==================================================================
+
+A registration counts against the facility's lookups by number, each entry of a bulk one
+as a 一括照会's entry does; a bulk job is a job of the state's own kind ``reference``,
+fetched only as that kind (a 一括照会's ReceptionNumber is not one of these, and the
+other way round).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from mock_oqs.lookups import BULK_BATCH
+from mock_oqs.models import ReferenceRegistration
+from mock_oqs.refusal import Refusal
+
+if TYPE_CHECKING:
+    from mock_oqs.service import QualificationService
+
+log = logging.getLogger(__name__)
+KIND = "reference"  # the state's job kind of a bulk registration
+
+
+def registration_info(request: ReferenceRegistration) -> dict[str, str]:
+    """The registration as the answer echoes it: 保険者番号 padded to 8 (国保's 6 digits
+    with spaces before), the rest as asked; the order of the one real answer reported
+    (MynaReception's ``SingleRegistrationTests``, module docstring of
+    :mod:`reception.link.kinds.reference`)."""
+    return {
+        "InsurerNumber": request.insurer_number.strip().rjust(8),
+        "InsuredIdentificationNumber": request.number,
+        "ReferenceNumber": request.reference_number,
+        "InsuredCardSymbol": request.symbol,
+        "InsuredBranchNumber": request.branch,
+    }
+
+
+def refused(request: ReferenceRegistration, code: str, message: str) -> dict[str, Any]:
+    """A registration not made: ProcessingResultStatus 2, why."""
+    return {
+        "ReferenceNumberRegistrationInfo": registration_info(request),
+        "ProcessingResultStatus": "2",
+        "ProcessingResultCode": code,
+        "ProcessingResultMessage": message,
+    }
+
+
+class References:
+    """照会番号 registrations of one :class:`~mock_oqs.service.QualificationService`."""
+
+    def __init__(self, service: QualificationService) -> None:
+        self.service = service
+        self.lookups = service.lookups
+        self.state = service.state
+        self.limits = service.limits
+
+    def register(
+        self, request: ReferenceRegistration, facility: str
+    ) -> tuple[dict[str, Any], str | None]:
+        """One registration's outcome (module docstring) and the persona registered; a
+        malformed request (a 保険者番号 that is none) is refused (MOCK-E006)."""
+        persons = {(s.person_id, s.persona) for s in self.lookups.numbered(request, facility)}
+        if not persons:
+            return refused(
+                request, "MOCK-R004", "この保険者番号・記号・番号・枝番の資格はありません"
+            ), None
+        if len(persons) > 1:
+            return refused(
+                request,
+                "MOCK-R005",
+                f"この保険者番号・記号・番号の資格は{len(persons)}人にあります"
+                "（家族）: 枝番で一人を指定してください",
+            ), None
+        ((person_id, persona),) = persons
+        self.state.register_reference_number(person_id, facility, request.reference_number)
+        answer = {
+            "ReferenceNumberRegistrationInfo": registration_info(request),
+            "ProcessingResultStatus": "1",
+        }
+        return answer, persona
+
+    def _entry(self, request: ReferenceRegistration, facility: str) -> dict[str, Any]:
+        """One entry of a bulk registration: a refusal is an outcome too."""
+        try:
+            return self.register(request, facility)[0]
+        except Refusal as exc:  # one bad entry does not stop the others
+            return refused(request, exc.code, exc.message)
+
+    def start_bulk(
+        self, requests: list[ReferenceRegistration], facility: str, identifier: str | None
+    ) -> str:
+        """The ``ReceptionNumber`` at once; the registrations are made in a thread, their
+        outcomes stored as they come, fetched by that number (:meth:`bulk`). Within the
+        facility's limits, as a 一括照会 (MOCK-E018, MOCK-E019)."""
+        cap = self.limits.bulk_entries
+        if len(requests) > cap:
+            raise Refusal(
+                "MOCK-E018",
+                429,
+                f"a bulk registration of {len(requests)} entries: at most {cap} per job for "
+                "this facility",
+            )
+        number = self.state.start_bulk(
+            facility,
+            len(requests),
+            self.limits,
+            self.lookups._windows(bulk=True),
+            kind=KIND,
+            spec={"arbitrary_file_identifier": identifier},
+        )
+
+        def run() -> None:
+            try:
+                for first in range(0, len(requests), BULK_BATCH):
+                    batch = requests[first : first + BULK_BATCH]
+                    outcomes = [self._entry(request, facility) for request in batch]
+                    self.state.add_bulk_results(number, first, outcomes)
+            except Exception:
+                log.exception("照会番号一括登録 %s failed; it is dropped", number)
+                self.state.finish_bulk(number, failed=True)
+                return
+            self.state.finish_bulk(number)
+
+        threading.Thread(target=run, name=f"bulk-reference-{number}", daemon=True).start()
+        return number
+
+    def bulk(self, number: str, facility: str) -> dict[str, Any]:
+        """SegmentOfResult 2 while it runs; 1 with every outcome, in order, when done;
+        the upload's ArbitraryFileIdentifier (the answer's header echoes it)."""
+        found = self.state.bulk(number, facility, kinds=(KIND,))
+        if found is None:
+            raise Refusal(
+                "MOCK-E014", 404, "no 照会番号 bulk registration with this ReceptionNumber here"
+            )
+        total, outcomes = found
+        done = len(outcomes) >= total
+        spec = self.state.bulk_spec(number)
+        return {
+            "ReceptionNumber": number,
+            "SegmentOfResult": "1" if done else "2",
+            "ArbitraryFileIdentifier": spec.get("arbitrary_file_identifier"),
+            "total": total,
+            "done": len(outcomes),
+            "results": outcomes if done else [],
+        }
