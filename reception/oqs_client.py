@@ -51,6 +51,7 @@ from reception.oqs_errors import (
     OqsTimeout,
     OqsUnavailable,
 )
+from reception.oqs_patient import PatientKey
 from reception.oqs_tls import ResumingContext, client_ssl_context
 from reception.results import QualificationEntry, QualificationResult, RegistrationOffer
 from reception.settings import OqsSettings
@@ -73,6 +74,7 @@ __all__ = [
     "OqsServerError",
     "OqsTimeout",
     "OqsUnavailable",
+    "PatientKey",
     "Refusal",
     "ResumingContext",
     "client_ssl_context",
@@ -84,32 +86,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class PatientKey(BaseModel):
-    """A patient named by the numbers of a qualification alone, the birth date where the
-    request has one: how the clinic software's 照会番号 and YZK / TKK requests name one
-    (oqs.md §7); the service needs the numbers to lead to one person."""
-
-    model_config = ConfigDict(frozen=True)
-
-    insurer_number: str
-    symbol: str = ""
-    number: str
-    branch: str = ""
-    birth_date: dt.date | None = None
-
-    def patient(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "insurer_number": self.insurer_number,
-            "symbol": self.symbol,
-            "number": self.number,
-        }
-        if self.branch:
-            body["branch"] = self.branch
-        if self.birth_date is not None:
-            body["birth_date"] = self.birth_date.strftime("%Y%m%d")
-        return body
 
 
 class NumberQuery(BaseModel):
