@@ -14,12 +14,11 @@ Requests (the element names of oqs.md §7):
 
 The patient is named as in ``OQSsiquc01req``: ``MessageBody/QualificationConfirmSearchInfo``
 (保険者番号・記号・番号・枝番・生年月日); ``OQSsiimm01req`` adds ``MessageBody/ReferenceNumber``.
-The answers to OQSsiimm01 (``ReferenceNumber`` echoed) and to YZK / TKK
-(``MedicationInfoList/MedicationInfo`` with ``DispensedOn``, ``Institution``, ``Drug``,
-``Dose``, ``Days``; ``SpecificHealthCheckupInfoList/SpecificHealthCheckupInfo`` with
-``ExaminedOn``, ``Item``, ``Value``, ``Unit``, ``Reference``) are the simulator's own
-layout: the real ones are not public. They are the same records the staff console's
-診療情報 tab shows.
+The answer to OQSsiimm01 (``ReferenceNumber`` echoed) is the simulator's own layout: the
+real one is not public. YZK / TKK name the patient in ``MessageHeader`` (numbers, no birth
+date) and are answered as a public clinic program reads them — XML, or a PDF for
+``FileCategory`` 1 and 3 (:mod:`reception.link.kinds.records`); they carry the same records
+the staff console's 診療情報 tab shows.
 
 A request that cannot be answered gets an answer all the same, ``SegmentOfResult`` 9 with
 a mock error code (there is no public list of the real ones; oqs.md §3):
