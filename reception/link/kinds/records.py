@@ -54,6 +54,7 @@ class Kind:
     label: str  # what the clinic reads: 薬剤情報, 特定健診情報
     records: str  # the service's kind
     categories: dict[str, str]  # FileCategory → what it asks for
+    years: int  # how far back the service shows them
 
 
 YZK = Kind(
@@ -61,8 +62,9 @@ YZK = Kind(
     "薬剤情報",
     "medications",
     {"1": "薬剤情報PDF", "2": "薬剤情報XML", "3": "薬剤・診療情報PDF", "4": "薬剤・診療情報XML"},
+    3,
 )
-TKK = Kind("TKKsiquc01req", "特定健診情報", "checkups", {"1": "特定健診PDF", "2": "特定健診XML"})
+TKK = Kind("TKKsiquc01req", "特定健診情報", "checkups", {"1": "特定健診PDF", "2": "特定健診XML"}, 5)
 
 
 @dataclass(frozen=True)
@@ -205,8 +207,10 @@ def _found(
     return shape
 
 
-def _period(asked: Asked) -> str:
-    start = f"{asked.start:%Y年%m月}" if asked.start else "提供期間の初め"
+def _period(asked: Asked, kind: Kind) -> str:
+    if asked.start is None and asked.end is None:
+        return f"提供期間（{kind.years}年）"
+    start = f"{asked.start:%Y年%m月}" if asked.start else f"提供期間（{kind.years}年）の初め"
     end = f"{asked.end:%Y年%m月}" if asked.end else "現在"
     return f"{start}〜{end}"
 
@@ -233,13 +237,14 @@ def _handler(kind: Kind) -> Handler:
             asked = read_request(request, kind)
             person, rows, treatments = await _fetch(client, kind, asked)
             if not rows and not treatments:
-                contents = f"{_period(asked)}の{kind.label}はありません"
+                contents = f"{_period(asked, kind)}の{kind.label}はありません"
                 shape = _found(NONE_FOUND, contents, {})
                 return Answer({}, shape=shape, summary=contents)
-            count = f"{kind.label} {len(rows)}件（{_period(asked)}）"
+            count = f"{kind.label} {len(rows)}件（{_period(asked, kind)}）"
             if asked.pdf:
                 try:
-                    data = records_pdf.render(kind.label, person, rows, treatments, _period(asked))
+                    period = _period(asked, kind)
+                    data = records_pdf.render(kind.label, person, rows, treatments, period)
                 except FontMissing as exc:
                     raise LinkError("LINK-E005", f"PDF を作れません: {exc}") from None
                 return Reply(data, suffix=".pdf", summary=count)
