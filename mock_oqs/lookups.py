@@ -216,7 +216,7 @@ class Lookups:
         conn = self.service.views.view().conn
         rows = conn.execute(
             f"SELECT * FROM {record.table} WHERE person_id = ? AND {record.date} >= ? "  # noqa: S608 (constants of this module)
-            f"ORDER BY {record.date} DESC, rowid",
+            f"ORDER BY {record.date} DESC",
             (person_id, since.isoformat()),
         )
         today = self.clock.today()
