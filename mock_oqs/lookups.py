@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from mock_oqs.limits import DAY
 from mock_oqs.models import NumberConfirmationRequest, PatientNumbers
 from mock_oqs.qualifications import Standing
+from mock_oqs.records import patient_of, record_detail
 from mock_oqs.refusal import Refusal, lookup_refusal
 from mock_oqs.results import Header, Message, SearchInfo, to_format
 from mock_oqs.rules import InsurerNumber, RuleInputError
@@ -176,12 +177,24 @@ class Lookups:
 
     def records(
         self, request: PatientNumbers, facility: str, kind: str
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[dict[str, Any], str | None]:
         """The shared records of the person of these numbers (newest first, within the
         window the service shows), if they consented at this facility in the last 24 h
-        — the consent is the key, not a number. MOCK-E008 without consent, MOCK-E016
-        once it has expired."""
-        person_id, persona = self._person(request, facility)
+        — the consent is the key, not a number — and the person they are of (name, kana,
+        birth date, sex: what the folder interface's 薬剤情報 / 特定健診情報 files name).
+        MOCK-E007 when the numbers lead to no one or to several persons (without a 枝番:
+        a family), MOCK-E008 without consent, MOCK-E016 once it has expired."""
+        persons = {(s.person_id, s.persona) for s in self.numbered(request, facility)}
+        if len(persons) > 1:
+            raise Refusal(
+                "MOCK-E007",
+                404,
+                f"{len(persons)} persons have a qualification with these numbers: "
+                "the 枝番 (branch) names one",
+            )
+        if not persons:
+            raise Refusal("MOCK-E007", 404, "no one person has a qualification with these numbers")
+        person_id, persona = persons.pop()
         record = RECORDS[kind]
         state = self.state.consent_state(person_id, facility, record.consent)
         if state != "valid":
@@ -192,12 +205,15 @@ class Lookups:
             )
             raise Refusal(code, 403, f"{kind}: {why}")
         since = self.clock.now().date() - dt.timedelta(days=365 * record.years)
-        rows = self.service.views.view().conn.execute(
+        conn = self.service.views.view().conn
+        rows = conn.execute(
             f"SELECT * FROM {record.table} WHERE person_id = ? AND {record.date} >= ? "  # noqa: S608 (constants of this module)
             f"ORDER BY {record.date} DESC",
             (person_id, since.isoformat()),
         )
-        return [{k: v for k, v in dict(r).items() if k != "person_id"} for r in rows], persona
+        today = self.clock.today()
+        found = [record_detail(conn, kind, dict(r), today) for r in rows]
+        return {kind: found, "patient": patient_of(conn, person_id)}, persona
 
     # -- 一括照会 -----------------------------------------------------------------------------
 

@@ -334,18 +334,7 @@ class OqsClient:
         patient's consent at this facility holds (24 h; :class:`OqsRefused`,
         :attr:`Refusal.NO_CONSENT` without one, :attr:`Refusal.CONSENT_EXPIRED` once
         expired)."""
-        if kind not in RECORD_KINDS:
-            raise ValueError(f"no such records: {kind!r} ({', '.join(RECORD_KINDS)})")
-
-        def parse(data: Any) -> list[dict[str, Any]]:
-            rows = data[kind]
-            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                raise ValueError(f"{kind} is not a list of records")
-            return rows
-
-        return await self._call(
-            "POST", f"/v1/records/{kind}", json_body=patient.patient(), retry=True, parse=parse
-        )
+        return (await self.records_of(patient, kind))[1]
 
     async def start_bulk(self, queries: list[NumberQuery]) -> str:
         """一括照会: the service's ``ReceptionNumber`` for these queries (answered later)."""
@@ -430,6 +419,25 @@ class OqsClient:
         return await self._call(
             "GET", f"/v1/bulk-reference-numbers/{number}", retry=True, parse=parse
         )
+
+    async def records_of(
+        self, patient: NumberQuery | PatientKey, kind: str
+    ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        """:meth:`records`, and the patient they are of (``name``, ``name_kana``,
+        ``birth_date`` YYYYMMDD, ``sex``): what the link's YZK / TKK answers name."""
+        if kind not in RECORD_KINDS:
+            raise ValueError(f"no such records: {kind!r} ({', '.join(RECORD_KINDS)})")
+
+        def parse(data: Any) -> tuple[dict[str, str], list[dict[str, Any]]]:
+            rows, person = data[kind], data["patient"]
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                raise ValueError(f"{kind} is not a list of records")
+            if not isinstance(person, dict):
+                raise ValueError("patient is not a person's name, birth date and sex")
+            return {key: str(value) for key, value in person.items()}, rows
+
+        path = f"/v1/records/{kind}"
+        return await self._call("POST", path, json_body=patient.patient(), retry=True, parse=parse)
 
     # -- machinery --------------------------------------------------------------------
 

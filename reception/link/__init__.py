@@ -15,14 +15,11 @@ Requests (the element names of oqs.md §7):
   programs write it (:mod:`reception.link.kinds.reference`);
 - ``YZKsiquc01req_*`` / ``TKKsiquc01req_*``: 薬剤情報 / 特定健診情報 of a consenting patient.
 
-The patient of the other requests is named as in ``OQSsiquc01req``:
-``MessageBody/QualificationConfirmSearchInfo`` (保険者番号・記号・番号・枝番・生年月日).
-The answers to YZK / TKK
-(``MedicationInfoList/MedicationInfo`` with ``DispensedOn``, ``Institution``, ``Drug``,
-``Dose``, ``Days``; ``SpecificHealthCheckupInfoList/SpecificHealthCheckupInfo`` with
-``ExaminedOn``, ``Item``, ``Value``, ``Unit``, ``Reference``) are the simulator's own
-layout: the real ones are not public. They are the same records the staff console's
-診療情報 tab shows.
+YZK / TKK name the patient in ``MessageHeader`` (numbers, no birth date) and are answered
+as a public clinic program reads them — XML, or a PDF for ``FileCategory`` 1 and 3
+(:mod:`reception.link.kinds.records`); they carry the same records the staff console's
+診療情報 tab shows. Each kind's module says what its shapes rest on
+(:mod:`reception.link.kinds`).
 
 A request that cannot be answered gets an answer all the same, ``SegmentOfResult`` 9 with
 a mock error code (there is no public list of the real ones; oqs.md §3):

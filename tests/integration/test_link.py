@@ -13,6 +13,7 @@ import pytest
 from mock_oqs.world import World, persona_ids
 from tests.support.link import Running, answer, drop, old, persona_request
 from tests.support.oqs import confirm, forget_service_state, make_client, nonce, pin_body
+from tests.support.oqsdrug2 import loaded, oqsdrug2_request, reply, request_name
 from tests.support.stack import WORLD_TODAY
 
 
@@ -180,27 +181,32 @@ def test_reference_number_then_a_card_result_carries_it(link: Running) -> None:
 
 
 def test_records_only_with_the_patients_consent(link: Running) -> None:
+    """薬剤情報 / 特定健診情報 as OQSDrug2 asks for them (tests/support/oqsdrug2.py; in
+    detail: test_link_records.py): refused without consent, answered with it."""
     folder, world = link.folder, link.world
     forget_service_state(world, "consent_records")  # other tests' consents last 24 h
-    drop(folder, "YZKsiquc01req_20261124_0001.xml", persona_request(world, "dialysis"))
-    refused = answer(folder, "YZKsiquc01req_20261124_0001.xml")
+    drop(folder, request_name("YZK", 2, "1"), oqsdrug2_request(world, "dialysis", "YZK", 2))
+    refused = loaded(reply(folder, request_name("YZK", 2, "1")))
     assert refused.findtext("MessageHeader/SegmentOfResult") == "9"
     assert refused.findtext("MessageHeader/ErrorCode") == "LINK-E006"
-    assert "同意" in (refused.findtext("MessageHeader/ErrorMessage") or "")
+    assert refused.findtext("MessageHeader/ResultCode") == "9"
+    assert "同意" in (refused.findtext("MessageHeader/MessageContents") or "")
     client = make_client(world)
     consented = pin_body(world, "dialysis", nonce(client), medication=True, checkup=True)
     assert confirm(client, consented).status_code == 200
-    drop(folder, "YZKsiquc01req_20261124_0002.xml", persona_request(world, "dialysis"))
-    drop(folder, "TKKsiquc01req_20261124_0001.xml", persona_request(world, "dialysis"))
-    meds = answer(folder, "YZKsiquc01req_20261124_0002.xml")
-    items = meds.findall("MessageBody/MedicationInfoList/MedicationInfo")
-    assert len(items) > 20  # dialysis: a long history
-    for element in ("DispensedOn", "Institution", "Drug", "Dose", "Days"):
-        assert items[0].findtext(element), element
-    checkups = answer(folder, "TKKsiquc01req_20261124_0001.xml")
-    found = checkups.findall("MessageBody/SpecificHealthCheckupInfoList/SpecificHealthCheckupInfo")
-    assert "HbA1c" in {item.findtext("Item") for item in found}
-    assert all(item.findtext("Reference") for item in found)
+    drop(folder, request_name("YZK", 2, "2"), oqsdrug2_request(world, "dialysis", "YZK", 2))
+    drop(folder, request_name("TKK", 2, "2"), oqsdrug2_request(world, "dialysis", "TKK", 2))
+    meds = answer(folder, request_name("YZK", 2, "2"))
+    assert meds.findtext(".//ResultCode") == "1"
+    drugs = meds.findall(".//MeTrMonthInf/DiDateInfs/DiDateInf/DrugInfs/DrugInf")
+    drugs += meds.findall(".//CzDiMonthInf/CzDiDateInfs/CzDiDateInf/CzDrugInfs/CzDrugInf")
+    assert len(drugs) > 20  # dialysis: a long history
+    checkups = answer(folder, request_name("TKK", 2, "2"))
+    items = checkups.findall(
+        ".//SpecificHealthCheckupInfo/HealthCheckupResultAndQuestionInfos/"
+        "HealthCheckupResultAndQuestionInfo"
+    )
+    assert "HbA1c" in {item.findtext("ItemName") for item in items}
 
 
 def bulk_upload(world: World, personas: list[str]) -> bytes:

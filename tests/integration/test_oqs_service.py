@@ -256,7 +256,19 @@ def test_consent_gated_records(fresh: World) -> None:
     meds = client.post("/v1/records/medications", json=who)
     assert meds.status_code == 200
     rows = meds.json()["medications"]
-    assert rows and set(rows[0]) == {"dispensed_on", "institution", "drug", "dose", "days"}
+    # the staff console's fields, and what the folder interface's 薬剤情報 files carry beyond
+    assert rows and set(rows[0]) == {"dispensed_on", "institution", "drug", "dose", "days"} | {
+        "institution_code",
+        "prescribed_by",
+        "prescriber_code",
+        "drug_code",
+        "ingredient",
+        "quantity",
+        "unit",
+        "usage",
+        "source",
+    }
+    assert meds.json()["patient"]["birth_date"] == who["birth_date"]  # the patient they are of
     assert [r["dispensed_on"] for r in rows] == sorted(
         (r["dispensed_on"] for r in rows), reverse=True
     )

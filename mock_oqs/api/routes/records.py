@@ -18,7 +18,8 @@ router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
     "/records/{kind}",
     summary="薬剤情報 (medications, 3 years), 診療情報 (diagnoses), 手術情報 (operations) "
     "or 特定健診情報 (checkups; 5 years) of a patient, named by a qualification's numbers: "
-    "only with their consent at this facility (24 h)",
+    "only with their consent at this facility (24 h); with the patient they are of "
+    "(`patient`: name, name_kana, birth_date, sex)",
 )
 async def records(
     kind: Literal["medications", "diagnoses", "operations", "checkups"],
@@ -27,6 +28,6 @@ async def records(
     asking: TerminalDep,
     use: ServiceDep,
 ) -> dict[str, Any]:
-    use.charge_lookup(asking.facility)  # numbers and a birth date name the patient
+    use.charge_lookup(asking.facility)  # numbers (and a birth date, if given) name the patient
     found, request.state.persona = use.lookups.records(body, asking.facility, kind)
-    return {kind: found}
+    return found
