@@ -166,6 +166,12 @@ class NumberQuery(BaseModel):
 
 
 RECORD_KINDS = tuple(SharedRecords)
+# the bulk kinds by period: 訪問診療 (OQSmuhvq), オンライン診療 (OQSmuonq), 医療扶助 (OQSmutic)
+PERIOD_PATHS = {
+    "visit": "/v1/bulk-visits",
+    "online": "/v1/bulk-online",
+    "aid": "/v1/bulk-medical-aid",
+}
 
 
 class CardConfirmation(BaseModel):
@@ -263,7 +269,7 @@ _LIMIT_GROUPS = (
     ("/v1/confirmations/number", "lookup"),
     ("/v1/records/", "lookup"),
     ("/v1/reference-numbers", "lookup"),
-    ("/v1/bulk-confirmations", "bulk"),
+    ("/v1/bulk-", "bulk"),  # 一括照会 and the bulk kinds by period
     ("/v1/nonces", "nonce"),
 )
 
@@ -465,6 +471,33 @@ class OqsClient:
         return await self._call(
             "POST", "/v1/reference-numbers", json_body=body, retry=True, parse=parse
         )
+
+    async def start_period_bulk(self, kind: str, spec: dict[str, str]) -> str:
+        """A bulk kind by period (``visit`` 訪問診療, ``online`` オンライン診療, ``aid``
+        医療扶助; ``spec``: its days or month): the ``ReceptionNumber`` (answered later)."""
+
+        def parse(data: Any) -> str:
+            number = data["ReceptionNumber"]
+            if not isinstance(number, str) or not number.isalnum():
+                raise ValueError("ReceptionNumber is not a plain number")
+            return number
+
+        path = PERIOD_PATHS[kind]
+        return await self._call("POST", path, json_body=spec, retry=False, parse=parse)
+
+    async def fetch_period_bulk(self, kind: str, number: str) -> list[QualificationResult] | None:
+        """The results of a bulk kind by period once all are made; None while it runs (a
+        number of another kind is the service's MOCK-E014: :class:`OqsRefused`)."""
+        if not number.isalnum():
+            raise ValueError(f"not a ReceptionNumber: {number!r}")
+
+        def parse(data: Any) -> list[QualificationResult] | None:
+            if data["SegmentOfResult"] != "1":
+                return None
+            return [read_result(m) for m in data["results"]]
+
+        path = f"{PERIOD_PATHS[kind]}/{number}"
+        return await self._call("GET", path, retry=True, parse=parse)
 
     # -- machinery --------------------------------------------------------------------
 
