@@ -350,9 +350,7 @@ PERSONAS: tuple[Persona, ...] = (
         "医療扶助（生活保護）・当院が指定医療機関",
         _years(58),
         (Cover(FUKUSHI, card_classification="A1", number="1234567"),),
-        Expectation(
-            "confirmed", CONFIRMED, "1", "000", ["medical-aid"], period={"aid": [0, -1]}
-        ),
+        Expectation("confirmed", CONFIRMED, "1", "000", ["medical-aid"], period={"aid": [0, -1]}),
         medical_ticket=(INSTITUTION_CODE, CLINIC),
     ),
     Persona(
