@@ -148,8 +148,14 @@ def imported(root: ET.Element) -> list[dict[str, str]]:
     return records
 
 
-def names(world: World, *personas: str) -> set[str]:
-    return {world.persona(p)["name"].replace(" ", "\u3000") for p in personas}
+def promised(world: World, kind: str, first: int, last: int) -> set[str]:
+    """The personas whose promise in world.json (``expect.period``) falls in the days (or,
+    for ``aid``, months) from ``first`` to ``last`` relative to the world's."""
+    return {
+        e["id"]
+        for e in world.index["personas"]
+        if any(first <= d <= last for d in (e["expect"].get("period") or {}).get(kind, []))
+    }
 
 
 def patients(world: World, records: list[dict[str, str]]) -> set[str]:
@@ -169,6 +175,7 @@ def test_visits_list_the_home_patients_consented_in_the_period(
     week = [("ConsentDateFrom", day(-7)), ("ConsentDateTo", day(0)), ("MedicalTreatmentFlag", "2")]
     records = imported(run(running, "OQSmuhvq", week, encoding))
     assert patients(world, records) == {"late-elderly-1wari"}  # consented 3 days ago
+    assert promised(world, "visit", -7, 0) == {"late-elderly-1wari"}
     record = records[0]
     assert record["QualificationValidity"] == "1" and record["ProcessingResultStatus"] == "1"
     assert (
@@ -182,6 +189,7 @@ def test_visits_list_the_home_patients_consented_in_the_period(
     records = imported(run(running, "OQSmuhvq", fortnight, encoding))
     # face-only consented 10 days ago; elderly-70-2wari 40 days ago is outside both
     assert patients(world, records) == {"late-elderly-1wari", "face-only"}
+    assert promised(world, "visit", -14, -1) == {"late-elderly-1wari", "face-only"}
 
 
 def test_a_counter_confirmation_is_listed_from_then_on(running: Running) -> None:
@@ -212,6 +220,7 @@ def test_online_by_examination_or_consent_days(running: Running, encoding: str) 
         ("MedicalTreatmentFlag", "3"),
     ]
     assert patients(world, imported(run(running, "OQSmuonq", week, encoding))) == {"iphone"}
+    assert promised(world, "online", -7, 0) == {"iphone"}
     if encoding != "Shift_JIS":
         return
     month = [
@@ -257,6 +266,7 @@ def test_medical_aid_tickets_of_the_month_entrusting_this_clinic(
         records = imported(run(running, "OQSmutic", [("MedicalTreatmentMonth", month)], encoding))
         # medical-aid-elsewhere's 医療券 entrusts another clinic: never listed here
         assert patients(world, records) == {"medical-aid"}, month
+        assert promised(world, "aid", int(month) - 202611, int(month) - 202611) == {"medical-aid"}
         record = records[0]
         assert record["INSCC"] == "A1"
         assert record["INSN"] == entry["numbers"]["current_insurer_number"]  # 公費負担者番号
