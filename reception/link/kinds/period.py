@@ -58,8 +58,10 @@ KINDS = {
 def _info(request: dict[str, Any]) -> dict[str, Any]:
     body = request.get("MessageBody")
     info = body.get("QualificationConfirmSearchInfo") if isinstance(body, dict) else None
+    if isinstance(info, list):
+        raise LinkError("LINK-E003", "QualificationConfirmSearchInfo は1件です（期間はひとつ）")
     if not isinstance(info, dict):
-        raise LinkError("LINK-E003", "MessageBody/QualificationConfirmSearchInfo が1件ありません")
+        raise LinkError("LINK-E003", "MessageBody/QualificationConfirmSearchInfo がありません")
     return info
 
 
