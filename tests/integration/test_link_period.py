@@ -42,7 +42,8 @@ NUMBERS = count(1)
 @pytest.fixture(scope="module")
 def running(link_world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("period")
-    forget_jobs(link_world)
+    for table in ("bulk_jobs", "visit_consents", "online_examinations"):
+        forget_jobs(link_world, table)  # other tests' jobs, counter-route confirmations …
     link = Running(link_world, tmp / "clinic", tmp)
     link.start()
     try:
@@ -54,7 +55,8 @@ def running(link_world: World, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def forget_jobs(world: World, table: str = "bulk_jobs") -> None:
-    """Jobs are kept 24 h, 20 a facility (ServiceLimits): none left from before."""
+    """What the session's world holds from other tests: jobs (kept 24 h, 20 a facility),
+    counter-route confirmations and online examinations they made."""
     with contextlib.suppress(sqlite3.OperationalError):  # no state file, or no job yet
         forget_service_state(world, table)
 
