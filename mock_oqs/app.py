@@ -9,7 +9,8 @@ answer, the framework's own included, has the service's format
 ``{"error": {"code": "MOCK-…", "message": …}}`` (:mod:`mock_oqs.api.errors`).
 
 Routers per area (:mod:`mock_oqs.api.routes`): health, confirmations (nonces, by card,
-registrations, by number), records, 照会番号 (one and bulk), 一括照会.
+registrations, by number), records, 照会番号 (one and bulk), 一括照会, the bulk kinds by
+period.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import BaseModel
 from mock_oqs.api.errors import install_error_handlers
 from mock_oqs.api.hot import describe_bodies
 from mock_oqs.api.middleware import ServiceMiddleware
-from mock_oqs.api.routes import bulk, confirmations, health, records, reference
+from mock_oqs.api.routes import bulk, confirmations, health, period, records, reference
 from mock_oqs.faults import FAULTS_FILE, FaultStore
 from mock_oqs.limits import ServiceLimits
 from mock_oqs.models import CardConfirmationRequest, NumberConfirmationRequest
@@ -63,7 +64,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         faults=FaultStore(settings.world / FAULTS_FILE),
         max_body_bytes=settings.max_body_bytes,
     )
-    for area in (health, confirmations, records, reference, bulk):
+    for area in (health, confirmations, records, reference, bulk, period):
         # the area's routes as they are: FastAPI 0.165's include_router keeps a router as a
         # level of its own that every request is matched through (~20 µs, /health's too)
         app.router.routes.extend(area.router.routes)

@@ -84,6 +84,11 @@ class Expectation:
     reason: str | None = None  # why a fallback is needed
     pin: str | None = None  # "blocked" or "not-set" when the PIN path cannot work
     number_query: dict[str, str] | None = None  # by-number query: validity expected
+    # what the bulk kinds by period list at this clinic (mock_oqs/period_cases.py): "visit",
+    # days (relative to the world's day) of a 居宅同意取得型 consent (OQSmuhvq); "online",
+    # days of an オンライン診療, consented on the phone the day before (OQSmuonq); "aid",
+    # months (0: the world's) of a 医療券 entrusting this clinic (OQSmutic)
+    period: dict[str, list[int]] | None = None
 
 
 LONG_AGO = -3000  # days: a qualification held for years
@@ -166,7 +171,9 @@ PERSONAS: tuple[Persona, ...] = (
         "70–74歳 2割（高齢受給者）",
         _years(72),
         (Cover(KUMIAI),),
-        Expectation("confirmed", CONFIRMED, "1", "020", ["elderly-recipient"]),
+        Expectation(
+            "confirmed", CONFIRMED, "1", "020", ["elderly-recipient"], period={"visit": [-40]}
+        ),
     ),
     Persona(
         "elderly-70-active",
@@ -180,7 +187,7 @@ PERSONAS: tuple[Persona, ...] = (
         "75歳以上 後期高齢者 1割",
         _years(81),
         (Cover(KOKI, ratio_percent=10),),
-        Expectation("confirmed", CONFIRMED, "1", "010"),
+        Expectation("confirmed", CONFIRMED, "1", "010", period={"visit": [-3]}),
     ),
     Persona(
         "late-elderly-2wari",
@@ -297,7 +304,9 @@ PERSONAS: tuple[Persona, ...] = (
         "顔認証マイナンバーカード（暗証番号なし）",
         _years(86),
         (Cover(KOKI, ratio_percent=10),),
-        Expectation("confirmed", ["face", "visual"], "1", "010", pin="not-set"),
+        Expectation(
+            "confirmed", ["face", "visual"], "1", "010", pin="not-set", period={"visit": [-10]}
+        ),
         variant=Variant.FACE_ONLY,
     ),
     # smartphones: the PIN on the reader (Android) or on the phone (iPhone); no face
@@ -307,7 +316,7 @@ PERSONAS: tuple[Persona, ...] = (
         "スマートフォン（Android）",
         _years(29),
         (Cover(KYOKAI),),
-        Expectation("confirmed", ["pin"], "1", "030"),
+        Expectation("confirmed", ["pin"], "1", "030", period={"online": [-20]}),
         variant=Variant.ANDROID,
     ),
     Persona(
@@ -315,7 +324,7 @@ PERSONAS: tuple[Persona, ...] = (
         "スマートフォン（iPhone）",
         _years(31),
         (Cover(KYOKAI),),
-        Expectation("confirmed", ["pin"], "1", "030"),
+        Expectation("confirmed", ["pin"], "1", "030", period={"online": [-2]}),
         variant=Variant.IPHONE,
     ),
     Persona(
@@ -341,7 +350,7 @@ PERSONAS: tuple[Persona, ...] = (
         "医療扶助（生活保護）・当院が指定医療機関",
         _years(58),
         (Cover(FUKUSHI, card_classification="A1", number="1234567"),),
-        Expectation("confirmed", CONFIRMED, "1", "000", ["medical-aid"]),
+        Expectation("confirmed", CONFIRMED, "1", "000", ["medical-aid"], period={"aid": [0, -1]}),
         medical_ticket=(INSTITUTION_CODE, CLINIC),
     ),
     Persona(

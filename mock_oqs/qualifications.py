@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from mock_oqs import registry
+from mock_oqs import period_cases, registry
 from mock_oqs.clock import date_of, ymd, ymd_text
 from mock_oqs.format import result_kana, result_name, result_post_number
 from mock_oqs.results import (
@@ -294,25 +294,7 @@ class RegistryView:
         if not mine:
             notices.append("medical-aid-not-designated")
             return (MedicalTicket("1", month.replace("-", ""), "0"),)
-        return tuple(
-            MedicalTicket(
-                ticket_type=t["ticket_type"],
-                medical_ticket_valid_date=ymd_text(t["valid_from"]),
-                medical_ticket_expiration_date=ymd_text(t["valid_until"]),
-                issue_number=t["issue_number"],
-                medical_treatment_month=t["treatment_month"].replace("-", ""),
-                designated_medical_institution_code=t["institution_code"],
-                designated_medical_institution_flag="1",
-                designated_medical_institution_name=t["institution_name"],
-                injury_name1=t["injury"],
-                medical_treatment_type=t["treatment_type"],
-                self_pay_amount=str(t["self_pay"]),
-                district_contact_name=t["district_contact"],
-                handling_contact_name=t["handling_contact"],
-                single_or_combined_use=t["single_or_combined"],
-            )
-            for t in mine
-        )
+        return tuple(period_cases.ticket(t) for t in mine)
 
 
 class RegistryViews:

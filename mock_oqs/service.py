@@ -116,6 +116,7 @@ from mock_oqs.models import (
     NumberConfirmationRequest,
     Route,
 )
+from mock_oqs.period import Periods
 from mock_oqs.proofs import (
     OPEN_AT,
     REGISTRATION_CLOSED,
@@ -180,6 +181,7 @@ class QualificationService:
         self.views = RegistryViews(world.registry_path)
         self._local = threading.local()
         self.lookups = Lookups(self)
+        self.periods = Periods(self)  # the bulk kinds by period (訪問診療 …)
 
     def _writer(self) -> sqlite3.Connection:
         """The registry, writable: 保険証利用登録 at a reader changes it."""
@@ -372,6 +374,12 @@ class QualificationService:
             keyed=True,
         )
         body = self.qualification_body(standings, asked, notices, message)
+        if (
+            request.route is Route.COUNTER
+            and not request.consents_later
+            and body.qualification_validity is QualificationValidity.VALID
+        ):  # the 居宅同意取得型 app: 訪問診療's bulk (OQSmuhvq) lists the patient from now
+            self.periods.record_visit(link.person_id, header.medical_institution_code, now)
         return Message(header, body, _sorted(notices), persona=link.persona)
 
     # -- by number ------------------------------------------------------------------------

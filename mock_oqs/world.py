@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mock_oqs import registry
+from mock_oqs.period_cases import month_of, seed_promise
 from mock_oqs.personas import (
     ADDRESSES,
     INSTITUTION_CODE,
@@ -262,8 +263,12 @@ def _seed_person(seeding: _Seeding, persona: Persona, person_id: str, birth: dt.
     )
     history = random.Random(int.from_bytes(seeding.stream.child(f"records-{persona.id}")(8), "big"))
     seed_records(seeding.conn, person_id, persona.id, birth, today, history)
+    period = persona.expect.period or {}
     if persona.medical_ticket is not None:
-        _medical_ticket(seeding.conn, person_id, persona.medical_ticket, today, history)
+        months = period.get("aid", [0])
+        _medical_ticket(seeding.conn, person_id, persona.medical_ticket, today, history, months)
+    if period:  # what the bulk kinds by period list at this clinic
+        seed_promise(seeding.conn, person_id, period, today, INSTITUTION_CODE)
     if persona.subsidy is not None:
         _subsidy(seeding.conn, person_id, persona.subsidy, today, history)
     return _Named(name, kana, sex, other)
@@ -417,40 +422,43 @@ def _on_birthday(day: dt.date, year: int) -> dt.date:
         return dt.date(year, 3, 1)
 
 
+PHARMACY = ("1349876540", "みなと調剤薬局")  # the 調剤券's
+
+
 def _medical_ticket(
     conn: sqlite3.Connection,
     person_id: str,
     institution: tuple[str, str],
     today: dt.date,
     rng: random.Random,
+    months: list[int],
 ) -> None:
-    """This month's 医療券 of a 医療扶助 recipient, and its 調剤券 for the pharmacy (the
-    福祉事務所 registers them around the 15th; the seeded world has them already)."""
-    first = today.replace(day=1)
-    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    for ticket_type, code, name in (
-        ("1", *institution),
-        ("2", "1349876540", "みなと調剤薬局"),
-    ):
-        conn.execute(
-            "INSERT INTO medical_tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                person_id,
-                ticket_type,
-                first.strftime("%Y-%m"),
-                first.isoformat(),
-                last.isoformat(),
-                f"{rng.randrange(10**7, 10**8)}",
-                code,
-                name,
-                "高血圧症",
-                "1",
-                0,
-                "保護 一郎",
-                "医療 花子",
-                "1",
-            ),
-        )
+    """The 医療券 of a 医療扶助 recipient for each of ``months`` (0: this month), and its
+    調剤券 for the pharmacy (the 福祉事務所 registers them around the 15th; the seeded
+    world has them already)."""
+    for month in months:
+        first = month_of(today, month)
+        last = month_of(today, month + 1) - dt.timedelta(days=1)
+        for ticket_type, code, name in (("1", *institution), ("2", *PHARMACY)):
+            conn.execute(
+                "INSERT INTO medical_tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    person_id,
+                    ticket_type,
+                    first.strftime("%Y-%m"),
+                    first.isoformat(),
+                    last.isoformat(),
+                    f"{rng.randrange(10**7, 10**8)}",
+                    code,
+                    name,
+                    "高血圧症",
+                    "1",
+                    0,
+                    "保護 一郎",
+                    "医療 花子",
+                    "1",
+                ),
+            )
 
 
 def _seed_extra(conn: sqlite3.Connection, count: int, rng: random.Random, today: dt.date) -> None:

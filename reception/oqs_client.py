@@ -88,6 +88,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RECORD_KINDS = tuple(SharedRecords)
+# the bulk kinds by period: 訪問診療 (OQSmuhvq), オンライン診療 (OQSmuonq), 医療扶助 (OQSmutic)
+PERIOD_PATHS = {
+    "visit": "/v1/bulk-visits",
+    "online": "/v1/bulk-online",
+    "aid": "/v1/bulk-medical-aid",
+}
 
 
 class CardConfirmation(BaseModel):
@@ -185,8 +191,7 @@ _LIMIT_GROUPS = (
     ("/v1/confirmations/number", "lookup"),
     ("/v1/records/", "lookup"),
     ("/v1/reference-numbers", "lookup"),
-    ("/v1/bulk-confirmations", "bulk"),
-    ("/v1/bulk-reference-numbers", "bulk"),
+    ("/v1/bulk-", "bulk"),  # 一括照会 and the bulk kinds by period
     ("/v1/nonces", "nonce"),
 )
 
@@ -338,16 +343,9 @@ class OqsClient:
 
     async def start_bulk(self, queries: list[NumberQuery]) -> str:
         """一括照会: the service's ``ReceptionNumber`` for these queries (answered later)."""
-
-        def parse(data: Any) -> str:
-            number = data["ReceptionNumber"]
-            if not isinstance(number, str) or not number.isalnum():
-                raise ValueError("ReceptionNumber is not a plain number")
-            return number
-
         body = {"queries": [q.body() for q in queries]}
         return await self._call(
-            "POST", "/v1/bulk-confirmations", json_body=body, retry=False, parse=parse
+            "POST", "/v1/bulk-confirmations", json_body=body, retry=False, parse=_reception_number
         )
 
     async def fetch_bulk(self, number: str) -> list[QualificationResult] | None:
@@ -386,19 +384,17 @@ class OqsClient:
         a patient and its 照会番号), made later; ``identifier``: the upload's
         ArbitraryFileIdentifier, which the results echo."""
 
-        def parse(data: Any) -> str:
-            number = data["ReceptionNumber"]
-            if not isinstance(number, str) or not number.isalnum():
-                raise ValueError("ReceptionNumber is not a plain number")
-            return number
-
         body: dict[str, Any] = {
             "registrations": [p.patient() | {"reference_number": n} for p, n in registrations]
         }
         if identifier:
             body["arbitrary_file_identifier"] = identifier
         return await self._call(
-            "POST", "/v1/bulk-reference-numbers", json_body=body, retry=False, parse=parse
+            "POST",
+            "/v1/bulk-reference-numbers",
+            json_body=body,
+            retry=False,
+            parse=_reception_number,
         )
 
     async def fetch_bulk_references(
@@ -438,6 +434,27 @@ class OqsClient:
 
         path = f"/v1/records/{kind}"
         return await self._call("POST", path, json_body=patient.patient(), retry=True, parse=parse)
+
+    async def start_period_bulk(self, kind: str, spec: dict[str, str]) -> str:
+        """A bulk kind by period (``visit`` 訪問診療, ``online`` オンライン診療, ``aid``
+        医療扶助; ``spec``: its days or month): the ``ReceptionNumber`` (answered later)."""
+
+        path = PERIOD_PATHS[kind]
+        return await self._call("POST", path, json_body=spec, retry=False, parse=_reception_number)
+
+    async def fetch_period_bulk(self, kind: str, number: str) -> list[QualificationResult] | None:
+        """The results of a bulk kind by period once all are made; None while it runs (a
+        number of another kind is the service's MOCK-E014: :class:`OqsRefused`)."""
+        if not number.isalnum():
+            raise ValueError(f"not a ReceptionNumber: {number!r}")
+
+        def parse(data: Any) -> list[QualificationResult] | None:
+            if data["SegmentOfResult"] != "1":
+                return None
+            return [read_result(m) for m in data["results"]]
+
+        path = f"{PERIOD_PATHS[kind]}/{number}"
+        return await self._call("GET", path, retry=True, parse=parse)
 
     # -- machinery --------------------------------------------------------------------
 
@@ -547,6 +564,14 @@ class OqsClient:
             return parse(data)
         except (ValueError, KeyError, TypeError) as exc:
             raise OqsMalformed(f"unexpected answer from {path}: {exc}") from None
+
+
+def _reception_number(data: Any) -> str:
+    """A bulk job's ``ReceptionNumber`` as the service gives it (202)."""
+    number = data["ReceptionNumber"]
+    if not isinstance(number, str) or not number.isalnum():
+        raise ValueError("ReceptionNumber is not a plain number")
+    return number
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -9,6 +9,10 @@ A `reception link` process watches a folder and answers through `mock-oqs serve`
   kept-alive client: the service's part, so that what the watcher adds shows;
 - 一括照会 of ``--bulk`` patients (OQSmuquc01 → OQSmuquc02 until SegmentOfResult 1):
   from the 01 file appearing to the last result (target: 1,000 patients ≤ 5 s);
+- the bulk kinds by period, each listing ``--bulk`` patients of the bench's world (seeded
+  here: mock_oqs/period_cases.py ``seed_bench``): 訪問診療 (OQSmuhvq, consents of
+  yesterday and today), オンライン診療 (OQSmuonq, examinations of today), 医療扶助 (OQSmutic,
+  the 医療券 of this month; the persona ``medical-aid`` is one more) — 01 → last result;
 - hostile requests of repeated siblings (issue 19: a 240 KB one froze the TUI for 4.3 s,
   parsed in quadratic time on the event loop): parsing 240 KB and 4 MiB of them, and,
   with a link in this process, the longest event-loop stall while it answers the 4 MiB
@@ -31,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mock_oqs import period_cases, registry
+from mock_oqs.personas import FUKUSHI, INSTITUTION_CODE
 from mock_oqs.world import World, seed_world
 from reader.children import spawn
 from reception.oqs_client import NumberQuery, OqsClient
@@ -121,6 +127,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         world = seed_world(root / "world", seed=5, extra_persons=args.bulk)
+        today = dt.date.fromisoformat(world.index["today"])
+        conn = registry.connect(world.registry_path)
+        period_cases.seed_bench(conn, args.bulk, today, INSTITUTION_CODE, FUKUSHI)
+        conn.close()
         files = WorldFiles.open(world.directory)
         entry = world.persona("adult-kyokai")
         n = entry["numbers"]
@@ -157,6 +167,7 @@ def main() -> int:
                 )
                 service = service_part(files, url, query, args.singles)
                 bulk_seconds = bulk(folder, extra_patients(world, args.bulk))
+                periods = by_period(folder, today)
             finally:
                 link.terminate()
                 link.wait(timeout=20)
@@ -171,6 +182,8 @@ def main() -> int:
         f"p99 {p99(service) * 1000:.1f} ms; the link adds {s_med - v_med:.1f} ms"
     )
     print(f"一括照会 of {args.bulk} patients, 01 → last result of 02: {bulk_seconds:.2f} s (≤ 5 s)")
+    for label, (patients, seconds) in periods.items():
+        print(f"{label} of {patients} patients, 01 → last result of 02: {seconds:.2f} s")
     hostile()
     return 0
 
@@ -237,28 +250,63 @@ def hostile() -> None:
 
 
 def bulk(folder: Path, infos: list[str]) -> float:
-    upload = request("".join(infos), "bulk")
-    hidden = folder / "req" / ".OQSmuquc01req_bulk_0001.xml.tmp"
+    seconds, count = two_phases(folder, "OQSmuquc", request("".join(infos), "bulk"))
+    if count != len(infos):
+        raise SystemExit(f"一括照会 gave {count} results for {len(infos)} patients")
+    return seconds
+
+
+def two_phases(folder: Path, prefix: str, upload: bytes) -> tuple[float, int]:
+    """Seconds from the 01 file appearing to the 02 answer with every result; how many."""
+    hidden = folder / "req" / f".{prefix}01req_bulk_0001.xml.tmp"
     hidden.write_bytes(upload)
     start = time.perf_counter()
-    os.replace(hidden, folder / "req" / "OQSmuquc01req_bulk_0001.xml")
-    answer = folder / "res" / "OQSmuquc01res_bulk_0001.xml"
+    os.replace(hidden, folder / "req" / f"{prefix}01req_bulk_0001.xml")
+    answer = folder / "res" / f"{prefix}01res_bulk_0001.xml"
     while not answer.exists():
         time.sleep(0.001)
     text = answer.read_text(encoding="utf-8")
+    if "<ReceptionNumber>" not in text:
+        raise SystemExit(f"{prefix}01 was not accepted:\n{text}")
     number = text.split("<ReceptionNumber>")[1].split("<")[0]
     fetch = f"<ReceptionNumber>{number}</ReceptionNumber>"
     for attempt in range(1, 10_000):
-        name = f"OQSmuquc02req_bulk_{attempt:04d}.xml"
+        name = f"{prefix}02req_bulk_{attempt:04d}.xml"
         drop_and_wait(folder, name, request(fetch, "bulk"))
         result = (folder / "res" / name.replace("req", "res", 1)).read_text(encoding="utf-8")
         if "<SegmentOfResult>1<" in result:
-            count = result.count("<BulkConfirmUnit>")
-            if count != len(infos):
-                raise SystemExit(f"一括照会 gave {count} results for {len(infos)} patients")
-            return time.perf_counter() - start
+            return time.perf_counter() - start, result.count("<BulkConfirmUnit>")
         time.sleep(0.02)
-    raise SystemExit("一括照会 never finished")
+    raise SystemExit(f"{prefix} never finished")
+
+
+def by_period(folder: Path, today: dt.date) -> dict[str, tuple[int, float]]:
+    """訪問診療, オンライン診療 and 医療扶助 of the bench's world: patients, seconds."""
+    yesterday, day = (today - dt.timedelta(days=1)).strftime("%Y%m%d"), today.strftime("%Y%m%d")
+    asks = {
+        "訪問診療 (OQSmuhvq)": (
+            "OQSmuhvq",
+            f"<ConsentDateFrom>{yesterday}</ConsentDateFrom><ConsentDateTo>{day}</ConsentDateTo>"
+            "<MedicalTreatmentFlag>2</MedicalTreatmentFlag>",
+        ),
+        "オンライン診療 (OQSmuonq)": (
+            "OQSmuonq",
+            f"<ExaminationDateFrom>{day}</ExaminationDateFrom>"
+            f"<ExaminationDateTo>{day}</ExaminationDateTo><MedicalTreatmentFlag>3</MedicalTreatmentFlag>",
+        ),
+        "医療扶助 (OQSmutic)": (
+            "OQSmutic",
+            f"<MedicalTreatmentMonth>{today.strftime('%Y%m')}</MedicalTreatmentMonth>",
+        ),
+    }
+    found = {}
+    for label, (prefix, info) in asks.items():
+        upload = request(
+            f"<QualificationConfirmSearchInfo>{info}</QualificationConfirmSearchInfo>", "bulk"
+        )
+        seconds, count = two_phases(folder, prefix, upload)
+        found[label] = (count, seconds)
+    return found
 
 
 if __name__ == "__main__":
