@@ -23,8 +23,11 @@ without one, as XML says), and ``MessageHeader/CharacterCodeIdentifier`` (0 UTF-
   read as UTF-8, not as the Shift_JIS the identifier claims);
 - a document declared Shift_JIS whose bytes are UTF-8 — non-ASCII, and valid UTF-8
   throughout, which Japanese Shift_JIS text practically never is — is refused (read as
-  Shift_JIS it would be answered with the patient's name garbled);
-- bytes that cannot be read in the declared encoding at all stay LINK-E001.
+  Shift_JIS it would be answered with the patient's name garbled, or not read at all);
+- other bytes that cannot be read in the declared encoding stay LINK-E001.
+
+The identifier is looked for in the bytes (``<CharacterCodeIdentifier>0|1<…>``), so the
+rule holds for a document that the contradiction keeps from being parsed.
 """
 
 from __future__ import annotations
@@ -32,13 +35,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection
-from typing import Any
-
-from reception.link.request import text
 
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _SHIFT_JIS = {"shift_jis", "shift-jis", "sjis", "windows-31j", "cp932", "ms932", "x-sjis"}
 _UTF_8 = {"utf-8", "utf8"}
+_IDENTIFIER = re.compile(rb"<CharacterCodeIdentifier>\s*([0-9])\s*</CharacterCodeIdentifier>")
 _CODE_NAMES = {"0": "UTF-8", "1": "Shift_JIS"}
 
 
@@ -72,12 +73,14 @@ def name_problem(name: str, kinds: Collection[str]) -> str | None:
     return None
 
 
-def encoding_conflict(data: bytes, message: dict[str, Any]) -> str | None:
+def encoding_conflict(data: bytes) -> str | None:
     """Where the request's ``CharacterCodeIdentifier`` contradicts its bytes (the module's
-    rule), said for the developer; None when they agree (or it names no encoding)."""
-    header = message.get("MessageHeader")
-    code = text(header, "CharacterCodeIdentifier") if isinstance(header, dict) else None
-    if code not in _CODE_NAMES:
+    rule), said for the developer; None when they agree (or it names no encoding).
+    Looked at before the document is parsed (its ASCII markup reads the same in both
+    encodings): bytes declared Shift_JIS that are UTF-8 may not parse as Shift_JIS."""
+    identifier = _IDENTIFIER.search(data)
+    code = identifier.group(1).decode() if identifier else None
+    if code is None or code not in _CODE_NAMES:
         return None
     said = f"CharacterCodeIdentifier は{code}（{_CODE_NAMES[code]}）"
     found = _DECLARED.match(data)

@@ -396,11 +396,11 @@ class HeldFolder:
             return _replace(found, too_large=True)
         if name.split("_", 1)[0] not in HANDLERS:
             return found
+        found = _replace(found, encoding_error=encoding_conflict(data))
         try:
-            message = xml_to_message(data)
+            return _replace(found, message=xml_to_message(data))
         except ValueError as exc:
             return _replace(found, parse_error=str(exc))
-        return _replace(found, message=message, encoding_error=encoding_conflict(data, message))
 
     def deliver(self, request: Request, reply: Reply) -> tuple[str, bool]:
         """The answer into res/ in the form its kind is set to (a ZIP:

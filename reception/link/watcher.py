@@ -287,13 +287,13 @@ class Link:
             error = LinkError("LINK-E002", said)
         elif request.too_large:
             error = LinkError("LINK-E004", "4 MiB を超えています")
+        elif request.encoding_error is not None:  # also when it cannot be parsed for it
+            error = LinkError("LINK-E010", request.encoding_error)
         elif request.parse_error is not None:
             if time.time() - request.mtime < STILL_WRITING_SECONDS:
                 self._retry_later(name)  # a writer that has not finished
                 return None
             error = LinkError("LINK-E001", request.parse_error)
-        elif request.encoding_error is not None:
-            error = LinkError("LINK-E010", request.encoding_error)
         else:
             message = request.message
         self._event("request", name)

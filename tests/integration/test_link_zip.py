@@ -6,7 +6,6 @@ process, the real mock service."""
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
