@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 from reception.link.request import text
@@ -21,8 +23,14 @@ def _described(path: Path) -> list[str]:
         data = read_file(path, MAX_REQUEST_BYTES)  # never through a symlink, never a FIFO
         if data is None:
             return ["読めません: 4 MiB を超えています"]
+        if path.suffix == ".zip":  # link.answer_form: the answer inside, under its name
+            data = _unzipped(data)
+            if data is None:
+                return ["パスワード付きZIPです（中身はレセコンで開きます）"]
         message = xml_to_message(data)
-    except (OSError, ValueError) as exc:
+    except FileNotFoundError:  # clinic software takes what it has read (into trash/)
+        return ["レセコンが取り込みました（もうフォルダにありません）"]
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         return [f"読めません: {exc}"]
     header = message.get("MessageHeader") or {}
     if not isinstance(header, dict) or text(header, "SegmentOfResult") == "9":
@@ -52,3 +60,17 @@ def _described(path: Path) -> list[str]:
         names = "、".join(e.get("Name", "") for e in found if isinstance(e, dict))
         lines.append(f"番号 {who or '—'}  {validity}  {names}".rstrip())
     return lines
+
+
+def _unzipped(data: bytes) -> bytes | None:
+    """The one entry of a ZIP answer; None when it is encrypted."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = archive.infolist()
+        if not entries:
+            raise ValueError("空のZIPです")
+        entry = entries[0]
+        if entry.flag_bits & 1:
+            return None
+        if entry.file_size > MAX_REQUEST_BYTES:
+            raise ValueError("4 MiB を超えています")
+        return archive.read(entry)

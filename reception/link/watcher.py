@@ -29,10 +29,12 @@ from reception.link.terms import (
     LinkEvent,
     LinkFolderError,
     Reply,
+    answer_name,
     excerpt,
     is_request_name,
     shown_name,
 )
+from reception.link.zipped import ZIP_SUFFIX, form_of
 from reception.oqs_client import OqsClient
 from reception.shared_folder import KIND_LABELS, FilePrivacy, UnsafeFolder
 
@@ -298,8 +300,21 @@ class Link:
             message = request.message
         self._event("request", name)
         return await answers.compose(
-            self.client, self.institution_code, name, message, error, self._event
+            self.client, self.institution_code, name, message, error, self._answer_event(name)
         )
+
+    def _answer_event(self, request: str) -> Callable[[str, str, str], None]:
+        """What an answer says on the staff console, naming the file as it is written:
+        a ZIP's ``.zip`` where the request's kind is answered so (``link.answer_form``)."""
+        if form_of(self._held.answer_forms, request) == "xml":
+            return self._event
+
+        def said(kind: str, name: str, detail: str = "") -> None:
+            self._event(
+                kind, answer_name(request, ZIP_SUFFIX) if kind == "answer" else name, detail
+            )
+
+        return said
 
     def _retry_later(self, name: str) -> None:
         loop = asyncio.get_running_loop()

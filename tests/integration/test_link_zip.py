@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from mock_oqs.world import World
+from reception.link import describe_answer
 from reception.link.terms import answer_name
 from tests.integration.test_link import bulk_upload
 from tests.support.link import RECEPTION, Running, answer, drop, persona_request
@@ -97,6 +98,14 @@ def test_one_query_in_each_form_holds_the_same_answer(zipping: Running) -> None:
     for root in (zipped, encrypted):  # the same, but for when each was made
         assert untimed(root) == untimed(plain)
     assert plain.findtext(".//Name") == world.persona("kokuho")["name"].replace(" ", "\u3000")
+    # the staff console names the file as written, and the 連携 pane shows a plain ZIP's
+    assert zipping.said("answer OQSsiquc01res_zip_0001.zip")
+    assert zipping.said("answer OQSsiquc01res_enc_0001.zip")
+    name = plain.findtext(".//Name") or ""
+    assert name in describe_answer(folder / "res" / "OQSsiquc01res_zip_0001.zip")[0]
+    assert describe_answer(folder / "res" / "OQSsiquc01res_enc_0001.zip") == [
+        "パスワード付きZIPです（中身はレセコンで開きます）"
+    ]
     path = folder / "res" / "OQSsiquc01res_enc_0001.zip"
     with zipfile.ZipFile(path) as archive, pytest.raises(RuntimeError, match="password"):
         archive.read(archive.infolist()[0], pwd=b"wrong")
