@@ -176,30 +176,39 @@ def _send(folder: Path, request: Path, timeout: float) -> int:
     """Drop ``request`` into req/ whole (hidden name, then renamed) and print its answer."""
     from reception.export import write_atomically
     from reception.link import MAX_REQUEST_BYTES, answer_name
-    from reception.shared_folder import read_file
 
     try:
         data = request.read_bytes()
     except OSError as exc:
         raise UsageError(f"{request}: {exc}") from None
     write_atomically(folder / "req" / request.name, data)  # exclusive temp, then renamed
-    answer = folder / "res" / answer_name(request.name)
+    # the answer's XML, or its ZIP where link.answer_form says so (printed as it is)
+    answers = [folder / "res" / answer_name(request.name, s) for s in (".xml", ".zip")]
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = read_file(answer, MAX_REQUEST_BYTES)  # never through a symlink
-            break
-        except FileNotFoundError:
-            pass
+    while (got := _first_there(answers, MAX_REQUEST_BYTES)) is None:
         if time.monotonic() > deadline:
-            _err(f"reception link: no answer in {timeout:g} s ({answer}); is the link running?")
+            where = answers[0]
+            _err(f"reception link: no answer in {timeout:g} s ({where}); is the link running?")
             return EXIT_ERROR
         time.sleep(0.01)
+    answer, found = got
     if found is None:
         _err(f"reception link: {answer} is larger than 4 MiB")
         return EXIT_ERROR
     sys.stdout.buffer.write(found)
     return 0
+
+
+def _first_there(paths: list[Path], limit: int) -> tuple[Path, bytes | None] | None:
+    """The first of ``paths`` that is there, and its content (None: over ``limit``)."""
+    from reception.shared_folder import read_file
+
+    for path in paths:
+        try:
+            return path, read_file(path, limit)  # never through a symlink
+        except FileNotFoundError:
+            continue
+    return None
 
 
 def cmd_pending(args: argparse.Namespace, session: Session) -> int:

@@ -6,6 +6,7 @@ process, the real mock service."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -224,3 +225,27 @@ def test_a_form_that_cannot_be_served_is_refused_at_start(
     assert says in run.stderr, run.stderr
     assert PASSWORD not in run.stderr + run.stdout
     assert not (tmp_path / "clinic" / "res").exists()  # nothing started
+
+
+def test_send_prints_a_zip_answer(zipping: Running, tmp_path: Path) -> None:
+    """`reception link --send` (the developer's tool) waits for the answer in the form the
+    link writes it: here a ZIP, printed as it is."""
+    request = tmp_path / "OQSsiquc01req_zip_send_0001.xml"
+    request.write_bytes(persona_request(zipping.world, "family"))
+    run = subprocess.run(
+        [RECEPTION, "link", "--folder", str(zipping.folder), "--send", str(request)],
+        env=os.environ
+        | {"RECEPTION_CONFIG": str(tmp_path / "none.toml"), "RECEPTION_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    with zipfile.ZipFile(io.BytesIO(run.stdout)) as archive:
+        assert archive.namelist() == ["OQSsiquc01res_zip_send_0001.xml"]
+        assert (
+            parsed(archive.read("OQSsiquc01res_zip_send_0001.xml")).findtext(
+                "MessageBody/QualificationValidity"
+            )
+            == "1"
+        )
