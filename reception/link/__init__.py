@@ -4,7 +4,11 @@
 the same name, ``req`` replaced by ``res``; ``DIR/face``: every card confirmation at the
 reader, as it completes. Every answer is written under a hidden name and renamed, so a
 watcher on ``res/`` never reads half a file. A request answered is moved to
-``req/done/`` (or removed): a restart does not answer it again.
+``req/done/`` (or removed): a restart does not answer it again. Where ``link.answer_form``
+says so for the request's prefix, the answer is a ZIP of it, ``….zip``, encrypted or not
+(:mod:`~reception.link.zipped`). Clinic software takes what it has read out of res/ and
+face/ (into its own ``trash/``) the moment it is there: the link minds nothing of it — no
+error, no retry — never writes a file again once written, and never touches ``trash/``.
 
 Requests (the element names of oqs.md §7):
 
