@@ -58,6 +58,8 @@ def name_problem(name: str, kinds: Collection[str]) -> str | None:
     for kind in kinds:
         if stem.startswith(kind) and "_" not in stem:
             return f"ファイル名の「{kind}」の後に「_」が要ります: " + example.format(kind=kind)
+    if head in kinds:
+        return None  # the name is a request's
     folded = {kind.lower(): kind for kind in kinds}
     if head.lower() in folded:
         kind = folded[head.lower()]
