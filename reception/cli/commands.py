@@ -173,42 +173,41 @@ def cmd_link(args: argparse.Namespace, session: Session) -> int:
 
 
 def _send(folder: Path, request: Path, timeout: float) -> int:
-    """Drop ``request`` into req/ whole (hidden name, then renamed) and print its answer."""
+    """Drop ``request`` into req/ whole (hidden name, then renamed) and print its answer:
+    the XML, or, for an answer of another form (a PDF, a ZIP), its bytes — written to
+    stdout as they are, the answer's path said on stderr."""
     from reception.export import write_atomically
     from reception.link import MAX_REQUEST_BYTES, answer_name
+    from reception.shared_folder import read_file
 
     try:
         data = request.read_bytes()
     except OSError as exc:
         raise UsageError(f"{request}: {exc}") from None
     write_atomically(folder / "req" / request.name, data)  # exclusive temp, then renamed
-    # the answer's XML, or its ZIP where link.answer_form says so (printed as it is)
-    answers = [folder / "res" / answer_name(request.name, s) for s in (".xml", ".zip")]
+    answers = [folder / "res" / answer_name(request.name, s) for s in (".xml", ".pdf", ".zip")]
+    answer = answers[0]
     deadline = time.monotonic() + timeout
-    while (got := _first_there(answers, MAX_REQUEST_BYTES)) is None:
+    found: bytes | None = None
+    while True:
+        try:
+            answer, found = next(
+                (a, read_file(a, MAX_REQUEST_BYTES)) for a in answers if a.exists()
+            )  # never through a symlink
+            break
+        except (StopIteration, FileNotFoundError):
+            pass
         if time.monotonic() > deadline:
-            where = answers[0]
-            _err(f"reception link: no answer in {timeout:g} s ({where}); is the link running?")
+            _err(f"reception link: no answer in {timeout:g} s ({answer}); is the link running?")
             return EXIT_ERROR
         time.sleep(0.01)
-    answer, found = got
     if found is None:
         _err(f"reception link: {answer} is larger than 4 MiB")
         return EXIT_ERROR
+    if answer.suffix != ".xml":
+        _err(f"reception link: the answer is {answer}")
     sys.stdout.buffer.write(found)
     return 0
-
-
-def _first_there(paths: list[Path], limit: int) -> tuple[Path, bytes | None] | None:
-    """The first of ``paths`` that is there, and its content (None: over ``limit``)."""
-    from reception.shared_folder import read_file
-
-    for path in paths:
-        try:
-            return path, read_file(path, limit)  # never through a symlink
-        except FileNotFoundError:
-            continue
-    return None
 
 
 def cmd_pending(args: argparse.Namespace, session: Session) -> int:

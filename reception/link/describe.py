@@ -1,4 +1,5 @@
-"""An answer file as staff read it, in the 連携 pane: one line per patient."""
+"""An answer file as staff read it, in the 連携 pane: one line per patient; a PDF by its
+size, a ZIP by its entries (the XML inside described as any answer)."""
 
 from __future__ import annotations
 
@@ -21,16 +22,45 @@ def describe_answer(path: Path) -> list[str]:
 def _described(path: Path) -> list[str]:
     try:
         data = read_file(path, MAX_REQUEST_BYTES)  # never through a symlink, never a FIFO
-        if data is None:
-            return ["読めません: 4 MiB を超えています"]
-        if path.suffix == ".zip":  # link.answer_form: the answer inside, under its name
-            data = _unzipped(data)
-            if data is None:
-                return ["パスワード付きZIPです（中身はレセコンで開きます）"]
-        message = xml_to_message(data)
     except FileNotFoundError:  # clinic software takes what it has read (into trash/)
         return ["レセコンが取り込みました（もうフォルダにありません）"]
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except OSError as exc:
+        return [f"読めません: {exc.strerror or exc}"]
+    if data is None:
+        return ["読めません: 4 MiB を超えています"]
+    if data.startswith(b"%PDF-"):
+        return [f"PDF {len(data):,} バイト（PDF ビューアで開いてください）"]
+    if data.startswith(b"PK\x03\x04"):
+        return _zip(data)
+    return _xml(data)
+
+
+def _zip(data: bytes) -> list[str]:
+    """A ZIP answer: its entries, and the first XML inside described (never more than
+    ``MAX_REQUEST_BYTES`` of it read: res/ is written by others too)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+            names = "、".join(e.filename for e in entries[:5])
+            head = [f"ZIP {len(entries)}件: {names}"]
+            xml = next((e for e in entries if e.filename.lower().endswith(".xml")), None)
+            if xml is None:
+                return head
+            if xml.flag_bits & 0x1:
+                return [*head, "暗号化されています（設定のパスワードで開けます）"]
+            with archive.open(xml) as member:
+                inner = member.read(MAX_REQUEST_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, NotImplementedError) as exc:
+        return [f"読めません: ZIP として開けません（{exc}）"]
+    if len(inner) > MAX_REQUEST_BYTES:
+        return [*head, "読めません: 中の XML が 4 MiB を超えています"]
+    return [*head, *_xml(inner)]
+
+
+def _xml(data: bytes) -> list[str]:
+    try:
+        message = xml_to_message(data)
+    except ValueError as exc:
         return [f"読めません: {exc}"]
     header = message.get("MessageHeader") or {}
     if not isinstance(header, dict) or text(header, "SegmentOfResult") == "9":
@@ -60,17 +90,3 @@ def _described(path: Path) -> list[str]:
         names = "、".join(e.get("Name", "") for e in found if isinstance(e, dict))
         lines.append(f"番号 {who or '—'}  {validity}  {names}".rstrip())
     return lines
-
-
-def _unzipped(data: bytes) -> bytes | None:
-    """The one entry of a ZIP answer; None when it is encrypted."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        entries = archive.infolist()
-        if not entries:
-            raise ValueError("空のZIPです")
-        entry = entries[0]
-        if entry.flag_bits & 1:
-            return None
-        if entry.file_size > MAX_REQUEST_BYTES:
-            raise ValueError("4 MiB を超えています")
-        return archive.read(entry)
