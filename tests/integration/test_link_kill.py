@@ -22,8 +22,8 @@ import pytest
 
 from mock_oqs.world import World, persona_ids
 from reception.sim.world import _mock_oqs_command
-from tests.integration.test_link import bulk_upload
 from tests.support.link import Running, answer, drop
+from tests.support.link_bulk import bulk_fetch, bulk_upload
 from tests.support.stack import WORLD_TODAY, free_port
 
 ENTRIES = 3000  # the service answers one in a fraction of a millisecond: long enough to kill
@@ -123,19 +123,11 @@ def upload(link: Running, name: str) -> tuple[str, list[str]]:
     return number, numbers
 
 
-def fetch(number: str) -> bytes:
-    return (
-        "<XmlMsg><MessageHeader><MedicalInstitutionCode>1312345678</MedicalInstitutionCode>"
-        f"</MessageHeader><MessageBody><ReceptionNumber>{number}</ReceptionNumber>"
-        "</MessageBody></XmlMsg>"
-    ).encode()
-
-
 def results(link: Running, number: str, tag: str) -> ET.Element:
     """OQSmuquc02 asked until the job is done (2 while it runs)."""
     for attempt in range(1, 400):
         name = f"OQSmuquc02req_{tag}_{attempt:04d}.xml"
-        drop(link.folder, name, fetch(number))
+        drop(link.folder, name, bulk_fetch(number))
         found = answer(link.folder, name, seconds=30)
         assert found.findtext("MessageHeader/ErrorCode") is None, ET.tostring(found)
         if found.findtext("MessageHeader/SegmentOfResult") == "1":
@@ -165,7 +157,7 @@ def all_units(result: ET.Element, numbers: list[str]) -> None:
 def test_kill_9_of_the_link_mid_bulk(linked: Running) -> None:
     number, numbers = upload(linked, "OQSmuquc01req_20261124_0001.xml")
     for n in range(1, 4):  # the clinic asks, asks again; the link is killed among them
-        drop(linked.folder, f"OQSmuquc02req_early_{n:04d}.xml", fetch(number))
+        drop(linked.folder, f"OQSmuquc02req_early_{n:04d}.xml", bulk_fetch(number))
     linked.stop(signal.SIGKILL)
     state = stored(linked.world, number)
     assert state is not None

@@ -21,8 +21,8 @@ import pytest
 from mock_oqs.world import World
 from reception.link import describe_answer
 from reception.link.terms import answer_name
-from tests.integration.test_link import bulk_upload
 from tests.support.link import RECEPTION, Running, answer, drop, persona_request
+from tests.support.link_bulk import bulk_fetch, bulk_upload
 
 PASSWORD = "kusuri-4711"
 FORMS = (
@@ -131,11 +131,7 @@ def test_bulk_results_in_each_form_hold_the_same_units(zipping: Running) -> None
         "MessageBody/ReceptionNumber"
     )
     assert number
-    fetch = (
-        "<XmlMsg><MessageHeader><MedicalInstitutionCode>1312345678</MedicalInstitutionCode>"
-        f"</MessageHeader><MessageBody><ReceptionNumber>{number}</ReceptionNumber>"
-        "</MessageBody></XmlMsg>"
-    ).encode()
+    fetch = bulk_fetch(number)
     for attempt in range(1, 100):  # until done, in plain XML
         name = f"OQSmuquc02req_plain_{attempt:04d}.xml"
         drop(folder, name, fetch)
