@@ -17,7 +17,7 @@ import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from mock_oqs.records import patient_of, record_detail
 from mock_oqs.refusal import Refusal, lookup_refusal
 from mock_oqs.results import Header, Message, SearchInfo, to_format
 from mock_oqs.rules import InsurerNumber, RuleInputError
+from mock_oqs.state import OrphanedJob
 
 if TYPE_CHECKING:
     from mock_oqs.service import QualificationService
@@ -221,7 +222,8 @@ class Lookups:
         """一括照会: the ``ReceptionNumber`` at once; the queries run in a thread of their
         own, their answers stored as they come (in batches), fetched by that number.
         Within the facility's limits: entries per job and per day (MOCK-E018), jobs
-        running and kept (MOCK-E019)."""
+        running and kept (MOCK-E019). The queries are kept with the job (its ``spec``):
+        a job whose service was killed is resumed where it stopped (:meth:`resume_bulk`)."""
         cap = self.limits.bulk_entries
         if len(queries) > cap:
             raise Refusal(
@@ -230,16 +232,24 @@ class Lookups:
                 f"a 一括照会 of {len(queries)} entries: at most {cap} per job for this facility",
             )
         self._check_bulk_birth_dates(queries)
+        spec = {"queries": [query.model_dump(mode="json") for query in queries]}
         number = self.state.start_bulk(
-            facility, len(queries), self.limits, self._windows(bulk=True)
+            facility, len(queries), self.limits, self._windows(bulk=True), spec=spec
         )
+        self._run_confirm(number, facility, queries, 0)
+        return number
+
+    def _run_confirm(
+        self, number: str, facility: str, queries: list[NumberConfirmationRequest], first: int
+    ) -> None:
+        """The job's queries from position ``first`` on, in a thread of its own."""
 
         def run() -> None:
             try:
-                for first in range(0, len(queries), BULK_BATCH):
-                    batch = queries[first : first + BULK_BATCH]
+                for start in range(first, len(queries), BULK_BATCH):
+                    batch = queries[start : start + BULK_BATCH]
                     answers = [self.bulk_answer(query, facility) for query in batch]
-                    self.state.add_bulk_results(number, first, answers)
+                    self.state.add_bulk_results(number, start, answers)
             except Exception:
                 log.exception("一括照会 %s failed; it is dropped", number)
                 self.state.finish_bulk(number, failed=True)
@@ -247,7 +257,26 @@ class Lookups:
             self.state.finish_bulk(number)
 
         threading.Thread(target=run, name=f"bulk-{number}", daemon=True).start()
-        return number
+
+    def resume_bulk(self, number: str | None = None) -> int:
+        """Unfinished jobs of a service that was killed or restarted — or only ``number``
+        — taken over and run on from the answers stored, each by its kind's resumer
+        (:data:`BULK_RESUMERS`); a job no resumer can finish (its kind has none, or it
+        kept no queries: ValueError) is dropped. How many were resumed."""
+        resumed = 0
+        for job in self.state.claim_orphaned_bulk(number):
+            resume = BULK_RESUMERS.get(job.kind)
+            try:
+                if resume is None:
+                    raise ValueError(f"no resumer for the kind {job.kind!r}")
+                resume(self, job)  # ValueError: what was asked is not kept (an old job)
+            except ValueError as exc:
+                log.warning("一括照会 %s cannot be resumed (%s); dropped", job.number, exc)
+                self.state.finish_bulk(job.number, failed=True)
+                continue
+            log.info("一括照会 %s (%s): resumed at %d", job.number, job.kind, job.stored)
+            resumed += 1
+        return resumed
 
     def bulk_answer(self, query: NumberConfirmationRequest, facility: str) -> dict[str, Any]:
         """One entry's answer as it is stored: the format's (a refusal is an answer too)."""
@@ -263,6 +292,8 @@ class Lookups:
 
     def bulk(self, number: str, facility: str) -> dict[str, Any]:
         found = self.state.bulk(number, facility)
+        if found is not None and len(found[1]) < found[0]:
+            self.resume_bulk(number)  # its worker died while others serve: this one goes on
         if found is None:
             raise Refusal("MOCK-E014", 404, "no 一括照会 with this ReceptionNumber here")
         total, answers = found
@@ -283,3 +314,18 @@ def _patient_digest(request: PatientNumbers) -> str:
         (request.insurer_number.strip(), request.symbol.strip(), request.number.strip())
     )
     return hashlib.sha256(numbers.encode()).hexdigest()[:32]
+
+
+def _resume_confirm(lookups: Lookups, job: OrphanedJob) -> None:
+    """一括照会 by number: the queries kept in the spec, from the answers stored on;
+    ValueError when the spec does not hold them all."""
+    queries = [NumberConfirmationRequest.model_validate(q) for q in job.spec.get("queries", [])]
+    if len(queries) != job.total:
+        raise ValueError(f"一括照会 {job.number}: its spec holds {len(queries)} of {job.total}")
+    lookups._run_confirm(job.number, job.facility, queries, job.stored)
+
+
+# how each kind of 一括照会 job goes on after its service was killed or restarted (the
+# ``kind`` of its row; what it asked is its ``spec``): the bulk kinds of the folder
+# interface add theirs here
+BULK_RESUMERS: dict[str, Callable[[Lookups, OrphanedJob], None]] = {"confirm": _resume_confirm}

@@ -182,6 +182,7 @@ class QualificationService:
         self._local = threading.local()
         self.lookups = Lookups(self)
         self.periods = Periods(self)  # the bulk kinds by period (訪問診療 …)
+        self.lookups.resume_bulk()  # 一括照会 jobs a killed or restarted service left unfinished
 
     def _writer(self) -> sqlite3.Connection:
         """The registry, writable: 保険証利用登録 at a reader changes it."""

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS consent_records (
     PRIMARY KEY (person_id, facility, item));
 -- 一括照会: a job per upload (run and pid: the serving run and worker whose thread makes
 -- its answers), and each query's answer as it is made; purged after ServiceLimits'
--- bulk_keep_hours, and at start-up when its run is over
+-- bulk_keep_hours; an unfinished job whose run is over is resumed from its spec
 -- kind: what the job is (confirm: 一括照会 by number; others: the bulk kinds of the
 -- folder interface, oqs.md §7), fetched only as that kind; spec: what was asked (JSON)
 CREATE TABLE IF NOT EXISTS bulk_jobs (
@@ -92,6 +93,19 @@ STATE_VERSION = 3  # 2: bulk_jobs with run, pid and done; 3: with kind and spec 
 # jobs are dropped)
 
 
+@dataclass(frozen=True)
+class OrphanedJob:
+    """An unfinished 一括照会 job taken over from a run or worker that is gone: its kind,
+    what was asked (``spec``) and how many answers are stored (``stored``)."""
+
+    number: str
+    facility: str
+    total: int
+    kind: str
+    spec: dict[str, Any]
+    stored: int
+
+
 class ServiceState:
     """Nonces and reference numbers, in a SQLite file shared by all workers."""
 
@@ -109,7 +123,8 @@ class ServiceState:
         conn.executescript(STATE_SCHEMA)
         conn.execute(f"PRAGMA user_version = {STATE_VERSION}")
         with self._transaction(conn):
-            # at start-up: 一括照会 jobs past their time or of a run that is over, and
+            # at start-up: 一括照会 jobs past their time (one of a run that is over is
+            # resumed by the service: Lookups.resume_bulk), and
             # refusal rows older than the audit keeps
             self._purge_bulk(conn)
             conn.execute(
@@ -461,10 +476,15 @@ class ServiceState:
         return number
 
     def add_bulk_results(self, number: str, first: int, messages: list[dict[str, Any]]) -> None:
+        """A batch of answers from position ``first``, whole or not at all (a job resumed
+        after a kill goes on from the answers stored)."""
         rows = [
             (number, first + i, json.dumps(m, ensure_ascii=False)) for i, m in enumerate(messages)
         ]
-        self._conn().executemany("INSERT INTO bulk_results VALUES (?, ?, ?)", rows)
+        with self._transaction(self._conn()) as conn:
+            # a job resumed while its first thread still lived (another run's, sharing the
+            # state file) makes the same answers: the first kept
+            conn.executemany("INSERT OR IGNORE INTO bulk_results VALUES (?, ?, ?)", rows)
 
     def finish_bulk(self, number: str, *, failed: bool = False) -> None:
         """The job's answers are all made (or it failed: then it goes, answers and all)."""
@@ -477,20 +497,46 @@ class ServiceState:
         conn.execute("UPDATE bulk_jobs SET done = 1 WHERE reception_number = ?", (number,))
 
     def _purge_bulk(self, conn: sqlite3.Connection) -> None:
-        """Jobs past their keeping time, and unfinished jobs of a run or worker that is
-        gone (no thread will finish them), with their answers."""
+        """Jobs past their keeping time, with their answers. An unfinished job of a run or
+        worker that is gone is kept: it is resumed (:meth:`claim_orphaned_bulk`)."""
         before = time.time() - self.bulk_keep_seconds
         gone = [
             (number,)
-            for number, created, done, run, pid in conn.execute(
-                "SELECT reception_number, created_at, done, run, pid FROM bulk_jobs"
+            for (number,) in conn.execute(
+                "SELECT reception_number FROM bulk_jobs WHERE created_at < ?", (before,)
             )
-            if created < before or (not done and not _alive(run, pid))
         ]
         if gone:
             conn.executemany("DELETE FROM bulk_results WHERE reception_number = ?", gone)
             conn.executemany("DELETE FROM bulk_jobs WHERE reception_number = ?", gone)
             log.info("一括照会: %d job(s) purged", len(gone))
+
+    def claim_orphaned_bulk(self, number: str | None = None) -> list[OrphanedJob]:
+        """Unfinished jobs whose run or worker is gone (a ``kill -9``, a restart) — or
+        only ``number`` — taken over by this worker (one transaction: of several workers
+        starting at once, one takes each), with what was asked and how many answers are
+        stored: the caller resumes them from there."""
+        taken: list[OrphanedJob] = []
+        with self._transaction(self._conn()) as conn:
+            rows = conn.execute(
+                "SELECT reception_number, facility, total, run, pid, kind, spec FROM bulk_jobs "
+                "WHERE done = 0 AND (?1 IS NULL OR reception_number = ?1)",
+                (number,),
+            ).fetchall()
+            for found, facility, total, run, pid, kind, spec in rows:
+                if _alive(run, pid):
+                    continue
+                (stored,) = conn.execute(
+                    "SELECT count(*) FROM bulk_results WHERE reception_number = ?", (found,)
+                ).fetchone()
+                conn.execute(
+                    "UPDATE bulk_jobs SET run = ?, pid = ? WHERE reception_number = ?",
+                    (RUN_ID, os.getpid(), found),
+                )
+                taken.append(
+                    OrphanedJob(found, facility, int(total), kind, json.loads(spec), int(stored))
+                )
+        return taken
 
     def bulk(
         self, number: str, facility: str, kinds: Sequence[str] = ("confirm",)

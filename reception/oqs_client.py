@@ -22,8 +22,7 @@
   its unused nonces) is never retried, and for the ``Retry-After`` it names the client
   does not ask that kind of request again — it fails at once, without a request
   (:class:`OqsRateLimited`): a queue of re-verifications or a folder of request files
-  does not hammer a service that said wait.
-"""
+  does not hammer a service that said wait."""
 
 from __future__ import annotations
 

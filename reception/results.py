@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_pascal
 
 from reception.code_tables import LIMIT_CATEGORIES, SPECIFIC_DISEASES, coded
 from reception.verdict import Refusal, Validity
+from reception.xml_errors import parse_error
 
 VALIDITY_LABELS = {
     "1": "有効",
@@ -516,7 +517,7 @@ class _MessageBuilder:
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         if len(self._open) >= MAX_DEPTH:
-            raise ValueError(f"elements nested deeper than {MAX_DEPTH} levels")
+            raise ValueError(f"要素の入れ子が{MAX_DEPTH}段を超えています")
         self._open.append(_Frame())
 
     def data(self, text: str) -> None:
@@ -543,21 +544,22 @@ _CODECS = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "windows
 
 def _decoded(data: bytes) -> str:
     """The document as text, decoded as its declaration says (expat cannot read
-    multi-byte encodings such as Shift_JIS itself)."""
+    multi-byte encodings such as Shift_JIS itself); the declaration becomes spaces, so
+    that a line and column the parser names are the file's."""
     declaration = _DECLARATION.match(data)
     encoding = "utf-8"
     if declaration:
         named = _ENCODING.search(declaration.group())
         if named:
             encoding = named.group(1).decode().lower()
-        data = data[declaration.end() :]
+        data = b" " * declaration.end() + data[declaration.end() :]
     try:
         return data.decode(_CODECS.get(encoding, encoding).replace("utf-8", "utf-8-sig"))
     except LookupError:
-        raise ValueError(f"unknown encoding {encoding!r} in the XML declaration") from None
+        raise ValueError(f"XML宣言の文字コード「{encoding}」は読めません") from None
     except UnicodeDecodeError as exc:
         raise ValueError(
-            f"not {encoding} as its declaration says: byte {exc.start} cannot be read"
+            f"XML宣言の文字コード（{encoding}）で読めません: {exc.start + 1}バイト目"
         ) from None
 
 
@@ -570,10 +572,10 @@ def xml_to_message(data: bytes) -> dict[str, Any]:
         parser.feed(_decoded(data))
         parser.close()
     except (DefusedXmlException, ParseError, ValueError) as exc:
-        raise ValueError(f"not a well-formed XML document: {exc}") from None
+        raise ValueError(parse_error(exc)) from None
     if builder.root_tag != "XmlMsg":
-        raise ValueError(f"the root element is {builder.root_tag}, expected XmlMsg")
+        raise ValueError(f"ルート要素が {builder.root_tag} です（XmlMsg のはずです）")
     message = builder.root
     if not isinstance(message, dict):
-        raise ValueError("XmlMsg is empty")
+        raise ValueError("XmlMsg が空です")
     return message

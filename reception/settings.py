@@ -30,13 +30,14 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -167,6 +168,25 @@ class ReaderSettings(BaseModel):
         )
 
 
+AnswerForm = Literal["xml", "zip", "zip-encrypted"]
+# prefixes the real terminal never encrypts, whatever its setting says (the public
+# kitting script ONS_Reconfig_Encrypt; reception.link.zipped says more)
+NEVER_ENCRYPTED = (
+    "EPS",
+    "OQSmutic",
+    "OQSmuhvq",
+    "OQSmuonq",
+    "OQSsihvq",
+    "OQSsionq",
+    "OQSsihvd",
+    "OQSsiurl",
+    "OQSsiinq",
+    "OQSsiupd",
+    "PMHsimsm",
+)
+_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,40}")
+
+
 class LinkSettings(BaseModel):
     """The folder interface for clinic software (oqs.md §7)."""
 
@@ -188,12 +208,66 @@ class LinkSettings(BaseModel):
         "user must be a member of the group",
     )
 
+    answer_form: dict[str, AnswerForm] = Field(
+        default_factory=dict,
+        description="per file-name prefix of a request, the form of its answer: xml (the "
+        "real default), zip, or zip-encrypted (a password-protected ZIP, as the real "
+        "terminal's encrypt.conf sets 'e'); the longest prefix a request's name starts "
+        'with wins, e.g. RECEPTION_LINK__ANSWER_FORM=\'{"OQSmuquc02": "zip-encrypted"}\'',
+    )
+    zip_password: SecretStr | None = Field(
+        default=None,
+        description="the password of zip-encrypted answers (RECEPTION_LINK__ZIP_PASSWORD); "
+        "never shown or logged",
+    )
+    zip_password_file: Path | None = Field(
+        default=None,
+        description="a file holding that password (its first line), instead of the variable",
+    )
+
     @field_validator("group")
     @classmethod
     def _usable_group(cls, value: str | None) -> str | None:
         if value is not None:
             resolve_group(value)  # ValueError says which group, and why not
         return value
+
+    @model_validator(mode="after")
+    def _usable_forms(self) -> LinkSettings:
+        for prefix, form in self.answer_form.items():
+            if not _PREFIX.fullmatch(prefix):
+                raise ValueError(
+                    f"answer_form: {prefix!r} is not a file-name prefix (letters, digits and _, "
+                    "e.g. OQSmuquc02)"
+                )
+            if form == "zip-encrypted" and prefix.startswith(NEVER_ENCRYPTED):
+                raise ValueError(
+                    f"answer_form: {prefix} answers are never encrypted (the real terminal "
+                    f"exempts {', '.join(NEVER_ENCRYPTED)}): use zip or xml"
+                )
+        encrypted = sorted(p for p, f in self.answer_form.items() if f == "zip-encrypted")
+        if encrypted and self.password() is None:
+            raise ValueError(
+                f"answer_form: {', '.join(encrypted)} zip-encrypted, but no password: set "
+                "zip_password_file or RECEPTION_LINK__ZIP_PASSWORD"
+            )
+        return self
+
+    def password(self) -> bytes | None:
+        """The password of encrypted answers (the file's first line, else the variable);
+        ValueError when the file cannot be read or is empty — its content never said."""
+        if self.zip_password_file is not None:
+            try:
+                lines = self.zip_password_file.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or type(exc).__name__
+                raise ValueError(f"zip_password_file {self.zip_password_file}: {reason}") from None
+            if not lines or not lines[0].strip():
+                raise ValueError(f"zip_password_file {self.zip_password_file} is empty")
+            return lines[0].strip().encode("utf-8")
+        if self.zip_password is not None and self.zip_password.get_secret_value():
+            return self.zip_password.get_secret_value().encode("utf-8")
+        return None
 
     @property
     def privacy(self) -> FilePrivacy:

@@ -160,6 +160,8 @@ def cmd_link(args: argparse.Namespace, session: Session) -> int:
                 # name and detail come safe to show: a newline in a file name forges no line
                 on_event=lambda e: _err(f"{e.at} {e.kind} {e.name} {e.detail}".rstrip()),
                 privacy=settings.link.privacy,
+                answer_forms=settings.link.answer_form,
+                zip_password=settings.link.password(),
             )
             link.prepare()
             _err(f"reception link: watching {link.req} (answers in {link.res}); Ctrl+C stops")

@@ -4,7 +4,11 @@
 the same name, ``req`` replaced by ``res``; ``DIR/face``: every card confirmation at the
 reader, as it completes. Every answer is written under a hidden name and renamed, so a
 watcher on ``res/`` never reads half a file. A request answered is moved to
-``req/done/`` (or removed): a restart does not answer it again.
+``req/done/`` (or removed): a restart does not answer it again. Where ``link.answer_form``
+says so for the request's prefix, the answer is a ZIP of it, ``….zip``, encrypted or not
+(:mod:`~reception.link.zipped`). Clinic software takes what it has read out of res/ and
+face/ (into its own ``trash/``) the moment it is there: the link minds nothing of it — no
+error, no retry — never writes a file again once written, and never touches ``trash/``.
 
 Requests (the element names of oqs.md §7):
 
@@ -25,9 +29,15 @@ A request that cannot be answered gets an answer all the same, ``SegmentOfResult
 a mock error code (there is no public list of the real ones; oqs.md §3):
 
 =========  ==============================================================================
-LINK-E001  not a well-formed XML document, not in the encoding it declares, or nested
-           deeper than 64 elements
-LINK-E002  the file name's prefix is not a request this terminal answers
+LINK-E001  not a well-formed XML document (the message says what, in Japanese, with the
+           line and column: 「XMLの形式が正しくありません: 開始タグと終了タグが対応して
+           いません（2行14列）」), not in the encoding it declares (the byte), not
+           ``XmlMsg``, or nested deeper than 64 elements
+LINK-E002  the file name is not a request this terminal answers; a name that fails only
+           as a name — a kind without its ``_`` (``OQSsiquc01req.xml``), in other case
+           (``oqssiquc01req_…``), misspelt by a character or two, or ``.XML`` — is told
+           what it should look like: ``<kind>_<anything>.xml``
+           (:mod:`~reception.link.checks`)
 LINK-E003  a required element is missing or malformed (the message names it); also an
            ``ArbitraryFileIdentifier`` longer than 50 characters (every answer echoes it)
 LINK-E004  the file is larger than 4 MiB
@@ -44,6 +54,10 @@ LINK-E009  (log and staff console only, once) a ``.reception-link.journal`` in t
            folder (an earlier version's, or written there by someone else) was removed
            unread: the link's record is in the terminal's data directory, and every
            request the file named is answered
+LINK-E010  ``CharacterCodeIdentifier`` contradicts the bytes: the XML declaration names
+           the other encoding, or there is none and identifier 1 (Shift_JIS) comes with
+           non-ASCII bytes (read as UTF-8), or the bytes declared Shift_JIS are UTF-8
+           (:mod:`~reception.link.checks` states the rule)
 =========  ==============================================================================
 
 What the link repeats of a request is bounded, by one function where text leaves it

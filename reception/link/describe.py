@@ -23,6 +23,8 @@ def describe_answer(path: Path) -> list[str]:
 def _described(path: Path) -> list[str]:
     try:
         data = read_file(path, MAX_REQUEST_BYTES)  # never through a symlink, never a FIFO
+    except FileNotFoundError:  # clinic software takes what it has read (into trash/)
+        return ["レセコンが取り込みました（もうフォルダにありません）"]
     except OSError as exc:
         return [f"読めません: {exc.strerror or exc}"]
     if data is None:

@@ -15,12 +15,14 @@ import secrets
 import socket
 import stat
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reader.clock import now_jst
 from reader.safe_text import printable
+from reception.link.checks import encoding_conflict
 from reception.link.journal import JOURNALS, Journal
 from reception.link.kinds import HANDLERS
 from reception.link.terms import (
@@ -33,6 +35,7 @@ from reception.link.terms import (
     answer_name,
     shown_name,
 )
+from reception.link.zipped import form_of, wrapped
 from reception.results import xml_to_message
 from reception.shared_folder import (
     TEMP_PREFIX,
@@ -70,6 +73,7 @@ class Request:
     too_large: bool = False
     message: dict[str, Any] | None = None
     parse_error: str | None = None
+    encoding_error: str | None = None  # CharacterCodeIdentifier against the bytes
 
 
 class Directory:
@@ -111,9 +115,18 @@ class HeldFolder:
     on the link's file thread."""
 
     def __init__(
-        self, folder: Path, *, private_dir: Path, keep_done: bool, privacy: FilePrivacy
+        self,
+        folder: Path,
+        *,
+        private_dir: Path,
+        keep_done: bool,
+        privacy: FilePrivacy,
+        answer_forms: Mapping[str, str] | None = None,
+        zip_password: bytes | None = None,
     ) -> None:
         self.folder = folder
+        self.answer_forms = dict(answer_forms or {})  # prefix → xml | zip | zip-encrypted
+        self._zip_password = zip_password  # never logged
         self.private_dir = private_dir
         self.keep_done = keep_done
         self.privacy = privacy
@@ -383,15 +396,19 @@ class HeldFolder:
             return _replace(found, too_large=True)
         if name.split("_", 1)[0] not in HANDLERS:
             return found
+        found = _replace(found, encoding_error=encoding_conflict(data))
         try:
             return _replace(found, message=xml_to_message(data))
         except ValueError as exc:
             return _replace(found, parse_error=str(exc))
 
     def deliver(self, request: Request, reply: Reply) -> tuple[str, bool]:
-        """The answer into res/, recorded, then the request moved out of req/ (on the file
-        thread); the answer's name, and whether the request was moved."""
+        """The answer into res/ in the form its kind is set to (a ZIP:
+        :mod:`~reception.link.zipped`), recorded, then the request moved out of req/ (on
+        the file thread); the answer's name, and whether the request was moved."""
         assert self._journal is not None
+        form = form_of(self.answer_forms, request.name)
+        reply = wrapped(request.name, reply, form, self._zip_password)
         res_fd = self.fd("res")
         answer = answer_name(request.name, reply.suffix)
         temp = stage(res_fd, reply.data, self.privacy)

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from reader.clock import now_jst
 from reader.safe_text import printable
 from reception.link import answers
+from reception.link.checks import name_problem
 from reception.link.folder import HeldFolder, Request
 from reception.link.kinds import HANDLERS
 from reception.link.terms import (
@@ -28,10 +29,12 @@ from reception.link.terms import (
     LinkEvent,
     LinkFolderError,
     Reply,
+    answer_name,
     excerpt,
     is_request_name,
     shown_name,
 )
+from reception.link.zipped import ZIP_SUFFIX, form_of
 from reception.oqs_client import OqsClient
 from reception.shared_folder import KIND_LABELS, FilePrivacy, UnsafeFolder
 
@@ -44,7 +47,9 @@ T = TypeVar("T")
 class Link:
     """The folder interface over one directory, answering through the service;
     ``private_dir`` is the terminal's own data directory (``settings.data_dir``), where
-    the link keeps its journal (:class:`~reception.link.journal.Journal`).
+    the link keeps its journal (:class:`~reception.link.journal.Journal`);
+    ``answer_forms`` (file-name prefix → ``xml``, ``zip`` or ``zip-encrypted``) and
+    ``zip_password``: ``link.answer_form`` (:mod:`~reception.link.zipped`).
 
     Every file operation runs on one thread of its own, in order: the event loop (the
     TUI's reader panel and PIN pad) never waits for a disk, a network share or a parse,
@@ -60,6 +65,8 @@ class Link:
         keep_done: bool = True,
         on_event: Callable[[LinkEvent], None] | None = None,
         privacy: FilePrivacy | None = None,
+        answer_forms: Mapping[str, str] | None = None,
+        zip_password: bytes | None = None,
     ) -> None:
         self.folder = folder
         self.req, self.res, self.face = folder / "req", folder / "res", folder / "face"
@@ -77,7 +84,12 @@ class Link:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="link-io")
         self._closed = False
         self._held = HeldFolder(
-            folder, private_dir=private_dir, keep_done=keep_done, privacy=self.privacy
+            folder,
+            private_dir=private_dir,
+            keep_done=keep_done,
+            privacy=self.privacy,
+            answer_forms=answer_forms,  # per prefix: xml, zip or zip-encrypted
+            zip_password=zip_password,
         )
         self.started = False  # run() has the folder (a LinkFolderError later: it stopped)
 
@@ -271,11 +283,14 @@ class Link:
         if request.kind != "file":
             label = KIND_LABELS.get(request.kind, request.kind)
             error = LinkError("LINK-E008", f"{label}には答えません（通常のファイルではありません）")
-        elif name.split("_", 1)[0] not in HANDLERS:
-            prefix = shown_name(name)
-            error = LinkError("LINK-E002", f"この端末が答える要求ではありません（{prefix}）")
+        elif name.split("_", 1)[0] not in HANDLERS or not name.endswith(".xml"):
+            problem = name_problem(shown_name(name), HANDLERS)
+            said = problem or f"この端末が答える要求ではありません（{shown_name(name)}）"
+            error = LinkError("LINK-E002", said)
         elif request.too_large:
             error = LinkError("LINK-E004", "4 MiB を超えています")
+        elif request.encoding_error is not None:  # also when it cannot be parsed for it
+            error = LinkError("LINK-E010", request.encoding_error)
         elif request.parse_error is not None:
             if time.time() - request.mtime < STILL_WRITING_SECONDS:
                 self._retry_later(name)  # a writer that has not finished
@@ -285,8 +300,21 @@ class Link:
             message = request.message
         self._event("request", name)
         return await answers.compose(
-            self.client, self.institution_code, name, message, error, self._event
+            self.client, self.institution_code, name, message, error, self._answer_event(name)
         )
+
+    def _answer_event(self, request: str) -> Callable[[str, str, str], None]:
+        """What an answer says on the staff console, naming the file as it is written:
+        a ZIP's ``.zip`` where the request's kind is answered so (``link.answer_form``)."""
+        if form_of(self._held.answer_forms, request) == "xml":
+            return self._event
+
+        def said(kind: str, name: str, detail: str = "") -> None:
+            self._event(
+                kind, answer_name(request, ZIP_SUFFIX) if kind == "answer" else name, detail
+            )
+
+        return said
 
     def _retry_later(self, name: str) -> None:
         loop = asyncio.get_running_loop()

@@ -52,7 +52,12 @@ def test_shift_jis_in_shift_jis_out(link: Running) -> None:
 @pytest.mark.parametrize(
     ("name", "data", "code", "says"),
     [
-        ("OQSsiquc01req_bad_0001.xml", b"not xml at all", "LINK-E001", "well-formed"),
+        (
+            "OQSsiquc01req_bad_0001.xml",
+            b"not xml at all",
+            "LINK-E001",
+            "XMLの形式が正しくありません: 構文の誤りです（XMLではありません）（1行1列）",
+        ),
         (
             "OQSsiquc01req_bad_0002.xml",
             b'<?xml version="1.0" encoding="Shift_JIS"?><XmlMsg>\x81</XmlMsg>',

@@ -221,12 +221,12 @@ def test_the_terminal_reads_a_real_result_file(encoding: str, code: str) -> None
 @pytest.mark.parametrize(
     ("data", "says"),
     [
-        (b"not xml", "well-formed"),
-        (b"<Other/>", "root element"),
-        (b'<!DOCTYPE x [<!ENTITY a "aaaa">]><XmlMsg>&a;</XmlMsg>', "well-formed"),
+        (b"not xml", "XMLの形式が正しくありません: 構文の誤り"),
+        (b"<Other/>", "ルート要素が Other です"),
+        (b'<!DOCTYPE x [<!ENTITY a "aaaa">]><XmlMsg>&a;</XmlMsg>', "DTD・実体宣言は使えません"),
         (b"<XmlMsg><MessageHeader/></XmlMsg>", "MessageHeader"),
         (b'<?xml version="1.0" encoding="Shift_JIS"?><XmlMsg>\x81</XmlMsg>', "shift_jis"),
-        (b'<?xml version="1.0" encoding="klingon"?><XmlMsg/>', "unknown encoding"),
+        (b'<?xml version="1.0" encoding="klingon"?><XmlMsg/>', "「klingon」は読めません"),
     ],
 )
 def test_a_broken_result_file_is_refused_with_the_reason(data: bytes, says: str) -> None:

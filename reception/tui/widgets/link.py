@@ -38,6 +38,8 @@ class LinkPane(TabPane, ReportsFailedWorkers):
             keep_done=not settings.remove_done,
             on_event=self.add,
             privacy=settings.privacy,
+            answer_forms=settings.answer_form,
+            zip_password=settings.password(),
         )
         self.stop = asyncio.Event()
         self.events: list[LinkEvent] = []
