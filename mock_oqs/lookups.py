@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mock_oqs.limits import DAY
 from mock_oqs.models import NumberConfirmationRequest, PatientNumbers
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mock_oqs.service import QualificationService
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 BULK_BATCH = 100  # answers stored per write of a 一括照会
 
 
@@ -243,13 +244,25 @@ class Lookups:
         self, number: str, facility: str, queries: list[NumberConfirmationRequest], first: int
     ) -> None:
         """The job's queries from position ``first`` on, in a thread of its own."""
+        self.run_job(number, queries, lambda query: self.bulk_answer(query, facility), first)
+
+    def run_job(
+        self,
+        number: str,
+        items: Sequence[T],
+        answer: Callable[[T], dict[str, Any]],
+        first: int = 0,
+    ) -> None:
+        """A bulk job of any kind: each of ``items`` from position ``first`` on answered by
+        ``answer`` in a thread of its own, the answers stored a batch at a time (whole, so
+        that a job taken over after a kill -9 runs on from the last batch stored); the job
+        dropped if one answer fails unexpectedly."""
 
         def run() -> None:
             try:
-                for start in range(first, len(queries), BULK_BATCH):
-                    batch = queries[start : start + BULK_BATCH]
-                    answers = [self.bulk_answer(query, facility) for query in batch]
-                    self.state.add_bulk_results(number, start, answers)
+                for start in range(first, len(items), BULK_BATCH):
+                    batch = items[start : start + BULK_BATCH]
+                    self.state.add_bulk_results(number, start, [answer(item) for item in batch])
             except Exception:
                 log.exception("一括照会 %s failed; it is dropped", number)
                 self.state.finish_bulk(number, failed=True)

@@ -24,13 +24,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mock_oqs import period_cases
+from mock_oqs.lookups import BULK_RESUMERS, Lookups
 from mock_oqs.models import Consents, PatientNumbers
 from mock_oqs.qualifications import Standing
 from mock_oqs.refusal import Refusal
@@ -38,9 +38,9 @@ from mock_oqs.results import Header, Message, to_format
 
 if TYPE_CHECKING:
     from mock_oqs.service import QualificationService
+    from mock_oqs.state import OrphanedJob
 
 log = logging.getLogger(__name__)
-BATCH = 100  # answers stored per write
 KINDS = ("visit", "online", "aid")
 DAY = r"^[0-9]{8}$"
 
@@ -184,23 +184,18 @@ class Periods:
             self.service.limits,
             self.service.lookups._windows(bulk=True),
             kind=kind,
-            spec=spec.model_dump(exclude_none=True),
+            # the persons listed are kept: a job taken over after a kill -9 answers the
+            # same patients, not those of a period looked up again
+            spec=spec.model_dump(exclude_none=True) | {"persons": persons},
         )
-        answer = self._answerer(facility, month)
-
-        def run() -> None:
-            try:
-                for first in range(0, len(persons), BATCH):
-                    batch = persons[first : first + BATCH]
-                    self.state.add_bulk_results(number, first, [answer(p) for p in batch])
-            except Exception:
-                log.exception("%s %s failed; it is dropped", kind, number)
-                self.state.finish_bulk(number, failed=True)
-                return
-            self.state.finish_bulk(number)
-
-        threading.Thread(target=run, name=f"{kind}-{number}", daemon=True).start()
+        self.run(number, facility, persons, month, 0)
         return number, len(persons)
+
+    def run(
+        self, number: str, facility: str, persons: list[str], month: dt.date | None, first: int
+    ) -> None:
+        """The job's patients from position ``first`` on, in a thread of its own."""
+        self.service.lookups.run_job(number, persons, self._answerer(facility, month), first)
 
     def _answerer(self, facility: str, month: dt.date | None) -> Callable[[str], dict[str, Any]]:
         """One patient's result as it is stored (the format's), made in the job's thread."""
@@ -251,3 +246,22 @@ class Periods:
             "done": len(answers),
             "results": answers if done else [],
         }
+
+
+def _resume(lookups: Lookups, job: OrphanedJob) -> None:
+    """A bulk job by period whose service was killed: the patients kept in its spec, from
+    the answers stored on."""
+    persons = job.spec.get("persons")
+    if not isinstance(persons, list) or len(persons) != job.total:
+        raise ValueError(f"{job.kind} {job.number}: its spec does not hold its patients")
+    month = None
+    if job.kind == "aid":
+        month = AidBulk.model_validate(
+            {"medical_treatment_month": job.spec.get("medical_treatment_month")}
+        ).month()  # a ValidationError is a ValueError: dropped
+    periods = lookups.service.periods
+    periods.run(job.number, job.facility, [str(p) for p in persons], month, job.stored)
+
+
+for _kind in ("visit", "online", "aid"):
+    BULK_RESUMERS[_kind] = _resume

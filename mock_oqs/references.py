@@ -22,18 +22,16 @@ other way round).
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
-from mock_oqs.lookups import BULK_BATCH
+from mock_oqs.lookups import BULK_RESUMERS, Lookups
 from mock_oqs.models import ReferenceRegistration
 from mock_oqs.refusal import Refusal
 
 if TYPE_CHECKING:
     from mock_oqs.service import QualificationService
+    from mock_oqs.state import OrphanedJob
 
-log = logging.getLogger(__name__)
 KIND = "reference"  # the state's job kind of a bulk registration
 
 
@@ -116,29 +114,26 @@ class References:
                 f"a bulk registration of {len(requests)} entries: at most {cap} per job for "
                 "this facility",
             )
+        spec = {
+            "arbitrary_file_identifier": identifier,
+            "registrations": [request.model_dump(mode="json") for request in requests],
+        }
         number = self.state.start_bulk(
             facility,
             len(requests),
             self.limits,
             self.lookups._windows(bulk=True),
             kind=KIND,
-            spec={"arbitrary_file_identifier": identifier},
+            spec=spec,
         )
-
-        def run() -> None:
-            try:
-                for first in range(0, len(requests), BULK_BATCH):
-                    batch = requests[first : first + BULK_BATCH]
-                    outcomes = [self._entry(request, facility) for request in batch]
-                    self.state.add_bulk_results(number, first, outcomes)
-            except Exception:
-                log.exception("照会番号一括登録 %s failed; it is dropped", number)
-                self.state.finish_bulk(number, failed=True)
-                return
-            self.state.finish_bulk(number)
-
-        threading.Thread(target=run, name=f"bulk-reference-{number}", daemon=True).start()
+        self.run(number, facility, requests, 0)
         return number
+
+    def run(
+        self, number: str, facility: str, requests: list[ReferenceRegistration], first: int
+    ) -> None:
+        """The job's registrations from position ``first`` on, in a thread of its own."""
+        self.lookups.run_job(number, requests, lambda r: self._entry(r, facility), first)
 
     def bulk(self, number: str, facility: str) -> dict[str, Any]:
         """SegmentOfResult 2 while it runs; 1 with every outcome, in order, when done;
@@ -159,3 +154,16 @@ class References:
             "done": len(outcomes),
             "results": outcomes if done else [],
         }
+
+
+def _resume(lookups: Lookups, job: OrphanedJob) -> None:
+    """A bulk registration whose service was killed: the registrations kept in its spec,
+    from the outcomes stored on (registering again is harmless: the same number)."""
+    kept = job.spec.get("registrations", [])
+    requests = [ReferenceRegistration.model_validate(r) for r in kept]
+    if len(requests) != job.total:
+        raise ValueError(f"照会番号一括登録 {job.number}: its spec holds {len(requests)}")
+    References(lookups.service).run(job.number, job.facility, requests, job.stored)
+
+
+BULK_RESUMERS[KIND] = _resume
