@@ -13,6 +13,7 @@ A `reception link` process watches a folder and answers through `mock-oqs serve`
   here: mock_oqs/period_cases.py ``seed_bench``): 訪問診療 (OQSmuhvq, consents of
   yesterday and today), オンライン診療 (OQSmuonq, examinations of today), 医療扶助 (OQSmutic,
   the 医療券 of this month; the persona ``medical-aid`` is one more) — 01 → last result;
+- 照会番号一括登録 (OQSmuimm) of ``--bulk`` patients: 01 → the last outcome of 02;
 - hostile requests of repeated siblings (issue 19: a 240 KB one froze the TUI for 4.3 s,
   parsed in quadratic time on the event loop): parsing 240 KB and 4 MiB of them, and,
   with a link in this process, the longest event-loop stall while it answers the 4 MiB
@@ -89,7 +90,9 @@ def drop_and_wait(folder: Path, name: str, data: bytes, timeout: float = 30.0) -
     return time.perf_counter() - start
 
 
-def extra_patients(world: World, count: int) -> list[str]:
+def extra_patients(world: World, count: int, *, registering: bool = False) -> list[str]:
+    """``count`` patients of the world's crowd: each a QualificationConfirmSearchInfo, or
+    (``registering``) a ReferenceNumberRegistrationInfo with a 照会番号 of its own."""
     conn = sqlite3.connect(world.registry_path)
     rows = conn.execute(
         "SELECT q.insurer_number, q.symbol, q.number, q.branch, p.birth_date "
@@ -98,7 +101,20 @@ def extra_patients(world: World, count: int) -> list[str]:
         "AND (q.disqualification_date IS NULL OR q.disqualification_date > ?) LIMIT ?",
         (dt.date.today().isoformat(), dt.date.today().isoformat(), count),
     ).fetchall()
+    if registering:
+        return [registration(i, *row[:4]) for i, row in enumerate(rows, start=1)]
     return [search_info(*row) for row in rows]
+
+
+def registration(reference: int, insurer: str, symbol: str, number: str, branch: str) -> str:
+    """One 照会番号 registration as clinic software writes it (no birth date)."""
+    return (
+        f"<ReferenceNumberRegistrationInfo><ReferenceNumber>K{reference:06d}</ReferenceNumber>"
+        f"<InsurerNumber>{insurer.rjust(8)}</InsurerNumber>"
+        f"<InsuredCardSymbol>{symbol}</InsuredCardSymbol>"
+        f"<InsuredIdentificationNumber>{number}</InsuredIdentificationNumber>"
+        f"<InsuredBranchNumber>{branch}</InsuredBranchNumber></ReferenceNumberRegistrationInfo>"
+    )
 
 
 def service_part(files: WorldFiles, url: str, query: NumberQuery, rounds: int) -> list[float]:
@@ -168,6 +184,14 @@ def main() -> int:
                 service = service_part(files, url, query, args.singles)
                 bulk_seconds = bulk(folder, extra_patients(world, args.bulk))
                 periods = by_period(folder, today)
+                registrations = extra_patients(world, args.bulk, registering=True)
+                seconds, count = two_phases(
+                    folder,
+                    "OQSmuimm",
+                    request("".join(registrations), "bulk"),
+                    unit="BulkRegistrationUnit",
+                )
+                periods["照会番号一括登録 (OQSmuimm)"] = (count, seconds)
             finally:
                 link.terminate()
                 link.wait(timeout=20)
@@ -256,8 +280,11 @@ def bulk(folder: Path, infos: list[str]) -> float:
     return seconds
 
 
-def two_phases(folder: Path, prefix: str, upload: bytes) -> tuple[float, int]:
-    """Seconds from the 01 file appearing to the 02 answer with every result; how many."""
+def two_phases(
+    folder: Path, prefix: str, upload: bytes, unit: str = "BulkConfirmUnit"
+) -> tuple[float, int]:
+    """Seconds from the 01 file appearing to the 02 answer with every result; how many
+    (``unit``: the element of one entry's result)."""
     hidden = folder / "req" / f".{prefix}01req_bulk_0001.xml.tmp"
     hidden.write_bytes(upload)
     start = time.perf_counter()
@@ -275,7 +302,7 @@ def two_phases(folder: Path, prefix: str, upload: bytes) -> tuple[float, int]:
         drop_and_wait(folder, name, request(fetch, "bulk"))
         result = (folder / "res" / name.replace("req", "res", 1)).read_text(encoding="utf-8")
         if "<SegmentOfResult>1<" in result:
-            return time.perf_counter() - start, result.count("<BulkConfirmUnit>")
+            return time.perf_counter() - start, result.count(f"<{unit}>")
         time.sleep(0.02)
     raise SystemExit(f"{prefix} never finished")
 
