@@ -303,12 +303,21 @@ class Lookups:
             message = message.with_search_info(self.search_info(query))
         return to_format(message)
 
-    def bulk(self, number: str, facility: str) -> dict[str, Any]:
-        found = self.state.bulk(number, facility)
+    def bulk(
+        self,
+        number: str,
+        facility: str,
+        kinds: Sequence[str] = ("confirm",),
+        what: str = "一括照会",
+    ) -> dict[str, Any]:
+        """A job of one of ``kinds`` (a number of another kind, or facility, is no such
+        job: MOCK-E014): SegmentOfResult 2 while it runs, 1 with every answer when done;
+        a job whose worker died while others serve is taken over first."""
+        found = self.state.bulk(number, facility, kinds)
         if found is not None and len(found[1]) < found[0]:
             self.resume_bulk(number)  # its worker died while others serve: this one goes on
         if found is None:
-            raise Refusal("MOCK-E014", 404, "no 一括照会 with this ReceptionNumber here")
+            raise Refusal("MOCK-E014", 404, f"no {what} with this ReceptionNumber here")
         total, answers = found
         done = len(answers) >= total
         return {

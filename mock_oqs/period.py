@@ -33,7 +33,6 @@ from mock_oqs import period_cases
 from mock_oqs.lookups import BULK_RESUMERS, Lookups
 from mock_oqs.models import Consents, PatientNumbers
 from mock_oqs.qualifications import Standing
-from mock_oqs.refusal import Refusal
 from mock_oqs.results import Header, Message, to_format
 
 if TYPE_CHECKING:
@@ -234,18 +233,7 @@ class Periods:
     def fetch(self, kind: str, number: str, facility: str) -> dict[str, Any]:
         """SegmentOfResult 2 while the job runs, 1 with every answer when done; a number
         of another kind (or facility) is no such job (MOCK-E014)."""
-        found = self.state.bulk(number, facility, kinds=(kind,))
-        if found is None:
-            raise Refusal("MOCK-E014", 404, f"no {kind} bulk job with this ReceptionNumber here")
-        total, answers = found
-        done = len(answers) >= total
-        return {
-            "ReceptionNumber": number,
-            "SegmentOfResult": "1" if done else "2",
-            "total": total,
-            "done": len(answers),
-            "results": answers if done else [],
-        }
+        return self.service.lookups.bulk(number, facility, (kind,), f"{kind} bulk job")
 
 
 def _resume(lookups: Lookups, job: OrphanedJob) -> None:

@@ -347,8 +347,11 @@ class OqsClient:
             "POST", "/v1/bulk-confirmations", json_body=body, retry=False, parse=_reception_number
         )
 
-    async def fetch_bulk(self, number: str) -> list[QualificationResult] | None:
-        """The answers of a 一括照会 once all are made; None while it runs."""
+    async def fetch_bulk(
+        self, number: str, jobs: str = "/v1/bulk-confirmations"
+    ) -> list[QualificationResult] | None:
+        """The answers of a 一括照会 (or of the bulk kind of qualifications at ``jobs``)
+        once all are made; None while it runs."""
         if not number.isalnum():
             raise ValueError(f"not a ReceptionNumber: {number!r}")
 
@@ -357,7 +360,7 @@ class OqsClient:
                 return None
             return [read_result(m) for m in data["results"]]
 
-        return await self._call("GET", f"/v1/bulk-confirmations/{number}", retry=True, parse=parse)
+        return await self._call("GET", f"{jobs}/{number}", retry=True, parse=parse)
 
     async def register_reference_number(
         self, patient: NumberQuery | PatientKey, number: str
@@ -444,16 +447,7 @@ class OqsClient:
     async def fetch_period_bulk(self, kind: str, number: str) -> list[QualificationResult] | None:
         """The results of a bulk kind by period once all are made; None while it runs (a
         number of another kind is the service's MOCK-E014: :class:`OqsRefused`)."""
-        if not number.isalnum():
-            raise ValueError(f"not a ReceptionNumber: {number!r}")
-
-        def parse(data: Any) -> list[QualificationResult] | None:
-            if data["SegmentOfResult"] != "1":
-                return None
-            return [read_result(m) for m in data["results"]]
-
-        path = f"{PERIOD_PATHS[kind]}/{number}"
-        return await self._call("GET", path, retry=True, parse=parse)
+        return await self.fetch_bulk(number, PERIOD_PATHS[kind])
 
     # -- machinery --------------------------------------------------------------------
 

@@ -23,10 +23,5 @@ def link_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> World:
 @pytest.fixture
 def link(link_world: World, tmp_path: Path) -> Iterator[Running]:
     running = Running(link_world, tmp_path / "clinic", tmp_path)
-    running.start()
-    try:
+    with running.serving():
         yield running
-        if running.proc is not None:
-            assert running.stop() == 0  # SIGTERM: a clean stop
-    finally:
-        running.reap()

@@ -18,13 +18,8 @@ from tests.support.link import Running, answer, old, persona_request
 def erring(link_world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("errors")
     running = Running(link_world, tmp / "clinic", tmp)
-    running.start()
-    try:
+    with running.serving():
         yield running
-        if running.proc is not None:
-            assert running.stop() == 0
-    finally:
-        running.reap()
 
 
 def put(link: Running, name: str, data: bytes) -> None:

@@ -88,13 +88,8 @@ def linked(service: Service, tmp_path: Path) -> Iterator[Running]:
         RECEPTION_OQS__URL=service.url,
         RECEPTION_OQS__BREAKER_COOLDOWN="0.5",  # a service back is asked again at once
     )
-    running.start()
-    try:
+    with running.serving():
         yield running
-        if running.proc is not None:
-            assert running.stop() == 0
-    finally:
-        running.reap()
 
 
 def stored(world: World, number: str) -> tuple[int, int] | None:

@@ -45,13 +45,8 @@ def running(link_world: World, tmp_path_factory: pytest.TempPathFactory) -> Iter
     for table in ("bulk_jobs", "visit_consents", "online_examinations"):
         forget_jobs(link_world, table)  # other tests' jobs, counter-route confirmations …
     link = Running(link_world, tmp / "clinic", tmp)
-    link.start()
-    try:
+    with link.serving():
         yield link
-        if link.proc is not None:
-            assert link.stop() == 0
-    finally:
-        link.reap()
 
 
 def forget_jobs(world: World, table: str = "bulk_jobs") -> None:

@@ -56,13 +56,8 @@ def service_rows(world: World, persona: str, kind: str) -> tuple[int, list[dict[
 def running(link_world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("records")
     link = Running(link_world, tmp / "clinic", tmp)
-    link.start()
-    try:
+    with link.serving():
         yield link
-        if link.proc is not None:
-            assert link.stop() == 0
-    finally:
-        link.reap()
 
 
 @pytest.fixture(scope="module")

@@ -250,12 +250,8 @@ def clinic(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
     add_family_head(own)
     with mock_oqs_serving(own) as (_, url):
         running = Linked(own, tmp / "clinic", tmp, **service_env(own, url))
-        running.start()
-        try:
+        with running.serving():
             yield running
-            assert running.stop() == 0
-        finally:
-            running.reap()
 
 
 def reference_of(persona: str, round_: int) -> str:

@@ -69,13 +69,8 @@ class Mover:
 def trashing(link_world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("trash")
     running = Running(link_world, tmp / "clinic", tmp)
-    running.start()
-    try:
+    with running.serving():
         yield running
-        if running.proc is not None:
-            assert running.stop() == 0
-    finally:
-        running.reap()
 
 
 def checkin(world: World, folder: Path, tmp: Path, persona: str) -> subprocess.Popen[bytes]:

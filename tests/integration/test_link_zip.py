@@ -44,13 +44,8 @@ def zipping(link_world: World, tmp_path_factory: pytest.TempPathFactory) -> Iter
         RECEPTION_LINK__ANSWER_FORM=FORMS,
         RECEPTION_LINK__ZIP_PASSWORD_FILE=str(secret),
     )
-    running.start()
-    try:
+    with running.serving():
         yield running
-        if running.proc is not None:
-            assert running.stop() == 0
-    finally:
-        running.reap()
 
 
 def unpacked(folder: Path, request: str, password: str | None = None) -> ET.Element:

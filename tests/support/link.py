@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 from mock_oqs.world import World
@@ -148,6 +149,18 @@ class Running:
             self._reader.join(timeout=5)
         self.proc = None
         return code
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[Running]:
+        """Started; on leaving, stopped with SIGTERM (a clean stop, exit 0, unless the
+        test stopped it itself) and whatever it left behind reaped."""
+        self.start()
+        try:
+            yield self
+            if self.proc is not None:
+                assert self.stop() == 0  # SIGTERM: a clean stop
+        finally:
+            self.reap()
 
     def reap(self) -> None:
         """End what the links started and left behind: a link killed with SIGKILL cannot
