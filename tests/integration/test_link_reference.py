@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -29,14 +27,13 @@ import pytest
 from mock_oqs.app import ServiceSettings, create_app
 from mock_oqs.limits import ServiceLimits
 from mock_oqs.world import World, persona_ids
-from reader.children import spawn
 from reception.cli import main
 from reception.link import describe_answer
 from reception.link.answers import compose
 from reception.oqs_client import OqsClient
 from reception.results import xml_to_message
 from reception.settings import OqsSettings
-from tests.support.link import RECEPTION, Running, answer_path, drop
+from tests.support.link import Running, answer_path, drop
 from tests.support.oqs import client_for
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 
@@ -213,22 +210,7 @@ class Linked(Running):
     """`reception link --folder …` on the service the settings name (no ``--world``: this
     module's service is one without lookup limits, shared with its check-in)."""
 
-    def launch(self) -> subprocess.Popen[bytes]:
-        env = os.environ | {
-            "RECEPTION_CONFIG": str(self.tmp / "none.toml"),
-            "RECEPTION_DATA_DIR": str(self.tmp / "data"),
-            **self.env,
-        }
-        command = [RECEPTION, "link", "--folder", str(self.folder)]
-        proc = spawn(
-            command,
-            env=env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self._groups.append(proc.pid)
-        return proc
+    with_world = False
 
 
 def service_env(world: World, url: str) -> dict[str, str]:

@@ -87,7 +87,10 @@ def old(path: Path) -> None:
 
 
 class Running:
-    """`reception link --folder … --world …` as a process; its stderr kept, line by line."""
+    """`reception link --folder … --world …` as a process; its stderr kept, line by line.
+    ``with_world`` False: no ``--world``, the service the settings (``env``) name."""
+
+    with_world = True
 
     def __init__(self, world: World, folder: Path, tmp: Path, **env: str) -> None:
         self.world, self.folder, self.tmp = world, folder, tmp
@@ -104,8 +107,10 @@ class Running:
             **self.env,
         }
         command = [RECEPTION, "link", "--folder", str(self.folder)]
+        if self.with_world:
+            command += ["--world", str(self.world.directory)]
         proc = spawn(
-            [*command, "--world", str(self.world.directory)],
+            command,
             env=env,
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
