@@ -74,7 +74,10 @@ async def compose(
     reply = result if isinstance(result, Answer) else Answer(result)
     head = reply.header(_header(institution_code, header, reply.segment))
     document = {"MessageHeader": head, "MessageBody": reply.body}
-    event("answer", answer, reply.summary or ("処理中" if reply.segment == "2" else ""))
+    if reply.segment == "9":  # refused in the kind's own shape (YZK / TKK): an error still
+        event("error", name, reply.summary)
+    else:
+        event("answer", answer, reply.summary or ("処理中" if reply.segment == "2" else ""))
     return Reply(xml_document(document), summary=reply.summary)
 
 

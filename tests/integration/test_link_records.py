@@ -235,6 +235,9 @@ def test_consent_expired_after_24_hours(running: Running, consented: dict[str, i
         assert root.findtext(".//ResultCode") != "1"
         assert "24時間" in (root.findtext(".//MessageContents") or "")
         assert root.findtext("MessageHeader/ErrorCode") == "LINK-E006"
+        # staff read it as an error, not as an answer given
+        [said] = running.said(f"error {request_name('YZK', 2, '901')} LINK-E006")
+        assert "24時間" in said
     finally:
         backdate_consents(world, -25)
 
