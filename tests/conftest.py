@@ -26,6 +26,18 @@ from tests.support.stack import (
     pcscd_available,
 )
 
+# --- one pcscd for the machine ---------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run on several workers (scripts/test: pytest-xdist ``--dist loadgroup``), the tests
+    that use the machine's pcscd — and vpcd's two slots, which every test serving a card
+    must own — go to one worker, one after the other; the rest spread over the others."""
+    for item in items:
+        if item.get_closest_marker("pcscd") or "pcscd" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("pcscd"))
+
+
 # --- nothing outlives the suite ------------------------------------------------------
 
 
