@@ -29,6 +29,7 @@ from tests.support.stack import (
 # --- one pcscd for the machine ---------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run on several workers (scripts/test: pytest-xdist ``--dist loadgroup``), the tests
     that use the machine's pcscd — and vpcd's two slots, which every test serving a card
