@@ -15,6 +15,9 @@ import pytest
 from tests.support.tmux import Tmux
 
 ROOT = Path(__file__).resolve().parents[2]
+# scripts/demo serves its cards into vpcd's slot 0 where pcscd runs (loopback where it does
+# not): with the other tests of the machine's readers, one at a time (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("pcscd")
 
 
 @pytest.fixture
