@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from mock_oqs.world import World
-from tests.support.link import Running, answer, old, persona_request
+from tests.support.link import Running, answer, moved_aside, old, persona_request
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def put(link: Running, name: str, data: bytes) -> None:
 def refused(link: Running, name: str) -> tuple[str, str]:
     root = answer(link.folder, name)
     assert root.findtext("MessageHeader/SegmentOfResult") == "9"
-    assert (link.folder / "req" / "done" / name).exists()  # answered once, moved aside
+    assert moved_aside(link.folder, name)  # answered once, moved aside
     return root.findtext("MessageHeader/ErrorCode") or "", (
         root.findtext("MessageHeader/ErrorMessage") or ""
     )

@@ -133,6 +133,10 @@ def results(link: Running, number: str, tag: str) -> ET.Element:
 
 def each_answered_once(link: Running) -> None:
     """Every request dropped has exactly one answer, and none waits any more."""
+    deadline = time.monotonic() + 15  # each is moved aside just after its answer
+    while list((link.folder / "req").glob("*.xml")):
+        assert time.monotonic() < deadline, list((link.folder / "req").glob("*.xml"))
+        time.sleep(0.02)
     done = sorted(p.name for p in (link.folder / "req" / "done").iterdir())
     answers = sorted(p.name for p in (link.folder / "res").iterdir())
     assert answers == sorted(n.replace("req", "res", 1) for n in done)

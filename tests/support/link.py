@@ -66,6 +66,17 @@ def answer_path(folder: Path, name: str | bytes) -> Path:
     return folder / "res" / os.fsdecode(raw.replace(b"req", b"res", 1))
 
 
+def moved_aside(folder: Path, name: str, seconds: float = 15.0) -> bool:
+    """Whether the request reaches req/done/ (the link moves it just after its answer:
+    on a busy machine not in the same instant)."""
+    deadline = time.monotonic() + seconds
+    while not (folder / "req" / "done" / name).exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def answer(folder: Path, name: str | bytes, seconds: float = 15.0) -> ET.Element:
     """The answer, once there; a qualification result (OQS…) checked against the format,
     the simulator's own layouts (照会番号, YZK, TKK) only parsed."""
