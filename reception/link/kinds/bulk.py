@@ -34,7 +34,7 @@ What the shapes rest on:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from reader.clock import now_jst
@@ -55,13 +55,14 @@ def upload_header(usual: dict[str, Any]) -> dict[str, Any]:
     return {name: usual.get(name) for name in keep}
 
 
-def accepted(number: str, count: int) -> Answer:
-    """Phase 01's answer: the ``ReceptionNumber`` and when it was taken."""
+def accepted(number: str, summary: str) -> Answer:
+    """Phase 01's answer: the ``ReceptionNumber`` and when it was taken; ``summary``: what
+    the staff console says of it."""
     when = now_jst().strftime("%Y%m%d%H%M%S")
     return Answer(
         {"ReceptionNumber": number, "ReceptionDateTime": when},
         shape=upload_header,
-        summary=f"受付 {number}（{count}件）",
+        summary=summary,
     )
 
 
@@ -78,7 +79,8 @@ async def _upload(client: OqsClient, request: dict[str, Any]) -> Answer:
             queries.append(patient(request, info))
         except LinkError as exc:
             raise LinkError(exc.code, f"{position}件目: {exc.message}") from None
-    return accepted(await client.start_bulk(queries), len(queries))
+    number = await client.start_bulk(queries)
+    return accepted(number, f"受付 {number}（{len(queries)}件）")
 
 
 def reception_number(request: dict[str, Any]) -> str:
@@ -146,19 +148,30 @@ def results_header(
     return shape
 
 
-async def fetch(client: OqsClient, request: dict[str, Any]) -> Answer:
-    """Phase 02 of a bulk kind of qualifications: 2 while the job runs; 1 with one
-    ``BulkConfirmUnit`` per entry when done."""
-    number = reception_number(request)
-    results = await client.fetch_bulk(number)
-    if results is None:
-        return Answer({}, segment="2", shape=results_header(number, None), summary="処理中")
-    units = [unit(r) for r in results]
-    return Answer(
-        {"BulkConfirmUnit": units},
-        shape=results_header(number, units),
-        summary=f"{len(units)}件",
-    )
+def fetcher(
+    results_of: Callable[[OqsClient, str], Awaitable[list[QualificationResult] | None]],
+    label: str = "",
+) -> Handler:
+    """Phase 02 of a bulk kind of qualifications, its results fetched by ``results_of``
+    (the client and the ReceptionNumber): 2 while the job runs; 1 with one
+    ``BulkConfirmUnit`` per entry when done (``label``: the kind, as staff read it)."""
+
+    async def fetch(client: OqsClient, request: dict[str, Any]) -> Answer:
+        number = reception_number(request)
+        results = await results_of(client, number)
+        if results is None:
+            return Answer({}, segment="2", shape=results_header(number, None), summary="処理中")
+        units = [unit(r) for r in results]
+        return Answer(
+            {"BulkConfirmUnit": units},
+            shape=results_header(number, units),
+            summary=f"{label} {len(units)}件".lstrip(),
+        )
+
+    return fetch
 
 
-HANDLERS: dict[str, Handler] = {"OQSmuquc01req": _upload, "OQSmuquc02req": fetch}
+HANDLERS: dict[str, Handler] = {
+    "OQSmuquc01req": _upload,
+    "OQSmuquc02req": fetcher(lambda client, number: client.fetch_bulk(number)),
+}

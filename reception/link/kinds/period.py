@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from reception.link.kinds import bulk
@@ -128,33 +127,20 @@ def spec(kind: str, request: dict[str, Any]) -> dict[str, str]:
     return _span(info, "ExaminationDate" if exam else "ConsentDate")
 
 
-def _upload(kind: str) -> Callable[[OqsClient, dict[str, Any]], Coroutine[Any, Any, Answer]]:
+def _upload(kind: str) -> Handler:
     async def upload(client: OqsClient, request: dict[str, Any]) -> Answer:
         asked = spec(kind, request)
         number = await client.start_period_bulk(kind, asked)
-        answer = bulk.accepted(number, 0)
         shown = "〜".join(asked.values())
-        summary = f"{KINDS[kind][2]} {shown}: 受付 {number}"
-        return Answer(answer.body, shape=answer.shape, summary=summary)
+        return bulk.accepted(number, f"{KINDS[kind][2]} {shown}: 受付 {number}")
 
     return upload
 
 
-def _fetch(kind: str) -> Callable[[OqsClient, dict[str, Any]], Coroutine[Any, Any, Answer]]:
-    async def fetch(client: OqsClient, request: dict[str, Any]) -> Answer:
-        number = bulk.reception_number(request)
-        results = await client.fetch_period_bulk(kind, number)
-        if results is None:
-            shape = bulk.results_header(number, None)
-            return Answer({}, segment="2", shape=shape, summary="処理中")
-        units = [bulk.unit(r) for r in results]
-        return Answer(
-            {"BulkConfirmUnit": units} if units else {},
-            shape=bulk.results_header(number, units),
-            summary=f"{KINDS[kind][2]} {len(units)}件",
-        )
-
-    return fetch
+def _fetch(kind: str) -> Handler:
+    return bulk.fetcher(
+        lambda client, number: client.fetch_period_bulk(kind, number), KINDS[kind][2]
+    )
 
 
 HANDLERS: dict[str, Handler] = {

@@ -168,7 +168,7 @@ async def _upload(client: OqsClient, request: dict[str, Any]) -> Answer:
     header = request.get("MessageHeader")
     identifier = text(header, "ArbitraryFileIdentifier") if isinstance(header, dict) else None
     number = await client.start_bulk_references(registrations, identifier)
-    return bulk.accepted(number, len(registrations))
+    return bulk.accepted(number, f"受付 {number}（{len(registrations)}件）")
 
 
 async def _fetch(client: OqsClient, request: dict[str, Any]) -> Answer:
