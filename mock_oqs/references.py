@@ -138,22 +138,9 @@ class References:
     def bulk(self, number: str, facility: str) -> dict[str, Any]:
         """SegmentOfResult 2 while it runs; 1 with every outcome, in order, when done;
         the upload's ArbitraryFileIdentifier (the answer's header echoes it)."""
-        found = self.state.bulk(number, facility, kinds=(KIND,))
-        if found is None:
-            raise Refusal(
-                "MOCK-E014", 404, "no 照会番号 bulk registration with this ReceptionNumber here"
-            )
-        total, outcomes = found
-        done = len(outcomes) >= total
-        spec = self.state.bulk_spec(number)
-        return {
-            "ReceptionNumber": number,
-            "SegmentOfResult": "1" if done else "2",
-            "ArbitraryFileIdentifier": spec.get("arbitrary_file_identifier"),
-            "total": total,
-            "done": len(outcomes),
-            "results": outcomes if done else [],
-        }
+        answer = self.lookups.bulk(number, facility, (KIND,), "照会番号 bulk registration")
+        identifier = self.state.bulk_asked(number, "arbitrary_file_identifier")
+        return answer | {"ArbitraryFileIdentifier": identifier}
 
 
 def _resume(lookups: Lookups, job: OrphanedJob) -> None:

@@ -556,15 +556,12 @@ class ServiceState:
         )
         return int(job[0]), [json.loads(r[0]) for r in rows]
 
-    def bulk_spec(self, number: str) -> dict[str, Any]:
-        """What was asked of job ``number`` (``spec`` of :meth:`start_bulk`; {} if none)."""
-        row = (
-            self._conn()
-            .execute("SELECT spec FROM bulk_jobs WHERE reception_number = ?", (number,))
-            .fetchone()
-        )
-        spec = json.loads(row[0]) if row is not None else {}
-        return spec if isinstance(spec, dict) else {}
+    def bulk_asked(self, number: str, key: str) -> Any:
+        """One value of what job ``number`` asked (its ``spec``'s ``key``; None if none),
+        read in SQLite: a spec may hold the 10,000 entries of an upload."""
+        sql = "SELECT json_extract(spec, ?) FROM bulk_jobs WHERE reception_number = ?"
+        row = self._conn().execute(sql, (f"$.{key}", number)).fetchone()
+        return row[0] if row is not None else None
 
     def register_reference_number(self, person_id: str, facility: str, number: str) -> None:
         self._conn().execute(
