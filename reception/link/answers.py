@@ -18,10 +18,10 @@ from reception.link.terms import (
     Reply,
     answer_name,
     excerpt,
+    service_error,
 )
-from reception.oqs_client import OqsClient, OqsError, OqsRateLimited, OqsRefused
+from reception.oqs_client import OqsClient, OqsError
 from reception.results import QualificationResult
-from reception.verdict import Refusal
 
 # what an answer says on the staff console: ``(kind, file name, detail)``
 EventSink = Callable[[str, str, str], None]
@@ -55,14 +55,9 @@ async def compose(
     except LinkError as exc:
         event("error", name, f"{exc.code} {exc.message}")
         return Reply(xml_message(_error(institution_code, header, exc)))
-    except OqsRefused as exc:
-        failure = _refusal(exc)
-        event("error", name, f"{failure.code} {type(exc).__name__}: {exc}")
-        return Reply(xml_message(_error(institution_code, header, failure)))
     except OqsError as exc:
-        # a refusal names what was wrong in the request; an outage says to try later
-        failure = LinkError("LINK-E005", exc.staff_message if exc.fallback else str(exc))
-        event("error", name, f"LINK-E005 {type(exc).__name__}: {exc}")
+        failure = service_error(exc)
+        event("error", name, f"{failure.code} {type(exc).__name__}: {exc}")
         return Reply(xml_message(_error(institution_code, header, failure)))
     if isinstance(result, QualificationResult):
         result.message_header.character_code_identifier = character_code(header)
@@ -101,19 +96,3 @@ def _error(institution_code: str, header: dict[str, Any], error: LinkError) -> Q
     return QualificationResult.parse(
         {"MessageHeader": answer, "MessageBody": {"ProcessingResultStatus": "2"}}
     )
-
-
-def _refusal(exc: OqsRefused) -> LinkError:
-    """What the service refused, said to the clinic software."""
-    if isinstance(exc, OqsRateLimited):  # held back (429): what to do, in Japanese
-        return LinkError("LINK-E005", exc.staff_message)
-    if exc.reason is Refusal.NO_CONSENT:
-        return LinkError("LINK-E006", "この医療機関での同意がありません")
-    if exc.reason is Refusal.CONSENT_EXPIRED:
-        return LinkError("LINK-E006", "同意の有効期限（24時間）が過ぎました")
-    if exc.reason is Refusal.NO_SUCH_BULK:
-        return LinkError("LINK-E003", "この ReceptionNumber の一括照会はありません")
-    if exc.reason in (Refusal.MALFORMED_REQUEST, Refusal.NO_SUCH_QUALIFICATION):
-        return LinkError("LINK-E003", f"要求の内容で確認できません: {exc.detail}")
-    # anything else: the service's own code, as the clinic software has always read it
-    return LinkError("LINK-E005", f"資格確認サービスが要求を拒否しました: {exc.code}")

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from reader.safe_text import printable
 from reception.errors import InputError
+from reception.oqs_errors import OqsError, OqsRateLimited, OqsRefused
 from reception.shared_folder import fit_name
+from reception.verdict import Refusal
 
 if TYPE_CHECKING:
     from reception.oqs_client import OqsClient
@@ -85,6 +87,25 @@ class LinkEvent:
     name: str
     detail: str = ""
     file: str | None = None
+
+
+def service_error(exc: OqsError) -> LinkError:
+    """What the service said, to the clinic software: a refusal names what was wrong in
+    the request; an outage (or a hold, 429) says what to do."""
+    if isinstance(exc, OqsRateLimited):  # held back (429): what to do, in Japanese
+        return LinkError("LINK-E005", exc.staff_message)
+    if not isinstance(exc, OqsRefused):
+        return LinkError("LINK-E005", exc.staff_message if exc.fallback else str(exc))
+    if exc.reason is Refusal.NO_CONSENT:
+        return LinkError("LINK-E006", "この医療機関での同意がありません")
+    if exc.reason is Refusal.CONSENT_EXPIRED:
+        return LinkError("LINK-E006", "同意の有効期限（24時間）が過ぎました")
+    if exc.reason is Refusal.NO_SUCH_BULK:
+        return LinkError("LINK-E003", "この ReceptionNumber の一括照会はありません")
+    if exc.reason in (Refusal.MALFORMED_REQUEST, Refusal.NO_SUCH_QUALIFICATION):
+        return LinkError("LINK-E003", f"要求の内容で確認できません: {exc.detail}")
+    # anything else: the service's own code, as the clinic software has always read it
+    return LinkError("LINK-E005", f"資格確認サービスが要求を拒否しました: {exc.code}")
 
 
 def excerpt(text: str, limit: int = ECHO_LIMIT) -> str:

@@ -41,8 +41,8 @@ from typing import Any
 from reception.fonts import FontMissing
 from reception.link.kinds import records_pdf, records_tkk, records_yzk
 from reception.link.request import text
-from reception.link.terms import Answer, Handler, LinkError, Reply
-from reception.oqs_client import OqsClient, OqsError, OqsRateLimited, OqsRefused, PatientKey
+from reception.link.terms import Answer, Handler, LinkError, Reply, service_error
+from reception.oqs_client import OqsClient, OqsError, OqsRefused, PatientKey
 from reception.verdict import Refusal
 
 FOUND, NONE_FOUND, REFUSED = "1", "2", "9"  # ResultCode (only 1 is read by its meaning)
@@ -152,22 +152,20 @@ def read_request(request: dict[str, Any], kind: Kind) -> Asked:
 
 
 def _refusal(exc: OqsError, kind: Kind, asked: Asked) -> LinkError:
-    """What the service said, in the clinic's words."""
-    if isinstance(exc, OqsRateLimited):
-        return LinkError("LINK-E005", exc.staff_message)
-    if not isinstance(exc, OqsRefused):
-        return LinkError("LINK-E005", exc.staff_message if exc.fallback else str(exc))
-    if exc.reason is Refusal.NO_CONSENT:
+    """What the service said, in the clinic's words: the consent and the patient named for
+    these records, the rest as for every request (:func:`service_error`)."""
+    reason = exc.reason if isinstance(exc, OqsRefused) else None
+    if reason is Refusal.NO_CONSENT:
         return LinkError(
             "LINK-E006",
             f"この医療機関での{kind.label}の閲覧同意がありません（マイナ保険証での受付時に同意を得てください）",
         )
-    if exc.reason is Refusal.CONSENT_EXPIRED:
+    if reason is Refusal.CONSENT_EXPIRED:
         return LinkError(
             "LINK-E006",
             f"{kind.label}の閲覧同意の有効期限（同意から24時間）が過ぎました（次の受付で改めて同意を得てください）",
         )
-    if exc.reason is Refusal.NO_SUCH_QUALIFICATION:
+    if reason is Refusal.NO_SUCH_QUALIFICATION:
         several = (
             ""
             if asked.patient.branch
@@ -176,9 +174,7 @@ def _refusal(exc: OqsError, kind: Kind, asked: Asked) -> LinkError:
         return LinkError(
             "LINK-E003", f"この保険者番号・記号・番号の被保険者が見つかりません{several}"
         )
-    if exc.reason is Refusal.MALFORMED_REQUEST:
-        return LinkError("LINK-E003", f"要求の内容で確認できません: {exc.detail}")
-    return LinkError("LINK-E005", f"資格確認サービスが要求を拒否しました: {exc.code}")
+    return service_error(exc)
 
 
 def _refused(error: LinkError) -> Answer:
