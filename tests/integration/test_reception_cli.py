@@ -99,7 +99,9 @@ def checkin(
 
 
 @pytest.mark.parametrize("persona", persona_ids(WORLD_TODAY))
-@pytest.mark.parametrize("transport", ["loopback", "pcsc"])
+# the pcsc transport goes through the machine's pcscd: marked, it runs with the other
+# tests of the machine's readers, one at a time (tests/conftest.py)
+@pytest.mark.parametrize("transport", ["loopback", pytest.param("pcsc", marks=pytest.mark.pcscd)])
 def test_every_persona_end_to_end(
     cli_world: World,
     env: Path,
