@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mock_oqs import registry
 from mock_oqs.period_cases import month_of, seed_promise
+from mock_oqs.persona_days import aged, days_from, held_on, with_certificate_dates
 from mock_oqs.personas import (
     ADDRESSES,
     INSTITUTION_CODE,
@@ -45,10 +46,6 @@ from mock_oqs.personas import (
     Persona,
     _with_check_digit,
     _years,
-    aged,
-    days_from,
-    held_on,
-    with_certificate_dates,
 )
 from mock_oqs.personas import FAMILY_NAMES as FAMILY_NAMES  # bench-tui draws from them
 from mock_oqs.personas import GIVEN_NAMES as GIVEN_NAMES

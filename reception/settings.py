@@ -25,6 +25,7 @@ Example ``reception.toml``::
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import os
 import re
@@ -50,6 +51,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError as SourceError
 
+from reader.clock import today_jst
 from reader.transport import DEFAULT_DEADLINE_SECONDS
 from reception.errors import InputError
 from reception.flow import ConsentFlow, CounterRules
@@ -290,6 +292,13 @@ class ReceptionSettings(BaseSettings):
     )
 
     language: str = Field(default="ja", pattern="^(ja|en)$")
+    today: dt.date | None = Field(
+        default=None,
+        description="the world's day for the rules that depend on the day (oqs.md §8: the "
+        "expired 保険証 until 2026-03-31, the 後期高齢者's 資格確認書, a 資格情報のお知らせ's "
+        "validity): a trainer plays any date with `reception --today` (the demo: the world's "
+        "day); default: the clinic's day (JST)",
+    )
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)),
         description="the store, the 申立書 PDFs and the link's journal (link-journals/: what "
@@ -303,6 +312,10 @@ class ReceptionSettings(BaseSettings):
     @property
     def store_path(self) -> Path:
         return self.data_dir / "reception.sqlite"
+
+    def rules_day(self) -> dt.date:
+        """The day whose rules apply: :attr:`today` where set, else the clinic's day."""
+        return self.today or today_jst()
 
     @property
     def declarations_dir(self) -> Path:

@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level, args.log_file)
     settings: ReceptionSettings | None = None
     try:
-        settings = load_settings()
+        settings = load_settings(**({"today": args.today} if args.today else {}))
         if (
             args.command in ("reverify", "confirm-number")
             and args.world is None

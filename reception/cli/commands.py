@@ -383,7 +383,7 @@ def cmd_confirm_number(args: argparse.Namespace, session: Session) -> int:
 def cmd_demo(args: argparse.Namespace, session: Session) -> int:
     from reception.sim.demo import run_demo  # Textual and the simulator only for the demo
 
-    return run_demo(session.settings, args.world, loopback=args.loopback)
+    return run_demo(session.settings, args.world, loopback=args.loopback, today=args.today)
 
 
 def cmd_tui(args: argparse.Namespace, session: Session) -> int:

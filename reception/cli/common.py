@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -168,6 +169,13 @@ class Session:
             self._world = _world(self.args)
             self._world_read = True
         return self._world
+
+    def rules_day(self) -> dt.date:
+        """The day whose rules apply: ``--today`` (the setting), else the world's day
+        (``--world``: its service runs on it), else the clinic's day."""
+        if self.settings.today is None and self.world is not None:
+            return dt.date.fromisoformat(str(self.world.index["today"]))
+        return self.settings.rules_day()
 
     @property
     def terminal(self) -> Terminal:

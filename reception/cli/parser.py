@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-file", type=Path, help="write the log here (redacted)")
     parser.add_argument("--staff", default="staff", help="who acts (for the audit trail)")
+    parser.add_argument(
+        "--today",
+        type=iso_date,
+        help="play this day's rules (YYYY-MM-DD; the setting `today`): the expired 保険証 "
+        "until 2026-03-31, the 後期高齢者's 資格確認書, a お知らせ's validity; with --world, "
+        "default: the world's day; else the clinic's day",
+    )
     sub = parser.add_subparsers(dest="command")
 
     def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
@@ -204,6 +211,13 @@ def _tool_commands(add: AddCommand) -> None:
     t = add("demo", help="the TUI with a seeded world, the mock service and virtual cards")
     t.add_argument("--world", type=Path, help="reuse this world (default: a new one)")
     t.add_argument("--loopback", action="store_true", help="cards in process, not via pcscd")
+    t.add_argument(
+        "--today",
+        type=iso_date,
+        default=argparse.SUPPRESS,  # else the global --today (before `demo`) is kept
+        help="the world's day (as reception --today): a new world is seeded on it, a reused "
+        "one is served on it, and the terminal plays that day's rules",
+    )
 
     k = add(
         "link",

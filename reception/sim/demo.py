@@ -4,6 +4,7 @@ virtual reader (or in process), and the terminal's TUI — everything embedded."
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -68,16 +69,24 @@ def demo_services(
     )
 
 
-def run_demo(settings: ReceptionSettings, world_dir: Path | None, *, loopback: bool) -> int:
+def run_demo(
+    settings: ReceptionSettings,
+    world_dir: Path | None,
+    *,
+    loopback: bool,
+    today: dt.date | None = None,
+) -> int:
     """Seed (or reuse) a world, serve it, put the cards in the virtual reader, run the TUI.
-    Whatever it started stops when the TUI quits."""
+    ``today``: the world's day (a new world is seeded on it, a reused one served on it;
+    the terminal plays its rules). Whatever it started stops when the TUI quits."""
     with contextlib.ExitStack() as stack:
         if world_dir is None:
             world_dir = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "world"
         if not (world_dir / "world.json").exists():
             mock_oqs = Path(sys.executable).parent / "mock-oqs"
+            on_day = ["--today", today.isoformat()] if today is not None else []
             proc = subprocess.run(
-                [str(mock_oqs), "seed", "--out", str(world_dir), "--seed", "1"],
+                [str(mock_oqs), "seed", "--out", str(world_dir), "--seed", "1", *on_day],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -85,6 +94,10 @@ def run_demo(settings: ReceptionSettings, world_dir: Path | None, *, loopback: b
             if proc.returncode != 0:
                 raise WorldError(f"mock-oqs seed failed: {proc.stderr.strip()}")
         world = WorldFiles.open(world_dir)
+        seeded_on = dt.date.fromisoformat(str(world.index["today"]))
+        day = today or settings.today or seeded_on
+        settings = settings.model_copy(update={"today": day})  # the terminal's rules' day
+        serve_on = ("--today", day.isoformat()) if day != seeded_on else ()
         if settings.data_dir == ReceptionSettings.model_fields["data_dir"].get_default(
             call_default_factory=True
         ) and not os.environ.get("RECEPTION_DATA_DIR"):
@@ -97,7 +110,7 @@ def run_demo(settings: ReceptionSettings, world_dir: Path | None, *, loopback: b
             # the demo clinic issues electronic prescriptions: trainers see the choice
             reader = settings.reader.model_copy(update={"electronic_prescriptions": True})
             settings = settings.model_copy(update={"reader": reader})
-        url = stack.enter_context(served(world))
+        url = stack.enter_context(served(world, options=serve_on))
         slot = None if loopback or not pcscd_ready("Virtual PCD 00 00") else 0
         services = demo_services(world, url, settings, pcsc_slot=slot)
         app = make_app(services)
