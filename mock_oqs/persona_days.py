@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from mock_oqs.personas import KOKI, Cover
+from mock_oqs.personas import KOKI, Cover, Expectation
 from mock_oqs.registry import Qualification
 from mock_oqs.rules import late_elderly_from
 
@@ -135,3 +135,13 @@ def with_certificate_dates(held: Held, today: dt.date) -> Held:
 def days_from(today: dt.date, days: int | None) -> dt.date | None:
     """The day ``days`` after ``today`` (None stays None)."""
     return None if days is None else today + dt.timedelta(days=days)
+
+
+def printed_on_old_card(expect: Expectation, numbers: dict[str, str]) -> Expectation:
+    """A persona's old 保険証 with the numbers printed on it: those of its current
+    qualification (the 記号・番号 outlive the card), as ``world.json`` gives them."""
+    if expect.old_card is None:
+        return expect
+    keys = ("insurer_number", "symbol", "number", "branch")
+    printed = {key: numbers[f"current_{key}"] for key in keys}
+    return replace(expect, old_card={**expect.old_card, **printed})

@@ -88,6 +88,10 @@ class Expectation:
     # days of an オンライン診療, consented on the phone the day before (OQSmuonq); "aid",
     # months (0: the world's) of a 医療券 entrusting this clinic (OQSmutic)
     period: dict[str, list[int]] | None = None
+    # an old 保険証 brought after every one expired (reception old-card): the 有効期限 and
+    # the numbers printed on it (the numbers filled in when the world is seeded), the
+    # interim rule's days, and what the rung gives in them and after
+    old_card: dict[str, str] | None = None
 
 
 LONG_AGO = -3000  # days: a qualification held for years
@@ -400,5 +404,28 @@ PERSONAS: tuple[Persona, ...] = (
         (Cover(KYOKAI),),
         Expectation("confirmed", CONFIRMED, "1", "030"),
         lives_as="2",
+    ),
+    # the old 国保 保険証 (printed 有効期限 2025-07-31) brought after every 保険証 expired,
+    # the 資格確認書 left at home; no 保険証利用登録. The interim rule (事務連絡 2025-11-12)
+    # let the clinic query by its numbers until 2026-03-31 (reception/ladder_rules.py)
+    Persona(
+        "old-hokensho",
+        "期限切れの保険証を持参（国保・保険証利用登録なし。番号照会は2026-03-31まで）",
+        _years(64),
+        (Cover(KOKUHO),),
+        Expectation(
+            "fallback",
+            CONFIRMED,
+            reason="not-registered",
+            number_query={"current": "1"},
+            old_card={
+                "printed_until": "2025-07-31",
+                "interim_from": "2025-12-02",
+                "interim_until": "2026-03-31",
+                "in_window": "confirmed-certificate",
+                "after_window": "refused",
+            },
+        ),
+        certificate="none",
     ),
 )

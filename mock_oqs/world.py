@@ -30,7 +30,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mock_oqs import registry
 from mock_oqs.period_cases import month_of, seed_promise
-from mock_oqs.persona_days import aged, days_from, held_on, with_certificate_dates
+from mock_oqs.persona_days import (
+    aged,
+    days_from,
+    held_on,
+    printed_on_old_card,
+    with_certificate_dates,
+)
 from mock_oqs.personas import (
     ADDRESSES,
     INSTITUTION_CODE,
@@ -220,7 +226,7 @@ def _seed_persona(seeding: _Seeding, persona: Persona, number: int) -> PersonaEn
         card=f"cards/{persona.id}.json",
         birth_date=birth.isoformat(),
         numbers=numbers,
-        expect=persona.expect,
+        expect=printed_on_old_card(persona.expect, numbers),
         name=named.name,
         name_kana=named.kana,
         previous_card=previous,

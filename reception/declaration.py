@@ -88,6 +88,7 @@ class LadderStep(enum.StrEnum):
     DECLARATION = "被保険者資格申立書"
     NO_CARD = "持参なし（10割負担）"
     COUNTER = "居宅同意取得型"
+    OLD_CARD = "有効期限切れの保険証"  # the interim rule until 2026-03-31 (reception.old_card)
 
 
 NO_CARD_MESSAGE = (

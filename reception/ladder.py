@@ -20,6 +20,7 @@ without one and the reason is returned for the staff.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 from reader.clock import now_jst
 from reception.declaration import NO_CARD_MESSAGE, LadderStep, SelfDeclaration
 from reception.errors import InputError
+from reception.ladder_rules import NoticeSeen, check_notice
 from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.pdf import FontMissing, render_declaration
 from reception.reasons import FallbackReason
@@ -150,7 +152,14 @@ SHARE_SEEN = re.compile(r"[1-3１-３一二三]\s*割")
 
 
 def record_rung(
-    store: Store, reception_id: str, step: LadderStep, detail: str, *, actor: str = "staff"
+    store: Store,
+    reception_id: str,
+    step: LadderStep,
+    detail: str,
+    *,
+    actor: str = "staff",
+    seen: NoticeSeen | None = None,
+    day: dt.date | None = None,
 ) -> ReceptionStatus | None:
     """Record what staff saw on a rung (お知らせ, マイナポータル …) and return the status
     it settled the reception with (None: a note that settles nothing).
@@ -160,7 +169,11 @@ def record_rung(
     負担割合 seen — the visit is billed at it, and the お知らせ states it beside 記号・番号
     (e.g. 中央大学健康保険組合「資格情報のお知らせ」: 記号・番号・枝番や負担割合等の資格情報,
     https://sites.google.com/g.chuo-u.ac.jp/chuo-u-kenpo/procedure/shikaku-joho): the
-    detail stays the record of what was seen, so no separate field is kept."""
+    detail stays the record of what was seen, so no separate field is kept.
+
+    The お知らせ of a 70+ patient expires (7/31): ``seen`` gives its printed 有効期限 (and
+    the birth date where the reception does not know it), checked on the rules' ``day``
+    (:func:`reception.ladder_rules.check_notice`; default: today, JST)."""
     detail = detail.strip()
     if not detail:
         raise InputError("確認した内容を書いてください（例: 資格情報のお知らせ 協会けんぽ 3割）")
@@ -170,6 +183,8 @@ def record_rung(
         raise InputError(
             f"{step.value}で見た負担割合も書いてください（例: {step.value} 協会けんぽ 3割）"
         )
+    if step is LadderStep.NOTICE:
+        check_notice(store, reception_id, seen or NoticeSeen(), day or now_jst().date())
     store.record_step(reception_id, step, detail, actor=actor, settles=settles)
     return settles
 

@@ -58,6 +58,7 @@ from reception.cli.common import (
     UsageError,
     _err,
 )
+from reception.cli.old_card import cmd_old_card
 from reception.cli.parser import build_parser
 from reception.declaration import DeclarationError
 from reception.errors import InputError, ReceptionError
@@ -78,6 +79,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Session], int]] = {
     "reverify": cmd_reverify,
     "step": cmd_step,
     "confirm-number": cmd_confirm_number,
+    "old-card": cmd_old_card,
     "no-card": cmd_no_card,
     "records": cmd_records,
     "link": cmd_link,
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(**({"today": args.today} if args.today else {}))
         if (
-            args.command in ("reverify", "confirm-number")
+            args.command in ("reverify", "confirm-number", "old-card")
             and args.world is None
             and (settings.oqs.url is None)
         ):

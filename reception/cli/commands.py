@@ -336,8 +336,21 @@ def cmd_step(args: argparse.Namespace, session: Session) -> int:
         "certificate": LadderStep.CERTIFICATE,
         "declaration": LadderStep.DECLARATION,
     }[args.step]
+    from reception.ladder_rules import NoticeSeen
+
+    if step is not LadderStep.NOTICE and (args.notice_until or args.birth_date):
+        raise UsageError("--notice-until / --birth-date are for the notice rung only")
     _heading(store, args.reception)
-    settled = record_rung(store, args.reception, step, args.detail, actor=args.staff)
+    seen = NoticeSeen(until=args.notice_until, birth_date=args.birth_date)
+    settled = record_rung(
+        store,
+        args.reception,
+        step,
+        args.detail,
+        actor=args.staff,
+        seen=seen,
+        day=session.rules_day(),
+    )
     _print(f"{args.reception}: {step.value} を記録しました")
     if settled is not None:
         _print(f"  受付 {args.reception}: {STATUS_LABELS[settled]}")

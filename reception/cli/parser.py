@@ -174,6 +174,14 @@ def _ladder_commands(add: AddCommand) -> None:
     s.add_argument("reception")
     s.add_argument("step", choices=["notice", "portal", "certificate", "declaration"])
     s.add_argument("--detail", required=True, help="what staff saw")
+    s.add_argument(
+        "--notice-until",
+        type=iso_date,
+        help="notice: the 有効期限 printed on a 70+ patient's お知らせ (it ends on 7/31)",
+    )
+    s.add_argument(
+        "--birth-date", type=iso_date, help="notice: the patient's, where the reception lacks it"
+    )
 
     nc = add(
         "no-card",
@@ -204,6 +212,27 @@ def _ladder_commands(add: AddCommand) -> None:
     n.add_argument("--birth-date", type=iso_date, required=True)
     n.add_argument("--limit-consent", action="store_true")
     n.add_argument("--reception", help="add to this reception (default: a new one)")
+    _old_card_command(add)
+
+
+def _old_card_command(add: AddCommand) -> None:
+    """The expired 保険証 (or the お知らせ alone): the interim rule until 2026-03-31."""
+    o = add(
+        "old-card",
+        help="query by the numbers of an expired 保険証 (or a お知らせ brought alone): "
+        "accepted only 2025-12-02..2026-03-31 of the rules' day (--today)",
+    )
+    o.add_argument("--world", type=Path)
+    o.add_argument("--insurer-number", required=True)
+    o.add_argument("--symbol", default="")
+    o.add_argument("--number", required=True)
+    o.add_argument("--branch")
+    o.add_argument("--birth-date", type=iso_date, required=True)
+    o.add_argument("--printed-until", type=iso_date, help="the 有効期限 printed on it, if any")
+    o.add_argument(
+        "--notice-only", action="store_true", help="a 資格情報のお知らせ brought without the card"
+    )
+    o.add_argument("--reception", help="add to this reception (default: a new one)")
 
 
 def _tool_commands(add: AddCommand) -> None:

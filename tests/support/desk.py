@@ -63,11 +63,13 @@ def seed_day(world: World, svc: Services, personas: list[str]) -> dict[str, str]
 
 
 def result_named(
-    name: str, *, validity: str = "1", ratio: str | None = None
+    name: str, *, validity: str = "1", ratio: str | None = None, birth: str | None = None
 ) -> QualificationResult:
     """A result with one qualification of this name (valid unless ``validity`` says
-    otherwise; with a 負担割合 such as "030" when ``ratio`` is given)."""
+    otherwise; with a 負担割合 such as "030" when ``ratio`` is given, a ``birth`` date
+    YYYYMMDD when given)."""
     entry = {"Name": name} | ({"InsuredPartialContributionRatio": ratio} if ratio else {})
+    entry |= {"Birthdate": birth} if birth else {}
     return QualificationResult.parse(
         {
             "MessageHeader": {"ProcessExecutionTime": "20261124090000", "SegmentOfResult": "1"},

@@ -41,7 +41,12 @@ def a_result(name: str, validity: str = "1") -> QualificationResult:
                 "QualificationValidity": validity,
                 "ResultList": {
                     "ResultOfQualificationConfirmation": [
-                        {"Name": name, "InsuredPartialContributionRatio": "030"}
+                        # under 70: its お知らせ has no 有効期限 (reception/ladder_rules.py)
+                        {
+                            "Name": name,
+                            "InsuredPartialContributionRatio": "030",
+                            "Birthdate": "19900402",
+                        }
                     ]
                 },
             },

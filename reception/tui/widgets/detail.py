@@ -8,6 +8,8 @@ reception's state are offered (:func:`ladder_offer`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Static, TabPane
 from textual.widgets.button import ButtonVariant
 
+from reader.clock import today_jst
 from reception.declaration import NO_CARD_MESSAGE, LadderStep, SelfDeclaration
 from reception.errors import NotFound, ReceptionError
 from reception.ladder import (
@@ -27,6 +30,7 @@ from reception.ladder import (
     record_no_card,
     record_rung,
 )
+from reception.ladder_rules import NoticeSeen
 from reception.oqs_client import NumberQuery, OqsClient, OqsError
 from reception.present import LADDER_HINT, STATUS_LABELS, reception_detail
 from reception.store import ReceptionStatus, Store
@@ -39,11 +43,18 @@ from reception.tui.widgets.messages import (
     ReceptionsChanged,
     ReportsFailedWorkers,
 )
+from reception.tui.widgets.rules_rungs import (
+    OLD_CARD_BUTTON,
+    ask_old_card,
+    notice_dates_first,
+    old_card_offered,
+)
 
 LADDER_BUTTONS = (
     ("ladder-notice", "お知らせを確認"),
     ("ladder-portal", "マイナポータルを確認"),
     ("ladder-number", "資格確認書で照会"),
+    OLD_CARD_BUTTON,  # only on the interim rule's days (reception/ladder_rules.py)
     ("ladder-declare", "申立書を作る"),
     ("ladder-counter", "居宅同意取得型で確認"),
     ("ladder-no-card", "持参なし（10割）"),
@@ -95,8 +106,15 @@ def ladder_offer(target: LadderTarget, *, medical_aid: bool) -> LadderOffer:
 
 
 class ReceptionDetail(TabPane, ReportsFailedWorkers):
-    def __init__(self, store: Store, client: OqsClient, declarations_dir: Path) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: OqsClient,
+        declarations_dir: Path,
+        rules_day: Callable[[], dt.date] = today_jst,
+    ) -> None:
         super().__init__("詳細・代替手段", id="tab-detail")
+        self.rules_day = rules_day  # the day whose rules apply (reception --today)
         self.store = store
         self.client = client
         self.declarations_dir = declarations_dir
@@ -149,6 +167,8 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
         counter = self._counter_available()
         for key, _ in LADDER_BUTTONS:
             fits = key in offer.buttons and (key != "ladder-counter" or counter)
+            if key == OLD_CARD_BUTTON[0]:
+                fits = fits and old_card_offered(self.rules_day())
             self.query_one(f"#{key}").display = fits
 
     def _changed(self, reception_id: str | None) -> None:
@@ -197,19 +217,33 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
             return
         label = "資格情報のお知らせ" if step is LadderStep.NOTICE else "マイナポータルの資格情報"
         what = f"{label}で確認した内容「{seen}」をこの受付に記録します"
+        day = self.rules_day()
 
-        def confirmed(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                record_rung(self.store, target.reception_id, step, seen)
-            except ReceptionError as exc:
-                self._refused(target.reception_id, exc)
-                return
-            field.value = ""
-            self._changed(target.reception_id)
+        def record(dates: NoticeSeen | None) -> None:
+            def confirmed(yes: bool | None) -> None:
+                if not yes:
+                    return
+                try:
+                    rid = target.reception_id
+                    record_rung(self.store, rid, step, seen, seen=dates, day=day)
+                except ReceptionError as exc:
+                    self._refused(target.reception_id, exc)
+                    return
+                field.value = ""
+                self._changed(target.reception_id)
 
-        self.app.push_screen(LadderConfirmScreen(target.heading(), what), confirmed)
+            self.app.push_screen(LadderConfirmScreen(target.heading(), what), confirmed)
+
+        if step is LadderStep.NOTICE:  # a 70+ patient's お知らせ expires (7/31)
+            notice_dates_first(self, target, day, record)
+        else:
+            record(None)
+
+    @on(Button.Pressed, "#ladder-old-card")
+    def _old_card(self) -> None:
+        target = self._target()
+        if target is not None:
+            ask_old_card(self, target, self.rules_day())
 
     @on(Button.Pressed, "#ladder-counter")
     def _counter(self) -> None:
