@@ -88,6 +88,9 @@ class Expectation:
     # days of an オンライン診療, consented on the phone the day before (OQSmuonq); "aid",
     # months (0: the world's) of a 医療券 entrusting this clinic (OQSmutic)
     period: dict[str, list[int]] | None = None
+    # the 資格確認書 held on the world's day (insurer_number, issued, expires: ISO), set
+    # by the seeding (mock_oqs/kakunin.py): a 後期 member's depends on the day
+    kakunin: dict[str, str] | None = None
 
 
 LONG_AGO = -3000  # days: a qualification held for years
@@ -125,7 +128,7 @@ class Persona:
     covers: tuple[Cover, ...]
     expect: Expectation
     variant: Variant = Variant.PHYSICAL
-    certificate: str = "linked"  # linked, none, revoked
+    certificate: str = "linked"  # linked, none, revoked, deregistered (利用登録解除)
     cert_expires: int | None = None  # days; None: years away
     tries_left: int = 3
     public_expense: str | None = None
@@ -400,5 +403,15 @@ PERSONAS: tuple[Persona, ...] = (
         (Cover(KYOKAI),),
         Expectation("confirmed", CONFIRMED, "1", "030"),
         lives_as="2",
+    ),
+    # 利用登録解除 (since 2024-11-01): registered once, cancelled with the insurer
+    # (mock_oqs/deregistration.py); holds the 資格確認書 issued then (mock_oqs/kakunin.py)
+    Persona(
+        "deregistered",
+        "保険証利用登録を解除（資格確認書あり・カードリーダーで再登録可）",
+        _years(57),
+        (Cover(KOKUHO),),
+        Expectation("fallback", CONFIRMED, reason="not-registered", number_query={"current": "1"}),
+        certificate="deregistered",
     ),
 )

@@ -68,7 +68,9 @@ class ReceptionApp(App[None]):
             )
             with TabbedContent(id="staff", initial="tab-list"):
                 yield ReceptionList(s.store)
-                yield ReceptionDetail(s.store, self.client, s.settings.declarations_dir)
+                yield ReceptionDetail(
+                    s.store, self.client, s.settings.declarations_dir, s.settings.today
+                )
                 yield PendingQueue(s.store, self.client, s.settings.data_dir / "export")
                 yield RecordsPane(s.store, self.client)
                 yield DeveloperView(s.cards, choose_reader=s.demo is None)

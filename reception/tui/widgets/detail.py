@@ -8,6 +8,7 @@ reception's state are offered (:func:`ladder_offer`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +96,15 @@ def ladder_offer(target: LadderTarget, *, medical_aid: bool) -> LadderOffer:
 
 
 class ReceptionDetail(TabPane, ReportsFailedWorkers):
-    def __init__(self, store: Store, client: OqsClient, declarations_dir: Path) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: OqsClient,
+        declarations_dir: Path,
+        today: dt.date | None = None,
+    ) -> None:
         super().__init__("詳細・代替手段", id="tab-detail")
+        self.today = today  # the rules' day (reception --today): a 資格確認書 valid on it
         self.store = store
         self.client = client
         self.declarations_dir = declarations_dir
@@ -255,7 +263,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
     async def query_by_number(self, reception_id: str, query: NumberQuery) -> None:
         try:
             answer = await confirm_by_number(
-                self.client, self.store, query, reception_id=reception_id
+                self.client, self.store, query, reception_id=reception_id, day=self.today
             )
         except OqsError as exc:
             self.post_message(DeveloperNote(f"OQS: {type(exc).__name__}: {exc}"))
