@@ -92,6 +92,9 @@ class Expectation:
     # the numbers printed on it (the numbers filled in when the world is seeded), the
     # interim rule's days, and what the rung gives in them and after
     old_card: dict[str, str] | None = None
+    # the 資格確認書 held on the world's day (insurer_number, issued, expires: ISO), set
+    # by the seeding (mock_oqs/kakunin.py): a 後期 member's depends on the day
+    kakunin: dict[str, str] | None = None
 
 
 LONG_AGO = -3000  # days: a qualification held for years
@@ -129,7 +132,7 @@ class Persona:
     covers: tuple[Cover, ...]
     expect: Expectation
     variant: Variant = Variant.PHYSICAL
-    certificate: str = "linked"  # linked, none, revoked
+    certificate: str = "linked"  # linked, none, revoked, deregistered (利用登録解除)
     cert_expires: int | None = None  # days; None: years away
     tries_left: int = 3
     public_expense: str | None = None
@@ -427,5 +430,15 @@ PERSONAS: tuple[Persona, ...] = (
             },
         ),
         certificate="none",
+    ),
+    # 利用登録解除 (since 2024-11-01): registered once, cancelled with the insurer
+    # (mock_oqs/deregistration.py); holds the 資格確認書 issued then (mock_oqs/kakunin.py)
+    Persona(
+        "deregistered",
+        "保険証利用登録を解除（資格確認書あり・カードリーダーで再登録可）",
+        _years(57),
+        (Cover(KOKUHO),),
+        Expectation("fallback", CONFIRMED, reason="not-registered", number_query={"current": "1"}),
+        certificate="deregistered",
     ),
 )

@@ -103,7 +103,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from mock_oqs import registry
+from mock_oqs import deregistration, registry
 from mock_oqs.clock import JST, Clock, stamp
 from mock_oqs.codes import QualificationValidity
 from mock_oqs.limits import STATE_FILE, ServiceLimits
@@ -293,10 +293,11 @@ class QualificationService:
             return Message.refused(header, "MOCK-R003", "保険証利用登録がありません")
         state = certificate_state(expiry or link.not_after, now.date())
         refused = self._card_refused(request, header, link, state, offer)
-        if refused is not None:
-            return refused
+        if refused is not None:  # a cancelled registration (利用登録解除) is said as such
+            return deregistration.explained(refused, view.conn, link.person_id)
         if not link.registered:
-            return self._offer(request, header, link, fingerprint)
+            offered = self._offer(request, header, link, fingerprint)
+            return deregistration.explained(offered, view.conn, link.person_id)
         answer = self._card_answer(request, header, view, link, state, now)
         if request.consents_later:  # the card can be confirmed: now the consents
             token = self.state.offer_consents(facility, fingerprint, request.model_dump_json())

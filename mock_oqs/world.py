@@ -22,13 +22,13 @@ import json
 import os
 import random
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from mock_oqs import registry
+from mock_oqs import deregistration, kakunin, registry
 from mock_oqs.period_cases import month_of, seed_promise
 from mock_oqs.persona_days import (
     aged,
@@ -217,6 +217,7 @@ def _seed_persona(seeding: _Seeding, persona: Persona, number: int) -> PersonaEn
     named = _seed_person(seeding, persona, person_id, birth)
     numbers = _seed_qualifications(seeding, persona, person_id, birth, named)
     card, previous = _seed_card(seeding, persona, person_id, birth, expires)
+    held = kakunin.promised(seeding.conn, person_id, today)  # the 資格確認書 of the day
     return PersonaEntry(
         id=persona.id,
         description=persona.description,
@@ -226,7 +227,7 @@ def _seed_persona(seeding: _Seeding, persona: Persona, number: int) -> PersonaEn
         card=f"cards/{persona.id}.json",
         birth_date=birth.isoformat(),
         numbers=numbers,
-        expect=printed_on_old_card(persona.expect, numbers),
+        expect=replace(printed_on_old_card(persona.expect, numbers), kakunin=held),
         name=named.name,
         name_kana=named.kana,
         previous_card=previous,
@@ -322,9 +323,9 @@ def _seed_qualifications(
         insured = named.name if held.personal_family == "1" else f"{family} 健一"
         registry.add_qualification(
             seeding.conn,
-            with_certificate_dates(held, seeding.today).qualification(
-                person_id, symbol, ident, branch, insured
-            ),
+            kakunin.seeded(
+                with_certificate_dates(held, seeding.today), seeding.today, persona.certificate
+            ).qualification(person_id, symbol, ident, branch, insured),
         )
         if i >= len(persona.covers):
             continue  # the insurers' plan for the 75th birthday, not today's numbers
@@ -369,8 +370,11 @@ def _seed_card(
         seeding.conn,
         profile.certificate(),
         person_id,
-        None if persona.certificate == "none" else issued,
+        None if persona.certificate in kakunin.UNREGISTERED else issued,
     )
+    if persona.certificate == "deregistered":  # 利用登録解除: the day is kept
+        cancelled = today - dt.timedelta(days=deregistration.CANCELLED_DAYS_AGO)
+        deregistration.record(seeding.conn, person_id, cancelled)
     if persona.certificate == "revoked":
         registry.revoke_certificate(
             seeding.conn, person_id, dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reader.clock import now_jst
+from reception import kakunin
 from reception.declaration import NO_CARD_MESSAGE, LadderStep, SelfDeclaration
 from reception.errors import InputError
 from reception.ladder_rules import NoticeSeen, check_notice
@@ -207,13 +208,15 @@ async def confirm_by_number(
     *,
     reception_id: str | None = None,
     actor: str = "staff",
+    day: dt.date | None = None,
 ) -> NumberAnswer:
     """The 資格確認書 rung: query the service by number and record it — on the given
     reception (its result added), or on a new one that ends with the answer. Accepted,
     either reception is ``confirmed-certificate`` (確認済（資格確認書）); not accepted, a
     given reception stays as it was and a new one ends as ``fallback``. A settled
     reception is refused before anything is sent. A failure of the service ends a new
-    reception as pending (or error) and is raised."""
+    reception as pending (or error) and is raised. ``day``: the rules' day on which the
+    資格確認書 must still be valid (``reception --today``; None: the service's day)."""
     new = reception_id is None
     if reception_id is not None:
         check_target(store, reception_id)
@@ -226,11 +229,11 @@ async def confirm_by_number(
             reason = exc.staff_message
             store.finish_reception(rid, status=status, reason=reason, method=ReceptionMethod.NUMBER)
         raise
-    expired = result.expired_document
+    expired = kakunin.expired_on(result, day)
     accepted = result.confirmed and expired is None
     why = None if accepted else result.validity_label
     if expired is not None:
-        why = f"資格確認書の有効期限切れ（{expired[:4]}/{expired[4:6]}/{expired[6:]}）"
+        why = kakunin.refusal(expired)
     detail = f"番号で照会: {why or result.validity_label}"
     if new:
         store.record_step(rid, LadderStep.CERTIFICATE, detail, actor=actor)

@@ -4,6 +4,7 @@ in one place (Japanese: staff read them at the counter)."""
 from __future__ import annotations
 
 from reception.code_tables import LIMIT_CATEGORIES, LIMIT_CERTIFICATES, SPECIFIC_DISEASES, coded
+from reception.kakunin import card_line
 from reception.reasons import FallbackReason
 from reception.results import QualificationEntry, QualificationResult, ratio_label
 from reception.store import Reception, ReceptionStatus, Store
@@ -156,6 +157,9 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
             f"有効開始 {day(entry.insured_card_valid_date)}"
             + (f"  有効期限 {day(until)}" if until else "")
         )
+    card = card_line(entry)  # the 資格確認書's validity (8/1–7/31 for 後期)
+    if card is not None:
+        lines.append(card)
     elderly = entry.elderly_recipient_certificate_info
     if elderly is not None:
         lines.append(

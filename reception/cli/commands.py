@@ -375,7 +375,12 @@ def cmd_confirm_number(args: argparse.Namespace, session: Session) -> int:
         _heading(store, args.reception)
     answer = session.ask_service(
         lambda client: confirm_by_number(
-            client, store, query, reception_id=args.reception, actor=args.staff
+            client,
+            store,
+            query,
+            reception_id=args.reception,
+            actor=args.staff,
+            day=session.settings.today,  # reception --today: the 資格確認書 valid that day
         )
     )
     from reception.present import STATUS_LABELS

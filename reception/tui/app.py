@@ -69,7 +69,11 @@ class ReceptionApp(App[None]):
             with TabbedContent(id="staff", initial="tab-list"):
                 yield ReceptionList(s.store)
                 yield ReceptionDetail(
-                    s.store, self.client, s.settings.declarations_dir, s.settings.rules_day
+                    s.store,
+                    self.client,
+                    s.settings.declarations_dir,
+                    s.settings.rules_day,
+                    today=s.settings.today,
                 )
                 yield PendingQueue(s.store, self.client, s.settings.data_dir / "export")
                 yield RecordsPane(s.store, self.client)

@@ -24,6 +24,10 @@ from reader.virtual.profile import load_profile
 from tests.support.stack import mock_oqs_serving
 
 BIN = Path(sys.executable).parent
+# one worker for the module: the server's teardown reads the log of the confirmations made
+# by this module's tests, which under --dist loadgroup could otherwise run on another
+# worker (the tests added since moved them apart: the log held only /health and /docs)
+pytestmark = pytest.mark.xdist_group("oqs-tls")
 
 
 @pytest.fixture(scope="module")

@@ -112,9 +112,13 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
         client: OqsClient,
         declarations_dir: Path,
         rules_day: Callable[[], dt.date] = today_jst,
+        today: dt.date | None = None,
     ) -> None:
         super().__init__("詳細・代替手段", id="tab-detail")
         self.rules_day = rules_day  # the day whose rules apply (reception --today)
+        # the day set with reception --today, if any (a 資格確認書 valid on it; else the
+        # service's day judges)
+        self.today = today
         self.store = store
         self.client = client
         self.declarations_dir = declarations_dir
@@ -289,7 +293,7 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
     async def query_by_number(self, reception_id: str, query: NumberQuery) -> None:
         try:
             answer = await confirm_by_number(
-                self.client, self.store, query, reception_id=reception_id
+                self.client, self.store, query, reception_id=reception_id, day=self.today
             )
         except OqsError as exc:
             self.post_message(DeveloperNote(f"OQS: {type(exc).__name__}: {exc}"))
