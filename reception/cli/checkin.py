@@ -182,6 +182,9 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
 
         _err(check_target(store, args.reception).heading())
     terminal = session.terminal
+    from reception.home_visit.mode import refuse_consents
+
+    refuse_consents(settings.mode, bool(args.consent or args.subsidies))  # 資格確認限定型
     consents = _asked(args, route, Method(args.method))
     request = CheckinRequest(
         Method(args.method),
@@ -223,7 +226,7 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
                     face_folder=settings.link.face_folder,
                     face_privacy=settings.link.privacy,
                     read_mode=read_mode,
-                    rules=settings.reader.counter_rules(),
+                    rules=settings.counter_rules(),
                     deadline=settings.reader.answer_timeout,
                 )
                 if outcome.result is not None and store.pending():

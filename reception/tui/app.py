@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Select, TabbedContent
 from textual.worker import Worker, WorkerState
 
+from reception.home_visit.mode import Mode, records_refusal, refused_kinds
 from reception.oqs_client import OqsClient
 from reception.store import ReceptionStatus
 from reception.tui.desk import CheckinDesk, CheckinFinished
@@ -70,7 +71,7 @@ class ReceptionApp(App[None]):
                 yield ReceptionList(s.store)
                 yield ReceptionDetail(s.store, self.client, s.settings.declarations_dir)
                 yield PendingQueue(s.store, self.client, s.settings.data_dir / "export")
-                yield RecordsPane(s.store, self.client)
+                yield RecordsPane(s.store, self.client, refused=records_refusal(s.settings.mode))
                 yield DeveloperView(s.cards, choose_reader=s.demo is None)
                 if s.settings.link.folder is not None:
                     yield LinkPane(
@@ -78,6 +79,7 @@ class ReceptionApp(App[None]):
                         self.client,
                         s.terminal.institution_code,
                         s.settings.data_dir,
+                        refused=refused_kinds(s.settings.mode),
                     )
                 if s.demo is not None:
                     yield DemoPanel(s.demo, self.desk)
@@ -91,6 +93,8 @@ class ReceptionApp(App[None]):
             self.sub_title = f"デモ — {self.services.cards.description}"
         if (folder := self.services.settings.link.folder) is not None:
             self.sub_title = f"{self.sub_title} — 連携 {folder}".lstrip(" —")
+        if self.services.settings.mode is Mode.LIMITED:  # say which mode runs
+            self.sub_title = f"{Mode.LIMITED.label}（資格情報のみ） — {self.sub_title}".rstrip(" —")
 
     @property
     def panel(self) -> ReaderPanel:
