@@ -110,8 +110,6 @@ def cmd_home_visit(args: argparse.Namespace, session: Session) -> int:
     if session.settings.mode is Mode.LIMITED and args.consent:
         raise UsageError(CONSENTS_REFUSED)
     if args.method is None:
-        from reception.home_visit.screen import run_app
-
         return run_app(session, code=args.code, device=args.device, persona=args.persona)
     if args.pin_stdin and args.method != Method.PIN.value:
         raise UsageError("--pin-stdin goes with --method pin")
@@ -150,3 +148,33 @@ def _as_checkin(args: argparse.Namespace) -> argparse.Namespace:
         "staff": args.staff,
     }
     return argparse.Namespace(**as_checkin)
+
+
+def run_app(session: Session, *, code: str | None, device: str, persona: str) -> int:
+    """The app's screen (reception/tui/home_visit_app.py) with the persona's card read in
+    process, as a phone reads the card it is held against."""
+    from reception.checkin import ExpectedCard
+    from reception.home_visit.codes import checked_device
+    from reception.sim.cards import LoopbackCards
+    from reception.tui.home_visit_app import HomeVisitApp, HomeVisitServices
+
+    world = session.world
+    assert world is not None
+    cards = LoopbackCards()
+    expected = ExpectedCard(world.certificate_sha256(persona), persona)
+    with session.oqs() as client:
+        app = HomeVisitApp(
+            HomeVisitServices(
+                store=session.store,
+                terminal=session.terminal,
+                settings=session.settings,
+                client=client,
+                cards=cards,
+                place=lambda: cards.place(persona, world.card(persona), expected),
+                persona=persona,
+                device=checked_device(device),
+                code=code,
+            )
+        )
+        app.run()
+    return 0
