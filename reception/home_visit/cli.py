@@ -116,7 +116,8 @@ def cmd_home_visit(args: argparse.Namespace, session: Session) -> int:
     from reception.cli.checkin import _asked, cmd_checkin
 
     as_checkin = _as_checkin(args)
-    _asked(as_checkin, Route.COUNTER, Method(args.method))  # refused before the code is used
+    # refused before the code is used
+    _asked(as_checkin, Route.COUNTER, Method(args.method), session.settings.mode)
     device = activate_device(session, args.code, args.device)
     as_checkin.staff = f"{args.staff}（マイナ資格確認アプリ {device}）"
     return cmd_checkin(as_checkin, session)

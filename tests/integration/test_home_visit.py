@@ -26,7 +26,11 @@ from tests.integration.test_link_period import day, run
 from tests.support.link import Running
 from tests.support.stack import mock_oqs_serving
 
-VISIT_TODAY = [("ConsentDateFrom", day(0)), ("ConsentDateTo", day(0)), ("MedicalTreatmentFlag", "2")]
+VISIT_TODAY = [
+    ("ConsentDateFrom", day(0)),
+    ("ConsentDateTo", day(0)),
+    ("MedicalTreatmentFlag", "2"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +125,7 @@ def test_the_app_confirms_by_pin_and_by_sight_and_oqsmuhvq_lists_the_consents(
     assert "有効化しました" in err
     assert data["route"] == "counter" and data["method"] == "pin"
     # the device is activated: the next patient is read without a code, by 目視
-    status, data, err = visit(
-        app_world, "elderly-70-active", monkeypatch, capsys, method="visual"
-    )
+    status, data, err = visit(app_world, "elderly-70-active", monkeypatch, capsys, method="visual")
     assert status == 0, err
     assert data["route"] == "counter" and data["method"] == "visual"
     store = Store(env / "reception.sqlite")
