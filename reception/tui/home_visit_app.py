@@ -86,6 +86,7 @@ class HomeVisitApp(App[None]):
     #app-pane Horizontal { height: auto; }
     #app-pane Button { margin-right: 1; }
     #app-code-input { width: 24; }
+    #counter-pin Input { width: 24; }
     #app-result-text { height: auto; }
     """
 
@@ -290,6 +291,8 @@ def result_text(outcome: CheckinOutcome) -> str:
     lines = [f"受付 {outcome.reception_id}"]
     if flow.message:
         lines.append(flow.message)
+    if flow.method is not None:
+        lines.append(f"本人確認: {flow.method.label}")
     entry = the_entry(outcome.result)
     if entry is not None:
         lines.append(f"{entry.name or ''}　{entry.insurer_name or ''}")

@@ -226,3 +226,27 @@ def test_snapshot_the_app_asks_the_consents(
         await until(pilot, lambda: shown(app, "#counter-consents"))
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_the_console_issues_a_code_the_app_accepts_once(tui_world: World, tmp_path: Path) -> None:
+    from reception.home_visit.codes import ActivationRefused, activate
+    from reception.tui.screens.app_code import AppCodeScreen
+
+    svc = services(tui_world, tmp_path)
+    shown_code: list[str] = []
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "アプリのアクティベーションコード" in titles  # the command palette's (Ctrl+P)
+        app.show_app_code()
+        await until(pilot, lambda: isinstance(app.screen, AppCodeScreen))
+        shown_code.append(text(app.screen, "#app-code-value").split()[-1])
+        assert "1回限り" in text(app.screen, "#app-code-note")
+        await pilot.click("#app-code-close")
+        await until(pilot, lambda: not isinstance(app.screen, AppCodeScreen))
+
+    asyncio.run(drive(svc, scenario))
+    (code,) = shown_code
+    assert activate(svc.store, code, "app-9").device == "app-9"
+    with pytest.raises(ActivationRefused, match="使用済み"):
+        activate(svc.store, code, "app-10")
