@@ -7,92 +7,20 @@ the wrong form, never issued, used or lapsed are refused before any card is read
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-import shutil
 import sqlite3
-import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mock_oqs.world import World
 from reception.cli import main
 from reception.store import Store
-from tests.integration.test_link_period import day, run
+from tests.support.home_visit import app_world, cli, env, issue, server, visit, visits_on
 from tests.support.link import Running
-from tests.support.stack import mock_oqs_serving
 
-VISIT_TODAY = [
-    ("ConsentDateFrom", day(0)),
-    ("ConsentDateTo", day(0)),
-    ("MedicalTreatmentFlag", "2"),
-]
-
-
-@pytest.fixture(scope="module")
-def app_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> World:
-    """A copy of the session's world: the app's confirmations are kept in its service."""
-    target = tmp_path_factory.mktemp("home-visit") / "w"
-    shutil.copytree(
-        world.directory,
-        target,
-        ignore=shutil.ignore_patterns("service-state.sqlite*", "mock-oqs.log", "clinic"),
-    )
-    return World.load(target)
-
-
-@pytest.fixture(scope="module")
-def server(app_world: World) -> Iterator[str]:
-    with mock_oqs_serving(app_world, workers=1) as (_, url):
-        yield url
-
-
-@pytest.fixture
-def env(app_world: World, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("RECEPTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("RECEPTION_OQS__URL", server)
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(app_world.terminal_cert))
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(app_world.terminal_key))
-    monkeypatch.setenv("RECEPTION_OQS__CA", str(app_world.facility_ca))
-    return tmp_path / "data"
-
-
-def cli(
-    args: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    stdin: str = "",
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def issue(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> str:
-    code, out, err = cli(["app-code", "--json"], monkeypatch, capsys)
-    assert code == 0, err
-    return str(json.loads(out)["code"])
-
-
-def visit(
-    world: World,
-    persona: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    *extra: str,
-    method: str = "pin",
-) -> tuple[int, dict[str, Any], str]:
-    args = ["home-visit", "--world", str(world.directory), "--persona", persona]
-    args += ["--method", method, "--json", *extra]
-    pin = f"{world.persona(persona)['pin']}\n" if "--pin-stdin" in extra else ""
-    code, out, err = cli(args, monkeypatch, capsys, pin)
-    return code, json.loads(out) if out.strip().startswith("{") else {}, err
+__all__ = ["app_world", "env", "server"]  # the fixtures (tests/support/home_visit.py)
 
 
 def flags(unit: ET.Element) -> dict[str, str]:
@@ -138,7 +66,7 @@ def test_the_app_confirms_by_pin_and_by_sight_and_oqsmuhvq_lists_the_consents(
     assert any("マイナ資格確認アプリ app-1" in actor for actor in actors), actors
     link = Running(app_world, tmp_path / "clinic", tmp_path)
     with link.serving():
-        units = units_by_name(run(link, "OQSmuhvq", VISIT_TODAY, "Shift_JIS"), app_world)
+        units = units_by_name(visits_on(link), app_world)
     assert {"kokuho", "elderly-70-active"} <= set(units)
     assert flags(units["kokuho"]) == {
         "PharmacistsInfoConsFlg": "1",

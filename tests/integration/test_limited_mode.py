@@ -12,11 +12,11 @@ import pytest
 
 from mock_oqs.world import World
 from reception.store import Store
-from tests.integration.test_home_visit import app_world, cli, env, issue, server, visit
+from tests.support.home_visit import app_world, cli, env, issue, server, visit
 from tests.support.link import Running, drop
 from tests.support.oqsdrug2 import loaded, oqsdrug2_request, reply, request_name
 
-__all__ = ["app_world", "env", "server"]  # the fixtures, shared with the app's tests
+__all__ = ["app_world", "env", "server"]  # the fixtures (tests/support/home_visit.py)
 
 
 @pytest.fixture
