@@ -24,6 +24,10 @@ from reader.virtual.profile import load_profile
 from tests.support.stack import mock_oqs_serving
 
 BIN = Path(sys.executable).parent
+# one worker for the module: its server's access log, checked at teardown, must see the
+# PIN confirmation — split over xdist workers (`--dist loadgroup`), the worker without it
+# failed the teardown (seen with `pytest -n 4` on this file alone)
+pytestmark = pytest.mark.xdist_group("oqs-tls")
 
 
 @pytest.fixture(scope="module")
