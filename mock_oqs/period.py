@@ -10,6 +10,10 @@ Within the facility's limits as 一括照会 (:mod:`mock_oqs.lookups`): jobs run
 per-job cap of entries does not apply: the clinic does not choose how many patients a
 period holds. The real service's longest period is not public; ours has none.
 
+A 訪問診療 result carries the consents the patient gave at home on the 居宅同意取得型 app
+(薬剤情報・診療情報, 特定健診情報: the flags and times), while they are valid — the app
+takes them there (ijnethp.com 「訪問診療等におけるオンライン資格確認（居宅同意取得型）」).
+
 Each result is the patient's qualifications today as a confirmation answers them
 (``ReferenceClassification`` 1: the patient confirmed by card, in the app or on the phone;
 限度額 information provided as by law since 2024-10), their 照会番号 where the clinic
@@ -24,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -187,16 +192,47 @@ class Periods:
             # same patients, not those of a period looked up again
             spec=spec.model_dump(exclude_none=True) | {"persons": persons},
         )
-        self.run(number, facility, persons, month, 0)
+        self.run(number, facility, persons, month, 0, visits=kind == "visit")
         return number, len(persons)
 
     def run(
-        self, number: str, facility: str, persons: list[str], month: dt.date | None, first: int
+        self,
+        number: str,
+        facility: str,
+        persons: list[str],
+        month: dt.date | None,
+        first: int,
+        *,
+        visits: bool = False,
     ) -> None:
         """The job's patients from position ``first`` on, in a thread of its own."""
-        self.service.lookups.run_job(number, persons, self._answerer(facility, month), first)
+        answerer = self._answerer(facility, month, visits)
+        self.service.lookups.run_job(number, persons, answerer, first)
 
-    def _answerer(self, facility: str, month: dt.date | None) -> Callable[[str], dict[str, Any]]:
+    def _consented(self, person_id: str, facility: str) -> tuple[Consents, float | None]:
+        """The records the patient consented to share here, still valid (the 居宅同意取得型
+        app's consents, given when the card was read at home), and until when."""
+        rows = (
+            self.state._conn()
+            .execute(
+                "SELECT item, valid_until FROM consent_records WHERE person_id = ? AND "
+                "facility = ? AND valid_until >= ?",
+                (person_id, facility, time.time()),
+            )
+            .fetchall()
+        )
+        items = {r[0] for r in rows}
+        consents = Consents(
+            medication="medication" in items,
+            checkup="checkup" in items,
+            operation="operation" in items,
+            limit=True,
+        )
+        return consents, max((r[1] for r in rows), default=None)
+
+    def _answerer(
+        self, facility: str, month: dt.date | None, visits: bool = False
+    ) -> Callable[[str], dict[str, Any]]:
         """One patient's result as it is stored (the format's), made in the job's thread."""
         from mock_oqs.service import Asked, _sorted  # the service imports this module
 
@@ -207,7 +243,12 @@ class Periods:
             if month is not None:
                 standings = self._with_tickets(view.conn, standings, facility, month)
             header = Header.at(now, facility, "1", None)
-            asked = Asked(facility, now, header.process_execution_time, Consents(limit=True))
+            consents, until = (
+                self._consented(person_id, facility) if visits else (Consents(limit=True), None)
+            )
+            asked = Asked(
+                facility, now, header.process_execution_time, consents, consented_until=until
+            )
             notices: list[str] = []
             body = self.service.qualification_body(standings, asked, notices, None)
             persona = standings[0].persona if standings else None
@@ -248,7 +289,14 @@ def _resume(lookups: Lookups, job: OrphanedJob) -> None:
             {"medical_treatment_month": job.spec.get("medical_treatment_month")}
         ).month()  # a ValidationError is a ValueError: dropped
     periods = lookups.service.periods
-    periods.run(job.number, job.facility, [str(p) for p in persons], month, job.stored)
+    periods.run(
+        job.number,
+        job.facility,
+        [str(p) for p in persons],
+        month,
+        job.stored,
+        visits=job.kind == "visit",
+    )
 
 
 for _kind in ("visit", "online", "aid"):

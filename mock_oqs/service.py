@@ -151,6 +151,9 @@ class Asked:
     consents: Consents
     prescription: str | None = None
     keyed: bool = False
+    # consents given before, valid until then (epoch seconds): shown as given, not given
+    # again — the 居宅同意取得型 app's, as 訪問診療's bulk (OQSmuhvq) lists them
+    consented_until: float | None = None
 
 
 class QualificationService:
@@ -474,7 +477,9 @@ class QualificationService:
         available = None
         if consents.medication or consents.checkup or consents.operation:
             # the consent itself is the key to the shared records (24 h, this facility)
-            until = self.state.record_consents(standing.person_id, asked.facility, consents)
+            until = asked.consented_until or self.state.record_consents(
+                standing.person_id, asked.facility, consents
+            )
             available = stamp(dt.datetime.fromtimestamp(until, JST))
         limit = consents.limit
         return Disclosed(

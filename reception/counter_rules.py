@@ -41,6 +41,9 @@ class CounterRules:
     consent_flow: ConsentFlow = ConsentFlow.CURRENT
     electronic_prescriptions: bool = False
     public_expense_pilot: bool = False  # the area runs 公費 by card: the reader asks
+    # 資格確認限定型 (reception/home_visit/mode.py): no consent, 公費 or 処方箋 question;
+    # every consent flag sent 0
+    qualification_only: bool = False
 
 
 @dataclass(frozen=True)

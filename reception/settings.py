@@ -25,6 +25,7 @@ Example ``reception.toml``::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import os
@@ -55,6 +56,7 @@ from reader.clock import today_jst
 from reader.transport import DEFAULT_DEADLINE_SECONDS
 from reception.errors import InputError
 from reception.flow import ConsentFlow, CounterRules
+from reception.home_visit.mode import Mode
 from reception.shared_folder import FilePrivacy, resolve_group
 
 APP_NAME = "myna-reception"
@@ -292,6 +294,12 @@ class ReceptionSettings(BaseSettings):
     )
 
     language: str = Field(default="ja", pattern="^(ja|en)$")
+    mode: Mode = Field(
+        default=Mode.FULL,
+        description="full, or limited: 資格確認限定型 (柔道整復・あはき, 助産所, facilities not "
+        "obliged to run OQS) — qualification only: no consents asked or sent, no records "
+        "(reception/home_visit/mode.py)",
+    )
     today: dt.date | None = Field(
         default=None,
         description="the world's day for the rules that depend on the day (oqs.md §8: the "
@@ -312,6 +320,11 @@ class ReceptionSettings(BaseSettings):
     @property
     def store_path(self) -> Path:
         return self.data_dir / "reception.sqlite"
+
+    def counter_rules(self) -> CounterRules:
+        """The reader's rules, qualification only in the 資格確認限定型 ``mode``."""
+        rules = self.reader.counter_rules()
+        return dataclasses.replace(rules, qualification_only=self.mode is Mode.LIMITED)
 
     def rules_day(self) -> dt.date:
         """The day whose rules apply: :attr:`today` where set, else the clinic's day."""

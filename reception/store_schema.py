@@ -19,6 +19,8 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reception.home_visit.schema import SCHEMA as ACTIVATIONS
+
 SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS receptions (
     reception_id TEXT PRIMARY KEY,
@@ -96,6 +98,11 @@ def _layout_1(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE receptions ADD COLUMN {column} TEXT")
 
 
+def _layout_3(conn: sqlite3.Connection) -> None:
+    for statement in statements(ACTIVATIONS):
+        conn.execute(statement)
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step from layout ``version - 1`` to ``version``."""
@@ -118,6 +125,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "confirmed-certificate, declared), statuses a program of layout 1 cannot read — "
         "it refuses the store instead of failing on them",
         lambda conn: None,
+    ),
+    Migration(
+        3,
+        "app_activations: the マイナ資格確認アプリ's activation codes (reception/home_visit)",
+        _layout_3,
     ),
 )
 

@@ -262,7 +262,7 @@ class Visit:
         self.certificate_der = identified.certificate_der
         self.variant = variant
         flow.apply(CardPlaced(variant))
-        if flow.route is Route.COUNTER:
+        if flow.route is Route.COUNTER and not self.rules.qualification_only:
             # 居宅同意取得型: the consent question comes first, then identity (PIN or 目視)
             self.early_consents = await self.ask(self._consents_question()) or ConsentsGiven()
         flow.pin_tries_left = tries
@@ -375,6 +375,26 @@ class Visit:
         )
 
     async def consents(self) -> bool:
+        if self.rules.qualification_only:  # 資格確認限定型: no question, every flag 0
+            given = ConsentsGiven()
+        else:
+            given = await self._asked()
+        self.flow.apply(given)
+        given = self.flow.consents or given  # what this route and method open, no more
+        assert self.confirmation is not None
+        self.confirmation.route = self.flow.route.value
+        self.confirmation.consents = {
+            "medication": given.medication,
+            "checkup": given.checkup,
+            "operation": given.operation,
+            "limit": given.limit,
+            "subsidies": given.subsidies,
+        }
+        self.confirmation.prescription_issue = given.prescription
+        return True
+
+    async def _asked(self) -> ConsentsGiven:
+        """The consents, 公費 and 処方箋 as the patient answers them."""
         given = self.early_consents  # the 居宅同意取得型 route asked first
         if given is None and self.records_shared:
             given = await self.ask(self._consents_question())
@@ -390,19 +410,7 @@ class Visit:
         if self.rules.electronic_prescriptions:
             chosen = await self.ask(ChoosePrescription())
             given = dataclasses.replace(given, prescription=chosen)
-        self.flow.apply(given)
-        given = self.flow.consents or given  # what this route and method open, no more
-        assert self.confirmation is not None
-        self.confirmation.route = self.flow.route.value
-        self.confirmation.consents = {
-            "medication": given.medication,
-            "checkup": given.checkup,
-            "operation": given.operation,
-            "limit": given.limit,
-            "subsidies": given.subsidies,
-        }
-        self.confirmation.prescription_issue = given.prescription
-        return True
+        return given
 
     def _consents_question(self) -> GiveConsents:
         return GiveConsents(self.flow.open_items(), self.rules.consent_flow)

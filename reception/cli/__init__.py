@@ -62,6 +62,7 @@ from reception.cli.old_card import cmd_old_card
 from reception.cli.parser import build_parser
 from reception.declaration import DeclarationError
 from reception.errors import InputError, ReceptionError
+from reception.home_visit.cli import cmd_app_code, cmd_home_visit
 
 # What a command needs is imported by the command: `reception --help` and the quick
 # commands start without the HTTP client, the card stack, the PDF or the settings machinery.
@@ -86,6 +87,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Session], int]] = {
     "demo": cmd_demo,
     "export": cmd_export,
     "result-file": cmd_result_file,
+    "app-code": cmd_app_code,
+    "home-visit": cmd_home_visit,
 }
 
 

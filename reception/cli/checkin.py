@@ -28,6 +28,7 @@ from reception.flow import (
     State,
     open_items,
 )
+from reception.home_visit.mode import Mode, refuse_consents
 from reception.vocabulary import NAMED_CONSENTS
 
 # What a command needs is imported by the command: `reception --help` and the quick
@@ -55,11 +56,14 @@ def _consents(text: str | None) -> frozenset[str]:
     return frozenset(items)
 
 
-def _asked(args: argparse.Namespace, route: Route, method: Method) -> ConsentsGiven:
+def _asked(
+    args: argparse.Namespace, route: Route, method: Method, mode: Mode = Mode.FULL
+) -> ConsentsGiven:
     """What the headless patient agrees to — refused up front, before a reception begins,
     where the route or method does not offer it (design.md §6.9; reception/flow.py
     OPEN_ITEMS): 保険証利用登録 after 目視 or on the 居宅同意取得型 route, 手術情報 on that
     route, the 受給者証 by card after 目視 or on that route."""
+    refuse_consents(mode, bool(args.consent or args.subsidies))  # 資格確認限定型: none
     opened = open_items(route, method)
     if args.register and (route, method) not in REGISTRATION_OPEN:
         if route is Route.COUNTER:
@@ -182,7 +186,7 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
 
         _err(check_target(store, args.reception).heading())
     terminal = session.terminal
-    consents = _asked(args, route, Method(args.method))
+    consents = _asked(args, route, Method(args.method), settings.mode)
     request = CheckinRequest(
         Method(args.method),
         route=route,
@@ -223,7 +227,7 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
                     face_folder=settings.link.face_folder,
                     face_privacy=settings.link.privacy,
                     read_mode=read_mode,
-                    rules=settings.reader.counter_rules(),
+                    rules=settings.counter_rules(),
                     deadline=settings.reader.answer_timeout,
                 )
                 if outcome.result is not None and store.pending():

@@ -110,8 +110,10 @@ def cmd_no_card(args: argparse.Namespace, session: Session) -> int:
 
 def cmd_records(args: argparse.Namespace, session: Session) -> int:
     """The doctor's view of a reception's shared records (the 診療情報 tab, headless)."""
+    from reception.home_visit.mode import refuse_records
     from reception.records import fetch_records
 
+    refuse_records(session.settings.mode)  # 資格確認限定型: qualification only
     store = session.store
     fetched = session.ask_service(
         lambda client: fetch_records(client, store, args.reception, staff=args.staff)
@@ -141,6 +143,7 @@ def cmd_link(args: argparse.Namespace, session: Session) -> int:
         raise UsageError("no folder: give --folder DIR (or set link.folder)")
     if args.send:
         return _send(folder, args.send, args.timeout)
+    from reception.home_visit.mode import refused_kinds
     from reception.link import Link  # the watcher only for this command
 
     terminal = session.terminal
@@ -162,6 +165,7 @@ def cmd_link(args: argparse.Namespace, session: Session) -> int:
                 privacy=settings.link.privacy,
                 answer_forms=settings.link.answer_form,
                 zip_password=settings.link.password(),
+                refused=refused_kinds(settings.mode),  # 資格確認限定型: no records
             )
             link.prepare()
             _err(f"reception link: watching {link.req} (answers in {link.res}); Ctrl+C stops")

@@ -13,6 +13,7 @@ from reception.cli.checkin import PRESCRIPTION_CHOICES, _consents
 from reception.cli.common import EPILOG, TRANSPORTS
 from reception.declaration import SelfDeclaration
 from reception.flow import Method, Route
+from reception.home_visit.cli import add_commands as add_app_commands
 from reception.vocabulary import SharedRecords
 
 AddCommand = Callable[..., argparse.ArgumentParser]
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     _declare_arguments(add("declare", help="record a 被保険者資格申立書 and print it"))
     _ladder_commands(add)
     _tool_commands(add)
+    add_app_commands(add)  # the マイナ資格確認アプリ: app-code, home-visit
     return parser
 
 

@@ -58,6 +58,8 @@ LINK-E010  ``CharacterCodeIdentifier`` contradicts the bytes: the XML declaratio
            the other encoding, or there is none and identifier 1 (Shift_JIS) comes with
            non-ASCII bytes (read as UTF-8), or the bytes declared Shift_JIS are UTF-8
            (:mod:`~reception.link.checks` states the rule)
+LINK-E011  a kind the terminal's ``mode`` does not answer: YZK / TKK under ``limited``
+           (資格確認限定型, qualification only: reception/home_visit/mode.py)
 =========  ==============================================================================
 
 What the link repeats of a request is bounded, by one function where text leaves it

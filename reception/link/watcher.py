@@ -67,8 +67,11 @@ class Link:
         privacy: FilePrivacy | None = None,
         answer_forms: Mapping[str, str] | None = None,
         zip_password: bytes | None = None,
+        refused: Mapping[str, str] | None = None,
     ) -> None:
         self.folder = folder
+        # kinds this terminal's mode does not answer (資格確認限定型: no records): LINK-E011
+        self.refused = dict(refused or {})
         self.req, self.res, self.face = folder / "req", folder / "res", folder / "face"
         self.done = self.req / "done"
         self.client = client
@@ -287,6 +290,8 @@ class Link:
             problem = name_problem(shown_name(name), HANDLERS)
             said = problem or f"この端末が答える要求ではありません（{shown_name(name)}）"
             error = LinkError("LINK-E002", said)
+        elif name.split("_", 1)[0] in self.refused:
+            error = LinkError("LINK-E011", self.refused[name.split("_", 1)[0]])
         elif request.too_large:
             error = LinkError("LINK-E004", "4 MiB を超えています")
         elif request.encoding_error is not None:  # also when it cannot be parsed for it

@@ -18,10 +18,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Select, TabbedContent
 from textual.worker import Worker, WorkerState
 
+from reception.home_visit.codes import issue
+from reception.home_visit.mode import Mode, records_refusal, refused_kinds
 from reception.oqs_client import OqsClient
 from reception.store import ReceptionStatus
 from reception.tui.desk import CheckinDesk, CheckinFinished
 from reception.tui.reader_panel import ReaderPanel
+from reception.tui.screens.app_code import AppCodeScreen
 from reception.tui.screens.counter import CounterScreen
 from reception.tui.services import Services
 from reception.tui.text import safe
@@ -76,7 +79,7 @@ class ReceptionApp(App[None]):
                     today=s.settings.today,
                 )
                 yield PendingQueue(s.store, self.client, s.settings.data_dir / "export")
-                yield RecordsPane(s.store, self.client)
+                yield RecordsPane(s.store, self.client, refused=records_refusal(s.settings.mode))
                 yield DeveloperView(s.cards, choose_reader=s.demo is None)
                 if s.settings.link.folder is not None:
                     yield LinkPane(
@@ -84,6 +87,7 @@ class ReceptionApp(App[None]):
                         self.client,
                         s.terminal.institution_code,
                         s.settings.data_dir,
+                        refused=refused_kinds(s.settings.mode),
                     )
                 if s.demo is not None:
                     yield DemoPanel(s.demo, self.desk)
@@ -97,6 +101,8 @@ class ReceptionApp(App[None]):
             self.sub_title = f"デモ — {self.services.cards.description}"
         if (folder := self.services.settings.link.folder) is not None:
             self.sub_title = f"{self.sub_title} — 連携 {folder}".lstrip(" —")
+        if self.services.settings.mode is Mode.LIMITED:  # say which mode runs
+            self.sub_title = f"{Mode.LIMITED.label}（資格情報のみ） — {self.sub_title}".rstrip(" —")
 
     @property
     def panel(self) -> ReaderPanel:
@@ -247,6 +253,10 @@ class ReceptionApp(App[None]):
     def action_staff_tab(self, number: int) -> None:
         show_staff_tab(self.query_one("#staff", TabbedContent), number)
 
+    def show_app_code(self) -> None:
+        """Issue a マイナ資格確認アプリ activation code and show it (once)."""
+        self.push_screen(AppCodeScreen(issue(self.services.store, actor="受付")))
+
     def action_toggle_language(self) -> None:
         self.panel.toggle_language()
 
@@ -298,6 +308,11 @@ class ReceptionApp(App[None]):
             "言語の切り替え", "読み取り画面の日本語／English", self.panel.toggle_language
         )
         yield SystemCommand("一覧の更新", "受付一覧を読み直す", self.reload_lists)
+        yield SystemCommand(
+            "アプリのアクティベーションコード",
+            "マイナ資格確認アプリ（居宅同意取得型）を有効化するコードを発行する",
+            self.show_app_code,
+        )
         if self.services.demo is not None:
             unplug = self.query_one(DemoPanel).toggle_reader
             yield SystemCommand("リーダーを外す／つなぐ（デモ）", "リーダー障害の練習", unplug)

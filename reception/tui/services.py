@@ -111,7 +111,7 @@ class Services:
                 face_folder=settings.link.face_folder,
                 face_privacy=settings.link.privacy,
                 interaction=interaction,
-                rules=settings.reader.counter_rules(),
+                rules=settings.counter_rules(),
                 deadline=settings.reader.answer_timeout,
             )
         finally:

@@ -26,7 +26,12 @@ KINDS = {"request": "要求", "answer": "回答", "error": "エラー", "face": 
 
 class LinkPane(TabPane, ReportsFailedWorkers):
     def __init__(
-        self, settings: LinkSettings, client: OqsClient, institution_code: str, data_dir: Path
+        self,
+        settings: LinkSettings,
+        client: OqsClient,
+        institution_code: str,
+        data_dir: Path,
+        refused: dict[str, str] | None = None,
     ) -> None:
         super().__init__("連携", id="tab-link")
         assert settings.folder is not None
@@ -40,6 +45,7 @@ class LinkPane(TabPane, ReportsFailedWorkers):
             privacy=settings.privacy,
             answer_forms=settings.answer_form,
             zip_password=settings.password(),
+            refused=refused,  # kinds the terminal's mode does not answer (LINK-E011)
         )
         self.stop = asyncio.Event()
         self.events: list[LinkEvent] = []

@@ -28,11 +28,12 @@ STAFF = "staff"  # the terminal has no log-in: the audit names the role
 
 
 class RecordsPane(TabPane, ReportsFailedWorkers):
-    def __init__(self, store: Store, client: OqsClient) -> None:
+    def __init__(self, store: Store, client: OqsClient, refused: str | None = None) -> None:
         super().__init__("診療情報", id="tab-records")
         self.store = store
         self.client = client
         self.reception_id: str | None = None
+        self.refused = refused  # why this terminal shows no records (資格確認限定型)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="records-bar"):
@@ -44,6 +45,8 @@ class RecordsPane(TabPane, ReportsFailedWorkers):
                 yield DataTable(id=f"records-{kind.kind}", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        if self.refused is not None:
+            self.query_one("#records-patient", Static).update(safe(self.refused))
         for kind in KINDS:
             table = self.query_one(f"#records-{kind.kind}", DataTable)
             table.add_columns(*(header for _, header in kind.columns))
@@ -60,6 +63,10 @@ class RecordsPane(TabPane, ReportsFailedWorkers):
 
     def load(self, reception_id: str) -> None:
         self.reception_id = reception_id
+        if self.refused is not None:  # nothing fetched, nothing audited: not this mode's
+            self._clear()
+            self.query_one("#records-patient", Static).update(safe(self.refused))
+            return
         self._clear("取得中…")  # never another patient's records while these come
         self.query_one("#records-patient", Static).update(safe(f"受付 {reception_id}: 取得中…"))
         self._fetch(reception_id)
