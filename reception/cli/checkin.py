@@ -93,6 +93,27 @@ def _asked(args: argparse.Namespace, route: Route, method: Method) -> ConsentsGi
     )
 
 
+def _reader_allows(args: argparse.Namespace, settings: ReceptionSettings, route: Route) -> None:
+    """What this clinic's reader does not ask is refused before a reception begins
+    (reception/reader_models.py): 目視 on a model without it, a 処方箋 answer where the
+    question is off."""
+    from reception.reader_models import NO_VISUAL_MESSAGE
+
+    reader = settings.reader
+    if (
+        route is Route.READER
+        and args.method == Method.VISUAL.value
+        and not reader.model.visual_check
+    ):
+        raise UsageError(f"--method visual: {NO_VISUAL_MESSAGE}（--route counter か代替手段）")
+    if args.prescription and not reader.prescription.asked:
+        raise UsageError(
+            f"--prescription {args.prescription}: この医療機関の読み取り機は処方箋を聞きません"
+            "（reader.prescription = off / RECEPTION_READER__PRESCRIPTION）: outside か inside "
+            "にするか、--prescription を外してください"
+        )
+
+
 # -- transports ---------------------------------------------------------------------------
 
 
@@ -126,7 +147,8 @@ def card_transport(
     if kind is TransportKind.LOOPBACK:
         raise UsageError("--transport loopback needs a virtual card: --world and --persona")
     reader = args.reader or settings.reader.name
-    if args.medium == "phone" and not args.reader:
+    # a next-generation reader reads the phone itself: the card reader (reader_models.py)
+    if args.medium == "phone" and not args.reader and not settings.reader.model.reads_phones:
         if settings.reader.phone_name is None:
             raise UsageError(
                 "--medium phone: no reader for smartphones configured "
@@ -182,6 +204,9 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
 
         _err(check_target(store, args.reception).heading())
     terminal = session.terminal
+    _reader_allows(args, settings, route)
+    for note in settings.reader.notes():
+        _err(f"reception: {note}")
     consents = _asked(args, route, Method(args.method))
     request = CheckinRequest(
         Method(args.method),
