@@ -83,8 +83,8 @@ class ReaderModel(enum.StrEnum):
 
 
 MODEL_LABELS = {
-    ReaderModel.CURRENT: "現行機（スマートフォンは別の汎用リーダー）",
-    ReaderModel.NEXT_GENERATION: "次世代機（スマートフォンも読み取り部で）",
+    ReaderModel.CURRENT: "現行機（スマホは汎用リーダー）",
+    ReaderModel.NEXT_GENERATION: "次世代機（スマホも読み取り部）",
     ReaderModel.NO_VISUAL: "目視確認のできない機種",
 }
 

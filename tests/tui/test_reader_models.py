@@ -108,9 +108,7 @@ def test_no_visual_offers_no_visual_and_tells_staff_where_to_go(
     assert reception.method != "visual"
 
 
-def test_the_demo_switches_the_model_for_the_next_checkin(
-    tui_world: World, tmp_path: Path
-) -> None:
+def test_the_demo_switches_the_model_for_the_next_checkin(tui_world: World, tmp_path: Path) -> None:
     svc = services(tui_world, tmp_path)
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:

@@ -127,3 +127,17 @@ def test_no_method_left_goes_to_the_desk_only_when_none_is() -> None:
     flow.face_failures = flow.face_tries
     assert flow.apply(NoMethodLeft()) is State.FALLBACK
     assert (flow.message, flow.fallback_reason) == (NO_VISUAL_MESSAGE, FallbackReason.NO_METHOD)
+
+
+def test_the_service_takes_the_two_values_and_no_third() -> None:
+    """院内 sends the same two (no third OQSCD017 value is public): mock_oqs echoes 1 / 2
+    and refuses anything else."""
+    from pydantic import ValidationError
+
+    from mock_oqs.models import ConsentSubmission
+
+    token = "0" * 32
+    for value in ("1", "2"):
+        assert ConsentSubmission(token=token, prescription_issue=value).prescription_issue == value
+    with pytest.raises(ValidationError, match="prescription_issue"):
+        ConsentSubmission(token=token, prescription_issue="3")

@@ -61,14 +61,13 @@ class DemoPanel(TabPane, ReportsFailedWorkers):
             yield Button("カードを置く", id="demo-place", variant="primary")
             yield Button("カードを取る", id="demo-remove")
             yield Button("リーダーを外す／つなぐ", id="demo-unplug")
-        with Horizontal(id="demo-models"):
-            yield Static("リーダー機種:", id="demo-model-label")
-            yield Select(
-                [(model.label, model.value) for model in ReaderModel],
-                value=self.desk.services.settings.reader.model.value,
-                allow_blank=False,
-                id="demo-model",
-            )
+        yield Static("リーダー機種（次の受付から）:", id="demo-model-label")
+        yield Select(
+            [(model.label, model.value) for model in ReaderModel],
+            value=self.desk.services.settings.reader.model.value,
+            allow_blank=False,
+            id="demo-model",
+        )
         yield Static(self._model_line(), id="demo-model-status")
         yield Static("サービスの障害を起こす:")
         with Horizontal(id="faults"):
@@ -78,7 +77,7 @@ class DemoPanel(TabPane, ReportsFailedWorkers):
 
     def _model_line(self) -> str:
         model = self.desk.services.settings.reader.model
-        return f"使用中のリーダー機種: {model.label}（{model.value}）"
+        return f"使用中: {model.label}"
 
     @on(Select.Changed, "#demo-model")
     def _model_chosen(self, event: Select.Changed) -> None:
