@@ -364,10 +364,8 @@ class CheckinFlow:
         if isinstance(event, WrongCardPlaced) and not s.final:
             self.message = wrong_card_message(event.expected, pin_sent=event.pin_sent)
             return State.WRONG_CARD
-        if isinstance(event, NoMethodLeft) and s in AUTH_STATES and not self.methods():
-            self.message = NO_VISUAL_MESSAGE
-            self.fallback_reason = FallbackReason.NO_METHOD
-            return State.FALLBACK
+        if isinstance(event, NoMethodLeft):
+            return self._no_method_left(event)
         if isinstance(event, CardPlaced) and s is State.WAITING_CARD:
             self.variant = event.variant
             return State.CHOOSING_METHOD
@@ -423,6 +421,15 @@ class CheckinFlow:
                 return State.OQS_UNAVAILABLE
             return State.ERROR
         raise InvalidTransition(s, event)
+
+    def _no_method_left(self, event: NoMethodLeft) -> State:
+        """A card that PIN and face cannot prove, on a reader without 目視: the desk."""
+        cards = (Variant.PHYSICAL, Variant.FACE_ONLY)  # a phone never had 目視 to lose
+        if self.state not in AUTH_STATES or self.variant not in cards or self.methods():
+            raise InvalidTransition(self.state, event)
+        self.message = NO_VISUAL_MESSAGE
+        self.fallback_reason = FallbackReason.NO_METHOD
+        return State.FALLBACK
 
     def _reset(self) -> State:
         fresh = CheckinFlow(face_tries=self.face_tries)

@@ -292,8 +292,10 @@ class Visit:
     async def choose(self) -> bool:
         """Ask for a method; False: the check-in stops where it is. A card no way is left
         for on a reader without 目視 goes to the desk (NoMethodLeft) unasked."""
-        if not self.flow.methods() and not self.flow.visual_check:
-            self.flow.apply(NoMethodLeft())
+        flow = self.flow
+        card = flow.variant in (Variant.PHYSICAL, Variant.FACE_ONLY)  # 目視 is for cards
+        if card and not flow.methods() and not flow.visual_check:
+            flow.apply(NoMethodLeft())
             return True
         method = await self.ask(ChooseMethod(tuple(self.flow.methods())))
         if method is None:

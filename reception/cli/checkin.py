@@ -55,11 +55,15 @@ def _consents(text: str | None) -> frozenset[str]:
     return frozenset(items)
 
 
-def _asked(args: argparse.Namespace, route: Route, method: Method) -> ConsentsGiven:
+def _asked(
+    args: argparse.Namespace, route: Route, method: Method, settings: ReceptionSettings
+) -> ConsentsGiven:
     """What the headless patient agrees to — refused up front, before a reception begins,
     where the route or method does not offer it (design.md §6.9; reception/flow.py
     OPEN_ITEMS): 保険証利用登録 after 目視 or on the 居宅同意取得型 route, 手術情報 on that
-    route, the 受給者証 by card after 目視 or on that route."""
+    route, the 受給者証 by card after 目視 or on that route; and what this clinic's reader
+    does not ask (:func:`_reader_allows`)."""
+    _reader_allows(args, settings, route)
     opened = open_items(route, method)
     if args.register and (route, method) not in REGISTRATION_OPEN:
         if route is Route.COUNTER:
@@ -100,6 +104,8 @@ def _reader_allows(args: argparse.Namespace, settings: ReceptionSettings, route:
     from reception.reader_models import NO_VISUAL_MESSAGE
 
     reader = settings.reader
+    for note in reader.notes():  # each fine on its own: said, not refused
+        _err(f"reception: {note}")
     if (
         route is Route.READER
         and args.method == Method.VISUAL.value
@@ -204,10 +210,7 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
 
         _err(check_target(store, args.reception).heading())
     terminal = session.terminal
-    _reader_allows(args, settings, route)
-    for note in settings.reader.notes():
-        _err(f"reception: {note}")
-    consents = _asked(args, route, Method(args.method))
+    consents = _asked(args, route, Method(args.method), settings)
     request = CheckinRequest(
         Method(args.method),
         route=route,

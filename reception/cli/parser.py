@@ -45,9 +45,8 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
         "--medium",
         choices=["card", "phone"],
         default="card",
-        help="what the patient chose at the reader: phone reads the clinic's reader for "
-        "smartphones (reader.phone_name) when it has one — a next-generation reader "
-        "(reader.model) reads phones itself; the card itself tells what it is",
+        help="what the patient chose at the reader: phone reads reader.phone_name where "
+        "set (not on a next-generation reader.model); the card itself tells what it is",
     )
     c.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a card")
     c.add_argument("--method", choices=[m.value for m in Method], required=True)

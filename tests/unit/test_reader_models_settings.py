@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from reception.counter_rules import CounterRules
-from reception.flow import CardPlaced, CheckinFlow, Method, NoMethodLeft, Route, State, Variant
+from reception.flow import (
+    CardPlaced,
+    CheckinFlow,
+    InvalidTransition,
+    Method,
+    MethodChosen,
+    NoMethodLeft,
+    Route,
+    State,
+    Variant,
+)
 from reception.questions import ChooseMedium, ChoosePrescription, medium_question
 from reception.reader_models import (
     NO_VISUAL_MESSAGE,
@@ -141,3 +151,15 @@ def test_the_service_takes_the_two_values_and_no_third() -> None:
         assert ConsentSubmission(token=token, prescription_issue=value).prescription_issue == value
     with pytest.raises(ValidationError, match="prescription_issue"):
         ConsentSubmission(token=token, prescription_issue="3")
+
+
+def test_a_locked_phone_is_not_sent_to_the_desk_for_want_of_visual() -> None:
+    """A smartphone never had 目視 on any model: its locked PIN is not this reader's doing."""
+    flow = CheckinFlow(visual_check=False)
+    flow.apply(CardPlaced(Variant.ANDROID))
+    flow.apply(MethodChosen(Method.PIN))
+    flow.pin_tries_left = 0
+    flow.state = State.PIN_BLOCKED
+    assert flow.methods() == []
+    with pytest.raises(InvalidTransition):
+        flow.apply(NoMethodLeft())
