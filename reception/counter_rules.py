@@ -10,6 +10,7 @@ import dataclasses
 import enum
 from dataclasses import dataclass
 
+from reception.reader_models import PrescriptionQuestion, ReaderModel
 from reception.vocabulary import ConsentItem, Method, Route
 
 
@@ -36,7 +37,12 @@ class Prescription(enum.StrEnum):
 class CounterRules:
     """How this clinic's reader asks: the consent flow, whether it issues electronic
     prescriptions (then the patient chooses the form at the reader), and whether its area
-    runs 公費 by card (then the reader asks about the 医療費助成 受給者証)."""
+    runs 公費 by card (then the reader asks about the 医療費助成 受給者証); which reader it
+    is (reception/reader_models.py: 目視 or not) and how it asks the 処方箋 question.
+
+    ``electronic_prescriptions`` is the old yes/no of the 処方箋 question, kept for
+    compatibility: True with ``prescriptions`` off means ``outside``; after construction it
+    says whether the question is asked at all."""
 
     consent_flow: ConsentFlow = ConsentFlow.CURRENT
     electronic_prescriptions: bool = False
@@ -44,6 +50,13 @@ class CounterRules:
     # 資格確認限定型 (reception/home_visit/mode.py): no consent, 公費 or 処方箋 question;
     # every consent flag sent 0
     qualification_only: bool = False
+    prescriptions: PrescriptionQuestion = PrescriptionQuestion.OFF
+    reader_model: ReaderModel = ReaderModel.CURRENT
+
+    def __post_init__(self) -> None:
+        if self.electronic_prescriptions and not self.prescriptions.asked:
+            object.__setattr__(self, "prescriptions", PrescriptionQuestion.OUTSIDE)
+        object.__setattr__(self, "electronic_prescriptions", self.prescriptions.asked)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from reception.counter_rules import CounterRules as CounterRules
 from reception.counter_rules import Prescription as Prescription
 from reception.counter_rules import open_items as open_items
 from reception.counter_rules import within as within
+from reception.reader_models import NO_VISUAL_MESSAGE, pin_locked_message
 from reception.reasons import FallbackReason
 from reception.verdict import Refusal, Validity
 
@@ -215,6 +216,12 @@ class WrongCardPlaced:
 
 
 @dataclass(frozen=True)
+class NoMethodLeft:
+    """Neither PIN nor face can be used and this reader cannot do 目視
+    (reception/reader_models.py): staff take the 居宅同意取得型 route or the ladder."""
+
+
+@dataclass(frozen=True)
 class Reset:
     pass
 
@@ -236,6 +243,7 @@ Event = (
     | ReaderLost
     | CardFailed
     | WrongCardPlaced
+    | NoMethodLeft
     | Reset
 )
 
@@ -271,6 +279,7 @@ class CheckinFlow:
     message: str | None = None
     registering: bool = False  # the patient agreed to 保険証利用登録: confirm by registering
     history: list[State] = field(default_factory=list)
+    visual_check: bool = True  # the reader can do 目視 (ReaderModel.visual_check)
 
     # -- what staff and patient may do now ------------------------------------------------
 
@@ -287,8 +296,13 @@ class CheckinFlow:
             methods.append(Method.PIN)
         if self.face_failures < self.face_tries and self.route is Route.READER:
             methods.append(Method.FACE)
-        methods.append(Method.VISUAL)
+        if self.visual_check or self.route is Route.COUNTER:  # 目視 at the counter is staff's
+            methods.append(Method.VISUAL)
         return methods
+
+    def locked_message(self, *, now: bool = False) -> str:
+        """Staff's words for a locked PIN: the ways on this reader has."""
+        return pin_locked_message(self.visual_check or self.route is Route.COUNTER, locked_now=now)
 
     def open_items(self) -> frozenset[str]:
         """The consent items the patient may be asked now (design.md §6.9)."""
@@ -350,6 +364,8 @@ class CheckinFlow:
         if isinstance(event, WrongCardPlaced) and not s.final:
             self.message = wrong_card_message(event.expected, pin_sent=event.pin_sent)
             return State.WRONG_CARD
+        if isinstance(event, NoMethodLeft):
+            return self._no_method_left(event)
         if isinstance(event, CardPlaced) and s is State.WAITING_CARD:
             self.variant = event.variant
             return State.CHOOSING_METHOD
@@ -364,7 +380,7 @@ class CheckinFlow:
         if isinstance(event, PinTriesRead) and s in (State.PIN_ENTRY, State.PIN_WRONG):
             self.pin_tries_left = event.tries_left
             if event.tries_left == 0:
-                self.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
+                self.message = self.locked_message()
                 return State.PIN_BLOCKED
             return s
         if isinstance(event, PinAccepted) and s in (State.PIN_ENTRY, State.PIN_WRONG):
@@ -372,7 +388,7 @@ class CheckinFlow:
         if isinstance(event, PinRejected) and s in (State.PIN_ENTRY, State.PIN_WRONG):
             self.pin_tries_left = event.tries_left
             if event.tries_left == 0:
-                self.message = "暗証番号がロックされました。顔認証か目視確認で続けられます"
+                self.message = self.locked_message(now=True)
                 return State.PIN_BLOCKED
             self.message = f"暗証番号が違います（あと{event.tries_left}回）"
             return State.PIN_WRONG
@@ -406,6 +422,15 @@ class CheckinFlow:
             return State.ERROR
         raise InvalidTransition(s, event)
 
+    def _no_method_left(self, event: NoMethodLeft) -> State:
+        """A card that PIN and face cannot prove, on a reader without 目視: the desk."""
+        cards = (Variant.PHYSICAL, Variant.FACE_ONLY)  # a phone never had 目視 to lose
+        if self.state not in AUTH_STATES or self.variant not in cards or self.methods():
+            raise InvalidTransition(self.state, event)
+        self.message = NO_VISUAL_MESSAGE
+        self.fallback_reason = FallbackReason.NO_METHOD
+        return State.FALLBACK
+
     def _reset(self) -> State:
         fresh = CheckinFlow(face_tries=self.face_tries)
         for name in (
@@ -426,7 +451,7 @@ class CheckinFlow:
     def _method_chosen(self, event: MethodChosen) -> State:
         if event.method is Method.PIN and self.pin_tries_left == 0:
             self.method = event.method
-            self.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
+            self.message = self.locked_message()
             if self.variant is Variant.ANDROID:
                 self.message = "暗証番号がロックされています。資格確認書などで確認してください"
             return State.PIN_BLOCKED

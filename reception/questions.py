@@ -39,6 +39,7 @@ from reception.flow import (
     State,
     Variant,
 )
+from reception.reader_models import Medium, PrescriptionQuestion, ReaderModel
 
 A = TypeVar("A")
 
@@ -132,9 +133,27 @@ class GiveConsents(Question[ConsentsGiven]):
 
 @dataclass(frozen=True)
 class ChoosePrescription(Question[Prescription]):
-    """電子処方箋 / 紙の処方箋, where the clinic issues electronic prescriptions."""
+    """電子処方箋 / 紙の処方箋, where the clinic asks at the reader: ``covers`` says for
+    what — 院外処方, or 院内処方 too (reception/reader_models.py); the answers are the same
+    two (OQSCD017 1 / 2)."""
 
     answer_type = Prescription
+    covers: PrescriptionQuestion = PrescriptionQuestion.OUTSIDE
+
+
+@dataclass(frozen=True)
+class ChooseMedium(Question[Medium]):
+    """マイナンバーカード / スマートフォン on the card-wait screen, before any card
+    (reception/reader_models.py :func:`medium_question`): ``separate_reader`` — a phone goes
+    to the clinic's generic NFC reader. A reader that reads phones itself (the
+    next-generation model) asks nothing: the card itself tells what it is."""
+
+    answer_type = Medium
+    media: tuple[Medium, ...] = (Medium.CARD, Medium.PHONE)
+    separate_reader: bool = False
+
+    def accepts(self, answer: Medium) -> bool:
+        return answer in self.media
 
 
 class YesNoKind(enum.StrEnum):
@@ -148,6 +167,15 @@ class YesNoKind(enum.StrEnum):
 class YesNo(Question[bool]):
     answer_type = bool
     kind: YesNoKind
+
+
+def medium_question(model: ReaderModel, *, separate_reader: bool) -> ChooseMedium | None:
+    """The card-wait screen's question on this reader: マイナンバーカード / スマートフォン
+    (where a phone goes to the generic NFC reader when ``separate_reader``), or none where
+    the reader reads a smartphone itself (the next-generation model)."""
+    if model.reads_phones:
+        return None
+    return ChooseMedium(separate_reader=separate_reader)
 
 
 def checked(question: Question[A], answer: object) -> A | None:

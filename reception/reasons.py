@@ -21,6 +21,7 @@ class FallbackReason(enum.StrEnum):
     NOT_REGISTERED = "not-registered"
     CERTIFICATE_REVOKED = "certificate-revoked"
     OQS_UNAVAILABLE = "service-unavailable"
+    NO_METHOD = "no-method"  # PIN and face unusable, and the reader cannot do 目視
     # only a 申立書 says these: the card route never got as far as the service
     READER_FAULT = "reader-fault"
     CARD_DEFECT = "card-defect"
@@ -54,6 +55,7 @@ _LABELS = {
     FallbackReason.NOT_REGISTERED: "保険証利用登録なし",
     FallbackReason.CERTIFICATE_REVOKED: "電子証明書失効",
     FallbackReason.OQS_UNAVAILABLE: "資格確認サービスに接続できない",
+    FallbackReason.NO_METHOD: "本人確認の方法なし（目視確認のできない読み取り機）",
     FallbackReason.READER_FAULT: "カードリーダー・端末の障害",
     FallbackReason.CARD_DEFECT: "カードの不具合",
     FallbackReason.NO_CARD: "マイナ保険証・資格確認書の持参なし",

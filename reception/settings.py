@@ -57,6 +57,13 @@ from reader.transport import DEFAULT_DEADLINE_SECONDS
 from reception.errors import InputError
 from reception.flow import ConsentFlow, CounterRules
 from reception.home_visit.mode import Mode
+from reception.reader_models import (
+    MODEL_HELP,
+    PHONE_NAME_UNUSED,
+    PRESCRIPTION_HELP,
+    PrescriptionQuestion,
+    ReaderModel,
+)
 from reception.shared_folder import FilePrivacy, resolve_group
 
 APP_NAME = "myna-reception"
@@ -154,10 +161,14 @@ class ReaderSettings(BaseModel):
         description="2024-10: まとめて同意, 限度額 without a question (today's readers); "
         "pre-2024: each item and the 限度額 question (old training material only)",
     )
-    electronic_prescriptions: bool = Field(
-        default=False,
-        description="the clinic issues electronic prescriptions: the patient chooses "
-        "電子 / 紙 at the reader",
+    model: ReaderModel = Field(default=ReaderModel.CURRENT, description=MODEL_HELP)
+    prescription: PrescriptionQuestion = Field(
+        default=PrescriptionQuestion.OFF, description=PRESCRIPTION_HELP
+    )
+    electronic_prescriptions: bool | None = Field(
+        default=None,
+        description="the old form of `prescription` (kept for compatibility): true = "
+        "outside, false = off; say `prescription` instead",
     )
 
     public_expense_pilot: bool = Field(
@@ -166,9 +177,40 @@ class ReaderSettings(BaseModel):
         "「医療費助成の各種受給者証を利用しますか」; off, paper 受給者証 stay the rule",
     )
 
+    @model_validator(mode="after")
+    def _one_prescription_setting(self) -> ReaderSettings:
+        """The old boolean, where given, says the same as `prescription` or is refused."""
+        old = self.electronic_prescriptions
+        if old is None:
+            return self
+        if "prescription" not in self.model_fields_set:
+            self.prescription = PrescriptionQuestion.OUTSIDE if old else PrescriptionQuestion.OFF
+        elif old != self.prescription.asked:
+            raise ValueError(
+                f"electronic_prescriptions={str(old).lower()} contradicts "
+                f"prescription={self.prescription.value}: set prescription alone "
+                "(off, outside or inside)"
+            )
+        return self
+
+    def notes(self) -> list[str]:
+        """What staff should know of these settings (each fine on its own)."""
+        said: list[str] = []
+        if self.model.reads_phones and self.phone_name is not None:
+            said.append(PHONE_NAME_UNUSED)
+        if self.electronic_prescriptions is not None:
+            said.append(
+                "reader.electronic_prescriptions は古い設定です: reader.prescription = "
+                f"{self.prescription.value} として扱います"
+            )
+        return said
+
     def counter_rules(self) -> CounterRules:
         return CounterRules(
-            self.consent_flow, self.electronic_prescriptions, self.public_expense_pilot
+            self.consent_flow,
+            public_expense_pilot=self.public_expense_pilot,
+            prescriptions=self.prescription,
+            reader_model=self.model,
         )
 
 

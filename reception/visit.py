@@ -75,6 +75,7 @@ from reception.flow import (
     InvalidTransition,
     Method,
     MethodChosen,
+    NoMethodLeft,
     OqsFailed,
     PinAccepted,
     PinRejected,
@@ -142,7 +143,11 @@ class Visit:
         self.client, self.store, self.terminal, self.request = client, store, terminal, request
         self.dialogue = dialogue
         self.rules = rules
-        self.flow = CheckinFlow(face_tries=face.tries, route=request.route)
+        self.flow = CheckinFlow(
+            face_tries=face.tries,
+            route=request.route,
+            visual_check=rules.reader_model.visual_check,  # reception/reader_models.py
+        )
         self.early_consents: ConsentsGiven | None = None
         if request.resume is not None:
             store.reception(request.resume)  # NotFound: a clear message
@@ -267,7 +272,7 @@ class Visit:
             self.early_consents = await self.ask(self._consents_question()) or ConsentsGiven()
         flow.pin_tries_left = tries
         if tries == 0:
-            flow.message = "暗証番号がロックされています。顔認証か目視確認で続けられます"
+            flow.message = flow.locked_message()
         steps = {
             State.CHOOSING_METHOD: self.choose,
             State.PIN_BLOCKED: self.choose,
@@ -285,7 +290,13 @@ class Visit:
                 break
 
     async def choose(self) -> bool:
-        """Ask for a method; False: the check-in stops where it is."""
+        """Ask for a method; False: the check-in stops where it is. A card no way is left
+        for on a reader without 目視 goes to the desk (NoMethodLeft) unasked."""
+        flow = self.flow
+        card = flow.variant in (Variant.PHYSICAL, Variant.FACE_ONLY)  # 目視 is for cards
+        if card and not flow.methods() and not flow.visual_check:
+            flow.apply(NoMethodLeft())
+            return True
         method = await self.ask(ChooseMethod(tuple(self.flow.methods())))
         if method is None:
             return False
@@ -407,8 +418,8 @@ class Visit:
         if self.rules.public_expense_pilot and "subsidies" in self.flow.open_items():
             use = await self.ask(YesNo(YesNoKind.SUBSIDY))
             given = dataclasses.replace(given, subsidies=bool(use))
-        if self.rules.electronic_prescriptions:
-            chosen = await self.ask(ChoosePrescription())
+        if self.rules.prescriptions.asked:  # off: not asked, nothing sent
+            chosen = await self.ask(ChoosePrescription(self.rules.prescriptions))
             given = dataclasses.replace(given, prescription=chosen)
         return given
 

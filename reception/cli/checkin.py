@@ -28,7 +28,7 @@ from reception.flow import (
     State,
     open_items,
 )
-from reception.home_visit.mode import Mode, refuse_consents
+from reception.home_visit.mode import refuse_consents
 from reception.vocabulary import NAMED_CONSENTS
 
 # What a command needs is imported by the command: `reception --help` and the quick
@@ -57,13 +57,15 @@ def _consents(text: str | None) -> frozenset[str]:
 
 
 def _asked(
-    args: argparse.Namespace, route: Route, method: Method, mode: Mode = Mode.FULL
+    args: argparse.Namespace, route: Route, method: Method, settings: ReceptionSettings
 ) -> ConsentsGiven:
     """What the headless patient agrees to — refused up front, before a reception begins,
     where the route or method does not offer it (design.md §6.9; reception/flow.py
     OPEN_ITEMS): 保険証利用登録 after 目視 or on the 居宅同意取得型 route, 手術情報 on that
-    route, the 受給者証 by card after 目視 or on that route."""
-    refuse_consents(mode, bool(args.consent or args.subsidies))  # 資格確認限定型: none
+    route, the 受給者証 by card after 目視 or on that route; and what this clinic's reader
+    does not ask (:func:`_reader_allows`)."""
+    refuse_consents(settings.mode, bool(args.consent or args.subsidies))  # 資格確認限定型: none
+    _reader_allows(args, settings, route)
     opened = open_items(route, method)
     if args.register and (route, method) not in REGISTRATION_OPEN:
         if route is Route.COUNTER:
@@ -95,6 +97,30 @@ def _asked(
         operation="operation" in named,
         limit="limit" in named,
     )
+
+
+def _reader_allows(args: argparse.Namespace, settings: ReceptionSettings, route: Route) -> None:
+    """What this clinic's reader does not ask is refused before a reception begins
+    (reception/reader_models.py): 目視 on a model without it, a 処方箋 answer where the
+    question is off."""
+    from reception.reader_models import NO_VISUAL_MESSAGE
+
+    reader = settings.reader
+    if route is Route.READER:  # the reader's notes (the 居宅同意取得型 route has its own)
+        for note in reader.notes():  # each fine on its own: said, not refused
+            _err(f"reception: {note}")
+    if (
+        route is Route.READER
+        and args.method == Method.VISUAL.value
+        and not reader.model.visual_check
+    ):
+        raise UsageError(f"--method visual: {NO_VISUAL_MESSAGE}（--route counter か代替手段）")
+    if args.prescription and not reader.prescription.asked:
+        raise UsageError(
+            f"--prescription {args.prescription}: この医療機関の読み取り機は処方箋を聞きません"
+            "（reader.prescription = off / RECEPTION_READER__PRESCRIPTION）: outside か inside "
+            "にするか、--prescription を外してください"
+        )
 
 
 # -- transports ---------------------------------------------------------------------------
@@ -130,7 +156,8 @@ def card_transport(
     if kind is TransportKind.LOOPBACK:
         raise UsageError("--transport loopback needs a virtual card: --world and --persona")
     reader = args.reader or settings.reader.name
-    if args.medium == "phone" and not args.reader:
+    # a next-generation reader reads the phone itself: the card reader (reader_models.py)
+    if args.medium == "phone" and not args.reader and not settings.reader.model.reads_phones:
         if settings.reader.phone_name is None:
             raise UsageError(
                 "--medium phone: no reader for smartphones configured "
@@ -186,7 +213,7 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
 
         _err(check_target(store, args.reception).heading())
     terminal = session.terminal
-    consents = _asked(args, route, Method(args.method), settings.mode)
+    consents = _asked(args, route, Method(args.method), settings)
     request = CheckinRequest(
         Method(args.method),
         route=route,

@@ -46,8 +46,8 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
         "--medium",
         choices=["card", "phone"],
         default="card",
-        help="what the patient chose at the reader: phone reads the clinic's reader for "
-        "smartphones (reader.phone_name) when it has one; the card itself tells what it is",
+        help="what the patient chose at the reader: phone reads reader.phone_name where "
+        "set (not on a next-generation reader.model); the card itself tells what it is",
     )
     c.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a card")
     c.add_argument("--method", choices=[m.value for m in Method], required=True)
@@ -70,8 +70,8 @@ def _checkin_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--prescription",
         choices=sorted(PRESCRIPTION_CHOICES),
-        help="処方箋の発行形態 the patient chooses, where the clinic issues electronic "
-        "prescriptions (RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS=true)",
+        help="処方箋の発行形態 the patient chooses, where the reader asks it "
+        "(RECEPTION_READER__PRESCRIPTION=outside or inside; refused where it is off)",
     )
     c.add_argument(
         "--subsidies",

@@ -117,7 +117,7 @@ def cmd_home_visit(args: argparse.Namespace, session: Session) -> int:
 
     as_checkin = _as_checkin(args)
     # refused before the code is used
-    _asked(as_checkin, Route.COUNTER, Method(args.method), session.settings.mode)
+    _asked(as_checkin, Route.COUNTER, Method(args.method), session.settings)
     device = activate_device(session, args.code, args.device)
     as_checkin.staff = f"{args.staff}（マイナ資格確認アプリ {device}）"
     return cmd_checkin(as_checkin, session)

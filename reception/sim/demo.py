@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from reception.checkin import Terminal
+from reception.reader_models import PrescriptionQuestion
 from reception.settings import ReceptionSettings
 from reception.sim.cards import DemoControls, LoopbackCards, VpcdCards
 from reception.sim.world import WorldError, WorldFiles, served
@@ -106,9 +107,15 @@ def run_demo(
             # the folder clinic software talks to (oqs.md §7), inside the world
             link = settings.link.model_copy(update={"folder": world_dir / "clinic"})
             settings = settings.model_copy(update={"link": link})
-        if "RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS" not in os.environ:
-            # the demo clinic issues electronic prescriptions: trainers see the choice
-            reader = settings.reader.model_copy(update={"electronic_prescriptions": True})
+        told = settings.reader.model_fields_set & {"prescription", "electronic_prescriptions"}
+        if not told and not {
+            "RECEPTION_READER__PRESCRIPTION",
+            "RECEPTION_READER__ELECTRONIC_PRESCRIPTIONS",
+        } & set(os.environ):
+            # the demo clinic issues electronic prescriptions (院外): trainers see the choice
+            reader = settings.reader.model_copy(
+                update={"prescription": PrescriptionQuestion.OUTSIDE}
+            )
             settings = settings.model_copy(update={"reader": reader})
         url = stack.enter_context(served(world, options=serve_on))
         slot = None if loopback or not pcscd_ready("Virtual PCD 00 00") else 0

@@ -146,9 +146,6 @@ class ReceptionApp(App[None]):
     def on_reader_panel_answered(self, message: ReaderPanel.Answered[Any]) -> None:
         self.desk.answer(message.kind, message.value)
 
-    def on_reader_panel_medium_chosen(self, message: ReaderPanel.MediumChosen) -> None:
-        self.desk.choose_medium(message.medium)
-
     def on_key(self, event: Any) -> None:
         method = METHOD_KEYS.get(event.key)
         if self.panel.shortcut(event.key) or (method is not None and self.desk.type_ahead(method)):
@@ -316,6 +313,7 @@ class ReceptionApp(App[None]):
         if self.services.demo is not None:
             unplug = self.query_one(DemoPanel).toggle_reader
             yield SystemCommand("リーダーを外す／つなぐ（デモ）", "リーダー障害の練習", unplug)
+            yield from self.query_one(DemoPanel).model_commands()  # デモ: リーダー機種 …
             for persona, description in self.services.demo.personas:
                 yield SystemCommand(
                     f"デモ: カードを置く {persona}",

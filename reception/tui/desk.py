@@ -18,7 +18,15 @@ from reception.checkin import CheckinOutcome, CheckinRequest
 from reception.flow import CheckinFlow, Method, State
 from reception.oqs_client import OqsClient
 from reception.present import STATUS_LABELS
-from reception.questions import ChooseMethod, ConfirmVisually, Question, QuestionBroker
+from reception.questions import (
+    ChooseMedium,
+    ChooseMethod,
+    ConfirmVisually,
+    Question,
+    QuestionBroker,
+    medium_question,
+)
+from reception.reader_models import NO_VISUAL_MESSAGE, Medium, ReaderModel
 from reception.store import ReceptionStatus
 from reception.target import ladder_target, refusal
 from reception.tui.reader_panel import ReaderPanel
@@ -83,8 +91,12 @@ class CheckinDesk(ReportsFailedWorkers):
         self.left_during_checkin = False  # the check-in's card was taken mid-way
         self.reader_watch: ReaderWatch | None = None
         self.started_mark = 0  # the store's change mark when the running check-in began
+        self.checkin_model = services.settings.reader.model  # the running check-in's reader
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self.offer_medium)  # the panel's views are composed by then
+        for note in self.services.settings.reader.notes():
+            self.app.notify(safe(note), severity="warning", timeout=10)
         if self.watch_reader:  # real readers: pcscd says when a card comes or goes
             self.reader_watch = self._reader_watch()
 
@@ -152,7 +164,24 @@ class CheckinDesk(ReportsFailedWorkers):
     def note(self, line: str) -> None:
         self.post_message(DeveloperNote(line))
 
+    def offer_medium(self) -> None:
+        """The card-wait screen asks what this reader asks (reception/reader_models.py):
+        マイナンバーカード / スマートフォン, or nothing on a reader that reads phones itself."""
+        model = self.services.settings.reader.model
+        self.panel.offer_medium(medium_question(model, separate_reader=self.services.phones_apart))
+
+    @property
+    def visual_check(self) -> bool:
+        """This reader can do 目視 (the no-visual model cannot) — the model the running
+        check-in began with (the demo's switch counts from the next one)."""
+        model = self.checkin_model if self.running else self.services.settings.reader.model
+        return model.visual_check
+
     def _show(self, question: Question[Any]) -> bool:
+        no_pin = isinstance(question, ChooseMethod) and Method.PIN not in question.methods
+        if no_pin and not self.visual_check and question.message:
+            # staff read why 目視 is not among the ways on, and where to go instead
+            self.notify(safe(question.message), severity="warning", timeout=10)
         view = self.panel.ask(question)
         described = question.describe()
         self.note(f"{view}: {question.state.value}" + (f" ({described})" if described else ""))
@@ -173,6 +202,10 @@ class CheckinDesk(ReportsFailedWorkers):
     def _ask_visual_check(self) -> None:
         """目視確認 names whose reception it confirms (the patient's name is not known
         before the service answers: 氏名不明 says so), and is refused on one settled."""
+        if not self.visual_check:  # never offered there: refused all the same
+            self.notify(NO_VISUAL_MESSAGE, severity="warning", timeout=10)
+            self._visual_answer(None)
+            return
         reception_id = self._running_reception()
         heading = "読み取り中の受付（受付番号はまだありません）"
         if reception_id is not None:
@@ -198,26 +231,42 @@ class CheckinDesk(ReportsFailedWorkers):
             self.start(self.medium)  # the reader the card came to
 
     def answer(self, kind: type[Question[A]], value: A | None) -> None:
-        """An answer from the panel; a method chosen before its question opened is kept."""
+        """An answer from the panel; a method chosen before its question opened is kept;
+        the card-wait screen's choice (no check-in asks it: it comes before the card)."""
+        if kind is ChooseMedium and isinstance(value, Medium):
+            self.choose_medium(value)
+            return
         if not self.interaction.answer(kind, value) and isinstance(value, Method):
             self.type_ahead(value)
 
     def type_ahead(self, method: Method) -> bool:
         """A method key while the check-in is on its way to the method question (reading
         the card, the screen switching): it answers that question when it opens."""
+        if method is Method.VISUAL and not self.visual_check:
+            # 目視 asked for (key 3) on a reader that cannot: staff are told where to go
+            self.notify(NO_VISUAL_MESSAGE, severity="warning", timeout=10)
+            return True
         busy = self.running or self.start_when_ready or self.placing
         if busy and self.interaction.asking is None:
             self.interaction.type_ahead(ChooseMethod, method)
             return True
         return False
 
-    def choose_medium(self, medium: str) -> None:
+    def choose_medium(self, medium: Medium) -> None:
         """マイナンバーカード / スマートフォン chosen on the card-wait screen: the panel
         says where to hold it. The check-in then reads whichever reader has it, and the
         card's own applications tell what it is (automatic detection, as before)."""
-        self.chosen = medium
-        self.panel.show_medium(medium, separate_reader=self.services.phones is not None)
-        self.note(f"wait: the patient chose {medium}")
+        self.chosen = medium.value
+        self.panel.show_medium(medium)
+        self.note(f"wait: the patient chose {medium.value}")
+
+    def switch_model(self, model: ReaderModel) -> None:
+        """The demo's reader model: from the next check-in on (one under way keeps its
+        own), and the card-wait screen asks what that reader asks."""
+        self.services.set_reader_model(model)
+        if self.panel.view == "wait" and not self.running:
+            self.offer_medium()
+        self.note(f"reader model: {model.value}")
 
     def reserve(self) -> bool:
         """The demo puts a card on the reader: none other until it is there. False when a
@@ -246,6 +295,7 @@ class CheckinDesk(ReportsFailedWorkers):
     async def _run(self) -> None:
         s = self.services
         request = CheckinRequest(Method.PIN, staff="受付")
+        self.checkin_model = s.settings.reader.model
         self.started_mark = s.store.change_mark()  # its reception is written after this
         if self.chosen is not None and self.chosen != self.medium:
             self.note(f"chose {self.chosen}, read from the {self.medium} reader: detected")
@@ -329,4 +379,5 @@ class CheckinDesk(ReportsFailedWorkers):
             self.interaction.fail(CardRemoved("the card was removed from the reader"))
         elif self.panel.view == "done":
             self.panel.show("wait", None)
+            self.offer_medium()  # the reader model the demo may have switched meanwhile
             self._start_if_waiting()

@@ -27,7 +27,11 @@ def run_terminal(settings: ReceptionSettings) -> int:
         terminal=terminal,
         cards=PcscCards(settings.reader.name, deadline),
         counter=PcscCards(counter, deadline) if (counter := settings.reader.counter_name) else None,
-        phones=PcscCards(phone, deadline) if (phone := settings.reader.phone_name) else None,
+        # a next-generation reader reads phones itself: phone_name is not used (the desk
+        # says so at start, ReaderSettings.notes)
+        phones=PcscCards(phone, deadline)
+        if (phone := settings.reader.phone_name) and not settings.reader.model.reads_phones
+        else None,
     )
     make_app(services).run()
     return 0

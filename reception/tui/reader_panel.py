@@ -25,6 +25,7 @@ from reception.flow import CheckinFlow, ConsentFlow, Method, Prescription, State
 from reception.present import patient_notices
 from reception.questions import (
     CaptureFace,
+    ChooseMedium,
     ChooseMethod,
     ChoosePrescription,
     ConfirmVisually,
@@ -34,8 +35,10 @@ from reception.questions import (
     YesNo,
     YesNoKind,
 )
+from reception.reader_models import Medium
 from reception.store import ReceptionStatus
 from reception.tui.panel_text import REASON_KEYS, TEXT, ratio_text, variant_title
+from reception.tui.widgets.medium import prescription_texts, wait_texts
 from reception.tui.widgets.pin import PinPad
 from reception.tui.widgets.questions import (
     ConsentChoice,
@@ -124,14 +127,6 @@ class ReaderPanel(Vertical):
     class Ready(Message):
         """Every view has been laid out once: the panel is ready for a check-in."""
 
-    class MediumChosen(Message):
-        """マイナンバーカード or スマートフォン, chosen on the card-wait screen (real
-        readers ask it first; placing a card without choosing works all the same)."""
-
-        def __init__(self, medium: str) -> None:
-            super().__init__()
-            self.medium = medium  # "card" or "phone"
-
     def __init__(
         self, *, demo: bool, language: str, consent_flow: ConsentFlow = ConsentFlow.CURRENT
     ) -> None:
@@ -142,8 +137,10 @@ class ReaderPanel(Vertical):
         self.view: str = View.WAIT
         self.question: Question[Any] | None = None  # the one on screen
         self.variant: Variant | None = None  # what was placed (the top line)
-        self.medium: str | None = None  # chosen on the card-wait screen
-        self.separate_reader = False
+        self.medium: Medium | None = None  # chosen on the card-wait screen
+        # the card-wait screen's question on this reader (None: the reader reads phones
+        # itself and asks nothing; the desk sets it, reception/reader_models.py)
+        self.medium_question: ChooseMedium | None = ChooseMedium()
         self.outcome: CheckinOutcome | None = None  # the last screen's
         self.warmed = False
 
@@ -256,6 +253,8 @@ class ReaderPanel(Vertical):
         self._relabel_methods()
         self._variant_line()
         self._note()
+        if isinstance(self.question, ChoosePrescription):
+            self._prescription_texts(self.question)
         if self.outcome is not None:
             self._outcome_texts(self.outcome)
 
@@ -300,6 +299,7 @@ class ReaderPanel(Vertical):
             case GiveConsents():
                 self._consent_view(question)
             case ChoosePrescription():
+                self._prescription_texts(question)
                 self.query_one("#prescription-1", Button).focus()
             case YesNo():
                 self.query_one(f"#view-{question.kind}", YesNoChoice).open()
@@ -335,21 +335,29 @@ class ReaderPanel(Vertical):
         if target is not None:
             self.query_one(target, Static).update(self.note(question))
 
-    def show_medium(self, medium: str | None, *, separate_reader: bool = False) -> None:
+    def offer_medium(self, question: ChooseMedium | None) -> None:
+        """The card-wait screen's question on this reader (None: it asks nothing — the
+        next-generation reader reads a smartphone itself): its choices shown or not."""
+        self.medium_question = question
+        self.medium = None
+        self.query_one("#wait-choices").display = question is not None
+        self._wait_texts()
+
+    def show_medium(self, medium: Medium | None) -> None:
         """The card-wait screen after the patient chose (None: before any choice)."""
         self.medium = medium
-        self.separate_reader = separate_reader
         self._wait_texts()
 
     def _wait_texts(self) -> None:
-        title, sub = {
-            None: ("wait", "wait_sub"),
-            "card": ("card", "card_sub"),
-            "phone": ("phone_separate" if self.separate_reader else "phone", "phone_sub"),
-        }[self.medium]
-        self.query_one("#wait-title", Static).update(self.t(title))
-        self.query_one("#wait-sub", Static).update(self.t(sub))
-        self.query_one("#wait-keys", Static).update(self.t("wait_keys"))
+        title, sub, keys = wait_texts(self.language, self.medium_question, self.medium)
+        self.query_one("#wait-title", Static).update(title)
+        self.query_one("#wait-sub", Static).update(sub)
+        self.query_one("#wait-keys", Static).update(keys)
+
+    def _prescription_texts(self, question: ChoosePrescription) -> None:
+        title, sub = prescription_texts(self.language, question.covers)
+        self.query_one("#prescription-title", Static).update(title)
+        self.query_one("#prescription-sub", Static).update(sub)
 
     def _offer_methods(self, question: ChooseMethod) -> None:
         choice = self.query_one(MethodChoice)
@@ -443,8 +451,7 @@ class ReaderPanel(Vertical):
         """Keyboard alone: c/s pick カード/スマートフォン on the card-wait screen; on a
         question, its widget's keys (1/2/3 a method, digits and Enter the PIN, y/n …)."""
         if self.view == View.WAIT and key in ("c", "s"):
-            self.post_message(self.MediumChosen("card" if key == "c" else "phone"))
-            return True
+            return self._choose_medium(Medium.CARD if key == "c" else Medium.PHONE)
         widget = self._keyed_widget()
         return widget is not None and widget.key(key)
 
@@ -476,7 +483,15 @@ class ReaderPanel(Vertical):
     @on(Button.Pressed, "#wait-card, #wait-phone")
     def _medium(self, event: Button.Pressed) -> None:
         event.stop()
-        self.post_message(self.MediumChosen((event.button.id or "").removeprefix("wait-")))
+        self._choose_medium(Medium((event.button.id or "").removeprefix("wait-")))
+
+    def _choose_medium(self, medium: Medium) -> bool:
+        """The card-wait screen's answer, where this reader asks it."""
+        question = self.medium_question
+        if question is None or not question.accepts(medium):
+            return False
+        self.answer(ChooseMedium, medium)
+        return True
 
     @on(MethodChoice.Chosen)
     def _method(self, event: MethodChoice.Chosen) -> None:

@@ -23,6 +23,7 @@ from reception.checkin import (
     open_card,
 )
 from reception.oqs_client import OqsClient
+from reception.reader_models import ReaderModel
 from reception.settings import OqsSettings, ReceptionSettings
 from reception.store import Store
 
@@ -119,8 +120,22 @@ class Services:
 
     def source(self, medium: str) -> CardSource:
         """Where a check-in's card is: the phone reader for ``phone`` (when the clinic has
-        one), else the card reader."""
-        return self.phones if medium == "phone" and self.phones is not None else self.cards
+        one and its reader does not read phones itself), else the card reader."""
+        if medium == "phone" and self.phones is not None and self.phones_apart:
+            return self.phones
+        return self.cards
+
+    @property
+    def phones_apart(self) -> bool:
+        """Smartphones go to a reader of their own: there is one, and the clinic's reader
+        does not read them itself (reception/reader_models.py)."""
+        return self.phones is not None and not self.settings.reader.model.reads_phones
+
+    def set_reader_model(self, model: ReaderModel) -> None:
+        """The demo's switch: the next check-in runs with ``model`` (its rules and
+        questions); one under way keeps the one it began with."""
+        reader = self.settings.reader.model_copy(update={"model": model})
+        self.settings = self.settings.model_copy(update={"reader": reader})
 
     def last_trace(self) -> list[str]:
         if self._tracer is None:

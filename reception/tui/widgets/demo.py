@@ -1,15 +1,19 @@
 """Demo controls for trainers: put a persona's card on the reader or take it off, unplug
-the reader, break the service."""
+the reader, switch the reader's model (reception/reader_models.py), break the service."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import partial
+
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Select, Static, TabPane
 
 from reader.errors import SlotTaken
+from reception.reader_models import ReaderModel
 from reception.tui.desk import CheckinDesk
 from reception.tui.services import Demo
 from reception.tui.text import safe
@@ -57,11 +61,49 @@ class DemoPanel(TabPane, ReportsFailedWorkers):
             yield Button("カードを置く", id="demo-place", variant="primary")
             yield Button("カードを取る", id="demo-remove")
             yield Button("リーダーを外す／つなぐ", id="demo-unplug")
+        yield Static("リーダー機種（次の受付から）:", id="demo-model-label")
+        yield Select(
+            [(model.label, model.value) for model in ReaderModel],
+            value=self.desk.services.settings.reader.model.value,
+            allow_blank=False,
+            id="demo-model",
+        )
+        yield Static(self._model_line(), id="demo-model-status")
         yield Static("サービスの障害を起こす:")
         with Horizontal(id="faults"):
             for i, (label, _) in enumerate(FAULTS):
                 yield Button(label, id=f"fault-{i}")
         yield Static("", id="demo-status")
+
+    def _model_line(self) -> str:
+        model = self.desk.services.settings.reader.model
+        return f"使用中: {model.label}"
+
+    @on(Select.Changed, "#demo-model")
+    def _model_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, str):
+            self.switch_model(ReaderModel(event.value))
+
+    def switch_model(self, model: ReaderModel) -> None:
+        """The reader's model, from the next check-in on; the tab says which is in use."""
+        select = self.query_one("#demo-model", Select)
+        if select.value != model.value:
+            select.value = model.value  # its Changed comes back here: nothing more to do
+        if self.desk.services.settings.reader.model is model:
+            return
+        self.desk.switch_model(model)
+        self.query_one("#demo-model-status", Static).update(self._model_line())
+        self.status(f"リーダー機種を「{model.label}」にしました（次の受付から）")
+
+    def model_commands(self) -> Iterator[SystemCommand]:
+        """The palette's 「デモ: リーダー機種 …」, one a model."""
+        for model in ReaderModel:
+            yield SystemCommand(
+                f"デモ: リーダー機種 {model.label}",
+                f"reader.model = {model.value}（次の受付から）",
+                partial(self.switch_model, model),
+            )
 
     def status(self, text: str) -> None:
         self.query_one("#demo-status", Static).update(safe(text))
@@ -89,7 +131,8 @@ class DemoPanel(TabPane, ReportsFailedWorkers):
     def _put_card(self, persona: str) -> None:
         """Serving the card into vpcd takes a moment: off the event loop. A smartphone
         goes to the clinic's phone reader (the demo's second reader)."""
-        phone = self.demo.is_phone(persona)
+        # a smartphone goes to the phone reader, unless the reader reads phones itself
+        phone = self.demo.is_phone(persona) and self.desk.services.phones_apart
         try:
             if phone:
                 self.demo.place_phone(persona)
@@ -103,7 +146,11 @@ class DemoPanel(TabPane, ReportsFailedWorkers):
             self.post_message(self.Said(str(exc), failed=True))
             return
         self.desk.post_message(CardPlaced("phone" if phone else "card", persona=persona))
-        what = "スマートフォンをかざしました" if phone else "カードを置きました"
+        held = (
+            "スマートフォンをかざしました" if self.demo.is_phone(persona) else "カードを置きました"
+        )
+        where = "" if phone or not self.demo.is_phone(persona) else "（カードの読み取り部に）"
+        what = f"{held}{where}"
         self.post_message(self.Said(f"{persona} の{what}（暗証番号は world.json に）"))
 
     def on_demo_panel_said(self, message: Said) -> None:
