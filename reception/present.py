@@ -4,6 +4,7 @@ in one place (Japanese: staff read them at the counter)."""
 from __future__ import annotations
 
 from reception.code_tables import LIMIT_CATEGORIES, LIMIT_CERTIFICATES, SPECIFIC_DISEASES, coded
+from reception.error_screens import screen_in
 from reception.reasons import FallbackReason
 from reception.results import QualificationEntry, QualificationResult, ratio_label
 from reception.store import Reception, ReceptionStatus, Store
@@ -222,6 +223,9 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
     ]
     if reception.reason:
         lines.append(f"理由 {reception.reason}")
+        screen = screen_in(reception.reason)
+        if screen is not None:  # the reader's numbered screen: what staff do
+            lines.append(f"画面 {screen.staff_line()}")
     results = store.results_of(reception_id)
     if results:
         last = results[-1]

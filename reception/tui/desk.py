@@ -18,7 +18,13 @@ from reception.checkin import CheckinOutcome, CheckinRequest
 from reception.flow import CheckinFlow, Method, State
 from reception.oqs_client import OqsClient
 from reception.present import STATUS_LABELS
-from reception.questions import ChooseMethod, ConfirmVisually, Question, QuestionBroker
+from reception.questions import (
+    ChooseMethod,
+    ConfirmVisually,
+    Question,
+    QuestionBroker,
+    ShowErrorScreen,
+)
 from reception.store import ReceptionStatus
 from reception.target import ladder_target, refusal
 from reception.tui.reader_panel import ReaderPanel
@@ -153,6 +159,11 @@ class CheckinDesk(ReportsFailedWorkers):
         self.post_message(DeveloperNote(line))
 
     def _show(self, question: Question[Any]) -> bool:
+        if isinstance(question, ShowErrorScreen):
+            # the reception is recorded: the screen stays on the panel's last screen
+            # (show_outcome) until 「閉じる」 or the card leaves — the check-in ends now
+            self.note(f"error screen: {question.screen.heading()}")
+            return False
         view = self.panel.ask(question)
         described = question.describe()
         self.note(f"{view}: {question.state.value}" + (f" ({described})" if described else ""))
@@ -275,8 +286,9 @@ class CheckinDesk(ReportsFailedWorkers):
         if wrong_card:  # staff must act: the card on the reader is someone else's
             self.notify(safe(f"受付 {outcome.reception_id}: {detail}"), severity="error")
         else:
+            number = f" {outcome.screen.number}" if outcome.screen is not None else ""
             self.notify(
-                f"受付 {outcome.reception_id}: {STATUS_LABELS[outcome.status]}",
+                f"受付 {outcome.reception_id}: {STATUS_LABELS[outcome.status]}{number}",
                 severity="information" if confirmed else "warning",
             )
         for line in self.services.last_trace():
