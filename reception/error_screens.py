@@ -80,7 +80,10 @@ class ErrorScreen:
         return self.staff_en if language == "en" else self.staff_ja
 
     def heading(self, language: str = "ja") -> str:
-        """「【002】 マイナンバーカード以外」: the number and the title."""
+        """「【002】 マイナンバーカード以外」: the number and the title (in English the
+        number in parentheses, "(002) Not a My Number card": 【】 are Japanese)."""
+        if language == "en":
+            return f"({self.code}) {self.title_en}"
         return f"{self.number} {self.title(language)}"
 
     def staff_line(self, language: str = "ja") -> str:
@@ -104,8 +107,8 @@ NOT_MY_NUMBER_CARD = ErrorScreen(
     "002",
     "マイナンバーカード以外",
     "Not a My Number card",
-    "マイナンバーカード以外のカードが置かれました。",
-    "The card placed is not a My Number card.",
+    "マイナンバーカードではありません。",
+    "This is not a My Number card.",
     "置かれたのはマイナンバーカードではない（交通系ICカード・クレジットカードなど）。"
     "カードを取り出してもらい、マイナンバーカードか資格確認書を確認する",
     "The card is not a My Number card (a transit or credit card …): have it taken out "
@@ -237,6 +240,12 @@ def cause_of(exc: BaseException) -> Cause | None:
     return Cause.DEFECT if card_fault(exc) else None
 
 
+CARD_WORDS = {  # the reception's reason, for staff: what was placed (not a defect)
+    Cause.NOT_MY_NUMBER_CARD: (
+        "マイナンバーカードではありません（交通系ICカード・クレジットカードなど）"
+    ),
+    Cause.JUKI_CARD: "住民基本台帳カードです（マイナ保険証として使えません）",
+}
 CAUSE_SCREENS = {
     Cause.DEFECT: UNREADABLE,
     Cause.NOT_MY_NUMBER_CARD: NOT_MY_NUMBER_CARD,
