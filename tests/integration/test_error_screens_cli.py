@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,3 +205,25 @@ def test_a_card_taken_away_half_way_or_unreadable(
     assert outcome.screen is not None and outcome.screen.code == screen
     reason = store.reception(outcome.reception_id).reason
     assert reason is not None and reason.startswith(f"【{screen}】")
+
+
+def test_vcard_serve_kind_rejects_garbage(tmp_path: Path) -> None:
+    vcard = str(Path(sys.executable).parent / "vcard")
+
+    def serve(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [vcard, "serve", *args, "--port", "1"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    unknown = serve("--kind", "library")
+    assert unknown.returncode == 2 and "invalid choice: 'library'" in unknown.stderr
+    both = serve("--kind", "transit", "--profile", str(tmp_path / "x.json"))
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "myna-sim/other-card/1", "kind": "library"}')
+    said = serve("--profile", str(bad))
+    assert said.returncode == 2 and "unknown kind 'library'" in said.stderr
