@@ -240,12 +240,6 @@ def cause_of(exc: BaseException) -> Cause | None:
     return Cause.DEFECT if card_fault(exc) else None
 
 
-CARD_WORDS = {  # the reception's reason, for staff: what was placed (not a defect)
-    Cause.NOT_MY_NUMBER_CARD: (
-        "マイナンバーカードではありません（交通系ICカード・クレジットカードなど）"
-    ),
-    Cause.JUKI_CARD: "住民基本台帳カードです（マイナ保険証として使えません）",
-}
 CAUSE_SCREENS = {
     Cause.DEFECT: UNREADABLE,
     Cause.NOT_MY_NUMBER_CARD: NOT_MY_NUMBER_CARD,

@@ -200,11 +200,11 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
 
 def reception_row(store: Store, reception: Reception) -> list[str]:
     """One line of today's list: time, name, method, result, share, notices (the reader's
-    numbered screen first, where it showed one)."""
+    numbered screen first while the reception waits for the ladder)."""
     results = store.results_of(reception.reception_id)
     last = results[-1] if results else None
     entry = the_entry(last)
-    screen = screen_in(reception.reason)
+    screen = None if reception.status.settled else screen_in(reception.reason)
     said = ([screen.heading()] if screen is not None else []) + (last.notices if last else [])
     return [
         reception.started_at[11:16],

@@ -62,7 +62,7 @@ from reception import redaction
 from reception.camera import FaceMatcher, SimulatedCamera
 from reception.card_checks import CardFailedError, WrongCard, card_fault, face_template, identify
 from reception.declaration import LadderStep
-from reception.error_screens import CARD_WORDS, Cause, cause_of
+from reception.error_screens import Cause, cause_of
 from reception.flow import (
     CardFailed,
     CardPlaced,
@@ -209,8 +209,6 @@ class Visit:
             if defect and isinstance(exc, ReaderError):
                 self.card_error = f"{exc.title}: {exc}"
             flow.apply(CardFailed(str(exc), defect=defect))
-            if self.cause in CARD_WORDS:  # not a card the staff-held reader could read
-                flow.message = CARD_WORDS[self.cause]
 
     def _timed(self, name: str, since: float) -> None:
         spent = (time.perf_counter() - since) * 1000

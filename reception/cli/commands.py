@@ -288,7 +288,8 @@ def _reception_line(store: Store, reception: Reception) -> str:
 
     time, name, method, status, ratio, _ = reception_row(store, reception)
     line = f"{reception.reception_id}  {time}  {name}  {method}  {status}  {ratio}"
-    screen = screen_in(reception.reason)  # the reader's numbered screen: 【002】 …
+    # the reader's numbered screen (【002】 …) while the reception waits for the ladder
+    screen = None if reception.status.settled else screen_in(reception.reason)
     return f"{line}  {screen.heading()}" if screen is not None else line
 
 

@@ -194,10 +194,10 @@ class ReaderPanel(Vertical):
             with VerticalScroll(id="view-working"):
                 yield Static("", id="working-title", classes="big")
             with VerticalScroll(id="view-done"):
+                yield ErrorScreenBox()  # the reader's numbered screen first, where there is one
                 yield Static("", id="done-title", classes="big")
                 yield Static("", id="done-detail")
                 yield Static("", id="done-notice", classes="message")
-                yield ErrorScreenBox()  # the reader's numbered screen, where there is one
 
     def on_mount(self) -> None:
         self.retext()

@@ -6,6 +6,8 @@ takes the reader back to its start; snapshots of the numbered screens."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,24 @@ import pytest
 from textual.pilot import Pilot
 
 from mock_oqs.world import World
+from reception import store as store_module
 from reception.store import now_jst
 from reception.tui.app import ReceptionApp, make_app
 from tests.support.tui import at_view, drive, services, shown, text, type_pin, until
-from tests.tui.test_panel_snapshots import SIZES, pinned  # noqa: F401 (a fixture)
+
+FIXED_NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=store_module.JST)
+SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x55": (200, 55)}
+
+
+@pytest.fixture
+def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reception ids and the clock pinned, as in test_panel_snapshots.py."""
+    counter = itertools.count(1)
+    monkeypatch.setattr(store_module, "now_jst", lambda: FIXED_NOW)
+    for module in ("reception.tui.widgets.receptions", "reception.ladder"):
+        monkeypatch.setattr(f"{module}.now_jst", lambda: FIXED_NOW)
+    monkeypatch.setattr(store_module, "new_id", lambda prefix: f"{prefix}-{next(counter):04d}")
+
 
 CASES = {  # what is placed → the number the reader shows
     "transit-card": "002",

@@ -30,7 +30,7 @@ class ErrorScreenBox(Vertical):
         height: auto;
         border: heavy $error;
         padding: 0 1;
-        margin: 1 0 0 0;
+        margin: 0 0 1 0;
         display: none;
     }
     ErrorScreenBox #error-heading { text-style: bold; color: $error; }
@@ -65,7 +65,8 @@ class ErrorScreenBox(Vertical):
 
     def focus_close(self) -> None:
         if self.shown is not None:
-            self.query_one("#error-close", Button).focus()
+            # it stands first on the screen: no scrolling (the patient reads from the top)
+            self.query_one("#error-close", Button).focus(scroll_visible=False)
 
     @on(Button.Pressed, "#error-close")
     def _close(self, event: Button.Pressed) -> None:
