@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mock_oqs import deregistration, kakunin, registry
+from mock_oqs.other_cards import seed_other_cards
 from mock_oqs.period_cases import month_of, seed_promise
 from mock_oqs.persona_days import (
     aged,
@@ -175,6 +176,7 @@ def seed_world(
         "institution_code": INSTITUTION_CODE,
         "extra_persons": extra_persons,
         "personas": [asdict(e) for e in entries],
+        "other_cards": seed_other_cards(out),  # not My Number cards: their screens
     }
     (out / "registry.sqlite").chmod(0o600)
     write_private(

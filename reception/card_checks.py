@@ -85,6 +85,8 @@ def identify(jpki: JpkiClient, expected: ExpectedCard | None = None) -> Identifi
             return Identified(Variant.IPHONE, None, der)
         if token.kind is TokenKind.ANDROID:
             return Identified(Variant.ANDROID, jpki.pin_tries_left(), der)
+        if token.kind is TokenKind.JUKI_CARD:
+            raise JukiCard(f"an old 住基カード (token {token.label!r}): not a My Number card")
         if token.kind is not TokenKind.PHYSICAL_CARD:
             raise CardDefect(f"unsupported JPKI token {token.label!r} ({token.kind.value})")
         try:
@@ -99,6 +101,12 @@ class CardFailedError(Exception):
 
 class CardDefect(CardFailedError):
     """The card cannot be used for 保険証 confirmation at this reader: a ladder case."""
+
+
+class JukiCard(CardDefect):
+    """An old 住民基本台帳カード: it has a JPKI AP, but its token says ``JPKIAPICCTOKEN``
+    (reader/jpki.py, TokenKind.JUKI_CARD). No health insurance card: refused as such
+    (reception/error_screens.py, 【S01】)."""
 
 
 class WrongCard(CardFailedError):

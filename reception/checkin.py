@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -51,6 +52,7 @@ from reception.card_checks import CardFailedError, WrongCard
 from reception.card_checks import ExpectedCard as ExpectedCard  # also imported from here
 from reception.card_checks import open_card as open_card  # also imported from here
 from reception.declaration import LadderStep
+from reception.error_screens import ErrorScreen, screen_for, with_number
 from reception.errors import InputError
 from reception.flow import (
     CheckinFlow,
@@ -70,6 +72,7 @@ from reception.questions import (
     EnterPin,
     GiveConsents,
     Question,
+    ShowErrorScreen,
     YesNo,
     YesNoKind,
     checked,
@@ -169,6 +172,9 @@ class CheckinOutcome:
     what staff at a headless terminal need beyond ``flow.message``."""
     wrong_card: WrongCard | None = None
     """The card was not the one expected: whose was expected, both fingerprints."""
+    screen: ErrorScreen | None = None
+    """The numbered error screen the reader showed (reception/error_screens.py); None
+    when confirmed."""
 
     @property
     def state(self) -> State:
@@ -236,6 +242,8 @@ class FixedInteraction:
                 return request.register
             case YesNo(kind=YesNoKind.SUBSIDY):
                 return request.subsidies
+            case ShowErrorScreen():
+                return True  # closed at once: nobody reads it headless
         return None
 
     def _method(self, question: ChooseMethod) -> Method | None:
@@ -330,7 +338,16 @@ async def check_in(
         outcome.face_file = write_face_result(
             face_folder, outcome.reception_id, outcome.result, face_privacy
         )
+    if outcome.screen is not None:
+        await _show_screen(visit, outcome.screen)
     return outcome
+
+
+async def _show_screen(visit: Visit, screen: ErrorScreen) -> None:
+    """The numbered error screen, until closed or the card leaves. The reception is
+    recorded already: a card taken away (or the screen abandoned) only closes it."""
+    with contextlib.suppress(ReaderError, CheckinCancelled):
+        await visit.ask(ShowErrorScreen(screen))
 
 
 def write_face_result(
@@ -365,6 +382,7 @@ def _record(visit: Visit) -> CheckinOutcome:
     flow, der = visit.flow, visit.certificate_der
     visit.timings["total"] = round((time.perf_counter() - visit.started) * 1000, 3)
     apdus = visit.channel.stats.apdus
+    screen = screen_for(flow.state, flow.fallback_reason, visit.cause)
     outcome = CheckinOutcome(
         visit.reception_id,
         flow,
@@ -373,6 +391,7 @@ def _record(visit: Visit) -> CheckinOutcome:
         visit.detail,
         card_error=visit.card_error,
         wrong_card=visit.wrong_card,
+        screen=screen,
     )
     if flow.state is State.WRONG_CARD:
         # another's card: nothing of it is kept with this reception, which is cancelled
@@ -381,14 +400,16 @@ def _record(visit: Visit) -> CheckinOutcome:
             visit.store,
             visit.reception_id,
             ReceptionStatus.CANCELLED,
-            flow.message or State.WRONG_CARD.value,
+            with_number(screen, flow.message or State.WRONG_CARD.value),
             visit.request,
         )
         return outcome
     visit.store.finish_reception(
         visit.reception_id,
         status=store_status(flow.state),
-        reason=None if flow.state is State.CONFIRMED else (flow.message or flow.state.value),
+        reason=None
+        if flow.state is State.CONFIRMED
+        else with_number(screen, flow.message or flow.state.value),
         fallback_reason=flow.fallback_reason,
         method=flow.method,  # none chosen (a reader fault before the question): none recorded
         variant=flow.variant,

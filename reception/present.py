@@ -4,6 +4,7 @@ in one place (Japanese: staff read them at the counter)."""
 from __future__ import annotations
 
 from reception.code_tables import LIMIT_CATEGORIES, LIMIT_CERTIFICATES, SPECIFIC_DISEASES, coded
+from reception.error_screens import screen_in
 from reception.kakunin import card_line
 from reception.reasons import FallbackReason
 from reception.results import QualificationEntry, QualificationResult, ratio_label
@@ -202,17 +203,20 @@ def qualification_lines(entry: QualificationEntry, *, valid: bool = True) -> lis
 
 
 def reception_row(store: Store, reception: Reception) -> list[str]:
-    """One line of today's list: time, name, method, result, share, notices."""
+    """One line of today's list: time, name, method, result, share, notices (the reader's
+    numbered screen first while the reception waits for the ladder)."""
     results = store.results_of(reception.reception_id)
     last = results[-1] if results else None
     entry = the_entry(last)
+    screen = None if reception.status.settled else screen_in(reception.reason)
+    said = ([screen.heading()] if screen is not None else []) + (last.notices if last else [])
     return [
         reception.started_at[11:16],
         entry.name if entry and entry.name else "—",
         method_label(reception.method, reception.route),
         STATUS_LABELS[reception.status],
         entry.ratio if entry else "—",
-        " / ".join(last.notices) if last else "",
+        " / ".join(said),
     ]
 
 
@@ -226,6 +230,9 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
     ]
     if reception.reason:
         lines.append(f"理由 {reception.reason}")
+        screen = screen_in(reception.reason)
+        if screen is not None:  # the reader's numbered screen: what staff do
+            lines.append(f"画面 {screen.staff_line()}")
     results = store.results_of(reception_id)
     if results:
         last = results[-1]

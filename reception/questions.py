@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 from reception.camera import FaceScenario
+from reception.error_screens import ErrorScreen
 from reception.flow import (
     CheckinFlow,
     ConsentFlow,
@@ -176,6 +177,16 @@ def medium_question(model: ReaderModel, *, separate_reader: bool) -> ChooseMediu
     if model.reads_phones:
         return None
     return ChooseMedium(separate_reader=separate_reader)
+
+
+@dataclass(frozen=True)
+class ShowErrorScreen(Question[bool]):
+    """A numbered error screen (reception/error_screens.py): the number, its title and
+    「受付窓口にご連絡ください」, shown until the patient closes it (「閉じる」: True) or the
+    card leaves. Asked once the reception is recorded: the answer changes nothing of it."""
+
+    answer_type = bool
+    screen: ErrorScreen
 
 
 def checked(question: Question[A], answer: object) -> A | None:

@@ -62,6 +62,7 @@ from reception import redaction
 from reception.camera import FaceMatcher, SimulatedCamera
 from reception.card_checks import CardFailedError, WrongCard, card_fault, face_template, identify
 from reception.declaration import LadderStep
+from reception.error_screens import Cause, cause_of
 from reception.flow import (
     CardFailed,
     CardPlaced,
@@ -173,6 +174,7 @@ class Visit:
         self.detail: str | None = None  # what failed, for developers
         self.card_error: str | None = None  # a card fault, titled (CheckinOutcome)
         self.wrong_card: WrongCard | None = None  # not the card expected (CheckinOutcome)
+        self.cause: Cause | None = None  # what the card was, when it could not be used
         self._nonce_task: asyncio.Task[str] | None = None
         self._nonce_asked = 0.0
         self.consent_offer: RegistrationOffer | None = None  # the first step's, awaiting consents
@@ -208,6 +210,7 @@ class Visit:
             # a card that answers what a JPKI card never does cannot be read here (a
             # ladder case); a guard refusal or a terminal problem stays an error
             defect = card_fault(exc)
+            self.cause = cause_of(exc)  # which numbered screen (【001】【002】【S01】)
             if defect and isinstance(exc, ReaderError):
                 self.card_error = f"{exc.title}: {exc}"
             flow.apply(CardFailed(str(exc), defect=defect))

@@ -16,6 +16,13 @@ from reader.argtypes import iso_date, whole_number
 from reader.exitcodes import ExitCode
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.keys import MockJpkiCa
+from reader.virtual.other_cards import (
+    OtherCard,
+    OtherCardError,
+    OtherKind,
+    is_other_card,
+    load_other_card,
+)
 from reader.virtual.profile import (
     CardAtr,
     ProfileError,
@@ -119,7 +126,15 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "as it is.",
         epilog=EPILOG,
     )
-    serve.add_argument("--profile", type=Path, required=True)
+    what = serve.add_mutually_exclusive_group(required=True)
+    what.add_argument("--profile", type=Path, help="the card's profile (or an other-card file)")
+    what.add_argument(
+        "--kind",
+        choices=[k.value for k in OtherKind],
+        help="serve a card that is not a My Number card instead: transit (a FeliCa transit "
+        "IC card), credit (a contactless credit card) — both answer SELECT of the JPKI AID "
+        "with 6A82 —, or juki (an old 住基カード: token JPKIAPICCTOKEN)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="where pcscd's vpcd listens")
     serve.add_argument(
         "--port",
@@ -241,16 +256,21 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    honeypot = Honeypot(args.honeypot_log)
+    card: VirtualCard | OtherCard
     try:
-        profile = load_profile(args.profile)
-    except ProfileError as exc:
+        if args.kind is not None:  # not a My Number card (reader/virtual/other_cards.py)
+            card = OtherCard(OtherKind(args.kind))
+        elif is_other_card(args.profile):
+            card = load_other_card(args.profile)
+        else:
+            card = VirtualCard(load_profile(args.profile), path=args.profile, honeypot=honeypot)
+    except (ProfileError, OtherCardError) as exc:
         _err(str(exc))
         return EXIT_USAGE
     if args.honeypot_log is not None:
         args.honeypot_log.parent.mkdir(parents=True, exist_ok=True)
         args.honeypot_log.touch()
-    honeypot = Honeypot(args.honeypot_log)
-    card = VirtualCard(profile, path=args.profile, honeypot=honeypot)
 
     def event(text: str) -> None:
         if not args.quiet:

@@ -52,12 +52,27 @@ class WorldFiles:
         for entry in self.index["personas"]:
             if entry.get("id") == persona_id:
                 return dict(entry)
-        known = ", ".join(str(e.get("id")) for e in self.index["personas"])
+        known = ", ".join(
+            [str(e.get("id")) for e in self.index["personas"]]
+            + [str(e.get("id")) for e in self.index.get("other_cards") or []]
+        )
         raise WorldError(f"no persona {persona_id!r} in {self.directory} (known: {known})")
 
     def card(self, persona_id: str) -> Path:
-        """The persona's virtual card profile."""
+        """The persona's virtual card profile (or an other card's file, :meth:`other_card`)."""
+        other = self.other_card(persona_id)
+        if other is not None:
+            return self.directory / str(other["card"])
         return self.directory / str(self.persona(persona_id)["card"])
+
+    def other_card(self, card_id: str) -> dict[str, Any] | None:
+        """A card of the world that is not a My Number card (``other_cards`` of world.json:
+        a transit card, a credit card, a 住基カード — reader/virtual/other_cards.py), with
+        the numbered screen it promises; None when ``card_id`` is none of them."""
+        for entry in self.index.get("other_cards") or []:
+            if isinstance(entry, dict) and entry.get("id") == card_id:
+                return dict(entry)
+        return None
 
     def certificate_sha256(self, persona_id: str) -> str:
         """The SHA-256 fingerprint (upper-case hex) of the persona's user-authentication

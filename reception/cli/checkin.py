@@ -199,8 +199,8 @@ def cmd_checkin(args: argparse.Namespace, session: Session) -> int:
         raise UsageError("--persona needs --world")
     expected = (
         ExpectedCard(world.certificate_sha256(args.persona), args.persona)
-        if world is not None and args.persona
-        else None
+        if world is not None and args.persona and world.other_card(args.persona) is None
+        else None  # an other card (a transit card …) has no certificate to expect
     )
     route = Route(args.route)
     if route is Route.COUNTER and args.method == Method.FACE.value:
@@ -296,6 +296,9 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         "timings_ms": outcome.timings,
         # 保険証利用登録 made at the reader during this check-in
         "registered": flow.registering and result is not None and result.confirmed,
+        # the reader's numbered error screen (reception/error_screens.py): "002", "S01" …
+        "error_screen": outcome.screen.code if outcome.screen else None,
+        "error_screen_title": outcome.screen.title_ja if outcome.screen else None,
     }
     if outcome.wrong_card is not None:  # not the card expected: whose, and which was read
         wrong = outcome.wrong_card
@@ -317,6 +320,8 @@ def _report(outcome: CheckinOutcome, as_json: bool) -> None:
         # a confirmed result's message is among its notices below, or restated by one in
         # staff words (the certificate's grace period): one line, not two alike
         _print(f"  {flow.message}")
+    if outcome.screen is not None:  # the number the reader showed, and what staff do
+        _print(f"  画面 {outcome.screen.staff_line()}")
     if flow.fallback_reason:
         _print(f"  理由: {flow.fallback_reason.label} → {LADDER_HINT}")
     if entry is not None:

@@ -287,10 +287,14 @@ def _reception_json(store: Store, reception: Reception) -> dict[str, Any]:
 
 
 def _reception_line(store: Store, reception: Reception) -> str:
+    from reception.error_screens import screen_in
     from reception.present import reception_row
 
     time, name, method, status, ratio, _ = reception_row(store, reception)
-    return f"{reception.reception_id}  {time}  {name}  {method}  {status}  {ratio}"
+    line = f"{reception.reception_id}  {time}  {name}  {method}  {status}  {ratio}"
+    # the reader's numbered screen (【002】 …) while the reception waits for the ladder
+    screen = None if reception.status.settled else screen_in(reception.reason)
+    return f"{line}  {screen.heading()}" if screen is not None else line
 
 
 def cmd_list(args: argparse.Namespace, session: Session) -> int:

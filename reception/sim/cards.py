@@ -17,6 +17,7 @@ from reader.pcsc import PcscTransport
 from reader.transport import Transport, TransportDecorator
 from reader.virtual.card import Honeypot, VirtualCard
 from reader.virtual.loopback import LoopbackTransport
+from reader.virtual.other_cards import OtherCard, OtherCardError, is_other_card, load_other_card
 from reader.virtual.profile import ProfileError, load_profile
 from reader.virtual.vpcd import card_in_slot, vpcd_port, vpcd_reader
 from reception.cards import PcscCards
@@ -42,11 +43,14 @@ class UnpluggableReader(TransportDecorator):
         self.loopback.remove_card()
 
 
-def virtual_card(profile: Path) -> VirtualCard:
-    """The card of a profile file (its PIN counter written back), WorldError if unusable."""
+def virtual_card(profile: Path) -> VirtualCard | OtherCard:
+    """The card of a profile file (its PIN counter written back) or of an other-card file
+    (a transit card …: reader/virtual/other_cards.py), WorldError if unusable."""
     try:
+        if is_other_card(profile):
+            return load_other_card(profile)
         return VirtualCard(load_profile(profile), path=profile, honeypot=Honeypot())
-    except ProfileError as exc:
+    except (ProfileError, OtherCardError) as exc:
         raise WorldError(str(exc)) from None
 
 
@@ -130,14 +134,19 @@ class DemoControls:
     counter: LoopbackCards | VpcdCards | None = None  # the staff-held reader (居宅同意取得型)
     phones: LoopbackCards | VpcdCards | None = None  # the clinic's NFC reader for phones
 
-    def expected(self, persona: str) -> ExpectedCard:
-        """The persona's card as the world has it: the check-in must find that one."""
+    def expected(self, persona: str) -> ExpectedCard | None:
+        """The persona's card as the world has it: the check-in must find that one (an
+        other card — a transit card … — has no certificate to expect)."""
+        if self.world.other_card(persona) is not None:
+            return None
         return ExpectedCard(self.world.certificate_sha256(persona), persona)
 
     def place(self, persona: str) -> None:
         self.cards.place(persona, self.world.card(persona), self.expected(persona))
 
     def is_phone(self, persona: str) -> bool:
+        if self.world.other_card(persona) is not None:
+            return False
         return str(self.world.persona(persona).get("variant")) in ("android", "iphone")
 
     def place_phone(self, persona: str) -> None:

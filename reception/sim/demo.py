@@ -51,7 +51,12 @@ def demo_services(
     demo = DemoControls(
         world,
         cards,
-        [(str(p["id"]), str(p.get("description", ""))) for p in world.index["personas"]],
+        [(str(p["id"]), str(p.get("description", ""))) for p in world.index["personas"]]
+        # the cards that are not My Number cards (a transit card …: their error screens)
+        + [
+            (str(c["id"]), str(c.get("description", "")))
+            for c in world.index.get("other_cards") or []
+        ],
         counter,
         phones,
     )

@@ -24,6 +24,7 @@ from reception.questions import (
     ConfirmVisually,
     Question,
     QuestionBroker,
+    ShowErrorScreen,
     medium_question,
 )
 from reception.reader_models import NO_VISUAL_MESSAGE, Medium, ReaderModel
@@ -178,6 +179,11 @@ class CheckinDesk(ReportsFailedWorkers):
         return model.visual_check
 
     def _show(self, question: Question[Any]) -> bool:
+        if isinstance(question, ShowErrorScreen):
+            # the reception is recorded: the screen stays on the panel's last screen
+            # (show_outcome) until 「閉じる」 or the card leaves — the check-in ends now
+            self.note(f"error screen: {question.screen.heading()}")
+            return False
         no_pin = isinstance(question, ChooseMethod) and Method.PIN not in question.methods
         if no_pin and not self.visual_check and question.message:
             # staff read why 目視 is not among the ways on, and where to go instead
@@ -325,8 +331,9 @@ class CheckinDesk(ReportsFailedWorkers):
         if wrong_card:  # staff must act: the card on the reader is someone else's
             self.notify(safe(f"受付 {outcome.reception_id}: {detail}"), severity="error")
         else:
+            number = f" {outcome.screen.number}" if outcome.screen is not None else ""
             self.notify(
-                f"受付 {outcome.reception_id}: {STATUS_LABELS[outcome.status]}",
+                f"受付 {outcome.reception_id}: {STATUS_LABELS[outcome.status]}{number}",
                 severity="information" if confirmed else "warning",
             )
         for line in self.services.last_trace():

@@ -38,6 +38,7 @@ from reception.questions import (
 from reception.reader_models import Medium
 from reception.store import ReceptionStatus
 from reception.tui.panel_text import REASON_KEYS, TEXT, ratio_text, variant_title
+from reception.tui.widgets.error_screen import ErrorScreenBox
 from reception.tui.widgets.medium import prescription_texts, wait_texts
 from reception.tui.widgets.pin import PinPad
 from reception.tui.widgets.questions import (
@@ -190,6 +191,7 @@ class ReaderPanel(Vertical):
             with VerticalScroll(id="view-working"):
                 yield Static("", id="working-title", classes="big")
             with VerticalScroll(id="view-done"):
+                yield ErrorScreenBox()  # the reader's numbered screen first, where there is one
                 yield Static("", id="done-title", classes="big")
                 yield Static("", id="done-detail")
                 yield Static("", id="done-notice", classes="message")
@@ -277,6 +279,7 @@ class ReaderPanel(Vertical):
             self.variant = variant
         if view != View.DONE:
             self.outcome = None
+            self.query_one(ErrorScreenBox).show_screen(None, self.language)
         self._variant_line()
 
     def _variant_line(self) -> None:
@@ -399,6 +402,7 @@ class ReaderPanel(Vertical):
         self._variant_line()
         self.outcome = outcome
         self._outcome_texts(outcome)
+        self.query_one(ErrorScreenBox).focus_close()
 
     def show_failed(self) -> None:
         """The check-in could not finish (the terminal's fault): the patient asks the desk."""
@@ -441,6 +445,7 @@ class ReaderPanel(Vertical):
         self.query_one("#done-title", Static).update(title)
         self.query_one("#done-detail", Static).update("\n".join(detail))
         self.query_one("#done-notice", Static).update("\n".join(notices))
+        self.query_one(ErrorScreenBox).show_screen(outcome.screen, self.language)
 
     # -- answers -----------------------------------------------------------------------------
 
@@ -479,6 +484,12 @@ class ReaderPanel(Vertical):
             case YesNo():
                 return self.query_one(f"#view-{self.question.kind}", YesNoChoice)
         return None
+
+    @on(ErrorScreenBox.Closed)
+    def _error_closed(self, event: ErrorScreenBox.Closed) -> None:
+        """「閉じる」: the reader is back at its start (the card stays where it is)."""
+        event.stop()
+        self.show(View.WAIT)
 
     @on(Button.Pressed, "#wait-card, #wait-phone")
     def _medium(self, event: Button.Pressed) -> None:
