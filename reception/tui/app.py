@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Select, TabbedContent
 from textual.worker import Worker, WorkerState
 
+from reader.clock import today_jst
 from reception.home_visit.codes import issue
 from reception.home_visit.mode import Mode, records_refusal, refused_kinds
 from reception.oqs_client import OqsClient
@@ -103,6 +104,9 @@ class ReceptionApp(App[None]):
             self.sub_title = f"{self.sub_title} — 連携 {folder}".lstrip(" —")
         if self.services.settings.mode is Mode.LIMITED:  # say which mode runs
             self.sub_title = f"{Mode.LIMITED.label}（資格情報のみ） — {self.sub_title}".rstrip(" —")
+        day = self.services.settings.today
+        if day is not None and day != today_jst():  # a trainer plays another day's rules
+            self.sub_title = f"{day.isoformat()} の規則で動作 — {self.sub_title}".rstrip(" —")
 
     @property
     def panel(self) -> ReaderPanel:
