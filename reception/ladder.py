@@ -217,36 +217,70 @@ async def confirm_by_number(
     reception is refused before anything is sent. A failure of the service ends a new
     reception as pending (or error) and is raised. ``day``: the rules' day on which the
     資格確認書 must still be valid (``reception --today``; None: the service's day)."""
-    new = reception_id is None
-    if reception_id is not None:
-        check_target(store, reception_id)
-    rid = reception_id if reception_id is not None else store.begin_reception(actor=actor)
-    try:
-        result = await client.confirm_number(query)
-    except OqsError as exc:
-        if new:
-            status = ReceptionStatus.PENDING if exc.fallback else ReceptionStatus.ERROR
-            reason = exc.staff_message
-            store.finish_reception(rid, status=status, reason=reason, method=ReceptionMethod.NUMBER)
-        raise
+    rid, result = await query_by_number(client, store, query, reception_id, actor)
     expired = kakunin.expired_on(result, day)
     accepted = result.confirmed and expired is None
     why = None if accepted else result.validity_label
     if expired is not None:
         why = kakunin.refusal(expired)
     detail = f"番号で照会: {why or result.validity_label}"
+    record_number_answer(
+        store,
+        rid,
+        LadderStep.CERTIFICATE,
+        detail,
+        result,
+        accepted=accepted,
+        why=why,
+        new=reception_id is None,
+        actor=actor,
+    )
+    return NumberAnswer(rid, result, accepted, why or result.validity_label)
+
+
+async def query_by_number(
+    client: OqsClient, store: Store, query: NumberQuery, reception_id: str | None, actor: str
+) -> tuple[str, QualificationResult]:
+    """A rung's query by number, on the given reception (refused when it is settled, before
+    anything is sent) or a new one: the reception's id and the service's answer. A failure
+    of the service ends a new reception as pending (or error) and is raised."""
+    if reception_id is not None:
+        check_target(store, reception_id)
+    rid = reception_id if reception_id is not None else store.begin_reception(actor=actor)
+    try:
+        return rid, await client.confirm_number(query)
+    except OqsError as exc:
+        if reception_id is None:
+            status = ReceptionStatus.PENDING if exc.fallback else ReceptionStatus.ERROR
+            reason = exc.staff_message
+            store.finish_reception(rid, status=status, reason=reason, method=ReceptionMethod.NUMBER)
+        raise
+
+
+def record_number_answer(
+    store: Store,
+    rid: str,
+    step: LadderStep,
+    detail: str,
+    result: QualificationResult,
+    *,
+    accepted: bool,
+    why: str | None,
+    new: bool,
+    actor: str,
+) -> None:
+    """Record a rung's answer by number: a new reception ends with it
+    (``confirmed-certificate`` when accepted, else ``fallback``); a given one gets the
+    rung, the answer and (accepted) the status in one transaction."""
     if new:
-        store.record_step(rid, LadderStep.CERTIFICATE, detail, actor=actor)
+        store.record_step(rid, step, detail, actor=actor)
         status = ReceptionStatus.CONFIRMED_CERTIFICATE if accepted else ReceptionStatus.FALLBACK
         store.finish_reception(
             rid, status=status, method=ReceptionMethod.NUMBER, result=result, reason=why
         )
-    else:  # the rung, its answer and (accepted) the status in one transaction
+    else:
         settles = ReceptionStatus.CONFIRMED_CERTIFICATE if accepted else None
-        store.record_step(
-            rid, LadderStep.CERTIFICATE, detail, actor=actor, settles=settles, result=result
-        )
-    return NumberAnswer(rid, result, accepted, why or result.validity_label)
+        store.record_step(rid, step, detail, actor=actor, settles=settles, result=result)
 
 
 def record_no_card(store: Store, reception_id: str | None = None, *, actor: str = "staff") -> str:

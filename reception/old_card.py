@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 from reception.declaration import LadderStep
-from reception.ladder import NumberAnswer, check_target
+from reception.ladder import NumberAnswer, query_by_number, record_number_answer
 from reception.ladder_rules import (
     INTERIM_UNTIL,
     NEXT_TIME,
@@ -28,9 +28,8 @@ from reception.ladder_rules import (
     notice_problem,
     old_card_refusal,
 )
-from reception.oqs_client import NumberQuery, OqsClient, OqsError
-from reception.store import ReceptionStatus, Store
-from reception.vocabulary import ReceptionMethod
+from reception.oqs_client import NumberQuery, OqsClient
+from reception.store import Store
 
 
 def check_old_card(
@@ -69,19 +68,7 @@ async def confirm_old_card(
     is what the interim rule is for. Not confirmed: a given reception stays as it was, a
     new one ends as ``fallback``."""
     check_old_card(day, document, printed_until, query.birth_date)
-    new = reception_id is None
-    if reception_id is not None:
-        check_target(store, reception_id)
-    rid = reception_id if reception_id is not None else store.begin_reception(actor=actor)
-    try:
-        result = await client.confirm_number(query)
-    except OqsError as exc:
-        if new:
-            status = ReceptionStatus.PENDING if exc.fallback else ReceptionStatus.ERROR
-            store.finish_reception(
-                rid, status=status, reason=exc.staff_message, method=ReceptionMethod.NUMBER
-            )
-        raise
+    rid, result = await query_by_number(client, store, query, reception_id, actor)
     accepted = result.confirmed
     printed = f"、記載の有効期限 {printed_until:%Y-%m-%d}" if printed_until else ""
     verdict = result.validity_label
@@ -89,15 +76,15 @@ async def confirm_old_card(
         verdict += f"（暫定取扱い {INTERIM_UNTIL:%Y-%m-%d} まで。{NEXT_TIME}）"
     detail = f"{document.value}の番号で照会{printed}: {result.validity_label}"
     why = None if accepted else result.validity_label
-    if new:
-        store.record_step(rid, LadderStep.OLD_CARD, detail, actor=actor)
-        status = ReceptionStatus.CONFIRMED_CERTIFICATE if accepted else ReceptionStatus.FALLBACK
-        store.finish_reception(
-            rid, status=status, method=ReceptionMethod.NUMBER, result=result, reason=why
-        )
-    else:  # the rung, its answer and (accepted) the status in one transaction
-        settles = ReceptionStatus.CONFIRMED_CERTIFICATE if accepted else None
-        store.record_step(
-            rid, LadderStep.OLD_CARD, detail, actor=actor, settles=settles, result=result
-        )
+    record_number_answer(
+        store,
+        rid,
+        LadderStep.OLD_CARD,
+        detail,
+        result,
+        accepted=accepted,
+        why=why,
+        new=reception_id is None,
+        actor=actor,
+    )
     return NumberAnswer(rid, result, accepted, verdict)

@@ -41,7 +41,7 @@ from reception.questions import (
 )
 from reception.settings import ReceptionSettings
 from reception.store import Store
-from reception.tui.screens.counter import ASKED
+from reception.tui.screens.counter import asked_view
 from reception.tui.text import safe
 from reception.tui.widgets.pin import PinField
 from reception.tui.widgets.questions import ConsentChoice, MethodChoice, PrescriptionChoice
@@ -226,20 +226,11 @@ class HomeVisitApp(App[None]):
     # -- the questions (reception.questions), shown in this app's sections ---------------------
 
     def _show_question(self, question: Question[Any]) -> bool:
-        if type(question) not in ASKED:
+        shown = asked_view(question, self)
+        if shown is None:
             return False  # not asked on this route: the answer is None
-        section, status = ASKED[type(question)]
-        match question:
-            case GiveConsents():
-                self.query_one(ConsentChoice).question = question
-            case ChooseMethod():
-                self.query_one(MethodChoice).offer(question.methods)
-                status = question.message or status
-            case EnterPin():
-                self.query_one(PinField).open()
-                status = status.format(tries=question.tries_left)
-        self._section(section)
-        self._status(status)
+        self._section(shown[0])
+        self._status(shown[1])
         return True
 
     def _question_closed(self, question: Question[Any]) -> None:

@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -65,6 +66,26 @@ ASKED: dict[type[Question[Any]], tuple[str, str]] = {
 no camera (a face is never among the methods), no 保険証利用登録 (the reception goes to
 the ladder as 未登録: the patient registers at a face-recognition reader or on
 マイナポータル), no 受給者証 by card (the paper 受給者証 stays the rule)."""
+
+
+def asked_view(question: Question[Any], root: DOMNode) -> tuple[str, str] | None:
+    """Ready ``root``'s widget for a question of this route (the consents, the methods,
+    the PIN field): the section that shows it and what the status line says — or None
+    where the route does not ask it. The counter screen's and the app's (the マイナ資格確認
+    アプリ, reception/tui/home_visit_app.py) one way of showing the route's questions."""
+    if type(question) not in ASKED:
+        return None
+    section, status = ASKED[type(question)]
+    match question:
+        case GiveConsents():
+            root.query_one(ConsentChoice).question = question
+        case ChooseMethod():
+            root.query_one(MethodChoice).offer(question.methods)
+            status = question.message or status
+        case EnterPin():
+            root.query_one(PinField).open()
+            status = status.format(tries=question.tries_left)
+    return section, status
 
 
 class CounterScreen(ModalScreen[CheckinOutcome | None]):
@@ -181,20 +202,11 @@ class CounterScreen(ModalScreen[CheckinOutcome | None]):
     # -- the questions (reception.questions), shown in this screen's sections -------------------
 
     def _show_question(self, question: Question[Any]) -> bool:
-        if type(question) not in ASKED:
+        shown = asked_view(question, self)
+        if shown is None:
             return False  # not asked on this route: the answer is None
-        section, status = ASKED[type(question)]
-        match question:
-            case GiveConsents():
-                self.query_one(ConsentChoice).question = question
-            case ChooseMethod():
-                self.query_one(MethodChoice).offer(question.methods)
-                status = question.message or status
-            case EnterPin():
-                self.query_one(PinField).open()
-                status = status.format(tries=question.tries_left)
-        self._section(section)
-        self._status(status)
+        self._section(shown[0])
+        self._status(shown[1])
         return True
 
     def _question_closed(self, question: Question[Any]) -> None:
