@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,15 +26,14 @@ from reception.cli import main
 from reception.flow import Method, State
 from reception.store import Store
 from tests.support.checkin import card_of, pin_of, terminal_of
+from tests.support.cli import copied_world, service_env
 from tests.support.oqs import in_process
 from tests.support.stack import CardLeavesAfter, mock_oqs_serving
 
 
 @pytest.fixture(scope="module")
 def screens_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> World:
-    target = tmp_path_factory.mktemp("screens") / "w"
-    shutil.copytree(world.directory, target)
-    return World.load(target)
+    return copied_world(world, tmp_path_factory, "screens")
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +44,7 @@ def server(screens_world: World) -> Iterator[str]:
 
 @pytest.fixture
 def env(screens_world: World, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("RECEPTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("RECEPTION_OQS__URL", server)
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(screens_world.terminal_cert))
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(screens_world.terminal_key))
-    monkeypatch.setenv("RECEPTION_OQS__CA", str(screens_world.facility_ca))
-    return tmp_path / "data"
+    return service_env(screens_world, server, tmp_path, monkeypatch)
 
 
 def checkin(

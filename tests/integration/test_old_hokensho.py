@@ -6,10 +6,7 @@ qualification by ``reception old-card`` on the interim rule's days (``--today``
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,16 +14,14 @@ from typing import Any
 import pytest
 
 from mock_oqs.world import World
-from reception.cli import main
 from reception.store import Store
+from tests.support.cli import copied_world, run_cli, service_env
 from tests.support.stack import mock_oqs_serving
 
 
 @pytest.fixture(scope="module")
 def old_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> World:
-    target = tmp_path_factory.mktemp("old-card") / "w"
-    shutil.copytree(world.directory, target)
-    return World.load(target)
+    return copied_world(world, tmp_path_factory, "old-card")
 
 
 @pytest.fixture(scope="module")
@@ -37,22 +32,10 @@ def server(old_world: World) -> Iterator[str]:
 
 @pytest.fixture
 def env(old_world: World, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("RECEPTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("RECEPTION_OQS__URL", server)
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(old_world.terminal_cert))
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(old_world.terminal_key))
-    monkeypatch.setenv("RECEPTION_OQS__CA", str(old_world.facility_ca))
-    return tmp_path / "data"
+    return service_env(old_world, server, tmp_path, monkeypatch)
 
 
-def run(
-    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 def printed(world: World) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,15 +20,14 @@ from mock_oqs.world import World
 from reception.cli import main
 from reception.reader_models import NO_VISUAL_MESSAGE, PHONE_NAME_UNUSED
 from reception.store import Store, now_jst
+from tests.support.cli import copied_world, service_env
 from tests.support.stack import mock_oqs_serving
 
 
 @pytest.fixture(scope="module")
 def models_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> World:
     """A copy of the session world: the CLI persists PIN counters into the cards."""
-    target = tmp_path_factory.mktemp("models") / "w"
-    shutil.copytree(world.directory, target)
-    return World.load(target)
+    return copied_world(world, tmp_path_factory, "models")
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +38,7 @@ def server(models_world: World) -> Iterator[str]:
 
 @pytest.fixture
 def env(models_world: World, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("RECEPTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("RECEPTION_OQS__URL", server)
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(models_world.terminal_cert))
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(models_world.terminal_key))
-    monkeypatch.setenv("RECEPTION_OQS__CA", str(models_world.facility_ca))
-    return tmp_path / "data"
+    return service_env(models_world, server, tmp_path, monkeypatch)
 
 
 def checkin(

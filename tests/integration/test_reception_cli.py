@@ -3,7 +3,6 @@ against ``mock-oqs serve`` over real TLS; the other commands with good and bad i
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -20,6 +19,7 @@ from mock_oqs.world import World, persona_ids
 from reader.children import spawn
 from reception.cli import main
 from reception.store import Store, now_jst
+from tests.support.cli import run_cli, service_env
 from tests.support.oqs import forget_service_state
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 from tests.support.xmlmsg import check_xmlmsg
@@ -44,25 +44,10 @@ def server(cli_world: World) -> Iterator[str]:
 @pytest.fixture
 def env(cli_world: World, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Settings through the environment, as a deployment would set them."""
-    monkeypatch.setenv("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("RECEPTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("RECEPTION_OQS__URL", server)
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(cli_world.terminal_cert))
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(cli_world.terminal_key))
-    monkeypatch.setenv("RECEPTION_OQS__CA", str(cli_world.facility_ca))
-    return tmp_path / "data"
+    return service_env(cli_world, server, tmp_path, monkeypatch)
 
 
-def run(
-    args: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    stdin: str = "",
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 def checkin(

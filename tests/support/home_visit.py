@@ -5,10 +5,7 @@ issued, a home visit, and the 訪問診療 bulk (OQSmuhvq) as OQSDrug2 runs it."
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-import shutil
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -19,7 +16,7 @@ from typing import Any
 import pytest
 
 from mock_oqs.world import World
-from reception.cli import main
+from tests.support.cli import copied_world, run_cli, service_env
 from tests.support.link import Running, answer, drop
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 
@@ -75,13 +72,12 @@ VISIT_TODAY = [
 @pytest.fixture(scope="module")
 def app_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> World:
     """A copy of the session's world: the app's confirmations are kept in its service."""
-    target = tmp_path_factory.mktemp("home-visit") / "w"
-    shutil.copytree(
-        world.directory,
-        target,
-        ignore=shutil.ignore_patterns("service-state.sqlite*", "mock-oqs.log", "clinic"),
+    return copied_world(
+        world,
+        tmp_path_factory,
+        "home-visit",
+        ignore=("service-state.sqlite*", "mock-oqs.log", "clinic"),
     )
-    return World.load(target)
 
 
 @pytest.fixture(scope="module")
@@ -92,25 +88,10 @@ def server(app_world: World) -> Iterator[str]:
 
 @pytest.fixture
 def env(app_world: World, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("RECEPTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("RECEPTION_OQS__URL", server)
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(app_world.terminal_cert))
-    monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(app_world.terminal_key))
-    monkeypatch.setenv("RECEPTION_OQS__CA", str(app_world.facility_ca))
-    return tmp_path / "data"
+    return service_env(app_world, server, tmp_path, monkeypatch)
 
 
-def cli(
-    args: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    stdin: str = "",
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
+cli = run_cli  # the app's tests' name for it
 
 
 def issue(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> str:
