@@ -191,3 +191,33 @@ def test_a_70_plus_notice_is_asked_its_expiry_and_an_expired_one_refused(
 
     asyncio.run(drive(svc, scenario))
     assert svc.store.reception(young).status == "fallback"
+
+
+def test_the_old_card_forms_box_reads_without_colour_and_its_labels_fit(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """「お知らせのみ持参」 reads ☐ until ticked (a plain Checkbox drew ▐X▌ either way), and
+    every label fits the dialog (the date hints ran past it and were cut)."""
+    from rich.cells import cell_len
+    from textual.widgets import Label
+
+    from reception.tui.widgets.ticks import TICKED, UNTICKED
+
+    svc = on_day(services(tui_world, tmp_path), dt.date(2026, 3, 15))
+    rid = fallback(svc.store)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await select(pilot, app, rid)
+        await pilot.click("#ladder-old-card")
+        await until(pilot, lambda: screen_name(app) == "OldCardScreen")
+        box = app.screen.query_one("#old-card-notice")
+        assert UNTICKED in str(box.render()) and TICKED not in str(box.render())
+        await pilot.click("#old-card-notice")
+        await pilot.pause()
+        assert TICKED in str(box.render())
+        inner = app.screen.query_one(".dialog").content_region.width - 2  # a scrollbar
+        for label in app.screen.query(Label):
+            said = str(label.render())
+            assert cell_len(said) <= inner, said  # nothing cut at the dialog's edge
+
+    asyncio.run(drive(svc, scenario))
