@@ -17,7 +17,7 @@ from mock_oqs.world import World
 from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 from reception.store import Store
-from reception.tui.app import ReceptionApp
+from reception.tui.app import ReceptionApp, make_app
 from reception.tui.services import Services
 from reception.vocabulary import Method
 from tests.support.tui import drive, services, shown, text, until
@@ -197,9 +197,10 @@ def test_the_old_card_forms_box_reads_without_colour_and_its_labels_fit(
     tui_world: World, tmp_path: Path
 ) -> None:
     """「お知らせのみ持参」 reads ☐ until ticked (a plain Checkbox drew ▐X▌ either way), and
-    every label fits the dialog (the date hints ran past it and were cut)."""
+    every label fits the dialog (the date hints ran past it and were cut); a refusal is
+    in view (the buttons' row took the dialog's rest and pushed it out)."""
     from rich.cells import cell_len
-    from textual.widgets import Label
+    from textual.widgets import Button, Label
 
     from reception.tui.widgets.ticks import TICKED, UNTICKED
 
@@ -208,7 +209,7 @@ def test_the_old_card_forms_box_reads_without_colour_and_its_labels_fit(
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
         await select(pilot, app, rid)
-        await pilot.click("#ladder-old-card")
+        app.query_one("#ladder-old-card", Button).press()
         await until(pilot, lambda: screen_name(app) == "OldCardScreen")
         box = app.screen.query_one("#old-card-notice")
         assert UNTICKED in str(box.render()) and TICKED not in str(box.render())
@@ -219,5 +220,18 @@ def test_the_old_card_forms_box_reads_without_colour_and_its_labels_fit(
         for label in app.screen.query(Label):
             said = str(label.render())
             assert cell_len(said) <= inner, said  # nothing cut at the dialog's edge
+        # a refusal is written below the buttons, and is scrolled into view
+        app.screen.query_one("#old-card-ok", Button).press()
+        await until(pilot, lambda: "記入が必要です" in text(app.screen, "#old-card-error"))
+        await pilot.pause(0.3)
+        dialog, said = app.screen.query_one(".dialog"), app.screen.query_one("#old-card-error")
+        assert dialog.region.contains_region(said.region), (dialog.region, said.region)
+        assert app.screen.query_one("#old-card-ok", Button).region.height == 3
 
-    asyncio.run(drive(svc, scenario))
+    async def small() -> None:  # 80×24: the dialog scrolls, the refusal must still show
+        app = make_app(svc)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await scenario(pilot, app)
+
+    asyncio.run(small())

@@ -52,6 +52,12 @@ class OldCardScreen(ModalScreen[OldCardForm | None]):
     at the top; refused in place outside the interim rule's days."""
 
     BINDINGS = [Binding("escape", "cancel", "閉じる", id="old-card-cancel")]
+    # centred as the other forms; the buttons' row as high as its buttons (a bare
+    # Horizontal took the rest of the dialog and pushed the refusal out of view)
+    DEFAULT_CSS = """
+    OldCardScreen { align: center middle; }
+    OldCardScreen .buttons { height: auto; }
+    """
 
     def __init__(self, heading: str, day: dt.date) -> None:
         super().__init__()
@@ -79,7 +85,9 @@ class OldCardScreen(ModalScreen[OldCardForm | None]):
             yield Static("", id="old-card-error", classes="errors")
 
     def _said(self, text: str) -> None:
-        self.query_one("#old-card-error", Static).update(safe(text))
+        said = self.query_one("#old-card-error", Static)
+        said.update(safe(text))
+        self.call_after_refresh(said.scroll_visible, animate=False)  # below the buttons
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id != "old-card-ok":
@@ -131,6 +139,11 @@ class NoticeDatesScreen(ModalScreen[NoticeSeen | None]):
     and the birth date where the reception does not know it. An expired one is said here
     and not recorded."""
 
+    DEFAULT_CSS = """
+    NoticeDatesScreen { align: center middle; }
+    NoticeDatesScreen .buttons { height: auto; }
+    """
+
     BINDINGS = [Binding("escape", "cancel", "閉じる", id="notice-dates-cancel")]
 
     def __init__(self, heading: str, day: dt.date, birth: dt.date | None) -> None:
@@ -173,11 +186,13 @@ class NoticeDatesScreen(ModalScreen[NoticeSeen | None]):
             until = _date(self.query_one("#notice-dates-until", Input).value)
         except WarekiError as exc:
             error.update(safe(f"日付: {exc}"))
+            self.call_after_refresh(error.scroll_visible, animate=False)
             return
         seen = NoticeSeen(until=until, birth_date=None if self.birth else birth)
         problem = notice_problem(birth, seen, self.day)
         if problem is not None:
             error.update(safe(problem))
+            self.call_after_refresh(error.scroll_visible, animate=False)
             return
         self.dismiss(seen)
 
