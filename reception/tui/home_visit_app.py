@@ -229,17 +229,21 @@ class HomeVisitApp(App[None]):
         if type(question) not in ASKED:
             return False  # not asked on this route: the answer is None
         section, status = ASKED[type(question)]
+        first: Button | None = None  # focused: Enter answers, as on the reader panel
         match question:
             case GiveConsents():
                 self.query_one(ConsentChoice).question = question
+                first = self.query_one(ConsentChoice).query(Button).first()
             case ChooseMethod():
-                self.query_one(MethodChoice).offer(question.methods)
+                first = self.query_one(MethodChoice).offer(question.methods)
                 status = question.message or status
             case EnterPin():
                 self.query_one(PinField).open()
                 status = status.format(tries=question.tries_left)
         self._section(section)
         self._status(status)
+        if first is not None:
+            self.call_after_refresh(first.focus)
         return True
 
     def _question_closed(self, question: Question[Any]) -> None:
