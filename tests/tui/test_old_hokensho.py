@@ -224,8 +224,8 @@ def test_the_old_card_forms_box_reads_without_colour_and_its_labels_fit(
         app.screen.query_one("#old-card-ok", Button).press()
         await until(pilot, lambda: "記入が必要です" in text(app.screen, "#old-card-error"))
         await pilot.pause(0.3)
-        dialog, said = app.screen.query_one(".dialog"), app.screen.query_one("#old-card-error")
-        assert dialog.region.contains_region(said.region), (dialog.region, said.region)
+        dialog, error = app.screen.query_one(".dialog"), app.screen.query_one("#old-card-error")
+        assert dialog.region.contains_region(error.region), (dialog.region, error.region)
         assert app.screen.query_one("#old-card-ok", Button).region.height == 3
 
     async def small() -> None:  # 80×24: the dialog scrolls, the refusal must still show
