@@ -239,7 +239,8 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
         lines.append(f"資格有効性 {validity_line(last, reception.fallback_reason)}")
         for entry in last.entries:
             lines += qualification_lines(entry, valid=last.is_valid)
-        lines += [f"※ {n}" for n in last.notices]
+        lines += [f"※{n}" for n in last.notices]  # no space: a long CJK notice wrapped
+        # as one word left 「※」 alone on its line
     for step, detail in store.steps_of(reception_id):
         lines.append(f"代替確認: {step} — {detail}")
     return lines

@@ -231,6 +231,13 @@ class HomeVisitApp(App[None]):
             return False  # not asked on this route: the answer is None
         self._section(shown[0])
         self._status(shown[1])
+        first: Button | None = None  # focused: Enter answers, as on the reader panel
+        if isinstance(question, GiveConsents):
+            first = self.query_one(ConsentChoice).query(Button).first()
+        elif isinstance(question, ChooseMethod):
+            first = next((b for b in self.query_one(MethodChoice).query(Button) if b.display), None)
+        if first is not None:
+            self.call_after_refresh(first.focus)
         return True
 
     def _question_closed(self, question: Question[Any]) -> None:

@@ -238,7 +238,6 @@ class ReaderPanel(Vertical):
             "consents_keys",
             "prescription_sub",
             "prescription_keys",
-            "method_keys",
         ):
             self.query_one(f"#{key.replace('_', '-')}", Static).update(t(key))
         self.query_one("#wait-card", Button).label = t("wait_card")
@@ -314,16 +313,22 @@ class ReaderPanel(Vertical):
         a face not matched, a locked PIN and where the lock is undone) — the panel's own
         words for the flow's state, never the flow's message (staff words)."""
         lines: list[str] = []
+        # what is left to go on with: the methods offered (a reader without 目視 has none)
+        offered = set(question.methods) if isinstance(question, ChooseMethod) else None
         if question.state is State.FACE_NOT_MATCHED and question.face_tries_left is not None:
             left = question.face_tries_left
-            lines.append(self.t("face_failed", n=left) if left else self.t("face_closed"))
+            closed = "face_closed"
+            if offered is not None and not {Method.PIN, Method.VISUAL} <= offered:
+                closed = "face_closed_pin" if Method.PIN in offered else "face_closed_visual"
+            lines.append(self.t("face_failed", n=left) if left else self.t(closed))
         if isinstance(question, EnterPin) and question.state is State.PIN_WRONG:
             lines.append(self.t("pin_wrong", n=question.tries_left))
         if isinstance(question, ChooseMethod) and question.pin_tries_left == 0:
             if question.variant in PHONES:
                 lines.append(self.t("pin_locked_phone"))
             else:
-                lines += [self.t("pin_locked"), self.t("pin_unlock")]
+                locked = "pin_locked" if Method.VISUAL in question.methods else "pin_locked_face"
+                lines += [self.t(locked), self.t("pin_unlock")]
         return "\n".join(lines)
 
     def _note(self) -> None:
@@ -375,6 +380,19 @@ class ReaderPanel(Vertical):
         if self.variant is Variant.IPHONE:
             # the holder authenticates on the phone (Face ID / Touch ID): no PIN pad here
             choice.button(Method.PIN).label = self.t("method_iphone")
+        # the keys line names the methods offered (a phone: PIN only; no-visual: no 3)
+        iphone = self.variant is Variant.IPHONE
+        keys = [
+            self.t(
+                f"method_key_{method.value}"
+                + ("_iphone" if iphone and method is Method.PIN else "")
+            )
+            for method in choice.methods
+            if choice.button(method).display
+        ]
+        keys.append(self.t("method_key_cancel"))
+        line = self.t("method_keys", keys=self.t("method_keys_sep").join(keys))
+        self.query_one("#method-keys", Static).update(line)
 
     def _consent_view(self, question: GiveConsents) -> None:
         """Today's flow: まとめて同意 / 個別に選ぶ / 同意しない, no 限度額 question. The pre-2024

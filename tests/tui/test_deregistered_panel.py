@@ -11,6 +11,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 
@@ -56,6 +58,10 @@ def _declined(world: World, tmp_path: Path) -> tuple[Services, str]:
         [reception] = svc.store.receptions_on(now_jst().date())
         seen["rid"] = reception.reception_id
         seen["detail"] = await _detail(pilot, app, reception.reception_id)
+        # as the detail draws it: no 「※」 alone on a line, its notice on the next
+        width = app.query_one("#detail").content_region.width
+        drawn = Text(seen["detail"]).wrap(Console(width=width), width)
+        assert all(line.plain.strip() != "※" for line in drawn), drawn
 
     asyncio.run(drive(svc, scenario))
     assert "利用登録解除済み" in seen["detail"] and "資格確認書が交付されています" in seen["detail"]

@@ -250,3 +250,35 @@ def test_the_console_issues_a_code_the_app_accepts_once(tui_world: World, tmp_pa
     assert activate(svc.store, code, "app-9").device == "app-9"
     with pytest.raises(ActivationRefused, match="使用済み"):
         activate(svc.store, code, "app-10")
+
+
+def test_by_enter_alone_the_focused_answers(tui_world: World, tmp_path: Path) -> None:
+    """Each question focuses its first button (まとめて同意, 暗証番号): Enter answers, as on
+    the reader panel — before, nothing had focus and Enter did nothing."""
+    app, store = app_for(tui_world, tmp_path, "adult-kyokai")
+    code = issue(store).code
+    pin = tui_world.persona("adult-kyokai")["pin"]
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await typed(pilot, code)
+            await until(pilot, lambda: shown(app, "#app-card"))
+            await pilot.press("enter")  # カードを読み取る
+            await until(pilot, lambda: shown(app, "#counter-consents"))
+            await until(
+                pilot, lambda: app.focused is not None and app.focused.id == "counter-bundle"
+            )
+            await pilot.press("enter")  # まとめて同意
+            await until(pilot, lambda: shown(app, "#counter-methods"))
+            await until(
+                pilot, lambda: app.focused is not None and app.focused.id == "counter-method-pin"
+            )
+            await pilot.press("enter")  # 暗証番号
+            await until(pilot, lambda: shown(app, "#counter-pin"))
+            await type_pin(pilot, pin)
+            await until(pilot, lambda: shown(app, "#app-result"))
+
+    asyncio.run(scenario())
+    [reception] = store.receptions_on(now_jst().date())
+    assert reception.status == "confirmed"

@@ -17,7 +17,7 @@ from mock_oqs.world import World
 from reception.reasons import FallbackReason
 from reception.results import QualificationResult
 from reception.store import Store
-from reception.tui.app import ReceptionApp
+from reception.tui.app import ReceptionApp, make_app
 from reception.tui.services import Services
 from reception.vocabulary import Method
 from tests.support.tui import drive, services, shown, text, until
@@ -191,3 +191,47 @@ def test_a_70_plus_notice_is_asked_its_expiry_and_an_expired_one_refused(
 
     asyncio.run(drive(svc, scenario))
     assert svc.store.reception(young).status == "fallback"
+
+
+def test_the_old_card_forms_box_reads_without_colour_and_its_labels_fit(
+    tui_world: World, tmp_path: Path
+) -> None:
+    """「お知らせのみ持参」 reads ☐ until ticked (a plain Checkbox drew ▐X▌ either way), and
+    every label fits the dialog (the date hints ran past it and were cut); a refusal is
+    in view (the buttons' row took the dialog's rest and pushed it out)."""
+    from rich.cells import cell_len
+    from textual.widgets import Button, Label
+
+    from reception.tui.widgets.ticks import TICKED, UNTICKED
+
+    svc = on_day(services(tui_world, tmp_path), dt.date(2026, 3, 15))
+    rid = fallback(svc.store)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await select(pilot, app, rid)
+        app.query_one("#ladder-old-card", Button).press()
+        await until(pilot, lambda: screen_name(app) == "OldCardScreen")
+        box = app.screen.query_one("#old-card-notice")
+        assert UNTICKED in str(box.render()) and TICKED not in str(box.render())
+        await pilot.click("#old-card-notice")
+        await pilot.pause()
+        assert TICKED in str(box.render())
+        inner = app.screen.query_one(".dialog").content_region.width - 2  # a scrollbar
+        for label in app.screen.query(Label):
+            said = str(label.render())
+            assert cell_len(said) <= inner, said  # nothing cut at the dialog's edge
+        # a refusal is written below the buttons, and is scrolled into view
+        app.screen.query_one("#old-card-ok", Button).press()
+        await until(pilot, lambda: "記入が必要です" in text(app.screen, "#old-card-error"))
+        await pilot.pause(0.3)
+        dialog, error = app.screen.query_one(".dialog"), app.screen.query_one("#old-card-error")
+        assert dialog.region.contains_region(error.region), (dialog.region, error.region)
+        assert app.screen.query_one("#old-card-ok", Button).region.height == 3
+
+    async def small() -> None:  # 80×24: the dialog scrolls, the refusal must still show
+        app = make_app(svc)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await scenario(pilot, app)
+
+    asyncio.run(small())

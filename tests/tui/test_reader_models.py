@@ -42,6 +42,9 @@ def test_next_generation_reads_a_smartphone_on_the_card_reader(
         app.place_card(persona)
         await at_view(pilot, app, "method")
         assert svc.cards.present() and svc.phones is not None and not svc.phones.present()
+        # the keys line names the one method offered, never 1 (face) nor 3 (目視)
+        pin_key = "2: 暗証番号" if persona == "android" else "2: iPhoneで本人確認"
+        assert text(app, "#method-keys") == f"キー {pin_key} ・ Esc: やめる"
         await pilot.click("#method-pin")
         if persona == "android":
             await at_view(pilot, app, "pin")
@@ -85,6 +88,13 @@ def test_no_visual_offers_no_visual_and_tells_staff_where_to_go(
         await at_view(pilot, app, "method")
         assert shown(app, "#method-face")
         assert not shown(app, "#method-visual") and not shown(app, "#method-pin")
+        note = text(app, "#method-message")  # the locked PIN: face only, no 目視 promised
+        assert "顔認証で続けられます" in note and "目視" not in note, note
+        keys = text(app, "#method-keys")
+        assert "1: 顔認証" in keys and "3:" not in keys and "2:" not in keys, keys
+        await pilot.press("f2")
+        assert text(app, "#method-keys") == "Keys 1: face · Esc: cancel"
+        await pilot.press("f2")
         await until(pilot, lambda: any("居宅同意取得型" in m for m in said(app)))
         await pilot.press("3")  # 目視 by key: refused, with where to go instead
         await until(pilot, lambda: NO_VISUAL_MESSAGE in said(app))

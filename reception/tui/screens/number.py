@@ -18,7 +18,8 @@ NUMBER_FIELDS = [
     ("symbol", "記号"),
     ("number", "番号"),
     ("branch", "枝番（任意）"),
-    ("birth_date", "生年月日（和暦のまま: 昭和61年12月7日、S61.12.7 / 西暦: 1986-12-07）"),
+    # ≤ 62 cells: a longer label ran past the dialog (width 70) and was cut
+    ("birth_date", "生年月日（和暦のまま: S61.12.7 / 西暦: 1986-12-07）"),
 ]
 
 

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from reception.declaration import check_insurer_number
 from reception.errors import InputError
@@ -25,9 +25,12 @@ from reception.old_card import check_old_card
 from reception.oqs_client import NumberQuery
 from reception.tui.screens.number import NUMBER_FIELDS
 from reception.tui.text import safe
+from reception.tui.widgets.ticks import TickBox
 from reception.wareki import WarekiError, parse_date
 
-DATE_HINT = "（和暦のまま: 令和7年7月31日、R7.7.31 / 西暦: 2025-07-31）"
+# the hint is the field's placeholder: in the label it ran past the dialog and was cut
+DATE_HINT = "（和暦のまま可）"
+DATE_EXAMPLE = "令和7年7月31日、R7.7.31 / 西暦: 2025-07-31"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,12 @@ class OldCardScreen(ModalScreen[OldCardForm | None]):
     at the top; refused in place outside the interim rule's days."""
 
     BINDINGS = [Binding("escape", "cancel", "閉じる", id="old-card-cancel")]
+    # centred as the other forms; the buttons' row as high as its buttons (a bare
+    # Horizontal took the rest of the dialog and pushed the refusal out of view)
+    DEFAULT_CSS = """
+    OldCardScreen { align: center middle; }
+    OldCardScreen .buttons { height: auto; }
+    """
 
     def __init__(self, heading: str, day: dt.date) -> None:
         super().__init__()
@@ -63,12 +72,12 @@ class OldCardScreen(ModalScreen[OldCardForm | None]):
                 f"この日 {self.day:%Y-%m-%d}）",
                 classes="title",
             )
-            yield Checkbox("資格情報のお知らせのみ持参（保険証なし）", id="old-card-notice")
+            yield TickBox("資格情報のお知らせのみ持参（保険証なし）", id="old-card-notice")
             for key, label in NUMBER_FIELDS:
                 yield Label(label)
                 yield Input(id=f"old-card-{key}")
             yield Label(f"記載の有効期限（あれば）{DATE_HINT}")
-            yield Input(id="old-card-until")
+            yield Input(id="old-card-until", placeholder=DATE_EXAMPLE)
             with Horizontal(classes="buttons"):
                 yield Button("照会する", id="old-card-ok", variant="primary")
                 yield Button("閉じる", id="old-card-no")
@@ -76,7 +85,9 @@ class OldCardScreen(ModalScreen[OldCardForm | None]):
             yield Static("", id="old-card-error", classes="errors")
 
     def _said(self, text: str) -> None:
-        self.query_one("#old-card-error", Static).update(safe(text))
+        said = self.query_one("#old-card-error", Static)
+        said.update(safe(text))
+        self.call_after_refresh(said.scroll_visible, animate=False)  # below the buttons
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id != "old-card-ok":
@@ -93,7 +104,7 @@ class OldCardScreen(ModalScreen[OldCardForm | None]):
         if missing:
             self._said(f"{'・'.join(missing)}: 記入が必要です")
             return
-        notice = self.query_one("#old-card-notice", Checkbox).value
+        notice = self.query_one("#old-card-notice", TickBox).value
         document = OldDocument.NOTICE_ALONE if notice else OldDocument.HOKENSHO
         try:
             insurer = check_insurer_number(values["insurer_number"])
@@ -128,6 +139,11 @@ class NoticeDatesScreen(ModalScreen[NoticeSeen | None]):
     and the birth date where the reception does not know it. An expired one is said here
     and not recorded."""
 
+    DEFAULT_CSS = """
+    NoticeDatesScreen { align: center middle; }
+    NoticeDatesScreen .buttons { height: auto; }
+    """
+
     BINDINGS = [Binding("escape", "cancel", "閉じる", id="notice-dates-cancel")]
 
     def __init__(self, heading: str, day: dt.date, birth: dt.date | None) -> None:
@@ -144,10 +160,13 @@ class NoticeDatesScreen(ModalScreen[NoticeSeen | None]):
                 classes="title",
             )
             if self.birth is None:
-                yield Label("生年月日（受付で分かっていません）")
-                yield Input(id="notice-dates-birth")
+                yield Label(f"生年月日（受付で分かっていません）{DATE_HINT}")
+                yield Input(
+                    id="notice-dates-birth",
+                    placeholder="昭和61年12月7日、S61.12.7 / 西暦: 1986-12-07",
+                )
             yield Label(f"記載の有効期限（70歳以上の方のみ）{DATE_HINT}")
-            yield Input(id="notice-dates-until")
+            yield Input(id="notice-dates-until", placeholder=DATE_EXAMPLE)
             with Horizontal(classes="buttons"):
                 yield Button("記録へ進む", id="notice-dates-ok", variant="primary")
                 yield Button("閉じる", id="notice-dates-no")
@@ -167,11 +186,13 @@ class NoticeDatesScreen(ModalScreen[NoticeSeen | None]):
             until = _date(self.query_one("#notice-dates-until", Input).value)
         except WarekiError as exc:
             error.update(safe(f"日付: {exc}"))
+            self.call_after_refresh(error.scroll_visible, animate=False)
             return
         seen = NoticeSeen(until=until, birth_date=None if self.birth else birth)
         problem = notice_problem(birth, seen, self.day)
         if problem is not None:
             error.update(safe(problem))
+            self.call_after_refresh(error.scroll_visible, animate=False)
             return
         self.dismiss(seen)
 

@@ -29,9 +29,10 @@ STAFF_TAB_BINDINGS = [
     Binding(
         f"alt+{n},{_key_name(OPTION_DIGITS[n - 1])}",
         f"staff_tab({n})",
-        "タブ" if n == 1 else "",
+        "タブ" if n == 1 else f"タブ {n}",
         show=n == 1,
-        key_display="Alt+1〜9" if n == 1 else None,
+        # the keys panel lists every binding: without these, 「alt+2 trade_mark_sign」
+        key_display="Alt+1〜9" if n == 1 else f"Alt+{n}",
         id=f"staff-tab-{n}",
         priority=True,  # also from a text field (the filter, a form)
     )
