@@ -254,6 +254,11 @@ STATE_SCREENS = {
     State.FALLBACK: NOT_CONFIRMED,  # unless the certificate is the reason
     State.ERROR: TERMINAL_ERROR,
 }
+NOT_A_CARD = frozenset({Cause.NOT_MY_NUMBER_CARD, Cause.JUKI_CARD})
+"""Not a My Number card: no reader of the clinic reads it (the staff-held one neither)."""
+NO_COUNTER = frozenset({"002", "S01", "006"})
+"""The screens after which the staff-held reader (居宅同意取得型) reads the same card no
+better: not a My Number card, or its certificate revoked or lapsed."""
 CERTIFICATE_REASONS = frozenset(
     {FallbackReason.CERTIFICATE_REVOKED, FallbackReason.CERTIFICATE_LAPSED}
 )

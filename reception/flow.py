@@ -202,6 +202,7 @@ class ReaderLost:
 class CardFailed:
     message: str
     defect: bool = False  # the card cannot be read (a ladder case), not a terminal error
+    staff_message: str | None = None  # what staff read of a defect, where more is known
 
 
 @dataclass(frozen=True)
@@ -356,7 +357,7 @@ class CheckinFlow:
             return State.READER_LOST
         if isinstance(event, CardFailed) and not s.final:
             if event.defect:
-                self.message = CARD_DEFECT_MESSAGE
+                self.message = event.staff_message or CARD_DEFECT_MESSAGE
                 self.fallback_reason = FallbackReason.CARD_DEFECT
                 return State.CARD_UNREADABLE
             self.message = event.message

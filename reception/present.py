@@ -229,8 +229,9 @@ def reception_detail(store: Store, reception_id: str) -> list[str]:
         f"{STATUS_LABELS[reception.status]}",
     ]
     if reception.reason:
-        lines.append(f"理由 {reception.reason}")
         screen = screen_in(reception.reason)
+        if screen is None or not reception.reason.endswith(screen.staff_ja):
+            lines.append(f"理由 {reception.reason}")  # (else the 画面 line says it all)
         if screen is not None:  # the reader's numbered screen: what staff do
             lines.append(f"画面 {screen.staff_line()}")
     results = store.results_of(reception_id)

@@ -62,7 +62,7 @@ from reception import redaction
 from reception.camera import FaceMatcher, SimulatedCamera
 from reception.card_checks import CardFailedError, WrongCard, card_fault, face_template, identify
 from reception.declaration import LadderStep
-from reception.error_screens import Cause, cause_of
+from reception.error_screens import CAUSE_SCREENS, NOT_A_CARD, Cause, cause_of
 from reception.flow import (
     CardFailed,
     CardPlaced,
@@ -213,7 +213,10 @@ class Visit:
             self.cause = cause_of(exc)  # which numbered screen (【001】【002】【S01】)
             if defect and isinstance(exc, ReaderError):
                 self.card_error = f"{exc.title}: {exc}"
-            flow.apply(CardFailed(str(exc), defect=defect))
+            # not a My Number card at all (【002】【S01】): what staff do with it, not the
+            # staff-held reader, which reads it no better
+            said = CAUSE_SCREENS[self.cause].staff_ja if self.cause in NOT_A_CARD else None
+            flow.apply(CardFailed(str(exc), defect=defect, staff_message=said))
 
     def _timed(self, name: str, since: float) -> None:
         spent = (time.perf_counter() - since) * 1000

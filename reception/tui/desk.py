@@ -314,8 +314,10 @@ class CheckinDesk(ReportsFailedWorkers):
             self.interaction.forget_typed_ahead()  # never into the next patient's turn
         self._done(outcome)
         self.post_message(CheckinFinished(outcome))
-        if self.left_during_checkin:  # its card is gone: the panel waits for the next
-            self.card_left()
+        if self.left_during_checkin and outcome.state is not State.CARD_REMOVED:
+            self.card_left()  # its card is gone: the panel waits for the next
+        # a card taken away half-way: its screen (【S02】 … もう一度置いてください) stays
+        # until 「閉じる」 or the next card (on_card_placed)
 
     def _done(self, outcome: CheckinOutcome) -> None:
         """The patient's last screen, a word for staff, and the APDU trace for developers."""
@@ -355,9 +357,19 @@ class CheckinDesk(ReportsFailedWorkers):
             self.app.screen.post_message(CardPlaced("counter", persona=message.persona))
         elif message.persona is not None:  # the demo placed it: the check-in starts now
             self.placing = False
+            self._after_removed()
             self.start(message.medium)
         else:
+            self._after_removed()
             self._start_if_waiting()
+
+    def _after_removed(self) -> None:
+        """A card arriving while the panel still says the last one was taken away
+        half-way: that screen gives way to the new card's check-in."""
+        shown = self.panel.outcome
+        if not self.running and shown is not None and shown.state is State.CARD_REMOVED:
+            self.panel.show("wait", None)
+            self.offer_medium()
 
     def on_card_taken(self, message: CardTaken) -> None:
         message.stop()

@@ -104,15 +104,31 @@ def test_a_card_taken_away_half_way_is_numbered_for_staff(tui_world: World, tmp_
         await pilot.press("2")
         await at_view(pilot, app, "pin")
         app.remove_card()
-        # the card leaving closes the screen: the reader waits for the next card
-        await at_view(pilot, app, "wait")
+        # the patient reads its screen (the card is gone: it stays until 閉じる or the
+        # next card), staff the same number
+        await at_view(pilot, app, "done")
+        await until(pilot, lambda: shown(app, "#error-screen"))
+        assert text(app, "#error-heading").startswith("【S02】")
         await until(pilot, lambda: "画面 【S02】" in text(app, "#detail"))
         said = [str(n.message) for n in app._notifications]
         assert any("【S02】" in m for m in said), said
+        # 閉じる (a click): the reader's start, its choice offered again
+        await pilot.click("#error-close")
+        await at_view(pilot, app, "wait")
+        assert shown(app, "#wait-card") and shown(app, "#wait-phone")
+        # the card placed again: a new check-in at once, the screen gone
+        app.place_card("adult-kyokai")
+        await at_view(pilot, app, "method")
+        assert not shown(app, "#error-screen")
+        app.remove_card()
+        await at_view(pilot, app, "done")  # 【S02】 again; the next card replaces it
+        app.place_card("adult-kyokai")
+        await at_view(pilot, app, "method")
+        assert not shown(app, "#error-screen")
 
     asyncio.run(drive(svc, scenario))
-    [reception] = svc.store.receptions_on(now_jst().date())
-    assert reception.reason is not None and reception.reason.startswith("【S02】")
+    first = min(svc.store.receptions_on(now_jst().date()), key=lambda r: r.started_at)
+    assert first.reason is not None and first.reason.startswith("【S02】")
 
 
 def test_the_card_leaving_closes_the_screen(tui_world: World, tmp_path: Path) -> None:
@@ -153,3 +169,26 @@ def test_numbered_screen_snapshot(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=run)
+
+
+@pytest.mark.parametrize("case", ["transit-card", "juki-card", "revoked"])
+def test_the_staff_held_reader_is_not_offered_where_it_reads_no_better(
+    tui_world: World, tmp_path: Path, case: str
+) -> None:
+    """After 【002】【S01】【006】 the staff-held reader (居宅同意取得型) would read the same
+    card: staff are not sent there, and a card that is no My Number card is said to be
+    one (not 「カードを読み取れません」)."""
+    svc = services(tui_world, tmp_path)
+
+    async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
+        await until(pilot, lambda: app.panel.warmed)
+        await numbered(pilot, app, case, tui_world)
+        await until(pilot, lambda: "画面 【" in text(app, "#detail"))
+        assert app.desk.services.counter is not None  # the clinic has the reader
+        assert not shown(app, "#ladder-counter")
+        if case in CASES:
+            said = "住基カード" if case == "juki-card" else "マイナンバーカードではない"
+            assert said in text(app, "#detail")
+            assert "カードを読み取れません" not in text(app, "#detail")
+
+    asyncio.run(drive(svc, scenario))

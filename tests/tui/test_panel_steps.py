@@ -75,7 +75,7 @@ def test_f6_without_a_persona_says_so(tui_world: World, tmp_path: Path) -> None:
         place.callback()
         await at_view(pilot, app, "method")
         app.remove_card()
-        await at_view(pilot, app, "wait")
+        await at_view(pilot, app, "done")  # 【S02】: taken away half-way, until the next card
         await pilot.press("f6")
         await at_view(pilot, app, "method")
 
@@ -99,7 +99,7 @@ def test_a_poor_picture_is_not_left_chosen_for_the_next_patient(
         await pilot.click("#face-shoot")
         await until(pilot, lambda: app.panel.view == "method")
         app.remove_card()
-        await at_view(pilot, app, "wait")
+        await at_view(pilot, app, "done")  # 【S02】: taken away half-way, until the next card
         app.place_card("face-only")
         await at_view(pilot, app, "method")
         await pilot.press("1")

@@ -21,6 +21,7 @@ from textual.widgets.button import ButtonVariant
 
 from reader.clock import today_jst
 from reception.declaration import NO_CARD_MESSAGE, LadderStep, SelfDeclaration
+from reception.error_screens import NO_COUNTER, screen_in
 from reception.errors import NotFound, ReceptionError
 from reception.ladder import (
     confirm_by_number,
@@ -168,7 +169,9 @@ class ReceptionDetail(TabPane, ReportsFailedWorkers):
         self.query_one("#ladder-hint", Static).update(safe(offer.hint))
         self.query_one("#ladder-actions").display = True
         self.query_one("#ladder-detail").display = bool(offer.buttons)
-        counter = self._counter_available()
+        # the staff-held reader reads the same card no better after 【002】【S01】【006】
+        screen = screen_in(self.store.reception(reception_id).reason)
+        counter = self._counter_available() and (screen is None or screen.code not in NO_COUNTER)
         for key, _ in LADDER_BUTTONS:
             fits = key in offer.buttons and (key != "ladder-counter" or counter)
             if key == OLD_CARD_BUTTON[0]:
