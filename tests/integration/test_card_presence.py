@@ -69,7 +69,7 @@ def test_the_desk_hears_a_card_come_and_go_and_is_silent_meanwhile(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Through pcscd + vpcd: a card in the reader at start is read; taken away, the
-    check-in ends and the panel waits again; placed again, it starts again — and while
+    check-in ends (【S02】 on the panel); placed again, it starts again — and while
     nothing happens the terminal makes no PC/SC call at all (it polled every 0.5 s, a new
     context each time). Quitting ends the watch then and there: no thread, no PC/SC
     context left."""
@@ -78,8 +78,8 @@ def test_the_desk_hears_a_card_come_and_go_and_is_silent_meanwhile(
 
     async def scenario(pilot: Pilot[None], app: ReceptionApp) -> None:
         await at_view(pilot, app, "method")  # the card was there before the terminal
-        served.remove()  # taken away
-        await at_view(pilot, app, "wait")
+        served.remove()  # taken away: its 【S02】 screen until 閉じる or the next card
+        await at_view(pilot, app, "done")
         await asyncio.sleep(0.3)  # the watch blocks in pcscd again
         idle = calls.total()
         await asyncio.sleep(1.5)
@@ -88,7 +88,7 @@ def test_the_desk_hears_a_card_come_and_go_and_is_silent_meanwhile(
         served.insert()  # placed again
         await at_view(pilot, app, "method")
         served.remove()
-        await at_view(pilot, app, "wait")
+        await at_view(pilot, app, "done")
         assert monitor_threads()
 
     with in_test_slot(card_of(world, "adult-kyokai")) as served:

@@ -21,6 +21,7 @@ from reader.virtual.hostile import EndlessCard, NonsenseCard, SilentCard, T0Card
 from reader.virtual.loopback import LoopbackTransport
 from reception.camera import FaceScenario
 from reception.checkin import CheckinOutcome, CheckinRequest, check_in
+from reception.error_screens import NOT_MY_NUMBER_CARD
 from reception.flow import (
     CARD_DEFECT_MESSAGE,
     CheckinFlow,
@@ -241,7 +242,9 @@ def test_a_card_that_cannot_be_read_is_a_ladder_case(world: World, store: Store)
     assert outcome.state is State.CARD_UNREADABLE, outcome.detail
     reception = store.reception(outcome.reception_id)
     assert reception.status == "pending" and reception.fallback_reason == "card-defect"
-    assert "読み取れません" in (reception.reason or "")
+    # no JPKI AP: 【002】, and staff read what the card is (issue 24), not 「読み取れません」
+    assert (reception.reason or "").startswith("【002】")
+    assert "マイナンバーカードではない" in (reception.reason or "")
 
 
 @pytest.mark.timeout(300)
@@ -297,8 +300,13 @@ def test_a_card_that_answers_nonsense_is_a_card_fault_at_every_apdu(
         request = CheckinRequest(Method.PIN, pin_source=pin_of(world, persona))
         outcome = run(world, store, transport, request)
         assert outcome.state is State.CARD_UNREADABLE, (after, outcome.detail)
-        assert outcome.flow.message == CARD_DEFECT_MESSAGE
         reception = store.reception(outcome.reception_id)
+        # 6A86 to a SELECT (the JPKI AP's or its files'): taken for no JPKI AP (【002】) —
+        # staff read what the card is, not 「読み取れません」; only 6A86 is (issue 24)
+        no_jpki = (reception.reason or "").startswith(NOT_MY_NUMBER_CARD.number)
+        assert not no_jpki or answer == "6A86", (after, reception.reason)
+        said = NOT_MY_NUMBER_CARD.staff_ja if no_jpki else CARD_DEFECT_MESSAGE
+        assert outcome.flow.message == said, (after, reception.reason)
         assert reception.status == "pending" and reception.fallback_reason == "card-defect"
         assert card.profile.auth_pin.tries_left == 3, after
 
