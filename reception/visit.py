@@ -60,7 +60,7 @@ from reader.pin import Pin
 from reader.transport import CardChannel, Transport
 from reception import redaction
 from reception.camera import FaceMatcher, SimulatedCamera
-from reception.card_checks import CardFailedError, WrongCard, card_fault, face_template, identify
+from reception.card_checks import CardFailedError, WrongCard, face_template, identify
 from reception.declaration import LadderStep
 from reception.error_screens import CAUSE_SCREENS, NOT_A_CARD, Cause, cause_of
 from reception.flow import (
@@ -209,8 +209,8 @@ class Visit:
         else:
             # a card that answers what a JPKI card never does cannot be read here (a
             # ladder case); a guard refusal or a terminal problem stays an error
-            defect = card_fault(exc)
             self.cause = cause_of(exc)  # which numbered screen (【001】【002】【S01】)
+            defect = self.cause is not None  # cause_of asks card_fault: one look
             if defect and isinstance(exc, ReaderError):
                 self.card_error = f"{exc.title}: {exc}"
             # not a My Number card at all (【002】【S01】): what staff do with it, not the

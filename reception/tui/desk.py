@@ -368,8 +368,13 @@ class CheckinDesk(ReportsFailedWorkers):
         half-way: that screen gives way to the new card's check-in."""
         shown = self.panel.outcome
         if not self.running and shown is not None and shown.state is State.CARD_REMOVED:
-            self.panel.show("wait", None)
-            self.offer_medium()
+            self._back_to_wait()
+
+    def _back_to_wait(self) -> None:
+        """The panel at its card-wait screen, asking what this reader asks (the reader
+        model the demo may have switched meanwhile)."""
+        self.panel.show("wait", None)
+        self.offer_medium()
 
     def on_card_taken(self, message: CardTaken) -> None:
         message.stop()
@@ -397,6 +402,5 @@ class CheckinDesk(ReportsFailedWorkers):
             # fails for the same reason
             self.interaction.fail(CardRemoved("the card was removed from the reader"))
         elif self.panel.view == "done":
-            self.panel.show("wait", None)
-            self.offer_medium()  # the reader model the demo may have switched meanwhile
+            self._back_to_wait()
             self._start_if_waiting()
