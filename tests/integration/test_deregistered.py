@@ -20,6 +20,7 @@ from mock_oqs.world import World
 from reception.cli import main
 from reception.present import reception_detail
 from reception.store import Store
+from tests.support.cli import number_query
 from tests.support.oqs import confirm, face_body, make_client, nonce, pin_body
 from tests.support.stack import WORLD_TODAY, mock_oqs_serving
 
@@ -115,23 +116,12 @@ def test_declined_at_the_reader_then_confirmed_by_the_document(
         assert "利用登録解除済み" in detail and "資格確認書が交付されています" in detail
         # the ladder: the 資格確認書 by its numbers, on the same reception
         entry = own_world.persona(PERSONA)
-        numbers = entry["numbers"]
         monkeypatch.setenv("RECEPTION_OQS__CLIENT_CERT", str(own_world.terminal_cert))
         monkeypatch.setenv("RECEPTION_OQS__CLIENT_KEY", str(own_world.terminal_key))
         monkeypatch.setenv("RECEPTION_OQS__CA", str(own_world.facility_ca))
         code = main(
             [
-                "confirm-number",
-                "--insurer-number",
-                numbers["current_insurer_number"],
-                "--symbol",
-                numbers["current_symbol"],
-                "--number",
-                numbers["current_number"],
-                "--branch",
-                numbers["current_branch"],
-                "--birth-date",
-                entry["birth_date"],
+                *number_query(entry),
                 "--reception",
                 rid,
             ]

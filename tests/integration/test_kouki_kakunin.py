@@ -17,6 +17,7 @@ import pytest
 
 from mock_oqs.world import World
 from reception.cli import main
+from tests.support.cli import number_query
 from tests.support.stack import mock_oqs_serving
 
 BIN = Path(sys.executable).parent
@@ -84,21 +85,10 @@ def by_number(
     monkeypatch.setenv("RECEPTION_OQS__CA", str(world.facility_ca))
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     entry = world.persona(persona)
-    numbers = entry["numbers"]
     code = main(
         [
             *front,
-            "confirm-number",
-            "--insurer-number",
-            numbers["current_insurer_number"],
-            "--symbol",
-            numbers["current_symbol"],
-            "--number",
-            numbers["current_number"],
-            "--branch",
-            numbers["current_branch"],
-            "--birth-date",
-            entry["birth_date"],
+            *number_query(entry),
         ]
     )
     out, err = capsys.readouterr()

@@ -8,6 +8,7 @@ import io
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +50,22 @@ def run_cli(
     code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def number_query(entry: dict[str, Any]) -> list[str]:
+    """``confirm-number`` with the numbers of a persona's current qualification (its
+    entry in world.json), as staff type them from the 資格確認書."""
+    numbers = entry["numbers"]
+    return [
+        "confirm-number",
+        "--insurer-number",
+        numbers["current_insurer_number"],
+        "--symbol",
+        numbers["current_symbol"],
+        "--number",
+        numbers["current_number"],
+        "--branch",
+        numbers["current_branch"],
+        "--birth-date",
+        entry["birth_date"],
+    ]
