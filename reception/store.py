@@ -417,6 +417,13 @@ class Store:
         )
         return [(r["step"], r["detail"]) for r in rows]
 
+    def steps_since(self, at: str) -> list[tuple[str, str]]:
+        """(reception, rung) of every rung recorded since ``at`` (ISO, JST), in order."""
+        rows = self._conn().execute(
+            "SELECT reception_id, step FROM ladder_steps WHERE at >= ? ORDER BY at", (at,)
+        )
+        return [(r["reception_id"], r["step"]) for r in rows]
+
     # -- declarations and the queue -------------------------------------------------------
 
     def add_declaration(

@@ -62,6 +62,7 @@ class Numbers(_Action):
     number: str | None = None
     branch: str | None = None
     birth_date: str | None = None  # as printed: 和暦 or 西暦
+    expires: str | None = None  # an old 保険証's printed 有効期限
 
 
 class Notice(_Action):
@@ -70,6 +71,7 @@ class Notice(_Action):
     do: Literal["notice", "portal"] = "notice"
     detail: str = Field(max_length=400)  # must say the 負担割合 seen (「… 3割」)
     expires: str | None = None  # a 70+ patient's お知らせ: its printed 有効期限
+    birth_date: str | None = None  # asked where the reception does not know it
     on: Literal["this", "previous"] = "this"
 
 

@@ -157,7 +157,7 @@ class Situation(_Strict):
     then: PatientMethod | None = None  # after face fails: the patient's next way
     consents: Literal["all", "none"] = "all"
     prescription: Literal["electronic", "paper"] = "electronic"
-    registers: bool = True  # answers yes to 保険証利用登録 at the reader
+    registers: bool = False  # answers yes to 保険証利用登録 at the reader
     subsidy: bool = True  # uses the 受給者証 by card (pilot areas)
     says: tuple[str, ...] = ()  # utterance ids (reception/training/phrases.py)
     fault: Fault = Fault.NONE

@@ -1,0 +1,153 @@
+"""``reception train list | check | run`` (issue 25 §1, §2).
+
+- ``list``: the built-in sets, one a line: the ASCII id, a tab, the Japanese title.
+- ``check SET_OR_FILE``: validate, then play the model answer headless in a throw-away
+  run: every case must score 100 % (exit 1 naming each case that does not: a trainer's
+  file cannot teach what the simulator would not do).
+- ``run SET_OR_FILE --trainee FILE [--json]``: play a trainee's actions from a file and
+  print the score; the run's folder (``--out``, default
+  ``<data_dir>/training/<set>-<trainee>``) keeps the journal, the run's own store, the
+  world and the report (HTML, CSV). Run again, it resumes where it stood.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reception.cli.common import Session, _err, _print, _print_json
+from reception.errors import InputError
+
+AddCommand = Callable[..., argparse.ArgumentParser]
+
+
+def add_commands(add: AddCommand) -> None:
+    t = add(
+        "train",
+        help="training runs: a trainer's cases, the simulated patient, a score per case",
+    )
+    sub = t.add_subparsers(dest="train_command", required=True)
+    sub.add_parser("list", help="the built-in sets: id and title, one a line")
+    check = sub.add_parser(
+        "check", help="validate a scenario and play its model answer (must score 100 %%)"
+    )
+    check.add_argument("scenario", metavar="SET_OR_FILE")
+    check.add_argument("--json", action="store_true", help="the model answer's report as JSON")
+    run = sub.add_parser("run", help="a training run (headless with --trainee)")
+    run.add_argument("scenario", metavar="SET_OR_FILE")
+    run.add_argument(
+        "--trainee",
+        type=Path,
+        metavar="FILE",
+        help="play this trainee's actions (TOML, or JSON by suffix) headless",
+    )
+    run.add_argument("--name", help="the trainee's name (default: the trainee file's)")
+    run.add_argument("--out", type=Path, help="the run's folder (default: under data_dir)")
+    run.add_argument(
+        "--restart", action="store_true", help="start the run over (its folder is emptied)"
+    )
+    run.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def cmd_train(args: argparse.Namespace, session: Session) -> int:
+    from reception.training import scenario as scenarios
+
+    if args.train_command == "list":
+        sets = scenarios.builtin_sets()
+        width = max((len(s) for s, _t, _p in sets), default=0)
+        for set_id, title, _path in sets:
+            _print(f"{set_id.ljust(width)}  {title}")
+        return 0
+    loaded = scenarios.load(args.scenario)
+    if args.train_command == "check":
+        return _check(loaded, session, as_json=args.json)
+    return _run(loaded, args, session)
+
+
+def report_json(report: Any) -> dict[str, Any]:
+    data: dict[str, Any] = report.model_dump(mode="json")
+    data |= {"total": report.total, "max": report.max, "percent": round(report.percent, 1)}
+    return data
+
+
+def _check(loaded: Any, session: Session, *, as_json: bool) -> int:
+    with tempfile.TemporaryDirectory(prefix="train-check-") as tmp:
+        report = asyncio.run(_play(loaded, Path(tmp), session, None, "模範解答"))
+    if as_json:
+        _print_json(report_json(report))
+    failed = [c for c in report.cases if c.total != c.max]
+    for case in report.cases:
+        mark = "OK " if case.total == case.max else "NG "
+        if not as_json:
+            _print(f"{mark}{case.case_id}  {case.total}/{case.max}  {case.title}")
+        if case.total != case.max:
+            for item in case.items:
+                if not item.ok:
+                    _err(f"  {case.case_id}: {item.label} {item.got}/{item.max}: {item.note}")
+            for mistake in case.mistakes:
+                _err(f"  {case.case_id}: {mistake.label}: {mistake.detail}")
+    if failed:
+        _err(f"reception: {loaded.source}: {len(failed)} 件の模範解答が満点になりません")
+        return 1
+    if not as_json:
+        _print(f"{loaded.scenario.id}: {len(report.cases)} 件すべて満点（{report.total} 点）")
+    return 0
+
+
+async def _play(loaded: Any, run_dir: Path, session: Session, trainee: Any, name: str) -> Any:
+    from reception.sim.training import training_clinic
+    from reception.training.journal import Journal
+    from reception.training.play import play
+    from reception.training.run import TrainingRun
+
+    with training_clinic(run_dir, loaded.scenario, session.settings) as clinic:
+        journal = Journal(run_dir / "journal.sqlite")
+        try:
+            run = TrainingRun(loaded, journal, clinic, name)
+            report = await play(run, trainee)
+        finally:
+            journal.close()
+            await clinic.aclose()
+    return report
+
+
+def slug(text: str) -> str:
+    """A folder name from a trainee's name (letters of any script kept)."""
+    cleaned = re.sub(r"[\s/\\:*?\"<>|\x00-\x1f\x7f]+", "_", text).strip("._")
+    return cleaned[:40] or "trainee"
+
+
+def _run(loaded: Any, args: argparse.Namespace, session: Session) -> int:
+    from reception.training.actions import load_trainee
+    from reception.training.report import write_reports
+
+    if args.trainee is None:
+        raise InputError(
+            "研修を画面で行うには `reception demo` の 研修 を使います"
+            "（headless では --trainee FILE）"
+        )
+    trainee = load_trainee(args.trainee)
+    name = args.name or trainee.trainee
+    out: Path = args.out or (
+        session.settings.data_dir / "training" / f"{loaded.scenario.id}-{slug(name)}"
+    )
+    if args.restart and out.exists():
+        shutil.rmtree(out)
+    report = asyncio.run(_play(loaded, out, session, trainee, name))
+    html, csv = write_reports(report, out)
+    if args.json:
+        _print_json(report_json(report) | {"folder": str(out), "html": str(html), "csv": str(csv)})
+        return 0
+    for case in report.cases:
+        _print(f"{case.case_id}  {case.total}/{case.max}  {case.seconds:.0f}s  {case.title}")
+        for mistake in case.mistakes:
+            _print(f"  ✗ {mistake.label}（-{mistake.cost}）: {mistake.why}")
+    _print(f"合計 {report.total}/{report.max}（{report.percent:.0f} %）")
+    _print(f"報告: {html}\n      {csv}")
+    return 0

@@ -1,0 +1,122 @@
+"""Playing a run headless (issue 25 §2): the model answer (what ``reception train check``
+plays: it must score 100 %) or a trainee's actions from a file, case after case, on a
+simulated clock — patients arrive every ``clinic.arrival_every`` seconds, each case
+takes the seconds its trainee file says (the model: half its time target), and a
+patient waits while the one before is handled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from reception.declaration import reaching_age
+from reception.training.actions import (
+    Accept,
+    Action,
+    Certificate,
+    Charge,
+    Counter,
+    Declare,
+    NoCard,
+    Notice,
+    Refuse,
+    Say,
+    TraineeFile,
+    WelfareOffice,
+)
+from reception.training.run import CaseDesk, TrainingRun
+from reception.training.scenario import Case, EndState, PatientMethod
+from reception.training.scoring import CaseScore, RunReport
+
+
+def model_actions(case: Case, persona: dict[str, Any], day: dt.date) -> list[Action]:
+    """The case's model handling as a trainee's actions."""
+    model = case.model
+    actions: list[Action] = [
+        Say(utterance=uid, phrase=case.good_words(uid)[0]) for uid in case.situation.says
+    ]
+    actions += [Accept(document=d) for d in model.accept]
+    actions += [Refuse(document=d) for d in model.refuse]
+    ratio = f"{model.ratio}割"
+    match model.end:
+        case EndState.COUNTER:
+            pin = case.situation.method is PatientMethod.PIN and case.situation.wrong_pins < 3
+            actions.append(Counter(method=PatientMethod.PIN if pin else PatientMethod.VISUAL))
+        case EndState.NOTICE:
+            birth = str(persona["birth_date"])
+            expires = _notice_expiry(dt.date.fromisoformat(birth), day)
+            actions.append(
+                Notice(detail=f"資格情報のお知らせ {ratio}", expires=expires, birth_date=birth)
+            )
+        case EndState.PORTAL:
+            actions.append(Notice(do="portal", detail=f"マイナポータル 資格情報 {ratio}"))
+        case EndState.CERTIFICATE:
+            actions.append(Certificate())
+        case EndState.OLD_CARD:
+            actions.append(Certificate(do="old-card"))
+        case EndState.DECLARED:
+            actions.append(Declare())
+        case EndState.SELF_PAY:
+            actions.append(NoCard())
+        case EndState.WELFARE_OFFICE:
+            actions.append(WelfareOffice())
+    actions.append(Charge(ratio=model.ratio))
+    return actions
+
+
+def _notice_expiry(birth: dt.date, day: dt.date) -> str | None:
+    """A 70+ patient's お知らせ is printed with 有効期限 7/31 — the coming one, as on a
+    お知らせ in date (reception/ladder_rules.py); others have none."""
+    if reaching_age(birth, 70) > day:
+        return None
+    year = day.year if day <= dt.date(day.year, 7, 31) else day.year + 1
+    return dt.date(year, 7, 31).isoformat()
+
+
+async def play_case(
+    desk: CaseDesk,
+    actions: list[Action],
+    seconds: float,
+    on_step: Callable[[str], None] | None = None,
+) -> CaseScore:
+    if desk.reception_id is None:
+        await desk.patient_checks_in(on_step=on_step)
+    for action in actions:
+        said = await desk.act(action)
+        if on_step is not None:
+            on_step(f"{action.do}: {said}")
+    return desk.settle(seconds)
+
+
+async def play(
+    run: TrainingRun,
+    trainee: TraineeFile | None,
+    on_case: Callable[[CaseScore], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> RunReport:
+    """Every case not yet settled: the trainee's actions (None: the model answer's)."""
+    every = run.loaded.scenario.clinic.arrival_every
+    meta = run.journal.meta()
+    clock = float(meta.get("clock", "0"))
+    while (found := run.next_case()) is not None:
+        position, case = found
+        arrival = position * every
+        start = max(arrival, clock)
+        desk = run.begin(waited=start - arrival)
+        if desk is None:  # pragma: no cover (next_case said there is one)
+            break
+        if trainee is None:
+            actions = model_actions(case, desk.persona, run.day)
+            seconds = case.model.seconds / 2
+        else:
+            mine = trainee.of(case.id)
+            actions = list(mine.actions) if mine is not None else []
+            seconds = mine.seconds if mine is not None else case.model.seconds * 3
+        result = await play_case(desk, actions, seconds, on_step)
+        clock = start + seconds
+        run.journal.set_meta(clock=str(clock))
+        if on_case is not None:
+            on_case(result)
+    return run.finish()
