@@ -40,7 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from reception.errors import InputError
 from reception.reader_models import PrescriptionQuestion, ReaderModel
@@ -162,6 +169,15 @@ class Situation(_Strict):
     says: tuple[str, ...] = ()  # utterance ids (reception/training/phrases.py)
     fault: Fault = Fault.NONE
 
+    @field_validator("says")
+    @classmethod
+    def _known(cls, says: tuple[str, ...]) -> tuple[str, ...]:
+        for uid in says:
+            if uid not in UTTERANCES:
+                known = ", ".join(UTTERANCES)
+                raise ValueError(f"「{uid}」という発話はありません（{known}）")
+        return says
+
     @property
     def places_card(self) -> bool:
         return Document.CARD in self.brings or Document.PHONE in self.brings
@@ -220,10 +236,6 @@ class Case(_Strict):
 
     @model_validator(mode="after")
     def _words(self) -> Case:
-        for uid in self.situation.says:
-            if uid not in UTTERANCES:
-                known = ", ".join(UTTERANCES)
-                raise ValueError(f"says: 「{uid}」という発話はありません（{known}）")
         for uid, ids in self.model.words.items():
             utterance = UTTERANCES.get(uid)
             if utterance is None or uid not in self.situation.says:
@@ -334,15 +346,18 @@ def parse(text: str, source: str = "<scenario>") -> Loaded:
 
 def _describe(exc: ValidationError, text: str, source: str) -> str:
     lines = []
-    for err in exc.errors()[:10]:
+    errors = exc.errors()
+    if len(errors) > 1:  # a case that failed also makes the list look empty: not news
+        errors = [e for e in errors if not (e["type"] == "too_short" and e["loc"] == ("case",))]
+    for err in errors[:10]:
         loc = [p for p in err["loc"] if isinstance(p, str | int)]
         where = ".".join(str(p) for p in loc) or "(全体)"
         line = line_of(text, loc)
         at = f"{line} 行目" if line is not None else "場所不明"
         message = str(err["msg"]).removeprefix("Value error, ")
         lines.append(f"{source}: {at}: {where}: {message}")
-    if exc.error_count() > 10:
-        lines.append(f"…ほか {exc.error_count() - 10} 件")
+    if len(errors) > 10:
+        lines.append(f"…ほか {len(errors) - 10} 件")
     return "\n".join(lines)
 
 
