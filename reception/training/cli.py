@@ -146,8 +146,13 @@ def _run(loaded: Any, args: argparse.Namespace, session: Session) -> int:
         return 0
     for case in report.cases:
         _print(f"{case.case_id}  {case.total}/{case.max}  {case.seconds:.0f}s  {case.title}")
+        for item in case.items:
+            if not item.ok:
+                _print(f"  ✗ {item.label} {item.got}/{item.max}: {item.note}")
         for mistake in case.mistakes:
             _print(f"  ✗ {mistake.label}（-{mistake.cost}）: {mistake.why}")
+        if case.total != case.max:
+            _print(f"  解説: {case.explain}（出典: {case.source}）")
     _print(f"合計 {report.total}/{report.max}（{report.percent:.0f} %）")
     _print(f"報告: {html}\n      {csv}")
     return 0

@@ -68,6 +68,8 @@ from reception.training.scenario import (
 from reception.training.scoring import CaseOutcome, CaseScore, RunReport, score
 from reception.wareki import parse_date
 
+ACTOR = "研修生"  # who acts in the run's store: every audit row says it is training
+
 RUNGS = {  # the ladder's order (oqs.md §6): a lower rung while a higher is at hand skips
     "notice": 1,
     "portal": 1,
@@ -148,7 +150,7 @@ class CaseDesk:
         situation = self.case.situation
         if method is not None:
             situation = situation.model_copy(update={"method": method, "wrong_pins": 0})
-        return PatientScript(situation, str(self.persona["pin"]), staff="研修生")
+        return PatientScript(situation, str(self.persona["pin"]), staff=ACTOR)
 
     async def patient_checks_in(
         self, *, pace: float = 0.0, on_step: Callable[[str], None] | None = None
@@ -229,7 +231,7 @@ class CaseDesk:
             case Declare():
                 return self._declare(action), self._skipped("declaration")
             case NoCard():
-                rid = record_no_card(self.run.sim.store, self._target(action.on))
+                rid = record_no_card(self.run.sim.store, self._target(action.on), actor=ACTOR)
                 self._adopt(rid, action.on)
                 return "10割負担で受け付けました", self._skipped("no-card")
             case Counter():
@@ -287,6 +289,7 @@ class CaseDesk:
             action.detail,
             seen=NoticeSeen(until=until, birth_date=birth),
             day=self.run.day,
+            actor=ACTOR,
         )
         return f"{step.value}を確認しました"
 
@@ -312,10 +315,11 @@ class CaseDesk:
                 reception_id=rid,
                 day=self.run.day,
                 printed_until=parse_date(printed) if printed else None,
+                actor=ACTOR,
             )
         else:
             answer = await confirm_by_number(
-                sim.client, sim.store, query, reception_id=rid, day=self.run.day
+                sim.client, sim.store, query, reception_id=rid, day=self.run.day, actor=ACTOR
             )
         self._adopt(answer.reception_id, action.on)
         return ("受け付けました: " if answer.accepted else "受け付けられません: ") + answer.verdict
@@ -325,7 +329,7 @@ class CaseDesk:
         values = self.declaration_values() | action.fields
         declaration = SelfDeclaration.parse(values)
         filed = file_declaration(
-            sim.store, declaration, sim.settings.declarations_dir, reception_id=rid
+            sim.store, declaration, sim.settings.declarations_dir, reception_id=rid, actor=ACTOR
         )
         if rid is None:
             return f"申立書 {filed.declaration_id} を受け付けました（受付なし）"
