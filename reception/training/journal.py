@@ -11,6 +11,7 @@ store (reception.sqlite lives in the clinic's data directory; a run's, in its ow
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -68,6 +69,15 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # one run at a time in a folder: a second terminal on it is refused, not mixed in
+        self._lock = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise JournalError(
+                f"{path.parent}: この研修は別の端末（プロセス）で実行中です"
+            ) from None
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
@@ -75,11 +85,13 @@ class Journal:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
+            self._lock.close()
             raise JournalError(f"{path}: {exc}") from None
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('training', '1')")
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

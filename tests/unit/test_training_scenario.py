@@ -138,3 +138,23 @@ def test_the_score_follows_points_and_penalties() -> None:
     assert next(i for i in score(case, slow, penalties).items if i.key == "time").got == 5
     nothing = CaseOutcome(case_id="pin", mistakes=[(Mistake.TAKE_CARD, "x")] * 5)
     assert score(case, nothing, penalties).total == 0  # never below zero
+
+
+def test_a_run_folder_takes_one_run_at_a_time(tmp_path: Path) -> None:
+    from reception.training.journal import Journal, JournalError
+
+    first = Journal(tmp_path / "journal.sqlite")
+    try:
+        with pytest.raises(JournalError, match="別の端末（プロセス）で実行中"):
+            Journal(tmp_path / "journal.sqlite")
+    finally:
+        first.close()
+    Journal(tmp_path / "journal.sqlite").close()  # free again once the first is closed
+
+
+def test_a_damaged_journal_is_said(tmp_path: Path) -> None:
+    from reception.training.journal import Journal, JournalError
+
+    (tmp_path / "journal.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(JournalError, match=r"journal\.sqlite"):
+        Journal(tmp_path / "journal.sqlite")
