@@ -77,6 +77,22 @@ def _add_seed(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="N generated persons (registry rows only) for scale tests",
     )
     seed.add_argument("--today", type=iso_date, help="the world's reference day (default: today)")
+    seed.add_argument(
+        "--generate",
+        action="append",
+        default=[],
+        metavar="ID=PERSONA",
+        type=_generated,
+        help="one more person with a card, in PERSONA's situation but of their own "
+        "(name, card, PIN, numbers), listed as ID (repeatable)",
+    )
+
+
+def _generated(text: str) -> tuple[str, str]:
+    new_id, sep, template = text.partition("=")
+    if not sep or not new_id or not template:
+        raise argparse.ArgumentTypeError(f"{text!r}: write ID=PERSONA (e.g. gen-1=adult-kyokai)")
+    return new_id, template
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -263,7 +279,13 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def cmd_seed(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    world = seed_world(args.out, seed=args.seed, extra_persons=args.extra_persons, today=args.today)
+    world = seed_world(
+        args.out,
+        seed=args.seed,
+        extra_persons=args.extra_persons,
+        today=args.today,
+        generated=args.generate,
+    )
     sys.stdout.write(
         f"world in {args.out}: {len(world.index['personas'])} personas, "
         f"{args.extra_persons} extra persons, reference day {world.index['today']} "

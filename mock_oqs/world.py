@@ -21,7 +21,9 @@ import hashlib
 import json
 import os
 import random
+import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -111,9 +113,17 @@ def _person_name(rng: random.Random, sex: str | None = None) -> tuple[str, str, 
 
 
 def seed_world(
-    out: Path, *, seed: int = 1, extra_persons: int = 0, today: dt.date | None = None
+    out: Path,
+    *,
+    seed: int = 1,
+    extra_persons: int = 0,
+    today: dt.date | None = None,
+    generated: Sequence[tuple[str, str]] = (),
 ) -> World:
-    """Make a world in ``out`` (which must not exist or be empty)."""
+    """Make a world in ``out`` (which must not exist or be empty). ``generated``: more
+    persons with cards, each (new id, persona id) — a new person (their own name, card,
+    PIN and numbers) in the persona's situation, listed among the personas."""
+    templates = _generated(generated)
     if out.exists() and any(out.iterdir()):
         raise WorldError(f"{out} is not empty; choose a new directory")
     if extra_persons < 0:
@@ -162,7 +172,7 @@ def seed_world(
         for insurer in INSURERS:
             registry.add_insurer(conn, insurer)
         seeding = _Seeding(conn, out, rng, stream, jpki_ca, today, terminal_ca_key)
-        for number, persona in enumerate(PERSONAS, start=1):
+        for number, persona in enumerate((*PERSONAS, *templates), start=1):
             entries.append(_seed_persona(seeding, persona, number))
     if extra_persons:
         _seed_extra(conn, extra_persons, rng, today)
@@ -183,6 +193,26 @@ def seed_world(
         out / "world.json", (json.dumps(index, ensure_ascii=False, indent=2) + "\n").encode()
     )
     return World(out, index)
+
+
+def _generated(generated: Sequence[tuple[str, str]]) -> list[Persona]:
+    by_id = {p.id: p for p in PERSONAS}
+    made: list[Persona] = []
+    for new_id, template in generated:
+        if template not in by_id:
+            raise WorldError(f"--generate {new_id}={template}: no persona {template!r}")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,59}", new_id):
+            raise WorldError(f"--generate {new_id}: ids are lower-case letters, digits and -")
+        if new_id in by_id or any(p.id == new_id for p in made):
+            raise WorldError(f"--generate {new_id}: the id is taken")
+        made.append(
+            replace(
+                by_id[template],
+                id=new_id,
+                description=f"{by_id[template].description}（{template} から生成）",
+            )
+        )
+    return made
 
 
 @dataclass(frozen=True, slots=True)

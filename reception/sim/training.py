@@ -71,11 +71,15 @@ def training_settings(
     )
 
 
-def seed_world(world_dir: Path, day: dt.date | None) -> WorldFiles:
-    """The run's world: seeded on ``day`` the first time, reused after."""
+def seed_world(
+    world_dir: Path, day: dt.date | None, generated: list[tuple[str, str]] | None = None
+) -> WorldFiles:
+    """The run's world: seeded on ``day`` the first time (with the ``generated`` persons
+    of the scenario: (id, persona)), reused after."""
     if not (world_dir / "world.json").exists():
         mock_oqs = Path(sys.executable).parent / "mock-oqs"
         on_day = ["--today", day.isoformat()] if day is not None else []
+        on_day += [f"--generate={new}={persona}" for new, persona in generated or []]
         proc = subprocess.run(
             [str(mock_oqs), "seed", "--out", str(world_dir), "--seed", "1", *on_day],
             capture_output=True,
@@ -168,7 +172,7 @@ def training_clinic(
     if not marker.exists():
         marker.write_text(MARKER_TEXT, encoding="utf-8")
     settings = training_settings(base, scenario, run_dir)
-    world = seed_world(run_dir / "world", scenario.day)
+    world = seed_world(run_dir / "world", scenario.day, scenario.generated)
     day = settings.today or _world_day(world)
     settings = settings.model_copy(update={"today": day})
     options = ("--today", day.isoformat()) if day.isoformat() != world.index["today"] else ()

@@ -144,7 +144,7 @@ class CaseDesk:
 
     @property
     def persona(self) -> dict[str, Any]:
-        return self.run.sim.persona(self.case.persona)
+        return self.run.sim.persona(self.case.patient)
 
     def patient_script(self, method: PatientMethod | None = None) -> PatientScript:
         situation = self.case.situation
@@ -159,7 +159,7 @@ class CaseDesk:
         if not self.case.situation.places_card:
             return None
         interaction = PatientInteraction(self.patient_script(), pace=pace, on_step=on_step)
-        rid = await self.run.sim.check_in(self.case.persona, interaction)
+        rid = await self.run.sim.check_in(self.case.patient, interaction)
         self.checked_in(rid)
         if self.case.situation.fault is Fault.CONNECTION_LOST:
             self.run.sim.fault(Fault.CONNECTION_LOST, False)  # the line comes back
@@ -364,7 +364,7 @@ class CaseDesk:
         method = Method.PIN if action.method is PatientMethod.PIN else Method.VISUAL
         script = self.patient_script(action.method)
         rid = await self.run.sim.check_in(
-            self.case.persona,
+            self.case.patient,
             PatientInteraction(script),
             route=Route.COUNTER,
             resume=self.reception_id,
@@ -460,7 +460,7 @@ class TrainingRun:
         self.day: dt.date = sim.settings.rules_day()
         known = set(sim.personas())
         for i, case in enumerate(loaded.scenario.cases):
-            if case.persona not in known:
+            if case.persona not in known or case.patient not in known:
                 line = loaded.line_of(("case", i, "persona"))
                 raise ScenarioError(
                     f"{loaded.source}: {line} 行目: case {case.id}: "

@@ -229,6 +229,7 @@ class Case(_Strict):
     id: Annotated[str, Field(pattern=ASCII_ID)]
     title: str = Field(min_length=1, max_length=100)
     persona: str = Field(min_length=1, max_length=60)
+    generated: bool = False  # a new person in the persona's situation (their own name …)
     situation: Situation = Situation()
     model: ModelHandling
     points: Points = Points()
@@ -244,6 +245,12 @@ class Case(_Strict):
                 if utterance.phrase(pid) is None:
                     raise ValueError(f"model.words: 「{uid}」に「{pid}」という答えはありません")
         return self
+
+    @property
+    def patient(self) -> str:
+        """The patient's id in the run's world: the persona, or the person generated
+        for this case in the persona's situation (``mock-oqs seed --generate``)."""
+        return f"gen-{self.id}" if self.generated else self.persona
 
     def good_words(self, utterance: str) -> tuple[str, ...]:
         """The phrase ids that earn full points for this utterance in this case."""
@@ -273,6 +280,11 @@ class Scenario(_Strict):
     @property
     def cases(self) -> tuple[Case, ...]:
         return self.case
+
+    @property
+    def generated(self) -> list[tuple[str, str]]:
+        """The persons to generate for the run's world: (id, persona)."""
+        return [(c.patient, c.persona) for c in self.case if c.generated]
 
     def penalties_of(self, case: Case) -> Penalties:
         return case.penalties or self.penalties

@@ -326,3 +326,36 @@ def test_check_fails_when_a_model_answer_cannot_reach_its_end(tmp_path: Path, wr
     assert done.returncode == 1
     assert "NG pin" in done.stdout
     assert "満点になりません" in done.stderr
+
+
+def test_a_generated_person_is_a_new_patient_in_the_personas_situation(tmp_path: Path) -> None:
+    from reception.store import Store
+
+    scenario = tmp_path / "generated.toml"
+    case = SCENARIO[SCENARIO.index("[[case]]") : SCENARIO.index('[[case]]\nid = "notice"')]
+    scenario.write_text(
+        SCENARIO[: SCENARIO.index("[[case]]")]
+        + case.replace('persona = "adult-kyokai"', 'persona = "adult-kyokai"\ngenerated = true'),
+        encoding="utf-8",
+    )
+    trainee = tmp_path / "t.json"
+    trainee.write_text(json.dumps({"trainee": "x", "case": [PERFECT["case"][0]]}), encoding="utf-8")
+    out = tmp_path / "run"
+    done = _train(
+        tmp_path, "run", str(scenario), "--trainee", str(trainee), "--json", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["percent"] == 100.0
+    personas = {
+        p["id"]: p for p in json.loads((out / "world" / "world.json").read_text())["personas"]
+    }
+    made, model = personas["gen-pin"], personas["adult-kyokai"]
+    assert made["name"] != model["name"] and made["numbers"] != model["numbers"]
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        (rid,) = db.execute("SELECT reception_id FROM cases WHERE case_id = 'pin'").fetchone()
+    store = Store(out / "reception" / "reception.sqlite")
+    try:
+        names = {e.name for e in store.results_of(rid)[-1].entries}
+    finally:
+        store.close()
+    assert names == {made["name"].replace(" ", "\u3000")}  # the service answered for them
