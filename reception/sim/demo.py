@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from reception.checkin import Terminal
 from reception.reader_models import PrescriptionQuestion
 from reception.settings import ReceptionSettings
 from reception.sim.cards import DemoControls, LoopbackCards, VpcdCards
-from reception.sim.world import WorldError, WorldFiles, served
+from reception.sim.world import WorldFiles, seed, served
 from reception.store import Store
 from reception.tui.app import make_app
 from reception.tui.services import Services
@@ -88,18 +86,7 @@ def run_demo(
     with contextlib.ExitStack() as stack:
         if world_dir is None:
             world_dir = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "world"
-        if not (world_dir / "world.json").exists():
-            mock_oqs = Path(sys.executable).parent / "mock-oqs"
-            on_day = ["--today", today.isoformat()] if today is not None else []
-            proc = subprocess.run(
-                [str(mock_oqs), "seed", "--out", str(world_dir), "--seed", "1", *on_day],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if proc.returncode != 0:
-                raise WorldError(f"mock-oqs seed failed: {proc.stderr.strip()}")
-        world = WorldFiles.open(world_dir)
+        world = seed(world_dir, today)
         seeded_on = dt.date.fromisoformat(str(world.index["today"]))
         day = today or settings.today or seeded_on
         settings = settings.model_copy(update={"today": day})  # the terminal's rules' day

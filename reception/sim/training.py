@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from reception.questions import Interaction
 from reception.settings import ReceptionSettings
 from reception.sim.cards import DemoControls
 from reception.sim.demo import demo_services
-from reception.sim.world import WorldError, WorldFiles, served
+from reception.sim.world import WorldFiles, seed, served
 from reception.store import Store
 from reception.training.scenario import Fault, Scenario
 from reception.tui.services import Services
@@ -69,26 +67,6 @@ def training_settings(
             "public_expense_pilot": clinic.pilot_area,
         }
     )
-
-
-def seed_world(
-    world_dir: Path, day: dt.date | None, generated: list[tuple[str, str]] | None = None
-) -> WorldFiles:
-    """The run's world: seeded on ``day`` the first time (with the ``generated`` persons
-    of the scenario: (id, persona)), reused after."""
-    if not (world_dir / "world.json").exists():
-        mock_oqs = Path(sys.executable).parent / "mock-oqs"
-        on_day = ["--today", day.isoformat()] if day is not None else []
-        on_day += [f"--generate={new}={persona}" for new, persona in generated or []]
-        proc = subprocess.run(
-            [str(mock_oqs), "seed", "--out", str(world_dir), "--seed", "1", *on_day],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise WorldError(f"mock-oqs seed failed: {proc.stderr.strip()}")
-    return WorldFiles.open(world_dir)
 
 
 class TrainingClinic:
@@ -172,7 +150,7 @@ def training_clinic(
     if not marker.exists():
         marker.write_text(MARKER_TEXT, encoding="utf-8")
     settings = training_settings(base, scenario, run_dir)
-    world = seed_world(run_dir / "world", scenario.day, scenario.generated)
+    world = seed(run_dir / "world", scenario.day, scenario.generated)
     day = settings.today or _world_day(world)
     settings = settings.model_copy(update={"today": day})
     options = ("--today", day.isoformat()) if day.isoformat() != world.index["today"] else ()

@@ -8,6 +8,7 @@ as a separate program (design.md §1: no imports of mock_oqs).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shutil
 import signal
 import socket
@@ -51,6 +52,28 @@ class WorldFiles(SharedWorldFiles):
         return base.model_copy(
             update={"terminal_certificate": base.terminal_certificate or self.face_certificate}
         )
+
+
+def seed(
+    world_dir: Path,
+    day: dt.date | None = None,
+    generated: list[tuple[str, str]] | None = None,
+) -> WorldFiles:
+    """The world in ``world_dir``: seeded by ``mock-oqs seed`` (a program: design.md §1)
+    on ``day`` the first time — with the ``generated`` persons, (id, persona) — and
+    reused as it is after."""
+    if not (world_dir / "world.json").exists():
+        on_day = ["--today", day.isoformat()] if day is not None else []
+        on_day += [f"--generate={new}={persona}" for new, persona in generated or []]
+        proc = subprocess.run(
+            [*_mock_oqs_command(), "seed", "--out", str(world_dir), "--seed", "1", *on_day],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise WorldError(f"mock-oqs seed failed: {proc.stderr.strip()}")
+    return WorldFiles.open(world_dir)
 
 
 def _free_port() -> int:
