@@ -418,11 +418,14 @@ class Store:
         return [(r["step"], r["detail"]) for r in rows]
 
     def steps_since(self, at: str) -> list[tuple[str, str]]:
-        """(reception, rung) of every rung recorded since ``at`` (ISO, JST), in order."""
+        """(reception, rung) of every rung and 申立書 recorded since ``at`` (ISO, JST)."""
         rows = self._conn().execute(
-            "SELECT reception_id, step FROM ladder_steps WHERE at >= ? ORDER BY at", (at,)
+            "SELECT reception_id, step, at FROM ladder_steps WHERE at >= ?1 UNION ALL "
+            "SELECT reception_id, ?2, created_at FROM declarations WHERE created_at >= ?1 "
+            "ORDER BY 3",
+            (at, LadderStep.DECLARATION.value),
         )
-        return [(r["reception_id"], r["step"]) for r in rows]
+        return [(r[0], r[1]) for r in rows]
 
     # -- declarations and the queue -------------------------------------------------------
 

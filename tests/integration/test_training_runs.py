@@ -129,7 +129,7 @@ MISTAKES = {
         },
         {
             "id": "forgot-pin",
-            "seconds": 40,
+            "seconds": 300,
             "actions": [
                 {"do": "say", "utterance": "forgot-pin", "phrase": "go-home"},
                 {"do": "accept", "document": "card"},
@@ -228,6 +228,8 @@ def test_each_mistake_costs_what_the_scenario_says_and_is_named(tmp_path: Path) 
     assert costs["forgot-pin"] == [("blame", 10)]
     words = {i["key"]: i for i in cases["forgot-pin"]["items"]}["words"]
     assert words["got"] == 0 and "誤り" in words["note"]
+    slow = {i["key"]: i for i in cases["forgot-pin"]["items"]}["time"]
+    assert slow["got"] < slow["max"] and "300 秒" in slow["note"]  # 120 s was the target
     html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     for label in (
         "暗証番号を尋ねた",
@@ -359,3 +361,43 @@ def test_a_generated_person_is_a_new_patient_in_the_personas_situation(tmp_path:
     finally:
         store.close()
     assert names == {made["name"].replace(" ", "\u3000")}  # the service answered for them
+
+
+def test_the_consoles_own_rungs_are_scored_from_the_store(tmp_path: Path) -> None:
+    """The TUI's staff console records rungs through the core itself (not as training
+    actions): a 申立書 while the お知らせ is at hand is a rung skipped, found in the store."""
+    import asyncio
+
+    from reception.declaration import SelfDeclaration
+    from reception.ladder import file_declaration
+    from reception.settings import load_settings
+    from reception.sim.training import training_clinic
+    from reception.training.journal import Journal
+    from reception.training.run import TrainingRun
+    from reception.training.scenario import parse
+
+    loaded = parse(SCENARIO)
+    os.environ.setdefault("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
+
+    async def run() -> list[str]:
+        with training_clinic(tmp_path / "run", loaded.scenario, load_settings()) as clinic:
+            journal = Journal(tmp_path / "run" / "journal.sqlite")
+            try:
+                training = TrainingRun(loaded, journal, clinic, "console")
+                first = training.begin()
+                assert first is not None
+                await first.patient_checks_in()
+                first.settle(10)
+                desk = training.begin()
+                assert desk is not None and desk.case.id == "notice"
+                rid = await desk.patient_checks_in()
+                form = SelfDeclaration.parse(desk.declaration_values() | {"card_shown": "true"})
+                file_declaration(
+                    clinic.store, form, clinic.settings.declarations_dir, reception_id=rid
+                )
+                return [m.kind.value for m in desk.settle(60).mistakes]
+            finally:
+                journal.close()
+                await clinic.aclose()
+
+    assert asyncio.run(run()) == ["rung-skipped"]
