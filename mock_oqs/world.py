@@ -120,9 +120,8 @@ def seed_world(
     today: dt.date | None = None,
     generated: Sequence[tuple[str, str]] = (),
 ) -> World:
-    """Make a world in ``out`` (which must not exist or be empty). ``generated``: more
-    persons with cards, each (new id, persona id) — a new person (their own name, card,
-    PIN and numbers) in the persona's situation, listed among the personas."""
+    """Make a world in ``out`` (which must not exist or be empty); ``generated``: (id,
+    persona) of more persons with cards, each of their own in the persona's situation."""
     templates = _generated(generated)
     if out.exists() and any(out.iterdir()):
         raise WorldError(f"{out} is not empty; choose a new directory")
