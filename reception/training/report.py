@@ -334,10 +334,11 @@ thead th { background: #eee; font-size: .85rem; -webkit-print-color-adjust: exac
 .cases td.title { text-align: left; white-space: pre-line; }
 .cases th.id { text-align: left; font-weight: normal; font-family: monospace;
   font-size: .85rem; }
-.cases thead th { width: 4.2em; }
-.cases thead th:nth-child(1) { width: 7em; }
+/* in the header's own ems (.85 of the text's) */
+.cases thead th { width: 4.7em; }
+.cases thead th:nth-child(1) { width: 8em; }
 .cases thead th:nth-child(2) { width: auto; }
-.cases thead th:nth-child(3) { width: 4.8em; }
+.cases thead th:nth-child(3) { width: 5.8em; }
 .of { color: #555; font-size: .8em; }
 td.lost { background: #fde8ea; font-weight: bold; -webkit-print-color-adjust: exact;
   print-color-adjust: exact; }
@@ -346,8 +347,8 @@ a.more { font-size: .8rem; white-space: nowrap; }
 .case { border: 1px solid #bbb; padding: .6rem .8rem; margin: .8rem 0; }
 .case h3 .id { font-family: monospace; font-weight: normal; }
 .case h3 .score { float: right; }
-.items thead th:nth-child(1) { width: 7em; }
-.items thead th:nth-child(2) { width: 4.8em; }
+.items thead th:nth-child(1) { width: 8em; }
+.items thead th:nth-child(2) { width: 5.8em; }
 .items td { text-align: right; }
 .items td.note { text-align: left; white-space: pre-line; }
 .mistakes { margin: 0; padding-left: 1.2rem; }
