@@ -2,9 +2,10 @@
 and a CSV of the cases for a spreadsheet — both marked as training on every page and row.
 
 Everything in a report that a person wrote (the trainee's name, a scenario's titles,
-explanations and sources, the notes that quote them) is untrusted: it is stripped of
-controls and bidi overrides (:func:`reader.safe_text.printable`) and escaped for HTML; in
-the CSV a cell that a spreadsheet would take for a formula is defused.
+explanations and sources, the notes that quote them) is untrusted: its controls, bidi
+overrides and noncharacters are replaced by visible stand-ins (␛, �:
+:func:`reader.safe_text.printable`, as on the terminal's screens), then it is escaped for
+HTML; in the CSV a cell that a spreadsheet would take for a formula is defused.
 
 The page needs nothing from outside (inline CSS, no fonts, scripts or images) and prints
 on A4: a row is never cut across pages, the table's header is repeated on each page, and
@@ -57,7 +58,9 @@ def _unfinished(report: RunReport) -> bool:
 
 
 def _counts_waiting(report: RunReport) -> bool:
-    """A 朝の混雑 set counts the patients' waiting (scoring keeps it only there)."""
+    """A 朝の混雑 set counts the patients' waiting: scoring keeps a case's ``waited`` only
+    there (the report does not say which set it was: a rush where nobody waited at all
+    shows no 待ち column)."""
     return any(c.waited > 0 for c in report.cases)
 
 
