@@ -18,12 +18,12 @@ from reception.tui.text import plain, safe
 from reception.tui.training import words
 
 CSS = """
-{name} #{prefix}-scroll {{ padding: 1 2; }}
+{name} #{prefix}-scroll {{ padding: 1 2 0 2; height: 1fr; }}
 {name} .title {{ text-style: bold; background: $primary-darken-2; }}
 {name} .heading {{ text-style: bold; margin-top: 1; }}
 {name} .ok {{ color: $success; }}
 {name} .ng {{ color: $error; }}
-{name} .buttons {{ height: auto; margin-top: 1; }}
+{name} .buttons {{ height: auto; padding: 0 2; }}
 {name} DataTable {{ height: auto; max-height: 16; }}
 """
 
@@ -67,9 +67,9 @@ class FeedbackScreen(Screen[bool]):
             yield Static("解説", classes="heading")
             yield Static(safe(s.explain), id="feedback-explain")
             yield Static(safe(f"出典: {s.source}"), id="feedback-source")
-            with Horizontal(classes="buttons"):
-                last = self.position >= self.count
-                yield Button("報告へ" if last else "次へ", id="feedback-next", variant="primary")
+        with Horizontal(classes="buttons"):  # outside the scroll: the text opens at its top
+            last = self.position >= self.count
+            yield Button("報告へ" if last else "次へ", id="feedback-next", variant="primary")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -119,8 +119,8 @@ class ReportScreen(Screen[bool]):
             else:
                 said = self.saved
             yield Static(safe(said), classes="heading", id="report-saved")
-            with Horizontal(classes="buttons"):
-                yield Button("閉じる", id="report-done", variant="primary")
+        with Horizontal(classes="buttons"):
+            yield Button("閉じる", id="report-done", variant="primary")
         yield Footer()
 
     def on_mount(self) -> None:

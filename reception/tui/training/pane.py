@@ -43,6 +43,7 @@ from reception.tui.training.session import TrainingSession
 from reception.tui.widgets.messages import ReceptionsChanged, ReportsFailedWorkers
 
 SHOWN_LINES = 8  # the trainee's last actions kept on the tab
+PATIENT_DID = "患者さんの動き: "
 
 
 class TrainingPane(TabPane, ReportsFailedWorkers):
@@ -146,7 +147,7 @@ class TrainingPane(TabPane, ReportsFailedWorkers):
                 await box.mount(said, Static(safe(f"答え: 「{phrase.text}」")))
                 continue
             options = [
-                Option(Text(f"{i}. {plain(p.text)}"), id=p.id)
+                Option(Text(f"{i}．{plain(p.text)}"), id=p.id)
                 for i, p in enumerate(words.phrase_order(desk.case.id, utterance), start=1)
             ]
             await box.mount(said, OptionList(*options, id=f"say-{uid}"))
@@ -190,9 +191,9 @@ class TrainingPane(TabPane, ReportsFailedWorkers):
 
     def _patient_did(self, what: str) -> None:
         caption = self.query_one("#training-patient", Static)
-        before = str(caption.render()).removeprefix("患者さん: ")
+        before = str(caption.render()).removeprefix(PATIENT_DID)
         steps = [*(before.split(" → ") if before else []), what][-6:]
-        caption.update(safe("患者さん: " + " → ".join(steps)))
+        caption.update(safe(PATIENT_DID + " → ".join(steps)))
 
     # -- the check-in at the reader ----------------------------------------------------
 

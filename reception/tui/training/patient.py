@@ -22,7 +22,7 @@ from reception.tui.desk import CheckinDesk
 from reception.tui.services import Demo
 from reception.tui.widgets.messages import CardPlaced, CardTaken, ReportsFailedWorkers
 
-TAKES_CARD = 2.0  # seconds the patient takes to pick the card up at the end (× pace)
+TAKES_CARD = 4.0  # seconds the patient takes to pick the card up at the end (× pace)
 
 
 class PatientAtReader(ReportsFailedWorkers):

@@ -33,11 +33,10 @@ class TrainingStartScreen(Screen[TrainingChoice | None]):
     """Choose the set and say who trains; dismissed with the choice (None: closed)."""
 
     DEFAULT_CSS = """
-    TrainingStartScreen #start-form { padding: 1 2; }
-    TrainingStartScreen .title { text-style: bold; margin-bottom: 1; }
-    TrainingStartScreen Label { margin-top: 1; }
-    TrainingStartScreen #start-folder { margin-top: 1; height: auto; }
-    TrainingStartScreen #start-buttons { height: auto; margin-top: 1; }
+    TrainingStartScreen #start-form { padding: 0 2; }
+    TrainingStartScreen .title { text-style: bold; }
+    TrainingStartScreen #start-folder { height: auto; min-height: 2; }
+    TrainingStartScreen #start-buttons { height: auto; }
     TrainingStartScreen #start-buttons Button { margin-right: 1; }
     """
     BINDINGS = [Binding("escape", "close", "閉じる", id="training-start-close")]
@@ -95,8 +94,7 @@ class TrainingStartScreen(Screen[TrainingChoice | None]):
         self.sub_title = "セットと名前を選んで 開始（Enter）"
         self._update()
         empty = self.query_one("#start-set", Select).value is Select.NULL
-        first = "#start-file" if self.preset and empty else "#start-name"
-        self.query_one("#start-set" if empty and not self.preset else first).focus()
+        self.query_one("#start-set" if empty and not self.preset else "#start-name").focus()
 
     def _scenario(self, set_or_file: str) -> Loaded | str:
         if set_or_file not in self._loaded:
@@ -165,10 +163,18 @@ class TrainingStartApp(App[TrainingChoice | None]):
 
     TITLE = "マイナ保険証 受付端末 — 研修"
 
-    def __init__(self, data_dir: Path, preset: str | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        preset: str | None = None,
+        *,
+        sets: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__()
         self.data_dir = data_dir
         self.preset = preset
+        self.sets = sets
 
     def on_mount(self) -> None:
-        self.push_screen(TrainingStartScreen(self.data_dir, preset=self.preset), self.exit)
+        screen = TrainingStartScreen(self.data_dir, sets=self.sets, preset=self.preset)
+        self.push_screen(screen, self.exit)
