@@ -52,11 +52,11 @@ source = "厚生労働省 資格確認書 Q&A"
 def training_app(world: World, tmp_path: Path, text: str = SCENARIO) -> ReceptionApp:
     """The terminal in 研修 mode: the services (the run's own store) of a training
     clinic on the test world, a run of ``text`` for 研修 花子."""
-    svc = services(world, tmp_path)
+    svc = services(world, tmp_path)  # the same store again for a second app
     svc.settings = svc.settings.model_copy(update={"today": WORLD_TODAY})
     clinic = TrainingClinic(WorldFiles.open(world.directory), svc)
     folder = tmp_path / "run"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)  # a second app on the same folder resumes its run
     journal = Journal(folder / "journal.sqlite")
     run = TrainingRun(parse(text), journal, clinic, "研修 花子")
     session = TrainingSession(run, folder, pace=0.0, closing=clinic.aclose)

@@ -14,14 +14,14 @@ from textual.widgets import Button, OptionList
 from mock_oqs.world import World
 from reception.training.folders import run_folder
 from reception.training.phrases import UTTERANCES
-from reception.tui.app import ReceptionApp
+from reception.tui.app import ReceptionApp, make_app
 from reception.tui.training.feedback import FeedbackScreen, ReportScreen
 from reception.tui.training.pane import TrainingPane
 from reception.tui.training.session import TrainingChoice
-from reception.tui.training.start import TrainingStartApp
+from reception.tui.training.start import TrainingStartApp, TrainingStartScreen
 from reception.tui.training.words import phrase_order
 from tests.support.training_tui import SCENARIO, training_app
-from tests.support.tui import SIZE, text, until
+from tests.support.tui import SIZE, services, text, until
 
 
 def pane(app: ReceptionApp) -> TrainingPane:
@@ -151,3 +151,54 @@ def test_the_start_screen_starts_and_resumes(tmp_path: Path) -> None:
     again = TrainingStartApp(data, preset=str(scenario))
     asyncio.run(choose(again, "hana", "#start-resume"))
     assert again.return_value == TrainingChoice(str(scenario), "hana", folder, resume=True)
+
+
+def test_a_run_closed_half_way_resumes_at_the_next_case(tui_world: World, tmp_path: Path) -> None:
+    """The terminal closed after the first case (its score journaled): opened again on
+    the same folder, the run goes on with the second case, the first one kept."""
+    first = training_app(tui_world, tmp_path)
+
+    async def one_case(pilot: Pilot[None]) -> None:
+        await case_ready(pilot, first, "forgot-pin")
+        desk = pane(first).case_desk
+        assert desk is not None
+        await until(pilot, lambda: desk.reception_id is not None and not first.desk.running)
+        await pilot.click("#charge-3")
+        await until(pilot, lambda: desk.outcome.ratio == 3)
+        await pilot.press("f8")
+        await until(pilot, lambda: isinstance(first.screen, FeedbackScreen))
+
+    asyncio.run(_drive(first, one_case))
+    again = training_app(tui_world, tmp_path)
+
+    async def resumed(pilot: Pilot[None]) -> None:
+        await case_ready(pilot, again, "no-card")
+        assert "研修 2/2" in text(again, "#training-case")
+        scores = pane(again).session.run.scores()
+        assert list(scores) == ["forgot-pin"] and scores["forgot-pin"].items[1].ok
+
+    asyncio.run(_drive(again, resumed))
+
+
+def test_the_demos_palette_starts_a_run(tui_world: World, tmp_path: Path) -> None:
+    """「研修: 開始」 in the demo: the start screen, then the demo's terminal closes for
+    the run's own (reception.sim.demo opens it on the run's clinic)."""
+    scenario = tmp_path / "set.toml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    app = make_app(services(tui_world, tmp_path))
+
+    async def choose() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            commands = [c.title for c in app.get_system_commands(app.screen)]
+            assert "研修: 開始" in commands
+            app.start_training()
+            await until(pilot, lambda: isinstance(app.screen, TrainingStartScreen))
+            app.screen.query_one("#start-file").focus()
+            await pilot.press(*str(scenario), "tab", *"hana")
+            await until(pilot, lambda: not app.screen.query_one("#start-new", Button).disabled)
+            await pilot.press("enter")
+            await until(pilot, lambda: not app.is_running)
+
+    asyncio.run(choose())
+    folder = run_folder(tmp_path / "data", "tui", "hana")
+    assert app.training_chosen == TrainingChoice(str(scenario), "hana", folder)

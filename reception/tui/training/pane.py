@@ -294,7 +294,7 @@ class TrainingPane(TabPane, ReportsFailedWorkers):
         desk = self.case_desk
         if desk is None:
             return
-        if self.desk.running:
+        if self.desk.running or self.desk.placing:  # a card on its way or being read
             self.notify(
                 "読み取りの途中です。終わってから対応完了にしてください", severity="warning"
             )
