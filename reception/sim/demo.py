@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from reception.checkin import Terminal
+from reception.errors import InputError
 from reception.reader_models import PrescriptionQuestion
 from reception.settings import ReceptionSettings
 from reception.sim.cards import DemoControls, LoopbackCards, VpcdCards
@@ -115,9 +116,11 @@ def run_demo(
         url = stack.enter_context(served(world, options=serve_on))
         slot = None if loopback or not pcscd_ready("Virtual PCD 00 00") else 0
         services = demo_services(world, url, settings, pcsc_slot=slot)
+        problem: str | None = None
         while True:
             app = make_app(services)
             app.training_data_dir = base.data_dir
+            app.startup_problem = problem
             try:
                 app.run()
             finally:
@@ -127,5 +130,9 @@ def run_demo(
                 break
             from reception.sim.training_app import play_in_terminal  # (it imports this)
 
-            play_in_terminal(base, app.training_chosen)
+            try:
+                play_in_terminal(base, app.training_chosen)
+                problem = None
+            except InputError as exc:  # the run could not open: the demo says why
+                problem = f"研修を始められません: {exc}"
     return 0

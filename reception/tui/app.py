@@ -65,6 +65,7 @@ class ReceptionApp(App[None]):
         # where trainees' runs live (<data_dir>/training/…): the demo sets the configured
         # data_dir (its own may be a temporary folder that goes with the demo)
         self.training_data_dir: Path = services.settings.data_dir
+        self.startup_problem: str | None = None  # said once the terminal is up
         self.client = OqsClient(
             services.oqs, transport=services.oqs_transport, on_exchange=self._oqs_exchange
         )
@@ -108,6 +109,8 @@ class ReceptionApp(App[None]):
         yield self.desk
 
     def on_mount(self) -> None:
+        if self.startup_problem is not None:
+            self.notify(safe(self.startup_problem), severity="error", timeout=20)
         self.refresh_lists()
         self.query_one("#ladder-counter").display = self.services.counter is not None
         if self.services.demo is not None:

@@ -169,6 +169,8 @@ def test_a_run_closed_half_way_resumes_at_the_next_case(tui_world: World, tmp_pa
         await until(pilot, lambda: isinstance(first.screen, FeedbackScreen))
 
     asyncio.run(_drive(first, one_case))
+    assert first.training is not None
+    first.training.run.journal.close()  # the terminal closed (reception.sim.training_app)
     again = training_app(tui_world, tmp_path)
 
     async def resumed(pilot: Pilot[None]) -> None:

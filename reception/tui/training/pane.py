@@ -95,7 +95,7 @@ class TrainingPane(TabPane, ReportsFailedWorkers):
     @property
     def persona(self) -> str | None:
         """Whose card the case is about (the 居宅同意取得型 route places it)."""
-        return self.case_desk.case.persona if self.case_desk is not None else None
+        return self.case_desk.case.patient if self.case_desk is not None else None
 
     def on_mount(self) -> None:
         self.patient.did = self._patient_did
@@ -133,7 +133,7 @@ class TrainingPane(TabPane, ReportsFailedWorkers):
         self._show_done()
         self.app.query_one("#staff", TabbedContent).active = self.id or ""
         starts = desk.case.situation.places_card and desk.reception_id is None
-        self.patient.come(desk.patient_script(), desk.case.persona, check_in=starts)
+        self.patient.come(desk.patient_script(), desk.case.patient, check_in=starts)
 
     async def _show_words(self, desk: CaseDesk) -> None:
         box = self.query_one("#training-says", Vertical)
