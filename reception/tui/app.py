@@ -252,8 +252,8 @@ class ReceptionApp(App[None]):
         if action in ("place_card", "remove_card"):
             # demo controls only in demo mode (in 研修 the patient places the card)
             return self.services.demo is not None and self.training is None
-        if action == "settle_case":
-            return self.training is not None
+        if action == "settle_case":  # at the console, not over a feedback or a form
+            return self.training is not None and len(self.screen_stack) == 1
         return True
 
     def action_settle_case(self) -> None:

@@ -204,3 +204,15 @@ def test_the_demos_palette_starts_a_run(tui_world: World, tmp_path: Path) -> Non
     asyncio.run(choose())
     folder = run_folder(tmp_path / "data", "tui", "hana")
     assert app.training_chosen == TrainingChoice(str(scenario), "hana", folder)
+
+
+def test_a_trainers_text_is_shown_as_text(tui_world: World, tmp_path: Path) -> None:
+    """A scenario is a trainer's file: markup in its words is shown, never applied."""
+    marked = SCENARIO.replace('title = "暗証番号を忘れた"', 'title = "[b]暗証番号[/b]を忘れた"')
+    app = training_app(tui_world, tmp_path, marked)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await case_ready(pilot, app, "forgot-pin")
+        assert "[b]暗証番号[/b]を忘れた" in text(app, "#training-case")
+
+    asyncio.run(_drive(app, scenario))
