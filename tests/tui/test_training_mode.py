@@ -214,5 +214,8 @@ def test_a_trainers_text_is_shown_as_text(tui_world: World, tmp_path: Path) -> N
     async def scenario(pilot: Pilot[None]) -> None:
         await case_ready(pilot, app, "forgot-pin")
         assert "[b]暗証番号[/b]を忘れた" in text(app, "#training-case")
+        desk = pane(app).case_desk
+        assert desk is not None  # the patient's check-in ends before the terminal closes
+        await until(pilot, lambda: desk.reception_id is not None and not app.desk.running)
 
     asyncio.run(_drive(app, scenario))
