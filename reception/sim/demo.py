@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from reception.checkin import Terminal
+from reception.errors import InputError
 from reception.reader_models import PrescriptionQuestion
 from reception.settings import ReceptionSettings
 from reception.sim.cards import DemoControls, LoopbackCards, VpcdCards
@@ -82,7 +83,10 @@ def run_demo(
 ) -> int:
     """Seed (or reuse) a world, serve it, put the cards in the virtual reader, run the TUI.
     ``today``: the world's day (a new world is seeded on it, a reused one served on it;
-    the terminal plays its rules). Whatever it started stops when the TUI quits."""
+    the terminal plays its rules). Whatever it started stops when the TUI quits. The
+    palette's 「研修: 開始」 closes the demo's terminal for the chosen run's (its own
+    store and world, reception.sim.training_app) and opens the demo again after it."""
+    base = settings  # the configured data_dir keeps trainees' runs (resumable)
     with contextlib.ExitStack() as stack:
         if world_dir is None:
             world_dir = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "world"
@@ -112,10 +116,23 @@ def run_demo(
         url = stack.enter_context(served(world, options=serve_on))
         slot = None if loopback or not pcscd_ready("Virtual PCD 00 00") else 0
         services = demo_services(world, url, settings, pcsc_slot=slot)
-        app = make_app(services)
-        try:
-            app.run()
-        finally:
-            assert services.demo is not None
-            services.demo.remove()
+        problem: str | None = None
+        while True:
+            app = make_app(services)
+            app.training_data_dir = base.data_dir
+            app.startup_problem = problem
+            try:
+                app.run()
+            finally:
+                assert services.demo is not None
+                services.demo.remove()
+            if app.training_chosen is None:
+                break
+            from reception.sim.training_app import play_in_terminal  # (it imports this)
+
+            try:
+                play_in_terminal(base, app.training_chosen)
+                problem = None
+            except InputError as exc:  # the run could not open: the demo says why
+                problem = f"研修を始められません: {exc}"
     return 0

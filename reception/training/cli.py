@@ -4,6 +4,8 @@
 - ``check SET_OR_FILE``: validate, then play the model answer headless in a throw-away
   run: every case must score 100 % (exit 1 naming each case that does not: a trainer's
   file cannot teach what the simulator would not do).
+- ``run SET_OR_FILE``: the trainee at the terminal — the demo's TUI in 研修 mode for
+  the set (a start screen asks the trainee's name unless ``--name`` says it).
 - ``run SET_OR_FILE --trainee FILE [--json]``: play a trainee's actions from a file and
   print the score; the run's folder (``--out``, default
   ``<data_dir>/training/<set>-<trainee>``) keeps the journal, the run's own store, the
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reception.cli.common import Session, _err, _print, _print_json
-from reception.errors import InputError
+from reception.training.folders import run_folder
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 
@@ -53,6 +54,13 @@ def add_commands(add: AddCommand) -> None:
         "--restart", action="store_true", help="start the run over (its folder is emptied)"
     )
     run.add_argument("--json", action="store_true", help="print the report as JSON")
+    run.add_argument(
+        "--pace",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="研修 at the terminal: the patient's pace (1 as a person, 0 at once)",
+    )
 
 
 def cmd_train(args: argparse.Namespace, session: Session) -> int:
@@ -117,26 +125,25 @@ async def _play(loaded: Any, run_dir: Path, session: Session, trainee: Any, name
     return report
 
 
-def slug(text: str) -> str:
-    """A folder name from a trainee's name (letters of any script kept)."""
-    cleaned = re.sub(r"[\s/\\:*?\"<>|\x00-\x1f\x7f]+", "_", text).strip("._")
-    return cleaned[:40] or "trainee"
-
-
 def _run(loaded: Any, args: argparse.Namespace, session: Session) -> int:
     from reception.training.actions import load_trainee
     from reception.training.report import write_reports
 
-    if args.trainee is None:
-        raise InputError(
-            "研修を画面で行うには `reception demo` の 研修 を使います"
-            "（headless では --trainee FILE）"
+    if args.trainee is None:  # the trainee at the terminal: the TUI's 研修 mode
+        from reception.sim.training_app import run_training_terminal
+
+        return run_training_terminal(
+            session.settings,
+            args.scenario,
+            loaded,
+            name=args.name,
+            out=args.out,
+            restart=args.restart,
+            pace=args.pace,
         )
     trainee = load_trainee(args.trainee)
     name = args.name or trainee.trainee
-    out: Path = args.out or (
-        session.settings.data_dir / "training" / f"{loaded.scenario.id}-{slug(name)}"
-    )
+    out: Path = args.out or run_folder(session.settings.data_dir, loaded.scenario.id, name)
     if args.restart and out.exists():
         shutil.rmtree(out)
     report = asyncio.run(_play(loaded, out, session, trainee, name))

@@ -29,6 +29,9 @@ from reception.tui.screens.app_code import AppCodeScreen
 from reception.tui.screens.counter import CounterScreen
 from reception.tui.services import Services
 from reception.tui.text import safe
+from reception.tui.training.pane import TrainingPane
+from reception.tui.training.session import TrainingChoice, TrainingSession
+from reception.tui.training.start import TrainingStartScreen
 from reception.tui.widgets import messages as msg
 from reception.tui.widgets.demo import DemoPanel
 from reception.tui.widgets.detail import ReceptionDetail
@@ -49,13 +52,20 @@ class ReceptionApp(App[None]):
         Binding("f5", "refresh", "更新", id="refresh"),
         Binding("f6", "place_card", "カードを置く（デモ）", id="demo-place"),
         Binding("f7", "remove_card", "カードを取る（デモ）", id="demo-remove"),
+        Binding("f8", "settle_case", "対応完了（研修）", id="training-settle"),
         Binding("ctrl+q", "quit", "終了", id="quit", priority=True),
         *STAFF_TAB_BINDINGS,
     ]
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, training: TrainingSession | None = None) -> None:
         super().__init__()
         self.services = services
+        self.training = training  # 研修 mode: services are the training clinic's
+        self.training_chosen: TrainingChoice | None = None  # the demo's 「研修: 開始」
+        # where trainees' runs live (<data_dir>/training/…): the demo sets the configured
+        # data_dir (its own may be a temporary folder that goes with the demo)
+        self.training_data_dir: Path = services.settings.data_dir
+        self.startup_problem: str | None = None  # said once the terminal is up
         self.client = OqsClient(
             services.oqs, transport=services.oqs_transport, on_exchange=self._oqs_exchange
         )
@@ -70,7 +80,10 @@ class ReceptionApp(App[None]):
                 language=s.settings.language,
                 consent_flow=s.settings.reader.consent_flow,
             )
-            with TabbedContent(id="staff", initial="tab-list"):
+            initial = "tab-list" if self.training is None else "tab-training"
+            with TabbedContent(id="staff", initial=initial):
+                if self.training is not None and s.demo is not None:
+                    yield TrainingPane(self.training, self.desk, s.demo)
                 yield ReceptionList(s.store)
                 yield ReceptionDetail(
                     s.store,
@@ -90,16 +103,21 @@ class ReceptionApp(App[None]):
                         s.settings.data_dir,
                         refused=refused_kinds(s.settings.mode),
                     )
-                if s.demo is not None:
+                if s.demo is not None and self.training is None:
                     yield DemoPanel(s.demo, self.desk)
         yield Footer()
         yield self.desk
 
     def on_mount(self) -> None:
+        if self.startup_problem is not None:
+            self.notify(safe(self.startup_problem), severity="error", timeout=20)
         self.refresh_lists()
         self.query_one("#ladder-counter").display = self.services.counter is not None
         if self.services.demo is not None:
             self.sub_title = f"デモ — {self.services.cards.description}"
+        if self.training is not None:
+            run = self.training.run
+            self.sub_title = f"研修（研修用の記録） — {run.scenario.title} — {run.trainee}"
         if (folder := self.services.settings.link.folder) is not None:
             self.sub_title = f"{self.sub_title} — 連携 {folder}".lstrip(" —")
         if self.services.settings.mode is Mode.LIMITED:  # say which mode runs
@@ -151,6 +169,8 @@ class ReceptionApp(App[None]):
         self.desk.answer(message.kind, message.value)
 
     def on_key(self, event: Any) -> None:
+        if self.training is not None:
+            return  # the patient works the reader: the trainee's keys are the console's
         method = METHOD_KEYS.get(event.key)
         if self.panel.shortcut(event.key) or (method is not None and self.desk.type_ahead(method)):
             event.stop()
@@ -163,6 +183,8 @@ class ReceptionApp(App[None]):
         outcome = message.outcome
         if outcome.face_file is not None and self.query(LinkPane):
             self.query_one(LinkPane).face_written(outcome.face_file, outcome)
+        if self.training is not None:
+            self.query_one(TrainingPane).checkin_finished(outcome)
         self.selected = outcome.reception_id
         self.refresh_lists()
         self.show_detail(outcome.reception_id)
@@ -198,7 +220,7 @@ class ReceptionApp(App[None]):
 
     def on_counter_requested(self, message: msg.CounterRequested) -> None:
         """The 居宅同意取得型 route for a pending reception, at the staff-held reader."""
-        persona = self.query_one(DemoPanel).persona if self.services.demo else None
+        persona = self.demo_persona
         rid = message.reception_id
 
         def done(_: object) -> None:
@@ -211,18 +233,44 @@ class ReceptionApp(App[None]):
         if message.reception_id is not None and message.reception_id == self.selected:
             self.show_detail(message.reception_id)
 
+    @property
+    def demo_persona(self) -> str | None:
+        """The persona whose card the demo puts down: the 研修 case's, or the デモ tab's."""
+        if self.training is not None:
+            return self.query_one(TrainingPane).persona
+        return self.query_one(DemoPanel).persona if self.services.demo else None
+
     def place_card(self, persona: str) -> None:
         """Demo: put a persona's card on the reader and start the check-in."""
         self.query_one(DemoPanel).place_card(persona)
 
     def remove_card(self) -> None:
-        if self.services.demo is not None:
+        if self.services.demo is not None and self.training is None:
             self.query_one(DemoPanel).remove_card()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("place_card", "remove_card"):
-            return self.services.demo is not None  # demo controls only in demo mode
+            # demo controls only in demo mode (in 研修 the patient places the card)
+            return self.services.demo is not None and self.training is None
+        if action == "settle_case":  # at the console, not over a feedback or a form
+            return self.training is not None and len(self.screen_stack) == 1
         return True
+
+    def action_settle_case(self) -> None:
+        """F8: 対応完了 of the 研修 case at the counter."""
+        if self.training is not None:
+            self.query_one(TrainingPane).settle()
+
+    def start_training(self) -> None:
+        """The palette's 「研修: 開始」: the start screen; the chosen run opens in a
+        terminal of its own (its own store and world): this one closes for it."""
+
+        def chosen(choice: TrainingChoice | None) -> None:
+            if choice is not None:
+                self.training_chosen = choice
+                self.exit()
+
+        self.push_screen(TrainingStartScreen(self.training_data_dir), chosen)
 
     def action_place_card(self) -> None:
         """F6: the persona chosen on the デモ tab — none chosen, it says so (it once put
@@ -314,7 +362,12 @@ class ReceptionApp(App[None]):
             "マイナ資格確認アプリ（居宅同意取得型）を有効化するコードを発行する",
             self.show_app_code,
         )
-        if self.services.demo is not None:
+        if self.services.demo is not None and self.training is None:
+            yield SystemCommand(
+                "研修: 開始",
+                "研修セットを選び、研修生の名前で始める（研修用の受付・記録）",
+                self.start_training,
+            )
             unplug = self.query_one(DemoPanel).toggle_reader
             yield SystemCommand("リーダーを外す／つなぐ（デモ）", "リーダー障害の練習", unplug)
             yield from self.query_one(DemoPanel).model_commands()  # デモ: リーダー機種 …
@@ -326,5 +379,5 @@ class ReceptionApp(App[None]):
                 )
 
 
-def make_app(services: Services) -> ReceptionApp:
-    return ReceptionApp(services)
+def make_app(services: Services, training: TrainingSession | None = None) -> ReceptionApp:
+    return ReceptionApp(services, training)

@@ -7,6 +7,7 @@ A widget without a face."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from textual import work
@@ -93,6 +94,8 @@ class CheckinDesk(ReportsFailedWorkers):
         self.reader_watch: ReaderWatch | None = None
         self.started_mark = 0  # the store's change mark when the running check-in began
         self.checkin_model = services.settings.reader.model  # the running check-in's reader
+        # 研修 mode: the simulated patient hears each question the panel shows
+        self.question_shown: Callable[[Question[Any]], None] | None = None
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.offer_medium)  # the panel's views are composed by then
@@ -193,6 +196,8 @@ class CheckinDesk(ReportsFailedWorkers):
         self.note(f"{view}: {question.state.value}" + (f" ({described})" if described else ""))
         if isinstance(question, ConfirmVisually):
             self._ask_visual_check()
+        if self.question_shown is not None:
+            self.question_shown(question)
         return True
 
     def _running_reception(self) -> str | None:
