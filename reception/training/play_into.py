@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reader.clock import now_jst
+from reader.safe_text import printable
 from reception.link import Link
 from reception.link.terms import LinkEvent, LinkFolderError, shown_name
 from reception.oqs_client import OqsClient
@@ -65,7 +66,8 @@ class SettledPatient:
         end = self.end.value if self.end is not None else "未到達"
         missed = "" if self.reached else f"（模範は {self.model_end.value}）"
         files = "  " + " ".join(self.face_files) if self.face_files else ""
-        return f"{self.at}  {self.case_id}  {end}{missed}  {self.title}{files}"
+        # a trainer's file: nothing in it reaches the terminal as a control (design.md §6.6)
+        return f"{self.at}  {self.case_id}  {end}{missed}  {printable(self.title)}{files}"
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -16,8 +16,12 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from mock_oqs.world import World
 from reader.children import spawn
+from reception.link.terms import LinkFolderError
+from reception.training.play_into import link_folder
 from tests.support.link import RECEPTION, answer, drop, moved_aside, persona_request
 from tests.support.processes import kill_all, mentioning, still_running
 from tests.support.stack import WORLD_TODAY
@@ -205,6 +209,12 @@ def test_a_folder_that_is_a_symlink_is_refused(world: World, tmp_path: Path) -> 
     assert "シンボリックリンクです" in done.stderr
     assert list(real.iterdir()) == []  # nothing written through it
     assert not (tmp_path / "data").exists()  # no run begun
+
+
+def test_a_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "clinic").write_text("")
+    with pytest.raises(LinkFolderError, match="ディレクトリではありません"):
+        link_folder(tmp_path / "clinic")
 
 
 def test_play_into_is_not_a_trainee_run(tmp_path: Path) -> None:
