@@ -10,6 +10,10 @@ The run's folder::
     RUN/world/                the world (reused when the run resumes)
     RUN/reception/            the run's store (reception.sqlite) and its 申立書 PDFs
     RUN/report.html, .csv     the report, when the run ends
+
+The clinic has no folder interface (``link.folder`` none) unless the run is given one
+(``link_folder``: ``reception train run --play-into DIR``): then each card confirmation
+is written into ``DIR/face`` as a check-in at a real terminal writes it.
 """
 
 from __future__ import annotations
@@ -47,16 +51,17 @@ FAULT_ARGS = {
 
 
 def training_settings(
-    base: ReceptionSettings, scenario: Scenario, run_dir: Path
+    base: ReceptionSettings, scenario: Scenario, run_dir: Path, link_folder: Path | None = None
 ) -> ReceptionSettings:
     """The clinic's settings for a run: the scenario's clinic and day, the run's store,
-    a service that gives up soon (a trainee waits seconds, not minutes)."""
+    a service that gives up soon (a trainee waits seconds, not minutes), and the folder
+    interface at ``link_folder`` (none: no link)."""
     clinic = scenario.clinic
     reader = base.reader.model_copy(
         update={"prescription": clinic.prescription, "model": clinic.reader_model}
     )
     oqs = base.oqs.model_copy(update={"read_timeout": 4.0, "connect_timeout": 2.0})
-    link = base.link.model_copy(update={"folder": None})
+    link = base.link.model_copy(update={"folder": link_folder})
     return base.model_copy(
         update={
             "data_dir": run_dir / "reception",
@@ -83,6 +88,7 @@ class TrainingClinic:
         assert isinstance(demo, DemoControls)
         self.demo = demo
         self._unplugged = False
+        self.face_files: list[Path] = []  # written into the link's face/ (none: no link)
 
     def persona(self, persona_id: str) -> dict[str, Any]:
         entry: dict[str, Any] = self.world.persona(persona_id)
@@ -133,6 +139,8 @@ class TrainingClinic:
             outcome = await svc.check_in(source, self.client, request, interaction)
         finally:
             demo.remove()
+        if outcome.face_file is not None:
+            self.face_files.append(outcome.face_file)
         return outcome.reception_id
 
     async def aclose(self) -> None:
@@ -141,15 +149,16 @@ class TrainingClinic:
 
 @contextlib.contextmanager
 def training_clinic(
-    run_dir: Path, scenario: Scenario, base: ReceptionSettings
+    run_dir: Path, scenario: Scenario, base: ReceptionSettings, link_folder: Path | None = None
 ) -> Iterator[TrainingClinic]:
     """The clinic of a run in ``run_dir`` (made, marked as training): its world served,
-    its store open; stopped and closed at the end."""
+    its store open; stopped and closed at the end. ``link_folder``: the folder interface
+    whose face/ its check-ins write into (the caller runs the link itself)."""
     run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     marker = run_dir / MARKER
     if not marker.exists():
         marker.write_text(MARKER_TEXT, encoding="utf-8")
-    settings = training_settings(base, scenario, run_dir)
+    settings = training_settings(base, scenario, run_dir, link_folder)
     world = seed(run_dir / "world", scenario.day, scenario.generated)
     day = settings.today or _world_day(world)
     settings = settings.model_copy(update={"today": day})

@@ -10,6 +10,10 @@
   print the score; the run's folder (``--out``, default
   ``<data_dir>/training/<set>-<trainee>``) keeps the journal, the run's own store, the
   world and the report (HTML, CSV). Run again, it resumes where it stood.
+- ``run SET_OR_FILE --play-into DIR [--fast] [--json]``: the morning's patients, handled
+  as the model answer says, with the folder interface at DIR answering meanwhile
+  (:mod:`reception.training.play_into`); the run's folder defaults to
+  ``<data_dir>/training/<set>-play-into``.
 """
 
 from __future__ import annotations
@@ -42,11 +46,24 @@ def add_commands(add: AddCommand) -> None:
     check.add_argument("--json", action="store_true", help="the model answer's report as JSON")
     run = sub.add_parser("run", help="a training run (headless with --trainee)")
     run.add_argument("scenario", metavar="SET_OR_FILE")
-    run.add_argument(
+    who = run.add_mutually_exclusive_group()
+    who.add_argument(
         "--trainee",
         type=Path,
         metavar="FILE",
         help="play this trainee's actions (TOML, or JSON by suffix) headless",
+    )
+    who.add_argument(
+        "--play-into",
+        type=Path,
+        metavar="DIR",
+        help="play the patients' side with the model handling, into the folder interface at "
+        "DIR (face/ files written, requests in DIR/req answered meanwhile)",
+    )
+    run.add_argument(
+        "--fast",
+        action="store_true",
+        help="with --play-into: as fast as possible (default: the scenario's pacing)",
     )
     run.add_argument("--name", help="the trainee's name (default: the trainee file's)")
     run.add_argument("--out", type=Path, help="the run's folder (default: under data_dir)")
@@ -129,6 +146,8 @@ def _run(loaded: Any, args: argparse.Namespace, session: Session) -> int:
     from reception.training.actions import load_trainee
     from reception.training.report import write_reports
 
+    if args.play_into is not None:
+        return _play_into(loaded, args, session)
     if args.trainee is None:  # the trainee at the terminal: the TUI's 研修 mode
         from reception.sim.training_app import run_training_terminal
 
@@ -162,4 +181,54 @@ def _run(loaded: Any, args: argparse.Namespace, session: Session) -> int:
             _print(f"  解説: {case.explain}（出典: {case.source}）")
     _print(f"合計 {report.total}/{report.max}（{report.percent:.0f} %）")
     _print(f"報告: {html}\n      {csv}")
+    return 0
+
+
+def _play_into(loaded: Any, args: argparse.Namespace, session: Session) -> int:
+    """``--play-into DIR``: a line per patient as it is settled, or (``--json``) the
+    morning's summary at the end. Exit 1 when a case missed its model end state, 128 +
+    the signal's number when one ended the morning early (it resumes where it stood)."""
+    from reception.link.terms import LinkEvent
+    from reception.training import play_into as into
+
+    folder = into.link_folder(args.play_into)
+    out: Path = args.out or (
+        session.settings.data_dir / "training" / f"{loaded.scenario.id}-play-into"
+    )
+    if into.fresh_run_folder(out, args.restart) and not args.restart:
+        _err(f"reception: {out}: 前回の再生は終わっていたので、最初から再生します")
+
+    def said(event: LinkEvent) -> None:  # the link's own lines, as `reception link` says them
+        _err(f"{event.at} {event.kind} {event.name} {event.detail}".rstrip())
+
+    def settled(patient: Any) -> None:
+        if not args.json:
+            _print(patient.line())
+
+    morning = asyncio.run(
+        into.replay(
+            loaded,
+            out,
+            folder,
+            session.settings,
+            fast=args.fast,
+            trainee=args.name or into.TRAINEE,
+            on_settled=settled,
+            on_event=said,
+        )
+    )
+    if args.json:
+        _print_json(morning.as_json())
+    else:
+        _print(
+            f"{len(morning.patients)} 人: face/ に {len(morning.face_files)} 件、"
+            f"要求 {len(morning.answered)} 件に回答（{folder}）"
+        )
+    if morning.interrupted_by is not None:
+        _err(f"reception: 中断しました（続きは同じコマンドで: {out}）")
+        return 128 + morning.interrupted_by
+    missed = [p.case_id for p in morning.patients if not p.reached]
+    if missed:
+        _err(f"reception: 模範の終わり方に届かなかったケース: {', '.join(missed)}")
+        return 1
     return 0
