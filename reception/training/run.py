@@ -267,7 +267,12 @@ class CaseDesk:
         """A lower rung while a higher one is in the patient's hands and untried."""
         mine = RUNGS[rung]
         self._used.add(mine)
-        at_hand = {RUNG_OF_DOCUMENT[d] for d in self.case.situation.brings if d in RUNG_OF_DOCUMENT}
+        situation = self.case.situation
+        at_hand = {  # the お知らせ and マイナポータル count only beside the card (never alone)
+            RUNG_OF_DOCUMENT[d]
+            for d in situation.brings
+            if d in RUNG_OF_DOCUMENT and (situation.places_card or RUNG_OF_DOCUMENT[d] > 1)
+        }
         higher = {r for r in at_hand if r < mine and r not in self._used}
         return Mistake.RUNG_SKIPPED if higher else None
 
