@@ -473,7 +473,7 @@ class TrainingRun:
         """A case confirmed by the card charges what the service answers for the persona
         (world.json's expectation on the world's day): a model answer cannot teach another
         負担割合 than the simulator gives."""
-        given = self.sim.persona(case.persona)["expect"].get("ratio")
+        given = (self.sim.persona(case.persona).get("expect") or {}).get("ratio")
         if case.model.end not in (EndState.CARD, EndState.COUNTER) or not given:
             return
         if int(given) // 10 != case.model.ratio:
