@@ -158,3 +158,16 @@ def test_a_scenario_with_a_mistake_is_refused_naming_its_line(
     assert code == 2 and out == ""
     assert str(path) in err and words in err
     assert f"{line} 行目" in err or f"line {line}," in err, err
+
+
+def test_the_readme_example_scenario_passes_its_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Writing a scenario") :]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.toml"
+    path.write_text(example, encoding="utf-8")
+    code, out, err = train(["check", str(path)], capsys)
+    assert code == 0, err
+    assert "1 件すべて満点" in out
