@@ -402,13 +402,14 @@ PERSONAS: tuple[Persona, ...] = (
         certificate="none",
     ),
     # the 75th birthday on the world's day: 国保 (70–74, 2割) lost that day (事由 03) and
-    # 後期高齢者医療 from it (1割), registered two weeks before (persona_days.aged)
+    # 後期高齢者医療 from it (1割), registered two weeks before (persona_days.aged); the
+    # 国保 numbers (world.json's) by number: 3, lost with a newer qualification
     Persona(
         "turning-75",
         "75歳の誕生日当日（国保 2割 → 後期高齢者医療 1割）",
         _years(75),
         (Cover(KOKUHO),),
-        Expectation("confirmed", CONFIRMED, "1", "010"),
+        Expectation("confirmed", CONFIRMED, "1", "010", number_query={"current": "3"}),
         turns=(75, 0),
     ),
     # a 通称名 reported to the insurer and the card's sex printed as the person lives
