@@ -205,7 +205,7 @@ class ModelHandling(_Strict):
     accept: tuple[Document, ...] = ()
     refuse: tuple[Document, ...] = ()
     words: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # utterance → good ids
-    billing: str | None = None  # for a 申立書: the billing hint's kind
+    billing: Literal["current", "previous", "unknown"] | None = None  # a 申立書's billing hint
     explain: str = Field(min_length=1, max_length=2000)
     source: str = Field(min_length=1, max_length=500)
     seconds: float = Field(default=120, gt=0, le=3600)  # full time points within this
@@ -241,6 +241,8 @@ class Case(_Strict):
                 f"model.end: {model.end.value} には {needed.value} が必要です"
                 "（situation.brings にありません）"
             )
+        if model.billing is not None and model.end is not EndState.DECLARED:
+            raise ValueError("model.billing: 請求の種類は申立書（end = declared）のときだけです")
         if (model.ratio == 10) != (model.end is EndState.SELF_PAY):
             raise ValueError("model.ratio: 10割は self-pay（持参なし）のときだけです")
         return self

@@ -139,6 +139,11 @@ def scenario(
         (scenario(persona="nobody"), 8, "「nobody」というペルソナはありません"),
         (scenario(end="notice"), 12, "notice には notice が必要です"),
         (scenario(persona="child-preschool"), 13, "child-preschool の資格確認の結果は 2割"),
+        (
+            scenario().replace("ratio = 3\n", 'ratio = 3\nbilling = "current"\n'),
+            14,
+            "請求の種類は申立書（end = declared）のときだけです",
+        ),
     ],
     ids=[
         "bad-end-state",
@@ -147,6 +152,7 @@ def scenario(
         "unknown-persona",
         "document-not-brought",
         "ratio-not-the-services",
+        "billing-without-declaration",
     ],
 )
 def test_a_scenario_with_a_mistake_is_refused_naming_its_line(
