@@ -142,6 +142,9 @@ class Persona:
     # lives as the other sex ("1"/"2"): a 通称名 reported to the insurer, and the card's
     # sex as the insurer's 性別表記 handling prints it (NameOfOther, Sex2; mock_oqs/format.py)
     lives_as: str | None = None
+    # (age, days): the birthday of that age falls ``days`` after the world's day (0: on
+    # it) — the birth date by the calendar, not ``age_days`` (which leap days would move)
+    turns: tuple[int, int] | None = None
 
 
 def _years(years: int, days: int = 0) -> int:
@@ -397,6 +400,17 @@ PERSONAS: tuple[Persona, ...] = (
         (Cover(KOKUHO, issued=-335, expires=30),),
         Expectation("fallback", CONFIRMED, reason="not-registered", number_query={"current": "1"}),
         certificate="none",
+    ),
+    # the 75th birthday on the world's day: 国保 (70–74, 2割) lost that day (事由 03) and
+    # 後期高齢者医療 from it (1割), registered two weeks before (persona_days.aged); the
+    # 国保 numbers (world.json's) by number: 3, lost with a newer qualification
+    Persona(
+        "turning-75",
+        "75歳の誕生日当日（国保 2割 → 後期高齢者医療 1割）",
+        _years(75),
+        (Cover(KOKUHO),),
+        Expectation("confirmed", CONFIRMED, "1", "010", number_query={"current": "3"}),
+        turns=(75, 0),
     ),
     # a 通称名 reported to the insurer and the card's sex printed as the person lives
     # (事務連絡 on 被保険者証の性別表記 2012 and 氏名表記 2017): the result names both

@@ -241,6 +241,8 @@ def _seed_persona(seeding: _Seeding, persona: Persona, number: int) -> PersonaEn
     person_id = f"P{number:06d}"
     today = seeding.today
     birth = today - dt.timedelta(days=persona.age_days)
+    if persona.turns is not None:
+        birth = born_turning(today, *persona.turns)
     expires = days_from(today, persona.cert_expires)
     if expires is not None:
         # a certificate ends on the holder's birthday, the 5th after issue (card.md §2)
@@ -450,6 +452,16 @@ def _seed_previous_card(seeding: _Seeding, persona: Persona, person_id: str, bir
         seeding.conn, cert.serial_number, dt.datetime.combine(reissued, dt.time(), tzinfo=dt.UTC)
     )
     return name
+
+
+def born_turning(today: dt.date, age: int, days: int) -> dt.date:
+    """A birth date whose ``age``-th birthday falls ``days`` after ``today``; for 29
+    February in a common year, 28 February (the birthday a day earlier: already that age)."""
+    target = today + dt.timedelta(days=days)
+    try:
+        return target.replace(year=target.year - age)
+    except ValueError:
+        return dt.date(target.year - age, 2, 28)
 
 
 def _on_birthday(day: dt.date, year: int) -> dt.date:

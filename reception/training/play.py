@@ -21,13 +21,14 @@ from reception.training.actions import (
     Declare,
     NoCard,
     Notice,
+    Recheck,
     Refuse,
     Say,
     TraineeFile,
     WelfareOffice,
 )
 from reception.training.run import CaseDesk, TrainingRun
-from reception.training.scenario import Case, EndState, PatientMethod
+from reception.training.scenario import Case, EndState, Fault, PatientMethod
 from reception.training.scoring import CaseScore, RunReport
 
 
@@ -57,13 +58,38 @@ def model_actions(case: Case, persona: dict[str, Any], day: dt.date) -> list[Act
         case EndState.OLD_CARD:
             actions.append(Certificate(do="old-card"))
         case EndState.DECLARED:
-            actions.append(Declare())
+            actions.append(Declare(fields=_declared_numbers(model.billing, persona)))
         case EndState.SELF_PAY:
             actions.append(NoCard())
         case EndState.WELFARE_OFFICE:
             actions.append(WelfareOffice())
+    if case.situation.fault is Fault.CONNECTION_LOST and model.end is EndState.CARD:
+        # the check-in ended pending; once the line is back the patient places the card
+        # again (the reception's recheck), and the card confirms
+        actions.append(Recheck())
     actions.append(Charge(ratio=model.ratio))
     return actions
+
+
+def _declared_numbers(billing: str | None, persona: dict[str, Any]) -> dict[str, str]:
+    """What the 申立書 says of the numbers, for its billing hint: ``current``, the
+    numbers the patient knows (their current ones); ``previous``, the qualification the
+    service showed as lost (staff copy it from the result); else none (不詳)."""
+    numbers: dict[str, str] = persona.get("numbers") or {}
+    if billing == "current":
+        return {
+            key: numbers[f"current_{key}"]
+            for key in ("insurer_number", "symbol", "number", "branch")
+            if numbers.get(f"current_{key}")
+        }
+    if billing == "previous":
+        which = "old" if "old_insurer_number" in numbers else "current"
+        return {
+            f"previous_{key}": numbers[f"{which}_{key}"]
+            for key in ("insurer_number", "symbol", "number")
+            if numbers.get(f"{which}_{key}")
+        }
+    return {}
 
 
 def _notice_expiry(birth: dt.date, day: dt.date) -> str | None:

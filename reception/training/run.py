@@ -269,7 +269,12 @@ class CaseDesk:
         """A lower rung while a higher one is in the patient's hands and untried."""
         mine = RUNGS[rung]
         self._used.add(mine)
-        at_hand = {RUNG_OF_DOCUMENT[d] for d in self.case.situation.brings if d in RUNG_OF_DOCUMENT}
+        situation = self.case.situation
+        at_hand = {  # the お知らせ and マイナポータル count only beside the card (never alone)
+            RUNG_OF_DOCUMENT[d]
+            for d in situation.brings
+            if d in RUNG_OF_DOCUMENT and (situation.places_card or RUNG_OF_DOCUMENT[d] > 1)
+        }
         higher = {r for r in at_hand if r < mine and r not in self._used}
         return Mistake.RUNG_SKIPPED if higher else None
 
@@ -466,6 +471,22 @@ class TrainingRun:
                     f"{loaded.source}: {line} 行目: case {case.id}: "
                     f"「{case.persona}」というペルソナはありません"
                 )
+            self._check_ratio(i, case)
+
+    def _check_ratio(self, index: int, case: Case) -> None:
+        """A case confirmed by the card charges what the service answers for the persona
+        (world.json's expectation on the world's day): a model answer cannot teach another
+        負担割合 than the simulator gives."""
+        given = (self.sim.persona(case.persona).get("expect") or {}).get("ratio")
+        if case.model.end not in (EndState.CARD, EndState.COUNTER) or not given:
+            return
+        if int(given) // 10 != case.model.ratio:
+            line = self.loaded.line_of(("case", index, "model", "ratio"))
+            raise ScenarioError(
+                f"{self.loaded.source}: {line} 行目: case {case.id}: 負担割合が"
+                f" {case.model.ratio}割 ですが、{case.persona} の資格確認の結果は"
+                f" {int(given) // 10}割 です"
+            )
 
     @property
     def scenario(self) -> Any:

@@ -144,6 +144,14 @@ END_LABELS = {
 }
 
 
+END_DOCUMENT = {  # the document an end state is reached with
+    EndState.NOTICE: Document.NOTICE,
+    EndState.PORTAL: Document.PORTAL,
+    EndState.CERTIFICATE: Document.KAKUNIN,
+    EndState.OLD_CARD: Document.OLD_CARD,
+}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -213,7 +221,7 @@ class ModelHandling(_Strict):
     accept: tuple[Document, ...] = ()
     refuse: tuple[Document, ...] = ()
     words: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # utterance → good ids
-    billing: str | None = None  # for a 申立書: the billing hint's kind
+    billing: Literal["current", "previous", "unknown"] | None = None  # a 申立書's billing hint
     explain: str = Field(min_length=1, max_length=2000)
     source: str = Field(min_length=1, max_length=500)
     seconds: float = Field(default=120, gt=0, le=3600)  # full time points within this
@@ -234,6 +242,27 @@ class Case(_Strict):
     model: ModelHandling
     points: Points = Points()
     penalties: Penalties | None = None  # this case's, else the scenario's
+
+    @model_validator(mode="after")
+    def _documents(self) -> Case:
+        """The model handling uses only what the patient brings (a case cannot teach
+        accepting a document the patient does not have), and 10割 is the 持参なし end's."""
+        brings, model = set(self.situation.brings), self.model
+        missing = [d for d in model.accept if d not in brings]
+        if missing:
+            names = ", ".join(d.value for d in missing)
+            raise ValueError(f"model.accept: 患者さんが持っていない書類です（{names}）")
+        needed = END_DOCUMENT.get(model.end)
+        if needed is not None and needed not in brings:
+            raise ValueError(
+                f"model.end: {model.end.value} には {needed.value} が必要です"
+                "（situation.brings にありません）"
+            )
+        if model.billing is not None and model.end is not EndState.DECLARED:
+            raise ValueError("model.billing: 請求の種類は申立書（end = declared）のときだけです")
+        if (model.ratio == 10) != (model.end is EndState.SELF_PAY):
+            raise ValueError("model.ratio: 10割は self-pay（持参なし）のときだけです")
+        return self
 
     @model_validator(mode="after")
     def _words(self) -> Case:
@@ -356,6 +385,9 @@ def parse(text: str, source: str = "<scenario>") -> Loaded:
     return Loaded(scenario, source, text)
 
 
+_MESSAGE_KEY = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): ")
+
+
 def _describe(exc: ValidationError, text: str, source: str) -> str:
     lines = []
     errors = exc.errors()
@@ -363,10 +395,14 @@ def _describe(exc: ValidationError, text: str, source: str) -> str:
         errors = [e for e in errors if not (e["type"] == "too_short" and e["loc"] == ("case",))]
     for err in errors[:10]:
         loc = [p for p in err["loc"] if isinstance(p, str | int)]
+        message = str(err["msg"]).removeprefix("Value error, ")
+        key = _MESSAGE_KEY.match(message)
+        if key:  # a validator's message names the key below its model: that key's line
+            loc += key.group(1).split(".")
+            message = message[key.end() :]
         where = ".".join(str(p) for p in loc) or "(全体)"
         line = line_of(text, loc)
         at = f"{line} 行目" if line is not None else "場所不明"
-        message = str(err["msg"]).removeprefix("Value error, ")
         lines.append(f"{source}: {at}: {where}: {message}")
     if len(errors) > 10:
         lines.append(f"…ほか {len(errors) - 10} 件")

@@ -65,7 +65,8 @@ def number_answer(world: World, persona: str, which: str, today: dt.date) -> dic
 
 
 @pytest.mark.parametrize(
-    ("persona", "share"), [("elderly-70-active", "030"), ("elderly-70-2wari", "010")]
+    ("persona", "share"),
+    [("elderly-70-active", "030"), ("elderly-70-2wari", "010"), ("turning-75", "010")],
 )
 def test_on_the_75th_birthday_the_patient_moves_to_koki(
     world: World, persona: str, share: str

@@ -15,8 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from mock_oqs import registry
 from mock_oqs.cli import main as mock_oqs
 from mock_oqs.pki import medical_institution_code
-from mock_oqs.rules import InsurerNumber, certificate_state, copayment_ratio
-from mock_oqs.world import World, seed_world
+from mock_oqs.rules import (
+    InsurerNumber,
+    certificate_state,
+    copayment_ratio,
+    late_elderly_from,
+)
+from mock_oqs.world import World, born_turning, seed_world
 from reader.virtual.profile import load_profile
 from tests.support.stack import WORLD_TODAY as TODAY
 
@@ -128,6 +133,16 @@ def test_expected_ratios_follow_the_rules(world: World) -> None:
             insurer_percent=q["ratio_percent"],
         )
         assert ratio.code == expect["ratio"], entry["id"]
+
+
+def test_turning_75_reaches_koki_on_the_worlds_day(world: World) -> None:
+    """The persona's 75th birthday is the world's day, by the calendar (leap days aside);
+    on 29 February of a leap year the birthday falls a day earlier (already 75)."""
+    birth = dt.date.fromisoformat(world.persona("turning-75")["birth_date"])
+    assert late_elderly_from(birth) == TODAY
+    assert world.persona("turning-75")["expect"]["ratio"] == "010"
+    assert born_turning(dt.date(2028, 2, 29), 75, 0) == dt.date(1953, 2, 28)
+    assert born_turning(dt.date(2026, 12, 7), 75, 3) == dt.date(1951, 12, 10)
 
 
 def test_registry_is_consistent(world: World) -> None:
