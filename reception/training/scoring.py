@@ -193,7 +193,10 @@ def _documents(case: Case, outcome: CaseOutcome) -> ScoreItem:
     right = sum(checks) - len(wrongly)
     points = case.points.documents
     share = max(0, right) / max(1, len(checks))
-    got = points if not checks and not wrongly else round(points * share)
+    if not checks and not wrongly:  # nothing to take or refuse: right once handled at all
+        got = points if outcome.end is not None else 0
+    else:
+        got = round(points * share)
     labels = ", ".join(d.label for d in sorted(want_in)) or "なし"
     note = f"受け付ける: {labels}"
     if want_out:

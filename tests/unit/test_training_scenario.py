@@ -138,6 +138,12 @@ def test_the_score_follows_points_and_penalties() -> None:
     assert next(i for i in score(case, slow, penalties).items if i.key == "time").got == 5
     nothing = CaseOutcome(case_id="pin", mistakes=[(Mistake.TAKE_CARD, "x")] * 5)
     assert score(case, nothing, penalties).total == 0  # never below zero
+    untouched = score(
+        parse(GOOD.replace('accept = ["card"]\n', "")).scenario.cases[0],
+        CaseOutcome(case_id="pin", seconds=400),
+        penalties,
+    )
+    assert {i.key: i.got for i in untouched.items}["documents"] == 0  # a case not handled
 
 
 def test_a_run_folder_takes_one_run_at_a_time(tmp_path: Path) -> None:
