@@ -104,7 +104,9 @@ class PatientScript:
                 chosen = Prescription.ELECTRONIC
                 if s.prescription == "paper":
                     chosen = Prescription.PAPER
-                return self._did(chosen, f"処方箋: {s.prescription}")
+                return self._did(
+                    chosen, "処方箋: " + ("電子" if s.prescription == "electronic" else "紙")
+                )
             case YesNo(kind=YesNoKind.REGISTER):
                 return self._did(
                     s.registers, "保険証利用登録: " + ("はい" if s.registers else "いいえ")

@@ -78,6 +78,23 @@ RUNGS = {  # the ladder's order (oqs.md §6): a lower rung while a higher is at 
     "declaration": 3,
     "no-card": 3,
 }
+ACTION_LABELS = {  # what an action is called where staff read it (the feedback, the report)
+    "say": "声かけ",
+    "accept": "受け付ける",
+    "refuse": "受け付けない",
+    "notice": "資格情報のお知らせ",
+    "portal": "マイナポータル",
+    "certificate": "資格確認書の照会",
+    "old-card": "期限切れの保険証の照会",
+    "declaration": "申立書",
+    "no-card": "10割負担",
+    "counter": "居宅同意取得型",
+    "recheck": "もう一度読み取り",
+    "welfare-office": "福祉事務所に連絡",
+    "charge": "会計",
+    "ask-pin": "暗証番号を聞いた",
+    "take-card": "カードを預かった",
+}
 RUNG_OF_STEP = {
     LadderStep.NOTICE.value: "notice",
     LadderStep.PORTAL.value: "portal",
@@ -210,7 +227,7 @@ class CaseDesk:
             case WelfareOffice():
                 self._welfare = True
         if mistake is not None:
-            o.mistakes.append((mistake, f"{action.do}: {result}"))
+            o.mistakes.append((mistake, f"{ACTION_LABELS.get(action.do, action.do)}: {result}"))
 
     async def _do(self, action: Action) -> tuple[str, Mistake | None]:
         match action:

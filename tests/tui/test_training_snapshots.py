@@ -78,7 +78,7 @@ def case(case_id: str, title: str, *, wrong: bool) -> CaseScore:
                 kind=Mistake.ASK_PIN,
                 label=Mistake.ASK_PIN.label,
                 cost=30,
-                detail="say: 「暗証番号を教えていただければ、こちらで入力します」",
+                detail="声かけ: 「暗証番号を教えていただければ、こちらで入力します」",
                 why=MISTAKE_WHY[Mistake.ASK_PIN],
             )
         ]

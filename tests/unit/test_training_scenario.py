@@ -121,7 +121,7 @@ def test_the_score_follows_points_and_penalties() -> None:
         update={
             "ratio": 2,
             "words": {"forgot-pin": "tell-me"},
-            "mistakes": [(Mistake.ASK_PIN, "say: 暗証番号を…")],
+            "mistakes": [(Mistake.ASK_PIN, "声かけ: 暗証番号を…")],
         }
     )
     result = score(case, wrong, penalties)
