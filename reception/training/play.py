@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from reception.declaration import reaching_age
+from reception.ladder_rules import is_elderly, last_notice_day
 from reception.training.actions import (
     Accept,
     Action,
@@ -95,25 +95,24 @@ def _declared_numbers(billing: str | None, persona: dict[str, Any]) -> dict[str,
 def _notice_expiry(birth: dt.date, day: dt.date) -> str | None:
     """A 70+ patient's お知らせ is printed with 有効期限 7/31 — the coming one, as on a
     お知らせ in date (reception/ladder_rules.py); others have none."""
-    if reaching_age(birth, 70) > day:
-        return None
-    year = day.year if day <= dt.date(day.year, 7, 31) else day.year + 1
-    return dt.date(year, 7, 31).isoformat()
+    return last_notice_day(day).isoformat() if is_elderly(birth, day) else None
 
 
-async def play_case(
+async def handle(
     desk: CaseDesk,
     actions: list[Action],
-    seconds: float,
+    *,
+    pace: float = 0.0,
     on_step: Callable[[str], None] | None = None,
-) -> CaseScore:
+) -> None:
+    """A case at the counter: the patient at the reader (unless the case resumed after
+    their check-in), then each of the trainee's actions. Settling is the caller's."""
     if desk.reception_id is None:
-        await desk.patient_checks_in(on_step=on_step)
+        await desk.patient_checks_in(pace=pace, on_step=on_step)
     for action in actions:
         said = await desk.act(action)
         if on_step is not None:
             on_step(f"{action.do}: {said}")
-    return desk.settle(seconds)
 
 
 async def play(
@@ -140,7 +139,8 @@ async def play(
             mine = trainee.of(case.id)
             actions = list(mine.actions) if mine is not None else []
             seconds = mine.seconds if mine is not None else case.model.seconds * 3
-        result = await play_case(desk, actions, seconds, on_step)
+        await handle(desk, actions, on_step=on_step)
+        result = desk.settle(seconds)
         clock = start + seconds
         run.journal.set_meta(clock=str(clock))
         if on_case is not None:

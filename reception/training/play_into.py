@@ -32,7 +32,7 @@ from reception.link.terms import LinkEvent, LinkFolderError, shown_name
 from reception.oqs_client import OqsClient
 from reception.settings import ReceptionSettings
 from reception.training.journal import Journal
-from reception.training.play import model_actions
+from reception.training.play import handle, model_actions
 from reception.training.run import TrainingRun
 from reception.training.scenario import EndState, Loaded
 
@@ -186,10 +186,7 @@ async def play_morning(
         if desk is None:  # pragma: no cover (next_case said there is one)
             break
         began, written = loop.time(), len(clinic.face_files)
-        if desk.reception_id is None:
-            await desk.patient_checks_in(pace=pace)
-        for action in model_actions(case, desk.persona, run.day):
-            await desk.act(action)
+        await handle(desk, model_actions(case, desk.persona, run.day), pace=pace)
         seconds = case.model.seconds / 2 if fast else loop.time() - began
         desk.settle(seconds)
         clock = start + seconds
