@@ -91,10 +91,9 @@ def run_demo(
         if world_dir is None:
             world_dir = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "world"
         world = seed(world_dir, today)
-        seeded_on = dt.date.fromisoformat(str(world.index["today"]))
-        day = today or settings.today or seeded_on
+        day = today or settings.today or world.seeded_on
         settings = settings.model_copy(update={"today": day})  # the terminal's rules' day
-        serve_on = ("--today", day.isoformat()) if day != seeded_on else ()
+        serve_on = world.serve_options(day)
         if settings.data_dir == ReceptionSettings.model_fields["data_dir"].get_default(
             call_default_factory=True
         ) and not os.environ.get("RECEPTION_DATA_DIR"):

@@ -19,7 +19,6 @@ is written into ``DIR/face`` as a check-in at a real terminal writes it.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from reception.sim.cards import DemoControls
 from reception.sim.demo import demo_services
 from reception.sim.world import WorldFiles, seed, served
 from reception.store import Store
+from reception.training.run import ACTOR
 from reception.training.scenario import Fault, Scenario
 from reception.tui.services import Services
 
@@ -121,7 +121,7 @@ class TrainingClinic:
             consents=ConsentsGiven(medication=True, checkup=True, operation=True),
             route=route,
             resume=resume,
-            staff="研修生",
+            staff=ACTOR,
             expected=demo.expected(persona),
         )
         phone = demo.is_phone(persona)
@@ -160,10 +160,9 @@ def training_clinic(
         marker.write_text(MARKER_TEXT, encoding="utf-8")
     settings = training_settings(base, scenario, run_dir, link_folder)
     world = seed(run_dir / "world", scenario.day, scenario.generated)
-    day = settings.today or _world_day(world)
+    day = settings.today or world.seeded_on
     settings = settings.model_copy(update={"today": day})
-    options = ("--today", day.isoformat()) if day.isoformat() != world.index["today"] else ()
-    with served(world, options=options) as url:
+    with served(world, options=world.serve_options(day)) as url:
         services = demo_services(world, url, settings, pcsc_slot=None)
         clinic = TrainingClinic(world, services)
         clinic.demo.faults("--clear")  # a run killed with a fault on left it in the world
@@ -172,7 +171,3 @@ def training_clinic(
         finally:
             clinic.demo.remove()
             services.store.close()
-
-
-def _world_day(world: WorldFiles) -> dt.date:
-    return dt.date.fromisoformat(str(world.index["today"]))

@@ -47,6 +47,15 @@ class WorldFiles(SharedWorldFiles):
             }
         )
 
+    @property
+    def seeded_on(self) -> dt.date:
+        """The world's reference day: its service runs on it unless told another."""
+        return dt.date.fromisoformat(str(self.index["today"]))
+
+    def serve_options(self, day: dt.date) -> tuple[str, ...]:
+        """The options of ``mock-oqs serve`` that serve this world on ``day``."""
+        return ("--today", day.isoformat()) if day != self.seeded_on else ()
+
     def face_settings(self, base: FaceSettings) -> FaceSettings:
         """``base`` with the world's face-path terminal certificate (unless it has one)."""
         return base.model_copy(
