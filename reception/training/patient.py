@@ -32,7 +32,7 @@ from reception.questions import (
     checked,
 )
 from reception.reader_models import Medium
-from reception.training.scenario import Document, PatientMethod, Situation
+from reception.training.scenario import PatientMethod, Situation
 
 log = logging.getLogger(__name__)
 A = TypeVar("A")
@@ -73,13 +73,20 @@ class PatientScript:
     def delay(question: Question[Any], pace: float = 1.0) -> float:
         return PACE.get(type(question), 1.5) * pace
 
+    def answer_said(self, question: Question[Any]) -> tuple[object, list[str]]:
+        """:meth:`answer`, and what the patient did for it in words (the caption)."""
+        before = len(self.log)
+        value = self.answer(question)
+        return value, self.log[before:]
+
     def answer(self, question: Question[Any]) -> object:
         """The patient's answer to ``question`` (None: they do not go on this way)."""
         s = self.situation
         match question:
             case ChooseMedium():
-                phone = Document.PHONE in s.brings and Document.CARD not in s.brings
-                return self._did(Medium.PHONE if phone else Medium.CARD, "カードを選ぶ")
+                if s.holds_phone:
+                    return self._did(Medium.PHONE, "スマートフォンを選ぶ")
+                return self._did(Medium.CARD, "カードを選ぶ")
             case ChooseMethod():
                 return self._method(question)
             case EnterPin():
@@ -166,10 +173,10 @@ class PatientInteraction:
     async def ask(self, question: Question[A]) -> A | None:
         if self.pace > 0:
             await asyncio.sleep(self.script.delay(question, self.pace))
-        before = len(self.script.log)
-        answer = checked(question, self.script.answer(question))
+        value, said = self.script.answer_said(question)
+        answer = checked(question, value)
         if self.on_step is not None:
-            for words in self.script.log[before:]:
+            for words in said:
                 self.on_step(words)
         return answer
 

@@ -187,6 +187,11 @@ class Situation(_Strict):
         return says
 
     @property
+    def holds_phone(self) -> bool:
+        """The マイナ保険証 on the patient's smartphone, not the card, goes to the reader."""
+        return Document.PHONE in self.brings and Document.CARD not in self.brings
+
+    @property
     def places_card(self) -> bool:
         return Document.CARD in self.brings or Document.PHONE in self.brings
 

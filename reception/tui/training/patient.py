@@ -17,7 +17,6 @@ from textual.timer import Timer
 from reception.questions import ChooseMedium, ConfirmVisually, Question
 from reception.reader_models import Medium
 from reception.training.patient import PatientScript
-from reception.training.scenario import Document
 from reception.tui.desk import CheckinDesk
 from reception.tui.services import Demo
 from reception.tui.widgets.messages import CardPlaced, CardTaken, ReportsFailedWorkers
@@ -63,9 +62,7 @@ class PatientAtReader(ReportsFailedWorkers):
 
     def _phone(self) -> bool:
         assert self.script is not None and self.persona is not None
-        return Document.CARD not in self.script.situation.brings and self.demo.is_phone(
-            self.persona
-        )
+        return self.script.situation.holds_phone and self.demo.is_phone(self.persona)
 
     def _choose_medium(self) -> None:
         """The card-wait screen's カード / スマートフォン, where this reader asks it."""
@@ -113,9 +110,8 @@ class PatientAtReader(ReportsFailedWorkers):
     def _answer(self, question: Question[Any]) -> None:
         if self.script is None or self.desk.interaction.asking is not question:
             return  # answered or gone meanwhile (the card left, the check-in ended)
-        before = len(self.script.log)
-        value = self.script.answer(question)
-        for words in self.script.log[before:]:
+        value, said = self.script.answer_said(question)
+        for words in said:
             self.did(words)
         self.desk.answer(type(question), value)
 

@@ -37,7 +37,7 @@ def situation(case: Case, persona: dict[str, Any]) -> str:
             how = f"暗証番号を{s.wrong_pins}回間違えてから" + how
         if s.face is not FaceOutcome.SAME:
             how += "（顔認証は通りません）"
-        holds = "スマートフォンをかざし" if Document.PHONE in s.brings else "カードを置き"
+        holds = "スマートフォンをかざし" if s.holds_phone else "カードを置き"
         lines.append(f"リーダーに{holds}、{how}本人確認をします。")
     else:
         lines.append("カードリーダーは使いません。窓口で対応してください。")
