@@ -433,8 +433,9 @@ class CaseDesk:
             return  # the actions said which rungs were tried (headless)
         for reception, step in steps:
             rung = RUNG_OF_STEP.get(step)
-            mine = reception == self.reception_id and rung is not None
-            if mine and rung is not None and self._skipped(rung) is not None:
+            if reception != self.reception_id or rung is None:
+                continue
+            if self._skipped(rung) is not None:
                 o.mistakes.append((Mistake.RUNG_SKIPPED, f"{step}（上の手段が手元にあった）"))
                 return
 
