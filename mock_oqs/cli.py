@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import sqlite3
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 from mock_oqs import registry
 from mock_oqs.faults import FAULTS_FILE, FaultPlan, Faults, load_plan, save_plan
 from mock_oqs.limits import BULK_MAX, STATE_FILE, ServiceLimits
+from mock_oqs.terminals import check_code, issue_clinic
 from mock_oqs.world import World, WorldError, seed_world
 from reader.argtypes import fraction, iso_date, port, whole_number
 from reader.clock import JST
@@ -24,11 +26,22 @@ def cmd_faults(args: argparse.Namespace, world: World) -> int:
     if args.facility is not None and (len(args.facility) != 10 or not args.facility.isdigit()):
         sys.stderr.write(f"mock-oqs: 医療機関コード has 10 digits, got {args.facility!r}\n")
         return 2
+    # many clinics may change their own faults at once (a training room's desks): one
+    # change at a time, or one would undo another's
+    with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _change_faults(args, path)
+
+
+def _change_faults(args: argparse.Namespace, path: Path) -> int:
     try:
-        plan = FaultPlan() if args.clear else load_plan(path)
+        # --clear with --facility: that clinic's faults alone, the others' stay
+        plan = FaultPlan() if args.clear and args.facility is None else load_plan(path)
     except ValueError as exc:
         sys.stderr.write(f"mock-oqs: {path} is unreadable ({exc}); use --clear\n")
         return 2
+    if args.clear and args.facility is not None:
+        plan.facilities.pop(args.facility, None)
     current = (
         plan.for_facility(args.facility)
         if args.facility in plan.facilities or (args.facility is None)
@@ -42,6 +55,10 @@ def cmd_faults(args: argparse.Namespace, world: World) -> int:
     for flag in ("outage", "malformed", "hang"):
         if getattr(args, flag) is not None:
             changes[flag] = getattr(args, flag) == "on"
+    if args.facility is not None and not changes and args.clear:
+        save_plan(plan, path)
+        sys.stdout.write(plan.model_dump_json(by_alias=True, indent=2) + "\n")
+        return 0
     updated = current.model_copy(update=changes)
     if args.facility is None:
         plan.global_faults = updated
@@ -265,7 +282,24 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ("hang", "/v1 requests never get an answer (until the client gives up)"),
     ):
         faults.add_argument(f"--{flag}", choices=["on", "off"], help=what)
-    faults.add_argument("--clear", action="store_true", help="remove the faults first")
+    faults.add_argument(
+        "--clear",
+        action="store_true",
+        help="remove the faults first (with --facility: that facility's alone)",
+    )
+    terminal = sub.add_parser(
+        "terminal",
+        help="issue terminal certificates for more clinics (医療機関コード) from the world's "
+        "facility CA; each clinic is made like the world's (its 医療券, consents)",
+    )
+    terminal.add_argument("--world", type=Path, required=True, metavar="DIR", help=WORLD_HELP)
+    terminal.add_argument(
+        "clinics",
+        nargs="+",
+        metavar="CODE=DIR",
+        help="a clinic's 10-digit 医療機関コード and the folder its cert.pem, key.pem and "
+        "face-auth.cvc go to",
+    )
     revoke = sub.add_parser("revoke", help="revoke a persona's user-auth certificate")
     revoke.add_argument("--world", type=Path, required=True, metavar="DIR", help=WORLD_HELP)
     revoke.add_argument("persona", help="a persona id of the world's index (world.json)")
@@ -415,7 +449,26 @@ def cmd_unregister(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_terminal(args: argparse.Namespace) -> int:
+    clinics: list[tuple[str, Path]] = []
+    for given in args.clinics:
+        code, sep, folder = given.partition("=")
+        try:
+            if not sep or not folder:
+                raise ValueError(f"CODE=DIR expected, got {given!r}")
+            clinics.append((check_code(code), Path(folder)))
+        except ValueError as exc:
+            sys.stderr.write(f"mock-oqs: {exc}\n")
+            return 2
+    world = World.load(args.world)
+    for code, folder in clinics:
+        issue_clinic(world, code, folder)
+        sys.stdout.write(f"clinic {code}: terminal certificate in {folder}\n")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "terminal": cmd_terminal,
     "seed": cmd_seed,
     "serve": cmd_serve,
     "faults": lambda args: cmd_faults(args, World.load(args.world)),

@@ -63,6 +63,7 @@ from reception.cli.parser import build_parser
 from reception.declaration import DeclarationError
 from reception.errors import InputError, ReceptionError
 from reception.home_visit.cli import cmd_app_code, cmd_home_visit
+from reception.room.cli import cmd_room
 from reception.training.cli import cmd_train
 
 # What a command needs is imported by the command: `reception --help` and the quick
@@ -91,6 +92,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Session], int]] = {
     "app-code": cmd_app_code,
     "home-visit": cmd_home_visit,
     "train": cmd_train,
+    "room": cmd_room,
 }
 
 

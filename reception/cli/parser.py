@@ -14,6 +14,7 @@ from reception.cli.common import EPILOG, TRANSPORTS
 from reception.declaration import SelfDeclaration
 from reception.flow import Method, Route
 from reception.home_visit.cli import add_commands as add_app_commands
+from reception.room.cli import add_commands as add_room_commands
 from reception.training.cli import add_commands as add_training_commands
 from reception.vocabulary import SharedRecords
 
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tool_commands(add)
     add_app_commands(add)  # the マイナ資格確認アプリ: app-code, home-visit
     add_training_commands(add)  # training runs: train list, check, run
+    add_room_commands(add)  # a training room in the browser
     return parser
 
 

@@ -133,6 +133,9 @@ class DemoControls:
     personas: list[tuple[str, str]] = field(default_factory=list)  # (id, description)
     counter: LoopbackCards | VpcdCards | None = None  # the staff-held reader (居宅同意取得型)
     phones: LoopbackCards | VpcdCards | None = None  # the clinic's NFC reader for phones
+    # a desk of a training room: its faults are its own clinic's (a service shared by
+    # many clinics), never every desk's
+    facility: str | None = None
 
     def expected(self, persona: str) -> ExpectedCard | None:
         """The persona's card as the world has it: the check-in must find that one (an
@@ -176,10 +179,12 @@ class DemoControls:
         return self.cards.toggle_reader()
 
     def faults(self, *args: str) -> str:
-        """Change the service's faults through `mock-oqs faults` (a program, not an import)."""
+        """Change the service's faults through `mock-oqs faults` (a program, not an import):
+        this clinic's alone when it is one desk of a room (``facility``)."""
         mock_oqs = Path(sys.executable).parent / "mock-oqs"
+        scope = ("--facility", self.facility) if self.facility is not None else ()
         proc = subprocess.run(
-            [str(mock_oqs), "faults", "--world", str(self.world.directory), *args],
+            [str(mock_oqs), "faults", "--world", str(self.world.directory), *scope, *args],
             capture_output=True,
             text=True,
             check=False,

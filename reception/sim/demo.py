@@ -60,13 +60,13 @@ def demo_services(
         phones,
     )
     settings = settings.model_copy(update={"face": world.face_settings(settings.face)})
+    oqs = world.oqs_settings(settings.oqs, url)  # the clinic's certificate, or the world's
+    assert oqs.client_cert is not None and oqs.client_key is not None
     return Services(
         settings=settings,
         store=Store(settings.store_path),
-        oqs=world.oqs_settings(settings.oqs, url),
-        terminal=Terminal.load(
-            world.terminal_cert, world.terminal_key, settings.face.terminal_certificate
-        ),
+        oqs=oqs,
+        terminal=Terminal.load(oqs.client_cert, oqs.client_key, settings.face.terminal_certificate),
         cards=cards,
         demo=demo,
         counter=counter,

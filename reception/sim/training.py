@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reader.virtual.world import FACE_AUTH_FILE
 from reception.checkin import CheckinRequest
 from reception.flow import ConsentsGiven, Method, Route
 from reception.oqs_client import OqsClient
@@ -147,6 +149,33 @@ class TrainingClinic:
         await self.client.aclose()
 
 
+@dataclass(frozen=True)
+class ClinicIdentity:
+    """A clinic of its own in a shared world (a training room's desk): its 医療機関コード
+    and the folder of its terminal certificate (``mock-oqs terminal``: cert.pem,
+    key.pem, face-auth.cvc)."""
+
+    code: str
+    folder: Path
+
+    def settings(self, base: ReceptionSettings) -> ReceptionSettings:
+        oqs = base.oqs.model_copy(
+            update={
+                "client_cert": self.folder / "cert.pem",
+                "client_key": self.folder / "key.pem",
+            }
+        )
+        face = base.face.model_copy(update={"terminal_certificate": self.folder / FACE_AUTH_FILE})
+        return base.model_copy(update={"oqs": oqs, "face": face})
+
+
+def _marked(run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    marker = run_dir / MARKER
+    if not marker.exists():
+        marker.write_text(MARKER_TEXT, encoding="utf-8")
+
+
 @contextlib.contextmanager
 def training_clinic(
     run_dir: Path, scenario: Scenario, base: ReceptionSettings, link_folder: Path | None = None
@@ -154,20 +183,41 @@ def training_clinic(
     """The clinic of a run in ``run_dir`` (made, marked as training): its world served,
     its store open; stopped and closed at the end. ``link_folder``: the folder interface
     whose face/ its check-ins write into (the caller runs the link itself)."""
-    run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    marker = run_dir / MARKER
-    if not marker.exists():
-        marker.write_text(MARKER_TEXT, encoding="utf-8")
-    settings = training_settings(base, scenario, run_dir, link_folder)
+    _marked(run_dir)
     world = seed(run_dir / "world", scenario.day, scenario.generated)
-    day = settings.today or world.seeded_on
-    settings = settings.model_copy(update={"today": day})
-    with served(world, options=world.serve_options(day)) as url:
-        services = demo_services(world, url, settings, pcsc_slot=None)
-        clinic = TrainingClinic(world, services)
-        clinic.demo.faults("--clear")  # a run killed with a fault on left it in the world
-        try:
-            yield clinic
-        finally:
-            clinic.demo.remove()
-            services.store.close()
+    day = scenario.day or base.today or world.seeded_on
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(served(world, options=world.serve_options(day)))
+        yield stack.enter_context(
+            clinic_on(run_dir, scenario, base, world, url, link_folder=link_folder)
+        )
+
+
+@contextlib.contextmanager
+def clinic_on(
+    run_dir: Path,
+    scenario: Scenario,
+    base: ReceptionSettings,
+    world: WorldFiles,
+    url: str,
+    *,
+    link_folder: Path | None = None,
+    identity: ClinicIdentity | None = None,
+) -> Iterator[TrainingClinic]:
+    """The clinic of a run in ``run_dir`` on ``world`` served at ``url`` (by the caller):
+    the world's own clinic, or ``identity``'s (a room's desk: its faults its own)."""
+    _marked(run_dir)
+    settings = training_settings(base, scenario, run_dir, link_folder)
+    settings = settings.model_copy(update={"today": settings.today or world.seeded_on})
+    if identity is not None:
+        settings = identity.settings(settings)
+    services = demo_services(world, url, settings, pcsc_slot=None)
+    clinic = TrainingClinic(world, services)
+    if identity is not None:
+        clinic.demo.facility = identity.code
+    clinic.demo.faults("--clear")  # a run killed with a fault on left it in the world
+    try:
+        yield clinic
+    finally:
+        clinic.demo.remove()
+        services.store.close()

@@ -75,7 +75,7 @@ def seed(
         on_day = ["--today", day.isoformat()] if day is not None else []
         on_day += [f"--generate={new}={persona}" for new, persona in generated or []]
         proc = subprocess.run(
-            [*_mock_oqs_command(), "seed", "--out", str(world_dir), "--seed", "1", *on_day],
+            [*mock_oqs_command(), "seed", "--out", str(world_dir), "--seed", "1", *on_day],
             capture_output=True,
             text=True,
             check=False,
@@ -92,7 +92,7 @@ def _free_port() -> int:
         return port
 
 
-def _mock_oqs_command() -> list[str]:
+def mock_oqs_command() -> list[str]:
     beside = Path(sys.executable).parent / "mock-oqs"
     if beside.exists():
         return [str(beside)]
@@ -112,7 +112,7 @@ def served(
     log = open(world.directory / "mock-oqs.log", "ab")  # noqa: SIM115 (closed below)
     proc = spawn(  # ends with this process, even on kill -9
         [
-            *_mock_oqs_command(),
+            *mock_oqs_command(),
             "serve",
             "--world",
             str(world.directory),

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from mock_oqs.world import World, persona_ids
-from reception.sim.world import _mock_oqs_command
+from reception.sim.world import mock_oqs_command
 from tests.support.link import Running, answer, drop
 from tests.support.link_bulk import bulk_fetch, bulk_upload
 from tests.support.stack import WORLD_TODAY, free_port
@@ -41,7 +41,7 @@ class Service:
 
     def start(self) -> None:
         command = [
-            *_mock_oqs_command(),
+            *mock_oqs_command(),
             *("serve", "--world", str(self.world.directory), "--port", str(self.port)),
             *("--log-level", "warning", "--lookups-per-minute", "0", "--lookups-per-day", "0"),
             *("--bulk-entries", str(ENTRIES)),
