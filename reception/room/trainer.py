@@ -192,10 +192,9 @@ class Trainer:
         if not self.server.protected:
             raise web.HTTPSeeOther("/trainer")
         try:
-            form = await self._form(request)
+            given = _text(await self._form(request), "password", 200).strip()
         except FormError as exc:
             return self.server.render("trainer_login.html", exc.status, error=str(exc))
-        given = _text(form, "password", 200).strip()
         expected = self.server.room.load().trainer_password or ""
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             await asyncio.sleep(LOGIN_DELAY)

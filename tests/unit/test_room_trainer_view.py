@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from multidict import MultiDict, MultiDictProxy
 
+from reception.room.desks import DeskStatus
 from reception.room.layout import Room
 from reception.room.trainer import FormError, _same_origin, _scenario_choice
 from reception.room.trainer_view import (
@@ -20,6 +21,7 @@ from reception.room.trainer_view import (
     ScenarioBook,
     ServiceFaults,
     desk_rows,
+    process_view,
     report_csv,
     report_lines,
 )
@@ -259,3 +261,13 @@ def test_a_post_must_come_from_the_trainers_own_page(
 ) -> None:
     request = FakeRequest("127.0.0.1:8000", **headers)
     assert _same_origin(request) is allowed  # type: ignore[arg-type]
+
+
+def test_a_desks_process_says_connected_restarts_and_why_it_is_down() -> None:
+    assert process_view(None).text == "未接続"
+    assert process_view(DeskStatus(connected=True, pid=42)).text == "接続中"
+    crashed = DeskStatus(connected=False, restarts=5, down="60 秒に 5 回を超えて止まりました")
+    assert (
+        process_view(crashed).text
+        == "未接続 ・ 再起動 5 回 ・ 停止: 60 秒に 5 回を超えて止まりました"
+    )
