@@ -244,6 +244,7 @@ class Trainer:
             "busy": self.busy,
             "notice": self.notice.as_json() if self.notice else None,
             "protected": self.server.protected,
+            "room_code": state.room_code,  # the trainees type it (a room on the LAN)
             "desks": [row.model_dump(mode="json") for row in rows],
         }
 

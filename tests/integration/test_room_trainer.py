@@ -219,3 +219,5 @@ def test_on_the_lan_the_trainers_page_needs_the_password(tmp_path: Path) -> None
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
         for path in paths:
             assert httpx.get(room.url + path, cookies=login.cookies).status_code == 200, path
+        page = httpx.get(f"{room.url}/trainer", cookies=login.cookies).text
+        assert f'<strong id="room-code">{state["room_code"]}</strong>' in page
