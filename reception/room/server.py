@@ -77,6 +77,9 @@ class RoomServer:
                 web.static("/static", STATIC),
             ]
         )
+        from reception.room.trainer import add_trainer_routes  # it imports this module
+
+        add_trainer_routes(app, self)
         app.on_shutdown.append(self._on_shutdown)
         return app
 

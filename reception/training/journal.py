@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reception.errors import InputError
+from reception.training.phrases import Mistake
 from reception.training.scoring import CaseScore
 
 SCHEMA = """
@@ -173,3 +174,83 @@ class Journal:
             JournaledAction(r["case_id"], json.loads(r["action"]), r["result"], r["mistake"])
             for r in rows
         ]
+
+
+# -- read by another process (a training room's trainer) ------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseProgress:
+    """A journaled case as another process reads it: its score once settled, and the
+    mistakes journaled with its actions so far (the case under way)."""
+
+    case_id: str
+    position: int
+    score: CaseScore | None
+    mistakes: tuple[Mistake, ...] = ()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A run read from its journal without taking it (the desk's process holds its lock):
+    ``reason`` says why there is nothing to show (no journal yet, unreadable)."""
+
+    meta: dict[str, str]
+    cases: tuple[CaseProgress, ...] = ()
+    reason: str | None = None
+
+    @property
+    def trainee(self) -> str | None:
+        return self.meta.get("trainee")
+
+    @property
+    def started(self) -> str | None:
+        return self.meta.get("started")
+
+    @property
+    def finished(self) -> str | None:
+        return self.meta.get("finished")
+
+
+KNOWN_MISTAKES = frozenset(m.value for m in Mistake)
+NO_JOURNAL = "まだ記録がありません"
+
+
+def read_progress(path: Path) -> Progress:
+    """The run in the journal at ``path``, read-only (``mode=ro``: never written, never
+    locked, a run being written is read as of its last commit). A missing, half-made or
+    unreadable file is no progress, with the reason — never an exception."""
+    if not path.is_file():
+        return Progress({}, reason=NO_JOURNAL)
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+    except sqlite3.Error as exc:
+        return Progress({}, reason=f"記録を開けません: {exc}")
+    try:
+        meta = {str(k): str(v) for k, v in db.execute("SELECT key, value FROM meta")}
+        rows = db.execute("SELECT case_id, position, score FROM cases ORDER BY position")
+        found = [(str(r[0]), int(r[1]), r[2]) for r in rows]
+        mistakes: dict[str, list[Mistake]] = {}
+        for case_id, kind in db.execute(
+            "SELECT case_id, mistake FROM actions WHERE mistake IS NOT NULL ORDER BY seq"
+        ):
+            if kind in KNOWN_MISTAKES:
+                mistakes.setdefault(str(case_id), []).append(Mistake(kind))
+        cases = tuple(
+            CaseProgress(
+                case_id,
+                position,
+                CaseScore.model_validate_json(score) if score else None,
+                tuple(mistakes.get(case_id, ())),
+            )
+            for case_id, position, score in found
+        )
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # the desk's process is making the file
+            return Progress({}, reason=NO_JOURNAL)
+        return Progress({}, reason=f"記録を読めません: {exc}")
+    except (sqlite3.Error, ValueError, TypeError) as exc:  # pydantic's errors are ValueErrors
+        return Progress({}, reason=f"記録を読めません: {exc}")
+    finally:
+        db.close()
+    return Progress(meta, cases)

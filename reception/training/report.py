@@ -75,7 +75,7 @@ def _lost(case: CaseScore) -> bool:
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def _cell(value: object) -> str:
+def csv_cell(value: object) -> str:
     """One CSV cell: controls made visible, and a leading apostrophe before = + - @ so a
     spreadsheet shows the text instead of running it."""
     text = _clean(str(value))
@@ -147,7 +147,7 @@ def to_csv(report: RunReport) -> str:
     rows: list[list[object]] = [list(CSV_HEADER)]
     rows += [_csv_case(report, case) for case in report.cases]
     rows.append(_csv_total(report))
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 
