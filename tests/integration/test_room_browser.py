@@ -122,25 +122,27 @@ def walk(browser: webdriver.Chrome, room: RoomTree, artifacts: Path) -> Walk:
     room.look()  # the desk's process and the service, while they run
     terminal.wait_for("カードを置いてください")  # the reader panel: the patient's card
     walk.shot("03-card-prompt")
+    terminal.wait_for("暗証番号（数字4桁）を入力してください")  # the patient at the PIN pad
+    walk.shot("04-pin")
     terminal.wait_for("受付が完了しました")  # the patient played the PIN; confirmed
-    walk.shot("04-checked-in")
+    walk.shot("05-checked-in")
     terminal.focus_on("受け付ける")
     terminal.keys(Keys.ENTER)
     terminal.wait_for("→ 受け付けた")
-    walk.shot("05-card-accepted")
+    walk.shot("06-card-accepted")
     terminal.focus_on("3割", row_with="10割")
     terminal.keys(Keys.ENTER)
     terminal.wait_for("負担割合: 3割")
-    walk.shot("06-charge")
+    walk.shot("07-charge")
     terminal.keys(Keys.F8)  # 対応完了
     terminal.wait_for(" 点（")
-    feedback = walk.shot("07-feedback")
+    feedback = walk.shot("08-feedback")
     found = FEEDBACK.search(feedback)
     assert found is not None, feedback
     walk.points = (int(found.group(1)), int(found.group(2)))
     terminal.keys("n")  # 次へ
     terminal.wait_for("研修 2/9")
-    walk.shot("08-next-case")
+    walk.shot("09-next-case")
     return walk
 
 
@@ -153,15 +155,16 @@ def test_a_trainee_checks_in_and_settles_the_case_by_keyboard(walk: Walk) -> Non
     assert "研修 1/9 ・ 暗証番号で受付" in prompt
     assert TRAINEE in prompt  # the title: the trainee's name as typed
     assert "カードを置いてください" in prompt
-    assert "受付が完了しました" in screens["04-checked-in"]
-    assert "負担割合 3割" in screens["04-checked-in"]  # the reader's answer
-    assert "→ 受け付けた" in screens["05-card-accepted"]
-    assert "会計 — 負担割合: 3割" in screens["06-charge"]
+    assert "残り3回" in screens["04-pin"]
+    assert "受付が完了しました" in screens["05-checked-in"]
+    assert "負担割合 3割" in screens["05-checked-in"]  # the reader's answer
+    assert "→ 受け付けた" in screens["06-card-accepted"]
+    assert "会計 — 負担割合: 3割" in screens["07-charge"]
     total, most = walk.points
-    assert most > 0 and total == most, screens["07-feedback"]  # a model check-in
-    assert "誤り" in screens["07-feedback"]
-    assert "研修 2/9" in screens["08-next-case"]
-    for step in ("01-landing", "03-card-prompt", "07-feedback", "08-next-case"):
+    assert most > 0 and total == most, screens["08-feedback"]  # a model check-in
+    assert "誤り" in screens["08-feedback"]
+    assert "研修 2/9" in screens["09-next-case"]
+    for step in ("01-landing", "03-card-prompt", "08-feedback", "09-next-case"):
         assert (ARTIFACTS / f"{step}.png").stat().st_size > 10_000, step
 
 
@@ -184,7 +187,7 @@ def test_wide_characters_stand_in_the_page_text_as_on_the_screen(walk: Walk) -> 
 def test_the_trainer_page_shows_the_desk_its_case_and_score(walk: Walk) -> None:
     driver = walk.driver
     driver.get(f"{walk.room.url}/trainer")
-    WebDriverWait(driver, 30).until(
+    WebDriverWait(driver, 15).until(
         lambda d: d.find_elements(By.CSS_SELECTOR, f"table#desks tr#desk-{walk.code}")
     )
     row = driver.find_element(By.CSS_SELECTOR, f"table#desks tr#desk-{walk.code}")
@@ -218,7 +221,7 @@ def test_f2_shows_the_reader_panel_in_english_and_back(walk: Walk) -> None:
     driver, terminal = walk.driver, walk.terminal
     driver.get(f"{walk.room.url}/desk/{walk.code}?a11y=1")  # the desk again: its case kept
     terminal.wait_for("研修 2/9")
-    assert japanese(reader_panel(terminal.text()))
+    terminal.wait_until(lambda screen: japanese(reader_panel(screen)), "the panel in Japanese")
     terminal.keys(Keys.F2)
     english = terminal.wait_until(
         lambda screen: (
@@ -227,7 +230,7 @@ def test_f2_shows_the_reader_panel_in_english_and_back(walk: Walk) -> None:
         ),
         "the reader panel in English",
     )
-    walk.shot("09-english")
+    walk.shot("11-english")
     assert "2/9" in english  # the staff's side stays as it was
     terminal.keys(Keys.F2)
     terminal.wait_until(lambda screen: japanese(reader_panel(screen)), "the panel in Japanese")
@@ -242,6 +245,6 @@ def test_the_desk_page_says_when_the_room_has_closed(walk: Walk) -> None:
     assert not closed.is_displayed()
     walk.room.stop()  # as Ctrl+C does (SIGTERM)
     WebDriverWait(driver, 30).until(lambda _d: closed.is_displayed())
-    text = walk.shot("11-room-closed", terminal=False)
+    text = walk.shot("12-room-closed", terminal=False)
     assert "受付端末との接続が終わりました" in text
     assert driver.find_element(By.CSS_SELECTOR, "#closed button").is_displayed()

@@ -100,7 +100,7 @@ class Place:
     width: int
 
 
-LIGHT = 128.0  # a focused button's label: its cells' mean grey (a dark screen's are ~40)
+LIGHT = 150.0  # a focused button's label: its cells' mean grey (~185; unfocused ones 70–125)
 FOCUS_SHOWN = 1.0  # seconds a Tab's redraw may take to reach the page's canvas
 
 
