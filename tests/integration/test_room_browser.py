@@ -56,10 +56,14 @@ class Walk:
     each step (its DOM text), the feedback's points."""
 
     driver: webdriver.Chrome
-    room: RoomProcess
+    tree: RoomTree
     code: str = ""
     screens: dict[str, str] = field(default_factory=dict)
     points: tuple[int, int] = (0, 0)
+
+    @property
+    def room(self) -> RoomProcess:
+        return self.tree.room
 
     @property
     def terminal(self) -> TerminalPage:
@@ -108,7 +112,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 @pytest.fixture(scope="module")
 def walk(browser: webdriver.Chrome, room: RoomTree, artifacts: Path) -> Walk:
     """A trainee's first case, by keyboard (failing where a step does not come)."""
-    walk = Walk(browser, room.room)
+    walk = Walk(browser, room)
     browser.get(f"{room.room.url}/?a11y=1")
     walk.shot("01-landing", terminal=False)
     browser.find_element(By.ID, "join").click()  # no desk code: a free desk
@@ -243,6 +247,7 @@ def test_the_desk_page_says_when_the_room_has_closed(walk: Walk) -> None:
         walk.terminal.wait_for("研修 2/9")
     closed = driver.find_element(By.ID, "closed")
     assert not closed.is_displayed()
+    walk.tree.look()  # the desk's process now (the page opened again) and the service
     walk.room.stop()  # as Ctrl+C does (SIGTERM)
     WebDriverWait(driver, 30).until(lambda _d: closed.is_displayed())
     text = walk.shot("12-room-closed", terminal=False)
