@@ -121,37 +121,41 @@ class RoomServer:
 
     async def landing(self, request: web.Request) -> web.Response:
         return self.render(
-            "landing.html", protected=self.protected, desk=request.query.get("desk", "")[:20]
+            "landing.html",
+            protected=self.protected,
+            desk=request.query.get("desk", "")[:20],
+            view=view_query(request),
         )
 
     async def join(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         state = self.room.load()
+        view = view_query(request)
         wanted = str(form.get("desk", "")).strip().lower()
         if self.protected:
             given = str(form.get("room", "")).strip().lower()
             code = state.room_code or ""
             if not hmac.compare_digest(given.encode(), code.encode()):
                 return self.render(
-                    "landing.html", 403, protected=True, desk=wanted[:20],
+                    "landing.html", 403, protected=True, desk=wanted[:20], view=view,
                     error="研修室コードが違います。講師が示したコードを入れてください。",
                 )  # fmt: skip
         if wanted:
             desk = self.room.desk(wanted)
             if desk is None:
                 return self.render(
-                    "landing.html", 404, protected=self.protected, desk=wanted[:20],
+                    "landing.html", 404, protected=self.protected, desk=wanted[:20], view=view,
                     error=f"デスク「{wanted[:20]}」はこの研修室にありません。",
                 )  # fmt: skip
         else:
             free = [d for d in state.desks if not d.trainee and d.code not in self.sessions]
             if not free:
                 return self.render(
-                    "landing.html", 409, protected=self.protected, desk="",
+                    "landing.html", 409, protected=self.protected, desk="", view=view,
                     error="空いているデスクがありません。講師に伝えてください。",
                 )  # fmt: skip
             desk = free[0]
-        response = web.HTTPFound(f"/desk/{desk.code}")
+        response = web.HTTPFound(f"/desk/{desk.code}{view}")
         if self.protected:
             response.set_cookie(
                 COOKIE_ROOM, state.room_code or "", httponly=True, samesite="Strict"
@@ -170,7 +174,7 @@ class RoomServer:
         if state.scenario is None:
             return self.render("waiting.html", desk=desk)
         if not desk.trainee:
-            raise web.HTTPFound(f"/desk/{desk.code}/name")
+            raise web.HTTPFound(f"/desk/{desk.code}/name{view_query(request)}")
         font = request.query.get("fontsize", "16")
         size = int(font) if font.isdigit() and 8 <= int(font) <= 40 else 16
         return self.render(
@@ -185,6 +189,7 @@ class RoomServer:
             scenario=self.room.load().scenario,
             value=desk.trainee or "",
             name_max=NAME_MAX,
+            view=view_query(request),
         )
 
     async def name_post(self, request: web.Request) -> web.StreamResponse:
@@ -196,14 +201,14 @@ class RoomServer:
         except NameError_ as exc:
             return self.render(
                 "name.html", 400, desk=desk, scenario=self.room.load().scenario,
-                value=typed[:80], name_max=NAME_MAX, error=str(exc),
+                value=typed[:80], name_max=NAME_MAX, error=str(exc), view=view_query(request),
             )  # fmt: skip
         state = self.room.load()
         for entry in state.desks:
             if entry.code == desk.code:
                 entry.trainee = name
         self.room.save(state)
-        raise web.HTTPFound(f"/desk/{desk.code}")
+        raise web.HTTPFound(f"/desk/{desk.code}{view_query(request)}")
 
     async def script(self, request: web.Request) -> web.Response:
         return web.Response(body=self._script, content_type="application/javascript")
@@ -248,6 +253,19 @@ class RoomServer:
         await self.stop_desks("研修室が閉じられました")
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.control.close)
+
+
+def view_query(request: web.Request) -> str:
+    """How the trainee asked to see the desk (``a11y=1``: the terminal's text for a screen
+    reader; ``fontsize``), kept from the landing page through the name form to the desk:
+    only those two, only their valid values."""
+    kept = []
+    if request.query.get("a11y") == "1":
+        kept.append("a11y=1")
+    font = request.query.get("fontsize", "")
+    if font.isdigit() and 8 <= int(font) <= 40:
+        kept.append(f"fontsize={int(font)}")
+    return "?" + "&".join(kept) if kept else ""
 
 
 def _size(request: web.Request) -> tuple[int, int]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,24 +16,15 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 
 from reception.training.report import MARK, write_reports
 from reception.training.scoring import RunReport
-from tests.support.processes import descendants, kill_all, still_running
+from tests.support.browser import chromium, needs_chromium, screenshot
 from tests.support.training_reports import sample_report
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="Debian's Chromium is not installed (packages chromium and chromium-driver: "
-    "scripts/setup --dev installs them)",
-)
+pytestmark = needs_chromium
 
 # the training mark's red (#b00020), give or take anti-aliasing
 MARK_RED = (0xB0, 0x00, 0x20)
@@ -48,36 +38,8 @@ A4_TEXT_WIDTH = 703
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
-    assert CHROMIUM is not None and CHROMEDRIVER is not None
-    options = Options()
-    options.binary_location = CHROMIUM
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # root on CI
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        # no connection of its own: the machine's network is closed
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    process = driver.service.process
-    started = descendants(process.pid) if process is not None else {}
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), width=1280, height=900) as driver:
         yield driver
-    finally:
-        driver.quit()
-        left = still_running(started)
-        kill_all(started)
-        assert not left, f"Chromium still running after quit: {left}"
 
 
 @pytest.fixture
@@ -88,10 +50,6 @@ def page(browser: webdriver.Chrome, tmp_path: Path) -> Iterator[webdriver.Chrome
     browser.get(html.as_uri())
     yield browser
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
-
-
-def screenshot(driver: webdriver.Chrome) -> Image.Image:
-    return Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
 
 
 def share_not_white(image: Image.Image) -> float:
