@@ -187,7 +187,6 @@ def test_wide_characters_stand_in_the_page_text_as_on_the_screen(walk: Walk) -> 
     assert "マイナ保険証 受付端末" in title
 
 
-@pytest.mark.xfail(strict=False, reason="trainer page lands with h26-trainer")
 def test_the_trainer_page_shows_the_desk_its_case_and_score(walk: Walk) -> None:
     driver = walk.driver
     driver.get(f"{walk.room.url}/trainer")
