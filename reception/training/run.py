@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from reader.clock import now_jst
 from reception.declaration import DeclarationError, LadderStep, SelfDeclaration
-from reception.errors import InputError
+from reception.errors import InputError, NotFound
 from reception.flow import Method, Route
 from reception.ladder import (
     LadderRefused,
@@ -533,25 +533,34 @@ class TrainingRun:
         position, case = found
         journaled = {c.case_id: c for c in self.journal.cases()}.get(case.id)
         desk = CaseDesk(self, case, position, now_jst())
-        if journaled is not None and journaled.reception_id is not None:
-            status = self.sim.store.reception(journaled.reception_id).status
-            if status not in (ReceptionStatus.IN_PROGRESS, ReceptionStatus.INTERRUPTED):
-                desk.arrived, desk.waited = journaled.arrived_at, journaled.waited
-                desk.reception_id = journaled.reception_id
-                for done in self.journal.actions(case.id):  # what the trainee had done
-                    action = ACTION.validate_python(done.action)
-                    mistake = Mistake(done.mistake) if done.mistake else None
-                    desk._note(action, mistake, done.result)
-                    if action.do in RUNGS:
-                        desk._used.add(RUNGS[action.do])
-                if case.situation.fault not in (Fault.NONE, Fault.CONNECTION_LOST):
-                    self.sim.fault(case.situation.fault, True)  # the patient checked in
-                return desk
+        if journaled is not None and self._settled(journaled.reception_id):
+            desk.arrived, desk.waited = journaled.arrived_at, journaled.waited
+            desk.reception_id = journaled.reception_id
+            for done in self.journal.actions(case.id):  # what the trainee had done
+                action = ACTION.validate_python(done.action)
+                mistake = Mistake(done.mistake) if done.mistake else None
+                desk._note(action, mistake, done.result)
+                if action.do in RUNGS:
+                    desk._used.add(RUNGS[action.do])
+            if case.situation.fault not in (Fault.NONE, Fault.CONNECTION_LOST):
+                self.sim.fault(case.situation.fault, True)  # the patient checked in
+            return desk
         self.journal.open_case(case.id, position, desk.arrived, waited)
         desk.waited = waited
         if case.situation.fault is not Fault.NONE:
             self.sim.fault(case.situation.fault, True)
         return desk
+
+    def _settled(self, reception_id: str | None) -> bool:
+        """The journaled reception was settled by its check-in or a rung — not one the
+        store does not have (a run's store lost or replaced: the case begins again)."""
+        if reception_id is None:
+            return False
+        try:
+            status = self.sim.store.reception(reception_id).status
+        except NotFound:
+            return False
+        return status not in (ReceptionStatus.IN_PROGRESS, ReceptionStatus.INTERRUPTED)
 
     def report(self) -> RunReport:
         meta = self.journal.meta()

@@ -306,6 +306,26 @@ def test_a_run_killed_half_way_resumes_where_it_stood(tmp_path: Path) -> None:
     assert report["finished"] is not None
 
 
+def test_a_case_whose_reception_the_store_lost_begins_again(tmp_path: Path) -> None:
+    """A journal naming a reception the run's store does not have (a store replaced, two
+    processes on one desk's run): the case begins again, the run does not fail."""
+    scenario, trainee = _files(tmp_path, PERFECT)
+    out = tmp_path / "run"
+    args = ("run", str(scenario), "--trainee", str(trainee), "--json", "--out", str(out))
+    assert _train(tmp_path, *args).returncode == 0
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        db.execute(
+            "UPDATE cases SET score = NULL, reception_id = 'R20260101000000-lost' "
+            "WHERE case_id = 'forgot-pin'"
+        )
+        db.execute("DELETE FROM meta WHERE key = 'finished'")
+    done = _train(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [c["case_id"] for c in report["cases"]] == ["pin", "notice", "forgot-pin"]
+    assert report["percent"] == 100.0
+
+
 def test_a_scenario_naming_an_unknown_persona_is_refused_with_its_line(tmp_path: Path) -> None:
     scenario, _trainee = _files(tmp_path, PERFECT)
     scenario.write_text(SCENARIO.replace('"family"', '"nobody"'), encoding="utf-8")
