@@ -154,6 +154,9 @@ class DeskSession:
 
     async def stop(self, reason: str | None = None) -> None:
         self.stopping = True
+        if reason is not None and not self.websocket.closed:  # told before the app goes
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.websocket.send_str(json.dumps(["log", reason]))
         if self.process is not None:
             await self.process.stop_within()
         if self._supervisor is not None:
@@ -162,10 +165,8 @@ class DeskSession:
                 await self._supervisor
         self.status.connected, self.status.pid = False, None
         if not self.websocket.closed:
-            if reason is not None:
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await self.websocket.send_str(json.dumps(["log", reason]))
-            await self.websocket.close(message=(reason or "").encode()[:120])
+            # a close frame's reason: at most 123 bytes of whole UTF-8 characters
+            await self.websocket.close(message=(reason or "")[:40].encode())
 
     async def _start(self) -> DeskProcess:
         environment = {"RECEPTION_ROOM_DESK_LOG": str(self.log)} if self.log else {}
@@ -247,8 +248,9 @@ class DeskSession:
                 await self.websocket.send_str(data)
 
     async def _app_closed(self) -> None:
-        """The app quit (the trainee closed it): the tab's session ends."""
-        if not self.websocket.closed:
+        """The app quit (the trainee closed it): the tab's session ends — unless the
+        session is stopping (it closes the tab itself, saying why)."""
+        if not self.stopping and not self.websocket.closed:
             await self.websocket.close(message=b"desk closed")
 
 
