@@ -88,7 +88,7 @@ def test_the_new_clinic_is_made_like_the_worlds_and_issuing_twice_adds_nothing(
 def test_several_clinics_at_once(
     own_world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, said, err = terminal(
+    code, _, err = terminal(
         own_world, f"{CLINIC}={tmp_path / 'a'}", f"{OTHER}={tmp_path / 'b'}", capsys=capsys
     )
     assert code == 0, err

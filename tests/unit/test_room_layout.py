@@ -164,9 +164,9 @@ def test_garbage_room_json_is_a_clear_room_error(tmp_path: Path, content: bytes)
     room = Room(tmp_path / "room")
     room.folder.mkdir()
     room.state_path.write_bytes(content)
-    with pytest.raises(RoomError, match="room.json"):
+    with pytest.raises(RoomError, match=r"room\.json"):
         room.load()
-    with pytest.raises(RoomError, match="room.json"):
+    with pytest.raises(RoomError, match=r"room\.json"):
         room.prepare(2, protect=False)
 
 
@@ -176,14 +176,14 @@ def test_room_json_with_one_desk_code_twice_is_refused(tmp_path: Path) -> None:
     data = json.loads(room.state_path.read_text())
     data["desks"][1]["code"] = state.desks[0].code
     room.state_path.write_text(json.dumps(data))
-    with pytest.raises(RoomError, match="room.json"):
+    with pytest.raises(RoomError, match=r"room\.json"):
         room.load()
 
 
 def test_room_json_unreadable_is_a_clear_room_error(tmp_path: Path) -> None:
     room = Room(tmp_path / "room")
     room.state_path.mkdir(parents=True)  # a directory where the file should be
-    with pytest.raises(RoomError, match="room.json"):
+    with pytest.raises(RoomError, match=r"room\.json"):
         room.load()
 
 
