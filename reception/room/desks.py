@@ -32,7 +32,8 @@ from reader.clock import now_jst
 STOP_WAIT = 5.0  # seconds a desk process has to quit before it is killed
 RESTARTS_AT_MOST = 5  # within RESTART_WINDOW: then the desk stays down (the trainer sees)
 RESTART_WINDOW = 60.0
-MESSAGE_MAX = 64 * 1024  # a browser's message (keys, a resize): never more
+MESSAGE_MAX = 64 * 1024  # a browser's message (keys, a resize): never more (dropped)
+SOCKET_MAX = 1024 * 1024  # a websocket message beyond this closes the connection
 
 
 class DeskProcess(AppService):
@@ -215,8 +216,8 @@ class DeskSession:
             try:
                 envelope = json.loads(message.data)
                 kind, data = envelope[0], envelope[1] if len(envelope) > 1 else None
-            except (ValueError, TypeError, IndexError, KeyError):
-                continue  # not the client's protocol: dropped, the desk goes on
+            except (ValueError, TypeError, IndexError, KeyError, RecursionError):
+                continue  # not the client's protocol (or nested past reason): dropped
             await self._forward(kind, data)
 
     async def _forward(self, kind: object, data: object) -> None:

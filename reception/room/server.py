@@ -22,8 +22,9 @@ import textual_serve
 from aiohttp import web
 from textual_serve.download_manager import DownloadManager
 
+from reader.safe_text import printable
 from reception.room.control import RoomControl
-from reception.room.desks import DeskSession, DeskStatus, desk_argv
+from reception.room.desks import SOCKET_MAX, DeskSession, DeskStatus, desk_argv
 from reception.room.layout import NAME_MAX, Desk, NameError_, Room, clean_name
 
 STATIC = Path(textual_serve.__file__).parent / "static"
@@ -118,11 +119,19 @@ class RoomServer:
 
     async def landing(self, request: web.Request) -> web.Response:
         return self.render(
-            "landing.html", protected=self.protected, desk=request.query.get("desk", "")[:20]
+            "landing.html",
+            protected=self.protected,
+            desk=printable(request.query.get("desk", "")[:20]),
         )
 
     async def join(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            return self.render(
+                "landing.html", 413, protected=self.protected, desk="",
+                error="入力が長すぎます。研修室コードとデスクのコードを確かめてください。",
+            )  # fmt: skip
         state = self.room.load()
         wanted = str(form.get("desk", "")).strip().lower()
         if self.protected:
@@ -130,15 +139,15 @@ class RoomServer:
             code = state.room_code or ""
             if not hmac.compare_digest(given.encode(), code.encode()):
                 return self.render(
-                    "landing.html", 403, protected=True, desk=wanted[:20],
+                    "landing.html", 403, protected=True, desk=printable(wanted[:20]),
                     error="研修室コードが違います。講師が示したコードを入れてください。",
                 )  # fmt: skip
         if wanted:
             desk = self.room.desk(wanted)
             if desk is None:
                 return self.render(
-                    "landing.html", 404, protected=self.protected, desk=wanted[:20],
-                    error=f"デスク「{wanted[:20]}」はこの研修室にありません。",
+                    "landing.html", 404, protected=self.protected, desk=printable(wanted[:20]),
+                    error=f"デスク「{printable(wanted[:20])}」はこの研修室にありません。",
                 )  # fmt: skip
         else:
             free = [d for d in state.desks if not d.trainee and d.code not in self.sessions]
@@ -186,14 +195,20 @@ class RoomServer:
 
     async def name_post(self, request: web.Request) -> web.StreamResponse:
         desk = self._desk(request)
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            return self.render(
+                "name.html", 413, desk=desk, scenario=self.room.load().scenario, value="",
+                name_max=NAME_MAX, error=f"入力が長すぎます。名前は{NAME_MAX}文字までです。",
+            )  # fmt: skip
         typed = str(form.get("trainee", ""))
         try:
             name = clean_name(typed)
-        except NameError_ as exc:
+        except NameError_ as exc:  # shown again as typed, its controls made visible (␛)
             return self.render(
                 "name.html", 400, desk=desk, scenario=self.room.load().scenario,
-                value=typed[:80], name_max=NAME_MAX, error=str(exc),
+                value=printable(typed[:80]), name_max=NAME_MAX, error=str(exc),
             )  # fmt: skip
         state = self.room.load()
         for entry in state.desks:
@@ -212,7 +227,9 @@ class RoomServer:
         state = self.room.load()
         if state.scenario is None or not desk.trainee:
             raise web.HTTPConflict(text="研修が始まっていないか、名前がまだです")
-        websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=64 * 1024)
+        # larger than a browser's message (MESSAGE_MAX, dropped beyond): a paste too long
+        # is dropped, the tab stays; beyond this the connection closes (the desk stays)
+        websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=SOCKET_MAX)
         await websocket.prepare(request)
         earlier = self.sessions.get(desk.code)
         if earlier is not None:  # the desk opened in another tab: this one takes it
