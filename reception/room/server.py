@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
@@ -29,6 +30,7 @@ from reception.room.layout import NAME_MAX, Desk, NameError_, Room, clean_name
 
 STATIC = Path(textual_serve.__file__).parent / "static"
 FORM_MAX = 4096  # bytes of a form a page posts (a name, a code)
+OFFER_HOLD = 600.0  # seconds a desk /join gave stays the trainee's before they name it
 COOKIE_ROOM = "room_code"
 COOKIE_TRAINER = "trainer"
 # textual-serve's client makes its xterm.js without the screen reader's text rows; a
@@ -55,6 +57,9 @@ class RoomServer:
         self.protected = protected
         self.sessions: dict[str, DeskSession] = {}
         self.status: dict[str, DeskStatus] = {}
+        # desks /join gave a trainee not named yet: a class opening the page at once
+        # gets a desk each, not all the first free one
+        self.offered: dict[str, float] = {}
         self.downloads = DownloadManager()
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(files("reception.room") / "templates")),
@@ -150,13 +155,21 @@ class RoomServer:
                     error=f"デスク「{printable(wanted[:20])}」はこの研修室にありません。",
                 )  # fmt: skip
         else:
-            free = [d for d in state.desks if not d.trainee and d.code not in self.sessions]
+            now = time.monotonic()
+            free = [
+                d
+                for d in state.desks
+                if not d.trainee
+                and d.code not in self.sessions
+                and now - self.offered.get(d.code, -OFFER_HOLD) >= OFFER_HOLD
+            ]
             if not free:
                 return self.render(
                     "landing.html", 409, protected=self.protected, desk="",
                     error="空いているデスクがありません。講師に伝えてください。",
                 )  # fmt: skip
             desk = free[0]
+            self.offered[desk.code] = now  # the next trainee gets another
         response = web.HTTPFound(f"/desk/{desk.code}")
         if self.protected:
             response.set_cookie(

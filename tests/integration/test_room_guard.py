@@ -420,3 +420,30 @@ def test_a_garbage_room_json_is_a_clear_error(tmp_path: Path) -> None:
     proc = room_command(tmp_path, "--desks", "1", "--port", str(free_port()))
     assert proc.returncode == 2
     assert "room.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_trainees_joining_at_once_get_a_desk_each(tmp_path: Path) -> None:
+    with running_room(tmp_path / "room", desks=3) as room:
+        given = [
+            httpx.post(f"{room.url}/join", data={"desk": ""}).headers.get("location")
+            for _ in range(3)
+        ]
+        assert len(set(given)) == 3 and all(g and g.startswith("/desk/") for g in given)
+        full = httpx.post(f"{room.url}/join", data={"desk": ""})
+        assert full.status_code == 409 and "空いているデスクがありません" in full.text
+        # a desk asked for by its code is still given (the trainee coming back)
+        own = httpx.post(f"{room.url}/join", data={"desk": given[0][len("/desk/") :]})
+        assert own.status_code == 302 and own.headers["location"] == given[0]
+
+
+def test_a_desk_certificate_that_cannot_be_issued_is_a_clear_error(tmp_path: Path) -> None:
+    with running_room(tmp_path / "room", desks=1):
+        pass
+    (key,) = (tmp_path / "room").glob("scenarios/*/world/facility-ca/key.pem")
+    key.write_text("broken")
+    proc = room_command(tmp_path, "--desks", "2", "--port", str(free_port()))  # a new desk
+    assert proc.returncode == 2, proc.stderr
+    assert "端末証明書を発行できません" in proc.stderr and "facility CA" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert still_running(mentioning(str(tmp_path))) == {}
+    assert json.loads((tmp_path / "room" / "room.json").read_text())["service_url"] is None
