@@ -288,3 +288,43 @@ def test_a_scenario_that_cannot_be_played_is_a_clear_error(
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert said in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_trainer_stops_and_starts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenario stopped: no service, the desks' certificates and runs kept; started
+    again: served again, nothing issued twice, nothing left when the room closes."""
+    from reception.room.control import RoomControl
+    from reception.room.layout import Room
+    from reception.settings import load_settings
+
+    monkeypatch.setenv("RECEPTION_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("RECEPTION_DATA_DIR", str(tmp_path / "data"))
+    room = Room(tmp_path / "room", lock=True)
+    control = RoomControl(room, load_settings())
+    try:
+        room.prepare(2, protect=False)
+        first = control.start("kihon")
+        world = room.world_folder(first.scenario_id)
+        serving = mentioning(str(world))
+        assert serving and room.load().service_url
+        certs = {d.code: room.identity_folder(d.code, first.scenario_id) / "cert.pem"
+                 for d in room.load().desks}  # fmt: skip
+        issued = {code: path.read_bytes() for code, path in certs.items()}
+        control.stop()
+        assert still_running(serving) == {}
+        state = room.load()
+        assert state.scenario is None and state.service_url is None
+        with pytest.raises(RuntimeError):
+            control.faults("--outage", "on")  # nothing to break while nothing is played
+        again = control.start("kihon")
+        assert again.scenario_id == first.scenario_id
+        assert room.load().service_url and mentioning(str(world))
+        assert {code: path.read_bytes() for code, path in certs.items()} == issued
+        assert control.resume() is not None  # the room restarted: the same scenario
+        assert len(mentioning(f"serve --world {world}")) == 1  # one service, not two
+    finally:
+        control.close()
+        room.close()
+    assert still_running(mentioning(str(tmp_path))) == {}
