@@ -32,6 +32,7 @@ from reader.clock import now_jst
 STOP_WAIT = 5.0  # seconds a desk process has to quit before it is killed
 RESTARTS_AT_MOST = 5  # within RESTART_WINDOW: then the desk stays down (the trainer sees)
 RESTART_WINDOW = 60.0
+DOWN_MESSAGE = "このデスクの端末が何度も止まったため、止めました。講師に伝えてください。"
 MESSAGE_MAX = 64 * 1024  # a browser's message (keys, a resize): never more (dropped)
 SOCKET_MAX = 1024 * 1024  # a websocket message beyond this closes the connection
 
@@ -200,6 +201,8 @@ class DeskSession:
                     f"{RESTART_WINDOW:.0f} 秒に {RESTARTS_AT_MOST} 回を超えて止まりました"
                     f"（終了コード {code}）"
                 )
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await self.websocket.send_str(json.dumps(["log", DOWN_MESSAGE]))
                 await self.websocket.close(message=b"desk down")
                 break
             status.restarts += 1
