@@ -37,7 +37,7 @@ def files_of(folder: Path) -> set[Path]:
 @pytest.fixture(scope="module")
 def open_room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoomProcess]:
     folder = tmp_path_factory.mktemp("open") / "room"
-    with running_room(folder, desks=3) as room:
+    with running_room(folder, desks=5) as room:  # a desk or two per test
         yield room
     assert still_running(mentioning(str(folder))) == {}
 
@@ -144,7 +144,7 @@ def test_a_protected_desk_plays_with_the_cookie(guarded_room: RoomProcess) -> No
 
     async def play() -> None:
         client = await DeskClient(guarded_room.url, code).connect(cookies=cookies)
-        await client.wait_for("研修 1/", 60)
+        await client.wait_for("守り 花子", 60)
         await client.close()
 
     asyncio.run(play())
@@ -198,20 +198,20 @@ def test_no_route_serves_the_rooms_files(open_room: RoomProcess, path: str) -> N
 
 
 def test_each_desk_process_knows_only_its_own_desk(open_room: RoomProcess) -> None:
-    first, second, third = open_room.desk_codes()
+    first, second, *others = open_room.desk_codes()
     for code in (first, second):
         assert open_room.name_desk(code, f"分離 {code}").status_code == 302
 
     async def two_desks() -> None:
         clients = [await DeskClient(open_room.url, c).connect() for c in (first, second)]
         for client in clients:
-            await client.wait_for("研修 1/", 60)
-        for code, others in ((first, (second, third)), (second, (first, third))):
+            await client.wait_for(f"分離 {client.code}", 60)
+        for code, not_its in ((first, [second, *others]), (second, [first, *others])):
             pid = await asyncio.to_thread(desk_pid, open_room, code)
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
             environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
             assert code in argv
-            for other in others:
+            for other in not_its:
                 assert other not in argv and other not in environ
             assert str(open_room.log) not in environ
         for client in clients:
@@ -239,7 +239,7 @@ def test_a_desk_checks_in_with_its_own_clinic_code(open_room: RoomProcess) -> No
 
     async def check_in() -> set[str]:
         client = await DeskClient(open_room.url, desk["code"]).connect()
-        await client.wait_for("研修 1/", 60)
+        await client.wait_for("医療機関 花子", 60)
         seen: set[str] = set()
         for _ in range(600):  # the patient's card and PIN: the desk asks for a nonce
             seen = await asyncio.to_thread(facilities)
@@ -259,12 +259,12 @@ def test_a_desk_checks_in_with_its_own_clinic_code(open_room: RoomProcess) -> No
 
 
 def test_garbage_on_a_desks_websocket_leaves_the_desk_running(open_room: RoomProcess) -> None:
-    code = open_room.desk_codes()[1]
+    code = open_room.desk_codes()[3]
     assert open_room.name_desk(code, "頑丈 太郎").status_code == 302
 
     async def attack() -> None:
         client = await DeskClient(open_room.url, code).connect()
-        await client.wait_for("研修 1/", 60)
+        await client.wait_for("頑丈 太郎", 60)
         pid = await asyncio.to_thread(desk_pid, open_room, code)
         ws = client.ws
         assert ws is not None
@@ -296,7 +296,7 @@ def test_garbage_on_a_desks_websocket_leaves_the_desk_running(open_room: RoomPro
         await ws.send_str(json.dumps(["resize", {"width": 120, "height": 40}]))
         client.screen.reset()
         await client.key("\x1b[15~")  # F5: the screen drawn again
-        await client.wait_for("研修 1/", 30)
+        await client.wait_for("頑丈 太郎", 30)
         assert client.closed is None
         assert await asyncio.to_thread(desk_pid, open_room, code) == pid  # never restarted
         await client.close()
@@ -308,11 +308,12 @@ def test_garbage_on_a_desks_websocket_leaves_the_desk_running(open_room: RoomPro
 def test_a_message_beyond_any_limit_closes_the_tab_but_not_the_desk(
     open_room: RoomProcess,
 ) -> None:
-    code = open_room.desk_codes()[1]
+    code = open_room.desk_codes()[3]
+    assert open_room.name_desk(code, "頑丈 太郎").status_code == 302
 
     async def flood() -> None:
         client = await DeskClient(open_room.url, code).connect()
-        await client.wait_for("研修 1/", 60)
+        await client.wait_for("頑丈 太郎", 60)
         assert client.ws is not None
         with contextlib.suppress(ConnectionError):  # the server hangs up mid-message
             await client.ws.send_str("x" * (8 * 1024 * 1024))
@@ -322,7 +323,8 @@ def test_a_message_beyond_any_limit_closes_the_tab_but_not_the_desk(
             await asyncio.sleep(0.1)
         await client.close()
         again = await DeskClient(open_room.url, code).connect()
-        await again.wait_for("研修 1/", 60)
+        await again.wait_for("頑丈 太郎", 60)
+        assert again.closed is None
         await again.close()
 
     asyncio.run(flood())
@@ -346,7 +348,7 @@ def test_a_message_beyond_any_limit_closes_the_tab_but_not_the_desk(
 def test_a_bad_name_gets_a_japanese_reason_and_nothing_is_stored(
     open_room: RoomProcess, form: dict[str, str], message: str
 ) -> None:
-    code = open_room.desk_codes()[2]
+    code = open_room.desk_codes()[4]
     before = open_room.state()
     answer = httpx.post(f"{open_room.url}/desk/{code}/name", data=form)
     assert answer.status_code in (400, 413)

@@ -143,8 +143,8 @@ def test_a_killed_desk_comes_back_with_its_run_and_the_others_do_not_notice(
             # the other desk: the same process, the same tab, still answering
             assert await pid_of(room, second) == b_pid and b.closed is None
             b.screen.reset()
-            await b.key("\x1b[15~")  # F5: drawn again
-            await b.wait_for("研修 1/", 30)
+            await b.key("\x1b[15~")  # F5: drawn again (its trainee's name in the title)
+            await b.wait_for("二番 太郎", 30)
             # and the desk that came back plays on
             await finish_case(a, 3)
             assert await pid_of(room, first) == a_new
@@ -161,7 +161,7 @@ def test_a_desk_that_keeps_crashing_stays_down(tmp_path: Path) -> None:
 
         async def crash() -> None:
             client = await seated(room, code)
-            neighbour = await seated(room, other)
+            neighbour = await seated(room, other, "隣の 太郎")
             pid = await pid_of(room, code)
             for _ in range(10):  # more than RESTARTS_AT_MOST in a minute
                 with contextlib.suppress(ProcessLookupError):
@@ -177,7 +177,7 @@ def test_a_desk_that_keeps_crashing_stays_down(tmp_path: Path) -> None:
             assert neighbour.closed is None, room.output()
             neighbour.screen.reset()
             await neighbour.key("\x1b[15~")
-            await neighbour.wait_for("研修 1/", 30)
+            await neighbour.wait_for("隣の 太郎", 30)
             await client.close()
             await neighbour.close()
 

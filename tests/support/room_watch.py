@@ -29,7 +29,7 @@ def desk_pid(
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for pid, line in desk_processes(room).items():
-            if line.split()[-1] == code and pid != other_than:
+            if line.split()[-1:] == [code] and pid != other_than:
                 return pid
         time.sleep(0.05)
     raise AssertionError(f"no process for desk {code}: {desk_processes(room)}")
