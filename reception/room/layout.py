@@ -32,7 +32,7 @@ import unicodedata
 from pathlib import Path
 from typing import IO
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from reader.files import write_private
 from reception.errors import InputError
@@ -99,6 +99,12 @@ class Desk(BaseModel):
     number: int = Field(ge=1, le=MAX_DESKS)
     facility: str = Field(pattern=r"\d{10}")
     trainee: str | None = None
+
+    @field_validator("trainee")
+    @classmethod
+    def _clean_trainee(cls, value: str | None) -> str | None:
+        """A name in room.json is shown in pages and terminals: as clean as one typed."""
+        return None if value is None else clean_name(value)
 
 
 class Scenario(BaseModel):

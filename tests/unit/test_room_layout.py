@@ -158,6 +158,8 @@ def test_clean_name_length_counts_after_normalising() -> None:
         b'{"desks": [{"code": "../../x", "number": 1, "facility": "1319000019"}]}',
         b'{"desks": [{"code": "abcdef", "number": 99, "facility": "1319000019"}]}',
         b'{"desks": "many"}',
+        b'{"desks": [{"code": "abcdef", "number": 1, "facility": "1319000019", '
+        b'"trainee": "\\u001b[2J\\u202e"}]}',
     ],
 )
 def test_garbage_room_json_is_a_clear_room_error(tmp_path: Path, content: bytes) -> None:
