@@ -388,6 +388,13 @@ def test_a_bad_desk_count_is_refused(tmp_path: Path, desks: str) -> None:
     assert not (tmp_path / "room").exists()
 
 
+@pytest.mark.parametrize("port", ["0", "65536", "http", "-80"])
+def test_a_bad_port_is_refused(tmp_path: Path, port: str) -> None:
+    proc = room_command(tmp_path, "--desks", "1", "--port", port)
+    assert proc.returncode == 2 and "port" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "room").exists()
+
+
 def test_a_port_in_use_is_a_clear_error_and_nothing_stays(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
