@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from tests.support.processes import descendants, kill_all, mentioning, still_running
-from tests.support.room import DeskClient, RoomProcess, running_room
+from tests.support.room import DeskClient, RoomProcess, free_port, running_room
 from tests.support.room_watch import F8, desk_pid, desk_processes, service_pids
 
 pytestmark = pytest.mark.timeout(300)
@@ -287,7 +287,7 @@ def test_a_scenario_that_cannot_be_played_is_a_clear_error(
     bad.write_text('id = "x"\ntitle = "壊れた"\n[[case]]\nid = 3\n', encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "reception.cli", "room", "--folder", str(tmp_path / "room"),
-         "--desks", "1", "--port", "0", "--scenario", scenario.format(file=bad)],
+         "--desks", "1", "--port", str(free_port()), "--scenario", scenario.format(file=bad)],
         capture_output=True, text=True, timeout=120, check=False,
         env=os.environ | {"RECEPTION_DATA_DIR": str(tmp_path / "data")},
     )  # fmt: skip
