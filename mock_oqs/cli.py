@@ -23,9 +23,12 @@ from reader.safe_text import printable as safe_text
 
 def cmd_faults(args: argparse.Namespace, world: World) -> int:
     path = world.directory / FAULTS_FILE
-    if args.facility is not None and (len(args.facility) != 10 or not args.facility.isdigit()):
-        sys.stderr.write(f"mock-oqs: 医療機関コード has 10 digits, got {args.facility!r}\n")
-        return 2
+    if args.facility is not None:
+        try:
+            check_code(args.facility)
+        except ValueError as exc:
+            sys.stderr.write(f"mock-oqs: {exc}\n")
+            return 2
     # many clinics may change their own faults at once (a training room's desks): one
     # change at a time, or one would undo another's
     with open(path.with_name(path.name + ".lock"), "a+b") as lock:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol
 
-from reader.argtypes import port, whole_number
+from reader.argtypes import whole_number
 from reception.room.layout import MAX_DESKS, default_folder, is_loopback
 
 ROOM_EPILOG = """\
@@ -43,7 +43,12 @@ def add_commands(add: AddCommand) -> None:
         help="the address to serve on (default 127.0.0.1: this machine only; 0.0.0.0: the "
         "classroom's network, protected by a room code and a trainer password)",
     )
-    r.add_argument("--port", type=port, default=8000, help="the port (default 8000)")
+    r.add_argument(
+        "--port",
+        type=whole_number(1, 65535, "port"),  # not 0: trainees are given the URL printed
+        default=8000,
+        help="the port (default 8000)",
+    )
     r.add_argument(
         "--scenario",
         metavar="SET",

@@ -13,7 +13,7 @@ import subprocess
 import threading
 
 from reader.clock import now_jst
-from reception.room.layout import Room, RoomState, Scenario
+from reception.room.layout import Room, RoomError, RoomState, Scenario
 from reception.settings import ReceptionSettings
 from reception.sim.world import WorldFiles, mock_oqs_command, seed, served
 from reception.training.scenario import Loaded, load
@@ -38,7 +38,13 @@ class RoomControl:
             self._stop_service()
             world = self._serve(loaded)
             state = self.room.load()
-            self._issue(world, loaded, state)
+            try:
+                self._issue(world, loaded, state)
+            except BaseException:  # no service left serving a scenario not played
+                self._stop_service()
+                state.service_url = None
+                self.room.save(state)
+                raise
             state.scenario = Scenario(
                 set_or_file=set_or_file,
                 scenario_id=loaded.scenario.id,
@@ -115,7 +121,9 @@ class RoomControl:
             check=False,
         )
         if proc.returncode != 0:
-            raise RuntimeError(f"mock-oqs terminal failed: {proc.stderr.strip()}")
+            raise RoomError(
+                f"デスクの端末証明書を発行できません（mock-oqs terminal: {proc.stderr.strip()}）"
+            )
 
     def _stop_service(self) -> None:
         if self._service is not None:

@@ -32,7 +32,9 @@ from reader.clock import now_jst
 STOP_WAIT = 5.0  # seconds a desk process has to quit before it is killed
 RESTARTS_AT_MOST = 5  # within RESTART_WINDOW: then the desk stays down (the trainer sees)
 RESTART_WINDOW = 60.0
-MESSAGE_MAX = 64 * 1024  # a browser's message (keys, a resize): never more
+DOWN_MESSAGE = "このデスクの端末が何度も止まったため、止めました。講師に伝えてください。"
+MESSAGE_MAX = 64 * 1024  # a browser's message (keys, a resize): never more (dropped)
+SOCKET_MAX = 1024 * 1024  # a websocket message beyond this closes the connection
 
 
 class DeskProcess(AppService):
@@ -154,6 +156,9 @@ class DeskSession:
 
     async def stop(self, reason: str | None = None) -> None:
         self.stopping = True
+        if reason is not None and not self.websocket.closed:  # told before the app goes
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.websocket.send_str(json.dumps(["log", reason]))
         if self.process is not None:
             await self.process.stop_within()
         if self._supervisor is not None:
@@ -162,10 +167,8 @@ class DeskSession:
                 await self._supervisor
         self.status.connected, self.status.pid = False, None
         if not self.websocket.closed:
-            if reason is not None:
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await self.websocket.send_str(json.dumps(["log", reason]))
-            await self.websocket.close(message=(reason or "").encode()[:120])
+            # a close frame's reason: at most 123 bytes of whole UTF-8 characters
+            await self.websocket.close(message=(reason or "")[:40].encode())
 
     async def _start(self) -> DeskProcess:
         environment = {"RECEPTION_ROOM_DESK_LOG": str(self.log)} if self.log else {}
@@ -198,6 +201,8 @@ class DeskSession:
                     f"{RESTART_WINDOW:.0f} 秒に {RESTARTS_AT_MOST} 回を超えて止まりました"
                     f"（終了コード {code}）"
                 )
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await self.websocket.send_str(json.dumps(["log", DOWN_MESSAGE]))
                 await self.websocket.close(message=b"desk down")
                 break
             status.restarts += 1
@@ -214,8 +219,8 @@ class DeskSession:
             try:
                 envelope = json.loads(message.data)
                 kind, data = envelope[0], envelope[1] if len(envelope) > 1 else None
-            except (ValueError, TypeError, IndexError, KeyError):
-                continue  # not the client's protocol: dropped, the desk goes on
+            except (ValueError, TypeError, IndexError, KeyError, RecursionError):
+                continue  # not the client's protocol (or nested past reason): dropped
             await self._forward(kind, data)
 
     async def _forward(self, kind: object, data: object) -> None:
@@ -247,8 +252,9 @@ class DeskSession:
                 await self.websocket.send_str(data)
 
     async def _app_closed(self) -> None:
-        """The app quit (the trainee closed it): the tab's session ends."""
-        if not self.websocket.closed:
+        """The app quit (the trainee closed it): the tab's session ends — unless the
+        session is stopping (it closes the tab itself, saying why)."""
+        if not self.stopping and not self.websocket.closed:
             await self.websocket.close(message=b"desk closed")
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import ipaddress
 import json
 import os
 import re
@@ -31,7 +32,7 @@ import unicodedata
 from pathlib import Path
 from typing import IO
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from reader.files import write_private
 from reception.errors import InputError
@@ -77,13 +78,19 @@ def facility_code(number: int) -> str:
 def clean_name(text: str) -> str:
     """A trainee's name as typed, made safe to show and store: NFC, spaces collapsed;
     ValueError (Japanese) for an empty, too long or control-character name."""
-    name = " ".join(unicodedata.normalize("NFC", text).split())
+    normal = unicodedata.normalize("NFC", text)
+    # before the spaces are collapsed: str.split() takes some controls (U+001C–U+001F,
+    # U+0085) for spaces; tabs and line breaks (a pasted name) are spaces
+    if any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\t\n\r"
+        for ch in normal
+    ):
+        raise NameError_("名前に使えない文字（制御文字など）が入っています")
+    name = " ".join(normal.split())
     if not name:
         raise NameError_("名前を入れてください")
     if len(name) > NAME_MAX:
         raise NameError_(f"名前は{NAME_MAX}文字までです")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in name):
-        raise NameError_("名前に使えない文字（制御文字など）が入っています")
     return name
 
 
@@ -92,6 +99,12 @@ class Desk(BaseModel):
     number: int = Field(ge=1, le=MAX_DESKS)
     facility: str = Field(pattern=r"\d{10}")
     trainee: str | None = None
+
+    @field_validator("trainee")
+    @classmethod
+    def _clean_trainee(cls, value: str | None) -> str | None:
+        """A name in room.json is shown in pages and terminals: as clean as one typed."""
+        return None if value is None else clean_name(value)
 
 
 class Scenario(BaseModel):
@@ -109,6 +122,13 @@ class RoomState(BaseModel):
     service_url: str | None = None
     room_code: str | None = None  # trainees type it (not loopback)
     trainer_password: str | None = None  # the trainer's page (not loopback)
+
+    @model_validator(mode="after")
+    def _distinct_desks(self) -> RoomState:
+        codes = [d.code for d in self.desks]
+        if len(set(codes)) != len(codes):
+            raise ValueError("a desk code appears twice")
+        return self
 
 
 class Room:
@@ -146,7 +166,7 @@ class Room:
             return RoomState.model_validate_json(self.state_path.read_bytes())
         except FileNotFoundError:
             return RoomState()
-        except (ValidationError, ValueError) as exc:
+        except (ValidationError, ValueError, OSError) as exc:
             raise RoomError(f"{self.state_path}: 読めません ({exc})") from None
 
     def save(self, state: RoomState) -> None:
@@ -157,6 +177,7 @@ class Room:
         and the room code and trainer password when ``protect`` (kept across restarts)."""
         if not 1 <= desks <= MAX_DESKS:
             raise RoomError(f"デスクの数は 1〜{MAX_DESKS} です（{desks} が指定されました）")
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         state = self.load()
         taken = {d.code for d in state.desks}
         for number in range(len(state.desks) + 1, desks + 1):
@@ -219,7 +240,14 @@ def default_folder(data_dir: Path) -> Path:
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
+    """Only this machine can reach ``host`` (a name other than localhost may resolve to
+    anything: not loopback)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def pid_alive(pid: int) -> bool:

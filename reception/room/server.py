@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
@@ -22,12 +23,14 @@ import textual_serve
 from aiohttp import web
 from textual_serve.download_manager import DownloadManager
 
+from reader.safe_text import printable
 from reception.room.control import RoomControl
-from reception.room.desks import DeskSession, DeskStatus, desk_argv
+from reception.room.desks import SOCKET_MAX, DeskSession, DeskStatus, desk_argv
 from reception.room.layout import NAME_MAX, Desk, NameError_, Room, clean_name
 
 STATIC = Path(textual_serve.__file__).parent / "static"
 FORM_MAX = 4096  # bytes of a form a page posts (a name, a code)
+OFFER_HOLD = 600.0  # seconds a desk /join gave stays the trainee's before they name it
 COOKIE_ROOM = "room_code"
 COOKIE_TRAINER = "trainer"
 # textual-serve's client makes its xterm.js without the screen reader's text rows; a
@@ -54,6 +57,9 @@ class RoomServer:
         self.protected = protected
         self.sessions: dict[str, DeskSession] = {}
         self.status: dict[str, DeskStatus] = {}
+        # desks /join gave a trainee not named yet: a class opening the page at once
+        # gets a desk each, not all the first free one
+        self.offered: dict[str, float] = {}
         self.downloads = DownloadManager()
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(files("reception.room") / "templates")),
@@ -123,12 +129,18 @@ class RoomServer:
         return self.render(
             "landing.html",
             protected=self.protected,
-            desk=request.query.get("desk", "")[:20],
+            desk=printable(request.query.get("desk", "")[:20]),
             view=view_query(request),
         )
 
     async def join(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            return self.render(
+                "landing.html", 413, protected=self.protected, desk="",
+                error="入力が長すぎます。研修室コードとデスクのコードを確かめてください。",
+            )  # fmt: skip
         state = self.room.load()
         view = view_query(request)
         wanted = str(form.get("desk", "")).strip().lower()
@@ -137,24 +149,32 @@ class RoomServer:
             code = state.room_code or ""
             if not hmac.compare_digest(given.encode(), code.encode()):
                 return self.render(
-                    "landing.html", 403, protected=True, desk=wanted[:20], view=view,
+                    "landing.html", 403, protected=True, desk=printable(wanted[:20]), view=view,
                     error="研修室コードが違います。講師が示したコードを入れてください。",
                 )  # fmt: skip
         if wanted:
             desk = self.room.desk(wanted)
             if desk is None:
                 return self.render(
-                    "landing.html", 404, protected=self.protected, desk=wanted[:20], view=view,
-                    error=f"デスク「{wanted[:20]}」はこの研修室にありません。",
+                    "landing.html", 404, protected=self.protected, desk=printable(wanted[:20]),
+                    view=view, error=f"デスク「{printable(wanted[:20])}」はこの研修室にありません。",
                 )  # fmt: skip
         else:
-            free = [d for d in state.desks if not d.trainee and d.code not in self.sessions]
+            now = time.monotonic()
+            free = [
+                d
+                for d in state.desks
+                if not d.trainee
+                and d.code not in self.sessions
+                and now - self.offered.get(d.code, -OFFER_HOLD) >= OFFER_HOLD
+            ]
             if not free:
                 return self.render(
                     "landing.html", 409, protected=self.protected, desk="", view=view,
                     error="空いているデスクがありません。講師に伝えてください。",
                 )  # fmt: skip
             desk = free[0]
+            self.offered[desk.code] = now  # the next trainee gets another
         response = web.HTTPFound(f"/desk/{desk.code}{view}")
         if self.protected:
             response.set_cookie(
@@ -194,14 +214,21 @@ class RoomServer:
 
     async def name_post(self, request: web.Request) -> web.StreamResponse:
         desk = self._desk(request)
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            return self.render(
+                "name.html", 413, desk=desk, scenario=self.room.load().scenario, value="",
+                name_max=NAME_MAX, error=f"入力が長すぎます。名前は{NAME_MAX}文字までです。",
+            )  # fmt: skip
         typed = str(form.get("trainee", ""))
         try:
             name = clean_name(typed)
-        except NameError_ as exc:
+        except NameError_ as exc:  # shown again as typed, its controls made visible (␛)
             return self.render(
                 "name.html", 400, desk=desk, scenario=self.room.load().scenario,
-                value=typed[:80], name_max=NAME_MAX, error=str(exc), view=view_query(request),
+                value=printable(typed[:80]), name_max=NAME_MAX, error=str(exc),
+                view=view_query(request),
             )  # fmt: skip
         state = self.room.load()
         for entry in state.desks:
@@ -220,7 +247,9 @@ class RoomServer:
         state = self.room.load()
         if state.scenario is None or not desk.trainee:
             raise web.HTTPConflict(text="研修が始まっていないか、名前がまだです")
-        websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=64 * 1024)
+        # larger than a browser's message (MESSAGE_MAX, dropped beyond): a paste too long
+        # is dropped, the tab stays; beyond this the connection closes (the desk stays)
+        websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=SOCKET_MAX)
         await websocket.prepare(request)
         earlier = self.sessions.get(desk.code)
         if earlier is not None:  # the desk opened in another tab: this one takes it

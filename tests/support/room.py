@@ -148,7 +148,11 @@ class DeskClient:
         self._changed.set()
 
     def text(self) -> str:
-        return "\n".join(self.screen.display)
+        # the cells joined (a wide character's stub is ""): pyte's own ``display`` fails
+        # on a stub left behind when a redraw overwrote only the wide character
+        columns = range(self.screen.columns)
+        rows = (self.screen.buffer[y] for y in range(self.screen.lines))
+        return "\n".join("".join(row[x].data for x in columns) for row in rows)
 
     async def wait_for(self, text: str, timeout: float = 30.0) -> float:
         """Until ``text`` shows on the screen: the seconds it took (TimeoutError)."""
