@@ -157,7 +157,8 @@ class RoomServer:
             if desk is None:
                 return self.render(
                     "landing.html", 404, protected=self.protected, desk=printable(wanted[:20]),
-                    view=view, error=f"デスク「{printable(wanted[:20])}」はこの研修室にありません。",
+                    view=view,
+                    error=f"デスク「{printable(wanted[:20])}」はこの研修室にありません。",
                 )  # fmt: skip
         else:
             now = time.monotonic()
