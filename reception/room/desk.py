@@ -47,7 +47,11 @@ class RoomDeskApp(ReceptionApp):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.sub_title = f"研修室 デスク {self.code} — {self.sub_title}"
+        # the trainee's browser: no server path (the link's folder) in the title
+        said = self.sub_title.split(" — 連携 ", 1)[0]
+        desk = self.room.desk(self.code)
+        number = desk.number if desk is not None else self.code
+        self.sub_title = f"研修室 デスク {number} — {said}"
         self.follow_trainer()
         self.set_interval(CONTROL_EVERY, self.follow_trainer)
 
@@ -84,6 +88,10 @@ def run_desk(room_dir: Path, code: str, base: ReceptionSettings) -> int:
     ) as clinic:
         journal = Journal(folder / JOURNAL)
         try:
+            if journal.meta().get("trainee", desk.trainee) != desk.trainee:
+                # the name corrected on the desk's name form: the run, its report and the
+                # trainer's page carry the name the room has
+                journal.set_meta(trainee=desk.trainee)
             run = TrainingRun(loaded, journal, clinic, desk.trainee)
             session = TrainingSession(run, folder, closing=clinic.aclose)
             app = RoomDeskApp(clinic.services, session, room, code)

@@ -144,23 +144,38 @@ class DeskSession:
         self.process: DeskProcess | None = None
         self.stopping = False
         self._supervisor: asyncio.Task[None] | None = None
+        # a process starts, or the session stops, one at a time: a stop that comes while a
+        # process is being started waits for it and stops it (none is left running alone)
+        self._lifecycle = asyncio.Lock()
+        self._started = asyncio.Event()
+
+    async def begin(self) -> None:
+        """The desk's process started (or the session over before it could)."""
+        if self._supervisor is None:
+            self._supervisor = asyncio.create_task(self._supervise())
+        started = asyncio.create_task(self._started.wait())
+        await asyncio.wait({started, self._supervisor}, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
 
     async def run(self) -> None:
         """Until the tab or the desk ends: the process supervised, the tab's messages
         passed to whichever process runs."""
-        self._supervisor = asyncio.create_task(self._supervise())
+        await self.begin()
         try:
             await self._pump()
         finally:
             await self.stop()
 
     async def stop(self, reason: str | None = None) -> None:
+        """The session ends: its process asked to quit (killed if it does not) and gone
+        before this returns — the run's journal free for the desk's next process."""
         self.stopping = True
         if reason is not None and not self.websocket.closed:  # told before the app goes
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self.websocket.send_str(json.dumps(["log", reason]))
-        if self.process is not None:
-            await self.process.stop_within()
+        async with self._lifecycle:
+            if self.process is not None:
+                await self.process.stop_within()
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -170,26 +185,33 @@ class DeskSession:
             # a close frame's reason: at most 123 bytes of whole UTF-8 characters
             await self.websocket.close(message=(reason or "")[:40].encode())
 
-    async def _start(self) -> DeskProcess:
+    async def _start(self) -> DeskProcess | None:
+        """A new process for the desk (None: the session is stopping)."""
         environment = {"RECEPTION_ROOM_DESK_LOG": str(self.log)} if self.log else {}
-        process = DeskProcess(
-            self.argv,
-            write_bytes=self._send_bytes,
-            write_str=self._send_str,
-            close=self._app_closed,
-            download_manager=self.downloads,
-            environment=environment,
-        )
-        await process.start(*self.size)
-        self.process = process
-        self.status.connected, self.status.pid = True, process.pid
-        self.status.since = now_jst()
-        return process
+        async with self._lifecycle:
+            if self.stopping:
+                return None
+            process = DeskProcess(
+                self.argv,
+                write_bytes=self._send_bytes,
+                write_str=self._send_str,
+                close=self._app_closed,
+                download_manager=self.downloads,
+                environment=environment,
+            )
+            self.process = process
+            await process.start(*self.size)
+            self.status.connected, self.status.pid = True, process.pid
+            self.status.since = now_jst()
+            self._started.set()
+            return process
 
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
         while not self.stopping:
             process = await self._start()
+            if process is None:
+                break
             code = await process.finished()
             if self.stopping or process.exited_cleanly or self.websocket.closed:
                 break

@@ -56,6 +56,7 @@ class RoomServer:
         self.control = control
         self.protected = protected
         self.sessions: dict[str, DeskSession] = {}
+        self._desk_locks: dict[str, asyncio.Lock] = {}
         self.status: dict[str, DeskStatus] = {}
         # desks /join gave a trainee not named yet: a class opening the page at once
         # gets a desk each, not all the first free one
@@ -252,21 +253,25 @@ class RoomServer:
         # is dropped, the tab stays; beyond this the connection closes (the desk stays)
         websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=SOCKET_MAX)
         await websocket.prepare(request)
-        earlier = self.sessions.get(desk.code)
-        if earlier is not None:  # the desk opened in another tab: this one takes it
-            await earlier.stop("このデスクは別のタブで開かれました")
-        status = self.status.setdefault(desk.code, DeskStatus())
-        status.down = None
-        session = DeskSession(
-            desk.code,
-            websocket,
-            desk_argv(self.room.folder, desk.code),
-            status,
-            self.downloads,
-            log=self.room.log_path(desk.code),
-            size=_size(request),
-        )
-        self.sessions[desk.code] = session
+        # one tab at a time takes a desk: the earlier tab's process gone (its run's journal
+        # free) before this one's starts, however fast the tabs come
+        async with self._desk_locks.setdefault(desk.code, asyncio.Lock()):
+            earlier = self.sessions.get(desk.code)
+            if earlier is not None:  # the desk opened in another tab: this one takes it
+                await earlier.stop("このデスクは別のタブで開かれました")
+            status = self.status.setdefault(desk.code, DeskStatus())
+            status.down = None
+            session = DeskSession(
+                desk.code,
+                websocket,
+                desk_argv(self.room.folder, desk.code),
+                status,
+                self.downloads,
+                log=self.room.log_path(desk.code),
+                size=_size(request),
+            )
+            self.sessions[desk.code] = session
+            await session.begin()
         try:
             await session.run()
         finally:
