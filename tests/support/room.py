@@ -143,7 +143,7 @@ class DeskClient:
         async for message in self.ws:
             if message.type == aiohttp.WSMsgType.BINARY:
                 self.last_output = loop.time()  # the screen's answer came: not pyte's time
-                self.stream.feed(message.data)
+                self.feed(message.data)
                 self._changed()
         self.closed = str(self.ws.close_code)
         self._changed()
@@ -157,6 +157,10 @@ class DeskClient:
         change, self._change = self._change, None
         if change is not None and not change.done():
             change.set_result(None)
+
+    def feed(self, data: bytes) -> None:
+        """The screen draws ``data`` (pyte; a benchmark may keep a lighter screen)."""
+        self.stream.feed(data)
 
     def text(self) -> str:
         return "\n".join(self.screen.display)
