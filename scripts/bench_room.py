@@ -487,8 +487,10 @@ class Trainee:
         try:
             await work()
         except (TimeoutError, ConnectionError, AssertionError) as exc:
-            first = str(exc).split("\n", 1)[0] or type(exc).__name__
-            self.tally.error(self.code, first)
+            first, _, screen = str(exc).partition("\n")
+            self.tally.error(self.code, first or type(exc).__name__)
+            if screen:  # what the desk showed: said once here, not in the figures
+                sys.stderr.write(screen + "\n")
             return False
         return True
 
