@@ -166,6 +166,7 @@ def cmd_link(args: argparse.Namespace, session: Session) -> int:
                 answer_forms=settings.link.answer_form,
                 zip_password=settings.link.password(),
                 refused=refused_kinds(settings.mode),  # 資格確認限定型: no records
+                watch_step_ms=settings.link.watch_step_ms,
             )
             link.prepare()
             _err(f"reception link: watching {link.req} (answers in {link.res}); Ctrl+C stops")

@@ -68,8 +68,10 @@ class Link:
         answer_forms: Mapping[str, str] | None = None,
         zip_password: bytes | None = None,
         refused: Mapping[str, str] | None = None,
+        watch_step_ms: int = 1,
     ) -> None:
         self.folder = folder
+        self.watch_step_ms = watch_step_ms  # link.watch_step_ms: how often req/ is looked at
         # kinds this terminal's mode does not answer (資格確認限定型: no records): LINK-E011
         self.refused = dict(refused or {})
         self.req, self.res, self.face = folder / "req", folder / "res", folder / "face"
@@ -173,7 +175,7 @@ class Link:
             async for changes in awatch(
                 self.req,
                 stop_event=stop,
-                step=1,
+                step=self.watch_step_ms,
                 debounce=400,
                 recursive=False,
                 yield_on_timeout=True,

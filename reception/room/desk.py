@@ -31,6 +31,10 @@ from reception.tui.services import Services
 from reception.tui.training.session import TrainingSession
 
 CONTROL_EVERY = 1.0  # seconds between looks at what the trainer set for the desk
+# a desk's link folder looked at 20 times a second, not 1,000: each look wakes the
+# process (~2 % of a core idle, 40 desks most of one), and a trainee's request is
+# answered 50 ms later instead of 1 ms (scripts/bench-room); set: the setting's
+LINK_STEP_MS = 50
 
 
 class RoomDeskApp(ReceptionApp):
@@ -62,7 +66,16 @@ class RoomDeskApp(ReceptionApp):
             self.reader_unplugged = demo.toggle_reader()
 
 
+def desk_settings(base: ReceptionSettings) -> ReceptionSettings:
+    """``base`` with a room desk's link step (unless set: ``link.watch_step_ms``)."""
+    if "watch_step_ms" in base.link.model_fields_set:
+        return base
+    link = base.link.model_copy(update={"watch_step_ms": LINK_STEP_MS})
+    return base.model_copy(update={"link": link})
+
+
 def run_desk(room_dir: Path, code: str, base: ReceptionSettings) -> int:
+    base = desk_settings(base)
     room = Room(room_dir)
     state = room.load()
     desk = room.desk(code)

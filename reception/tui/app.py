@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Select, TabbedContent
+from textual.widgets import Header, Select, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from reader.clock import today_jst
@@ -36,6 +36,7 @@ from reception.tui.widgets import messages as msg
 from reception.tui.widgets.demo import DemoPanel
 from reception.tui.widgets.detail import ReceptionDetail
 from reception.tui.widgets.developer import DeveloperView
+from reception.tui.widgets.footer import KeysFooter
 from reception.tui.widgets.link import LinkPane
 from reception.tui.widgets.pending import PendingQueue
 from reception.tui.widgets.questions import METHOD_KEYS
@@ -105,7 +106,7 @@ class ReceptionApp(App[None]):
                     )
                 if s.demo is not None and self.training is None:
                     yield DemoPanel(s.demo, self.desk)
-        yield Footer()
+        yield KeysFooter()
         yield self.desk
 
     def on_mount(self) -> None:

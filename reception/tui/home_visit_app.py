@@ -21,7 +21,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Header, Input, Static
 
 from reception.cards import CardSource
 from reception.checkin import CheckinOutcome, CheckinRequest, Terminal, check_in, open_card
@@ -43,6 +43,7 @@ from reception.settings import ReceptionSettings
 from reception.store import Store
 from reception.tui.screens.counter import asked_view
 from reception.tui.text import safe
+from reception.tui.widgets.footer import KeysFooter
 from reception.tui.widgets.pin import PinField
 from reception.tui.widgets.questions import ConsentChoice, MethodChoice, PrescriptionChoice
 
@@ -127,7 +128,7 @@ class HomeVisitApp(App[None]):
             with Vertical(id="app-result"):
                 yield Static("", id="app-result-text")
                 yield Button("次の患者さん", id="app-next", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         s = self.services

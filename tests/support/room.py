@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,8 @@ class RoomProcess:
         raise RuntimeError(f"reception room did not answer in {timeout:g} s: {self.output()}")
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return (self.folder.parent / f"{self.folder.name}-room.log").read_text(errors="replace")
 
     def state(self) -> dict[str, Any]:
@@ -121,9 +122,9 @@ class DeskClient:
         self.stream = pyte.ByteStream(self.screen)
         self.session: aiohttp.ClientSession | None = None
         self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.last_output = 0.0  # loop time of the newest bytes
+        self.last_output = 0.0  # loop time the newest bytes arrived (before pyte drew them)
         self.closed: str | None = None  # why the websocket closed, if it did
-        self._changed = asyncio.Event()
+        self._change: asyncio.Future[None] | None = None  # resolved by the next bytes
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self, cookies: dict[str, str] | None = None) -> DeskClient:
@@ -141,11 +142,25 @@ class DeskClient:
         loop = asyncio.get_running_loop()
         async for message in self.ws:
             if message.type == aiohttp.WSMsgType.BINARY:
-                self.stream.feed(message.data)
-                self.last_output = loop.time()
-                self._changed.set()
+                self.last_output = loop.time()  # the screen's answer came: not pyte's time
+                self.feed(message.data)
+                self._changed()
         self.closed = str(self.ws.close_code)
-        self._changed.set()
+        self._changed()
+
+    def _next_change(self) -> asyncio.Future[None]:
+        if self._change is None:
+            self._change = asyncio.get_running_loop().create_future()
+        return self._change
+
+    def _changed(self) -> None:
+        change, self._change = self._change, None
+        if change is not None and not change.done():
+            change.set_result(None)
+
+    def feed(self, data: bytes) -> None:
+        """The screen draws ``data`` (pyte; a benchmark may keep a lighter screen)."""
+        self.stream.feed(data)
 
     def text(self) -> str:
         # the cells joined (a wide character's stub is ""): pyte's own ``display`` fails
@@ -156,28 +171,38 @@ class DeskClient:
 
     async def wait_for(self, text: str, timeout: float = 30.0) -> float:
         """Until ``text`` shows on the screen: the seconds it took (TimeoutError)."""
+        return await self.wait_until(lambda screen: text in screen, timeout, what=repr(text))
+
+    async def wait_until(
+        self, check: Callable[[str], bool], timeout: float = 30.0, *, what: str = "the screen"
+    ) -> float:
+        """Until ``check(screen text)`` holds: the seconds it took (TimeoutError;
+        ConnectionError when the desk closed first)."""
         loop = asyncio.get_running_loop()
         start = loop.time()
-        while text not in self.text():
+        while not check(self.text()):
             if self.closed is not None:
-                raise ConnectionError(f"desk {self.code} closed ({self.closed}) before {text!r}")
+                raise ConnectionError(f"desk {self.code} closed ({self.closed}) before {what}")
             remaining = timeout - (loop.time() - start)
             if remaining <= 0:
-                raise TimeoutError(f"{text!r} not on desk {self.code}'s screen:\n{self.text()}")
-            self._changed.clear()
+                raise TimeoutError(f"{what} not on desk {self.code}'s screen:\n{self.text()}")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                await asyncio.wait_for(asyncio.shield(self._next_change()), remaining)
         return loop.time() - start
 
     async def key(self, data: str) -> float:
         """Send keys (as xterm.js does: ``\\r`` Enter, ``\\x1b[19~`` F8 …); the seconds
         until the screen answered with its first bytes."""
         assert self.ws is not None
+        if self.closed is not None:
+            raise ConnectionError(f"desk {self.code} closed ({self.closed}) before a key")
         loop = asyncio.get_running_loop()
-        self._changed.clear()
+        change = self._next_change()  # whichever bytes come after the keys went
         sent = loop.time()
         await self.ws.send_str(json.dumps(["stdin", data]))
-        await asyncio.wait_for(self._changed.wait(), 10.0)
+        await asyncio.wait_for(asyncio.shield(change), 10.0)
+        if self.closed is not None:
+            raise ConnectionError(f"desk {self.code} closed ({self.closed}) after a key")
         return self.last_output - sent
 
     async def close(self) -> None:

@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from reception.training.scoring import CaseScore, RunReport
 from reception.tui.text import plain, safe
 from reception.tui.training import words
+from reception.tui.widgets.footer import KeysFooter
 
 CSS = """
 {name} #{prefix}-scroll {{ padding: 1 2 0 2; height: 1fr; }}
@@ -70,7 +71,7 @@ class FeedbackScreen(Screen[bool]):
         with Horizontal(classes="buttons"):  # outside the scroll: the text opens at its top
             last = self.position >= self.count
             yield Button("報告へ" if last else "次へ", id="feedback-next", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#feedback-next", Button).focus()
@@ -121,7 +122,7 @@ class ReportScreen(Screen[bool]):
             yield Static(safe(said), classes="heading", id="report-saved")
         with Horizontal(classes="buttons"):
             yield Button("閉じる", id="report-done", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -11,13 +11,14 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from reception.errors import InputError
 from reception.training.folders import has_run, run_folder
 from reception.training.scenario import Loaded, builtin_sets, load
 from reception.tui.text import safe
 from reception.tui.training.session import TrainingChoice
+from reception.tui.widgets.footer import KeysFooter
 
 
 def builtin_choices() -> list[tuple[str, str]]:
@@ -87,7 +88,7 @@ class TrainingStartScreen(Screen[TrainingChoice | None]):
                 yield Button("再開", id="start-resume", variant="primary")
                 yield Button("最初からやり直す", id="start-restart", variant="warning")
                 yield Button("閉じる", id="start-close")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = "研修"

@@ -46,6 +46,7 @@ class LinkPane(TabPane, ReportsFailedWorkers):
             answer_forms=settings.answer_form,
             zip_password=settings.password(),
             refused=refused,  # kinds the terminal's mode does not answer (LINK-E011)
+            watch_step_ms=settings.watch_step_ms,
         )
         self.stop = asyncio.Event()
         self.events: list[LinkEvent] = []
