@@ -214,8 +214,11 @@ def clinic_on(
     services = demo_services(world, url, settings, pcsc_slot=None)
     clinic = TrainingClinic(world, services)
     if identity is not None:
+        # a room's desk: what the trainer broke for it stays broken when its process is
+        # started again (a case's own fault is set again when the case resumes)
         clinic.demo.facility = identity.code
-    clinic.demo.faults("--clear")  # a run killed with a fault on left it in the world
+    else:
+        clinic.demo.faults("--clear")  # a run killed with a fault on left it in the world
     try:
         yield clinic
     finally:

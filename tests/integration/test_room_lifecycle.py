@@ -15,8 +15,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 
 from tests.support.processes import descendants, kill_all, mentioning, still_running
@@ -123,6 +125,23 @@ def test_kill_9_of_the_room_takes_its_desks_and_service_with_it(tmp_path: Path) 
         assert still_running(below) == {}  # pdeathsig: no orphan desk, no orphan service
 
 
+def trainer_fault(room: RoomProcess, code: str, change: str) -> None:
+    answer = httpx.post(
+        f"{room.url}/trainer/fault",
+        data={"desk": code, "change": change},
+        headers={"Accept": "application/json"},
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def desk_faults(room: RoomProcess, code: str) -> dict[str, Any]:
+    facility = next(d["facility"] for d in room.state()["desks"] if d["code"] == code)
+    path = room.folder / "scenarios" / "kihon" / "world" / "faults.json"
+    found: dict[str, Any] = json.loads(path.read_text("utf-8"))["facilities"].get(facility, {})
+    return found
+
+
 def test_a_killed_desk_comes_back_with_its_run_and_the_others_do_not_notice(
     tmp_path: Path,
 ) -> None:
@@ -134,8 +153,13 @@ def test_a_killed_desk_comes_back_with_its_run_and_the_others_do_not_notice(
             b = await seated(room, second, "二番 太郎")
             await finish_case(a, 2)
             a_pid, b_pid = await pid_of(room, first), await pid_of(room, second)
+            # what the trainer broke for the desk stays broken when its process comes back
+            trainer_fault(room, first, "slow:on")
             os.kill(a_pid, signal.SIGKILL)
             a_new = await pid_of(room, first, other_than=a_pid)
+            await asyncio.sleep(3)  # the new process is up (its clinic opened)
+            assert desk_faults(room, first).get("latency_ms", 0) > 0
+            trainer_fault(room, first, "slow:off")
             a.screen.reset()
             await a.wait_for("研修 2/", 60)  # the same tab gets its screen back, same case
             assert a.closed is None
