@@ -50,14 +50,21 @@ class RoomDeskApp(ReceptionApp):
         self.reader_unplugged = False
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual calls ReceptionApp.on_mount after this one (each class's handler, the
+        # most derived first): the title is made once that one has made its own
+        self.call_after_refresh(self._title)
+        self.follow_trainer()
+        self.set_interval(CONTROL_EVERY, self.follow_trainer)
+
+    def _title(self) -> None:
         # the trainee's browser: no server path (the link's folder) in the title
         said = self.sub_title.split(" — 連携 ", 1)[0]
         desk = self.room.desk(self.code)
         number = desk.number if desk is not None else self.code
-        self.sub_title = f"研修室 デスク {number} — {said}"
-        self.follow_trainer()
-        self.set_interval(CONTROL_EVERY, self.follow_trainer)
+        # who sits at the desk first: the rest (another day's rules …) may be cut off
+        trainee = self.training.run.trainee if self.training is not None else ""
+        said = said.removesuffix(f" — {trainee}")
+        self.sub_title = f"デスク {number} ・ {trainee} — {said}"
 
     def follow_trainer(self) -> None:
         wanted = bool(self.room.control(self.code).get("reader_unplugged"))

@@ -30,7 +30,7 @@ from reader.children import die_with_parent
 from reader.clock import now_jst
 
 STOP_WAIT = 5.0  # seconds a desk process has to quit before it is killed
-RESTARTS_AT_MOST = 5  # within RESTART_WINDOW: then the desk stays down (the trainer sees)
+RESTARTS_AT_MOST = 3  # within RESTART_WINDOW: then the desk stays down (the trainer sees)
 RESTART_WINDOW = 60.0
 DOWN_MESSAGE = "このデスクの端末が何度も止まったため、止めました。講師に伝えてください。"
 MESSAGE_MAX = 64 * 1024  # a browser's message (keys, a resize): never more (dropped)
