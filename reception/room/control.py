@@ -15,7 +15,7 @@ import threading
 from reader.clock import now_jst
 from reception.room.layout import Room, RoomError, RoomState, Scenario
 from reception.settings import ReceptionSettings
-from reception.sim.world import WorldFiles, mock_oqs_command, seed, served
+from reception.sim.world import WorldFiles, change_faults, mock_oqs_command, seed, served
 from reception.training.scenario import Loaded, load
 
 
@@ -79,16 +79,7 @@ class RoomControl:
         """``mock-oqs faults`` on the world served (one clinic's with ``facility``)."""
         if self.world is None:
             raise RuntimeError("no scenario is played: no service to break")
-        scope = ["--facility", facility] if facility is not None else []
-        proc = subprocess.run(
-            [*mock_oqs_command(), "faults", "--world", str(self.world.directory), *scope, *args],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr.strip() or f"mock-oqs faults exited {proc.returncode}")
-        return proc.stdout
+        return change_faults(self.world.directory, *args, facility=facility)
 
     # -- inside ---------------------------------------------------------------------------
 

@@ -5,8 +5,6 @@ unpluggable reader, and the demo's controls for trainers."""
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from reader.virtual.profile import ProfileError, load_profile
 from reader.virtual.vpcd import card_in_slot, vpcd_port, vpcd_reader
 from reception.cards import PcscCards
 from reception.checkin import ExpectedCard
-from reception.sim.world import WorldError, WorldFiles
+from reception.sim.world import WorldError, WorldFiles, change_faults
 
 
 class UnpluggableReader(TransportDecorator):
@@ -179,19 +177,9 @@ class DemoControls:
         return self.cards.toggle_reader()
 
     def faults(self, *args: str) -> str:
-        """Change the service's faults through `mock-oqs faults` (a program, not an import):
-        this clinic's alone when it is one desk of a room (``facility``)."""
-        mock_oqs = Path(sys.executable).parent / "mock-oqs"
-        scope = ("--facility", self.facility) if self.facility is not None else ()
-        proc = subprocess.run(
-            [str(mock_oqs), "faults", "--world", str(self.world.directory), *scope, *args],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr.strip() or f"mock-oqs faults exited {proc.returncode}")
-        return proc.stdout
+        """Change the service's faults through `mock-oqs faults`: this clinic's alone when
+        it is one desk of a room (``facility``)."""
+        return change_faults(self.world.directory, *args, facility=self.facility)
 
 
 @contextlib.contextmanager

@@ -102,6 +102,21 @@ def mock_oqs_command() -> list[str]:
     return [sys.executable, "-m", "mock_oqs.cli"]
 
 
+def change_faults(world_dir: Path, *args: str, facility: str | None = None) -> str:
+    """``mock-oqs faults`` on a world (a program, not an import: design.md §1), one
+    clinic's alone with ``facility``; RuntimeError with its message when it refuses."""
+    scope = ["--facility", facility] if facility is not None else []
+    proc = subprocess.run(
+        [*mock_oqs_command(), "faults", "--world", str(world_dir), *scope, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip() or f"mock-oqs faults exited {proc.returncode}")
+    return proc.stdout
+
+
 @contextlib.contextmanager
 def served(
     world: WorldFiles, *, workers: int = 1, timeout: float = 30.0, options: tuple[str, ...] = ()

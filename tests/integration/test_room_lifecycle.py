@@ -23,7 +23,7 @@ import pytest
 
 from tests.support.processes import descendants, kill_all, mentioning, still_running
 from tests.support.room import DeskClient, RoomProcess, free_port, running_room
-from tests.support.room_watch import F8, desk_pid, desk_processes, service_pids
+from tests.support.room_watch import F8, desk_pid, desk_processes, service_pids, world_faults
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -137,8 +137,7 @@ def trainer_fault(room: RoomProcess, code: str, change: str) -> None:
 
 def desk_faults(room: RoomProcess, code: str) -> dict[str, Any]:
     facility = next(d["facility"] for d in room.state()["desks"] if d["code"] == code)
-    path = room.folder / "scenarios" / "kihon" / "world" / "faults.json"
-    found: dict[str, Any] = json.loads(path.read_text("utf-8"))["facilities"].get(facility, {})
+    found: dict[str, Any] = world_faults(room)["facilities"].get(facility, {})
     return found
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.support.room import DeskClient, RoomProcess, running_room
+from tests.support.room_watch import world_faults
 
 F8 = "\x1b[19~"  # 対応完了
 JSON = {"Accept": "application/json"}
@@ -53,12 +53,6 @@ async def settle_first_case(room: RoomProcess, code: str) -> str:
         return next(line for line in desk.text().splitlines() if " 点（" in line).strip()
     finally:
         await desk.close()
-
-
-def world_faults(room: RoomProcess) -> dict[str, Any]:
-    path = room.folder / "scenarios" / "kihon" / "world" / "faults.json"
-    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
-    return data
 
 
 def test_the_trainer_sees_a_desks_case_score_report_and_breaks_one_desk_alone(

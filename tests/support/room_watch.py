@@ -3,7 +3,9 @@ processes by desk code, the mock service, everything below it."""
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 from tests.support.processes import command_line, descendants
 from tests.support.room import RoomProcess
@@ -38,3 +40,10 @@ def desk_pid(
 def service_pids(room: RoomProcess) -> list[int]:
     return [p for p in descendants(room.proc.pid) if "mock_oqs" in command_line(p)
             or "mock-oqs" in command_line(p)]  # fmt: skip
+
+
+def world_faults(room: RoomProcess, scenario: str = "kihon") -> dict[str, Any]:
+    """The faults file of the world the room plays (``mock-oqs faults``' plan)."""
+    path = room.folder / "scenarios" / scenario / "world" / "faults.json"
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
