@@ -51,6 +51,7 @@ def _env_number(name: str, default: float) -> float:
 ENV_MAX_CONNECTIONS = "MOCK_OQS_MAX_CONNECTIONS"
 ENV_REQUEST_TIMEOUT = "MOCK_OQS_REQUEST_TIMEOUT"
 ENV_MAX_NONCES = "MOCK_OQS_MAX_NONCES"
+KEEP_ALIVE = 15  # seconds the service keeps an idle connection open
 ENV_LIMITS = "MOCK_OQS_LIMITS"  # ServiceLimits as JSON
 MAX_HEADER_BYTES = 16 * 1024
 _REASONS = {
@@ -257,4 +258,9 @@ def serve(
         log_level=log_level,
         access_log=False,  # the app writes its own structured access log
         timeout_graceful_shutdown=5,
+        # longer than a terminal keeps an idle connection (reception's oqs.keepalive, 5 s):
+        # with both at 5 s, a request sent on a connection the server was closing that
+        # moment was lost (【S04】 on a training room's 目視 check-ins, the staff's look
+        # at the card taking about those 5 s)
+        timeout_keep_alive=KEEP_ALIVE,
     )
